@@ -1,0 +1,39 @@
+# mxport: `make demo` runs the main job, `make test` runs every suite. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+CACHE := .cache
+MVN := mvn -B -q -Dstyle.color=never
+export MXPORT_PYTHON := $(abspath $(PY))
+export MXPORT_MODELS := $(abspath $(CACHE)/models)
+
+.PHONY: help setup models demo test test-python test-java vectors clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.done ## create .venv with pinned mxnet 1.9.1 and the mxport package (idempotent)
+
+$(VENV)/.done: requirements-dev.txt python/pyproject.toml python/setup.py VERSION
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e python
+	touch $@
+
+models: setup ## export the ResNet-18 end-to-end model into .cache/models (git-ignored)
+	$(PY) demo/export_resnet.py $(CACHE)/models/resnet18
+
+demo: models ## export ResNet-18 end to end, print its signature, predict the shipped photo
+	$(PY) demo/demo.py $(CACHE)/models/resnet18 demo/cat.jpg
+
+vectors: setup ## regenerate spec/vectors deterministically
+	$(PY) spec/tools/make_vectors.py spec/vectors
+
+test-python: setup ## the Python package's tests
+	$(PY) -m pytest -q python/tests
+
+test: models test-python ## every test suite (Python, then the JVM suites when present)
+	@if [ -f pom.xml ]; then $(MVN) verify; fi
+
+clean: ## remove build outputs and caches (keeps .venv)
+	rm -rf $(CACHE) target */target

@@ -1,0 +1,65 @@
+"""Exports the end-to-end ResNet-18 v1 used by the demo, the tests and the benchmarks.
+
+    python demo/export_resnet.py .cache/models/resnet18
+
+Writes <prefix>-symbol.json and <prefix>.params (about 45 MB: kept out of git) and, beside them,
+<prefix>-network-symbol.json / .params: the same weights exported by stock Gluon with no transforms, for the
+"non end-to-end" benchmark rows. Weights are random with a fixed seed (no machine here reaches a model hub),
+drawn with a He-style init so that the logits are of order 1-10, not the ~1e-15 of the default init.
+Skips the work when the files exist and were made by this script's recipe.
+"""
+
+import hashlib
+import os
+import sys
+
+import mxnet as mx
+from mxnet import gluon
+from mxnet.gluon.data.vision import transforms
+
+import mxport
+from mxport import TensorSpec
+
+SEED = 42
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+RECIPE = f"resnet18_v1 seed={SEED} he-init resize224 totensor normalize{MEAN}{STD} softmax mxport={mxport.__version__}"
+
+
+def preprocess():
+    pre = gluon.nn.HybridSequential()
+    pre.add(transforms.Resize((224, 224)), transforms.ToTensor(), transforms.Normalize(mean=MEAN, std=STD))
+    return pre
+
+
+def network():
+    mx.random.seed(SEED)
+    net = gluon.model_zoo.vision.resnet18_v1(pretrained=False)
+    net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2))
+    net(mx.nd.zeros((1, 3, 224, 224)))
+    return net
+
+
+def main(prefix):
+    stamp = f"{prefix}.recipe"
+    recipe_id = hashlib.sha256(RECIPE.encode()).hexdigest()
+    if os.path.exists(stamp) and open(stamp).read() == recipe_id and os.path.exists(f"{prefix}.params"):
+        return
+    net = network()
+    mxport.export(net, prefix,
+                  inputs=[TensorSpec("data", (-1, -1, -1, 3), "uint8", "NHWC")],
+                  preprocess=preprocess(),
+                  postprocess=gluon.nn.HybridLambda(lambda F, x: F.softmax(x)),
+                  output_names=["prob"],
+                  layouts={"prob": "NC", "network:data": "NCHW", "network:prob": "NC"},
+                  overwrite=True)
+    net.hybridize()
+    net(mx.nd.zeros((1, 3, 224, 224)))
+    net.export(f"{prefix}-network", epoch=0)  # stock Gluon: <prefix>-network-symbol.json, -0000.params
+    with open(stamp, "w") as f:
+        f.write(recipe_id)
+    print(f"exported {prefix}-symbol.json and {prefix}.params")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

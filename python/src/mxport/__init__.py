@@ -1,0 +1,22 @@
+"""mxport: MXNet models that carry their pre-processing and their signature, for Python, Java and Scala.
+
+>>> import mxport
+>>> from mxport import TensorSpec
+>>> sig = mxport.export(net, "out/my_model",
+...                     inputs=[TensorSpec("data", (-1, 300, 300, 3), "uint8", "NHWC")],
+...                     preprocess=transforms, output_names=["prob"])
+>>> block = mxport.load("out/my_model")                  # a Gluon block; block.signature
+>>> mod = mxport.load_module("out/my_model", load_transforms=False)
+>>> mxport.read_signature("out/my_model")
+
+The format is spec/FORMAT.md; errors carry its codes (``MxportError.code``).
+"""
+
+from ._errors import MxportError
+from ._export import export
+from ._load import load, load_module, read_signature
+from ._signature import Signature, TensorSpec
+from ._version import __version__
+
+__all__ = ["export", "load", "load_module", "read_signature", "Signature", "TensorSpec", "MxportError",
+           "__version__"]

@@ -1,0 +1,223 @@
+"""export: fuse transforms + network + output transforms into one graph with connectors and a signature."""
+
+import hashlib
+import json
+import os
+import tempfile
+
+import mxnet as mx
+import numpy as np
+from mxnet import gluon
+
+from . import _graph, _mx
+from ._errors import MxportError
+from ._load import _as_specs, check_inputs, model_paths, read_signature
+from ._signature import Signature, TensorSpec
+from ._version import __version__
+
+
+def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_names=None, layouts=None,
+           example_inputs=None, overwrite=False):
+    """Exports a Gluon network with its pre- and post-processing as one mxport model.
+
+    >>> sig = mxport.export(net, "out/my_model",
+    ...                     inputs=[TensorSpec("data", (-1, 300, 300, 3), "uint8", "NHWC")],
+    ...                     preprocess=transforms, output_names=["prob"],
+    ...                     layouts={"prob": "NC", "network:data": "NCHW"})
+
+    Files written (spec/FORMAT.md section 1), both under temporary names first, then renamed into place:
+
+    - ``<prefix>-symbol.json``: the fused graph ``inputs -> preprocess -> batchify connector -> net ->
+      no-op connector -> postprocess -> outputs``, with the signature in the ``__mxport_signature__``
+      attribute of the first batchify connector. It loads in stock MXNet 1.9.1.
+    - ``<prefix>.params``: every parameter of net, preprocess and postprocess, keys ``arg:``/``aux:``.
+
+    Parameters
+    ----------
+    net : gluon.HybridBlock
+        The network, initialised (or trained). Deferred-initialised parameters are completed by one forward
+        pass on example inputs.
+    prefix : str or path
+        Where to write; the folder is created if needed.
+    inputs : list of TensorSpec, or dict name -> shape
+        The model's inputs, in call order. Dimension 0 is the batch and should be -1. A dict means float32
+        with unknown layout, as the MXNet proposal writes it.
+    preprocess, postprocess : gluon.HybridBlock, or list of HybridBlock or None
+        Transforms per input (per output). A single block applies to a model with one input (output).
+    output_names : list of str, optional
+        Names of the outputs; ``output0``, ``output1``... when None.
+    layouts : dict, optional
+        Layouts of the outputs (``{"prob": "NC"}``) and of the network alone's tensors
+        (``{"network:data": "NCHW"}``). A network tensor with no transforms takes the model tensor's layout.
+    example_inputs : list of numpy arrays, optional
+        Used to complete deferred initialisation and to infer shapes; zeros of each input's shape (-1 as 1)
+        when None. Needed when an input has dynamic dimensions that a transform cannot take as 1.
+    overwrite : bool
+        Allow writing over files that are not an mxport model (spec section 9). An existing mxport model at
+        ``prefix`` is always replaced.
+
+    Returns
+    -------
+    Signature
+        The signature written, ``network`` included.
+
+    Raises
+    ------
+    MxportError
+        ``INVALID_ARGUMENT`` for bad arguments, ``TARGET_EXISTS`` when the target holds foreign files.
+    """
+    specs = _as_specs(inputs, "inputs")
+    if not isinstance(net, gluon.HybridBlock):
+        raise MxportError("INVALID_ARGUMENT", f"net must be a gluon.HybridBlock, got {type(net).__name__}; "
+                          "a plain Block cannot become a graph")
+    pre = _per_port(preprocess, len(specs), "preprocess", "input")
+    layouts = dict(layouts or {})
+    examples = _examples(specs, example_inputs)
+
+    # 1. one imperative pass: completes deferred initialisation and counts the outputs
+    try:
+        features = [p(x) if p is not None else x for p, x in zip(pre, examples)]
+        raw = net(*features)
+    except Exception as e:  # Gluon reports uninitialised parameters and bad shapes with several types
+        raise MxportError("INVALID_ARGUMENT", f"the network does not run on the example inputs "
+                          f"{[x.shape for x in examples]}: {type(e).__name__}: {e}") from None
+    n_out = len(raw) if isinstance(raw, (list, tuple)) else 1
+    post = _per_port(postprocess, n_out, "postprocess", "output")
+    names = list(output_names) if output_names is not None else [f"output{j}" for j in range(n_out)]
+    if len(names) != n_out or len(set(names)) != n_out:
+        raise MxportError("INVALID_ARGUMENT", f"output_names {names} must name the network's {n_out} "
+                          "output(s), each once")
+    outputs = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+    try:
+        for p, y in zip(post, outputs):
+            if p is not None:
+                p(y)
+    except Exception as e:
+        raise MxportError("INVALID_ARGUMENT", f"postprocess does not run on the network's outputs: "
+                          f"{type(e).__name__}: {e}") from None
+
+    # 2. the fused graph
+    variables = [mx.sym.var(s.name) for s in specs]
+    connectors_in = []
+    for s, p, v in zip(specs, pre, variables):
+        t = p(v) if p is not None else v
+        connectors_in.append(mx.sym.identity(t, name=f"mxport_batchify_{s.name}", attr={
+            _graph.CONNECTOR_ATTR: _graph.BATCHIFY, _graph.PORT_ATTR: s.name}))
+    y = net(*connectors_in)
+    ys = list(y) if isinstance(y, (list, tuple)) else [y]
+    heads, connectors_out = [], []
+    for name, p, yj in zip(names, post, ys):
+        c = mx.sym.identity(yj, name=f"mxport_noop_{name}", attr={
+            _graph.CONNECTOR_ATTR: _graph.NOOP, _graph.PORT_ATTR: name})
+        connectors_out.append(c)
+        heads.append(p(c) if p is not None else c)
+    fused = mx.sym.Group(heads)
+
+    # 3. the signature, by shape and type inference
+    shapes = {s.name: tuple(x.shape) for s, x in zip(specs, examples)}
+    out_specs = _mx.infer_output_specs(fused, specs, shapes, names, [layouts.get(n) for n in names])
+    net_in = _mx.infer_output_specs(mx.sym.Group(connectors_in), specs, shapes, [s.name for s in specs], [
+        layouts.get("network:" + s.name, s.layout if p is None else None) for s, p in zip(specs, pre)])
+    net_out = _mx.infer_output_specs(mx.sym.Group(connectors_out), specs, shapes, names, [
+        layouts.get("network:" + n, layouts.get(n) if p is None else None) for n, p in zip(names, post)])
+    unknown = set(layouts) - set(names) - {"network:" + s.name for s in specs} - {"network:" + n for n in names}
+    if unknown:
+        raise MxportError("INVALID_ARGUMENT", f"layouts names {sorted(unknown)}, which are neither outputs "
+                          f"{names} nor network tensors {['network:' + s.name for s in specs]}")
+
+    # 4. the params, then the symbol carrying the params' digest
+    params = {}
+    for block in [net] + [p for p in pre + post if p is not None]:
+        for param in block.collect_params().values():
+            params[param.name] = param
+    arg_names = set(fused.list_arguments()) - {s.name for s in specs}
+    aux_names = set(fused.list_auxiliary_states())
+    missing = sorted((arg_names | aux_names) - set(params))
+    if missing:
+        raise MxportError("INVALID_ARGUMENT", f"the graph needs variables that are neither inputs nor "
+                          f"parameters: {missing}; list every input in inputs=")
+    arrays = {("aux:" if n in aux_names else "arg:") + n: params[n].data(params[n].list_ctx()[0]).copyto(mx.cpu())
+              for n in sorted(arg_names | aux_names)}
+    signature = Signature(specs, out_specs, Signature(net_in, net_out), None, None,
+                          {"name": "mxport", "version": __version__, "mxnet_version": mx.__version__})
+    graph = json.loads(fused.tojson())
+    _write_atomically(prefix, graph, arrays, signature, overwrite)
+    return read_signature(prefix)
+
+
+def _per_port(blocks, count, what, port):
+    if blocks is None:
+        return [None] * count
+    if not isinstance(blocks, (list, tuple)):
+        if count != 1:
+            raise MxportError("INVALID_ARGUMENT", f"the model has {count} {port}s: give {what} as a list with "
+                              f"one HybridBlock or None per {port}")
+        blocks = [blocks]
+    if len(blocks) != count:
+        raise MxportError("INVALID_ARGUMENT", f"{what} has {len(blocks)} entries but the model has {count} "
+                          f"{port}s")
+    for b in blocks:
+        if b is not None and not isinstance(b, gluon.HybridBlock):
+            raise MxportError("INVALID_ARGUMENT", f"{what} entries must be gluon.HybridBlock or None, got "
+                              f"{type(b).__name__}; wrap plain functions in gluon.nn.HybridLambda")
+    return list(blocks)
+
+
+def _examples(specs, example_inputs):
+    if example_inputs is None:
+        return [mx.nd.zeros(tuple(1 if d == -1 else d for d in s.shape), dtype=s.dtype) for s in specs]
+    if len(example_inputs) != len(specs):
+        raise MxportError("INVALID_ARGUMENT", f"example_inputs has {len(example_inputs)} arrays for "
+                          f"{len(specs)} inputs")
+    check_inputs(Signature(specs, specs), example_inputs)
+    return [mx.nd.array(x, dtype=x.dtype) if isinstance(x, np.ndarray) else x for x in example_inputs]
+
+
+def _write_atomically(prefix, graph, arrays, signature, overwrite):
+    symbol_path, params_path = model_paths(prefix)
+    folder = os.path.dirname(os.path.abspath(symbol_path))
+    os.makedirs(folder, exist_ok=True)
+    if not overwrite:
+        _refuse_foreign(symbol_path, params_path)
+    tmp_params = tmp_symbol = None
+    try:
+        fd, tmp_params = tempfile.mkstemp(prefix=".mxport-", suffix=".params.tmp", dir=folder)
+        os.close(fd)
+        mx.nd.save(tmp_params, arrays)
+        with open(tmp_params, "rb") as f:
+            data = f.read()
+        signature = Signature(signature.inputs, signature.outputs, signature.network,
+                              hashlib.sha256(data).hexdigest(), len(data), signature.producer)
+        first = _graph.connectors(graph, _graph.BATCHIFY)[signature.inputs[0].name]
+        graph["nodes"][first].setdefault("attrs", {})[_graph.SIGNATURE_ATTR] = signature.to_json()
+        fd, tmp_symbol = tempfile.mkstemp(prefix=".mxport-", suffix="-symbol.json.tmp", dir=folder)
+        with os.fdopen(fd, "w") as f:
+            json.dump(graph, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        with open(tmp_params, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp_params, params_path)
+        tmp_params = None
+        os.replace(tmp_symbol, symbol_path)
+        tmp_symbol = None
+    finally:
+        for t in (tmp_params, tmp_symbol):
+            if t is not None and os.path.exists(t):
+                os.unlink(t)
+
+
+def _refuse_foreign(symbol_path, params_path):
+    def is_mxport(path):
+        try:
+            with open(path, "rb") as f:
+                return _graph.SIGNATURE_ATTR.encode() in f.read()
+        except OSError:
+            return False
+
+    if os.path.lexists(symbol_path) and not is_mxport(symbol_path):
+        raise MxportError("TARGET_EXISTS", f"{symbol_path} exists and is not an mxport model; choose another "
+                          "prefix, or pass overwrite=True to replace it")
+    if os.path.lexists(params_path) and not (os.path.lexists(symbol_path) and is_mxport(symbol_path)):
+        raise MxportError("TARGET_EXISTS", f"{params_path} exists without an mxport symbol file beside it; "
+                          "choose another prefix, or pass overwrite=True to replace it")

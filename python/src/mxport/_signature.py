@@ -1,0 +1,188 @@
+"""TensorSpec and Signature: the value types of spec/FORMAT.md section 2, and their JSON form."""
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+from ._errors import MxportError
+
+FORMAT_VERSION = 1
+DTYPES = ("float32", "float64", "float16", "uint8", "int8", "int32", "int64")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
+_LAYOUT = re.compile(r"^[A-Z]+$")
+_MAX_DIM = 2147483647
+_TOP_KEYS = {"mxport_format", "inputs", "outputs", "network", "params", "producer"}
+_SPEC_KEYS = {"name", "shape", "dtype", "layout"}
+
+
+def _spec_problem(name, shape, dtype, layout):
+    """Returns what is wrong with a tensor spec's fields, or None."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        return f"name {name!r} must match {_NAME.pattern}"
+    if not isinstance(shape, (list, tuple)) or not 1 <= len(shape) <= 8:
+        return f"'{name}': shape {shape!r} must be a list of 1 to 8 dimensions"
+    fixed = 1
+    for d in shape:
+        if isinstance(d, bool) or not isinstance(d, int) or not (d == -1 or 1 <= d <= _MAX_DIM):
+            return f"'{name}': dimension {d!r} in {list(shape)} must be -1 (dynamic) or 1..{_MAX_DIM}"
+        if d > 0:
+            fixed *= d
+    if fixed > _MAX_DIM:
+        return f"'{name}': shape {list(shape)} has more than {_MAX_DIM} elements per dynamic slice"
+    if dtype not in DTYPES:
+        return f"'{name}': dtype {dtype!r} is not one of {list(DTYPES)}"
+    if layout is not None:
+        if not isinstance(layout, str) or not _LAYOUT.match(layout) or len(set(layout)) != len(layout):
+            return f"'{name}': layout {layout!r} must be distinct upper-case letters, e.g. 'NCHW', or null"
+        if len(layout) != len(shape):
+            return f"'{name}': layout {layout!r} has {len(layout)} letters but the shape {list(shape)} has rank {len(shape)}"
+    return None
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """The name, shape, dtype and layout of one input or output.
+
+    >>> TensorSpec("data", (-1, 300, 300, 3), "uint8", "NHWC")
+
+    ``-1`` marks a dynamic dimension (the batch dimension, dimension 0, at least). ``layout`` may be None
+    when unknown.
+    """
+
+    name: str
+    shape: Tuple[int, ...]
+    dtype: str = "float32"
+    layout: Optional[str] = None
+
+    def __post_init__(self):
+        shape = tuple(self.shape) if isinstance(self.shape, (list, tuple)) else self.shape
+        object.__setattr__(self, "shape", shape)
+        problem = _spec_problem(self.name, shape, self.dtype, self.layout)
+        if problem:
+            raise MxportError("INVALID_ARGUMENT", f"bad TensorSpec: {problem}")
+
+    def to_dict(self):
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype, "layout": self.layout}
+
+    @staticmethod
+    def _from_dict(d, where):
+        if not isinstance(d, dict) or set(d) != _SPEC_KEYS:
+            raise MxportError("BAD_SIGNATURE", f"{where}: a tensor spec must be an object with exactly the "
+                              f"fields {sorted(_SPEC_KEYS)}, got {d!r:.200}")
+        problem = _spec_problem(d["name"], d["shape"], d["dtype"], d["layout"])
+        if problem:
+            raise MxportError("BAD_SIGNATURE", f"{where}: {problem}")
+        return TensorSpec(d["name"], tuple(d["shape"]), d["dtype"], d["layout"])
+
+    def __str__(self):
+        return f"{self.name}: {self.dtype}{list(self.shape)} {self.layout or '-'}"
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a model takes and gives: ordered inputs and outputs.
+
+    A model's signature also holds ``network``, the signature of the network alone (what
+    ``load(..., load_transforms=False)`` exposes), and the digest of its params file. The signature of a
+    network alone, or of an old model, has ``network`` None.
+    """
+
+    inputs: Tuple[TensorSpec, ...]
+    outputs: Tuple[TensorSpec, ...]
+    network: Optional["Signature"] = None
+    params_sha256: Optional[str] = None
+    params_size: Optional[int] = None
+    producer: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def input_names(self):
+        return [s.name for s in self.inputs]
+
+    @property
+    def output_names(self):
+        return [s.name for s in self.outputs]
+
+    def to_json(self):
+        """The compact JSON stored in the ``__mxport_signature__`` node attribute."""
+        doc = {
+            "mxport_format": FORMAT_VERSION,
+            "inputs": [s.to_dict() for s in self.inputs],
+            "outputs": [s.to_dict() for s in self.outputs],
+            "network": {"inputs": [s.to_dict() for s in self.network.inputs],
+                        "outputs": [s.to_dict() for s in self.network.outputs]},
+            "params": {"sha256": self.params_sha256, "size": self.params_size},
+        }
+        if self.producer:
+            doc["producer"] = self.producer
+        return json.dumps(doc, separators=(",", ":"))
+
+    @staticmethod
+    def from_json(text):
+        """Parses and checks a signature (spec section 2); raises MxportError BAD_SIGNATURE or
+        UNSUPPORTED_FORMAT_VERSION."""
+        try:
+            doc = json.loads(text)
+        except (ValueError, TypeError) as e:
+            raise MxportError("BAD_SIGNATURE", f"the signature is not JSON ({e}); re-export the model") from None
+        if not isinstance(doc, dict):
+            raise MxportError("BAD_SIGNATURE", "the signature must be a JSON object; re-export the model")
+        version = doc.get("mxport_format")
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise MxportError("BAD_SIGNATURE", f"'mxport_format' must be an integer, got {version!r}")
+        if version != FORMAT_VERSION:
+            raise MxportError("UNSUPPORTED_FORMAT_VERSION",
+                              f"the model has format version {version}; this mxport reads version "
+                              f"{FORMAT_VERSION}: upgrade mxport")
+        extra = set(doc) - _TOP_KEYS
+        missing = _TOP_KEYS - {"producer"} - set(doc)
+        if extra or missing:
+            raise MxportError("BAD_SIGNATURE", f"signature fields: missing {sorted(missing)}, unknown {sorted(extra)}")
+        net = doc["network"]
+        if not isinstance(net, dict) or set(net) != {"inputs", "outputs"}:
+            raise MxportError("BAD_SIGNATURE", "'network' must be an object with exactly 'inputs' and 'outputs'")
+        lists = {}
+        for where, value in (("inputs", doc["inputs"]), ("outputs", doc["outputs"]),
+                             ("network.inputs", net["inputs"]), ("network.outputs", net["outputs"])):
+            if not isinstance(value, list) or not value:
+                raise MxportError("BAD_SIGNATURE", f"'{where}' must be a non-empty list")
+            specs = tuple(TensorSpec._from_dict(d, f"{where}[{i}]") for i, d in enumerate(value))
+            names = [s.name for s in specs]
+            if len(set(names)) != len(names):
+                raise MxportError("BAD_SIGNATURE", f"'{where}' has duplicate names {names}")
+            lists[where] = specs
+        for kind in ("inputs", "outputs"):
+            model = [s.name for s in lists[kind]]
+            network = [s.name for s in lists["network." + kind]]
+            if model != network:
+                raise MxportError("BAD_SIGNATURE", f"network {kind} {network} must have the names of the "
+                                  f"model {kind} {model}, in order")
+        params = doc["params"]
+        if (not isinstance(params, dict) or set(params) != {"sha256", "size"}
+                or not isinstance(params["sha256"], str) or not re.match(r"^[0-9a-f]{64}$", params["sha256"])
+                or isinstance(params["size"], bool) or not isinstance(params["size"], int) or params["size"] < 0):
+            raise MxportError("BAD_SIGNATURE", "'params' must be {\"sha256\": <64 lowercase hex>, \"size\": <bytes>}")
+        producer = doc.get("producer", {})
+        if not isinstance(producer, dict):
+            raise MxportError("BAD_SIGNATURE", "'producer' must be an object")
+        network = Signature(lists["network.inputs"], lists["network.outputs"])
+        return Signature(lists["inputs"], lists["outputs"], network, params["sha256"], params["size"], producer)
+
+    def describe(self):
+        """A table of the signature, as ``mxport inspect`` prints it."""
+        rows = [("", "name", "dtype", "shape", "layout")]
+
+        def add(kind, specs):
+            for s in specs:
+                rows.append((kind, s.name, s.dtype, "[" + ",".join(map(str, s.shape)) + "]", s.layout or "-"))
+
+        add("input", self.inputs)
+        add("output", self.outputs)
+        if self.network is not None:
+            add("network input", self.network.inputs)
+            add("network output", self.network.outputs)
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        if self.params_sha256:
+            lines.append(f"params: {self.params_size} bytes, sha256 {self.params_sha256}")
+        return "\n".join(lines)
