@@ -179,6 +179,7 @@ def _write_atomically(prefix, graph, arrays, signature, overwrite):
     os.makedirs(folder, exist_ok=True)
     if not overwrite:
         _refuse_foreign(symbol_path, params_path)
+    mode = 0o666 & ~_umask()  # mkstemp makes 0600 files; a model is shared like any file the user writes
     tmp_params = tmp_symbol = None
     try:
         fd, tmp_params = tempfile.mkstemp(prefix=".mxport-", suffix=".params.tmp", dir=folder)
@@ -197,6 +198,8 @@ def _write_atomically(prefix, graph, arrays, signature, overwrite):
             os.fsync(f.fileno())
         with open(tmp_params, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp_params, mode)
+        os.chmod(tmp_symbol, mode)
         os.replace(tmp_params, params_path)
         tmp_params = None
         os.replace(tmp_symbol, symbol_path)
@@ -205,6 +208,19 @@ def _write_atomically(prefix, graph, arrays, signature, overwrite):
         for t in (tmp_params, tmp_symbol):
             if t is not None and os.path.exists(t):
                 os.unlink(t)
+
+
+def _umask():
+    try:  # Linux says it without changing it; os.umask() can only read by setting, which races other threads
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def _refuse_foreign(symbol_path, params_path):

@@ -1,0 +1,61 @@
+"""Files, errors, threads and the version: the small rules."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mxport
+from conftest import REPO, VECTORS
+
+
+def test_version_is_the_repository_version():
+    assert mxport.__version__ == open(os.path.join(REPO, "VERSION")).read().strip()
+
+
+def test_a_missing_model_is_model_not_found(tmp_path):
+    with pytest.raises(mxport.MxportError, match="does not exist") as e:
+        mxport.load(tmp_path / "nothing")
+    assert e.value.code == "MODEL_NOT_FOUND"
+
+
+def test_a_directory_where_a_file_should_be_is_model_unreadable(tmp_path):
+    os.mkdir(tmp_path / "m-symbol.json")
+    with pytest.raises(mxport.MxportError, match="is a directory") as e:
+        mxport.load(tmp_path / "m")
+    assert e.value.code == "MODEL_UNREADABLE"
+
+
+def test_the_spec_lists_exactly_the_codes_python_raises():
+    from mxport._errors import CODES
+    spec = open(os.path.join(REPO, "spec", "FORMAT.md")).read()
+    table = [line.split("`")[1] for line in spec.split("## 8. Error codes")[1].split("## 9.")[0].splitlines()
+             if line.startswith("| `")]
+    assert table == list(CODES)
+
+
+def test_inputs_are_checked_before_mxnet_sees_them():
+    block = mxport.load(os.path.join(VECTORS, "uint8_image", "model"))
+    with pytest.raises(mxport.MxportError, match=r"input 'image' has shape \[1,12,10\] but the model takes "
+                                                 r"\[-1,12,10,3\]") as e:
+        block(np.zeros((1, 12, 10), "uint8"))
+    assert e.value.code == "SHAPE_MISMATCH"
+    with pytest.raises(mxport.MxportError, match=r"Unknown input name 'x', expected one of \[image\]") as e:
+        block({"x": np.zeros((1, 12, 10, 3), "uint8")})
+    assert e.value.code == "UNKNOWN_INPUT"
+    assert block(np.zeros((1, 12, 10, 3), "uint8")).shape == (1, 5)  # still answers afterwards
+
+
+THREADS = "import mxport._threads as t, mxport; print(t.apply_default_threads(), t.default_thread_count())"
+
+
+def test_loaders_use_every_core_unless_the_user_chose():
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")}
+    applied, cores = subprocess.run([sys.executable, "-c", THREADS], env=env, capture_output=True,
+                                    text=True, check=True).stdout.split()
+    assert applied == cores == str(len(os.sched_getaffinity(0)))
+    out = subprocess.run([sys.executable, "-c", THREADS], env=dict(env, OMP_NUM_THREADS="1"),
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "None"

@@ -1,0 +1,55 @@
+"""The command line, as a user runs it."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+import mxport
+from conftest import REPO, VECTORS
+
+MXPORT = os.path.join(os.path.dirname(sys.executable), "mxport")
+CAT = os.path.join(REPO, "demo", "cat.jpg")
+
+
+def run(*args):
+    return subprocess.run([MXPORT, *args], capture_output=True, text=True)
+
+
+def test_inspect_prints_the_signature_table(resnet):
+    out = run("inspect", resnet)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[1].split() == ["input", "data", "uint8", "[-1,-1,-1,3]", "NHWC"]
+    assert lines[2].split() == ["output", "prob", "float32", "[-1,1000]", "NC"]
+    assert lines[3].split() == ["network", "input", "data", "float32", "[-1,3,224,224]", "NCHW"]
+    assert lines[5].startswith("params: ")
+
+
+def test_predict_an_image_prints_the_top5_of_mxport_load(resnet):
+    out = run("predict", resnet, "--input", CAT)
+    assert out.returncode == 0, out.stderr
+    import mxnet as mx
+    prob = mxport.load(resnet)(mx.image.imread(CAT).expand_dims(0)).asnumpy()[0]
+    top5 = np.argsort(-prob, kind="stable")[:5]
+    line = next(l for l in out.stdout.splitlines() if "top-5" in l)
+    assert [int(t.split(" (")[0]) for t in line.split("top-5 ")[1].split(", ")] == list(top5)
+
+
+def test_predict_a_npy_array(tmp_path):
+    prefix = os.path.join(VECTORS, "single_in_single_out", "model")
+    np.save(tmp_path / "x.npy", np.load(os.path.join(VECTORS, "single_in_single_out", "in_0_0.npy")))
+    out = run("predict", prefix, "--input", str(tmp_path / "x.npy"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("y: float32[2, 3]")
+
+
+def test_errors_exit_2_with_the_code(tmp_path):
+    out = run("inspect", str(tmp_path / "nothing"))
+    assert out.returncode == 2
+    assert "[MODEL_NOT_FOUND]" in out.stderr and "Traceback" not in out.stderr
+    prefix = os.path.join(VECTORS, "single_in_single_out", "model")
+    np.save(tmp_path / "bad.npy", np.zeros((2, 7), "float32"))
+    out = run("predict", prefix, "--input", str(tmp_path / "bad.npy"))
+    assert out.returncode == 2 and "[SHAPE_MISMATCH] input 'x' has shape [2,7] but the model takes [-1,6]" in out.stderr
