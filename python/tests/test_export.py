@@ -181,3 +181,50 @@ def test_example_inputs_give_dynamic_dimensions_a_size(tmp_path):
     assert sig.network.inputs[0].shape == (-1, 3, 6, 6)
     block = mxport.load(tmp_path / "m")
     assert block(np.zeros((2, 20, 30, 3), "uint8")).shape == (2, 2)  # any image size: Resize is in the graph
+
+
+KILLER = """
+import os, sys
+import mxnet as mx
+from mxnet.gluon import nn
+import mxport
+from mxport import TensorSpec
+calls, kill_at = [0], int(sys.argv[2])
+real = os.replace
+def replace(a, b):
+    calls[0] += 1
+    if calls[0] == kill_at:
+        os._exit(9)          # as abrupt as SIGKILL: no finally, no cleanup
+    real(a, b)
+os.replace = replace
+mx.random.seed(3)
+net = nn.Dense(5, in_units=4)
+net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2))
+mxport.export(net, sys.argv[1], inputs=[TensorSpec("x", (-1, 4))])
+"""
+
+
+@pytest.mark.parametrize("kill_at", [1, 2, 3, 4, 5])
+def test_an_exporter_killed_midway_leaves_the_old_model_or_none_and_loses_nothing(tmp_path, kill_at):
+    import subprocess
+    import sys
+    prefix = tmp_path / "m"
+    mxport.export(small_net(3), prefix, inputs=[TensorSpec("x", (-1, 4))])
+    old = {f: (tmp_path / f).read_bytes() for f in os.listdir(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", KILLER, str(prefix), str(kill_at)], capture_output=True)
+    x = np.ones((1, 4), "float32")
+    try:
+        width = mxport.load(prefix)(x).shape[1]
+    except mxport.MxportError as e:  # no model at the prefix: the previous one must sit in the backups
+        assert e.code == "MODEL_NOT_FOUND" and "interrupted" in str(e), str(e)
+        assert done.returncode == 9
+        for f, content in old.items():  # each old file is in place or beside it as a backup
+            backup = tmp_path / (f + ".mxport-backup")
+            assert (backup if backup.exists() else tmp_path / f).read_bytes() == content, f
+        mxport.export(small_net(5), prefix, inputs=[TensorSpec("x", (-1, 4))])  # and the next export just works
+        assert mxport.load(prefix)(x).shape == (1, 5)
+        return
+    if done.returncode == 9:
+        assert width == 3 or kill_at > 4, f"killed at rename {kill_at}: the new model must not be half there"
+    else:
+        assert width == 5

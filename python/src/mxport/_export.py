@@ -173,6 +173,9 @@ def _examples(specs, example_inputs):
     return [mx.nd.array(x, dtype=x.dtype) if isinstance(x, np.ndarray) else x for x in example_inputs]
 
 
+BACKUP_SUFFIX = ".mxport-backup"
+
+
 def _write_atomically(prefix, graph, arrays, signature, overwrite):
     symbol_path, params_path = model_paths(prefix)
     folder = os.path.dirname(os.path.abspath(symbol_path))
@@ -200,10 +203,20 @@ def _write_atomically(prefix, graph, arrays, signature, overwrite):
             os.fsync(f.fileno())
         os.chmod(tmp_params, mode)
         os.chmod(tmp_symbol, mode)
+        # The symbol file is the commit point. The old files step aside as backups first, so that at every
+        # instant the prefix holds the old model whole, no model, or the new model whole; never new params
+        # beside an old symbol. A kill in between leaves the backups, which the loader's error names.
+        backups = [(path, path + BACKUP_SUFFIX) for path in (symbol_path, params_path)]
+        for path, backup in backups:
+            if os.path.lexists(path):
+                os.replace(path, backup)
         os.replace(tmp_params, params_path)
         tmp_params = None
         os.replace(tmp_symbol, symbol_path)
         tmp_symbol = None
+        for _, backup in backups:
+            if os.path.lexists(backup):
+                os.unlink(backup)
     finally:
         for t in (tmp_params, tmp_symbol):
             if t is not None and os.path.exists(t):
@@ -234,6 +247,7 @@ def _refuse_foreign(symbol_path, params_path):
     if os.path.lexists(symbol_path) and not is_mxport(symbol_path):
         raise MxportError("TARGET_EXISTS", f"{symbol_path} exists and is not an mxport model; choose another "
                           "prefix, or pass overwrite=True to replace it")
-    if os.path.lexists(params_path) and not (os.path.lexists(symbol_path) and is_mxport(symbol_path)):
+    ours = is_mxport(symbol_path) or is_mxport(symbol_path + BACKUP_SUFFIX)  # the backup: an interrupted export
+    if os.path.lexists(params_path) and not ours:
         raise MxportError("TARGET_EXISTS", f"{params_path} exists without an mxport symbol file beside it; "
                           "choose another prefix, or pass overwrite=True to replace it")

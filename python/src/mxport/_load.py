@@ -24,6 +24,10 @@ def model_paths(prefix, epoch=None):
 
 def _read(path):
     if not os.path.lexists(path):
+        if os.path.lexists(path + ".mxport-backup"):
+            raise MxportError("MODEL_NOT_FOUND", f"{path} does not exist: an export to this prefix was "
+                              f"interrupted, and the previous model is in {path}.mxport-backup (and its params "
+                              "file's .mxport-backup): rename them back, or export again")
         raise MxportError("MODEL_NOT_FOUND", f"{path} does not exist; check the model prefix (a model is "
                           "<prefix>-symbol.json and <prefix>.params, written by mxport.export)")
     if os.path.isdir(path):
