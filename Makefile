@@ -8,7 +8,7 @@ MVN := mvn -B -q -Dstyle.color=never
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models demo test test-python test-java vectors clean
+.PHONY: help setup models demo test test-python vectors fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ demo: models ## export ResNet-18 end to end, print its signature, predict the sh
 
 vectors: setup ## regenerate spec/vectors deterministically
 	$(PY) spec/tools/make_vectors.py spec/vectors
+
+fuzz: setup ## the loaders against 5000 seeded broken models (make test runs 300)
+	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py
 
 test-python: setup ## the Python package's tests
 	$(PY) -m pytest -q python/tests

@@ -1,0 +1,71 @@
+"""Hostile model files: every seeded broken model ends in success or a spec error code, never a crash.
+
+`make test` runs 300 cases (MXPORT_FUZZ_CASES); `make fuzz` runs more. The codes Python gets are written to
+.cache/fuzz/python-codes.json, which the Java and Scala suites compare with their own.
+"""
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mxport
+from mxport._errors import CODES
+from conftest import REPO
+
+CASES = int(os.environ.get("MXPORT_FUZZ_CASES", "300"))
+SEED = int(os.environ.get("MXPORT_FUZZ_SEED", "0"))
+OUT = os.path.join(REPO, ".cache", "fuzz")
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    subprocess.run([sys.executable, os.path.join(REPO, "spec", "tools", "fuzz_models.py"), OUT,
+                    "--cases", str(CASES), "--seed", str(SEED)], check=True)
+    return json.load(open(os.path.join(OUT, "index.json")))
+
+
+def outcome(prefix):
+    """'OK' when the model loads and answers a zero input, else the error code."""
+    signal.alarm(60)  # a hang is a failure too
+    try:
+        block = mxport.load(prefix)
+        xs = [np.zeros((1,) + tuple(1 if d == -1 else d for d in s.shape[1:]), s.dtype)
+              for s in block.signature.inputs]
+        out = block(*xs)
+        (out if isinstance(out, list) else [out])[0].wait_to_read()
+        return "OK"
+    except mxport.MxportError as e:
+        return e.code
+    finally:
+        signal.alarm(0)
+
+
+def test_every_broken_model_ends_in_a_spec_code(corpus):
+    codes = {}
+    for case in corpus:
+        prefix = os.path.join(OUT, case["case"], "model")
+        try:
+            codes[case["case"]] = outcome(prefix)
+        except Exception as e:  # noqa: BLE001 - the very thing this test looks for
+            pytest.fail(f"case {case['case']} ({case['note']}): {type(e).__name__}: {e}")
+        assert codes[case["case"]] in CODES + ("OK",)
+    with open(os.path.join(OUT, "python-codes.json"), "w") as f:
+        json.dump(codes, f, indent=1, sort_keys=True)
+    tally = collections.Counter(codes.values())
+    print(f"\nfuzz: {len(codes)} cases, seed {SEED}: {dict(sorted(tally.items()))}")
+    # the corpus exercises the checks it is meant to: most cases must be refused, several ways
+    assert tally["OK"] < len(codes) * 0.2
+    assert len(tally) >= 6
+
+
+def test_a_model_whose_digest_matches_but_whose_params_lie_is_refused_cleanly(corpus):
+    noted = [c for c in corpus if c["mutation"] in ("truncate_params_redigested", "flip_params_redigested")]
+    assert noted, "the corpus has no redigested params"
+    for case in noted:
+        assert outcome(os.path.join(OUT, case["case"], "model")) in ("BAD_PARAMS", "OK"), case

@@ -1,0 +1,239 @@
+"""A seeded generator of broken model sets, for the loaders of every language.
+
+    python spec/tools/fuzz_models.py OUT_DIR --cases 300 --seed 0
+
+Each case is OUT_DIR/<nnnn>/ holding a model at prefix `model` (two files, or one, or a directory where a
+file should be...) and `mutation.txt` saying what was done. `OUT_DIR/index.json` lists the cases with their
+mutation. A loader, given any case, MUST end in success or in an MxportError carrying a code of
+spec/FORMAT.md section 8 — never a crash, a hang, or another exception type. The Python test records the
+code each case gets; the Java and Scala tests assert they get the same one.
+"""
+
+import argparse
+import copy
+import hashlib
+import json
+import os
+import random
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCES = ["single_in_single_out", "multi_in_multi_out", "uint8_image", "postprocess"]
+SIG = "__mxport_signature__"
+
+
+def load_source(name):
+    folder = os.path.join(HERE, "..", "vectors", name)
+    graph = json.load(open(os.path.join(folder, "model-symbol.json")))
+    params = open(os.path.join(folder, "model.params"), "rb").read()
+    return graph, params
+
+
+def signature_of(graph):
+    return next(json.loads(n["attrs"][SIG]) for n in graph["nodes"] if SIG in n.get("attrs", {}))
+
+
+def set_signature(graph, sig):
+    for n in graph["nodes"]:
+        if SIG in n.get("attrs", {}):
+            n["attrs"][SIG] = json.dumps(sig, separators=(",", ":"))
+
+
+def redigest(sig, params):
+    sig["params"] = {"sha256": hashlib.sha256(params).hexdigest(), "size": len(params)}
+
+
+# Each mutation takes (rng, graph, params) and returns (graph_or_bytes, params_or_None, note).
+# graph may come back as bytes (written as is); params None means the file is left out.
+
+def truncate_params(rng, g, p):
+    cut = rng.randrange(0, len(p))
+    return g, p[:cut], f"params truncated to {cut} of {len(p)} bytes"
+
+
+def truncate_params_redigested(rng, g, p):
+    cut = rng.randrange(0, len(p))
+    sig = signature_of(g)
+    redigest(sig, p[:cut])
+    set_signature(g, sig)
+    return g, p[:cut], f"params truncated to {cut} bytes, digest updated to match"
+
+
+def flip_params(rng, g, p):
+    data = bytearray(p)
+    flips = rng.randint(1, 8)
+    for _ in range(flips):
+        data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+    return g, bytes(data), f"{flips} bit(s) flipped in params"
+
+
+def flip_params_redigested(rng, g, p):
+    data = bytearray(p)
+    for _ in range(rng.randint(1, 8)):
+        i = rng.randrange(min(len(data), 256))  # the header: counts, shapes, dtypes
+        data[i] ^= 1 << rng.randrange(8)
+    sig = signature_of(g)
+    redigest(sig, bytes(data))
+    set_signature(g, sig)
+    return g, bytes(data), "bits flipped in the params header, digest updated to match"
+
+
+def not_json(rng, g, p):
+    text = json.dumps(g)
+    choice = rng.randrange(4)
+    if choice == 0:
+        return text[:rng.randrange(len(text))].encode(), p, "symbol JSON truncated"
+    if choice == 1:
+        return bytes(rng.randrange(256) for _ in range(rng.randint(0, 200))), p, "symbol is random bytes"
+    if choice == 2:
+        return b"", p, "symbol file empty"
+    return text.replace('"', "'", rng.randint(1, 20)).encode(), p, "symbol quotes swapped"
+
+
+def wrong_shape_json(rng, g, p):
+    choices = [
+        ("nodes is an object", lambda: g.update(nodes={"a": 1})),
+        ("heads empty", lambda: g.update(heads=[])),
+        ("a head points past the nodes", lambda: g.update(heads=[[len(g["nodes"]) + 5, 0, 0]])),
+        ("a node input points forward", lambda: g["nodes"][1].update(inputs=[[len(g["nodes"]) - 1, 0, 0]])),
+        ("a node input is negative", lambda: g["nodes"][1].update(inputs=[[-1, 0, 0]])),
+        ("a node has no op", lambda: g["nodes"][rng.randrange(len(g["nodes"]))].pop("op")),
+        ("a node name is a number", lambda: g["nodes"][0].update(name=7)),
+        ("attrs values are numbers", lambda: g["nodes"][-1].update(attrs={"x": 1})),
+        ("the top level is a list", None),
+        ("an input entry is a string", lambda: g["nodes"][1].update(inputs=["0"])),
+        ("an unknown op", lambda: g["nodes"][-1].update(op="NoSuchOperator")),
+    ]
+    note, fn = rng.choice(choices)
+    if fn is None:
+        return json.dumps([g]).encode(), p, note
+    fn()
+    return g, p, note
+
+
+def mutate_signature(rng, g, p):
+    sig = signature_of(g)
+    spec = rng.choice(sig["inputs"] + sig["outputs"] + sig["network"]["inputs"])
+    choices = [
+        ("a spec lost its dtype", lambda: spec.pop("dtype")),
+        ("a spec lost its shape", lambda: spec.pop("shape")),
+        ("inputs missing", lambda: sig.pop("inputs")),
+        ("params missing", lambda: sig.pop("params")),
+        ("a negative dimension", lambda: spec.update(shape=[-1] + [-rng.randint(2, 10)] * (len(spec["shape"]) - 1))),
+        ("a zero dimension", lambda: spec.update(shape=[-1, 0])),
+        ("an enormous dimension", lambda: spec.update(shape=[-1, rng.choice([2 ** 31, 2 ** 40, 10 ** 30])])),
+        ("an enormous product", lambda: spec.update(shape=[-1, 65536, 65536])),
+        ("a float dimension", lambda: spec.update(shape=[-1, 2.5])),
+        ("rank 9", lambda: spec.update(shape=[-1] + [1] * 8)),
+        ("an unknown dtype", lambda: spec.update(dtype=rng.choice(["bfloat16", "float128", "", "FLOAT32", 3]))),
+        ("an unknown layout", lambda: spec.update(layout=rng.choice(["nchw", "NN", "N C", 5, "NCHWNCHWX"]))),
+        ("names collide", lambda: sig["inputs"].append(copy.deepcopy(sig["inputs"][0]))),
+        ("an empty name", lambda: spec.update(name="")),
+        ("a params path outside the folder", lambda: sig["params"].update(file="../../etc/passwd")),
+        ("an extra top-level field", lambda: sig.update(weights="http://example.invalid/w.params")),
+        ("format version 2", lambda: sig.update(mxport_format=2)),
+        ("format version as a string", lambda: sig.update(mxport_format="1")),
+        ("a digest of the wrong length", lambda: sig["params"].update(sha256="abc")),
+        ("network names differ", lambda: sig["network"]["inputs"][0].update(name="other")),
+    ]
+    note, fn = rng.choice(choices)
+    fn()
+    set_signature(g, sig)
+    return g, p, note
+
+
+def signature_not_json(rng, g, p):
+    for n in g["nodes"]:
+        if SIG in n.get("attrs", {}):
+            n["attrs"][SIG] = n["attrs"][SIG][:rng.randrange(len(n["attrs"][SIG]))]
+    return g, p, "signature attribute truncated"
+
+
+def connectors(rng, g, p):
+    marked = [n for n in g["nodes"] if "__mxport_connector__" in n.get("attrs", {})]
+    target = rng.choice(marked)
+    choices = [
+        ("a connector lost its kind", lambda: target["attrs"].pop("__mxport_connector__")),
+        ("a connector's port renamed", lambda: target["attrs"].update(__mxport_port__="elsewhere")),
+        ("a connector of an unknown kind", lambda: target["attrs"].update(__mxport_connector__="teleport")),
+        ("a connector is not an identity", lambda: target.update(op="relu")),
+        ("a second signature", lambda: target["attrs"].update({SIG: next(
+            n["attrs"][SIG] for n in g["nodes"] if SIG in n.get("attrs", {}))}) if SIG not in target["attrs"]
+            else g["nodes"][0].setdefault("attrs", {}).update({SIG: target["attrs"][SIG]})),
+        ("a connector port is duplicated", lambda: [m["attrs"].update(__mxport_port__=target["attrs"]["__mxport_port__"])
+                                                    for m in marked if m["attrs"]["__mxport_connector__"]
+                                                    == target["attrs"]["__mxport_connector__"]]),
+    ]
+    note, fn = rng.choice(choices)
+    fn()
+    return g, p, note
+
+
+def files(rng, g, p):
+    return g, p, rng.choice(["params missing", "symbol missing", "params empty", "params is a directory",
+                             "symbol is a directory", "params is a symlink outside the folder"])
+
+
+MUTATIONS = [truncate_params, truncate_params_redigested, flip_params, flip_params_redigested, not_json,
+             wrong_shape_json, mutate_signature, mutate_signature, signature_not_json, connectors, connectors,
+             files]
+
+
+def write_case(folder, graph, params, note):
+    os.makedirs(folder)
+    symbol = os.path.join(folder, "model-symbol.json")
+    params_path = os.path.join(folder, "model.params")
+    with open(symbol, "wb") as f:
+        f.write(graph if isinstance(graph, bytes) else json.dumps(graph, indent=1).encode())
+    with open(params_path, "wb") as f:
+        f.write(params)
+    if note == "params missing":
+        os.remove(params_path)
+    elif note == "symbol missing":
+        os.remove(symbol)
+    elif note == "params empty":
+        open(params_path, "wb").close()
+    elif note == "params is a directory":
+        os.remove(params_path)
+        os.mkdir(params_path)
+    elif note == "symbol is a directory":
+        os.remove(symbol)
+        os.mkdir(symbol)
+    elif note == "params is a symlink outside the folder":
+        outside = os.path.join(os.path.dirname(folder), "outside.params")
+        if not os.path.exists(outside):
+            with open(outside, "wb") as f:
+                f.write(b"\x00" * 64)
+        os.remove(params_path)
+        os.symlink(os.path.relpath(outside, folder), params_path)
+    with open(os.path.join(folder, "mutation.txt"), "w") as f:
+        f.write(note + "\n")
+
+
+def generate(out, cases, seed):
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    rng = random.Random(seed)
+    sources = {name: load_source(name) for name in SOURCES}
+    index = []
+    for k in range(cases):
+        source = rng.choice(SOURCES)
+        graph, params = copy.deepcopy(sources[source][0]), sources[source][1]
+        mutation = rng.choice(MUTATIONS)
+        graph, params, note = mutation(rng, graph, params)
+        name = f"{k:04d}"
+        write_case(os.path.join(out, name), graph, params, note)
+        index.append({"case": name, "source": source, "mutation": mutation.__name__, "note": note})
+    with open(os.path.join(out, "index.json"), "w") as f:
+        json.dump(index, f, indent=1)
+    return index
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("--cases", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    generate(args.out, args.cases, args.seed)
