@@ -8,7 +8,7 @@ MVN := mvn -B -q -Dstyle.color=never
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models demo test test-python vectors fuzz clean
+.PHONY: help setup models demo test test-python vectors fuzz bench bench-quick bench-setup clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -37,6 +37,15 @@ test-python: setup ## the Python package's tests
 
 test: models test-python ## every test suite (Python, then the JVM suites when present)
 	@if [ -f pom.xml ]; then $(MVN) verify; fi
+
+bench-setup: setup
+	$(PY) -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt -c requirements-dev.txt
+
+bench: bench-setup models ## the proposal's table, 500 runs per cell (about 30 minutes): benchmarks/results/full.*
+	$(PY) benchmarks/bench.py --runs 500
+
+bench-quick: bench-setup models ## a 5-run pass of the benchmark harness (asserts nothing about speed)
+	$(PY) benchmarks/bench.py --runs 5 --quick
 
 clean: ## remove build outputs and caches (keeps .venv)
 	rm -rf $(CACHE) target */target

@@ -1,0 +1,150 @@
+"""The design proposal's table, measured here: end-to-end (fused) vs not, per language, single and batch.
+
+    python benchmarks/bench.py --runs 500            # make bench
+    python benchmarks/bench.py --runs 5 --quick      # make bench-quick: proves the harness, asserts nothing
+
+Every row runs in a fresh process (Python rows: benchmarks/python_rows.py; JVM rows: io.mxport.bench.JvmBench,
+timed inside the JVM), one after another so that they do not compete for the 2 cores. Writes
+benchmarks/results/<name>.json (every raw figure and the machine), .md (the table) and .png (a bar chart).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+PY = sys.executable
+SHAPES = {1: "Single Request Inference", 25: "Batch Inference (Batch size = 25)"}
+PROPOSAL_CPU = {  # the proposal's C5.2X table: (non end-to-end ms, end-to-end ms)
+    (1, "Python (Module API)"): (17, 14), (1, "Java"): (17.09, 14.16), (1, "Scala"): (17.93, 13.19),
+    (25, "Python (Module API)"): (15.18, 12.57), (25, "Java"): (18.54, 13), (25, "Scala"): (17, 13.26),
+}
+
+
+def rows(jvm_classpath):
+    """(label, command prefix or None with the reason) for every row of the table."""
+    out = [("Python (Module API)", [PY, os.path.join(HERE, "python_rows.py"), "--api", "module"]),
+           ("Python (Gluon)", [PY, os.path.join(HERE, "python_rows.py"), "--api", "gluon"])]
+    for label, lang in (("Java", "java"), ("Scala", "scala"), ("DJL 0.x MXNet engine (peer)", "djl")):
+        if jvm_classpath:
+            out.append((label, ["java", "-cp", jvm_classpath, "io.mxport.bench.JvmBench", "--lang", lang]))
+        else:
+            out.append((label, "not measured: the JVM benchmark is not built (make bench builds it)"))
+    return out
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
+    import mxnet as mx
+    gpus = mx.context.num_gpus() if hasattr(mx.context, "num_gpus") else 0
+    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "platform": platform.platform(),
+            "python": platform.python_version(), "mxnet": mx.__version__, "java": java[0] if java else "?",
+            "gpus": gpus,
+            "threads": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS",
+                                                      "MXNET_ENGINE_TYPE")},
+            "thread_rule": "mxport default: every core the process may run on, unless the variables above are set",
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def run_cell(command, mode, batch, runs, warmup, model):
+    args = command + ["--mode", mode, "--batch", str(batch), "--runs", str(runs), "--warmup", str(warmup),
+                      "--model", model]
+    done = subprocess.run(args, capture_output=True, text=True)
+    lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
+    if done.returncode != 0 or not lines:
+        return {"error": (done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1]}
+    return json.loads(lines[-1])
+
+
+def table(results, info):
+    lines = ["| Device | Request | Row | Non end-to-end (ms) | End-to-end (ms) | Boost % | Proposal (C5.2X): non / e2e / boost |",
+             "|---|---|---|---|---|---|---|"]
+    for batch, request in SHAPES.items():
+        for label, cells in results.items():
+            split, e2e = cells.get(f"split/{batch}", {}), cells.get(f"e2e/{batch}", {})
+            if "ms_per_sample" in split and "ms_per_sample" in e2e:
+                a, b = split["ms_per_sample"], e2e["ms_per_sample"]
+                figures = f"{a:.2f} | {b:.2f} | {100 * (a - b) / a:.1f}%"
+            else:
+                reason = cells.get("skipped") or split.get("error") or e2e.get("error") or "not measured"
+                figures = f"{reason} | | "
+            key = (batch, "Java" if label == "Java" else "Scala" if label == "Scala" else label)
+            prop = PROPOSAL_CPU.get(key)
+            proposal = f"{prop[0]} / {prop[1]} / {100 * (prop[0] - prop[1]) / prop[0]:.1f}%" if prop else ""
+            lines.append(f"| CPU ({info['cores']} cores) | {request} | {label} | {figures} | {proposal} |")
+    gpu = "not measured: no GPU build of MXNet is installed" if not info["gpus"] else "GPU rows: TODO"
+    lines.append(f"| GPU | both | every row | {gpu} | | | |")
+    return "\n".join(lines)
+
+
+def chart(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    labels, split, e2e = [], [], []
+    for batch in SHAPES:
+        for label, cells in results.items():
+            s, e = cells.get(f"split/{batch}", {}), cells.get(f"e2e/{batch}", {})
+            if "ms_per_sample" in s and "ms_per_sample" in e:
+                labels.append(f"{label}\nbatch {batch}")
+                split.append(s["ms_per_sample"])
+                e2e.append(e["ms_per_sample"])
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(labels)), 4.5))
+    xs = range(len(labels))
+    ax.bar([x - 0.2 for x in xs], split, 0.4, label="non end-to-end")
+    ax.bar([x + 0.2 for x in xs], e2e, 0.4, label="end-to-end (fused)")
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_ylabel("ms per sample (lower is better)")
+    ax.set_title("ResNet-18 v1 with Resize+ToTensor+Normalize, CPU")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=500)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--quick", action="store_true", help="a short run that proves the harness")
+    p.add_argument("--model", default=os.path.join(REPO, ".cache", "models", "resnet18"))
+    p.add_argument("--jvm-classpath", default=os.environ.get("MXPORT_BENCH_CLASSPATH"))
+    p.add_argument("--name", default=None)
+    a = p.parse_args()
+    from tqdm import tqdm
+    sys.path.insert(0, os.path.join(REPO, "demo"))
+    import export_resnet
+    export_resnet.main(a.model)
+    info = machine()
+    warmup = 2 if a.quick else a.warmup
+    jobs = [(label, cmd, mode, batch) for label, cmd in rows(a.jvm_classpath)
+            for batch in SHAPES for mode in ("split", "e2e")]
+    results = {label: {} for label, _ in rows(a.jvm_classpath)}
+    for label, cmd, mode, batch in tqdm(jobs, desc="benchmark", unit="cell"):
+        if isinstance(cmd, str):
+            results[label]["skipped"] = cmd
+            continue
+        results[label][f"{mode}/{batch}"] = run_cell(cmd, mode, batch, a.runs, warmup, a.model)
+    name = a.name or ("quick" if a.quick else "full")
+    out = os.path.join(HERE, "results")
+    os.makedirs(out, exist_ok=True)
+    doc = {"command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]), "runs": a.runs,
+           "warmup": warmup, "machine": info, "results": results}
+    with open(os.path.join(out, f"{name}.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+    md = table(results, info)
+    with open(os.path.join(out, f"{name}.md"), "w") as f:
+        f.write(md + "\n")
+    chart(results, os.path.join(out, f"{name}.png"))
+    print(md)
+    print(f"\nwritten: benchmarks/results/{name}.json, .md, .png")
+
+
+if __name__ == "__main__":
+    main()
