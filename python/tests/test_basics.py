@@ -59,3 +59,18 @@ def test_loaders_use_every_core_unless_the_user_chose():
     out = subprocess.run([sys.executable, "-c", THREADS], env=dict(env, OMP_NUM_THREADS="1"),
                          capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == "None"
+
+
+def test_nan_and_infinity_run_and_propagate_and_the_model_still_answers():
+    """Values are not checked (that would cost a pass over every input): NaN and inf run through MXNet, and
+    the next call is unaffected. What comes out, observed with MXNet 1.9.1: MXNet's relu maps NaN to 0, so
+    a NaN feature is silently dropped by this Dense-relu net; an infinity becomes inf - inf = NaN downstream."""
+    block = mxport.load(os.path.join(VECTORS, "postprocess", "model"))
+    x = np.zeros((3, 5), "float32")
+    x[0, 0], x[1, 0], x[2, 0] = np.nan, np.inf, -np.inf
+    out = block(x).asnumpy()
+    assert np.isfinite(out[0]).all()      # relu(NaN) == 0 in MXNet
+    assert np.isnan(out[1]).any() and np.isnan(out[2]).any()
+    clean = np.load(os.path.join(VECTORS, "postprocess", "in_0_0.npy"))
+    want = np.load(os.path.join(VECTORS, "postprocess", "out_0_0.npy"))
+    assert np.allclose(block(clean).asnumpy(), want, rtol=1e-5, atol=1e-6)
