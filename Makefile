@@ -8,7 +8,7 @@ MVN := mvn -B -q -Dstyle.color=never
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models demo test test-python vectors fuzz bench bench-quick bench-setup clean
+.PHONY: help setup models demo test test-python test-jvm test-integration vectors fuzz bench bench-quick bench-setup clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -35,8 +35,13 @@ fuzz: setup ## the loaders against 5000 seeded broken models (make test runs 300
 test-python: setup ## the Python package's tests
 	$(PY) -m pytest -q python/tests
 
-test: models test-python ## every test suite (Python, then the JVM suites when present)
-	@if [ -f pom.xml ]; then $(MVN) verify; fi
+test-jvm: models ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar
+	$(MVN) verify
+
+test-integration: ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J
+	$(PY) -m pytest -q integration_tests
+
+test: models test-python test-jvm test-integration ## every test suite: Python, JVM, then cross-language
 
 bench-setup: setup
 	$(PY) -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt -c requirements-dev.txt

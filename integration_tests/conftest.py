@@ -1,0 +1,191 @@
+"""One model, every runtime: the consumers of the integration matrix.
+
+The JVM classpath is the adapters module's (integration_tests/jvm, built by `mvn package` from the root), or
+MXPORT_IT_CLASSPATH when set. The in-process JVM (JPype) starts once per session, after Python has imported
+mxnet, so Java must find and reuse the very libmxnet.so Python loaded (FINDINGS.md: a second copy aborts the
+process). The standalone JVM (Py4J) finds libmxnet.so on its own, the way a Java service does.
+"""
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+import mxport
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+ADAPTERS = os.path.join(REPO, "integration_tests", "jvm", "target")
+
+
+def classpath():
+    if os.environ.get("MXPORT_IT_CLASSPATH"):
+        return os.environ["MXPORT_IT_CLASSPATH"]
+    jar = os.path.join(ADAPTERS, "mxport-integration-adapters-0.1.0.jar")
+    listing = os.path.join(ADAPTERS, "classpath.txt")
+    if not (os.path.exists(jar) and os.path.exists(listing)):
+        pytest.fail("the JVM adapters are not built: run `mvn -B package -DskipTests` at the root (make test does)")
+    return jar + os.pathsep + open(listing).read().strip()
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def from_npy(data):
+    return np.load(io.BytesIO(bytes(data)), allow_pickle=False)
+
+
+class JavaError(Exception):
+    """A Java exception that crossed a bridge, with the spec error code when it is an MxportException."""
+
+    def __init__(self, code, message):
+        super().__init__(f"[{code}] {message}")
+        self.code = code
+
+
+# ---- the consumers: each is open(prefix, load_transforms, old) -> a runner with predict(list) -> list ----
+
+class GluonConsumer:
+    name = "gluon"
+
+    @contextlib.contextmanager
+    def open(self, prefix, load_transforms=True, old=None):
+        block = mxport.load(prefix, load_transforms, **(old or {}))
+        yield lambda arrays: [o.asnumpy() for o in _as_list(block(*arrays))]
+
+
+class ModuleConsumer:
+    name = "module"
+
+    @contextlib.contextmanager
+    def open(self, prefix, load_transforms=True, old=None):
+        cache = {}
+
+        def predict(arrays):
+            shapes = tuple(a.shape for a in arrays)
+            if shapes not in cache:
+                cache[shapes] = mxport.load_module(prefix, load_transforms, data_shapes=list(shapes), **(old or {}))
+            mod = cache[shapes]
+            mod.forward(mx.io.DataBatch([mx.nd.array(a, dtype=a.dtype) for a in arrays]))
+            return [o.asnumpy() for o in mod.get_outputs()]
+        yield predict
+
+
+def _as_list(out):
+    return out if isinstance(out, list) else [out]
+
+
+def old_args(old):
+    """Old-model descriptions in the adapters' text form: name:dtype:d0,d1;..."""
+    return ";".join(f"{s.name}:{s.dtype}:{','.join(map(str, s.shape))}" for s in old["inputs"]), old["epoch"]
+
+
+class JPypeConsumer:
+    def __init__(self, language):
+        self.name = f"{language}-jpype"
+        self.adapter = "io.mxport.it.JavaRunner" if language == "java" else "io.mxport.it.ScalaRunner"
+
+    @contextlib.contextmanager
+    def open(self, prefix, load_transforms=True, old=None):
+        import jpype
+        runner_class = jpype.JClass(self.adapter)
+        try:
+            runner = runner_class(str(prefix), *old_args(old)) if old else runner_class(str(prefix), load_transforms)
+        except jpype.JException as e:
+            raise _jpype_error(e) from None
+        with runner:  # a Java AutoCloseable is a Python context manager under JPype
+
+            def predict(arrays):
+                byte_array = jpype.JArray(jpype.JByte)
+                inputs = jpype.JArray(byte_array)([byte_array(npy_bytes(a)) for a in arrays])
+                try:
+                    return [from_npy(memoryview(o)) for o in runner.predict(inputs)]
+                except jpype.JException as e:
+                    raise _jpype_error(e) from None
+            yield predict
+
+
+def _jpype_error(e):
+    code = str(e.getCode()) if hasattr(e, "getCode") else type(e).__name__
+    return JavaError(code, str(e.getMessage()))
+
+
+class Py4JConsumer:
+    def __init__(self, gateway, language):
+        self.gateway = gateway
+        self.name = f"{language}-py4j"
+        self.language = language
+
+    @contextlib.contextmanager
+    def open(self, prefix, load_transforms=True, old=None):
+        from py4j.protocol import Py4JJavaError
+        it = self.gateway.jvm.io.mxport.it
+        runner_class = it.JavaRunner if self.language == "java" else it.ScalaRunner
+        try:
+            runner = runner_class(str(prefix), *old_args(old)) if old else runner_class(str(prefix), load_transforms)
+        except Py4JJavaError as e:
+            raise _py4j_error(e) from None
+        try:
+            def predict(arrays):
+                rows = [bytearray(npy_bytes(a)) for a in arrays]
+                outer = self.gateway.new_array(self.gateway.jvm.byte, len(rows), 0)
+                for i, row in enumerate(rows):
+                    outer[i] = row  # byte[] crosses by value
+                try:
+                    return [from_npy(o) for o in runner.predict(outer)]
+                except Py4JJavaError as e:
+                    raise _py4j_error(e) from None
+            yield predict
+        finally:
+            runner.close()
+
+
+def _py4j_error(e):
+    java = e.java_exception
+    try:
+        code = java.getCode()
+    except Exception:  # noqa: BLE001 - not an MxportException
+        code = java.getClass().getSimpleName()
+    return JavaError(code, java.getMessage())
+
+
+@pytest.fixture(scope="session")
+def jvm():
+    import jpype
+    assert "mxnet" in sys.modules  # Python loaded libmxnet first: Java must reuse that very file
+    if not jpype.isJVMStarted():
+        jpype.startJVM(classpath=classpath().split(os.pathsep), convertStrings=True)
+    yield jpype
+
+
+@pytest.fixture(scope="session")
+def gateway():
+    from py4j.java_gateway import GatewayParameters, JavaGateway, launch_gateway
+    os.makedirs(os.path.join(REPO, ".cache", "reports"), exist_ok=True)
+    log = open(os.path.join(REPO, ".cache", "reports", "py4j-jvm.log"), "w")  # the JVM's own output, for failures
+    port, process = launch_gateway(classpath=classpath(), die_on_exit=True, return_proc=True,
+                                   redirect_stdout=log, redirect_stderr=log)
+    gw = JavaGateway(gateway_parameters=GatewayParameters(port=port, auto_convert=True))
+    yield gw
+    gw.shutdown()
+    process.stdin.close()  # --die-on-broken-pipe: the JVM exits when its stdin closes
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("the standalone JVM did not exit within 30 s of its gateway's shutdown")
+    finally:
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def consumers(jvm, gateway):
+    return [GluonConsumer(), ModuleConsumer(), JPypeConsumer("java"), JPypeConsumer("scala"),
+            Py4JConsumer(gateway, "java"), Py4JConsumer(gateway, "scala")]

@@ -1,0 +1,162 @@
+"""Producers x consumers: every use case exported by Python now, run by every runtime, outputs identical.
+
+Producers: spec/tools/make_vectors.py exports every use case afresh into a temporary folder (the current
+Python exporter, not the committed files), plus the end-to-end ResNet-18 of the demo. Consumers: Gluon
+(mxport.load), Module (mxport.load_module), Java and Scala in process (JPype) and in a standalone JVM (Py4J).
+The reference is Gluon's output. Every JVM consumer runs CachedOp as Gluon does: outputs must be identical,
+bit for bit. The Module consumer runs MXNet's GraphExecutor, which fuses oneDNN subgraphs: it is held to a
+relative tolerance of 1e-4 (measured differences ~1e-7 relative; FINDINGS.md).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+import mxport
+from mxport import TensorSpec
+from conftest import REPO, JavaError
+
+MODULE_RTOL = 1e-4
+REPORT = os.path.join(REPO, ".cache", "reports")
+
+
+@pytest.fixture(scope="session")
+def produced(tmp_path_factory):
+    out = tmp_path_factory.mktemp("produced")
+    subprocess.run([sys.executable, os.path.join(REPO, "spec", "tools", "make_vectors.py"), str(out)], check=True,
+                   capture_output=True)
+    return str(out)
+
+
+def case_names(kind):
+    names = sorted(os.listdir(os.path.join(REPO, "spec", "vectors")))
+    return [n for n in names if n.startswith("invalid_") == (kind == "invalid")]
+
+
+def load_options(folder):
+    case = json.load(open(os.path.join(folder, "case.json")))
+    if case["load"]["inputs"] is None:
+        return None
+    return {"inputs": [TensorSpec(s["name"], tuple(s["shape"]), s["dtype"], s["layout"])
+                       for s in case["load"]["inputs"]], "epoch": case["load"]["epoch"]}
+
+
+def inputs_for(signature, batch, seed):
+    rng = np.random.RandomState(seed)
+    arrays = []
+    for s in signature.inputs:
+        shape = (batch,) + tuple(12 if d == -1 else d for d in s.shape[1:])
+        arrays.append(rng.randint(0, 256, shape).astype("uint8") if s.dtype == "uint8"
+                      else rng.uniform(-1, 1, shape).astype(s.dtype))
+    return arrays
+
+
+def compare(consumer, producer, case, got, want):
+    """Identical outputs (Module: within MODULE_RTOL); a failure names producer, consumer, case, largest diff."""
+    assert len(got) == len(want), f"{producer} -> {consumer}, {case}: {len(got)} outputs, expected {len(want)}"
+    for j, (g, w) in enumerate(zip(got, want)):
+        where = f"{producer} -> {consumer}, {case}, output {j}"
+        assert g.shape == w.shape and g.dtype == w.dtype, f"{where}: {g.dtype}{g.shape} vs {w.dtype}{w.shape}"
+        diff = float(np.abs(g.astype("float64") - w.astype("float64")).max()) if g.size else 0.0
+        if consumer == "module":
+            bound = MODULE_RTOL * float(np.abs(w).max())
+            assert diff <= bound, f"{where}: largest difference {diff:.3g} > {bound:.3g}"
+        else:
+            assert np.array_equal(g, w, equal_nan=True), f"{where}: largest difference {diff:.3g}, must be 0"
+
+
+MATRIX = [(case, lt, batch) for case in case_names("valid") for lt in (True, False) for batch in (1, 25)
+          if not (case == "old_format" and not lt)]
+
+
+@pytest.mark.parametrize("case, load_transforms, batch", MATRIX,
+                         ids=[f"{c}-{'transforms' if lt else 'network'}-b{b}" for c, lt, b in MATRIX])
+def test_every_consumer_gives_gluons_outputs(produced, consumers, case, load_transforms, batch):
+    folder = os.path.join(produced, case)
+    prefix = os.path.join(folder, "model")
+    old = load_options(folder)
+    reference, *others = consumers
+    with reference.open(prefix, load_transforms, old) as run:
+        block_sig = mxport.load(prefix, load_transforms, **(old or {})).signature
+        arrays = inputs_for(block_sig, batch, seed=batch)
+        want = run(arrays)
+    assert any(np.abs(w).max() > 1e-2 for w in want), f"{case}: degenerate reference"
+    for consumer in others:
+        with consumer.open(prefix, load_transforms, old) as run:
+            compare(consumer.name, "python-export", f"{case} load_transforms={load_transforms} batch={batch}",
+                    run(arrays), want)
+
+
+@pytest.mark.parametrize("case", case_names("invalid"))
+def test_invalid_models_raise_their_code_across_the_bridge_and_the_jvm_lives_on(produced, consumers, case):
+    folder = os.path.join(produced, case)
+    expected = json.load(open(os.path.join(folder, "case.json")))["expected_error"]
+    old = load_options(folder)
+    good = os.path.join(produced, "single_in_single_out", "model")
+    x = np.load(os.path.join(produced, "single_in_single_out", "in_0_0.npy"))
+    for consumer in consumers[2:]:
+        with pytest.raises(JavaError) as e:
+            with consumer.open(os.path.join(folder, "model"), True, old) as run:
+                run([x])
+        assert e.value.code == expected, f"{consumer.name}, {case}: {e.value}"
+        with consumer.open(good) as run:  # the JVM keeps running and answering
+            assert run([x])[0].shape == (2, 3)
+
+
+def test_bad_requests_raise_their_code_across_the_bridge(produced, consumers):
+    prefix = os.path.join(produced, "multi_in_single_out", "model")
+    a, b = np.zeros((2, 4), "float32"), np.zeros((2, 3), "float32")
+    cases = {"INPUT_COUNT": [a], "SHAPE_MISMATCH": [a, np.zeros((3, 3), "float32")],
+             "DTYPE_MISMATCH": [a.astype("float64"), b]}
+    for consumer in consumers[2:]:
+        with consumer.open(prefix) as run:
+            for code, arrays in cases.items():
+                with pytest.raises(JavaError) as e:
+                    run(arrays)
+                assert e.value.code == code, f"{consumer.name}: {e.value}"
+            assert run([a, b])[0].shape == (2, 4)
+
+
+@pytest.fixture(scope="session")
+def resnet():
+    sys.path.insert(0, os.path.join(REPO, "demo"))
+    import export_resnet
+    prefix = os.path.join(os.environ.get("MXPORT_MODELS", os.path.join(REPO, ".cache", "models")), "resnet18")
+    export_resnet.main(prefix)
+    return prefix
+
+
+def test_resnet_on_the_demo_photo_and_a_batch_of_25(consumers, resnet):
+    photo = mx.image.imread(os.path.join(REPO, "demo", "cat.jpg")).asnumpy()[np.newaxis]
+    batch = np.random.RandomState(25).randint(0, 256, (25, 300, 300, 3)).astype("uint8")
+    latency = {}
+    reference, *others = consumers
+    with reference.open(resnet) as run:
+        want = {"photo": run([photo]), "batch25": run([batch])}
+        latency[reference.name] = timed(run, photo)
+    assert want["photo"][0].max() > 3 / 1000 and want["photo"][0].std() > 1e-5
+    for consumer in others:
+        with consumer.open(resnet) as run:
+            for name, arrays in (("photo", [photo]), ("batch25", [batch])):
+                compare(consumer.name, "demo/export_resnet.py", f"resnet18 {name}", run(arrays), want[name])
+            latency[consumer.name] = timed(run, photo)
+    os.makedirs(REPORT, exist_ok=True)
+    with open(os.path.join(REPORT, "integration-latency.json"), "w") as f:
+        json.dump({"model": "resnet18 end to end", "input": "demo/cat.jpg, batch 1",
+                   "ms_per_sample_through_the_bridge": latency}, f, indent=1)
+    print("\nResNet-18 e2e, demo photo, batch 1, ms per sample as seen from Python (bridge included): "
+          + ", ".join(f"{k} {v:.1f}" for k, v in latency.items()))
+
+
+def timed(run, x, runs=10):
+    run([x])
+    start = time.perf_counter()
+    for _ in range(runs):
+        run([x])
+    return (time.perf_counter() - start) / runs * 1000
