@@ -1,0 +1,50 @@
+package io.mxport.scalaapi.examples
+
+import java.io.File
+import javax.imageio.ImageIO
+
+import io.mxport.scalaapi._
+
+import scala.util.Using
+
+/** Loads an end-to-end image classifier, prints its signature, classifies one photo (top-5) and times it.
+  *
+  * {{{
+  * make models                                        # .cache/models/resnet18-symbol.json and resnet18.params
+  * mvn -B -q -pl scala -am package -DskipTests
+  * java -cp "scala/target/classes:$(cat scala/target/classpath.txt)" io.mxport.scalaapi.examples.Demo \
+  *     .cache/models/resnet18 demo/cat.jpg
+  * }}}
+  *
+  * Arguments: the model prefix (default `.cache/models/resnet18`) and a JPEG or PNG (default `demo/cat.jpg`).
+  */
+object Demo {
+  def main(args: Array[String]): Unit = {
+    val prefix = args.lift(0).getOrElse(".cache/models/resnet18")
+    val imagePath = args.lift(1).getOrElse("demo/cat.jpg")
+    // Read the image before the model loads: once libmxnet.so is loaded into the process (RTLD_GLOBAL, by JNA's
+    // default), its bundled libjpeg 8 symbols shadow the JDK's libjpeg 6b and ImageIO's JPEG reader fails with
+    // "Wrong JPEG library version". A fix belongs in the Java core (load libmxnet.so without RTLD_GLOBAL).
+    val image = Option(ImageIO.read(new File(imagePath)))
+      .getOrElse(throw new IllegalArgumentException(s"$imagePath is not an image ImageIO can read"))
+    val pixels = Images.toNHWC(image) // uint8 [1, H, W, 3], RGB: Resize and Normalize are in the model's graph
+
+    Using.resource(Predictor(prefix)) { predictor =>
+      println(s"== signature of $prefix")
+      println(predictor.signature)
+      val prob = predictor.predictWithNDArray(IndexedSeq(pixels)).head.toFloatArray
+      println(s"== Scala: $imagePath ${image.getWidth}x${image.getHeight} -> $pixels (weights are random: the classes mean nothing)")
+      val top5 = prob.indices.sortBy(i => -prob(i)).take(5)
+      println("top-5: " + top5.map(i => f"$i (${prob(i)}%.4f)").mkString(", "))
+      for (batch <- Seq(1, 25)) {
+        val input = IndexedSeq(Images.toNHWC(Seq.fill(batch)(image)))
+        predictor.predictWithNDArray(input) // warm-up: the first call at a shape plans memory
+        val runs = if (batch == 1) 20 else 3
+        val t0 = System.nanoTime()
+        for (_ <- 1 to runs) predictor.predictWithNDArray(input)
+        val ms = (System.nanoTime() - t0) / 1e6 / runs / batch
+        println(f"latency: $ms%.1f ms per sample (batch $batch%d, mean of $runs%d calls)")
+      }
+    }
+  }
+}
