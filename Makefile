@@ -8,7 +8,7 @@ MVN := mvn -B -q -Dstyle.color=never
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models demo test test-python test-jvm test-integration vectors fuzz bench bench-quick bench-setup clean
+.PHONY: help setup models jvm-package demo test test-python test-jvm test-integration vectors fuzz bench bench-quick bench-setup clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -23,8 +23,16 @@ $(VENV)/.done: requirements-dev.txt python/pyproject.toml python/setup.py VERSIO
 models: setup ## export the ResNet-18 end-to-end model into .cache/models (git-ignored)
 	$(PY) demo/export_resnet.py $(CACHE)/models/resnet18
 
-demo: models ## export ResNet-18 end to end, print its signature, predict the shipped photo
+JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt)
+VERSION := $(shell cat VERSION)
+
+jvm-package: setup ## build the Java and Scala jars (no tests)
+	$(MVN) -pl scala -am package -DskipTests
+
+demo: models jvm-package ## export ResNet-18 end to end, then classify demo/cat.jpg from Python, Java and Scala
 	$(PY) demo/demo.py $(CACHE)/models/resnet18 demo/cat.jpg
+	java -cp "$(JVM_CP)" io.mxport.examples.Demo $(CACHE)/models/resnet18 demo/cat.jpg
+	java -cp "$(JVM_CP)" io.mxport.scalaapi.examples.Demo $(CACHE)/models/resnet18 demo/cat.jpg
 
 vectors: setup ## regenerate spec/vectors deterministically
 	$(PY) spec/tools/make_vectors.py spec/vectors
