@@ -37,8 +37,8 @@ demo: models jvm-package ## export ResNet-18 end to end, then classify demo/cat.
 vectors: setup ## regenerate spec/vectors deterministically
 	$(PY) spec/tools/make_vectors.py spec/vectors
 
-fuzz: setup ## the loaders against 5000 seeded broken models (make test runs 300)
-	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py
+fuzz: jvm-package ## Python, Java and Scala loaders against 5000 seeded broken models (make test runs 300)
+	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py integration_tests/test_fuzz_agreement.py
 
 test-python: setup ## the Python package's tests
 	$(PY) -m pytest -q python/tests

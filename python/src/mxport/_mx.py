@@ -26,17 +26,33 @@ def params_from_bytes(data, path):
     if not isinstance(loaded, dict):
         raise MxportError("BAD_PARAMS", f"{path} holds unnamed arrays; a params file maps 'arg:'/'aux:' names "
                           "to arrays")
+    for name, array in loaded.items():
+        try:
+            array.shape, array.dtype  # MXNet parses absurd shapes, then refuses to say them
+        except mx.base.MXNetError as e:
+            raise MxportError("BAD_PARAMS", f"{path}: array '{name}' is unusable: {_first_line(e)}; the file is "
+                              "damaged: export the model again") from None
     return {(k[4:] if k.startswith(("arg:", "aux:")) else k): v for k, v in loaded.items()}
 
 
 def check_params(symbol, params, input_specs, path):
-    """Checks that every parameter the graph needs is there, with the shape the graph infers."""
+    """Checks that every parameter the graph needs is there, with the dtype and shape the graph infers."""
     inputs = {s.name for s in input_specs}
     needed = [n for n in symbol.list_arguments() + symbol.list_auxiliary_states() if n not in inputs]
     missing = [n for n in needed if n not in params]
     if missing:
         raise MxportError("BAD_PARAMS", f"{path} lacks {len(missing)} array(s) the graph needs, e.g. "
                           f"{missing[:3]}; export the model again")
+    names = symbol.list_arguments() + symbol.list_auxiliary_states()
+    try:
+        arg_types, _, aux_types = symbol.infer_type(**{s.name: np.dtype(s.dtype) for s in input_specs})
+    except mx.base.MXNetError as e:
+        raise MxportError("BAD_PARAMS", f"the graph's dtypes cannot be inferred from the inputs: "
+                          f"{_first_line(e)}") from None
+    for name, dtype in zip(names, list(arg_types or []) + list(aux_types or [])):
+        if name in params and dtype is not None and np.dtype(params[name].dtype) != np.dtype(dtype):
+            raise MxportError("BAD_PARAMS", f"{path}: array '{name}' has dtype {np.dtype(params[name].dtype).name} "
+                              f"but the graph needs {np.dtype(dtype).name}; export the model again")
     if any(d == -1 for s in input_specs for d in s.shape[1:]):
         return  # shapes depend on the data: MXNet checks them at the first call
     shapes = {s.name: (1,) + tuple(s.shape[1:]) for s in input_specs}
@@ -45,7 +61,6 @@ def check_params(symbol, params, input_specs, path):
     except mx.base.MXNetError as e:
         raise MxportError("BAD_PARAMS", f"the graph's shapes cannot be inferred with these params: "
                           f"{_first_line(e)}") from None
-    names = symbol.list_arguments() + symbol.list_auxiliary_states()
     for name, shape in zip(names, list(arg_shapes or []) + list(aux_shapes or [])):
         if name in params and shape is not None and tuple(params[name].shape) != tuple(shape):
             raise MxportError("BAD_PARAMS", f"{path}: array '{name}' has shape {list(params[name].shape)} but "

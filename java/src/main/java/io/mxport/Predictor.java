@@ -186,6 +186,7 @@ public final class Predictor implements AutoCloseable {
                         ? ErrorCode.BAD_CONNECTORS : ErrorCode.UNKNOWN_INPUT, where + ": the graph does not use input(s) "
                         + absent + "; its inputs are " + names);
             }
+            checkParamTypes(inputSpecs, model.paramsPath);
             checkParamShapes(inputSpecs, model.paramsPath);
             this.flagKeys = new String[] {"data_indices", "param_indices", "static_alloc", "static_shape", "inline_limit"};
             this.flagValues = new String[] {pyList(dataIndices), pyList(paramIndices), "True", "True", "2"};
@@ -295,12 +296,7 @@ public final class Predictor implements AutoCloseable {
         names.addAll(listStrings((n, o) -> lib.MXSymbolListAuxiliaryStates(symbol, n, o), "MXSymbolListAuxiliaryStates"));
         List<int[]> all = new ArrayList<>(shapes.args);
         all.addAll(shapes.aux);
-        Map<String, Pointer> byName = new HashMap<>();
-        for (int i = 0; i < argTemplate.length; i++) {
-            if (argTemplate[i] != null) {
-                byName.put(inputNameAt(i), argTemplate[i]);
-            }
-        }
+        Map<String, Pointer> byName = paramsByName();
         for (int i = 0; i < Math.min(names.size(), all.size()); i++) {
             Pointer handle = byName.get(names.get(i));
             if (handle != null && all.get(i) != null) {
@@ -311,6 +307,63 @@ public final class Predictor implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Checks that every parameter has the dtype the graph infers from the signature's input dtypes. */
+    private void checkParamTypes(List<TensorSpec> inputs, String path) {
+        String[] keys = new String[inputs.size()];
+        int[] types = new int[inputs.size()];
+        for (int i = 0; i < inputs.size(); i++) {
+            keys[i] = inputs.get(i).getName();
+            types[i] = inputs.get(i).getDType().mxnetCode();
+        }
+        IntByReference inSize = new IntByReference();
+        IntByReference outSize = new IntByReference();
+        IntByReference auxSize = new IntByReference();
+        PointerByReference inT = new PointerByReference();
+        PointerByReference outT = new PointerByReference();
+        PointerByReference auxT = new PointerByReference();
+        IntByReference complete = new IntByReference();
+        if (lib.MXSymbolInferType(symbol, keys.length, keys, types, inSize, inT, outSize, outT, auxSize, auxT, complete) != 0) {
+            throw new MxportException(ErrorCode.BAD_PARAMS, "the graph's dtypes cannot be inferred from the inputs "
+                    + inputs + ": " + Mxnet.lastErrorLine());
+        }
+        List<String> names = new ArrayList<>(listStrings((n, o) -> lib.MXSymbolListArguments(symbol, n, o), "MXSymbolListArguments"));
+        names.addAll(listStrings((n, o) -> lib.MXSymbolListAuxiliaryStates(symbol, n, o), "MXSymbolListAuxiliaryStates"));
+        List<Integer> inferred = new ArrayList<>();
+        for (int[] part : new int[][] {intArray(inT, inSize), intArray(auxT, auxSize)}) {
+            for (int t : part) {
+                inferred.add(t);
+            }
+        }
+        Map<String, Pointer> byName = paramsByName();
+        for (int i = 0; i < Math.min(names.size(), inferred.size()); i++) {
+            Pointer handle = byName.get(names.get(i));
+            if (handle == null || inferred.get(i) < 0) {
+                continue;
+            }
+            IntByReference have = new IntByReference();
+            Mxnet.check(lib.MXNDArrayGetDType(handle, have), "MXNDArrayGetDType");
+            if (have.getValue() != inferred.get(i)) {
+                throw new MxportException(ErrorCode.BAD_PARAMS, path + ": array '" + names.get(i) + "' has dtype "
+                        + DType.byMxnetCode(have.getValue()) + " but the graph needs "
+                        + DType.byMxnetCode(inferred.get(i)) + "; export the model again");
+            }
+        }
+    }
+
+    private static int[] intArray(PointerByReference data, IntByReference size) {
+        return size.getValue() == 0 ? new int[0] : data.getValue().getIntArray(0, size.getValue());
+    }
+
+    private Map<String, Pointer> paramsByName() {
+        Map<String, Pointer> byName = new HashMap<>();
+        for (int i = 0; i < argTemplate.length; i++) {
+            if (argTemplate[i] != null) {
+                byName.put(inputNameAt(i), argTemplate[i]);
+            }
+        }
+        return byName;
     }
 
     private List<String> inputNamesCache;

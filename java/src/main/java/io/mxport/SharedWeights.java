@@ -84,6 +84,17 @@ final class SharedWeights {
                 lib.MXNDArrayFree(old);
             }
         }
+        for (Map.Entry<String, Pointer> e : out.entrySet()) {  // MXNet parses absurd shapes, then refuses to say them
+            IntByReference ndim = new IntByReference();
+            PointerByReference dims = new PointerByReference();
+            IntByReference dtype = new IntByReference();
+            if (lib.MXNDArrayGetShapeEx(e.getValue(), ndim, dims) != 0 || lib.MXNDArrayGetDType(e.getValue(), dtype) != 0) {
+                String why = Mxnet.lastErrorLine();
+                out.values().forEach(lib::MXNDArrayFree);
+                throw new MxportException(ErrorCode.BAD_PARAMS, path + ": array '" + e.getKey() + "' is unusable: " + why
+                        + "; the file is damaged: export the model again");
+            }
+        }
         return out;
     }
 }

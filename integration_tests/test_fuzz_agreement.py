@@ -1,0 +1,60 @@
+"""The seeded corpus of broken models (spec/tools/fuzz_models.py): Python, Java and Scala end every case
+the same way, success or the same spec error code, and the JVM never crashes (it runs inside this process:
+a crash would end the test run)."""
+
+import collections
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+import mxport
+from conftest import REPO, JPypeConsumer, JavaError
+
+CASES = int(os.environ.get("MXPORT_FUZZ_CASES", "300"))
+
+
+def python_outcome(prefix):
+    try:
+        block = mxport.load(prefix)
+    except mxport.MxportError as e:
+        return e.code, None
+    arrays = [np.zeros((1,) + tuple(1 if d == -1 else d for d in s.shape[1:]), s.dtype)
+              for s in block.signature.inputs]
+    try:
+        out = block(*arrays)
+        (out if isinstance(out, list) else [out])[0].wait_to_read()
+        return "OK", arrays
+    except mxport.MxportError as e:
+        return e.code, None
+
+
+def jvm_outcome(consumer, prefix, arrays):
+    try:
+        with consumer.open(prefix) as run:
+            if arrays is not None:
+                run(arrays)
+            return "OK"
+    except JavaError as e:
+        return e.code
+
+
+def test_python_java_and_scala_agree_on_every_broken_model(jvm, tmp_path):
+    out = tmp_path / "fuzz"
+    subprocess.run([sys.executable, os.path.join(REPO, "spec", "tools", "fuzz_models.py"), str(out),
+                    "--cases", str(CASES), "--seed", "1"], check=True)
+    corpus = json.load(open(out / "index.json"))
+    consumers = [JPypeConsumer("java"), JPypeConsumer("scala")]
+    disagreements, tally = [], collections.Counter()
+    for case in corpus:
+        prefix = str(out / case["case"] / "model")
+        want, arrays = python_outcome(prefix)
+        tally[want] += 1
+        for consumer in consumers:
+            got = jvm_outcome(consumer, prefix, arrays)
+            if got != want:
+                disagreements.append(f"case {case['case']} ({case['note']}): python {want}, {consumer.name} {got}")
+    print(f"\nfuzz agreement: {len(corpus)} cases x 3 languages: {dict(sorted(tally.items()))}")
+    assert not disagreements, "\n".join(disagreements)
