@@ -11,7 +11,7 @@ export MXPORT_MODELS := $(abspath $(CACHE)/models)
 .PHONY: help setup models jvm-package demo test test-python test-jvm test-integration vectors fuzz bench bench-quick bench-setup clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.done ## create .venv with pinned mxnet 1.9.1 and the mxport package (idempotent)
 
@@ -26,8 +26,8 @@ models: setup ## export the ResNet-18 end-to-end model into .cache/models (git-i
 JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt)
 VERSION := $(shell cat VERSION)
 
-jvm-package: setup ## build the Java and Scala jars (no tests)
-	$(MVN) -pl scala -am package -DskipTests
+jvm-package: setup ## build the Java and Scala jars and the integration adapters (no tests)
+	$(MVN) -pl integration_tests/jvm -am package -DskipTests
 
 demo: models jvm-package ## export ResNet-18 end to end, then classify demo/cat.jpg from Python, Java and Scala
 	$(PY) demo/demo.py $(CACHE)/models/resnet18 demo/cat.jpg
