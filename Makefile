@@ -8,7 +8,7 @@ MVN := mvn -B -q -Dstyle.color=never
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models jvm-package demo test test-python test-jvm test-integration vectors fuzz bench bench-quick bench-setup clean
+.PHONY: help setup models jvm-package demo test test-python test-jvm test-integration vectors fuzz bench bench-quick bench-setup bench-jvm clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -54,11 +54,16 @@ test: models test-python test-jvm test-integration ## every test suite: Python, 
 bench-setup: setup
 	$(PY) -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt -c requirements-dev.txt
 
-bench: bench-setup models ## the proposal's table, 500 runs per cell (about 30 minutes): benchmarks/results/full.*
-	$(PY) benchmarks/bench.py --runs 500
+BENCH_CP = benchmarks/jvm/target/mxport-benchmarks-$(VERSION).jar:$$(cat benchmarks/jvm/target/classpath.txt)
 
-bench-quick: bench-setup models ## a 5-run pass of the benchmark harness (asserts nothing about speed)
-	$(PY) benchmarks/bench.py --runs 5 --quick
+bench-jvm: setup
+	$(MVN) -P bench -pl benchmarks/jvm -am package -DskipTests
+
+bench: bench-setup bench-jvm models ## the proposal's table, 500 runs per cell (about 35 minutes): benchmarks/results/full.*
+	$(PY) benchmarks/bench.py --runs 500 --jvm-classpath "$(BENCH_CP)"
+
+bench-quick: bench-setup bench-jvm models ## a 5-run pass of the benchmark harness (asserts nothing about speed)
+	$(PY) benchmarks/bench.py --runs 5 --quick --jvm-classpath "$(BENCH_CP)"
 
 clean: ## remove build outputs and caches (keeps .venv)
 	rm -rf $(CACHE) target */target

@@ -30,9 +30,11 @@ def rows(jvm_classpath):
     """(label, command prefix or None with the reason) for every row of the table."""
     out = [("Python (Module API)", [PY, os.path.join(HERE, "python_rows.py"), "--api", "module"]),
            ("Python (Gluon)", [PY, os.path.join(HERE, "python_rows.py"), "--api", "gluon"])]
-    for label, lang in (("Java", "java"), ("Scala", "scala"), ("DJL 0.x MXNet engine (peer)", "djl")):
+    for label, main in (("Java", ["io.mxport.bench.JvmBench", "--lang", "java"]),
+                        ("Scala", ["io.mxport.bench.ScalaBench"]),
+                        ("DJL 0.29 MXNet engine (peer)", ["io.mxport.bench.JvmBench", "--lang", "djl"])):
         if jvm_classpath:
-            out.append((label, ["java", "-cp", jvm_classpath, "io.mxport.bench.JvmBench", "--lang", lang]))
+            out.append((label, ["java", "-cp", jvm_classpath] + main))
         else:
             out.append((label, "not measured: the JVM benchmark is not built (make bench builds it)"))
     return out
@@ -55,7 +57,10 @@ def machine():
 def run_cell(command, mode, batch, runs, warmup, model):
     args = command + ["--mode", mode, "--batch", str(batch), "--runs", str(runs), "--warmup", str(warmup),
                       "--model", model]
-    done = subprocess.run(args, capture_output=True, text=True)
+    import mxnet.libinfo
+    # every JVM row (DJL included) loads the very libmxnet.so that the Python rows use
+    env = dict(os.environ, MXNET_LIBRARY_PATH=mxnet.libinfo.find_lib_path()[0])
+    done = subprocess.run(args, capture_output=True, text=True, env=env)
     lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
     if done.returncode != 0 or not lines:
         return {"error": (done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1]}

@@ -108,7 +108,8 @@ public final class JvmBench {
         }
     }
 
-    static byte[] syntheticPixels(int batch) {
+    /** The proposal's synthetic input: uniform random pixels, seeded. */
+    public static byte[] syntheticPixels(int batch) {
         byte[] b = new byte[batch * 300 * 300 * 3];
         new Random(0).nextBytes(b);  // uniform over 0..255, as the proposal's random.uniform(0, 255)
         return b;
@@ -164,7 +165,8 @@ public final class JvmBench {
         return out;
     }
 
-    static String json(String lang, boolean e2e, int batch, int runs, double[] ms) {
+    /** One JSON line of results, as benchmarks/bench.py reads it. */
+    public static String json(String lang, boolean e2e, int batch, int runs, double[] ms) {
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
         double mean = Arrays.stream(ms).average().orElse(Double.NaN);
