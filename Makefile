@@ -8,7 +8,7 @@ MVN := mvn -B -q -Dstyle.color=never
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models jvm-package demo test test-python test-jvm test-integration vectors fuzz bench bench-quick bench-setup bench-jvm clean
+.PHONY: help setup models jvm-package demo test test-python test-jvm test-integration vectors fuzz bench bench-quick bench-setup bench-jvm spark-setup bench-spark clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -19,6 +19,13 @@ $(VENV)/.done: requirements-dev.txt python/pyproject.toml python/setup.py VERSIO
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e python
 	touch $@
+
+$(VENV)/.spark-done: $(VENV)/.done spark/requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r spark/requirements.txt -c requirements-dev.txt
+	$(PY) -c "import numpy; assert numpy.__version__ == '1.23.5', numpy.__version__"
+	touch $@
+
+spark-setup: $(VENV)/.spark-done ## pyspark, pyarrow, pandas, pillow for mxport.spark (numpy stays 1.23.5)
 
 models: setup ## export the ResNet-18 end-to-end model into .cache/models (git-ignored)
 	$(PY) demo/export_resnet.py $(CACHE)/models/resnet18
@@ -40,7 +47,7 @@ vectors: setup ## regenerate spec/vectors deterministically
 fuzz: jvm-package ## Python, Java and Scala loaders against 5000 seeded broken models (make test runs 300)
 	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py integration_tests/test_fuzz_agreement.py
 
-test-python: setup ## the Python package's tests
+test-python: setup spark-setup ## the Python package's tests
 	$(PY) -m pytest -q python/tests
 
 test-jvm: models ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar
@@ -64,6 +71,10 @@ bench: bench-setup bench-jvm models ## the proposal's table, 500 runs per cell (
 
 bench-quick: bench-setup bench-jvm models ## a 5-run pass of the benchmark harness (asserts nothing about speed)
 	$(PY) benchmarks/bench.py --runs 5 --quick --jvm-classpath "$(BENCH_CP)"
+
+bench-spark: models spark-setup ## ResNet-18 rows/s and time to first row: Java Predictor vs Spark local[1], local[2]
+	$(MVN) install -DskipTests
+	bash spark/bench.sh
 
 clean: ## remove build outputs and caches (keeps .venv)
 	rm -rf $(CACHE) target */target
