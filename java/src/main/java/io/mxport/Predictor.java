@@ -292,8 +292,7 @@ public final class Predictor implements AutoCloseable {
         if (shapes == null) {
             throw new MxportException(ErrorCode.BAD_PARAMS, "the graph's shapes cannot be inferred with these params: " + why[0]);
         }
-        List<String> names = new ArrayList<>(listStrings((n, o) -> lib.MXSymbolListArguments(symbol, n, o), "MXSymbolListArguments"));
-        names.addAll(listStrings((n, o) -> lib.MXSymbolListAuxiliaryStates(symbol, n, o), "MXSymbolListAuxiliaryStates"));
+        List<String> names = argumentAndAuxNames();
         List<int[]> all = new ArrayList<>(shapes.args);
         all.addAll(shapes.aux);
         Map<String, Pointer> byName = paramsByName();
@@ -311,27 +310,15 @@ public final class Predictor implements AutoCloseable {
 
     /** Checks that every parameter has the dtype the graph infers from the signature's input dtypes. */
     private void checkParamTypes(List<TensorSpec> inputs, String path) {
-        String[] keys = new String[inputs.size()];
-        int[] types = new int[inputs.size()];
-        for (int i = 0; i < inputs.size(); i++) {
-            keys[i] = inputs.get(i).getName();
-            types[i] = inputs.get(i).getDType().mxnetCode();
-        }
-        IntByReference inSize = new IntByReference();
-        IntByReference outSize = new IntByReference();
-        IntByReference auxSize = new IntByReference();
-        PointerByReference inT = new PointerByReference();
-        PointerByReference outT = new PointerByReference();
-        PointerByReference auxT = new PointerByReference();
-        IntByReference complete = new IntByReference();
-        if (lib.MXSymbolInferType(symbol, keys.length, keys, types, inSize, inT, outSize, outT, auxSize, auxT, complete) != 0) {
+        String[] why = new String[1];
+        int[][] types = inferTypes(inputs, why);
+        if (types == null) {
             throw new MxportException(ErrorCode.BAD_PARAMS, "the graph's dtypes cannot be inferred from the inputs "
-                    + inputs + ": " + Mxnet.lastErrorLine());
+                    + inputs + ": " + why[0]);
         }
-        List<String> names = new ArrayList<>(listStrings((n, o) -> lib.MXSymbolListArguments(symbol, n, o), "MXSymbolListArguments"));
-        names.addAll(listStrings((n, o) -> lib.MXSymbolListAuxiliaryStates(symbol, n, o), "MXSymbolListAuxiliaryStates"));
+        List<String> names = argumentAndAuxNames();
         List<Integer> inferred = new ArrayList<>();
-        for (int[] part : new int[][] {intArray(inT, inSize), intArray(auxT, auxSize)}) {
+        for (int[] part : new int[][] {types[0], types[2]}) {
             for (int t : part) {
                 inferred.add(t);
             }
@@ -352,8 +339,38 @@ public final class Predictor implements AutoCloseable {
         }
     }
 
+    /** MXNet's dtype codes of {arguments, outputs, auxiliary states} given the inputs' dtypes; null and why[0] set
+     *  when MXNet cannot infer them. */
+    private int[][] inferTypes(List<TensorSpec> inputs, String[] why) {
+        String[] keys = new String[inputs.size()];
+        int[] types = new int[inputs.size()];
+        for (int i = 0; i < inputs.size(); i++) {
+            keys[i] = inputs.get(i).getName();
+            types[i] = inputs.get(i).getDType().mxnetCode();
+        }
+        IntByReference inSize = new IntByReference();
+        IntByReference outSize = new IntByReference();
+        IntByReference auxSize = new IntByReference();
+        PointerByReference inT = new PointerByReference();
+        PointerByReference outT = new PointerByReference();
+        PointerByReference auxT = new PointerByReference();
+        IntByReference complete = new IntByReference();
+        if (lib.MXSymbolInferType(symbol, keys.length, keys, types, inSize, inT, outSize, outT, auxSize, auxT, complete) != 0) {
+            why[0] = Mxnet.lastErrorLine();
+            return null;
+        }
+        return new int[][] {intArray(inT, inSize), intArray(outT, outSize), intArray(auxT, auxSize)};
+    }
+
     private static int[] intArray(PointerByReference data, IntByReference size) {
         return size.getValue() == 0 ? new int[0] : data.getValue().getIntArray(0, size.getValue());
+    }
+
+    /** The graph's arguments then auxiliary states, in MXNet's order (that of its shape and type inference). */
+    private List<String> argumentAndAuxNames() {
+        List<String> names = new ArrayList<>(listStrings((n, o) -> lib.MXSymbolListArguments(symbol, n, o), "MXSymbolListArguments"));
+        names.addAll(listStrings((n, o) -> lib.MXSymbolListAuxiliaryStates(symbol, n, o), "MXSymbolListAuxiliaryStates"));
+        return names;
     }
 
     private Map<String, Pointer> paramsByName() {
@@ -381,25 +398,11 @@ public final class Predictor implements AutoCloseable {
         String[] why = new String[1];
         Inferred a = inferShapes(inputs, 1, why);
         Inferred b = a == null ? null : inferShapes(inputs, 2, why);
-        String[] keys = new String[inputs.size()];
-        int[] types = new int[inputs.size()];
-        for (int i = 0; i < inputs.size(); i++) {
-            keys[i] = inputs.get(i).getName();
-            types[i] = inputs.get(i).getDType().mxnetCode();
-        }
-        IntByReference inSize = new IntByReference();
-        IntByReference outSize = new IntByReference();
-        IntByReference auxSize = new IntByReference();
-        PointerByReference inT = new PointerByReference();
-        PointerByReference outT = new PointerByReference();
-        PointerByReference auxT = new PointerByReference();
-        IntByReference complete = new IntByReference();
         int[] outTypes = null;
         if (b != null) {
-            if (lib.MXSymbolInferType(symbol, keys.length, keys, types, inSize, inT, outSize, outT, auxSize, auxT, complete) != 0) {
-                why[0] = Mxnet.lastErrorLine();
-            } else if (outSize.getValue() == names.size()) {
-                outTypes = outT.getValue().getIntArray(0, outSize.getValue());
+            int[][] types = inferTypes(inputs, why);
+            if (types != null && types[1].length == names.size()) {
+                outTypes = types[1];
             }
         }
         if (a == null || b == null || outTypes == null || a.outs.size() != names.size() || a.outs.contains(null)
