@@ -8,7 +8,7 @@ MVN := mvn -B -q -Dstyle.color=never
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models jvm-package demo test test-python test-jvm test-integration vectors fuzz bench bench-quick bench-setup bench-jvm spark-setup bench-spark clean
+.PHONY: help setup models jvm-package demo test test-python test-jvm test-integration vectors fuzz bench bench-quick bench-setup bench-jvm spark-setup bench-spark soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -75,6 +75,13 @@ bench-quick: bench-setup bench-jvm models ## a 5-run pass of the benchmark harne
 bench-spark: models spark-setup ## ResNet-18 rows/s and time to first row: Java Predictor vs Spark local[1], local[2]
 	$(MVN) install -DskipTests
 	bash spark/bench.sh
+
+SOAK_SECONDS ?= 180
+SOAK_THREADS ?= 4
+
+soak: models ## Java threads on shared and own predictors for 3 minutes, every output checked: .cache/reports/soak.json
+	$(MVN) -pl java test-compile exec:exec -Dexec.executable=java -Dexec.classpathScope=test \
+		-Dexec.args="-Xms1g -Xmx1g -XX:+AlwaysPreTouch -classpath %classpath io.mxport.Soak $(SOAK_SECONDS) $(SOAK_THREADS)"
 
 clean: ## remove build outputs and caches (keeps .venv)
 	rm -rf $(CACHE) target */target
