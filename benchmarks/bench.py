@@ -84,6 +84,7 @@ def table(results, info):
             proposal = f"{prop[0]} / {prop[1]} / {100 * (prop[0] - prop[1]) / prop[0]:.1f}%" if prop else ""
             lines.append(f"| CPU ({info['cores']} cores) | {request} | {label} | {figures} | {proposal} |")
     gpu = "not measured: no GPU build of MXNet is installed" if not info["gpus"] else "GPU rows: TODO"
+    lines.append(f"| CPU | both | oneDNN-fused export (`optimize_for`) | not measured: mxport 0.1.0 does not offer it | | | |")
     lines.append(f"| GPU | both | every row | {gpu} | | | |")
     return "\n".join(lines)
 
@@ -136,14 +137,27 @@ def main():
             results[label]["skipped"] = cmd
             continue
         results[label][f"{mode}/{batch}"] = run_cell(cmd, mode, batch, a.runs, warmup, a.model)
+    bridge = None
+    if a.jvm_classpath:
+        done = subprocess.run([PY, os.path.join(HERE, "bridge_row.py"), "--runs", str(a.runs), "--warmup",
+                               str(warmup), "--model", a.model, "--jvm-classpath", a.jvm_classpath],
+                              capture_output=True, text=True)
+        lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
+        bridge = json.loads(lines[-1]) if lines else {"error": (done.stderr.strip().splitlines() or ["?"])[-1]}
     name = a.name or ("quick" if a.quick else "full")
     out = os.path.join(HERE, "results")
     os.makedirs(out, exist_ok=True)
     doc = {"command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]), "runs": a.runs,
-           "warmup": warmup, "machine": info, "results": results}
+           "warmup": warmup, "machine": info, "results": results, "bridge": bridge}
     with open(os.path.join(out, f"{name}.json"), "w") as f:
         json.dump(doc, f, indent=1)
     md = table(results, info)
+    if bridge and "bridge_ms" in bridge:
+        md += (f"\n\nBridge (Python -> Java through JPype, batch 1 e2e, {bridge['runs']} calls): "
+               f"{bridge['ms_through_jpype']:.2f} ms per call from Python vs {bridge['ms_inside_jvm']:.2f} ms "
+               f"inside the JVM: the bridge costs {bridge['bridge_ms']:.2f} ms per call.")
+    elif bridge:
+        md += f"\n\nBridge: not measured: {bridge['error']}"
     with open(os.path.join(out, f"{name}.md"), "w") as f:
         f.write(md + "\n")
     chart(results, os.path.join(out, f"{name}.png"))

@@ -238,11 +238,13 @@ def _umask():
 
 def _refuse_foreign(symbol_path, params_path):
     def is_mxport(path):
+        """A symbol file with a node that carries the signature attribute, valid or not."""
         try:
             with open(path, "rb") as f:
-                return _graph.SIGNATURE_ATTR.encode() in f.read()
-        except OSError:
+                graph = _graph.parse_graph(f.read().decode("utf-8"), path)
+        except (OSError, UnicodeDecodeError, MxportError):
             return False
+        return any(_graph.SIGNATURE_ATTR in n.get("attrs", {}) for n in graph["nodes"])
 
     if os.path.lexists(symbol_path) and not is_mxport(symbol_path):
         raise MxportError("TARGET_EXISTS", f"{symbol_path} exists and is not an mxport model; choose another "

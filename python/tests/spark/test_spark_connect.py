@@ -1,0 +1,50 @@
+"""mxport.spark on Spark Connect: the same pure-PySpark transform through a Connect session.
+
+PySpark starts a local Spark Connect server for `SparkSession.builder.remote("local[1]")`; the session the
+test drives is the Connect client's (`pyspark.sql.connect`), which has no py4j gateway, so this proves that
+mxport.spark needs none. It runs in a process of its own: one process cannot hold a classic and a Connect
+session at once.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("pyspark", reason="pip install -r spark/requirements.txt -c requirements-dev.txt")
+pytest.importorskip("grpc", reason="Spark Connect's client needs grpcio (spark/requirements.txt)")
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+SCRIPT = r'''
+import os, sys
+import numpy as np
+os.environ["PYSPARK_PYTHON"] = sys.executable
+from pyspark.sql import SparkSession
+import mxport
+from mxport.spark import transform
+
+prefix, inputs = sys.argv[1], sys.argv[2]
+spark = (SparkSession.builder.remote("local[1]").config("spark.ui.enabled", "false")
+         .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").getOrCreate())
+assert type(spark).__module__.startswith("pyspark.sql.connect"), type(spark).__module__
+x = np.load(inputs)
+df = spark.createDataFrame([(row.tolist(),) for row in x], "x array<float>").coalesce(1)
+rows = transform(df, prefix, batch_size=len(x)).select("y", "mxport_error").collect()
+assert all(r["mxport_error"] is None for r in rows), rows
+got = np.array([r["y"] for r in rows], dtype="float32")
+want = mxport.load(prefix)(x).asnumpy()
+assert np.abs(want).max() > 1e-2
+assert np.array_equal(got, want), (got, want)
+print("CONNECT OK", type(spark).__module__)
+spark.stop()
+'''
+
+
+def test_transform_runs_on_a_spark_connect_session_and_equals_mxport_load():
+    case = os.path.join(REPO, "spec", "vectors", "single_in_single_out")
+    done = subprocess.run([sys.executable, "-c", SCRIPT, os.path.join(case, "model"),
+                           os.path.join(case, "in_0_0.npy")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "CONNECT OK pyspark.sql.connect" in done.stdout, \
+        done.stdout[-2000:] + done.stderr[-4000:]
