@@ -69,8 +69,12 @@ public final class JvmBench {
                 String name = Path.of(model).getFileName().toString() + (e2e ? "" : "-network");
                 if (e2e) {  // DJL insists on an epoch in the params file name: link the mxport files under one
                     Path links = java.nio.file.Files.createTempDirectory("mxport-djl");
-                    java.nio.file.Files.createSymbolicLink(links.resolve(name + "-symbol.json"), dir.resolve(name + "-symbol.json"));
-                    java.nio.file.Files.createSymbolicLink(links.resolve(name + "-0000.params"), dir.resolve(name + ".params"));
+                    links.toFile().deleteOnExit();  // deleteOnExit runs in reverse order: the links go first
+                    for (String[] link : new String[][] {{"-symbol.json", "-symbol.json"}, {"-0000.params", ".params"}}) {
+                        Path at = links.resolve(name + link[0]);
+                        java.nio.file.Files.createSymbolicLink(at, dir.resolve(name + link[1]));
+                        at.toFile().deleteOnExit();
+                    }
                     dir = links;
                 }
                 ZooModel<NDList, NDList> zoo = Criteria.builder().setTypes(NDList.class, NDList.class)
