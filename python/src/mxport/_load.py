@@ -133,10 +133,18 @@ def open_model(prefix, inputs=None, epoch=None):
                   symbol_path, params_path)
 
 
-def _graph_for(model, load_transforms):
+def _prepare(prefix, load_transforms, inputs, epoch):
+    """What load and load_module share: the checked files, the graph they run (cut when asked), its signature,
+    and the MXNet symbol with its params checked against it."""
+    apply_default_threads()
+    model = open_model(prefix, inputs, epoch)
     if load_transforms or model.old:
-        return model.graph, model.signature
-    return _graph.cut_network(model.graph, model.signature), model.signature.network
+        graph, signature = model.graph, model.signature
+    else:
+        graph, signature = _graph.cut_network(model.graph, model.signature), model.signature.network
+    symbol = _mx.symbol_from_graph(graph, model.symbol_path)
+    _mx.check_params(symbol, model.params, signature.inputs, model.params_path)
+    return model, signature, symbol
 
 
 def check_inputs(signature, arrays):
@@ -234,11 +242,7 @@ def load(prefix, load_transforms=True, ctx=None, *, inputs=None, epoch=None):
     MxportError
         With a code of spec/FORMAT.md section 8.
     """
-    apply_default_threads()
-    model = open_model(prefix, inputs, epoch)
-    graph, signature = _graph_for(model, load_transforms)
-    symbol = _mx.symbol_from_graph(graph, model.symbol_path)
-    _mx.check_params(symbol, model.params, signature.inputs, model.params_path)
+    model, signature, symbol = _prepare(prefix, load_transforms, inputs, epoch)
     block = MxportBlock(symbol, signature)
     ctx = ctx or mx.cpu()
     try:
@@ -272,11 +276,7 @@ def load_module(prefix, load_transforms=True, ctx=None, *, batch_size=1, data_sh
     re-binds it (MXNet's Module does that itself). ``data_shapes`` (one shape per input) is needed only when
     an input has dynamic dimensions other than the batch. Other parameters as in :func:`load`.
     """
-    apply_default_threads()
-    model = open_model(prefix, inputs, epoch)
-    graph, signature = _graph_for(model, load_transforms)
-    symbol = _mx.symbol_from_graph(graph, model.symbol_path)
-    _mx.check_params(symbol, model.params, signature.inputs, model.params_path)
+    model, signature, symbol = _prepare(prefix, load_transforms, inputs, epoch)
     if data_shapes is None:
         if any(d == -1 for s in signature.inputs for d in s.shape[1:]):
             raise MxportError("INVALID_ARGUMENT", "an input has dynamic dimensions besides the batch: pass "
