@@ -8,7 +8,7 @@ MVN := mvn -B -q -Dstyle.color=never
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models jvm-package demo test test-python test-jvm test-integration vectors fuzz bench bench-quick bench-setup bench-jvm spark-setup bench-spark soak clean
+.PHONY: help setup models jvm-package demo test test-python test-jvm test-integration test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention spark-setup bench-spark soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ test-jvm: models ## the Java, Scala and Spark suites (Maven), and the integratio
 test-integration: ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J
 	$(PY) -m pytest -q integration_tests
 
+test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loading, 20 fresh processes each (Spark too)
+	cd /tmp && MXPORT_ORDER_SPARK_RUNS=20 $(abspath $(PY)) -m pytest -q $(abspath integration_tests/test_orders.py)
+
 test: models test-python test-jvm test-integration ## every test suite: Python, JVM, then cross-language
 
 bench-setup: setup
@@ -71,6 +74,9 @@ bench: bench-setup bench-jvm models ## the proposal's table, 500 runs per cell (
 
 bench-quick: bench-setup bench-jvm models ## a 5-run pass of the benchmark harness (asserts nothing about speed)
 	$(PY) benchmarks/bench.py --runs 5 --quick --jvm-classpath "$(BENCH_CP)"
+
+bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting, Python and Java (about 15 minutes)
+	$(PY) benchmarks/contention.py --runs 60 --rounds 3 --jvm-classpath "$(BENCH_CP)"
 
 bench-spark: models spark-setup ## ResNet-18 rows/s and time to first row: Java Predictor vs Spark local[1], local[2]
 	$(MVN) install -DskipTests

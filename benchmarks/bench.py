@@ -47,7 +47,7 @@ def machine():
     gpus = mx.context.num_gpus() if hasattr(mx.context, "num_gpus") else 0
     return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "platform": platform.platform(),
             "python": platform.python_version(), "mxnet": mx.__version__, "java": java[0] if java else "?",
-            "gpus": gpus,
+            "gpus": gpus, "avx512": "avx512f" in open("/proc/cpuinfo").read(),
             "threads": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS",
                                                       "MXNET_ENGINE_TYPE")},
             "thread_rule": "mxport default: every core the process may run on, unless the variables above are set",

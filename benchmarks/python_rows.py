@@ -68,7 +68,7 @@ def main():
     print(json.dumps({"language": "Python", "api": "Module API" if a.api == "module" else "Gluon",
                       "mode": a.mode, "batch": a.batch, "runs": a.runs,
                       "ms_per_sample": float(times.mean()), "p50": float(np.median(times)),
-                      "p90": float(np.percentile(times, 90))}))
+                      "p90": float(np.percentile(times, 90)), "raw_ms": [round(float(t), 4) for t in times]}))
 
 
 if __name__ == "__main__":

@@ -48,19 +48,6 @@ def test_inputs_are_checked_before_mxnet_sees_them():
     assert block(np.zeros((1, 12, 10, 3), "uint8")).shape == (1, 5)  # still answers afterwards
 
 
-THREADS = "import mxport._threads as t, mxport; print(t.apply_default_threads(), t.default_thread_count())"
-
-
-def test_loaders_use_every_core_unless_the_user_chose():
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")}
-    applied, cores = subprocess.run([sys.executable, "-c", THREADS], env=env, capture_output=True,
-                                    text=True, check=True).stdout.split()
-    assert applied == cores == str(len(os.sched_getaffinity(0)))
-    out = subprocess.run([sys.executable, "-c", THREADS], env=dict(env, OMP_NUM_THREADS="1"),
-                         capture_output=True, text=True, check=True).stdout.split()
-    assert out[0] == "None"
-
-
 def test_nan_and_infinity_run_and_propagate_and_the_model_still_answers():
     """Values are not checked (that would cost a pass over every input): NaN and inf run through MXNet, and
     the next call is unaffected. What comes out, observed with MXNet 1.9.1: MXNet's relu maps NaN to 0, so

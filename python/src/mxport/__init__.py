@@ -12,11 +12,15 @@
 The format is spec/FORMAT.md; errors carry its codes (``MxportError.code``).
 """
 
-from ._errors import MxportError
-from ._export import export
-from ._load import load, load_module, read_signature
-from ._signature import Signature, TensorSpec
-from ._version import __version__
+from . import _threads
+
+_threads.apply_once(spin=_threads.import_mxnet())  # spec/RUNTIME.md: before the caller's first operator
+
+from ._errors import MxportError  # noqa: E402
+from ._export import export  # noqa: E402
+from ._load import load, load_module, read_signature  # noqa: E402
+from ._signature import Signature, TensorSpec  # noqa: E402
+from ._version import __version__  # noqa: E402
 
 __all__ = ["export", "load", "load_module", "read_signature", "Signature", "TensorSpec", "MxportError",
            "__version__"]

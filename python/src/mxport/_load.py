@@ -11,7 +11,6 @@ from mxnet import gluon
 from . import _graph, _mx
 from ._errors import MxportError
 from ._signature import Signature, TensorSpec
-from ._threads import apply_default_threads
 
 
 def model_paths(prefix, epoch=None):
@@ -136,7 +135,6 @@ def open_model(prefix, inputs=None, epoch=None):
 def _prepare(prefix, load_transforms, inputs, epoch):
     """What load and load_module share: the checked files, the graph they run (cut when asked), its signature,
     and the MXNet symbol with its params checked against it."""
-    apply_default_threads()
     model = open_model(prefix, inputs, epoch)
     if load_transforms or model.old:
         graph, signature = model.graph, model.signature

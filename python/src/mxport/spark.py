@@ -252,26 +252,11 @@ def _schema(schema, plan):
 _models: Dict[tuple, object] = {}
 _loads: Dict[tuple, int] = {}
 _lock = threading.Lock()
-_threads_set = None
 
 
 def load_count(uri=None):
     """How many models this Python process loaded (from ``uri`` only, when given); for tests."""
     return sum(n for k, n in _loads.items() if uri is None or k[0] == uri)
-
-
-def _bound_threads():
-    """spark.task.cpus OpenMP threads for this worker's MXNet, unless the user set a thread count."""
-    global _threads_set
-    if any(os.environ.get(v) for v in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")):
-        return
-    from pyspark import TaskContext
-    ctx = TaskContext.get()
-    cpus = ctx.cpus() if ctx is not None else None
-    if cpus and cpus != _threads_set:
-        from ._threads import set_engine_threads
-        set_engine_threads(int(cpus))
-        _threads_set = cpus
 
 
 def _model(plan):
@@ -293,7 +278,6 @@ def _model(plan):
                     shutil.rmtree(folder, ignore_errors=True)
             _models[key] = block
             _loads[key] = _loads.get(key, 0) + 1
-    _bound_threads()  # after load: mxport.load applies its own default once per process
     return block
 
 

@@ -177,9 +177,9 @@ public final class JvmBench {
         String language = "java".equals(lang) ? "Java" : "scala".equals(lang) ? "Scala" : "DJL";
         return String.format(java.util.Locale.ROOT,
                 "{\"language\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"runs\": %d, \"ms_per_sample\": %.4f,"
-                        + " \"p50\": %.4f, \"p90\": %.4f}",
+                        + " \"p50\": %.4f, \"p90\": %.4f, \"raw_ms\": %s}",
                 language, e2e ? "e2e" : "split", batch, runs, mean, sorted[sorted.length / 2],
-                sorted[(int) (sorted.length * 0.9)]);
+                sorted[(int) (sorted.length * 0.9)], Arrays.toString(ms));
     }
 
     private JvmBench() {}

@@ -1,0 +1,110 @@
+"""Batch-1 latency with the cores idle and with one competing CPU-bound process, per thread setting.
+
+    python benchmarks/contention.py --runs 60 --rounds 3 --jvm-classpath CP    # make bench-contention
+
+Rows: mxport's default (spec/RUNTIME.md: every core on the engine worker, GOMP_SPINCOUNT=3000 at load), the
+first release's default (the same count with libgomp's default spin, forced here with GOMP_SPINCOUNT=300000),
+OMP_WAIT_POLICY=PASSIVE, and OMP_NUM_THREADS=1; each for Python (mxport.load) and Java (Predictor), ResNet-18
+end to end. Cells run one process at a time, the settings interleaved round by round so that drift hits all of
+them; "busy" starts `python3 -c 'while 1: pass'` beside the measured process. p50 and p90 pool every call of
+every round. Writes benchmarks/results/contention.{json,md}.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from bench import machine  # noqa: E402
+
+SETTINGS = [  # (label, environment)
+    ("mxport default", {}),
+    ("first release (libgomp's default spin)", {"GOMP_SPINCOUNT": "300000"}),
+    ("OMP_WAIT_POLICY=PASSIVE", {"OMP_WAIT_POLICY": "PASSIVE"}),
+    ("OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1"}),
+]
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
+                    "MXPORT_NUM_THREADS")
+
+
+def command(language, runs, model, classpath):
+    if language == "Python":
+        return [sys.executable, os.path.join(HERE, "python_rows.py"), "--api", "gluon", "--mode", "e2e",
+                "--batch", "1", "--runs", str(runs), "--model", model]
+    return ["java", "-cp", classpath, "io.mxport.bench.JvmBench", "--lang", "java", "--mode", "e2e", "--batch", "1",
+            "--runs", str(runs), "--model", model]
+
+
+def cell(cmd, env, busy):
+    clean = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    hog = subprocess.Popen([sys.executable, "-c", "while 1: pass"]) if busy else None
+    try:
+        out = subprocess.run(cmd, env=dict(clean, **env), capture_output=True, text=True, check=True, cwd=REPO)
+    finally:
+        if hog:
+            hog.kill()
+            hog.wait()
+    return json.loads(out.stdout.strip().splitlines()[-1])["raw_ms"]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--runs", type=int, default=60)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--model", default=os.path.join(REPO, ".cache", "models", "resnet18"))
+    p.add_argument("--jvm-classpath")
+    a = p.parse_args()
+    languages = ["Python"] + (["Java"] if a.jvm_classpath else [])
+    times = {}
+    started = datetime.datetime.now(datetime.timezone.utc)
+    for r in range(a.rounds):
+        for language in languages:
+            for label, env in SETTINGS:
+                for busy in (False, True):
+                    key = (language, label, busy)
+                    times.setdefault(key, []).extend(cell(command(language, a.runs, a.model, a.jvm_classpath),
+                                                          env, busy))
+                    print(f"round {r + 1}/{a.rounds} {language:6} {label:40} {'busy' if busy else 'idle'} done",
+                          flush=True)
+    info = machine()
+    rows = []
+    for language in languages:
+        base_idle = None
+        for label, _ in SETTINGS:
+            idle, busy = (np.array(times[(language, label, b)]) for b in (False, True))
+            row = {"language": language, "setting": label,
+                   "idle_p50": float(np.median(idle)), "idle_p90": float(np.percentile(idle, 90)),
+                   "busy_p50": float(np.median(busy)), "busy_p90": float(np.percentile(busy, 90))}
+            row["busy_p90_over_idle_p90"] = row["busy_p90"] / row["idle_p90"]
+            base_idle = base_idle or row["idle_p50"]
+            row["idle_p50_vs_default"] = row["idle_p50"] / base_idle - 1
+            rows.append(row)
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "contention.json"), "w") as f:
+        json.dump({"started": started.isoformat(), "runs": a.runs, "rounds": a.rounds, "machine": info,
+                   "rows": rows, "raw_ms": {"|".join([k[0], k[1], "busy" if k[2] else "idle"]): v
+                                            for k, v in times.items()}}, f, indent=1)
+    lines = [f"ResNet-18 end to end, batch 1, ms per call; {a.rounds} rounds x {a.runs} calls per cell; "
+             f"{info['cpu']}, {info['cores']} cores, {'AVX-512' if info.get('avx512') else 'AVX2'}; "
+             f"{started:%Y-%m-%d %H:%M} UTC", "",
+             "| Language | Setting | idle p50 | idle p90 | busy p50 | busy p90 | busy p90 / idle p90 | idle p50 vs default |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['language']} | {r['setting']} | {r['idle_p50']:.2f} | {r['idle_p90']:.2f} | "
+                     f"{r['busy_p50']:.2f} | {r['busy_p90']:.2f} | {r['busy_p90_over_idle_p90']:.2f}x | "
+                     f"{100 * r['idle_p50_vs_default']:+.1f}% |")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(HERE, "results", "contention.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

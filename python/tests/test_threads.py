@@ -1,0 +1,73 @@
+"""The thread rule of spec/RUNTIME.md, each case in a fresh Python process (the rule is decided once per process)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+CORES = len(os.sched_getaffinity(0))
+REPORT = """
+import json, os, mxport._threads as t
+d = t.decision()
+worker = t._on_engine_worker(999)  # the worker exists by now, so this only reads its count
+print(json.dumps({"count": d.count, "reason": d.reason, "spin": d.spin, "worker": worker["before"],
+                  "fresh": worker["fresh"], "spin_left": os.environ.get("GOMP_SPINCOUNT")}))
+"""
+
+
+def run(code, **env):
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "MXPORT_NUM_THREADS", "GOMP_SPINCOUNT",
+                          "OMP_WAIT_POLICY")}
+    done = subprocess.run([sys.executable, "-W", "always", "-c", code], env=dict(clean, **env),
+                          capture_output=True, text=True, cwd="/")
+    return done
+
+
+def report(prelude="", **env):
+    done = run(prelude + "\nimport mxport\n" + REPORT, **env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+def test_import_sets_every_core_on_a_new_engine_worker_with_a_short_spin():
+    got, err = report()
+    assert got == {"count": CORES, "reason": "set on a new engine worker", "spin": "3000", "worker": CORES,
+                   "fresh": False, "spin_left": None}
+    assert "mxport" not in err
+
+
+def test_mxnet_imported_first_but_no_operator_run_still_gets_every_core():
+    got, _ = report("import mxnet as mx\nfrom mxnet import gluon\nnet = gluon.nn.Dense(3)")
+    assert (got["count"], got["reason"], got["worker"]) == (CORES, "set on a new engine worker", CORES)
+    assert got["spin"] is None  # libgomp was loaded before mxport: its spin setting stands
+
+
+@pytest.mark.parametrize("before", ["(mx.nd.ones((2, 2)) + 1).asnumpy()",
+                                    "x = mx.nd.array([1, 2])"])  # even a copy counts: the worker exists
+def test_after_operators_ran_the_count_is_left_alone_and_the_fix_is_named_once(before):
+    got, err = report("import mxnet as mx\n" + before)
+    assert got["count"] is None and got["reason"].startswith("MXNet had already run operators")
+    assert got["worker"] == max(CORES // 2, 1)  # MXNet's own default: half the cores on x86
+    assert err.count("RuntimeWarning") == 1
+    assert f"import mxport before running MXNet operators, or set OMP_NUM_THREADS={CORES}" in err
+
+
+def test_an_explicit_environment_count_wins_and_nothing_is_changed():
+    got, _ = report(OMP_NUM_THREADS="1")
+    assert (got["count"], got["reason"], got["spin"], got["worker"]) == (
+        None, "the environment sets the thread count", None, 1)
+
+
+def test_mxport_num_threads_requests_a_count():
+    got, _ = report(MXPORT_NUM_THREADS="1")
+    assert (got["count"], got["worker"]) == (1, 1)
+
+
+@pytest.mark.parametrize("value", ["zero", "0", "-2", "1.5"])
+def test_a_bad_mxport_num_threads_is_invalid_argument_naming_the_fix(value):
+    done = run("import mxport", MXPORT_NUM_THREADS=value)
+    assert done.returncode != 0
+    assert "[INVALID_ARGUMENT] MXPORT_NUM_THREADS=" in done.stderr and "MXPORT_NUM_THREADS=2" in done.stderr
