@@ -82,12 +82,15 @@ bench-spark: models spark-setup ## ResNet-18 rows/s and time to first row: Java 
 	$(MVN) install -DskipTests
 	bash spark/bench.sh
 
-SOAK_SECONDS ?= 180
-SOAK_THREADS ?= 4
+SOAK_SECONDS ?= 600
+SOAK_THREADS ?= 8
 
-soak: models ## Java threads on shared and own predictors for 3 minutes, every output checked: .cache/reports/soak.json
-	$(MVN) -pl java test-compile exec:exec -Dexec.executable=java -Dexec.classpathScope=test \
-		-Dexec.args="-Xms1g -Xmx1g -XX:+AlwaysPreTouch -classpath %classpath io.mxport.Soak $(SOAK_SECONDS) $(SOAK_THREADS)"
+soak: models ## 8 Java threads on shared and own predictors for 10 minutes, then again after Python ran MXNet in the same process: .cache/reports/soak*.json
+	$(MVN) -pl java test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
+	java -Xms1g -Xmx1g -XX:+AlwaysPreTouch -cp "java/target/test-classes:java/target/classes:$$(cat java/target/test-classpath.txt)" \
+		io.mxport.Soak $(SOAK_SECONDS) $(SOAK_THREADS) "" $(abspath $(CACHE)/reports/soak.json)
+	MXPORT_SOAK_CLASSPATH="$(abspath java/target/test-classes):$(abspath java/target/classes):$$(cat $(abspath java/target/test-classpath.txt))" \
+		$(abspath $(PY)) $(abspath integration_tests/soak_after_python.py) $(SOAK_SECONDS) $(SOAK_THREADS) $(abspath $(CACHE)/reports/soak-after-python.json)
 
 clean: ## remove build outputs and caches (keeps .venv)
 	rm -rf $(CACHE) target */target

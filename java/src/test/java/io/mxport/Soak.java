@@ -123,6 +123,31 @@ public final class Soak {
         }
     }
 
+    /**
+     * Resident memory once warmed up: the first 10 s sample at or after 60 s, and the largest relative distance
+     * from it of any later sample or of the end (the compass asks for at most 5 %). Nothing for runs under 70 s.
+     */
+    @SuppressWarnings("unchecked")
+    static void putDriftAfterFirstMinute(Map<String, Object> j, long rssEndKb) {
+        List<Map<String, Object>> windows = (List<Map<String, Object>>) j.get("windows");
+        long base = -1;
+        double drift = 0;
+        for (Map<String, Object> w : windows) {
+            long second = ((Number) w.get("endSecond")).longValue();
+            long rss = ((Number) w.get("rssKb")).longValue();
+            if (second >= 60 && base < 0) {
+                base = rss;
+            } else if (base > 0) {
+                drift = Math.max(drift, Math.abs(rss - base) / (double) base);
+            }
+        }
+        if (base > 0) {
+            drift = Math.max(drift, Math.abs(rssEndKb - base) / (double) base);
+            j.put("rssAfterFirstMinuteKb", base);
+            j.put("rssDriftAfterFirstMinutePercent", Math.round(drift * 1000) / 10.0);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 180;
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 4;
@@ -404,6 +429,7 @@ public final class Soak {
         j.put("rssGrowthKb", r.rssEndKb - r.rssStartKb);
         j.put("rssMaxKb", r.rssMaxKb);
         j.put("rssAfterCloseKb", r.rssAfterCloseKb);
+        putDriftAfterFirstMinute(j, r.rssEndKb);
         j.put("loadAverageEnd", loadAverage());
         j.put("java", System.getProperty("java.version"));
         j.put("ok", r.ok());
@@ -413,6 +439,10 @@ public final class Soak {
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(report.toFile(), j);
         }
         log.println(r.summary());
+        if (j.containsKey("rssDriftAfterFirstMinutePercent")) {
+            log.printf("[soak] VmRSS after the first minute %d kB; largest distance from it to the end %.1f %%%n",
+                    j.get("rssAfterFirstMinuteKb"), j.get("rssDriftAfterFirstMinutePercent"));
+        }
         for (String f : r.failures) {
             log.println("[soak]   " + f);
         }
