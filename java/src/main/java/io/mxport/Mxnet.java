@@ -3,54 +3,35 @@ package io.mxport;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
-import java.io.BufferedReader;
-import java.io.File;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
+import com.sun.jna.ptr.PointerByReference;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Set;
 
 /**
- * Finds, loads and configures {@code libmxnet.so}, lazily and once per process (a failed attempt is retried on
- * the next call: no static initializer can poison the class).
+ * The only class that calls libmxnet.so: loads the library {@link LibraryLocator} finds (lazily, once per process;
+ * a failed attempt is retried on the next call, no static initializer can poison the class), applies the thread
+ * rule of spec/RUNTIME.md while doing so, and offers one small typed method per native operation mxport uses.
+ * Handles are opaque {@link Pointer}s; whoever creates one frees it with the matching {@code free...} method.
  *
- * <p>Search order (the first that exists wins):
- * <ol>
- *   <li>system property {@code mxport.library.path}, then env {@code MXNET_LIBRARY_PATH}: the file, or a folder
- *       holding {@code libmxnet.so};</li>
- *   <li>a {@code libmxnet.so} already mapped in this process ({@code /proc/self/maps}), e.g. loaded by Python's
- *       {@code mxnet} under JPype: a second copy would abort the process, so an explicit path that names
- *       another file is refused;</li>
- *   <li>the {@code mxnet} package of a {@code .venv} in the working directory or one of its parents;</li>
- *   <li>the {@code mxnet} package of the Python named by system property {@code mxport.python}, env
- *       {@code MXPORT_PYTHON}, then {@code python3} on the PATH (asked through {@code mxnet/libinfo.py}
- *       alone, without importing mxnet);</li>
- *   <li>the folders of {@code java.library.path}.</li>
- * </ol>
- * Nothing is downloaded.
+ * <p>Failures throw {@link MxportException} NATIVE_ERROR carrying {@code MXGetLastError()}, except where a method
+ * says it returns null: there the caller names the problem with {@link #lastErrorLine()}.
  */
 final class Mxnet {
-    static final String LIB = "libmxnet.so";
     private static volatile MxnetLibrary lib;
     private static String libPath;
+    private static volatile ThreadRule.Decision threads;
     private static final List<MxnetLibrary.EngineSyncFunc> KEEP = new ArrayList<>(); // callbacks must outlive the engine's use
 
     private Mxnet() {
     }
 
-    /** The loaded library; loads it on first use. */
-    static MxnetLibrary lib() {
+    private static MxnetLibrary lib() {
         MxnetLibrary l = lib;
         if (l == null) {
             synchronized (Mxnet.class) {
                 if (lib == null) {
-                    lib = loadAndConfigure();
+                    lib = load();
                 }
                 l = lib;
             }
@@ -58,18 +39,133 @@ final class Mxnet {
         return l;
     }
 
+    /** Loads libmxnet.so now if this process has not (mxport's thread rule is decided then). */
+    static void ensureLoaded() {
+        lib();
+    }
+
+    /** The path of the libmxnet.so this process uses; loads it if needed. */
     static synchronized String path() {
         lib();
         return libPath;
     }
 
-    /** Throws NATIVE_ERROR with MXGetLastError() when {@code rc != 0}. */
-    static void check(int rc, String what) {
+    /** What the thread rule decided in this process; loads libmxnet.so if needed. */
+    static ThreadRule.Decision threadDecision() {
+        lib();
+        return threads;
+    }
+
+    /** What the thread rule decided, or null when libmxnet.so is not loaded yet (loads nothing). */
+    static ThreadRule.Decision threadDecisionIfLoaded() {
+        return threads;
+    }
+
+    private static MxnetLibrary load() {
+        String userVariable = ThreadRule.userVariable();
+        int count = userVariable == null ? ThreadRule.wantedCount() : -1; // an invalid mxport.threads fails before loading
+        LibraryLocator.Found found = LibraryLocator.find();
+        boolean first = !found.alreadyMapped && LibraryLocator.mappedLibgomp() == null;
+        boolean spin = userVariable == null && first && ThreadRule.spinUnset();
+        MxnetLibrary loaded;
+        if (spin) {
+            ThreadRule.setSpinCount();
+        }
+        try {
+            loaded = MxnetLibrary.load(found.path);
+        } catch (UnsatisfiedLinkError e) {
+            found.tried.add(found.path + " (found, but loading failed: " + e.getMessage() + ")");
+            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "cannot load " + LibraryLocator.LIB + "; tried:\n  - "
+                    + String.join("\n  - ", found.tried) + "\nFix: install the system libraries it needs (libgomp1,"
+                    + " libquadmath0) or point -Dmxport.library.path at a working " + LibraryLocator.LIB);
+        } finally {
+            if (spin) {
+                ThreadRule.clearSpinCount();
+            }
+        }
+        IntByReference version = new IntByReference();
+        if (loaded.MXGetVersion(version) != 0 || version.getValue() / 100 != 109) {
+            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, found.path + " is MXNet version " + version.getValue()
+                    + "; mxport needs 1.9.x (pip install mxnet==1.9.1)");
+        }
+        ThreadRule.Decision decision = userVariable != null ? ThreadRule.environment(userVariable)
+                : applyOnWorker(loaded, count, spin);
+        libPath = found.path;
+        threads = decision;
+        return loaded;
+    }
+
+    /** What the callback saw on the CPU worker. */
+    private static final class WorkerView {
+        volatile boolean ran;
+        volatile boolean fresh;
+        volatile int ompThreads = -1;
+        volatile String failure;
+    }
+
+    /**
+     * Rule 4 of spec/RUNTIME.md: one callback on the CPU(0) engine worker sets its count only when the worker was
+     * created for that callback (its thread id is not among the threads listed before the push).
+     */
+    private static ThreadRule.Decision applyOnWorker(MxnetLibrary l, int count, boolean spin) {
+        Set<Long> before = ThreadRule.threadIds();
+        ThreadRule.OpenMp openMp = ThreadRule.openMp();
+        WorkerView seen = new WorkerView();
+        onCpuWorker(l, (runContext, param) -> {
+            try {
+                seen.fresh = !before.contains(ThreadRule.currentThreadId());
+                seen.ompThreads = openMp == null ? -1 : openMp.omp_get_max_threads();
+                if (seen.fresh && l.MXSetNumOMPThreads(count) != 0) {
+                    seen.failure = "MXSetNumOMPThreads failed: " + l.MXGetLastError();
+                }
+            } catch (Throwable e) { // nothing may escape into the engine
+                seen.failure = e.toString();
+            } finally {
+                seen.ran = true;
+            }
+        }, "mxport_thread_rule");
+        if (seen.failure != null || !seen.ran) {
+            throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule failed on MXNet's CPU engine worker: "
+                    + (seen.ran ? seen.failure : "the callback did not run") + "; set OMP_NUM_THREADS to skip the rule");
+        }
+        return ThreadRule.decide(count, seen.fresh, seen.ompThreads, spin);
+    }
+
+    /** Pushes one synchronous callback onto the CPU(0) engine worker and waits until the engine has run it. */
+    private static void onCpuWorker(MxnetLibrary l, MxnetLibrary.EngineSyncFunc callback, String name) {
+        synchronized (KEEP) {
+            KEEP.add(callback);
+        }
+        Memory cpu = new Memory(8);
+        cpu.setInt(0, 1); // kCPU
+        cpu.setInt(4, 0);
+        check(l, l.MXEnginePushSync(callback, null, null, cpu, null, 0, null, 0, null, 0, name), "MXEnginePushSync");
+        check(l, l.MXNDArrayWaitAll(), "MXNDArrayWaitAll");
+    }
+
+    /** For tests: the CPU(0) engine worker's omp_get_max_threads() now, or -1 when libgomp is not found. */
+    static int workerOmpThreads() {
+        MxnetLibrary l = lib();
+        ThreadRule.OpenMp openMp = ThreadRule.openMp();
+        int[] seen = {-1};
+        onCpuWorker(l, (runContext, param) -> seen[0] = openMp == null ? -1 : openMp.omp_get_max_threads(), "mxport_probe");
+        return seen[0];
+    }
+
+    // ---- errors ----
+
+    private static void check(int rc, String what) {
+        check(lib(), rc, what);
+    }
+
+    private static void check(MxnetLibrary l, int rc, String what) {
         if (rc != 0) {
-            throw new MxportException(ErrorCode.NATIVE_ERROR, what + " failed: " + lastError());
+            String e = l.MXGetLastError();
+            throw new MxportException(ErrorCode.NATIVE_ERROR, what + " failed: " + (e == null ? "(no message)" : e.strip()));
         }
     }
 
+    /** MXNet's last error on this thread. */
     static String lastError() {
         String e = lib().MXGetLastError();
         return e == null ? "(no message)" : e.strip();
@@ -86,218 +182,8 @@ final class Mxnet {
         return text;
     }
 
-    private static MxnetLibrary loadAndConfigure() {
-        List<String> tried = new ArrayList<>();
-        String mapped = mappedLibrary();
-        String chosen = null;
-        for (String[] explicit : new String[][] {
-                {"system property mxport.library.path", System.getProperty("mxport.library.path")},
-                {"env MXNET_LIBRARY_PATH", System.getenv("MXNET_LIBRARY_PATH")}}) {
-            if (explicit[1] == null || explicit[1].isBlank()) {
-                tried.add(explicit[0] + " (not set)");
-                continue;
-            }
-            Path p = Paths.get(explicit[1]);
-            Path file = Files.isDirectory(p) ? p.resolve(LIB) : p;
-            if (Files.isRegularFile(file)) {
-                if (mapped != null && !sameFile(file, Paths.get(mapped))) {
-                    throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, explicit[0] + " names " + file
-                            + " but this process already has " + mapped + " loaded (e.g. by Python's mxnet); loading a"
-                            + " second libmxnet aborts the process: unset " + explicit[0].replace("system property ", "-D")
-                            + " or point it at " + mapped);
-                }
-                chosen = file.toString();
-                break;
-            }
-            tried.add(explicit[0] + " = " + explicit[1] + " (no " + file + ")");
-        }
-        if (chosen == null && mapped != null) {
-            chosen = mapped;
-        } else if (chosen == null) {
-            tried.add("/proc/self/maps (no libmxnet.so loaded in this process)");
-            chosen = fromVenv(tried);
-        }
-        if (chosen == null) {
-            chosen = fromPython(tried);
-        }
-        if (chosen == null) {
-            for (String dir : System.getProperty("java.library.path", "").split(File.pathSeparator)) {
-                if (dir.isEmpty()) {
-                    continue;
-                }
-                Path file = Paths.get(dir, LIB);
-                if (Files.isRegularFile(file)) {
-                    chosen = file.toString();
-                    break;
-                }
-                tried.add("java.library.path entry " + dir + " (no " + LIB + ")");
-            }
-        }
-        if (chosen == null) {
-            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "no " + LIB + " found; tried:\n  - "
-                    + String.join("\n  - ", tried) + "\nFix: pip install mxnet==1.9.1 (numpy<1.24) into ./.venv or the"
-                    + " python3 on the PATH, or set -Dmxport.library.path=/path/to/" + LIB + " (or env MXNET_LIBRARY_PATH),"
-                    + " or env MXPORT_PYTHON=/path/to/python that has mxnet");
-        }
-        MxnetLibrary loaded;
-        try {
-            loaded = MxnetLibrary.load(chosen);
-        } catch (UnsatisfiedLinkError e) {
-            tried.add(chosen + " (found, but loading failed: " + e.getMessage() + ")");
-            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "cannot load " + LIB + "; tried:\n  - "
-                    + String.join("\n  - ", tried) + "\nFix: install the system libraries it needs (libgomp1, libquadmath0)"
-                    + " or point -Dmxport.library.path at a working " + LIB);
-        }
-        IntByReference version = new IntByReference();
-        if (loaded.MXGetVersion(version) != 0 || version.getValue() / 100 != 109) {
-            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, chosen + " is MXNet version " + version.getValue()
-                    + "; mxport needs 1.9.x (pip install mxnet==1.9.1)");
-        }
-        libPath = chosen;
-        applyDefaultThreads(loaded);
-        return loaded;
-    }
-
-    private static boolean sameFile(Path a, Path b) {
-        try {
-            return Files.isSameFile(a, b);
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /** The path of a libmxnet.so already mapped into this process, or null. */
-    static String mappedLibrary() {
-        Path maps = Paths.get("/proc/self/maps");
-        if (!Files.isReadable(maps)) {
-            return null;
-        }
-        try {
-            for (String line : Files.readAllLines(maps, StandardCharsets.UTF_8)) {
-                int slash = line.indexOf('/');
-                if (slash >= 0 && line.endsWith("/" + LIB)) {
-                    return line.substring(slash);
-                }
-            }
-        } catch (IOException e) {
-            return null;
-        }
-        return null;
-    }
-
-    private static String fromVenv(List<String> tried) {
-        Path dir = Paths.get(System.getProperty("user.dir")).toAbsolutePath();
-        for (; dir != null; dir = dir.getParent()) {
-            Path lib = dir.resolve(".venv").resolve("lib");
-            if (!Files.isDirectory(lib)) {
-                continue;
-            }
-            try (DirectoryStream<Path> pythons = Files.newDirectoryStream(lib, "python3*")) {
-                for (Path py : pythons) {
-                    Path file = py.resolve("site-packages").resolve("mxnet").resolve(LIB);
-                    if (Files.isRegularFile(file)) {
-                        return file.toString();
-                    }
-                }
-            } catch (IOException e) {
-                // fall through to the next place
-            }
-            tried.add(lib + "/python3*/site-packages/mxnet (no " + LIB + ")");
-        }
-        tried.add(".venv in " + System.getProperty("user.dir") + " and its parents (none with mxnet)");
-        return null;
-    }
-
-    private static final String ASK_LIBINFO = "import importlib.util as u,os\n"
-            + "s=u.find_spec('mxnet')\n"
-            + "f=os.path.join(s.submodule_search_locations[0],'libinfo.py')\n"
-            + "p=u.spec_from_file_location('_mxport_libinfo',f)\n"
-            + "m=u.module_from_spec(p)\n"
-            + "p.loader.exec_module(m)\n"
-            + "print(m.find_lib_path()[0])\n";
-
-    private static String fromPython(List<String> tried) {
-        String[][] pythons = {
-                {"system property mxport.python", System.getProperty("mxport.python")},
-                {"env MXPORT_PYTHON", System.getenv("MXPORT_PYTHON")},
-                {"python3 on the PATH", "python3"}};
-        for (String[] python : pythons) {
-            if (python[1] == null || python[1].isBlank()) {
-                tried.add(python[0] + " (not set)");
-                continue;
-            }
-            String answer = ask(python[1]);
-            if (answer != null && Files.isRegularFile(Paths.get(answer))) {
-                return answer;
-            }
-            tried.add(python[0] + " = " + python[1] + " (" + (answer == null ? "no mxnet package" : "gave " + answer) + ")");
-        }
-        return null;
-    }
-
-    private static String ask(String python) {
-        try {
-            Process p = new ProcessBuilder(python, "-c", ASK_LIBINFO).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String line;
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                line = r.readLine();
-            }
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return null;
-            }
-            return p.exitValue() == 0 && line != null ? line.strip() : null;
-        } catch (IOException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        }
-    }
-
-    // ---- the thread rule (python/src/mxport/_threads.py) ----
-
-    static final String[] USER_VARIABLES = {"OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"};
-    private static int appliedThreads = -1;
-
-    /** The OpenMP thread count mxport set on the engine, or -1 when the user's environment setting stands. */
-    static synchronized int appliedThreadCount() {
-        lib();
-        return appliedThreads;
-    }
-
-    /**
-     * Every core the process may run on, unless the user chose a thread count. MXSetNumOMPThreads only sets the
-     * calling thread's count and operators run on the engine's CPU worker, so the call is pushed onto the engine.
-     */
-    private static void applyDefaultThreads(MxnetLibrary l) {
-        for (String v : USER_VARIABLES) {
-            String value = System.getenv(v);
-            if (value != null && !value.isEmpty()) {
-                return;
-            }
-        }
-        int count = Runtime.getRuntime().availableProcessors();
-        check(l, l.MXSetNumOMPThreads(count), "MXSetNumOMPThreads");
-        MxnetLibrary.EngineSyncFunc onWorker = (runContext, param) -> l.MXSetNumOMPThreads(count);
-        KEEP.add(onWorker);
-        Memory cpu = new Memory(8);
-        cpu.setInt(0, 1); // kCPU
-        cpu.setInt(4, 0);
-        check(l, l.MXEnginePushSync(onWorker, null, null, cpu, null, 0, null, 0, null, 0, "mxport_set_threads"),
-                "MXEnginePushSync");
-        check(l, l.MXNDArrayWaitAll(), "MXNDArrayWaitAll");
-        appliedThreads = count;
-    }
-
-    private static void check(MxnetLibrary l, int rc, String what) {
-        if (rc != 0) {
-            throw new MxportException(ErrorCode.NATIVE_ERROR, what + " failed: " + l.MXGetLastError());
-        }
-    }
-
     /** Reads a C array of {@code n} C strings. */
-    static List<String> strings(Pointer array, int n) {
+    private static List<String> strings(Pointer array, int n) {
         List<String> out = new ArrayList<>(n);
         if (n > 0) {
             for (Pointer p : array.getPointerArray(0, n)) {
@@ -305,5 +191,214 @@ final class Mxnet {
             }
         }
         return out;
+    }
+
+    private interface StringLister {
+        int call(IntByReference n, PointerByReference out);
+    }
+
+    private static List<String> listStrings(StringLister lister, String what) {
+        IntByReference n = new IntByReference();
+        PointerByReference out = new PointerByReference();
+        check(lister.call(n, out), what);
+        return strings(out.getValue(), n.getValue());
+    }
+
+    // ---- symbols ----
+
+    /** The symbol of a graph's JSON, or null when MXNet refuses it ({@link #lastErrorLine()} says why). */
+    static Pointer symbolFromJson(String json) {
+        PointerByReference out = new PointerByReference();
+        return lib().MXSymbolCreateFromJSON(json, out) != 0 ? null : out.getValue();
+    }
+
+    static void freeSymbol(Pointer symbol) {
+        lib().MXSymbolFree(symbol);
+    }
+
+    /** Every input (arguments and auxiliary states) in the graph's order, that of a CachedOp's arguments. */
+    static List<String> inputNames(Pointer symbol) {
+        MxnetLibrary l = lib();
+        return listStrings((n, out) -> l.NNSymbolListInputNames(symbol, 0, n, out), "NNSymbolListInputNames");
+    }
+
+    /** The arguments then the auxiliary states, in the order of shape and type inference. */
+    static List<String> argumentAndAuxNames(Pointer symbol) {
+        MxnetLibrary l = lib();
+        List<String> names = new ArrayList<>(listStrings((n, o) -> l.MXSymbolListArguments(symbol, n, o), "MXSymbolListArguments"));
+        names.addAll(listStrings((n, o) -> l.MXSymbolListAuxiliaryStates(symbol, n, o), "MXSymbolListAuxiliaryStates"));
+        return names;
+    }
+
+    static List<String> outputNames(Pointer symbol) {
+        MxnetLibrary l = lib();
+        return listStrings((n, o) -> l.MXSymbolListOutputs(symbol, n, o), "MXSymbolListOutputs");
+    }
+
+    /** Inferred shapes; an entry is null where MXNet could not infer it. */
+    static final class Shapes {
+        final List<int[]> args = new ArrayList<>();
+        final List<int[]> outs = new ArrayList<>();
+        final List<int[]> aux = new ArrayList<>();
+    }
+
+    /**
+     * Shape inference given the named inputs' shapes in CSR form ({@code indPtr}, {@code dims}); null when MXNet
+     * cannot infer ({@link #lastErrorLine()} says why).
+     */
+    static Shapes inferShapes(Pointer symbol, String[] keys, int[] indPtr, int[] dims) {
+        IntByReference inSize = new IntByReference();
+        IntByReference outSize = new IntByReference();
+        IntByReference auxSize = new IntByReference();
+        PointerByReference inNdim = new PointerByReference();
+        PointerByReference inData = new PointerByReference();
+        PointerByReference outNdim = new PointerByReference();
+        PointerByReference outData = new PointerByReference();
+        PointerByReference auxNdim = new PointerByReference();
+        PointerByReference auxData = new PointerByReference();
+        IntByReference complete = new IntByReference();
+        if (lib().MXSymbolInferShapeEx(symbol, keys.length, keys, indPtr, dims, inSize, inNdim, inData,
+                outSize, outNdim, outData, auxSize, auxNdim, auxData, complete) != 0) {
+            return null;
+        }
+        Shapes r = new Shapes();
+        readShapes(inSize, inNdim, inData, r.args);
+        readShapes(outSize, outNdim, outData, r.outs);
+        readShapes(auxSize, auxNdim, auxData, r.aux);
+        return r;
+    }
+
+    private static void readShapes(IntByReference size, PointerByReference ndim, PointerByReference data, List<int[]> into) {
+        int n = size.getValue();
+        if (n == 0) {
+            return;
+        }
+        int[] ndims = ndim.getValue().getIntArray(0, n);
+        Pointer[] ptrs = data.getValue().getPointerArray(0, n);
+        for (int i = 0; i < n; i++) {
+            into.add(ndims[i] <= 0 || ptrs[i] == null ? null : ptrs[i].getIntArray(0, ndims[i]));
+        }
+    }
+
+    /**
+     * MXNet's dtype codes of {arguments, outputs, auxiliary states} given the named inputs' dtype codes; null when
+     * MXNet cannot infer them ({@link #lastErrorLine()} says why).
+     */
+    static int[][] inferTypes(Pointer symbol, String[] keys, int[] types) {
+        IntByReference inSize = new IntByReference();
+        IntByReference outSize = new IntByReference();
+        IntByReference auxSize = new IntByReference();
+        PointerByReference inT = new PointerByReference();
+        PointerByReference outT = new PointerByReference();
+        PointerByReference auxT = new PointerByReference();
+        IntByReference complete = new IntByReference();
+        if (lib().MXSymbolInferType(symbol, keys.length, keys, types, inSize, inT, outSize, outT, auxSize, auxT, complete) != 0) {
+            return null;
+        }
+        return new int[][] {intArray(inT, inSize), intArray(outT, outSize), intArray(auxT, auxSize)};
+    }
+
+    private static int[] intArray(PointerByReference data, IntByReference size) {
+        return size.getValue() == 0 ? new int[0] : data.getValue().getIntArray(0, size.getValue());
+    }
+
+    // ---- arrays ----
+
+    /** The arrays of a params file's bytes and their names (as stored, with arg:/aux:). */
+    static final class LoadedArrays {
+        final Pointer[] handles;
+        /** Null when the file holds unnamed arrays. */
+        final List<String> names;
+
+        LoadedArrays(Pointer[] handles, List<String> names) {
+            this.handles = handles;
+            this.names = names;
+        }
+    }
+
+    /** Parses params bytes (exactly these bytes); null when MXNet cannot ({@link #lastErrorLine()} says why). */
+    static LoadedArrays loadArrays(byte[] data) {
+        IntByReference n = new IntByReference();
+        PointerByReference handles = new PointerByReference();
+        IntByReference nNames = new IntByReference();
+        PointerByReference names = new PointerByReference();
+        int rc;
+        try (Memory buffer = new Memory(Math.max(1, data.length))) {
+            buffer.write(0, data, 0, data.length);
+            rc = lib().MXNDArrayLoadFromBuffer(buffer, data.length, n, handles, nNames, names);
+        }
+        if (rc != 0) {
+            return null;
+        }
+        Pointer[] arrays = n.getValue() == 0 ? new Pointer[0] : handles.getValue().getPointerArray(0, n.getValue());
+        return new LoadedArrays(arrays, nNames.getValue() == arrays.length ? strings(names.getValue(), nNames.getValue()) : null);
+    }
+
+    /** Whether MXNet can tell the array's shape and dtype (it parses absurd shapes, then refuses to say them). */
+    static boolean describable(Pointer array) {
+        IntByReference ndim = new IntByReference();
+        PointerByReference dims = new PointerByReference();
+        IntByReference dtype = new IntByReference();
+        return lib().MXNDArrayGetShapeEx(array, ndim, dims) == 0 && lib().MXNDArrayGetDType(array, dtype) == 0;
+    }
+
+    static int[] shapeOf(Pointer array) {
+        IntByReference ndim = new IntByReference();
+        PointerByReference dims = new PointerByReference();
+        check(lib().MXNDArrayGetShapeEx(array, ndim, dims), "MXNDArrayGetShapeEx");
+        return ndim.getValue() <= 0 ? new int[0] : dims.getValue().getIntArray(0, ndim.getValue());
+    }
+
+    /** MXNet's dtype code of the array. */
+    static int dtypeOf(Pointer array) {
+        IntByReference dtype = new IntByReference();
+        check(lib().MXNDArrayGetDType(array, dtype), "MXNDArrayGetDType");
+        return dtype.getValue();
+    }
+
+    /** A new CPU array of this shape and MXNet dtype code, allocated now. */
+    static Pointer newArray(int[] shape, int dtype) {
+        PointerByReference out = new PointerByReference();
+        check(lib().MXNDArrayCreateEx(shape, shape.length, 1, 0, 0, dtype, out), "MXNDArrayCreateEx");
+        return out.getValue();
+    }
+
+    /** Copies {@code count} elements from {@code raw} (the array's own dtype, little-endian) into the array. */
+    static void copyIn(Pointer array, byte[] raw, long count) {
+        try (Memory staging = new Memory(Math.max(1, raw.length))) { // one copy; a byte[] argument costs two
+            staging.write(0, raw, 0, raw.length);
+            check(lib().MXNDArraySyncCopyFromCPU(array, staging, count), "MXNDArraySyncCopyFromCPU");
+        }
+    }
+
+    /** Copies {@code count} elements of the array into {@code into} (sized for them). */
+    static void copyOut(Pointer array, byte[] into, long count) {
+        check(lib().MXNDArraySyncCopyToCPU(array, into, count), "MXNDArraySyncCopyToCPU");
+    }
+
+    static void freeArray(Pointer array) {
+        lib().MXNDArrayFree(array);
+    }
+
+    // ---- CachedOp ----
+
+    static Pointer newCachedOp(Pointer symbol, String[] flagKeys, String[] flagValues) {
+        PointerByReference out = new PointerByReference();
+        check(lib().MXCreateCachedOpEx(symbol, flagKeys.length, flagKeys, flagValues, out), "MXCreateCachedOpEx");
+        return out.getValue();
+    }
+
+    /** Runs the CachedOp; returns the outputs MXNet allocated, which the caller frees with {@link #freeArray}. */
+    static Pointer[] invokeCachedOp(Pointer op, Pointer[] args) {
+        IntByReference numOut = new IntByReference(0);
+        PointerByReference outArray = new PointerByReference(Pointer.NULL);
+        PointerByReference stypes = new PointerByReference();
+        check(lib().MXInvokeCachedOpEx(op, args.length, args, numOut, outArray, stypes), "MXInvokeCachedOpEx");
+        // the returned array is thread-local and overwritten by this thread's next call: copy it now
+        return outArray.getValue().getPointerArray(0, numOut.getValue());
+    }
+
+    static void freeCachedOp(Pointer op) {
+        lib().MXFreeCachedOp(op);
     }
 }

@@ -1,13 +1,9 @@
 package io.mxport;
 
-import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
-import com.sun.jna.ptr.IntByReference;
-import com.sun.jna.ptr.PointerByReference;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -28,10 +24,10 @@ final class SharedWeights {
     }
 
     /** The arrays of these params bytes, parsed now or shared with an open Predictor. */
-    static synchronized SharedWeights acquire(MxnetLibrary lib, byte[] data, String digest, String path) {
+    static synchronized SharedWeights acquire(byte[] data, String digest, String path) {
         SharedWeights w = BY_DIGEST.get(digest);
         if (w == null) {
-            w = new SharedWeights(digest, parse(lib, data, path));
+            w = new SharedWeights(digest, parse(data, path));
             BY_DIGEST.put(digest, w);
         }
         w.references++;
@@ -39,58 +35,43 @@ final class SharedWeights {
     }
 
     /** Drops one reference; frees the arrays with the last. */
-    void release(MxnetLibrary lib) {
+    void release() {
         synchronized (SharedWeights.class) {
             if (--references > 0) {
                 return;
             }
             BY_DIGEST.remove(digest);
-            for (Pointer h : arrays.values()) {
-                lib.MXNDArrayFree(h);
-            }
+            arrays.values().forEach(Mxnet::freeArray);
         }
     }
 
     /** Parses params bytes with MXNet; hands it exactly these bytes (spec section 6, step 3). */
-    private static Map<String, Pointer> parse(MxnetLibrary lib, byte[] data, String path) {
-        IntByReference n = new IntByReference();
-        PointerByReference handles = new PointerByReference();
-        IntByReference nNames = new IntByReference();
-        PointerByReference names = new PointerByReference();
-        int rc;
-        try (Memory buffer = new Memory(Math.max(1, data.length))) {
-            buffer.write(0, data, 0, data.length);
-            rc = lib.MXNDArrayLoadFromBuffer(buffer, data.length, n, handles, nNames, names);
-        }
-        if (rc != 0) {
+    private static Map<String, Pointer> parse(byte[] data, String path) {
+        Mxnet.LoadedArrays loaded = Mxnet.loadArrays(data);
+        if (loaded == null) {
             throw new MxportException(ErrorCode.BAD_PARAMS, "MXNet cannot parse " + path + ": " + Mxnet.lastErrorLine()
                     + "; the file is damaged or not a params file: export the model again");
         }
-        Pointer[] arrays = n.getValue() == 0 ? new Pointer[0] : handles.getValue().getPointerArray(0, n.getValue());
-        if (nNames.getValue() != arrays.length) {
-            for (Pointer h : arrays) {
-                lib.MXNDArrayFree(h);
+        if (loaded.names == null) {
+            for (Pointer h : loaded.handles) {
+                Mxnet.freeArray(h);
             }
             throw new MxportException(ErrorCode.BAD_PARAMS, path + " holds unnamed arrays; a params file maps"
                     + " 'arg:'/'aux:' names to arrays");
         }
-        List<String> keys = Mxnet.strings(names.getValue(), nNames.getValue());
         Map<String, Pointer> out = new LinkedHashMap<>();
-        for (int i = 0; i < arrays.length; i++) {
-            String k = keys.get(i);
+        for (int i = 0; i < loaded.handles.length; i++) {
+            String k = loaded.names.get(i);
             String name = k.startsWith("arg:") || k.startsWith("aux:") ? k.substring(4) : k;
-            Pointer old = out.put(name, arrays[i]);
+            Pointer old = out.put(name, loaded.handles[i]);
             if (old != null) {
-                lib.MXNDArrayFree(old);
+                Mxnet.freeArray(old);
             }
         }
-        for (Map.Entry<String, Pointer> e : out.entrySet()) {  // MXNet parses absurd shapes, then refuses to say them
-            IntByReference ndim = new IntByReference();
-            PointerByReference dims = new PointerByReference();
-            IntByReference dtype = new IntByReference();
-            if (lib.MXNDArrayGetShapeEx(e.getValue(), ndim, dims) != 0 || lib.MXNDArrayGetDType(e.getValue(), dtype) != 0) {
+        for (Map.Entry<String, Pointer> e : out.entrySet()) {
+            if (!Mxnet.describable(e.getValue())) {
                 String why = Mxnet.lastErrorLine();
-                out.values().forEach(lib::MXNDArrayFree);
+                out.values().forEach(Mxnet::freeArray);
                 throw new MxportException(ErrorCode.BAD_PARAMS, path + ": array '" + e.getKey() + "' is unusable: " + why
                         + "; the file is damaged: export the model again");
             }

@@ -38,6 +38,6 @@ public final class CompareLatency {
                 }
             }
         }
-        System.out.println("OpenMP threads set by mxport: " + Mxnet.appliedThreadCount() + " (-1: the environment's)");
+        System.out.println("OpenMP threads set by mxport: " + Predictor.engineThreadCount() + " (-1: the environment's)");
     }
 }

@@ -1,0 +1,189 @@
+package io.mxport;
+
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * The thread rule of spec/RUNTIME.md for the JVM: what to decide, from what, and the text of the decision.
+ * {@link Mxnet} applies it once per process when it loads (or finds) libmxnet.so, on MXNet's CPU engine worker;
+ * this class calls no MXNet function (only libc's {@code setenv}/{@code unsetenv} and libgomp's
+ * {@code omp_get_max_threads}).
+ */
+final class ThreadRule {
+    /** libgomp's spin count while mxport loads libmxnet first (spec/RUNTIME.md, rule 3); libgomp's default is 300,000. */
+    static final String SPIN_COUNT = "3000";
+    static final String PROPERTY = "mxport.threads";
+    static final String[] USER_VARIABLES = {"OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"};
+    static final String[] SPIN_VARIABLES = {"GOMP_SPINCOUNT", "OMP_WAIT_POLICY"};
+    private static final System.Logger LOG = System.getLogger("io.mxport");
+
+    private ThreadRule() {
+    }
+
+    /** What the rule did in this process. */
+    enum Outcome {
+        /** OMP_NUM_THREADS or MXNET_OMP_MAX_THREADS is set: nothing changed. */
+        ENVIRONMENT,
+        /** The CPU engine worker was created by mxport's callback: its count was set. */
+        APPLIED,
+        /** The worker existed and already had the count (e.g. set by Python's mxport in this process). */
+        ALREADY_SET,
+        /** The worker existed with another count: nothing changed, a warning was logged. */
+        NOT_APPLIED
+    }
+
+    /** The decision, read by tests and {@link Predictor#engineThreadCount()}. */
+    static final class Decision {
+        final Outcome outcome;
+        /** The count the rule wanted; -1 for ENVIRONMENT. */
+        final int count;
+        /** The worker's omp_get_max_threads() before the rule, -1 when unknown or not asked. */
+        final int workerCountBefore;
+        /** Whether libmxnet was loaded with GOMP_SPINCOUNT=SPIN_COUNT. */
+        final boolean spinSet;
+        final String text;
+
+        Decision(Outcome outcome, int count, int workerCountBefore, boolean spinSet, String text) {
+            this.outcome = outcome;
+            this.count = count;
+            this.workerCountBefore = workerCountBefore;
+            this.spinSet = spinSet;
+            this.text = text;
+        }
+
+        /** The worker's count as the rule left it when mxport knows it equals the rule's count, else -1. */
+        int engineThreadCount() {
+            return outcome == Outcome.APPLIED || outcome == Outcome.ALREADY_SET ? count : -1;
+        }
+
+        @Override
+        public String toString() {
+            return outcome + ": " + text;
+        }
+    }
+
+    /** The user's environment variable that fixes the count, or null (rule 1). */
+    static String userVariable() {
+        for (String v : USER_VARIABLES) {
+            String value = System.getenv(v);
+            if (value != null && !value.isEmpty()) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    /** The count to apply (rule 2): system property mxport.threads, else every core the JVM may run on. */
+    static int wantedCount() {
+        String value = System.getProperty(PROPERTY);
+        if (value == null) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+        int count;
+        try {
+            count = Integer.parseInt(value.strip());
+        } catch (NumberFormatException e) {
+            count = 0;
+        }
+        if (count < 1) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "system property " + PROPERTY + "=" + value
+                    + " is not a positive integer: set it to the number of threads MXNet should compute with, e.g. -D"
+                    + PROPERTY + "=" + Runtime.getRuntime().availableProcessors() + ", or remove it to use every core");
+        }
+        return count;
+    }
+
+    static Decision environment(String variable) {
+        return new Decision(Outcome.ENVIRONMENT, -1, -1, false, variable + " is set: mxport changes no thread count");
+    }
+
+    /** Whether neither GOMP_SPINCOUNT nor OMP_WAIT_POLICY is set (rule 3). */
+    static boolean spinUnset() {
+        for (String v : SPIN_VARIABLES) {
+            if (System.getenv(v) != null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private interface CLibrary extends Library {
+        int setenv(String name, String value, int overwrite);
+
+        int unsetenv(String name);
+    }
+
+    private static CLibrary libc() {
+        return Native.load("c", CLibrary.class);
+    }
+
+    /** Puts GOMP_SPINCOUNT=SPIN_COUNT into the C environment, for libgomp to read when libmxnet loads it. */
+    static void setSpinCount() {
+        libc().setenv(SPIN_VARIABLES[0], SPIN_COUNT, 0);
+    }
+
+    /** Removes it again once loaded: child processes do not inherit it. */
+    static void clearSpinCount() {
+        libc().unsetenv(SPIN_VARIABLES[0]);
+    }
+
+    /** libgomp's omp_get_max_threads(): the calling thread's OpenMP count. */
+    interface OpenMp extends Library {
+        int omp_get_max_threads();
+    }
+
+    /** The libgomp libmxnet uses (found in /proc/self/maps, never a second copy), or null when none is mapped. */
+    static OpenMp openMp() {
+        String path = LibraryLocator.mappedLibgomp();
+        if (path == null) {
+            return null;
+        }
+        // RTLD_LAZY | RTLD_NOLOAD: the library this process already has, and no change to its symbol scope
+        return Native.load(path, OpenMp.class, Map.of(Library.OPTION_OPEN_FLAGS, 5));
+    }
+
+    /** The ids of this process's threads now (/proc/self/task). */
+    static Set<Long> threadIds() {
+        Set<Long> ids = new HashSet<>();
+        try (Stream<Path> tasks = Files.list(Paths.get("/proc/self/task"))) {
+            tasks.forEach(t -> ids.add(Long.parseLong(t.getFileName().toString())));
+        } catch (IOException e) {
+            throw new MxportException(ErrorCode.NATIVE_ERROR, "cannot list /proc/self/task (" + e + "): mxport needs"
+                    + " Linux's /proc to apply its thread rule; set OMP_NUM_THREADS to skip the rule");
+        }
+        return ids;
+    }
+
+    /** The kernel's id of the calling thread (what gettid() returns), from /proc/thread-self. */
+    static long currentThreadId() throws IOException {
+        String link = Files.readSymbolicLink(Paths.get("/proc/thread-self")).toString(); // "<pid>/task/<tid>"
+        return Long.parseLong(link.substring(link.lastIndexOf('/') + 1));
+    }
+
+    /** Rule 4, given what the callback saw on the CPU worker; logs the one warning when the count stays. */
+    static Decision decide(int count, boolean freshWorker, int workerCount, boolean spinSet) {
+        if (freshWorker) {
+            return new Decision(Outcome.APPLIED, count, workerCount, spinSet, "MXNet's CPU engine worker computes with "
+                    + count + " OpenMP thread(s)" + (spinSet ? ", GOMP_SPINCOUNT=" + SPIN_COUNT : ""));
+        }
+        if (workerCount == count) {
+            return new Decision(Outcome.ALREADY_SET, count, workerCount, spinSet, "MXNet's CPU engine worker already"
+                    + " computes with " + count + " OpenMP thread(s)");
+        }
+        String text = "MXNet's CPU engine worker has already run operators with "
+                + (workerCount < 0 ? "an unknown number of" : String.valueOf(workerCount)) + " OpenMP thread(s); mxport"
+                + " leaves it so (changing it corrupts memory, spec/RUNTIME.md) instead of " + count + ". Fix: set"
+                + " OMP_NUM_THREADS=" + count + " before the process starts, or load the first Predictor before other"
+                + " MXNet work";
+        LOG.log(System.Logger.Level.WARNING, "mxport: " + text);
+        return new Decision(Outcome.NOT_APPLIED, count, workerCount, spinSet, text);
+    }
+}
