@@ -33,9 +33,9 @@ private[spark] object Scoring {
   def partition(rows: Iterator[Row], plan: Plan, key: ModelCache.Key, conf: Option[SerializableHadoopConf]): Iterator[Row] = {
     if (!rows.hasNext) return Iterator.empty // an empty partition loads nothing
     val ctx = TaskContext.get()
+    Option(SparkEnv.get).foreach(env => NativeThreads.prepare(env.conf)) // before this JVM's first model loads
     val lease = ModelCache.lease(key)(loadModel(key, conf))
     if (ctx != null) ctx.addTaskCompletionListener[Unit](_ => lease.close())
-    Option(SparkEnv.get).foreach(env => NativeThreads.configure(env.conf))
     new ScoringIterator(rows, plan, lease.predictor, if (ctx == null) 0 else ctx.partitionId())
   }
 }

@@ -1,0 +1,32 @@
+package io.mxport.spark
+
+import scala.util.Using
+
+import io.mxport.Predictor
+import org.apache.spark.SparkConf
+import org.scalatest.funsuite.AnyFunSuite
+
+/** The executor's thread count, and that it is never applied once the Java core has decided (spec/RUNTIME.md). */
+class NativeThreadsSuite extends AnyFunSuite {
+  private val cpus = Runtime.getRuntime.availableProcessors()
+  private val userEnv = Seq("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS").exists(v => sys.env.get(v).exists(_.nonEmpty))
+
+  test("the executor's cores: spark.mxport.threads, else spark.executor.cores, else local[N], capped by the JVM's") {
+    assume(!userEnv, "the environment's thread count stands")
+    assert(NativeThreads.wanted(new SparkConf(false).set("spark.mxport.threads", "1")).contains(1))
+    assert(NativeThreads.wanted(new SparkConf(false).set("spark.executor.cores", "1").setMaster("local[2]")).contains(1))
+    assert(NativeThreads.wanted(new SparkConf(false).setMaster("local[1]")).contains(1))
+    assert(NativeThreads.wanted(new SparkConf(false).setMaster("local[*]")).contains(cpus))
+    assert(NativeThreads.wanted(new SparkConf(false).setMaster(s"local[${cpus + 5}]")).contains(cpus))
+  }
+
+  test("once the Java core has decided, another count is logged and not applied") {
+    Using.resource(new Predictor(TestData.vector("postprocess")))(_ => ())
+    val decided = NativeThreads.appliedCount
+    assert(decided != 0, "a loaded Predictor decided the rule")
+    val property = Option(System.getProperty("mxport.threads"))
+    NativeThreads.prepare(new SparkConf(false).set("spark.mxport.threads", if (decided == 1) "2" else "1"))
+    assert(NativeThreads.appliedCount == decided)
+    assert(Option(System.getProperty("mxport.threads")) == property, "the property is not touched after the decision")
+  }
+}
