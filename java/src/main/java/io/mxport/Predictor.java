@@ -33,8 +33,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * (a lock held for the native part of a call), because its CachedOp, created with static memory, reuses one set
  * of buffers, and MXNet returns outputs in a thread-local array that the next call overwrites. Several
  * Predictors may be called at the same time with no lock between them. MXNet's engine still runs all operators
- * on its CPU worker (one by default), each using every core through OpenMP, so more calling threads add safety,
- * not speed.
+ * on its CPU worker (one by default), each with that worker's OpenMP threads (below), so more calling threads
+ * add safety, not speed.
  *
  * <p><b>MXNet's threads</b> (spec/RUNTIME.md). The first Predictor of the JVM to load {@code libmxnet.so}
  * decides once: with env {@code OMP_NUM_THREADS} or {@code MXNET_OMP_MAX_THREADS} set, mxport changes nothing;
