@@ -15,7 +15,7 @@ import numpy as np
 
 SCENARIOS = ("only_load", "import_late_after_eager", "eager_then_load", "hybrid_export_then_load",
              "module_then_load", "python_ops_then_jvm", "jvm_then_python_ops", "two_models_at_different_times",
-             "spark_worker_after_user_ops")
+             "spark_worker_after_user_ops", "python_ops_without_mxport_then_jvm")
 
 
 def he_init():
@@ -158,6 +158,12 @@ def main(name, work):
         import mxport
         assert mxport._threads.decision().count is None, mxport._threads.decision()
         run.answer(mxport.load(run.model)(mx.nd.array(run.x, dtype="uint8")).asnumpy())
+        return
+    if name == "python_ops_without_mxport_then_jvm":  # a Python service that never imports mxport hands over
+        user_eager_forward(run)
+        run.answer(jvm_predict("java", run.model, run.x))
+        run.answer(jvm_predict("scala", run.model, run.x))
+        assert "mxport" not in sys.modules
         return
     import mxnet as mx
     import mxport

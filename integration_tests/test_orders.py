@@ -27,6 +27,7 @@ EXPECTED = {  # what each scenario's answers are, in order: the end-to-end mobil
     "jvm_then_python_ops": ["model", "model", "model"],
     "two_models_at_different_times": ["model", "second", "model"],
     "spark_worker_after_user_ops": ["model"],
+    "python_ops_without_mxport_then_jvm": ["model", "model"],
 }
 
 
