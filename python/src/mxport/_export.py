@@ -1,5 +1,6 @@
 """export: fuse transforms + network + output transforms into one graph with connectors and a signature."""
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -12,12 +13,12 @@ from mxnet import gluon
 from . import _graph, _mx
 from ._errors import MxportError
 from ._load import _as_specs, check_inputs, model_paths, read_signature
-from ._signature import Signature, TensorSpec
+from ._signature import Signature, TensorSpec, metadata_problem
 from ._version import __version__
 
 
 def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_names=None, layouts=None,
-           example_inputs=None, overwrite=False):
+           example_inputs=None, overwrite=False, labels=None, metadata=None):
     """Exports a Gluon network with its pre- and post-processing as one mxport model.
 
     >>> sig = mxport.export(net, "out/my_model",
@@ -55,6 +56,12 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     overwrite : bool
         Allow writing over files that are not an mxport model (spec section 9). An existing mxport model at
         ``prefix`` is always replaced.
+    labels : dict, optional
+        Class names per output, ``{"prob": ["tench", "goldfish", ...]}``: one string per index of the output's
+        last dimension, which must be fixed. Loaders expose them (``TensorSpec.labels``, ``top_k``).
+    metadata : dict, optional
+        A small map of strings about the model, e.g. ``{"name": ..., "licence": ..., "source": ...}``
+        (``Signature.metadata``). With labels or metadata the signature is format version 2, else 1.
 
     Returns
     -------
@@ -124,6 +131,11 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     if unknown:
         raise MxportError("INVALID_ARGUMENT", f"layouts names {sorted(unknown)}, which are neither outputs "
                           f"{names} nor network tensors {['network:' + s.name for s in specs]}")
+    out_specs = _with_labels(out_specs, labels)
+    metadata = dict(metadata or {})
+    problem = metadata_problem(metadata)
+    if problem:
+        raise MxportError("INVALID_ARGUMENT", problem)
 
     # 4. the params, then the symbol carrying the params' digest
     params = {}
@@ -139,10 +151,23 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     arrays = {("aux:" if n in aux_names else "arg:") + n: params[n].data(params[n].list_ctx()[0]).copyto(mx.cpu())
               for n in sorted(arg_names | aux_names)}
     signature = Signature(specs, out_specs, Signature(net_in, net_out), None, None,
-                          {"name": "mxport", "version": __version__, "mxnet_version": mx.__version__})
+                          {"name": "mxport", "version": __version__, "mxnet_version": mx.__version__}, metadata)
     graph = json.loads(fused.tojson())
     _write_atomically(prefix, graph, arrays, signature, overwrite)
     return read_signature(prefix)
+
+
+def _with_labels(out_specs, labels):
+    if labels is None:
+        return out_specs
+    if not isinstance(labels, dict):
+        raise MxportError("INVALID_ARGUMENT", f"labels must be a dict of output name -> list of class names, "
+                          f"got {type(labels).__name__}")
+    names = [s.name for s in out_specs]
+    unknown = sorted(set(labels) - set(names))
+    if unknown:
+        raise MxportError("INVALID_ARGUMENT", f"labels names {unknown}, which are not outputs {names}")
+    return [dataclasses.replace(s, labels=labels[s.name]) if s.name in labels else s for s in out_specs]
 
 
 def _per_port(blocks, count, what, port):
@@ -191,7 +216,7 @@ def _write_atomically(prefix, graph, arrays, signature, overwrite):
         with open(tmp_params, "rb") as f:
             data = f.read()
         signature = Signature(signature.inputs, signature.outputs, signature.network,
-                              hashlib.sha256(data).hexdigest(), len(data), signature.producer)
+                              hashlib.sha256(data).hexdigest(), len(data), signature.producer, signature.metadata)
         first = _graph.connectors(graph, _graph.BATCHIFY)[signature.inputs[0].name]
         graph["nodes"][first].setdefault("attrs", {})[_graph.SIGNATURE_ATTR] = signature.to_json()
         fd, tmp_symbol = tempfile.mkstemp(prefix=".mxport-", suffix="-symbol.json.tmp", dir=folder)

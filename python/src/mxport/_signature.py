@@ -7,13 +7,45 @@ from typing import Optional, Tuple
 
 from ._errors import MxportError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest version this package reads and writes
+READ_VERSIONS = (1, 2)
 DTYPES = ("float32", "float64", "float16", "uint8", "int8", "int32", "int64")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
 _LAYOUT = re.compile(r"^[A-Z]+$")
 _MAX_DIM = 2147483647
-_TOP_KEYS = {"mxport_format", "inputs", "outputs", "network", "params", "producer"}
+_TOP_KEYS = {"mxport_format", "inputs", "outputs", "network", "params", "producer", "metadata"}
 _SPEC_KEYS = {"name", "shape", "dtype", "layout"}
+_MAX_LABEL = 1024  # characters per class name
+_MAX_METADATA = 64  # entries
+_MAX_METADATA_VALUE = 4096  # characters
+_METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
+
+
+def _labels_problem(name, shape, labels):
+    """What is wrong with an output's class names (spec section 2), or None."""
+    if not isinstance(labels, (list, tuple)) or not all(isinstance(x, str) for x in labels):
+        return f"'{name}': labels must be a list of strings"
+    if shape[-1] != len(labels):
+        return (f"'{name}': {len(labels)} labels for a last dimension of {shape[-1]} in {list(shape)}: give one "
+                "name per index of the last dimension, which must be fixed")
+    for i, x in enumerate(labels):
+        if not 1 <= len(x) <= _MAX_LABEL:
+            return f"'{name}': label {i} must have 1 to {_MAX_LABEL} characters, got {len(x)}"
+    return None
+
+
+def metadata_problem(metadata):
+    """What is wrong with a signature's metadata map (spec section 2), or None."""
+    if not isinstance(metadata, dict):
+        return f"metadata must be a map of strings to strings, got {type(metadata).__name__}"
+    if len(metadata) > _MAX_METADATA:
+        return f"metadata has {len(metadata)} entries; at most {_MAX_METADATA}"
+    for k, v in metadata.items():
+        if not isinstance(k, str) or not _METADATA_KEY.match(k):
+            return f"metadata key {k!r} must match {_METADATA_KEY.pattern}"
+        if not isinstance(v, str) or len(v) > _MAX_METADATA_VALUE:
+            return f"metadata '{k}' must be a string of at most {_MAX_METADATA_VALUE} characters"
+    return None
 
 
 def _spec_problem(name, shape, dtype, layout):
@@ -47,33 +79,62 @@ class TensorSpec:
     >>> TensorSpec("data", (-1, 300, 300, 3), "uint8", "NHWC")
 
     ``-1`` marks a dynamic dimension (the batch dimension, dimension 0, at least). ``layout`` may be None
-    when unknown.
+    when unknown. An output may carry ``labels``: one class name per index of its last dimension
+    (``export(..., labels={"prob": names})``); :meth:`top_k` uses them.
     """
 
     name: str
     shape: Tuple[int, ...]
     dtype: str = "float32"
     layout: Optional[str] = None
+    labels: Optional[Tuple[str, ...]] = field(default=None, repr=False)
 
     def __post_init__(self):
         shape = tuple(self.shape) if isinstance(self.shape, (list, tuple)) else self.shape
         object.__setattr__(self, "shape", shape)
         problem = _spec_problem(self.name, shape, self.dtype, self.layout)
+        if problem is None and self.labels is not None:
+            problem = _labels_problem(self.name, shape, self.labels)
+            object.__setattr__(self, "labels", tuple(self.labels))
         if problem:
             raise MxportError("INVALID_ARGUMENT", f"bad TensorSpec: {problem}")
 
     def to_dict(self):
-        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype, "layout": self.layout}
+        d = {"name": self.name, "shape": list(self.shape), "dtype": self.dtype, "layout": self.layout}
+        if self.labels is not None:
+            d["labels"] = list(self.labels)
+        return d
+
+    def top_k(self, scores, k=5):
+        """The k largest of one sample's scores, largest first (ties: lower index first), as
+        ``[(index, label, score)]``; label is None when the output carries no labels.
+
+        >>> sig.outputs[0].top_k(prob[0])   # [(282, 'tiger cat', 0.40), (285, 'Egyptian cat', 0.35), ...]
+        """
+        import numpy as np
+        scores = np.asarray(scores)
+        if scores.ndim != 1 or scores.shape[0] != self.shape[-1]:
+            raise MxportError("SHAPE_MISMATCH", f"top_k takes one sample's scores of '{self.name}', shape "
+                              f"[{self.shape[-1]}]; got shape {list(scores.shape)}: pass outputs[i] for sample i")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise MxportError("INVALID_ARGUMENT", f"k must be a positive integer, got {k!r}")
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(int(i), self.labels[i] if self.labels is not None else None, scores[i].item()) for i in order]
 
     @staticmethod
-    def _from_dict(d, where):
-        if not isinstance(d, dict) or set(d) != _SPEC_KEYS:
-            raise MxportError("BAD_SIGNATURE", f"{where}: a tensor spec must be an object with exactly the "
-                              f"fields {sorted(_SPEC_KEYS)}, got {d!r:.200}")
+    def _from_dict(d, where, labels_allowed=False):
+        keys = _SPEC_KEYS | {"labels"} if labels_allowed else _SPEC_KEYS
+        if not isinstance(d, dict) or not _SPEC_KEYS <= set(d) <= keys:
+            raise MxportError("BAD_SIGNATURE", f"{where}: a tensor spec must be an object with the fields "
+                              f"{sorted(_SPEC_KEYS)}" + (" and optionally 'labels'" if labels_allowed else "")
+                              + f", got {d!r:.200}")
         problem = _spec_problem(d["name"], d["shape"], d["dtype"], d["layout"])
+        if problem is None and "labels" in d:
+            problem = _labels_problem(d["name"], d["shape"], d["labels"])
         if problem:
             raise MxportError("BAD_SIGNATURE", f"{where}: {problem}")
-        return TensorSpec(d["name"], tuple(d["shape"]), d["dtype"], d["layout"])
+        labels = tuple(d["labels"]) if "labels" in d else None
+        return TensorSpec(d["name"], tuple(d["shape"]), d["dtype"], d["layout"], labels)
 
     def __str__(self):
         return f"{self.name}: {self.dtype}{list(self.shape)} {self.layout or '-'}"
@@ -85,7 +146,8 @@ class Signature:
 
     A model's signature also holds ``network``, the signature of the network alone (what
     ``load(..., load_transforms=False)`` exposes), and the digest of its params file. The signature of a
-    network alone, or of an old model, has ``network`` None.
+    network alone, or of an old model, has ``network`` None. ``metadata`` is the model's string map (name,
+    licence, source...; ``export(..., metadata={...})``), empty when the model has none.
     """
 
     inputs: Tuple[TensorSpec, ...]
@@ -94,6 +156,7 @@ class Signature:
     params_sha256: Optional[str] = None
     params_size: Optional[int] = None
     producer: dict = field(default_factory=dict, compare=False)
+    metadata: dict = field(default_factory=dict)
 
     @property
     def input_names(self):
@@ -103,10 +166,15 @@ class Signature:
     def output_names(self):
         return [s.name for s in self.outputs]
 
+    @property
+    def format_version(self):
+        """The version a writer writes: 1 unless labels or metadata need 2, so older readers still read it."""
+        return 2 if self.metadata or any(s.labels is not None for s in self.outputs) else 1
+
     def to_json(self):
         """The compact JSON stored in the ``__mxport_signature__`` node attribute."""
         doc = {
-            "mxport_format": FORMAT_VERSION,
+            "mxport_format": self.format_version,
             "inputs": [s.to_dict() for s in self.inputs],
             "outputs": [s.to_dict() for s in self.outputs],
             "network": {"inputs": [s.to_dict() for s in self.network.inputs],
@@ -115,6 +183,8 @@ class Signature:
         }
         if self.producer:
             doc["producer"] = self.producer
+        if self.metadata:
+            doc["metadata"] = dict(self.metadata)
         return json.dumps(doc, separators=(",", ":"))
 
     @staticmethod
@@ -130,12 +200,12 @@ class Signature:
         version = doc.get("mxport_format")
         if isinstance(version, bool) or not isinstance(version, int):
             raise MxportError("BAD_SIGNATURE", f"'mxport_format' must be an integer, got {version!r}")
-        if version != FORMAT_VERSION:
+        if version not in READ_VERSIONS:
             raise MxportError("UNSUPPORTED_FORMAT_VERSION",
-                              f"the model has format version {version}; this mxport reads version "
-                              f"{FORMAT_VERSION}: upgrade mxport")
-        extra = set(doc) - _TOP_KEYS
-        missing = _TOP_KEYS - {"producer"} - set(doc)
+                              f"the model has format version {version}; this mxport reads versions "
+                              f"{list(READ_VERSIONS)}: upgrade mxport")
+        extra = set(doc) - (_TOP_KEYS if version >= 2 else _TOP_KEYS - {"metadata"})
+        missing = _TOP_KEYS - {"producer", "metadata"} - set(doc)
         if extra or missing:
             raise MxportError("BAD_SIGNATURE", f"signature fields: missing {sorted(missing)}, unknown {sorted(extra)}")
         net = doc["network"]
@@ -146,7 +216,8 @@ class Signature:
                              ("network.inputs", net["inputs"]), ("network.outputs", net["outputs"])):
             if not isinstance(value, list) or not value:
                 raise MxportError("BAD_SIGNATURE", f"'{where}' must be a non-empty list")
-            specs = tuple(TensorSpec._from_dict(d, f"{where}[{i}]") for i, d in enumerate(value))
+            labels_allowed = version >= 2 and where == "outputs"
+            specs = tuple(TensorSpec._from_dict(d, f"{where}[{i}]", labels_allowed) for i, d in enumerate(value))
             names = [s.name for s in specs]
             if len(set(names)) != len(names):
                 raise MxportError("BAD_SIGNATURE", f"'{where}' has duplicate names {names}")
@@ -165,8 +236,13 @@ class Signature:
         producer = doc.get("producer", {})
         if not isinstance(producer, dict):
             raise MxportError("BAD_SIGNATURE", "'producer' must be an object")
+        metadata = doc.get("metadata", {})
+        problem = metadata_problem(metadata)
+        if problem:
+            raise MxportError("BAD_SIGNATURE", problem)
         network = Signature(lists["network.inputs"], lists["network.outputs"])
-        return Signature(lists["inputs"], lists["outputs"], network, params["sha256"], params["size"], producer)
+        return Signature(lists["inputs"], lists["outputs"], network, params["sha256"], params["size"], producer,
+                         metadata)
 
     def describe(self):
         """A table of the signature, as ``mxport inspect`` prints it."""
@@ -183,6 +259,13 @@ class Signature:
             add("network output", self.network.outputs)
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        for s in self.outputs:
+            if s.labels is not None:
+                shown = ", ".join(f"{i} {x}" for i, x in enumerate(s.labels[:3]))
+                more = f", ... {len(s.labels) - 1} {s.labels[-1]}" if len(s.labels) > 3 else ""
+                lines.append(f"labels of {s.name}: {len(s.labels)} ({shown}{more})")
+        for k, v in self.metadata.items():
+            lines.append(f"metadata {k}: {v}")
         if self.params_sha256:
             lines.append(f"params: {self.params_size} bytes, sha256 {self.params_sha256}")
         return "\n".join(lines)
