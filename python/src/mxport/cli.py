@@ -53,7 +53,8 @@ def _predict(args):
         if values.ndim == 2 and values.shape[1] > args.top:
             for row, v in enumerate(values):
                 top = np.argsort(-v, kind="stable")[:args.top]
-                print(f"  sample {row}: top-{args.top} " + ", ".join(f"{i} ({v[i]:.4f})" for i in top))
+                name = (lambda i: f" {spec.labels[i]}") if spec.labels is not None else (lambda i: "")
+                print(f"  sample {row}: top-{args.top} " + ", ".join(f"{i}{name(i)} ({v[i]:.4f})" for i in top))
         else:
             print(values)
 

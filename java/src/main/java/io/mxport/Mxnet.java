@@ -88,6 +88,10 @@ final class Mxnet {
             throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, found.path + " is MXNet version " + version.getValue()
                     + "; mxport needs 1.9.x (pip install mxnet==1.9.1)");
         }
+        // MXNet registers the attributes of its legacy (OperatorProperty) operators, such as Pad's gradient, only
+        // when the operator list is first read, as `import mxnet` does. Without it, a CachedOp over a graph with Pad
+        // fails: "Operator Pad is non-differentiable because it didn't register FGradient attribute". Runs no operator.
+        check(loaded, loaded.MXListAllOpNames(new IntByReference(), new PointerByReference()), "MXListAllOpNames");
         ThreadRule.Decision decision = userVariable != null ? ThreadRule.environment(userVariable)
                 : applyOnWorker(loaded, count, spin);
         libPath = found.path;

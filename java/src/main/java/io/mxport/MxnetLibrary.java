@@ -15,6 +15,9 @@ interface MxnetLibrary extends Library {
 
     int MXSetNumOMPThreads(int threadNum);
 
+    /** Lists the operators; as a side effect it completes the legacy operators' registration (see Mxnet). */
+    int MXListAllOpNames(IntByReference outSize, PointerByReference outArray);
+
     int MXNDArrayWaitAll();
 
     /** EngineSyncFunc: void (*)(RunContextHandle, void* param). */

@@ -6,7 +6,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -24,12 +26,19 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * The signature of a whole mxport model also has {@link #getNetwork() the network alone's signature};
- * that of a network alone, or of an old model, has none. Immutable.
+ * that of a network alone, or of an old model, has none. A model of format version 2 may carry
+ * {@link #getMetadata() metadata} (name, licence, source...) and its outputs {@link TensorSpec#getLabels()
+ * class names}. Immutable.
  */
 public final class Signature {
-    static final int FORMAT_VERSION = 1;
-    private static final Set<String> TOP_KEYS = Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer");
+    static final int FORMAT_VERSION = 2;
+    private static final Set<String> TOP_KEYS_V1 = Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer");
+    private static final Set<String> TOP_KEYS_V2 = Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer",
+            "metadata");
+    private static final int MAX_METADATA = 64;
+    private static final int MAX_METADATA_VALUE = 4096;
     private static final Set<String> SPEC_KEYS = Set.of("name", "shape", "dtype", "layout");
+    private static final Set<String> SPEC_KEYS_WITH_LABELS = Set.of("name", "shape", "dtype", "layout", "labels");
     private static final Pattern SHA256 = Pattern.compile("^[0-9a-f]{64}$");
 
     private final List<TensorSpec> inputs;
@@ -37,6 +46,7 @@ public final class Signature {
     private final Signature network;
     private final String paramsSha256;
     private final long paramsSize;
+    private final Map<String, String> metadata;
 
     /**
      * A signature without a network part or digest, e.g. to describe a network.
@@ -48,11 +58,17 @@ public final class Signature {
     }
 
     private Signature(List<TensorSpec> inputs, List<TensorSpec> outputs, Signature network, String sha256, long size) {
+        this(inputs, outputs, network, sha256, size, Map.of());
+    }
+
+    private Signature(List<TensorSpec> inputs, List<TensorSpec> outputs, Signature network, String sha256, long size,
+                      Map<String, String> metadata) {
         this.inputs = Collections.unmodifiableList(new ArrayList<>(inputs));
         this.outputs = Collections.unmodifiableList(new ArrayList<>(outputs));
         this.network = network;
         this.paramsSha256 = sha256;
         this.paramsSize = size;
+        this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
     }
 
     private static List<TensorSpec> checked(List<TensorSpec> specs, String what) {
@@ -110,6 +126,11 @@ public final class Signature {
         return paramsSize;
     }
 
+    /** The model's metadata, in file order (e.g. {@code name}, {@code licence}, {@code source}); empty when none. */
+    public Map<String, String> getMetadata() {
+        return metadata;
+    }
+
     private static List<String> names(List<TensorSpec> specs) {
         List<String> names = new ArrayList<>();
         specs.forEach(s -> names.add(s.getName()));
@@ -123,7 +144,8 @@ public final class Signature {
         }
         Signature s = (Signature) o;
         return inputs.equals(s.inputs) && outputs.equals(s.outputs) && Objects.equals(network, s.network)
-                && Objects.equals(paramsSha256, s.paramsSha256) && paramsSize == s.paramsSize;
+                && Objects.equals(paramsSha256, s.paramsSha256) && paramsSize == s.paramsSize
+                && metadata.equals(s.metadata);
     }
 
     @Override
@@ -156,6 +178,19 @@ public final class Signature {
             }
             b.append(line.toString().stripTrailing()).append('\n');
         }
+        for (TensorSpec s : outputs) {
+            if (s.getLabels().isPresent()) {
+                List<String> l = s.getLabels().get();
+                StringBuilder shown = new StringBuilder();
+                for (int i = 0; i < Math.min(3, l.size()); i++) {
+                    shown.append(i > 0 ? ", " : "").append(i).append(' ').append(l.get(i));
+                }
+                String more = l.size() > 3 ? ", ... " + (l.size() - 1) + " " + l.get(l.size() - 1) : "";
+                b.append("labels of ").append(s.getName()).append(": ").append(l.size()).append(" (").append(shown)
+                        .append(more).append(")\n");
+            }
+        }
+        metadata.forEach((k, v) -> b.append("metadata ").append(k).append(": ").append(v).append('\n'));
         if (paramsSha256 != null) {
             b.append("params: ").append(paramsSize).append(" bytes, sha256 ").append(paramsSha256).append('\n');
         }
@@ -189,14 +224,16 @@ public final class Signature {
         if (!Json.isInteger(version)) {
             throw bad("'mxport_format' must be an integer, got " + Json.show(version));
         }
-        if (!Json.integer(version).equals(BigInteger.valueOf(FORMAT_VERSION))) {
+        BigInteger v = Json.integer(version);
+        if (!v.equals(BigInteger.ONE) && !v.equals(BigInteger.valueOf(FORMAT_VERSION))) {
             throw new MxportException(ErrorCode.UNSUPPORTED_FORMAT_VERSION, "the model has format version "
-                    + version + "; this mxport reads version " + FORMAT_VERSION + ": upgrade mxport");
+                    + version + "; this mxport reads versions [1, " + FORMAT_VERSION + "]: upgrade mxport");
         }
+        boolean v2 = v.intValue() >= 2;
         Set<String> keys = fieldNames(doc);
         Set<String> extra = new TreeSet<>(keys);
-        extra.removeAll(TOP_KEYS);
-        Set<String> missing = new TreeSet<>(TOP_KEYS);
+        extra.removeAll(v2 ? TOP_KEYS_V2 : TOP_KEYS_V1);
+        Set<String> missing = new TreeSet<>(TOP_KEYS_V1);
         missing.remove("producer");
         missing.removeAll(keys);
         if (!extra.isEmpty() || !missing.isEmpty()) {
@@ -206,10 +243,10 @@ public final class Signature {
         if (!net.isObject() || !fieldNames(net).equals(Set.of("inputs", "outputs"))) {
             throw bad("'network' must be an object with exactly 'inputs' and 'outputs'");
         }
-        List<TensorSpec> in = specs(doc.get("inputs"), "inputs");
-        List<TensorSpec> out = specs(doc.get("outputs"), "outputs");
-        List<TensorSpec> netIn = specs(net.get("inputs"), "network.inputs");
-        List<TensorSpec> netOut = specs(net.get("outputs"), "network.outputs");
+        List<TensorSpec> in = specs(doc.get("inputs"), "inputs", false);
+        List<TensorSpec> out = specs(doc.get("outputs"), "outputs", v2);
+        List<TensorSpec> netIn = specs(net.get("inputs"), "network.inputs", false);
+        List<TensorSpec> netOut = specs(net.get("outputs"), "network.outputs", false);
         if (!names(in).equals(names(netIn))) {
             throw bad("network inputs " + names(netIn) + " must have the names of the model inputs " + names(in) + ", in order");
         }
@@ -228,8 +265,34 @@ public final class Signature {
         }
         // a size beyond a long cannot be any file's size: it can only mismatch (DIGEST_MISMATCH at load)
         long sizeValue = size.bitLength() < 63 ? size.longValue() : Long.MAX_VALUE;
+        Map<String, String> metadata = metadata(doc.get("metadata"));
         Signature network = new Signature(netIn, netOut, null, null, -1);
-        return new Signature(in, out, network, params.get("sha256").asText(), sizeValue);
+        return new Signature(in, out, network, params.get("sha256").asText(), sizeValue, metadata);
+    }
+
+    private static Map<String, String> metadata(JsonNode m) {
+        Map<String, String> map = new LinkedHashMap<>();
+        if (m == null) {
+            return map;
+        }
+        if (!m.isObject()) {
+            throw bad("metadata must be a map of strings to strings, got " + Json.show(m));
+        }
+        if (m.size() > MAX_METADATA) {
+            throw bad("metadata has " + m.size() + " entries; at most " + MAX_METADATA);
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = m.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!TensorSpec.NAME.matcher(e.getKey()).matches()) {
+                throw bad("metadata key '" + e.getKey() + "' must match " + TensorSpec.NAME.pattern());
+            }
+            JsonNode value = e.getValue();
+            if (!value.isTextual() || value.asText().codePointCount(0, value.asText().length()) > MAX_METADATA_VALUE) {
+                throw bad("metadata '" + e.getKey() + "' must be a string of at most " + MAX_METADATA_VALUE + " characters");
+            }
+            map.put(e.getKey(), value.asText());
+        }
+        return map;
     }
 
     private static Set<String> fieldNames(JsonNode node) {
@@ -240,13 +303,13 @@ public final class Signature {
         return names;
     }
 
-    private static List<TensorSpec> specs(JsonNode value, String where) {
+    private static List<TensorSpec> specs(JsonNode value, String where, boolean labelsAllowed) {
         if (!value.isArray() || value.isEmpty()) {
             throw bad("'" + where + "' must be a non-empty list");
         }
         List<TensorSpec> specs = new ArrayList<>();
         for (int i = 0; i < value.size(); i++) {
-            specs.add(spec(value.get(i), where + "[" + i + "]"));
+            specs.add(spec(value.get(i), where + "[" + i + "]", labelsAllowed));
         }
         List<String> names = names(specs);
         if (new HashSet<>(names).size() != names.size()) {
@@ -255,10 +318,12 @@ public final class Signature {
         return specs;
     }
 
-    private static TensorSpec spec(JsonNode d, String where) {
-        if (!d.isObject() || !fieldNames(d).equals(SPEC_KEYS)) {
-            throw bad(where + ": a tensor spec must be an object with exactly the fields [dtype, layout, name, shape], got "
-                    + Json.show(d));
+    private static TensorSpec spec(JsonNode d, String where, boolean labelsAllowed) {
+        Set<String> fields = d.isObject() ? fieldNames(d) : Set.of();
+        boolean withLabels = labelsAllowed && fields.contains("labels");
+        if (!d.isObject() || !fields.equals(withLabels ? SPEC_KEYS_WITH_LABELS : SPEC_KEYS)) {
+            throw bad(where + ": a tensor spec must be an object with the fields [dtype, layout, name, shape]"
+                    + (labelsAllowed ? " and optionally 'labels'" : "") + ", got " + Json.show(d));
         }
         JsonNode name = d.get("name");
         if (!name.isTextual() || !TensorSpec.NAME.matcher(name.asText()).matches()) {
@@ -290,9 +355,22 @@ public final class Signature {
             throw bad(where + ": '" + n + "': layout " + Json.show(layout) + " must be distinct upper-case letters, e.g. 'NCHW', or null");
         }
         String problem = TensorSpec.problem(n, new Shape(dims), t, layout.isNull() ? null : layout.asText());
+        List<String> labels = null;
+        if (problem == null && withLabels) {
+            JsonNode l = d.get("labels");
+            labels = new ArrayList<>();
+            if (!l.isArray()) {
+                problem = "'" + n + "': labels must be a list of strings";
+            } else {
+                for (JsonNode x : l) {
+                    labels.add(x.isTextual() ? x.asText() : null);
+                }
+                problem = TensorSpec.labelsProblem(n, new Shape(dims), labels);
+            }
+        }
         if (problem != null) {
             throw bad(where + ": " + problem);
         }
-        return new TensorSpec(n, new Shape(dims), t, layout.isNull() ? null : layout.asText());
+        return new TensorSpec(n, new Shape(dims), t, layout.isNull() ? null : layout.asText(), labels);
     }
 }

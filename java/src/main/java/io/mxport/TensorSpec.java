@@ -1,6 +1,10 @@
 package io.mxport;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -11,7 +15,9 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * A {@code -1} dimension is dynamic (any size of at least 1); dimension 0 is the batch dimension. The layout
- * is one distinct upper-case letter per dimension, or null when unknown. Immutable.
+ * is one distinct upper-case letter per dimension, or null when unknown. An output may carry
+ * {@link #getLabels() class names}, one per index of its last dimension; {@link #topK(float[], int)} ranks
+ * one sample's scores with them. Immutable.
  */
 public final class TensorSpec {
     static final Pattern NAME = Pattern.compile("^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$");
@@ -21,12 +27,22 @@ public final class TensorSpec {
     private final Shape shape;
     private final DType dtype;
     private final String layout;
+    private final List<String> labels;
+    static final int MAX_LABEL = 1024;
 
     /**
      * @throws MxportException INVALID_ARGUMENT when a field breaks a rule of the spec's section 2
      */
     public TensorSpec(String name, Shape shape, DType dtype, String layout) {
+        this(name, shape, dtype, layout, null);
+    }
+
+    /** With class names (null for none), checked as the spec's section 2 says. */
+    TensorSpec(String name, Shape shape, DType dtype, String layout, List<String> labels) {
         String problem = problem(name, shape, dtype, layout);
+        if (problem == null && labels != null) {
+            problem = labelsProblem(name, shape, labels);
+        }
         if (problem != null) {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "bad TensorSpec: " + problem);
         }
@@ -34,6 +50,25 @@ public final class TensorSpec {
         this.shape = shape;
         this.dtype = dtype;
         this.layout = layout;
+        this.labels = labels == null ? null : Collections.unmodifiableList(new ArrayList<>(labels));
+    }
+
+    /** What is wrong with an output's class names, or null (the same rule and words as Python). */
+    static String labelsProblem(String name, Shape shape, List<String> labels) {
+        if (labels.stream().anyMatch(Objects::isNull)) {
+            return "'" + name + "': labels must be a list of strings";
+        }
+        if (shape.get(shape.rank() - 1) != labels.size()) {
+            return "'" + name + "': " + labels.size() + " labels for a last dimension of " + shape.get(shape.rank() - 1)
+                    + " in " + shape + ": give one name per index of the last dimension, which must be fixed";
+        }
+        for (int i = 0; i < labels.size(); i++) {
+            int n = labels.get(i).codePointCount(0, labels.get(i).length());
+            if (n < 1 || n > MAX_LABEL) {
+                return "'" + name + "': label " + i + " must have 1 to " + MAX_LABEL + " characters, got " + n;
+            }
+        }
+        return null;
     }
 
     /** What is wrong with these fields, or null. */
@@ -97,13 +132,52 @@ public final class TensorSpec {
         return layout;
     }
 
+    /** The class names of an output, one per index of its last dimension (format version 2), if it has them. */
+    public Optional<List<String>> getLabels() {
+        return Optional.ofNullable(labels);
+    }
+
+    /**
+     * The {@code k} largest of one sample's scores, largest first (ties: lower index first), with their labels.
+     *
+     * <pre>{@code
+     * float[] prob = predictor.predictWithNDArray(List.of(pixels)).get(0).toFloatArray();
+     * spec.topK(prob, 5).get(0);   // 282 tiger cat 0.391920
+     * }</pre>
+     *
+     * @param scores one sample's scores: as many as the last dimension
+     * @throws MxportException SHAPE_MISMATCH when scores has another length, INVALID_ARGUMENT when k is below 1
+     */
+    public List<ClassScore> topK(float[] scores, int k) {
+        int classes = shape.get(shape.rank() - 1);
+        if (scores == null || scores.length != classes) {
+            throw new MxportException(ErrorCode.SHAPE_MISMATCH, "topK takes one sample's scores of '" + name + "', ["
+                    + classes + "] values; got " + (scores == null ? "null" : scores.length + "")
+                    + ": pass the row of sample i");
+        }
+        if (k < 1) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "k must be a positive integer, got " + k);
+        }
+        List<Integer> order = new ArrayList<>(scores.length);
+        for (int i = 0; i < scores.length; i++) {
+            order.add(i);
+        }
+        order.sort((a, b) -> Float.compare(scores[b], scores[a])); // stable: ties keep index order
+        List<ClassScore> top = new ArrayList<>();
+        for (int i : order.subList(0, Math.min(k, order.size()))) {
+            top.add(new ClassScore(i, labels == null ? null : labels.get(i), scores[i]));
+        }
+        return Collections.unmodifiableList(top);
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof TensorSpec)) {
             return false;
         }
         TensorSpec t = (TensorSpec) o;
-        return name.equals(t.name) && shape.equals(t.shape) && dtype == t.dtype && Objects.equals(layout, t.layout);
+        return name.equals(t.name) && shape.equals(t.shape) && dtype == t.dtype && Objects.equals(layout, t.layout)
+                && Objects.equals(labels, t.labels);
     }
 
     @Override

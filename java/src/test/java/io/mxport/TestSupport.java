@@ -54,6 +54,13 @@ final class TestSupport {
         return models().resolve("resnet18").toString();
     }
 
+    /** The EfficientNet-Lite0 ImageNet model's prefix; fails (does not skip) when `make real-model` has not made it. */
+    static String realModel() {
+        Path symbol = models().resolve("efficientnet_lite0-symbol.json");
+        assertTrue(Files.isRegularFile(symbol), symbol + " is missing: run `make real-model` before mvn verify");
+        return models().resolve("efficientnet_lite0").toString();
+    }
+
     /** |got - want| <= atol + rtol * |want| everywhere, as in spec section 11. */
     static void assertClose(NDArray got, NDArray want, double rtol, double atol, String what) {
         assertEquals(want.getShape(), got.getShape(), what + ": shape");

@@ -122,6 +122,32 @@ class VectorsTest {
     }
 
     @ParameterizedTest
+    @MethodSource("validCases")
+    void validCaseCarriesItsLabelsAndMetadata(String name) throws IOException {
+        JsonNode c = caseOf(name);
+        JsonNode want = c.get("signature");
+        if (want == null) { // an old model: no signature to carry them
+            assertFalse(c.path("load").path("inputs").isNull(), name);
+            return;
+        }
+        Signature sig = Signature.read(TestSupport.vectors().resolve(name).resolve("model").toString());
+        Map<String, String> metadata = new LinkedHashMap<>();
+        want.get("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
+        assertEquals(metadata, sig.getMetadata(), name);
+        assertEquals(new ArrayList<>(metadata.keySet()), new ArrayList<>(sig.getMetadata().keySet()), name + ": order");
+        for (TensorSpec out : sig.getOutputs()) {
+            JsonNode labels = want.get("labels").get(out.getName());
+            if (labels == null) {
+                assertFalse(out.getLabels().isPresent(), name + " " + out.getName());
+                continue;
+            }
+            List<String> names = new ArrayList<>();
+            labels.forEach(l -> names.add(l.asText()));
+            assertEquals(names, out.getLabels().get(), name + " " + out.getName());
+        }
+    }
+
+    @ParameterizedTest
     @MethodSource("invalidCases")
     void invalidCaseFailsWithItsCode(String name) throws IOException {
         Path folder = TestSupport.vectors().resolve(name);

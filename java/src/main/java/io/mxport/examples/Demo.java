@@ -1,35 +1,37 @@
 package io.mxport.examples;
 
+import io.mxport.ClassScore;
 import io.mxport.Images;
 import io.mxport.NDArray;
 import io.mxport.Predictor;
 import java.io.File;
 import java.io.IOException;
 import java.awt.image.BufferedImage;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import javax.imageio.ImageIO;
 
 /**
  * Loads an end-to-end image classifier, prints its signature, and classifies one photo.
  *
  * <pre>
- * mvn -q -pl java exec:java -Dexec.args=".cache/models/resnet18 demo/cat.jpg"
+ * mvn -q -pl java exec:java -Dexec.args=".cache/models/efficientnet_lite0 demo/cat.jpg"
  * </pre>
  *
- * Prints the top-5 classes with their probabilities and the per-sample latency at batch 1 and 25.
+ * Prints the top-5 classes with their names (when the model carries them) and probabilities, and the
+ * per-sample latency at batch 1 and 25.
  */
 public final class Demo {
     private Demo() {
     }
 
     /**
-     * @param args the model prefix (default {@code .cache/models/resnet18}) and a JPEG or PNG
+     * @param args the model prefix (default {@code .cache/models/efficientnet_lite0}) and a JPEG or PNG
      *             (default {@code demo/cat.jpg})
      */
     public static void main(String[] args) throws IOException {
-        String prefix = args.length > 0 ? args[0] : ".cache/models/resnet18";
+        String prefix = args.length > 0 ? args[0] : ".cache/models/efficientnet_lite0";
         String imagePath = args.length > 1 ? args[1] : "demo/cat.jpg";
         BufferedImage image = ImageIO.read(new File(imagePath));
         if (image == null) {
@@ -40,14 +42,9 @@ public final class Demo {
             NDArray pixels = Images.toNHWC(image);
             System.out.println("image " + imagePath + ": " + image.getWidth() + "x" + image.getHeight() + " -> " + pixels);
             float[] probs = predictor.predictWithNDArray(List.of(pixels)).get(0).toFloatArray();
-            List<Integer> order = new ArrayList<>();
-            for (int i = 0; i < probs.length; i++) {
-                order.add(i);
-            }
-            order.sort((a, b) -> Float.compare(probs[b], probs[a]));
             System.out.println("top-5:");
-            for (int i : order.subList(0, Math.min(5, order.size()))) {
-                System.out.printf("  class %4d  p=%.6f%n", i, probs[i]);
+            for (ClassScore c : predictor.getSignature().getOutputs().get(0).topK(probs, 5)) {
+                System.out.printf(Locale.ROOT, "  %4d %-24s %.6f%n", c.getIndex(), c.getLabel().orElse(""), c.getScore());
             }
             for (int batch : new int[] {1, 25}) {
                 NDArray input = Images.toNHWC(Collections.nCopies(batch, image));

@@ -74,6 +74,28 @@ package object scalaapi {
 
     /** The layout, e.g. `Some("NHWC")`, or `None` when unknown. */
     def layout: Option[String] = Option(spec.getLayout)
+
+    /** An output's class names, one per index of its last dimension (format version 2), if it has them. */
+    def labels: Option[IndexedSeq[String]] = spec.getLabels.toScala.map(_.asScala.toIndexedSeq)
+
+    /** The `k` largest of one sample's scores, largest first (ties: lower index first), with their labels:
+      * `spec.top(prob, 5).map(c => (c.index, c.label, c.score))` (the Java
+      * method `topK` returns a java.util.List).
+      *
+      * @throws MxportException SHAPE_MISMATCH when `scores` has another length than the last dimension
+      */
+    @throws[MxportException]
+    def top(scores: Array[Float], k: Int = 5): IndexedSeq[ClassScore] = spec.topK(scores, k).asScala.toIndexedSeq
+  }
+
+  /** One entry of `TensorSpec.top`: a class index, its name when the output carries labels, and its score. */
+  type ClassScore = io.mxport.ClassScore
+
+  /** Scala accessors of a [[ClassScore]]. */
+  implicit final class ClassScoreOps(private val c: ClassScore) extends AnyVal {
+    def index: Int = c.getIndex
+    def label: Option[String] = c.getLabel.toScala
+    def score: Float = c.getScore
   }
 
   /** Scala accessors of a [[Signature]]. */
@@ -93,6 +115,10 @@ package object scalaapi {
 
     /** The lowercase hex SHA-256 of the params file, for a whole mxport model's signature. */
     def paramsSha256: Option[String] = signature.getParamsSha256.toScala
+
+    /** The model's metadata (name, licence, source...), in file order; empty when it has none. */
+    def metadata: scala.collection.immutable.ListMap[String, String] =
+      scala.collection.immutable.ListMap.from(signature.getMetadata.asScala)
   }
 
   /** Scala accessors of an [[NDArray]]; `toFloatArray`, `toByteArray` and `toRawBytes` are the Java methods. */

@@ -10,17 +10,17 @@ import scala.util.Using
 /** Loads an end-to-end image classifier, prints its signature, classifies one photo (top-5) and times it.
   *
   * {{{
-  * make models                                        # .cache/models/resnet18-symbol.json and resnet18.params
+  * make real-model                                    # .cache/models/efficientnet_lite0-symbol.json and .params
   * mvn -B -q -pl scala -am package -DskipTests
   * java -cp "scala/target/classes:$(cat scala/target/classpath.txt)" io.mxport.scalaapi.examples.Demo \
-  *     .cache/models/resnet18 demo/cat.jpg
+  *     .cache/models/efficientnet_lite0 demo/cat.jpg
   * }}}
   *
-  * Arguments: the model prefix (default `.cache/models/resnet18`) and a JPEG or PNG (default `demo/cat.jpg`).
+  * Arguments: the model prefix (default `.cache/models/efficientnet_lite0`) and a JPEG or PNG (default `demo/cat.jpg`).
   */
 object Demo {
   def main(args: Array[String]): Unit = {
-    val prefix = args.lift(0).getOrElse(".cache/models/resnet18")
+    val prefix = args.lift(0).getOrElse(".cache/models/efficientnet_lite0")
     val imagePath = args.lift(1).getOrElse("demo/cat.jpg")
     // Read the image before the model loads: once libmxnet.so is loaded into the process (RTLD_GLOBAL, by JNA's
     // default), its bundled libjpeg 8 symbols shadow the JDK's libjpeg 6b and ImageIO's JPEG reader fails with
@@ -33,9 +33,10 @@ object Demo {
       println(s"== signature of $prefix")
       println(predictor.signature)
       val prob = predictor.predictWithNDArray(IndexedSeq(pixels)).head.toFloatArray
-      println(s"== Scala: $imagePath ${image.getWidth}x${image.getHeight} -> $pixels (weights are random: the classes mean nothing)")
-      val top5 = prob.indices.sortBy(i => -prob(i)).take(5)
-      println("top-5: " + top5.map(i => f"$i (${prob(i)}%.4f)").mkString(", "))
+      println(s"== Scala: $imagePath ${image.getWidth}x${image.getHeight} -> $pixels")
+      println("top-5:")
+      for (c <- predictor.signature.outputs.head.top(prob, 5))
+        println("  %4d %-24s %.6f".formatLocal(java.util.Locale.ROOT, c.index, c.label.getOrElse(""), c.score))
       for (batch <- Seq(1, 25)) {
         val input = IndexedSeq(Images.toNHWC(Seq.fill(batch)(image)))
         predictor.predictWithNDArray(input) // warm-up: the first call at a shape plans memory
