@@ -131,7 +131,18 @@ def mutate_signature(rng, g, p):
         ("an empty name", lambda: spec.update(name="")),
         ("a params path outside the folder", lambda: sig["params"].update(file="../../etc/passwd")),
         ("an extra top-level field", lambda: sig.update(weights="http://example.invalid/w.params")),
-        ("format version 2", lambda: sig.update(mxport_format=2)),
+        ("format version 3", lambda: sig.update(mxport_format=3)),
+        ("version 2 with labels of the right count", lambda: (sig.update(mxport_format=2), sig["outputs"][0].update(
+            labels=[f"class {i}" for i in range(max(sig["outputs"][0]["shape"][-1], 1))]))),
+        ("version 2 with labels of the wrong count", lambda: (sig.update(mxport_format=2), sig["outputs"][0].update(
+            labels=["a"] * (abs(sig["outputs"][0]["shape"][-1]) + 1)))),
+        ("labels on a version-1 output", lambda: sig["outputs"][0].update(labels=["a"])),
+        ("version 2 with labels on an input", lambda: (sig.update(mxport_format=2), sig["inputs"][0].update(
+            labels=["a"]))),
+        ("version 2 metadata", lambda: sig.update(mxport_format=2, metadata={"name": rng.choice(["x", "", "é" * 4096])})),
+        ("version 2 metadata too long or not a string", lambda: sig.update(mxport_format=2, metadata=rng.choice([
+            {"name": "x" * 4097}, {"year": 2020}, {"bad key": "x"}, ["name"], {f"k{i}": "" for i in range(65)}]))),
+        ("metadata in version 1", lambda: sig.update(metadata={"name": "x"})),
         ("format version as a string", lambda: sig.update(mxport_format="1")),
         ("a digest of the wrong length", lambda: sig["params"].update(sha256="abc")),
         ("network names differ", lambda: sig["network"]["inputs"][0].update(name="other")),
