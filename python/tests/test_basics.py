@@ -61,3 +61,12 @@ def test_nan_and_infinity_run_and_propagate_and_the_model_still_answers():
     clean = np.load(os.path.join(VECTORS, "postprocess", "in_0_0.npy"))
     want = np.load(os.path.join(VECTORS, "postprocess", "out_0_0.npy"))
     assert np.allclose(block(clean).asnumpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_load_module_binds_at_the_batch_asked_with_the_signatures_layouts():
+    from conftest import VECTORS
+    prefix = os.path.join(VECTORS, "uint8_image", "model")
+    mod = mxport.load_module(prefix, batch_size=4)
+    assert [(d.name, d.shape, d.layout) for d in mod.data_shapes] == [("image", (4, 12, 10, 3), "NHWC")]
+    mod = mxport.load_module(prefix, load_transforms=False, data_shapes=[(2, 3, 8, 8)])
+    assert [(d.name, d.shape, d.layout) for d in mod.data_shapes] == [("image", (2, 3, 8, 8), "NCHW")]

@@ -53,3 +53,20 @@ def test_errors_exit_2_with_the_code(tmp_path):
     np.save(tmp_path / "bad.npy", np.zeros((2, 7), "float32"))
     out = run("predict", prefix, "--input", str(tmp_path / "bad.npy"))
     assert out.returncode == 2 and "[SHAPE_MISMATCH] input 'x' has shape [2,7] but the model takes [-1,6]" in out.stderr
+
+
+def test_version_and_help_say_what_a_prefix_is():
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"mxport {mxport.__version__} (model format version 1)"
+    for command in ("predict", "inspect"):
+        out = run(command, "--help")
+        assert "the model: PREFIX-symbol.json and PREFIX.params" in " ".join(out.stdout.split())
+
+
+def test_an_old_model_runs_with_input_spec_and_epoch():
+    folder = os.path.join(VECTORS, "old_format")
+    out = run("predict", os.path.join(folder, "model"), "--input-spec", "data=-1,5:float32:NC", "--epoch", "7",
+              "--input", os.path.join(folder, "in_0_0.npy"))
+    assert out.returncode == 0, out.stderr
+    want = np.load(os.path.join(folder, "out_0_0.npy"))
+    assert out.stdout.splitlines()[0] == f"old_mlp_dense1_fwd_output: float32{list(want.shape)}"

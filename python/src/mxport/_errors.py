@@ -39,3 +39,14 @@ class MxportError(Exception):
         super().__init__(f"[{code}] {message}")
         self.code = code
         self.detail = message
+
+
+def native_message(error):
+    """The line of an MXNet error that says what went wrong, without its "Traceback (most recent call last):"
+    and ``File "../src/..."`` lines (MXNet's C++ back-trace, which tells a user nothing)."""
+    text = str(error).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Traceback (most recent call last)", "File \"", "Stack trace", "[bt]")):
+            return line
+    return type(error).__name__

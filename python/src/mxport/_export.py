@@ -11,7 +11,7 @@ import numpy as np
 from mxnet import gluon
 
 from . import _graph, _mx
-from ._errors import MxportError
+from ._errors import MxportError, native_message
 from ._load import _as_specs, check_inputs, model_paths, read_signature
 from ._signature import Signature, TensorSpec, metadata_problem
 from ._version import __version__
@@ -41,12 +41,13 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     prefix : str or path
         Where to write; the folder is created if needed.
     inputs : list of TensorSpec, or dict name -> shape
-        The model's inputs, in call order. Dimension 0 is the batch and should be -1. A dict means float32
+        The model's inputs, in call order. Dimension 0 is the batch and must be -1. An input must not have
+        the name of a parameter. A dict means float32
         with unknown layout, as the MXNet proposal writes it.
     preprocess, postprocess : gluon.HybridBlock, or list of HybridBlock or None
         Transforms per input (per output). A single block applies to a model with one input (output).
-    output_names : list of str, optional
-        Names of the outputs; ``output0``, ``output1``... when None.
+    output_names : list of str, or str, optional
+        Names of the outputs (a single string names a single output); ``output0``, ``output1``... when None.
     layouts : dict, optional
         Layouts of the outputs (``{"prob": "NC"}``) and of the network alone's tensors
         (``{"network:data": "NCHW"}``). A network tensor with no transforms takes the model tensor's layout.
@@ -73,7 +74,17 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     MxportError
         ``INVALID_ARGUMENT`` for bad arguments, ``TARGET_EXISTS`` when the target holds foreign files.
     """
+    _check_prefix(prefix)
     specs = _as_specs(inputs, "inputs")
+    fixed = [s for s in specs if s.shape[0] != -1]
+    if fixed:
+        s = fixed[0]
+        raise MxportError("INVALID_ARGUMENT", f"input '{s.name}' has a fixed batch of {s.shape[0]} "
+                          f"(shape {list(s.shape)}): dimension 0 is the batch, and an mxport model takes any "
+                          f"batch size: write -1 there, e.g. TensorSpec('{s.name}', {(-1,) + tuple(s.shape[1:])}, "
+                          f"'{s.dtype}')")
+    if isinstance(output_names, str):
+        output_names = [output_names]  # one output's name, not a sequence of one-letter names
     if not isinstance(net, gluon.HybridBlock):
         raise MxportError("INVALID_ARGUMENT", f"net must be a gluon.HybridBlock, got {type(net).__name__}; "
                           "a plain Block cannot become a graph")
@@ -104,20 +115,28 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
                           f"{type(e).__name__}: {e}") from None
 
     # 2. the fused graph
+    params = {}
+    for block in [net] + [p for p in pre + post if p is not None]:
+        for param in block.collect_params().values():
+            params[param.name] = param
+    clash = [s.name for s in specs if s.name in params]
+    if clash:
+        raise MxportError("INVALID_ARGUMENT", f"input '{clash[0]}' has the name of a parameter of the network "
+                          "(the two would become one variable of the graph): give the input another name")
     variables = [mx.sym.var(s.name) for s in specs]
     connectors_in = []
     for s, p, v in zip(specs, pre, variables):
-        t = p(v) if p is not None else v
+        t = _symbolic(p, v, f"preprocess of input '{s.name}'") if p is not None else v
         connectors_in.append(mx.sym.identity(t, name=f"mxport_batchify_{s.name}", attr={
             _graph.CONNECTOR_ATTR: _graph.BATCHIFY, _graph.PORT_ATTR: s.name}))
-    y = net(*connectors_in)
+    y = _symbolic(net, connectors_in, "the network")
     ys = list(y) if isinstance(y, (list, tuple)) else [y]
     heads, connectors_out = [], []
     for name, p, yj in zip(names, post, ys):
         c = mx.sym.identity(yj, name=f"mxport_noop_{name}", attr={
             _graph.CONNECTOR_ATTR: _graph.NOOP, _graph.PORT_ATTR: name})
         connectors_out.append(c)
-        heads.append(p(c) if p is not None else c)
+        heads.append(_symbolic(p, c, f"postprocess of output '{name}'") if p is not None else c)
     fused = mx.sym.Group(heads)
 
     # 3. the signature, by shape and type inference
@@ -138,10 +157,6 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
         raise MxportError("INVALID_ARGUMENT", problem)
 
     # 4. the params, then the symbol carrying the params' digest
-    params = {}
-    for block in [net] + [p for p in pre + post if p is not None]:
-        for param in block.collect_params().values():
-            params[param.name] = param
     arg_names = set(fused.list_arguments()) - {s.name for s in specs}
     aux_names = set(fused.list_auxiliary_states())
     missing = sorted((arg_names | aux_names) - set(params))
@@ -168,6 +183,26 @@ def _with_labels(out_specs, labels):
     if unknown:
         raise MxportError("INVALID_ARGUMENT", f"labels names {unknown}, which are not outputs {names}")
     return [dataclasses.replace(s, labels=labels[s.name]) if s.name in labels else s for s in out_specs]
+
+
+def _check_prefix(prefix):
+    if not isinstance(prefix, (str, os.PathLike)) or not os.fspath(prefix):
+        raise MxportError("INVALID_ARGUMENT", f"prefix must be a path such as 'out/my_model', got {prefix!r}")
+    for suffix in ("-symbol.json", ".params"):
+        if os.fspath(prefix).endswith(suffix):
+            raise MxportError("INVALID_ARGUMENT", f"prefix {os.fspath(prefix)!r} ends with {suffix}: drop the "
+                              f"{suffix} suffix; export writes <prefix>-symbol.json and <prefix>.params")
+
+
+def _symbolic(block, x, what):
+    """``block`` applied to symbols, or an error naming the block and why it cannot become a graph."""
+    try:
+        return block(*x) if isinstance(x, list) else block(x)
+    except Exception as e:  # AttributeError (asnumpy), NotImplementedForSymbol (shape), TypeError (branches)...
+        reason = f"{type(e).__name__}: {native_message(e)}"
+        raise MxportError("INVALID_ARGUMENT", f"{what} ({type(block).__name__}) cannot be hybridized into a graph "
+                          f"({reason[:300]}): its hybrid_forward must use only F.* operators, with no .asnumpy(), "
+                          "no x.shape and no Python branch on values") from None
 
 
 def _per_port(blocks, count, what, port):

@@ -5,7 +5,7 @@ import json
 import mxnet as mx
 import numpy as np
 
-from ._errors import MxportError
+from ._errors import MxportError, native_message
 from ._signature import TensorSpec
 
 
@@ -88,8 +88,4 @@ def infer_output_specs(symbol, input_specs, example_shapes, names, layouts):
 
 
 def _first_line(error):
-    text = str(error).strip()
-    for line in text.splitlines():
-        if line.strip() and not line.startswith("Stack trace"):
-            return line.strip()
-    return text
+    return native_message(error)

@@ -2,31 +2,107 @@
 
     mxport inspect PREFIX                      # the signature as a table
     mxport predict PREFIX --input cat.jpg      # an image (JPEG/PNG) or a .npy array; prints the outputs
+    mxport predict old/mlp --input-spec data=-1,7 --epoch 5 --input x.npy   # an old model (no signature)
 """
 
 import argparse
+import os
+import re
 import sys
 
 import numpy as np
 
-from ._errors import MxportError
+from ._errors import MxportError, native_message
+from ._version import __version__
+
+_PREFIX_HELP = ("the model: PREFIX-symbol.json and PREFIX.params (the path of either file works too)")
+
+# The Python API's fixes, as the command line spells them.
+_SHELL = [(re.compile(r"pass epoch=(\d+)"), r"add --epoch \1"),
+          (re.compile(r"drop inputs= and epoch="), "drop --input-spec and --epoch"),
+          (re.compile(r"drop epoch="), "drop --epoch"),
+          (re.compile(r"load it with load_transforms=True"), "drop --no-transforms")]
+
+
+def _shell_error(e, args):
+    """An MxportError whose fix names the command's flags instead of the Python API's arguments."""
+    if e.code == "NO_SIGNATURE":
+        from ._load import old_model_hint_of
+        hint = old_model_hint_of(args.prefix)
+        specs = " ".join(f"--input-spec {name}={','.join(map(str, shape)) if shape else '-1,...'}:{dtype}"
+                         for name, shape, dtype in hint.inputs) or "--input-spec data=-1,...:float32"
+        epoch = f" --epoch {hint.epoch}" if hint.epoch is not None else ""
+        unknown = " (write each input's shape in place of ...)" if "..." in specs else ""
+        rest = " --input FILE" if args.command == "predict" else ""
+        return MxportError(e.code, e.detail.split(" Load it with ")[0] + f" Describe its inputs: mxport "
+                           f"{args.command} {args.prefix} {specs}{epoch}{rest}{unknown}, or re-export it with "
+                           "mxport.export")
+    detail = e.detail
+    for pattern, shell in _SHELL:
+        detail = pattern.sub(shell, detail)
+    return MxportError(e.code, detail)
+
+
+def _input_spec(text):
+    """NAME=SHAPE[:DTYPE[:LAYOUT]], e.g. data=-1,3,224,224:float32:NCHW."""
+    from ._signature import TensorSpec
+    name, eq, rest = text.partition("=")
+    parts = rest.split(":")
+    try:
+        if not eq or not 1 <= len(parts) <= 3:
+            raise ValueError
+        shape = tuple(int(d) for d in parts[0].split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=SHAPE[:DTYPE[:LAYOUT]], e.g. "
+                                         "data=-1,3,224,224:float32:NCHW") from None
+    try:
+        return TensorSpec(name, shape, *parts[1:])
+    except MxportError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _load(args, signature_only=False):
+    import mxport
+    old = dict(inputs=args.input_spec, epoch=args.epoch)
+    if signature_only and args.input_spec is None and args.epoch is None:
+        return mxport.read_signature(args.prefix)
+    if signature_only:
+        from ._load import open_model
+        return open_model(args.prefix, **old).signature
+    return mxport.load(args.prefix, load_transforms=not args.no_transforms, **old)
 
 
 def _inspect(args):
-    from ._load import read_signature
-    print(read_signature(args.prefix).describe())
+    print(_load(args, signature_only=True).describe())
 
 
-def _read_input(path, spec):
+def _read_input(path, spec, args):
     """A .npy array as it is, or an image decoded to RGB HWC uint8, resized to a fixed H, W, batched."""
+    if not os.path.exists(path):
+        raise MxportError("INVALID_ARGUMENT", f"--input {path}: no such file; give an image (JPEG/PNG) or a .npy "
+                          "array per model input")
+    if os.path.isdir(path):
+        raise MxportError("INVALID_ARGUMENT", f"--input {path} is a directory; give one image (JPEG/PNG) or .npy "
+                          "file per model input")
     if path.endswith(".npy"):
-        return np.load(path, allow_pickle=False)
+        try:
+            return np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise MxportError("INVALID_ARGUMENT", f"--input {path} is not a .npy array ({e}); write one with "
+                              "numpy.save") from None
+    image_like = len(spec.shape) == 4 and spec.shape[3] in (3, -1)
+    if not image_like:
+        fix = ("drop --no-transforms: the model's transforms take the image" if args.no_transforms else
+               f"give a .npy array of shape [{','.join(map(str, spec.shape))}] (batch first)")
+        raise MxportError("SHAPE_MISMATCH", f"--input {path} is read as an image (uint8 [1,H,W,3]) but input "
+                          f"'{spec.name}' takes {spec.dtype} [{','.join(map(str, spec.shape))}] ({spec.layout or 'layout unknown'}):"
+                          f" {fix}")
     import mxnet as mx
     try:
         image = mx.image.imread(path).asnumpy()  # RGB, HWC, uint8
     except mx.base.MXNetError as e:
-        raise MxportError("INVALID_ARGUMENT", f"cannot decode {path} as an image: {str(e).splitlines()[0]}; "
-                          "give a JPEG or PNG, or a .npy array") from None
+        raise MxportError("INVALID_ARGUMENT", f"cannot decode {path} as an image ({native_message(e)}); give a "
+                          "JPEG or PNG, or a .npy array") from None
     if spec.layout == "NHWC" and len(spec.shape) == 4:
         height, width = spec.shape[1], spec.shape[2]
         if (height != -1 and height != image.shape[0]) or (width != -1 and width != image.shape[1]):
@@ -36,47 +112,72 @@ def _read_input(path, spec):
     return image[np.newaxis].astype(spec.dtype)
 
 
+def _check_top(top, classes, name):
+    if top is not None and not 1 <= top <= classes:
+        raise MxportError("INVALID_ARGUMENT", f"--top {top}: output '{name}' has {classes} classes; give 1.."
+                          f"{classes}")
+
+
 def _predict(args):
-    import mxport
-    block = mxport.load(args.prefix, load_transforms=not args.no_transforms)
+    if args.top is not None and args.top < 1:
+        raise MxportError("INVALID_ARGUMENT", f"--top {args.top}: give at least 1")
+    block = _load(args)
     sig = block.signature
     if len(sig.inputs) != len(args.input):
         raise MxportError("INPUT_COUNT", f"the model takes {len(sig.inputs)} input(s) {sig.input_names}: give "
                           "one --input per input, in that order")
-    arrays = [_read_input(path, spec) for path, spec in zip(args.input, sig.inputs)]
+    for spec in sig.outputs:
+        if len(spec.shape) == 2 and spec.shape[1] != -1:
+            _check_top(args.top, spec.shape[1], spec.name)
+    arrays = [_read_input(path, spec, args) for path, spec in zip(args.input, sig.inputs)]
     outputs = block(*arrays)
     outputs = outputs if isinstance(outputs, list) else [outputs]
     np.set_printoptions(precision=6, suppress=True, threshold=40)
     for spec, out in zip(sig.outputs, outputs):
         values = out.asnumpy()
         print(f"{spec.name}: {values.dtype}{list(values.shape)}")
-        if values.ndim == 2 and values.shape[1] > args.top:
+        if values.ndim == 2 and (args.top is not None or values.shape[1] > 5):
+            _check_top(args.top, values.shape[1], spec.name)
+            k = args.top or 5
             for row, v in enumerate(values):
-                top = np.argsort(-v, kind="stable")[:args.top]
+                top = np.argsort(-v, kind="stable")[:k]
                 name = (lambda i: f" {spec.labels[i]}") if spec.labels is not None else (lambda i: "")
-                print(f"  sample {row}: top-{args.top} " + ", ".join(f"{i}{name(i)} ({v[i]:.4f})" for i in top))
+                print(f"  sample {row}: top-{k} " + ", ".join(f"{i}{name(i)} ({v[i]:.4f})" for i in top))
         else:
             print(values)
 
 
+def _old_model_arguments(p):
+    p.add_argument("--input-spec", action="append", type=_input_spec, metavar="NAME=SHAPE[:DTYPE[:LAYOUT]]",
+                   help="for an old model (no signature): one input's description, e.g. "
+                        "data=-1,3,224,224:float32:NCHW (dtype float32 when omitted); repeat for each input")
+    p.add_argument("--epoch", type=int, help="for an old model whose params file is PREFIX-NNNN.params: NNNN")
+
+
 def main(argv=None):
+    from ._signature import FORMAT_VERSION
     parser = argparse.ArgumentParser(prog="mxport", description="Inspect and run mxport models.")
+    parser.add_argument("--version", action="version",
+                        version=f"mxport {__version__} (model format version {FORMAT_VERSION})")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("inspect", help="print a model's signature as a table")
-    p.add_argument("prefix", help="the model: PREFIX-symbol.json and PREFIX.params")
+    p.add_argument("prefix", help=_PREFIX_HELP)
+    _old_model_arguments(p)
     p.set_defaults(run=_inspect)
     p = sub.add_parser("predict", help="run a model on an image or a .npy array and print the outputs")
-    p.add_argument("prefix")
+    p.add_argument("prefix", help=_PREFIX_HELP)
     p.add_argument("--input", action="append", required=True, metavar="FILE",
                    help="an image (JPEG/PNG) or a .npy array; repeat for each input, in signature order")
     p.add_argument("--no-transforms", action="store_true", help="run the network alone (load_transforms=False)")
-    p.add_argument("--top", type=int, default=5, help="for class scores, how many to print (default 5)")
+    p.add_argument("--top", type=int, help="for class scores, how many to print (default 5, at most the number "
+                   "of classes)")
+    _old_model_arguments(p)
     p.set_defaults(run=_predict)
     args = parser.parse_args(argv)
     try:
         args.run(args)
     except MxportError as e:
-        print(f"mxport: error: {e}", file=sys.stderr)
+        print(f"mxport: error: {_shell_error(e, args)}", file=sys.stderr)
         return 2
     return 0
 

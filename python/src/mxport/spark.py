@@ -45,7 +45,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from ._errors import MxportError
+from ._errors import MxportError, native_message
 
 __all__ = ["transform", "output_schema", "load_count"]
 
@@ -296,7 +296,8 @@ def _decode_image(value, inp):
     try:
         img = mx.image.imdecode(bytes(value), flag=1, to_rgb=1).asnumpy()
     except Exception as e:  # OpenCV's "Invalid image file" and its size limits
-        raise _BadRow("INVALID_ARGUMENT", f"{what}: cannot decode the image ({str(e).splitlines()[0][:200]})") from None
+        raise _BadRow("INVALID_ARGUMENT", f"{what}: cannot decode the image ({native_message(e)[:200]}); "
+                      "give JPEG or PNG bytes") from None
     h, w = img.shape[:2]
     want = inp.shape
     if (want[1] != -1 and want[1] != h) or (want[2] != -1 and want[2] != w):
@@ -376,7 +377,7 @@ def _error_text(e):
         return e.text
     if isinstance(e, MxportError):
         return str(e)
-    return f"[NATIVE_ERROR] {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    return f"[NATIVE_ERROR] {type(e).__name__}: {native_message(e)}"
 
 
 def _score(plan, batches):
