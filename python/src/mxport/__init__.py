@@ -1,15 +1,27 @@
 """mxport: MXNet models that carry their pre-processing and their signature, for Python, Java and Scala.
 
+>>> import mxnet as mx
+>>> import numpy as np
+>>> from mxnet import gluon
+>>> from mxnet.gluon.data.vision import transforms
 >>> import mxport
 >>> from mxport import TensorSpec
+>>> net = gluon.nn.HybridSequential()                    # any HybridBlock: here a small classifier
+>>> net.add(gluon.nn.Conv2D(8, 3), gluon.nn.GlobalAvgPool2D(), gluon.nn.Dense(10))
+>>> net.initialize()
+>>> pre = gluon.nn.HybridSequential()                    # pre-processing: uint8 NHWC pixels -> float32 NCHW
+>>> pre.add(transforms.Resize(32), transforms.ToTensor())
 >>> sig = mxport.export(net, "out/my_model",
-...                     inputs=[TensorSpec("data", (-1, 300, 300, 3), "uint8", "NHWC")],
-...                     preprocess=transforms, output_names=["prob"])
+...                     inputs=[TensorSpec("data", (-1, 64, 64, 3), "uint8", "NHWC")],
+...                     preprocess=pre, postprocess=gluon.nn.HybridLambda(lambda F, x: F.softmax(x)),
+...                     output_names=["prob"])
 >>> block = mxport.load("out/my_model")                  # a Gluon block; block.signature
+>>> prob = block(np.zeros((1, 64, 64, 3), np.uint8))     # a batch of one image in, prob.shape == (1, 10)
 >>> mod = mxport.load_module("out/my_model", load_transforms=False)
->>> mxport.read_signature("out/my_model")
+>>> sig = mxport.read_signature("out/my_model")
 
-The format is spec/FORMAT.md; errors carry its codes (``MxportError.code``).
+The examples of ``export``, ``load``, ``load_module`` and ``read_signature`` continue this one. The format is
+spec/FORMAT.md; errors carry its codes (``MxportError.code``) and name the fix (spec/MISTAKES.md).
 """
 
 from . import _threads

@@ -21,9 +21,9 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
            example_inputs=None, overwrite=False, labels=None, metadata=None):
     """Exports a Gluon network with its pre- and post-processing as one mxport model.
 
-    >>> sig = mxport.export(net, "out/my_model",
-    ...                     inputs=[TensorSpec("data", (-1, 300, 300, 3), "uint8", "NHWC")],
-    ...                     preprocess=transforms, output_names=["prob"],
+    >>> sig = mxport.export(net, "out/my_model",                      # net, pre: as in help(mxport)
+    ...                     inputs=[TensorSpec("data", (-1, 64, 64, 3), "uint8", "NHWC")],
+    ...                     preprocess=pre, output_names=["prob"],
     ...                     layouts={"prob": "NC", "network:data": "NCHW"})
 
     Files written (spec/FORMAT.md section 1), both under temporary names first, then renamed into place:

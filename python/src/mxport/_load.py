@@ -109,6 +109,9 @@ def _as_specs(inputs, what):
 def read_signature(prefix):
     """The signature of the model at ``prefix``, read from ``<prefix>-symbol.json`` alone.
 
+    >>> sig = mxport.read_signature("out/my_model")
+    >>> print(sig.describe())                                     # the table `mxport inspect` prints
+
     Raises MxportError ``NO_SIGNATURE`` for an old model.
     """
     prefix, _ = resolve_prefix(prefix)
@@ -360,7 +363,8 @@ def load(prefix, load_transforms=True, ctx=None, *, inputs=None, epoch=None):
     """Loads a model as a Gluon block.
 
     >>> block = mxport.load("out/my_model")                       # transforms included
-    >>> probs = block(mx.nd.array(pixels, dtype="uint8"))         # shape (1, 300, 300, 3)
+    >>> pixels = np.zeros((1, 64, 64, 3), np.uint8)               # a batch of one 64x64 RGB image
+    >>> prob = block(pixels)                                      # numpy or NDArray in, NDArray out
     >>> block.signature                                           # what it takes and gives
 
     Parameters
@@ -415,9 +419,9 @@ def load_module(prefix, load_transforms=True, ctx=None, *, batch_size=None, data
                 epoch=None):
     """Loads a model as an ``mx.mod.Module`` bound for inference only.
 
-    >>> mod = mxport.load_module("out/my_model", load_transforms=False)
-    >>> mod.forward(mx.io.DataBatch([mx.nd.zeros((1, 3, 224, 224))]))
-    >>> probs = mod.get_outputs()[0]
+    >>> mod = mxport.load_module("out/my_model", load_transforms=False)    # the network alone, batch 1
+    >>> mod.forward(mx.io.DataBatch([mx.nd.zeros((1, 3, 32, 32))]))
+    >>> scores = mod.get_outputs()[0]
 
     The Module is bound at ``batch_size`` (1 when None) along each input's batch dimension; a batch of another
     size re-binds it (MXNet's Module does that itself). ``data_shapes`` (one concrete shape per input, batch
