@@ -1,11 +1,11 @@
 """mxport: MXNet models that carry their pre-processing and their signature, for Python, Java and Scala.
 
+>>> import mxport                                        # before MXNet runs anything (spec/RUNTIME.md)
+>>> from mxport import TensorSpec
 >>> import mxnet as mx
 >>> import numpy as np
 >>> from mxnet import gluon
 >>> from mxnet.gluon.data.vision import transforms
->>> import mxport
->>> from mxport import TensorSpec
 >>> net = gluon.nn.HybridSequential()                    # any HybridBlock: here a small classifier
 >>> net.add(gluon.nn.Conv2D(8, 3), gluon.nn.GlobalAvgPool2D(), gluon.nn.Dense(10))
 >>> net.initialize()
