@@ -57,7 +57,9 @@ def test_errors_exit_2_with_the_code(tmp_path):
 
 def test_version_and_help_say_what_a_prefix_is():
     out = run("--version")
-    assert out.returncode == 0 and out.stdout.strip() == f"mxport {mxport.__version__} (model format version 1)"
+    from mxport._signature import FORMAT_VERSION
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"mxport {mxport.__version__} (model format version {FORMAT_VERSION})"
     for command in ("predict", "inspect"):
         out = run(command, "--help")
         assert "the model: PREFIX-symbol.json and PREFIX.params" in " ".join(out.stdout.split())
