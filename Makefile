@@ -4,11 +4,13 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 CACHE := .cache
-MVN := mvn -B -q -Dstyle.color=never
+VERSION := $(shell cat VERSION)
+# Maven takes the version from VERSION too (${revision} in every pom)
+MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models real-model jvm-package demo test test-python test-jvm test-integration test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention spark-setup bench-spark soak clean
+.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention spark-setup bench-spark soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -20,12 +22,12 @@ $(VENV)/.done: requirements-dev.txt python/pyproject.toml python/setup.py VERSIO
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e python
 	touch $@
 
-$(VENV)/.spark-done: $(VENV)/.done spark/requirements.txt
-	$(PY) -m pip install -q --disable-pip-version-check -r spark/requirements.txt -c requirements-dev.txt
+$(VENV)/.spark-done: $(VENV)/.done python/pyproject.toml
+	$(PY) -m pip install -q --disable-pip-version-check -e 'python[spark]' -c requirements-dev.txt
 	$(PY) -c "import numpy; assert numpy.__version__ == '1.23.5', numpy.__version__"
 	touch $@
 
-spark-setup: $(VENV)/.spark-done ## pyspark, pyarrow, pandas, pillow for mxport.spark (numpy stays 1.23.5)
+spark-setup: $(VENV)/.spark-done ## the spark extra (pyspark, pyarrow, pandas, pillow) for mxport.spark (numpy stays 1.23.5)
 
 models: setup ## export the ResNet-18 end-to-end model into .cache/models (git-ignored)
 	$(PY) demo/export_resnet.py $(CACHE)/models/resnet18
@@ -36,10 +38,18 @@ real-model: setup ## convert Google's EfficientNet-Lite0 ImageNet weights (pinne
 	$(PY) models/efficientnet_lite0.py $(REAL_MODEL)
 
 JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt)
-VERSION := $(shell cat VERSION)
 
 jvm-package: setup ## build the Java and Scala jars and the integration adapters (no tests)
 	$(MVN) -pl integration_tests/jvm -am package -DskipTests
+
+dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), the Spark shaded jar
+	rm -rf dist && mkdir -p dist
+	$(PY) -m build --no-isolation --outdir dist python > /dev/null
+	$(MVN) -P dist -pl java,scala,spark -am package -DskipTests
+	for m in java:mxport scala:mxport-scala_2.13 spark:mxport-spark_2.13; do \
+	  cp $${m%%:*}/target/$${m#*:}-$(VERSION)*.jar dist/ && cp $${m%%:*}/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done
+	cp .flattened-pom.xml dist/mxport-parent-$(VERSION).pom
+	ls dist
 
 demo: real-model jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala
 	$(PY) demo/demo.py $(REAL_MODEL) demo/cat.jpg
@@ -64,10 +74,14 @@ test-integration: ## one model, every runtime: Gluon, Module, Java and Scala thr
 test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loading, 20 fresh processes each (Spark too)
 	cd /tmp && MXPORT_ORDER_SPARK_RUNS=20 $(abspath $(PY)) -m pytest -q $(abspath integration_tests/test_orders.py)
 
-test: models real-model test-python test-jvm test-integration ## every test suite: Python, JVM, then cross-language
+test-release: models dist ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
+	$(MVN) -pl java,scala -am install -DskipTests
+	$(PY) -m pytest -q release_tests
+
+test: models real-model test-python test-jvm test-integration test-release ## every test suite: Python, JVM, cross-language, then the artifacts
 
 bench-setup: setup
-	$(PY) -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt -c requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check -e 'python[bench]' -c requirements-dev.txt
 
 BENCH_CP = benchmarks/jvm/target/mxport-benchmarks-$(VERSION).jar:$$(cat benchmarks/jvm/target/classpath.txt)
 
@@ -98,4 +112,4 @@ soak: models ## 8 Java threads on shared and own predictors for 10 minutes, then
 		$(abspath $(PY)) $(abspath integration_tests/soak_after_python.py) $(SOAK_SECONDS) $(SOAK_THREADS) $(abspath $(CACHE)/reports/soak-after-python.json)
 
 clean: ## remove build outputs and caches (keeps .venv)
-	rm -rf $(CACHE) target */target
+	rm -rf $(CACHE) dist target */target */*/target

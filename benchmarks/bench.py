@@ -84,7 +84,7 @@ def table(results, info):
             proposal = f"{prop[0]} / {prop[1]} / {100 * (prop[0] - prop[1]) / prop[0]:.1f}%" if prop else ""
             lines.append(f"| CPU ({info['cores']} cores) | {request} | {label} | {figures} | {proposal} |")
     gpu = "not measured: no GPU build of MXNet is installed" if not info["gpus"] else "GPU rows: TODO"
-    lines.append(f"| CPU | both | oneDNN-fused export (`optimize_for`) | not measured: mxport 0.1.0 does not offer it | | | |")
+    lines.append(f"| CPU | both | oneDNN-fused export (`optimize_for`) | not measured: mxport does not offer it | | | |")
     lines.append(f"| GPU | both | every row | {gpu} | | | |")
     return "\n".join(lines)
 

@@ -25,10 +25,12 @@ ADAPTERS = os.path.join(REPO, "integration_tests", "jvm", "target")
 def classpath():
     if os.environ.get("MXPORT_IT_CLASSPATH"):
         return os.environ["MXPORT_IT_CLASSPATH"]
-    jar = os.path.join(ADAPTERS, "mxport-integration-adapters-0.1.0.jar")
+    with open(os.path.join(REPO, "VERSION")) as f:
+        version = f.read().strip()
+    jar = os.path.join(ADAPTERS, f"mxport-integration-adapters-{version}.jar")
     listing = os.path.join(ADAPTERS, "classpath.txt")
     if not (os.path.exists(jar) and os.path.exists(listing)):
-        pytest.fail("the JVM adapters are not built: run `mvn -B package -DskipTests` at the root (make test does)")
+        pytest.fail("the JVM adapters are not built: run `make jvm-package` (make test does)")
     return jar + os.pathsep + open(listing).read().strip()
 
 

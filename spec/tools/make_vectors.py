@@ -99,6 +99,9 @@ def reference(pre, net, post, arrays):
     return [o.asnumpy() for o in outs], [f.asnumpy() for f in feats], [r.asnumpy() for r in raw]
 
 
+VECTORS_PRODUCER_VERSION = "0+vectors"  # informative only (FORMAT.md: loaders ignore producer)
+
+
 class Writer:
     def __init__(self, root):
         self.root = root
@@ -118,6 +121,8 @@ class Writer:
                       output_names=output_names, layouts=layouts, labels=labels, metadata=metadata)
         sig = mxport.read_signature(os.path.join(folder, "model"))
         n_out = len(sig.outputs)
+        # the vectors belong to the format, not to a release: a fixed producer keeps them byte-stable across versions
+        edit_signature(lambda sig: sig["producer"].update(version=VECTORS_PRODUCER_VERSION))(folder)
         post_list = post if isinstance(post, list) else [post] * n_out if post is not None else [None] * n_out
         rng = np.random.RandomState(seed)
         runs = []

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-pytest.importorskip("pyspark", reason="pip install -r spark/requirements.txt -c requirements-dev.txt")
+pytest.importorskip("pyspark", reason="pip install -e 'python[spark]' -c requirements-dev.txt")
 
 import mxnet as mx  # noqa: E402
 import mxport  # noqa: E402

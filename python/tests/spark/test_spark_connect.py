@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-pytest.importorskip("pyspark", reason="pip install -r spark/requirements.txt -c requirements-dev.txt")
-pytest.importorskip("grpc", reason="Spark Connect's client needs grpcio (spark/requirements.txt)")
+pytest.importorskip("pyspark", reason="pip install -e 'python[spark]' -c requirements-dev.txt")
+pytest.importorskip("grpc", reason="Spark Connect's client needs grpcio (the spark extra)")
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 

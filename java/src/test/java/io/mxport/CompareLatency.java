@@ -9,7 +9,7 @@ import java.util.List;
  * the same time), a few rounds each:
  *
  * <pre>
- * mvn -q -pl java test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=io.mxport.CompareLatency
+ * mvn -q -Drevision=$(cat VERSION) -pl java test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=io.mxport.CompareLatency
  * </pre>
  *
  * Python is {@code $MXPORT_PYTHON} (default .venv/bin/python) running mxport.load (Gluon CachedOp); Java runs

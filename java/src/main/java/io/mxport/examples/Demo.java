@@ -16,7 +16,7 @@ import javax.imageio.ImageIO;
  * Loads an end-to-end image classifier, prints its signature, and classifies one photo.
  *
  * <pre>
- * mvn -q -pl java exec:java -Dexec.args=".cache/models/efficientnet_lite0 demo/cat.jpg"
+ * mvn -q -Drevision=$(cat VERSION) -pl java exec:java -Dexec.args=".cache/models/efficientnet_lite0 demo/cat.jpg"
  * </pre>
  *
  * Prints the top-5 classes with their names (when the model carries them) and probabilities, and the

@@ -11,7 +11,7 @@ import scala.util.Using
   *
   * {{{
   * make real-model                                    # .cache/models/efficientnet_lite0-symbol.json and .params
-  * mvn -B -q -pl scala -am package -DskipTests
+  * mvn -B -q -Drevision=$(cat VERSION) -pl scala -am package -DskipTests
   * java -cp "scala/target/classes:$(cat scala/target/classpath.txt)" io.mxport.scalaapi.examples.Demo \
   *     .cache/models/efficientnet_lite0 demo/cat.jpg
   * }}}

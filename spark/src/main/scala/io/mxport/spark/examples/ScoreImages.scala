@@ -8,7 +8,7 @@ import org.apache.spark.sql.functions.{array_max, array_position, col}
  * Scores a folder of images with an mxport image model and writes (path, top class, its probability, error)
  * to Parquet:
  * {{{
- * spark-submit --class io.mxport.spark.examples.ScoreImages mxport-spark_2.13-0.1.0-all.jar \
+ * spark-submit --class io.mxport.spark.examples.ScoreImages mxport-spark_2.13-<version>-all.jar \
  *   MODEL_URI IMAGES_DIR OUTPUT_DIR [BATCH_SIZE]
  * }}}
  */
