@@ -2,7 +2,7 @@
 
 The JVM classpath is the adapters module's (integration_tests/jvm, built by `mvn package` from the root), or
 MXPORT_IT_CLASSPATH when set. The in-process JVM (JPype) starts once per session, after Python has imported
-mxnet, so Java must find and reuse the very libmxnet.so Python loaded (FINDINGS.md: a second copy aborts the
+mxnet, so Java must find and reuse the very libmxnet.so Python loaded (a second copy, even a byte-identical one, aborts the
 process). The standalone JVM (Py4J) finds libmxnet.so on its own, the way a Java service does.
 """
 

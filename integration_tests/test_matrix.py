@@ -5,7 +5,7 @@ Python exporter, not the committed files), plus the end-to-end ResNet-18 of the 
 (mxport.load), Module (mxport.load_module), Java and Scala in process (JPype) and in a standalone JVM (Py4J).
 The reference is Gluon's output. Every JVM consumer runs CachedOp as Gluon does: outputs must be identical,
 bit for bit. The Module consumer runs MXNet's GraphExecutor, which fuses oneDNN subgraphs: it is held to a
-relative tolerance of 1e-4 (measured differences ~1e-7 relative; FINDINGS.md).
+relative tolerance of 1e-4 (measured differences ~1e-7 relative).
 """
 
 import json

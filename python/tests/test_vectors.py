@@ -66,7 +66,7 @@ def test_valid_case_through_module(name):
                                  data_shapes=[a.shape for a in inputs], **load_kwargs(case))
         mod.forward(mx.io.DataBatch([mx.nd.array(a, dtype=a.dtype) for a in inputs]))
         for j, want in enumerate(arrays(folder, run["outputs"])):
-            # Module runs a GraphExecutor with oneDNN subgraph fusion: last bits may differ (FINDINGS.md)
+            # Module runs a GraphExecutor with oneDNN subgraph fusion: last bits may differ (about 1e-7 relative)
             assert_close(mod.get_outputs()[j].asnumpy(), want, 1e-4, 1e-5, f"{name} module out {j}")
 
 
