@@ -1,0 +1,118 @@
+"""A user's own Maven projects, generated outside the repository, depend on the installed io.mxport:mxport (Java)
+and io.mxport:mxport-scala_2.13 (Scala) by their coordinates alone and run a prediction with `mvn exec:java`.
+Their output bytes must equal Python's on the same pixels."""
+
+import os
+import textwrap
+
+import pytest
+
+from conftest import MODEL, SHAPE, VERSION, assert_same_output, run
+
+POM = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>com.example</groupId>
+  <artifactId>uses-mxport</artifactId>
+  <version>1</version>
+  <properties>
+    <maven.compiler.release>17</maven.compiler.release>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+  <dependencies>
+    <dependency>
+      <groupId>io.mxport</groupId>
+      <artifactId>{artifact}</artifactId>
+      <version>{version}</version>
+    </dependency>
+  </dependencies>
+  <build>
+    {source_dir}
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-compiler-plugin</artifactId>
+        <version>3.13.0</version>
+      </plugin>
+      {extra_plugin}
+      <plugin>
+        <groupId>org.codehaus.mojo</groupId>
+        <artifactId>exec-maven-plugin</artifactId>
+        <version>3.5.0</version>
+        <configuration>
+          <mainClass>Main</mainClass>
+        </configuration>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+"""
+
+SCALA_PLUGIN = """<plugin>
+        <groupId>net.alchim31.maven</groupId>
+        <artifactId>scala-maven-plugin</artifactId>
+        <version>4.10.0</version>
+        <configuration><scalaVersion>2.13.18</scalaVersion></configuration>
+        <executions><execution><goals><goal>compile</goal></goals></execution></executions>
+      </plugin>"""
+
+DIMS = ", ".join(map(str, SHAPE))
+
+JAVA_MAIN = f"""
+import io.mxport.NDArray;
+import io.mxport.Predictor;
+import io.mxport.Shape;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+public class Main {{
+    public static void main(String[] args) throws Exception {{
+        byte[] pixels = Files.readAllBytes(Path.of(args[1]));
+        try (Predictor predictor = new Predictor(args[0])) {{
+            NDArray prob = predictor.predictWithNDArray(List.of(NDArray.ofBytes(pixels, new Shape({DIMS})))).get(0);
+            Files.write(Path.of(args[2]), prob.toRawBytes());
+            System.out.println("predicted " + prob);
+        }}
+    }}
+}}
+"""
+
+SCALA_MAIN = f"""
+import io.mxport.scalaapi._
+import java.nio.file.{{Files, Paths}}
+import scala.util.Using
+
+object Main {{
+  def main(args: Array[String]): Unit = {{
+    val pixels = Files.readAllBytes(Paths.get(args(1)))
+    Using.resource(Predictor(args(0))) {{ predictor =>
+      val prob = predictor.predictWithNDArray(IndexedSeq(NDArray(pixels, Shape({DIMS}))))(0)
+      Files.write(Paths.get(args(2)), prob.toRawBytes)
+      println(s"predicted $prob")
+    }}
+  }}
+}}
+"""
+
+
+def consumer(root, artifact, source_dir, extra_plugin, path, main):
+    (root / "pom.xml").write_text(POM.format(artifact=artifact, version=VERSION, source_dir=source_dir,
+                                             extra_plugin=extra_plugin))
+    src = root / path
+    src.parent.mkdir(parents=True)
+    src.write_text(textwrap.dedent(main))
+    return root
+
+
+@pytest.mark.parametrize("language", ["java", "scala"])
+def test_a_user_project_predicts_like_python(language, tmp_path, pixels, python_reference):
+    if language == "java":
+        project = consumer(tmp_path, "mxport", "", "", "src/main/java/Main.java", JAVA_MAIN)
+    else:
+        project = consumer(tmp_path, "mxport-scala_2.13", "<sourceDirectory>src/main/scala</sourceDirectory>",
+                           SCALA_PLUGIN, "src/main/scala/Main.scala", SCALA_MAIN)
+    out = run(["mvn", "-B", "-q", "-Dstyle.color=never", "compile", "exec:java",
+               f"-Dexec.args={MODEL} {pixels} {project / 'prob.f32'}"], cwd=project)
+    assert "predicted NDArray" in out, out
+    assert_same_output(project / "prob.f32", python_reference, f"the {language} consumer")

@@ -1,0 +1,42 @@
+"""The wheel in dist/, installed with pip into a fresh venv outside the repository (no system site-packages; mxnet
+and numpy come from PyPI through pip, pinned by requirements-dev.txt), runs `mxport inspect` and a prediction."""
+
+import glob
+import os
+import subprocess
+
+import pytest
+
+from conftest import DIST, MODEL, PYTHON_PREDICT, REPO, VERSION, assert_same_output, run
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    wheels = glob.glob(os.path.join(DIST, f"mxport-{VERSION}-py3-none-any.whl"))
+    assert wheels, f"no mxport-{VERSION} wheel in {DIST}: run `make dist`"
+    assert glob.glob(os.path.join(DIST, f"mxport-{VERSION}.tar.gz")), "no sdist: run `make dist`"
+    root = tmp_path_factory.mktemp("user")
+    run(["python3", "-m", "venv", "venv"], cwd=root)
+    run([str(root / "venv/bin/pip"), "install", "-q", "--disable-pip-version-check", wheels[0],
+         "-c", os.path.join(REPO, "requirements-dev.txt")], cwd=root)
+    return root
+
+
+def test_the_installed_command_inspects_a_model(venv):
+    out = run([str(venv / "venv/bin/mxport"), "inspect", MODEL], cwd=venv)
+    assert "input           data  uint8    [-1,-1,-1,3]    NHWC" in out, out
+    assert "output          prob  float32  [-1,1000]       NC" in out, out
+
+
+def test_the_installed_package_predicts_as_the_source_tree_does(venv, pixels, python_reference):
+    (venv / "predict.py").write_text(PYTHON_PREDICT)
+    out = run([str(venv / "venv/bin/python"), "predict.py", MODEL, pixels, "prob.f32"], cwd=venv)
+    assert f"mxport {VERSION} from {venv}/venv/lib/" in out, out  # the wheel's files, not the repository's
+    assert_same_output(venv / "prob.f32", python_reference, "the installed wheel")
+
+
+def test_the_wheel_carries_the_licence(venv):
+    lib = glob.glob(str(venv / "venv/lib/python3*/site-packages"))[0]
+    licences = os.listdir(os.path.join(lib, f"mxport-{VERSION}.dist-info", "licenses"))
+    assert sorted(licences) == ["LICENSE", "NOTICE"]
+    assert subprocess.run([str(venv / "venv/bin/python"), "-c", "import mxport"], cwd=venv).returncode == 0
