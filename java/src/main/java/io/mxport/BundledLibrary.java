@@ -73,7 +73,7 @@ final class BundledLibrary {
             if (!matches(folder, pins)) {
                 extract(loader, folder, pins);
             }
-            return folder.resolve(Mxnet.LIB).toString();
+            return folder.resolve(LibraryLocator.LIB).toString();
         } catch (IOException | RuntimeException e) {
             tried.add(where + " (cannot extract into " + (folder != null ? folder : root) + ": " + e.getMessage()
                     + "; fix: point -D" + PROPERTY + " (or env " + ENV + ") at a writable folder that allows"

@@ -45,6 +45,25 @@ final class Graph {
         return Json.write(root);
     }
 
+    /**
+     * The JSON to hand to a library of MXNet version {@code library} (e.g. 10900). A 1.9.x file saved by a newer 1.9
+     * patch release (the wheel is 1.9.1, DJL's native jar a 1.9.0 build) is labelled with the library's version, so
+     * MXNet does not print "loading symbol saved by MXNet version 10901 with lower version of MXNet v10900" on every
+     * load. Nothing else changes: MXNet's JSON upgrade passes only touch files older than 1.0, and within 1.9.x the
+     * graph format is one.
+     */
+    String toJsonFor(int library) {
+        JsonNode saved = root.path("attrs").path("mxnet_version");
+        int file = saved.isArray() && saved.size() == 2 ? saved.get(1).asInt(-1) : -1;
+        if (file <= library || file / 100 != 109 || library / 100 != 109) {
+            return toJson();
+        }
+        ObjectNode copy = root.deepCopy();
+        ArrayNode version = F.arrayNode().add("int").add(library);
+        ((ObjectNode) copy.get("attrs")).set("mxnet_version", version);
+        return Json.write(copy);
+    }
+
     private static MxportException bad(String message) {
         return new MxportException(ErrorCode.BAD_SYMBOL_JSON, message);
     }

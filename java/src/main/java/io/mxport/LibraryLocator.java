@@ -24,6 +24,10 @@ import java.util.function.Predicate;
  *   <li>a {@code libmxnet.so} already mapped in this process ({@code /proc/self/maps}), e.g. loaded by Python's
  *       {@code mxnet} under JPype: a second copy would abort the process, so an explicit path that names
  *       another file is refused;</li>
+ *   <li>the Maven dependency {@code ai.djl.mxnet:mxnet-native-mkl:1.9.1:linux-x86_64} on the classpath (a runtime
+ *       dependency of {@code io.mxport:mxport}), extracted once into a cache folder and checked against pinned
+ *       SHA-256 values ({@link BundledLibrary}: system property {@code mxport.native.cache} or env
+ *       {@code MXPORT_NATIVE_CACHE} moves the folder);</li>
  *   <li>the {@code mxnet} package of a {@code .venv} in the working directory or one of its parents;</li>
  *   <li>the {@code mxnet} package of the Python named by system property {@code mxport.python}, env
  *       {@code MXPORT_PYTHON}, then {@code python3} on the PATH (asked through {@code mxnet/libinfo.py}
@@ -82,6 +86,9 @@ final class LibraryLocator {
             chosen = mapped;
         } else if (chosen == null) {
             tried.add("/proc/self/maps (no libmxnet.so loaded in this process)");
+            chosen = BundledLibrary.find(tried);
+        }
+        if (chosen == null) {
             chosen = fromVenv(tried);
         }
         if (chosen == null) {
@@ -102,7 +109,8 @@ final class LibraryLocator {
         }
         if (chosen == null) {
             throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "no " + LIB + " found; tried:\n  - "
-                    + String.join("\n  - ", tried) + "\nFix: pip install mxnet==1.9.1 (numpy<1.24) into ./.venv or the"
+                    + String.join("\n  - ", tried) + "\nFix: depend on io.mxport:mxport with its runtime dependencies (it brings "
+                    + BundledLibrary.COORDINATES + "), or pip install mxnet==1.9.1 (numpy<1.24) into ./.venv or the"
                     + " python3 on the PATH, or set -Dmxport.library.path=/path/to/" + LIB + " (or env MXNET_LIBRARY_PATH),"
                     + " or env MXPORT_PYTHON=/path/to/python that has mxnet");
         }

@@ -44,7 +44,7 @@ final class LoadedModel implements AutoCloseable {
         }
         boolean done = false;
         try {
-            symbol = Mxnet.symbolFromJson(graph.toJson());
+            symbol = Mxnet.symbolFromJson(graph.toJsonFor(Mxnet.version()));
             if (symbol == null) {
                 throw new MxportException(ErrorCode.BAD_SYMBOL_JSON, "MXNet cannot build the graph in " + where + ": "
                         + Mxnet.lastErrorLine());

@@ -20,6 +20,7 @@ import java.util.Set;
 final class Mxnet {
     private static volatile MxnetLibrary lib;
     private static String libPath;
+    private static int libVersion;
     private static volatile ThreadRule.Decision threads;
     private static final List<MxnetLibrary.EngineSyncFunc> KEEP = new ArrayList<>(); // callbacks must outlive the engine's use
 
@@ -48,6 +49,12 @@ final class Mxnet {
     static synchronized String path() {
         lib();
         return libPath;
+    }
+
+    /** The loaded library's MXNet version, e.g. 10900 for 1.9.0; loads libmxnet.so if needed. */
+    static synchronized int version() {
+        lib();
+        return libVersion;
     }
 
     /** What the thread rule decided in this process; loads libmxnet.so if needed. */
@@ -95,6 +102,7 @@ final class Mxnet {
         ThreadRule.Decision decision = userVariable != null ? ThreadRule.environment(userVariable)
                 : applyOnWorker(loaded, count, spin);
         libPath = found.path;
+        libVersion = version.getValue();
         threads = decision;
         return loaded;
     }

@@ -118,7 +118,7 @@ class BundledLibraryTest {
         }
         assertEquals(outs.get(0), outs.get(1));
         Path lib = Paths.get(outs.get(0).replaceFirst("^PATH ", ""));
-        assertEquals(BundledLibrary.pins().get(Mxnet.LIB), sha256(lib), outs.toString());
+        assertEquals(BundledLibrary.pins().get(LibraryLocator.LIB), sha256(lib), outs.toString());
         try (var left = Files.list(fresh)) {
             assertEquals(2, left.count(), "one folder and its lock file");
         }
