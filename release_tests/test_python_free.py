@@ -1,0 +1,70 @@
+"""A JVM user's machine: a JDK and the Maven artifacts, no Python. The Java and the Scala demo and a Java program
+run with no python3 on PATH, no MXPORT_PYTHON, no .venv in the working folder or its parents: libmxnet.so must
+come from the Maven dependency ai.djl.mxnet:mxnet-native-mkl (a 1.9.0 build), and the outputs must equal the
+Python package's on the mxnet 1.9.1 wheel (measured: bit for bit on ResNet-18, 1 or 2 OpenMP threads)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import DIST, MODEL, REPO, VERSION, assert_same_output, run
+from test_maven_consumers import JAVA_MAIN
+
+CAT = os.path.join(REPO, "demo", "cat.jpg")
+JAVA = os.path.join(os.environ.get("JAVA_HOME") or os.path.dirname(os.path.dirname(os.path.realpath(
+    shutil.which("java")))), "bin", "java")
+
+
+@pytest.fixture(scope="module")
+def no_python(tmp_path_factory):
+    """(cwd, env, classpath): a folder outside the repository, a PATH holding only java, the dist/ jars."""
+    root = tmp_path_factory.mktemp("jvm-user")
+    (root / "bin").mkdir()
+    os.symlink(JAVA, root / "bin" / "java")
+    env = {"HOME": os.environ["HOME"], "PATH": str(root / "bin"), "LANG": "C.UTF-8"}
+    for key in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "XDG_CACHE_HOME"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    assert shutil.which("python3", path=env["PATH"]) is None
+    jars = [os.path.join(DIST, f"{a}-{VERSION}.jar") for a in ("mxport", "mxport-scala_2.13")]
+    assert all(map(os.path.isfile, jars)), "run `make dist`"
+    deps = [p for p in open(os.path.join(REPO, "scala", "target", "classpath.txt")).read().strip().split(":")
+            if "/io/mxport/" not in p and "/java/target/" not in p]
+    assert any("mxnet-native-mkl" in p for p in deps), deps
+    return root, env, ":".join(jars + deps)
+
+
+def python_top5():
+    out = run([sys.executable, os.path.join(REPO, "demo", "demo.py"), MODEL, CAT], cwd=os.path.dirname(MODEL))
+    return re.search(r"^top-5: .*$", out, re.M).group(0)
+
+
+def jvm(no_python, *args):
+    cwd, env, cp = no_python
+    done = subprocess.run([JAVA, "-cp", cp, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "saved by MXNet version" not in done.stderr, done.stderr  # MXNet's version warning stays out of logs
+    return done.stdout
+
+
+def test_the_scala_demo_gives_pythons_top5(no_python):
+    out = jvm(no_python, "io.mxport.scalaapi.examples.Demo", MODEL, CAT)
+    assert re.search(r"^top-5: .*$", out, re.M).group(0) == python_top5(), out
+
+
+def test_the_java_demo_gives_pythons_top5(no_python):
+    out = jvm(no_python, "io.mxport.examples.Demo", MODEL, CAT)
+    java = ", ".join(f"{int(c)} ({float(p):.4f})" for c, p in re.findall(r"class\s+(\d+)\s+p=([0-9.]+)", out))
+    assert "top-5: " + java == python_top5(), out
+
+
+def test_a_java_program_gives_pythons_output_bytes(no_python, pixels, python_reference):
+    cwd = no_python[0]
+    (cwd / "Main.java").write_text(JAVA_MAIN)
+    out = jvm(no_python, "Main.java", MODEL, pixels, str(cwd / "prob.f32"))
+    assert "predicted NDArray" in out, out
+    assert_same_output(cwd / "prob.f32", python_reference, "Java on the Maven native library")
