@@ -21,10 +21,15 @@ JAVA = os.path.join(os.environ.get("JAVA_HOME") or os.path.dirname(os.path.dirna
 
 @pytest.fixture(scope="module")
 def no_python(tmp_path_factory):
-    """(cwd, env, classpath): a folder outside the repository, a PATH holding only java, the dist/ jars."""
+    """(cwd, env, classpath): a folder outside the repository, a PATH of the system's tools less Python, the
+    dist/ jars."""
     root = tmp_path_factory.mktemp("jvm-user")
     (root / "bin").mkdir()
     os.symlink(JAVA, root / "bin" / "java")
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin"):  # the system's tools (Spark runs rm), less any Python
+        for name in os.listdir(folder) if os.path.isdir(folder) else []:
+            if not name.startswith(("python", "pip", "pydoc", "idle")) and not (root / "bin" / name).exists():
+                os.symlink(os.path.join(folder, name), root / "bin" / name)
     env = {"HOME": os.environ["HOME"], "PATH": str(root / "bin"), "LANG": "C.UTF-8"}
     for key in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "XDG_CACHE_HOME"):
         if key in os.environ:
@@ -68,3 +73,31 @@ def test_a_java_program_gives_pythons_output_bytes(no_python, pixels, python_ref
     out = jvm(no_python, "Main.java", MODEL, pixels, str(cwd / "prob.f32"))
     assert "predicted NDArray" in out, out
     assert_same_output(cwd / "prob.f32", python_reference, "Java on the Maven native library")
+
+
+SPARK_JVM_OPTIONS = ["--add-opens=java.base/" + p + "=ALL-UNNAMED" for p in (
+    "java.lang", "java.lang.invoke", "java.lang.reflect", "java.io", "java.net", "java.nio", "java.util",
+    "java.util.concurrent", "java.util.concurrent.atomic", "jdk.internal.ref", "sun.nio.ch", "sun.nio.cs",
+    "sun.security.action", "sun.util.calendar")] + ["-Djdk.reflect.useDirectMethodHandle=false"]
+
+
+def test_a_spark_local_job_through_the_shaded_jar_gives_pythons_top_class(no_python, tmp_path):
+    """spark-submit's job without spark-submit (a bash script): the shaded jar beside a Spark 4.2 distribution's jars
+    (the pyspark wheel's jars/ folder, used as a plain folder of jars; no Python runs)."""
+    import importlib.util
+    spark_jars = os.path.join(importlib.util.find_spec("pyspark").submodule_search_locations[0], "jars", "*")
+    shaded = os.path.join(DIST, f"mxport-spark_2.13-{VERSION}-all.jar")
+    images = tmp_path / "images"
+    images.mkdir()
+    shutil.copy(CAT, images / "cat.jpg")
+    cwd, env, _ = no_python
+    done = subprocess.run([JAVA, *SPARK_JVM_OPTIONS, "-Dspark.master=local[1]", "-Dspark.ui.enabled=false",
+                           "-Dspark.plugins=io.mxport.spark.MxportSparkPlugin", "-cp", shaded + ":" + spark_jars,
+                           "io.mxport.spark.examples.ScoreImages", MODEL, str(images), str(tmp_path / "scored"), "1"],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr[-5000:]
+    assert "scored 1 images (0 bad)" in done.stdout, done.stdout
+    row = re.search(r"cat\.jpg\s*\|(\d+)\s*\|([0-9.Ee-]+)\s*\|", done.stdout)
+    assert row, done.stdout
+    python_first = re.search(r"top-5: (\d+) \(([0-9.]+)\)", python_top5())
+    assert (int(row.group(1)), f"{float(row.group(2)):.4f}") == (int(python_first.group(1)), python_first.group(2))
