@@ -116,3 +116,14 @@ def test_a_user_project_predicts_like_python(language, tmp_path, pixels, python_
                f"-Dexec.args={MODEL} {pixels} {project / 'prob.f32'}"], cwd=project)
     assert "predicted NDArray" in out, out
     assert_same_output(project / "prob.f32", python_reference, f"the {language} consumer")
+
+
+def test_every_jar_in_dist_carries_the_licence_and_the_notice():
+    import glob
+    import zipfile
+    from conftest import DIST
+    jars = [j for j in glob.glob(os.path.join(DIST, f"*-{VERSION}*.jar")) if not j.endswith(("-javadoc.jar",))]
+    assert len(jars) >= 6, jars  # mxport, -scala, -spark, their sources, the shaded jar
+    for jar in jars:
+        names = set(zipfile.ZipFile(jar).namelist())
+        assert {"META-INF/LICENSE", "META-INF/NOTICE"} <= names or jar.endswith("-all.jar"), jar

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from conftest import DIST, MODEL, REPO, VERSION, assert_same_output, run
-from test_maven_consumers import JAVA_MAIN
+from test_maven_consumers import JAVA_MAIN, POM
 
 CAT = os.path.join(REPO, "demo", "cat.jpg")
 JAVA = os.path.join(os.environ.get("JAVA_HOME") or os.path.dirname(os.path.dirname(os.path.realpath(
@@ -61,8 +61,16 @@ def test_the_scala_demo_gives_pythons_top5(no_python):
     assert re.search(r"^top-5: .*$", out, re.M).group(0) == python_top5(), out
 
 
-def test_the_java_demo_gives_pythons_top5(no_python):
-    out = jvm(no_python, "io.mxport.examples.Demo", MODEL, CAT)
+def test_mvn_exec_java_of_the_demo_gives_pythons_top5(no_python, tmp_path):
+    """What a JVM user types: a project of their own that depends on io.mxport:mxport, then `mvn -q exec:java`."""
+    _, env, _ = no_python
+    (tmp_path / "pom.xml").write_text(POM.format(artifact="mxport", version=VERSION, source_dir="", extra_plugin="")
+                                      .replace("<mainClass>Main</mainClass>", "<mainClass>io.mxport.examples.Demo</mainClass>"))
+    done = subprocess.run(["mvn", "-B", "-q", "-Dstyle.color=never", "exec:java", f"-Dexec.args={MODEL} {CAT}"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "saved by MXNet version" not in out + done.stderr
     java = ", ".join(f"{int(c)} ({float(p):.4f})" for c, p in re.findall(r"class\s+(\d+)\s+p=([0-9.]+)", out))
     assert "top-5: " + java == python_top5(), out
 

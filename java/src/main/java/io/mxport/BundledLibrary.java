@@ -75,7 +75,9 @@ final class BundledLibrary {
             }
             return folder.resolve(LibraryLocator.LIB).toString();
         } catch (IOException | RuntimeException e) {
-            tried.add(where + " (cannot extract into " + (folder != null ? folder : root) + ": " + e.getMessage()
+            String why = e instanceof java.nio.file.FileSystemException || e.getMessage() == null
+                    ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getMessage();
+            tried.add(where + " (cannot extract into " + (folder != null ? folder : root) + ": " + why
                     + "; fix: point -D" + PROPERTY + " (or env " + ENV + ") at a writable folder that allows"
                     + " executables)");
             return null;

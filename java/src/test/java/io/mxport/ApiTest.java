@@ -295,7 +295,9 @@ class ApiTest {
     void aMissingLibraryIsReportedWithEveryPlaceTriedAndARetryWorks(@TempDir Path tmp) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                "-Dmxport.library.path=" + tmp.resolve("nowhere"), LibraryProbe.class.getName(),
+                "-Dmxport.library.path=" + tmp.resolve("nowhere"),
+                "-Dmxport.native.cache=/proc/mxport-native-cache", // the Maven native jar cannot be extracted there
+                LibraryProbe.class.getName(),
                 model("postprocess"), Mxnet.path());
         pb.directory(tmp.toFile());
         pb.environment().remove("MXPORT_PYTHON");
@@ -306,7 +308,8 @@ class ApiTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), out);
         assertTrue(out.contains("FIRST LIBRARY_NOT_FOUND"), out);
-        for (String place : new String[] {"mxport.library.path", "MXNET_LIBRARY_PATH", "/proc/self/maps", ".venv",
+        for (String place : new String[] {"mxport.library.path", "MXNET_LIBRARY_PATH", "/proc/self/maps",
+                BundledLibrary.COORDINATES, "-Dmxport.native.cache", "MXPORT_NATIVE_CACHE", ".venv",
                 "MXPORT_PYTHON", "python3 on the PATH", "Fix:"}) {
             assertTrue(out.contains(place), "the message names " + place + ":\n" + out);
         }
