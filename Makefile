@@ -47,8 +47,8 @@ dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -ja
 	$(PY) -m build --no-isolation --outdir dist python > /dev/null
 	$(MVN) -P dist -pl java,scala,spark -am package -DskipTests
 	for m in java:mxport scala:mxport-scala_2.13 spark:mxport-spark_2.13; do \
-	  cp $${m%%:*}/target/$${m#*:}-$(VERSION)*.jar dist/ && cp $${m%%:*}/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done
-	cp .flattened-pom.xml dist/mxport-parent-$(VERSION).pom
+	  cp $${m%%:*}/target/$${m#*:}-$(VERSION)*.jar dist/ && cp $${m%%:*}/target/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done
+	cp target/.flattened-pom.xml dist/mxport-parent-$(VERSION).pom
 	ls dist
 
 demo: real-model jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala
