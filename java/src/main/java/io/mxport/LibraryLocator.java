@@ -27,10 +27,13 @@ import java.util.function.Predicate;
  *   <li>the Maven dependency {@code ai.djl.mxnet:mxnet-native-mkl:1.9.1:linux-x86_64} on the classpath (a runtime
  *       dependency of {@code io.mxport:mxport}), extracted once into a cache folder and checked against pinned
  *       SHA-256 values ({@link BundledLibrary}: system property {@code mxport.native.cache} or env
- *       {@code MXPORT_NATIVE_CACHE} moves the folder);</li>
+ *       {@code MXPORT_NATIVE_CACHE} moves the folder); in a Python process (a JVM started by JPype) it comes last
+ *       but one, after the two Python places below, because the {@code libmxnet.so} that Python's {@code mxnet}
+ *       would load later must be the one this process already has;</li>
  *   <li>the {@code mxnet} package of a {@code .venv} in the working directory or one of its parents;</li>
  *   <li>the {@code mxnet} package of the Python named by system property {@code mxport.python}, env
- *       {@code MXPORT_PYTHON}, then {@code python3} on the PATH (asked through {@code mxnet/libinfo.py}
+ *       {@code MXPORT_PYTHON}, in a Python process (JPype) the interpreter it was started as, then
+ *       {@code python3} on the PATH (asked through {@code mxnet/libinfo.py}
  *       alone, without importing mxnet);</li>
  *   <li>the folders of {@code java.library.path}.</li>
  * </ol>
@@ -86,13 +89,18 @@ final class LibraryLocator {
             chosen = mapped;
         } else if (chosen == null) {
             tried.add("/proc/self/maps (no libmxnet.so loaded in this process)");
-            chosen = BundledLibrary.find(tried);
+            if (!inPythonProcess()) {
+                chosen = BundledLibrary.find(tried);
+            }
         }
         if (chosen == null) {
             chosen = fromVenv(tried);
         }
         if (chosen == null) {
             chosen = fromPython(tried);
+        }
+        if (chosen == null && mapped == null && inPythonProcess()) {
+            chosen = BundledLibrary.find(tried);
         }
         if (chosen == null) {
             for (String dir : System.getProperty("java.library.path", "").split(File.pathSeparator)) {
@@ -115,6 +123,29 @@ final class LibraryLocator {
                     + " or env MXPORT_PYTHON=/path/to/python that has mxnet");
         }
         return new Found(chosen, mapped != null, tried);
+    }
+
+    /** Whether this JVM runs inside a Python interpreter (JPype), which may import mxnet after Java loaded. */
+    static boolean inPythonProcess() {
+        try {
+            return Paths.get("/proc/self/exe").toRealPath().getFileName().toString().startsWith("python");
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The interpreter path this Python process was started as (argv[0]: a venv's python keeps its venv). */
+    private static String pythonOfThisProcess() {
+        try {
+            byte[] cmdline = Files.readAllBytes(Paths.get("/proc/self/cmdline"));
+            int end = 0;
+            while (end < cmdline.length && cmdline[end] != 0) {
+                end++;
+            }
+            return new String(cmdline, 0, end, StandardCharsets.UTF_8);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     private static boolean sameFile(Path a, Path b) {
@@ -189,6 +220,7 @@ final class LibraryLocator {
         String[][] pythons = {
                 {"system property mxport.python", System.getProperty("mxport.python")},
                 {"env MXPORT_PYTHON", System.getenv("MXPORT_PYTHON")},
+                {"this Python process (JPype)", inPythonProcess() ? pythonOfThisProcess() : null},
                 {"python3 on the PATH", "python3"}};
         for (String[] python : pythons) {
             if (python[1] == null || python[1].isBlank()) {
