@@ -12,8 +12,7 @@ REPORT = """
 import json, os, mxport._threads as t
 d = t.decision()
 worker = t._on_engine_worker(999)  # the worker exists by now, so this only reads its count
-print(json.dumps({"count": d.count, "reason": d.reason, "spin": d.spin, "worker": worker["before"],
-                  "fresh": worker["fresh"], "spin_left": os.environ.get("GOMP_SPINCOUNT")}))
+print(json.dumps({"count": d.count, "reason": d.reason, "worker": worker["before"], "fresh": worker["fresh"]}))
 """
 
 
@@ -32,17 +31,15 @@ def report(prelude="", **env):
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
 
 
-def test_import_sets_every_core_on_a_new_engine_worker_with_a_short_spin():
+def test_import_sets_every_core_on_a_new_engine_worker():
     got, err = report()
-    assert got == {"count": CORES, "reason": "set on a new engine worker", "spin": "3000", "worker": CORES,
-                   "fresh": False, "spin_left": None}
+    assert got == {"count": CORES, "reason": "set on a new engine worker", "worker": CORES, "fresh": False}
     assert "mxport" not in err
 
 
 def test_mxnet_imported_first_but_no_operator_run_still_gets_every_core():
     got, _ = report("import mxnet as mx\nfrom mxnet import gluon\nnet = gluon.nn.Dense(3)")
     assert (got["count"], got["reason"], got["worker"]) == (CORES, "set on a new engine worker", CORES)
-    assert got["spin"] is None  # libgomp was loaded before mxport: its spin setting stands
 
 
 @pytest.mark.parametrize("before", ["(mx.nd.ones((2, 2)) + 1).asnumpy()",
@@ -57,8 +54,7 @@ def test_after_operators_ran_the_count_is_left_alone_and_the_fix_is_named_once(b
 
 def test_an_explicit_environment_count_wins_and_nothing_is_changed():
     got, _ = report(OMP_NUM_THREADS="1")
-    assert (got["count"], got["reason"], got["spin"], got["worker"]) == (
-        None, "the environment sets the thread count", None, 1)
+    assert (got["count"], got["reason"], got["worker"]) == (None, "the environment sets the thread count", 1)
 
 
 def test_mxport_num_threads_requests_a_count():

@@ -72,12 +72,7 @@ final class Mxnet {
         String userVariable = ThreadRule.userVariable();
         int count = userVariable == null ? ThreadRule.wantedCount() : -1; // an invalid mxport.threads fails before loading
         LibraryLocator.Found found = LibraryLocator.find();
-        boolean first = !found.alreadyMapped && LibraryLocator.mappedLibgomp() == null;
-        boolean spin = userVariable == null && first && ThreadRule.spinUnset();
         MxnetLibrary loaded;
-        if (spin) {
-            ThreadRule.setSpinCount();
-        }
         try {
             loaded = MxnetLibrary.load(found.path);
         } catch (UnsatisfiedLinkError e) {
@@ -85,10 +80,6 @@ final class Mxnet {
             throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "cannot load " + LibraryLocator.LIB + "; tried:\n  - "
                     + String.join("\n  - ", found.tried) + "\nFix: install the system libraries it needs (libgomp1,"
                     + " libquadmath0) or point -Dmxport.library.path at a working " + LibraryLocator.LIB);
-        } finally {
-            if (spin) {
-                ThreadRule.clearSpinCount();
-            }
         }
         IntByReference version = new IntByReference();
         if (loaded.MXGetVersion(version) != 0 || version.getValue() / 100 != 109) {
@@ -100,7 +91,7 @@ final class Mxnet {
         // fails: "Operator Pad is non-differentiable because it didn't register FGradient attribute". Runs no operator.
         check(loaded, loaded.MXListAllOpNames(new IntByReference(), new PointerByReference()), "MXListAllOpNames");
         ThreadRule.Decision decision = userVariable != null ? ThreadRule.environment(userVariable)
-                : applyOnWorker(loaded, count, spin);
+                : applyOnWorker(loaded, count);
         libPath = found.path;
         libVersion = version.getValue();
         threads = decision;
@@ -119,7 +110,7 @@ final class Mxnet {
      * Rule 4 of spec/RUNTIME.md: one callback on the CPU(0) engine worker sets its count only when the worker was
      * created for that callback (its thread id is not among the threads listed before the push).
      */
-    private static ThreadRule.Decision applyOnWorker(MxnetLibrary l, int count, boolean spin) {
+    private static ThreadRule.Decision applyOnWorker(MxnetLibrary l, int count) {
         Set<Long> before = ThreadRule.threadIds();
         ThreadRule.OpenMp openMp = ThreadRule.openMp();
         WorkerView seen = new WorkerView();
@@ -140,7 +131,7 @@ final class Mxnet {
             throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule failed on MXNet's CPU engine worker: "
                     + (seen.ran ? seen.failure : "the callback did not run") + "; set OMP_NUM_THREADS to skip the rule");
         }
-        return ThreadRule.decide(count, seen.fresh, seen.ompThreads, spin);
+        return ThreadRule.decide(count, seen.fresh, seen.ompThreads);
     }
 
     /** Pushes one synchronous callback onto the CPU(0) engine worker and waits until the engine has run it. */
