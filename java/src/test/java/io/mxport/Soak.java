@@ -51,6 +51,8 @@ public final class Soak {
     /** The same for ResNet-18, whose load reads and hashes 45 MB. */
     static final int REOPEN_RESNET = 10;
     private static final int MAX_REPORTED_FAILURES = 20;
+    /** Threads still in a call this long after the deadline count as a hang (system property mxport.soak.hangSeconds). */
+    static final long HANG_SECONDS = Long.getLong("mxport.soak.hangSeconds", 300);
 
     private Soak() {
     }
@@ -268,6 +270,7 @@ public final class Soak {
             }
         }
         List<Predictor> shared = new ArrayList<>();
+        boolean hung = false;
         AtomicLong predictions = new AtomicLong();
         AtomicLong samples = new AtomicLong();
         AtomicLong mismatches = new AtomicLong();
@@ -376,9 +379,19 @@ public final class Soak {
                     midTaken = true;
                 }
                 rssMax[0] = Math.max(rssMax[0], rssKb());
-                if (now > deadline + 300_000_000_000L) {
+                if (now > deadline + HANG_SECONDS * 1_000_000_000L) {
                     errors.incrementAndGet();
-                    r.failures.add("threads still running 300 s after the deadline: a hang");
+                    r.failures.add("threads still running " + HANG_SECONDS + " s after the deadline: a hang");
+                    for (Thread w : workers) {
+                        if (w.isAlive()) {
+                            StringBuilder where = new StringBuilder(w.getName() + " hangs in");
+                            for (StackTraceElement e : w.getStackTrace()) {
+                                where.append(" <- ").append(e);
+                            }
+                            r.failures.add(where.toString());
+                        }
+                    }
+                    hung = true;
                     break;
                 }
                 Thread.sleep(250);
@@ -393,7 +406,9 @@ public final class Soak {
             }
             r.rssMaxKb = Math.max(rssMax[0], r.rssEndKb);
         } finally {
-            shared.forEach(Predictor::close);
+            if (!hung) { // a hung thread holds a shared Predictor's lock: closing it would hang too
+                shared.forEach(Predictor::close);
+            }
         }
         r.rssAfterCloseKb = rssKb();
         r.predictions = predictions.get();
