@@ -12,7 +12,8 @@ REPORT = """
 import json, os, mxport._threads as t
 d = t.decision()
 worker = t._on_engine_worker(999)  # the worker exists by now, so this only reads its count
-print(json.dumps({"count": d.count, "reason": d.reason, "worker": worker["before"], "fresh": worker["fresh"]}))
+print(json.dumps({"count": d.count, "reason": d.reason, "spin": d.spin, "worker": worker["before"],
+                  "fresh": worker["fresh"], "spin_left": os.environ.get("GOMP_SPINCOUNT")}))
 """
 
 
@@ -31,15 +32,17 @@ def report(prelude="", **env):
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
 
 
-def test_import_sets_every_core_on_a_new_engine_worker():
+def test_import_sets_every_core_on_a_new_engine_worker_with_a_short_spin():
     got, err = report()
-    assert got == {"count": CORES, "reason": "set on a new engine worker", "worker": CORES, "fresh": False}
+    assert got == {"count": CORES, "reason": "set on a new engine worker", "spin": "3000", "worker": CORES,
+                   "fresh": False, "spin_left": None}
     assert "mxport" not in err
 
 
 def test_mxnet_imported_first_but_no_operator_run_still_gets_every_core():
     got, _ = report("import mxnet as mx\nfrom mxnet import gluon\nnet = gluon.nn.Dense(3)")
     assert (got["count"], got["reason"], got["worker"]) == (CORES, "set on a new engine worker", CORES)
+    assert got["spin"] is None  # libgomp was loaded before mxport: its spin setting stands
 
 
 @pytest.mark.parametrize("before", ["(mx.nd.ones((2, 2)) + 1).asnumpy()",
@@ -54,7 +57,8 @@ def test_after_operators_ran_the_count_is_left_alone_and_the_fix_is_named_once(b
 
 def test_an_explicit_environment_count_wins_and_nothing_is_changed():
     got, _ = report(OMP_NUM_THREADS="1")
-    assert (got["count"], got["reason"], got["worker"]) == (None, "the environment sets the thread count", 1)
+    assert (got["count"], got["reason"], got["spin"], got["worker"]) == (
+        None, "the environment sets the thread count", None, 1)
 
 
 def test_mxport_num_threads_requests_a_count():
@@ -67,3 +71,32 @@ def test_a_bad_mxport_num_threads_is_invalid_argument_naming_the_fix(value):
     done = run("import mxport", MXPORT_NUM_THREADS=value)
     assert done.returncode != 0
     assert "[INVALID_ARGUMENT] MXPORT_NUM_THREADS=" in done.stderr and "MXPORT_NUM_THREADS=2" in done.stderr
+
+
+def test_a_call_waits_for_the_engine_push_lock_and_the_module_too(resnet):
+    """spec/RUNTIME.md section 4: running a model pushes under one lock per process (two interleaved pushes can deadlock MXNet)."""
+    import threading
+
+    import mxnet as mx
+    import numpy as np
+
+    import mxport
+    from mxport import _threads
+
+    block = mxport.load(resnet)
+    module = mxport.load_module(resnet, load_transforms=False)
+    pixels = np.random.RandomState(3).randint(0, 256, (1, 40, 32, 3)).astype(np.uint8)
+    batch = mx.io.DataBatch([mx.nd.array(np.random.RandomState(4).uniform(-1, 1, (1, 3, 224, 224)))])
+    want_block = block(pixels).asnumpy()
+    module.forward(batch)
+    want_module = module.get_outputs()[0].asnumpy()
+    for call, want in ((lambda: block(pixels).asnumpy(), want_block),
+                       (lambda: (module.forward(batch), module.get_outputs()[0].asnumpy())[1], want_module)):
+        got = {}
+        worker = threading.Thread(target=lambda: got.update(out=call()))
+        with _threads.engine_push_lock:
+            worker.start()
+            worker.join(2)
+            assert worker.is_alive(), "the call ran while another thread held the push lock"
+        worker.join(120)
+        assert np.array_equal(got["out"], want) and np.ptp(want) > 0

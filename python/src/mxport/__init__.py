@@ -26,7 +26,7 @@ spec/FORMAT.md; errors carry its codes (``MxportError.code``) and name the fix (
 
 from . import _threads
 
-_threads.apply_once()  # spec/RUNTIME.md: before the caller's first operator
+_threads.apply_once(spin=_threads.import_mxnet())  # spec/RUNTIME.md: before the caller's first operator
 
 from ._errors import MxportError  # noqa: E402
 from ._export import export  # noqa: E402

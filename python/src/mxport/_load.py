@@ -10,7 +10,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
-from . import _graph, _mx
+from . import _graph, _mx, _threads
 from ._errors import MxportError
 from ._signature import Signature, TensorSpec
 
@@ -344,7 +344,12 @@ class MxportBlock(gluon.SymbolBlock):
         given = x if isinstance(x, dict) and not args else (x,) + args  # by name, or in signature order
         arrays = [mx.nd.array(a, dtype=a.dtype) if isinstance(a, np.ndarray) else a
                   for a in check_inputs(self.signature, given)]
-        return super().forward(*arrays)
+        with _threads.engine_push_lock:  # spec/RUNTIME.md section 4: the CachedOp's push, not the computation
+            return super().forward(*arrays)
+
+    def __del__(self):
+        with _threads.engine_push_lock:  # freeing the CachedOp pushes too (spec/RUNTIME.md section 4)
+            self._cached_op = None
 
 
 def _context(ctx):
@@ -412,7 +417,12 @@ class MxportModule(mx.mod.Module):
 
     def forward(self, data_batch, is_train=None):
         check_inputs(self.signature, data_batch.data)
-        return super().forward(data_batch, is_train=False)
+        with _threads.engine_push_lock:  # spec/RUNTIME.md section 4
+            return super().forward(data_batch, is_train=False)
+
+    def __del__(self):
+        with _threads.engine_push_lock:  # freeing the executors pushes too (spec/RUNTIME.md section 4)
+            self._exec_group = None
 
 
 def load_module(prefix, load_transforms=True, ctx=None, *, batch_size=None, data_shapes=None, inputs=None,

@@ -15,24 +15,47 @@ import warnings
 
 USER_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")
 REQUEST_VARIABLE = "MXPORT_NUM_THREADS"
+SPIN_VARIABLE = "GOMP_SPINCOUNT"
+SPIN_COUNT = "3000"  # spec/RUNTIME.md rule 3; measured in benchmarks/RESULTS.md (contention table)
 
 _lock = threading.Lock()
 _decision = None  # set once: a Decision
+
+# spec/RUNTIME.md section 4: held while mxport runs a model. A CachedOp or a bound Module pushes engine operations
+# that write several variables every model shares (MXNet's four temporary-space resources per device); the
+# engine queues an operation on its variables one at a time, so two such pushes from two threads can interleave
+# and wait for each other forever. ctypes releases the GIL during the call, so Python threads race too. Freeing
+# a model pushes such an operation as well (it writes every variable its operations used).
+engine_push_lock = threading.RLock()  # re-entrant: a garbage collection inside a push may free a model
 
 
 class Decision:
     """What the rule decided in this process: ``count`` set on the worker (or None) and ``reason``."""
 
-    def __init__(self, count, reason):
-        self.count, self.reason = count, reason
+    def __init__(self, count, reason, spin=None):
+        self.count, self.reason, self.spin = count, reason, spin
 
     def __repr__(self):
-        return f"Decision(count={self.count!r}, reason={self.reason!r})"
+        return f"Decision(count={self.count!r}, reason={self.reason!r}, spin={self.spin!r})"
 
 
 def decision():
     """The rule's decision for this process (``import mxport`` made it)."""
     return _decision
+
+
+def import_mxnet():
+    """Imports mxnet; when this is the process's first OpenMP runtime, with the short spin-wait of rule 3."""
+    if "mxnet" in sys.modules or _mapped("libgomp") or any(os.environ.get(v) for v in
+                                                           USER_VARIABLES + (SPIN_VARIABLE, "OMP_WAIT_POLICY")):
+        import mxnet
+        return None
+    os.environ[SPIN_VARIABLE] = SPIN_COUNT
+    try:
+        import mxnet  # noqa: F401  libgomp reads the variable once, as it loads
+    finally:
+        del os.environ[SPIN_VARIABLE]  # child processes do not inherit it
+    return SPIN_COUNT if _mapped("libgomp") else None
 
 
 def wanted_count():
@@ -59,23 +82,23 @@ def wanted_count():
         return os.cpu_count() or 1
 
 
-def apply_once():
+def apply_once(spin=None):
     """Decides rule 4 once per process and returns the Decision."""
     global _decision
     with _lock:
         if _decision is not None:
             return _decision
         if any(os.environ.get(v) for v in USER_VARIABLES):
-            _decision = Decision(None, "the environment sets the thread count")
+            _decision = Decision(None, "the environment sets the thread count", spin)
             return _decision
         count = wanted_count()
         seen = _on_engine_worker(count)
         if seen["fresh"]:
-            _decision = Decision(count, "set on a new engine worker")
+            _decision = Decision(count, "set on a new engine worker", spin)
         elif seen["before"] == count:
-            _decision = Decision(count, "the engine worker already had this count")
+            _decision = Decision(count, "the engine worker already had this count", spin)
         else:
-            _decision = Decision(None, f"MXNet had already run operators at {seen['before']} thread(s)")
+            _decision = Decision(None, f"MXNet had already run operators at {seen['before']} thread(s)", spin)
             warnings.warn(
                 f"mxport: MXNet already ran operators in this process with {seen['before']} OpenMP thread(s); "
                 f"mxport leaves that count alone (raising it now would corrupt memory, spec/RUNTIME.md). To compute "

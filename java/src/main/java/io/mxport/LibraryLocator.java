@@ -45,14 +45,16 @@ final class LibraryLocator {
     private LibraryLocator() {
     }
 
-    /** Where libmxnet.so is. */
+    /** Where libmxnet.so is, and whether this process has it mapped already. */
     static final class Found {
         final String path;
+        final boolean alreadyMapped;
         /** Every place looked at, for the error message when loading the found file fails. */
         final List<String> tried;
 
-        Found(String path, List<String> tried) {
+        Found(String path, boolean alreadyMapped, List<String> tried) {
             this.path = path;
+            this.alreadyMapped = alreadyMapped;
             this.tried = tried;
         }
     }
@@ -120,7 +122,7 @@ final class LibraryLocator {
                     + " python3 on the PATH, or set -Dmxport.library.path=/path/to/" + LIB + " (or env MXNET_LIBRARY_PATH),"
                     + " or env MXPORT_PYTHON=/path/to/python that has mxnet");
         }
-        return new Found(chosen, tried);
+        return new Found(chosen, mapped != null, tried);
     }
 
     /** Whether this JVM runs inside a Python interpreter (JPype), which may import mxnet after Java loaded. */

@@ -72,7 +72,12 @@ final class Mxnet {
         String userVariable = ThreadRule.userVariable();
         int count = userVariable == null ? ThreadRule.wantedCount() : -1; // an invalid mxport.threads fails before loading
         LibraryLocator.Found found = LibraryLocator.find();
+        boolean first = !found.alreadyMapped && LibraryLocator.mappedLibgomp() == null;
+        boolean spin = userVariable == null && first && ThreadRule.spinUnset();
         MxnetLibrary loaded;
+        if (spin) {
+            ThreadRule.setSpinCount();
+        }
         try {
             loaded = MxnetLibrary.load(found.path);
         } catch (UnsatisfiedLinkError e) {
@@ -80,6 +85,10 @@ final class Mxnet {
             throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "cannot load " + LibraryLocator.LIB + "; tried:\n  - "
                     + String.join("\n  - ", found.tried) + "\nFix: install the system libraries it needs (libgomp1,"
                     + " libquadmath0) or point -Dmxport.library.path at a working " + LibraryLocator.LIB);
+        } finally {
+            if (spin) {
+                ThreadRule.clearSpinCount();
+            }
         }
         IntByReference version = new IntByReference();
         if (loaded.MXGetVersion(version) != 0 || version.getValue() / 100 != 109) {
@@ -91,7 +100,7 @@ final class Mxnet {
         // fails: "Operator Pad is non-differentiable because it didn't register FGradient attribute". Runs no operator.
         check(loaded, loaded.MXListAllOpNames(new IntByReference(), new PointerByReference()), "MXListAllOpNames");
         ThreadRule.Decision decision = userVariable != null ? ThreadRule.environment(userVariable)
-                : applyOnWorker(loaded, count);
+                : applyOnWorker(loaded, count, spin);
         libPath = found.path;
         libVersion = version.getValue();
         threads = decision;
@@ -110,7 +119,7 @@ final class Mxnet {
      * Rule 4 of spec/RUNTIME.md: one callback on the CPU(0) engine worker sets its count only when the worker was
      * created for that callback (its thread id is not among the threads listed before the push).
      */
-    private static ThreadRule.Decision applyOnWorker(MxnetLibrary l, int count) {
+    private static ThreadRule.Decision applyOnWorker(MxnetLibrary l, int count, boolean spin) {
         Set<Long> before = ThreadRule.threadIds();
         ThreadRule.OpenMp openMp = ThreadRule.openMp();
         WorkerView seen = new WorkerView();
@@ -131,7 +140,7 @@ final class Mxnet {
             throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule failed on MXNet's CPU engine worker: "
                     + (seen.ran ? seen.failure : "the callback did not run") + "; set OMP_NUM_THREADS to skip the rule");
         }
-        return ThreadRule.decide(count, seen.fresh, seen.ompThreads);
+        return ThreadRule.decide(count, seen.fresh, seen.ompThreads, spin);
     }
 
     /** Pushes one synchronous callback onto the CPU(0) engine worker and waits until the engine has run it. */
@@ -391,17 +400,31 @@ final class Mxnet {
         return out.getValue();
     }
 
+    /**
+     * Held while a CachedOp is invoked or freed (spec/RUNTIME.md section 4). Both push one engine operation that
+     * writes several variables every CachedOp shares: the temporary-space resources (four per device) and, when
+     * freeing, the weights. MXNet's engine queues an operation on its variables one at a time, without a lock
+     * across them, so two such pushes from two threads can interleave (A first on one variable, B first on
+     * another) and then wait for each other forever: the engine's worker idles while every caller sits in
+     * {@code WaitForVar}. Only the pushes are serialised; the computation and the waits run concurrently.
+     */
+    static final Object PUSH_LOCK = new Object();
+
     /** Runs the CachedOp; returns the outputs MXNet allocated, which the caller frees with {@link #freeArray}. */
     static Pointer[] invokeCachedOp(Pointer op, Pointer[] args) {
         IntByReference numOut = new IntByReference(0);
         PointerByReference outArray = new PointerByReference(Pointer.NULL);
         PointerByReference stypes = new PointerByReference();
-        check(lib().MXInvokeCachedOpEx(op, args.length, args, numOut, outArray, stypes), "MXInvokeCachedOpEx");
+        synchronized (PUSH_LOCK) {
+            check(lib().MXInvokeCachedOpEx(op, args.length, args, numOut, outArray, stypes), "MXInvokeCachedOpEx");
+        }
         // the returned array is thread-local and overwritten by this thread's next call: copy it now
         return outArray.getValue().getPointerArray(0, numOut.getValue());
     }
 
     static void freeCachedOp(Pointer op) {
-        lib().MXFreeCachedOp(op);
+        synchronized (PUSH_LOCK) {
+            lib().MXFreeCachedOp(op);
+        }
     }
 }

@@ -40,7 +40,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * decides once: with env {@code OMP_NUM_THREADS} or {@code MXNET_OMP_MAX_THREADS} set, mxport changes nothing;
  * otherwise MXNet's CPU engine worker computes with the count of system property {@code mxport.threads} (a
  * positive integer, else INVALID_ARGUMENT) or every core the JVM may run on, set on that worker only if it has
- * run no operator yet (else mxport warns and changes nothing: changing it corrupts memory). No count changes later;
+ * run no operator yet (else mxport warns and changes nothing: changing it corrupts memory), and a libmxnet that
+ * mxport is first to load gets libgomp's {@code GOMP_SPINCOUNT=3000}. No count changes later;
  * {@link #engineThreadCount()} says what was decided.
  *
  * <p><b>Resources.</b> A Predictor holds native memory until {@link #close()}, which throws nothing and may be

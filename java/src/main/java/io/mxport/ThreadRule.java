@@ -14,12 +14,15 @@ import java.util.stream.Stream;
 /**
  * The thread rule of spec/RUNTIME.md for the JVM: what to decide, from what, and the text of the decision.
  * {@link Mxnet} applies it once per process when it loads (or finds) libmxnet.so, on MXNet's CPU engine worker;
- * this class calls no MXNet function (only libgomp's
+ * this class calls no MXNet function (only libc's {@code setenv}/{@code unsetenv} and libgomp's
  * {@code omp_get_max_threads}).
  */
 final class ThreadRule {
+    /** libgomp's spin count while mxport loads libmxnet first (spec/RUNTIME.md, rule 3); libgomp's default is 300,000. */
+    static final String SPIN_COUNT = "3000";
     static final String PROPERTY = "mxport.threads";
     static final String[] USER_VARIABLES = {"OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"};
+    static final String[] SPIN_VARIABLES = {"GOMP_SPINCOUNT", "OMP_WAIT_POLICY"};
     private static final System.Logger LOG = System.getLogger("io.mxport");
 
     private ThreadRule() {
@@ -44,12 +47,15 @@ final class ThreadRule {
         final int count;
         /** The worker's omp_get_max_threads() before the rule, -1 when unknown or not asked. */
         final int workerCountBefore;
+        /** Whether libmxnet was loaded with GOMP_SPINCOUNT=SPIN_COUNT. */
+        final boolean spinSet;
         final String text;
 
-        Decision(Outcome outcome, int count, int workerCountBefore, String text) {
+        Decision(Outcome outcome, int count, int workerCountBefore, boolean spinSet, String text) {
             this.outcome = outcome;
             this.count = count;
             this.workerCountBefore = workerCountBefore;
+            this.spinSet = spinSet;
             this.text = text;
         }
 
@@ -96,7 +102,37 @@ final class ThreadRule {
     }
 
     static Decision environment(String variable) {
-        return new Decision(Outcome.ENVIRONMENT, -1, -1, variable + " is set: mxport changes no thread count");
+        return new Decision(Outcome.ENVIRONMENT, -1, -1, false, variable + " is set: mxport changes no thread count");
+    }
+
+    /** Whether neither GOMP_SPINCOUNT nor OMP_WAIT_POLICY is set (rule 3). */
+    static boolean spinUnset() {
+        for (String v : SPIN_VARIABLES) {
+            if (System.getenv(v) != null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private interface CLibrary extends Library {
+        int setenv(String name, String value, int overwrite);
+
+        int unsetenv(String name);
+    }
+
+    private static CLibrary libc() {
+        return Native.load("c", CLibrary.class);
+    }
+
+    /** Puts GOMP_SPINCOUNT=SPIN_COUNT into the C environment, for libgomp to read when libmxnet loads it. */
+    static void setSpinCount() {
+        libc().setenv(SPIN_VARIABLES[0], SPIN_COUNT, 0);
+    }
+
+    /** Removes it again once loaded: child processes do not inherit it. */
+    static void clearSpinCount() {
+        libc().unsetenv(SPIN_VARIABLES[0]);
     }
 
     /** libgomp's omp_get_max_threads(): the calling thread's OpenMP count. */
@@ -133,13 +169,13 @@ final class ThreadRule {
     }
 
     /** Rule 4, given what the callback saw on the CPU worker; logs the one warning when the count stays. */
-    static Decision decide(int count, boolean freshWorker, int workerCount) {
+    static Decision decide(int count, boolean freshWorker, int workerCount, boolean spinSet) {
         if (freshWorker) {
-            return new Decision(Outcome.APPLIED, count, workerCount, "MXNet's CPU engine worker computes with "
-                    + count + " OpenMP thread(s)");
+            return new Decision(Outcome.APPLIED, count, workerCount, spinSet, "MXNet's CPU engine worker computes with "
+                    + count + " OpenMP thread(s)" + (spinSet ? ", GOMP_SPINCOUNT=" + SPIN_COUNT : ""));
         }
         if (workerCount == count) {
-            return new Decision(Outcome.ALREADY_SET, count, workerCount, "MXNet's CPU engine worker already"
+            return new Decision(Outcome.ALREADY_SET, count, workerCount, spinSet, "MXNet's CPU engine worker already"
                     + " computes with " + count + " OpenMP thread(s)");
         }
         String text = "MXNet's CPU engine worker has already run operators with "
@@ -148,6 +184,6 @@ final class ThreadRule {
                 + " OMP_NUM_THREADS=" + count + " before the process starts, or load the first Predictor before other"
                 + " MXNet work";
         LOG.log(System.Logger.Level.WARNING, "mxport: " + text);
-        return new Decision(Outcome.NOT_APPLIED, count, workerCount, text);
+        return new Decision(Outcome.NOT_APPLIED, count, workerCount, spinSet, text);
     }
 }

@@ -125,4 +125,28 @@ class ConcurrencyTest {
         List<float[]> got = runAll(4, tasks);
         assertEquals(null, got.get(199), "calls after close throw IllegalStateException");
     }
+
+    /**
+     * spec/RUNTIME.md section 4: invoking a CachedOp waits for the process-wide push lock (two interleaved pushes
+     * that share engine variables can wait for each other forever), while waiting for results does not hold it.
+     */
+    @Test
+    void aCallWaitsForThePushLockAndNotLonger() throws Exception {
+        try (Predictor p = new Predictor(TestSupport.resnet())) {
+            NDArray x = ResNetTest.seededImages(1, 32, 40, 5);
+            float[] want = p.predictWithNDArray(List.of(x)).get(0).toFloatArray();
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                Future<float[]> call;
+                synchronized (Mxnet.PUSH_LOCK) {
+                    call = pool.submit(() -> p.predictWithNDArray(List.of(x)).get(0).toFloatArray());
+                    Thread.sleep(2000);
+                    assertEquals(false, call.isDone(), "the call ran while another thread held the push lock");
+                }
+                assertArrayEquals(want, call.get(2, TimeUnit.MINUTES));
+            } finally {
+                pool.shutdown();
+            }
+        }
+    }
 }

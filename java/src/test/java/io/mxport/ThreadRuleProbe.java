@@ -49,6 +49,7 @@ public final class ThreadRuleProbe {
         ThreadRule.Decision d = Mxnet.threadDecision();
         System.out.println("OUTCOME " + d.outcome);
         System.out.println("COUNT " + Predictor.engineThreadCount());
+        System.out.println("SPIN " + d.spinSet);
         System.out.println("BEFORE " + d.workerCountBefore);
         System.out.println("WORKER " + Mxnet.workerOmpThreads());
         System.out.println("ENV GOMP_SPINCOUNT=" + Native.load("c", CLibrary.class).getenv("GOMP_SPINCOUNT"));

@@ -51,12 +51,13 @@ class ThreadRuleTest {
     }
 
     @Test
-    void aFreshWorkerGetsEveryCoreAndTheSpinWaitIsLibgompsOwn() throws Exception {
+    void aFreshWorkerGetsEveryCoreAndTheSpinCountIsGoneAfterLoading() throws Exception {
         Map<String, String> out = probe(Map.of(), List.of(), "--decide", model());
         assertEquals("APPLIED", out.get("OUTCOME"), out.get("ALL"));
         assertEquals(String.valueOf(CPUS), out.get("COUNT"), out.get("ALL"));
         assertEquals(String.valueOf(CPUS), out.get("WORKER"), out.get("ALL"));
-        assertEquals("GOMP_SPINCOUNT=null", out.get("ENV"), "mxport sets no spin count (spec/RUNTIME.md rule 3):\n" + out.get("ALL"));
+        assertEquals("true", out.get("SPIN"), out.get("ALL"));
+        assertEquals("GOMP_SPINCOUNT=null", out.get("ENV"), "removed once loaded:\n" + out.get("ALL"));
     }
 
     @Test
@@ -82,6 +83,7 @@ class ThreadRuleTest {
         Map<String, String> out = probe(Map.of("OMP_NUM_THREADS", "1"), List.of("-Dmxport.threads=2"), "--decide", model());
         assertEquals("ENVIRONMENT", out.get("OUTCOME"), out.get("ALL"));
         assertEquals("-1", out.get("COUNT"), out.get("ALL"));
+        assertEquals("false", out.get("SPIN"), out.get("ALL"));
         assertEquals("1", out.get("WORKER"), "OpenMP's own reading of OMP_NUM_THREADS:\n" + out.get("ALL"));
     }
 
@@ -90,6 +92,7 @@ class ThreadRuleTest {
         Map<String, String> out = probe(Map.of(), List.of(), "--busy-worker", Mxnet.path(), model());
         assertEquals("NOT_APPLIED", out.get("OUTCOME"), out.get("ALL"));
         assertEquals("-1", out.get("COUNT"), out.get("ALL"));
+        assertEquals("false", out.get("SPIN"), "libmxnet was loaded before mxport:\n" + out.get("ALL"));
         assertEquals(out.get("BEFORE"), out.get("WORKER"), "unchanged (MXNet's own default):\n" + out.get("ALL"));
         assertTrue(Integer.parseInt(out.get("WORKER")) > 0 && !out.get("WORKER").equals(String.valueOf(CPUS + 1)), out.get("ALL"));
         String all = out.get("ALL");
