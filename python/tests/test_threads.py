@@ -74,7 +74,7 @@ def test_a_bad_mxport_num_threads_is_invalid_argument_naming_the_fix(value):
 
 
 def test_a_call_waits_for_the_engine_push_lock_and_the_module_too(resnet):
-    """spec/RUNTIME.md section 4: running a model pushes under one lock per process (two interleaved pushes can deadlock MXNet)."""
+    """spec/RUNTIME.md section 5: running a model pushes under one lock per process (two interleaved pushes can deadlock MXNet)."""
     import threading
 
     import mxnet as mx

@@ -344,11 +344,11 @@ class MxportBlock(gluon.SymbolBlock):
         given = x if isinstance(x, dict) and not args else (x,) + args  # by name, or in signature order
         arrays = [mx.nd.array(a, dtype=a.dtype) if isinstance(a, np.ndarray) else a
                   for a in check_inputs(self.signature, given)]
-        with _threads.engine_push_lock:  # spec/RUNTIME.md section 4: the CachedOp's push, not the computation
+        with _threads.engine_push_lock:  # spec/RUNTIME.md section 5: the CachedOp's push, not the computation
             return super().forward(*arrays)
 
     def __del__(self):
-        with _threads.engine_push_lock:  # freeing the CachedOp pushes too (spec/RUNTIME.md section 4)
+        with _threads.engine_push_lock:  # freeing the CachedOp pushes too (spec/RUNTIME.md section 5)
             self._cached_op = None
 
 
@@ -417,11 +417,11 @@ class MxportModule(mx.mod.Module):
 
     def forward(self, data_batch, is_train=None):
         check_inputs(self.signature, data_batch.data)
-        with _threads.engine_push_lock:  # spec/RUNTIME.md section 4
+        with _threads.engine_push_lock:  # spec/RUNTIME.md section 5
             return super().forward(data_batch, is_train=False)
 
     def __del__(self):
-        with _threads.engine_push_lock:  # freeing the executors pushes too (spec/RUNTIME.md section 4)
+        with _threads.engine_push_lock:  # freeing the executors pushes too (spec/RUNTIME.md section 5)
             self._exec_group = None
 
 

@@ -21,7 +21,7 @@ SPIN_COUNT = "3000"  # spec/RUNTIME.md rule 3; measured in benchmarks/RESULTS.md
 _lock = threading.Lock()
 _decision = None  # set once: a Decision
 
-# spec/RUNTIME.md section 4: held while mxport runs a model. A CachedOp or a bound Module pushes engine operations
+# spec/RUNTIME.md section 5: held while mxport runs a model. A CachedOp or a bound Module pushes engine operations
 # that write several variables every model shares (MXNet's four temporary-space resources per device); the
 # engine queues an operation on its variables one at a time, so two such pushes from two threads can interleave
 # and wait for each other forever. ctypes releases the GIL during the call, so Python threads race too. Freeing

@@ -401,7 +401,7 @@ final class Mxnet {
     }
 
     /**
-     * Held while a CachedOp is invoked or freed (spec/RUNTIME.md section 4). Both push one engine operation that
+     * Held while a CachedOp is invoked or freed (spec/RUNTIME.md section 5). Both push one engine operation that
      * writes several variables every CachedOp shares: the temporary-space resources (four per device) and, when
      * freeing, the weights. MXNet's engine queues an operation on its variables one at a time, without a lock
      * across them, so two such pushes from two threads can interleave (A first on one variable, B first on

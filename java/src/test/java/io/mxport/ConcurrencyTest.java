@@ -127,7 +127,7 @@ class ConcurrencyTest {
     }
 
     /**
-     * spec/RUNTIME.md section 4: invoking a CachedOp waits for the process-wide push lock (two interleaved pushes
+     * spec/RUNTIME.md section 5: invoking a CachedOp waits for the process-wide push lock (two interleaved pushes
      * that share engine variables can wait for each other forever), while waiting for results does not hold it.
      */
     @Test
