@@ -1,21 +1,92 @@
 package io.mxport;
 
 import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Turns Java images into the uint8 NHWC batches that image models take (MXNet's image operators expect RGB).
+ * Turns images into the uint8 NHWC batches that image models take (RGB, as MXNet's image operators expect).
  *
  * <pre>{@code
- * NDArray one = Images.toNHWC(ImageIO.read(new File("cat.jpg")));            // [1, H, W, 3]
- * NDArray two = Images.toNHWC(List.of(imageA, imageB));                     // [2, H, W, 3], same H and W
+ * NDArray one = Images.read(Path.of("cat.jpg"));                     // [1, H, W, 3]: Python's pixels, byte for byte
+ * NDArray same = Images.decode(Files.readAllBytes(Path.of("cat.jpg")));
+ * NDArray two = Images.toNHWC(List.of(imageA, imageB));              // BufferedImages of one size: [2, H, W, 3]
  * }</pre>
  *
- * Any {@link BufferedImage} type is accepted; pixels are read as sRGB through {@link BufferedImage#getRGB}, so
- * grayscale, indexed and BGR images come out as RGB. Alpha is dropped.
+ * <p>{@link #read} and {@link #decode} decode with libmxnet's own {@code _cvimdecode} operator (OpenCV inside
+ * libmxnet.so), the operator Python's {@code mx.image.imdecode(data)} and {@code mxport.decode_image} run, so a
+ * file gives the same pixels in Java, Scala, Spark and Python (spec/RUNTIME.md, "Decoding images"): JPEG
+ * (baseline, progressive, grayscale, CMYK), PNG (8 and 16 bits, gray, palette, alpha), BMP, TIFF, PNM. Grayscale
+ * becomes R=G=B, alpha is dropped (not blended), 16-bit samples keep their high byte, CMYK is converted by
+ * OpenCV. Bytes that are not an image it reads (GIF, text, a truncated PNG) are INVALID_ARGUMENT; a truncated
+ * JPEG decodes, its missing part filled as libjpeg fills it, as in Python.
+ *
+ * <p>{@link #toNHWC} takes images already decoded by Java (e.g. {@code ImageIO.read}): their pixels are read as
+ * sRGB through {@link BufferedImage#getRGB}, so a grayscale image's pixels differ from OpenCV's (by up to 73 of
+ * 255); decode files with {@link #read} to get Python's pixels.
  */
 public final class Images {
+    /** The largest image {@link #read} and {@link #decode} take: 715,827,880 pixels, the most a Java array holds. */
+    public static final long MAX_PIXELS = (Integer.MAX_VALUE - 8) / 3;
+
     private Images() {
+    }
+
+    /**
+     * Reads and decodes an image file: uint8 {@code [1, height, width, 3]}, RGB, the pixels Python's
+     * {@code mxport.read_image} gives.
+     *
+     * @throws MxportException INVALID_ARGUMENT naming the file when it cannot be read or is not an image libmxnet
+     *     decodes; LIBRARY_NOT_FOUND when no libmxnet.so loads
+     */
+    public static NDArray read(Path file) {
+        if (file == null) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "the image file is null");
+        }
+        byte[] data;
+        try {
+            data = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot read the image file " + file + " (" + e
+                    + "); give the path of a readable JPEG or PNG file");
+        }
+        return decode(data, MAX_PIXELS, file.toString());
+    }
+
+    /** Decodes an encoded image (the bytes of a JPEG, PNG, ... file); see {@link #read}. */
+    public static NDArray decode(byte[] encoded) {
+        return decode(encoded, MAX_PIXELS);
+    }
+
+    /**
+     * Decodes an encoded image, refusing one of more than {@code maxPixels} pixels before its pixels are copied.
+     *
+     * @throws MxportException INVALID_ARGUMENT when the bytes are empty, not an image libmxnet decodes, or too large
+     */
+    public static NDArray decode(byte[] encoded, long maxPixels) {
+        return decode(encoded, maxPixels, null);
+    }
+
+    private static NDArray decode(byte[] encoded, long maxPixels, String file) {
+        String what = file == null ? (encoded == null ? "null" : encoded.length + " bytes") : file;
+        if (encoded == null || encoded.length == 0) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot decode " + what + " as an image: "
+                    + (encoded == null ? "no bytes" : "it is empty") + "; give a JPEG or PNG file's bytes");
+        }
+        Mxnet.DecodedImage img = Mxnet.decodeImage(encoded, Math.min(maxPixels, MAX_PIXELS));
+        if (img.tooLarge) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, what + " is a " + img.width + "x" + img.height
+                    + " image, more than " + Math.min(maxPixels, MAX_PIXELS) + " pixels; shrink it"
+                    + (maxPixels < MAX_PIXELS ? " or raise the limit" : ""));
+        }
+        if (img.rgb == null) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot decode " + what + " as an image: "
+                    + img.problem + "; give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with"
+                    + " any image tool");
+        }
+        return NDArray.wrap(new Shape(1, img.height, img.width, 3), DType.UINT8, img.rgb);
     }
 
     /** One image as a batch of one: uint8 {@code [1, height, width, 3]}, RGB. */

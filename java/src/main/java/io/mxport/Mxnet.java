@@ -427,4 +427,84 @@ final class Mxnet {
             lib().MXFreeCachedOp(op);
         }
     }
+
+    // ---- images ----
+
+    private static volatile Pointer imdecode;
+
+    /** An image that {@link #decodeImage} decoded, or why it could not. */
+    static final class DecodedImage {
+        final int height;
+        final int width;
+        /** RGB, uint8, HWC; null when {@link #problem} says why there is none. */
+        final byte[] rgb;
+        final String problem;
+        /** True when the image decodes but has more pixels than allowed ({@link #height}, {@link #width} say). */
+        final boolean tooLarge;
+
+        private DecodedImage(int height, int width, byte[] rgb, String problem, boolean tooLarge) {
+            this.height = height;
+            this.width = width;
+            this.rgb = rgb;
+            this.problem = problem;
+            this.tooLarge = tooLarge;
+        }
+
+        private static DecodedImage failed(String problem) {
+            return new DecodedImage(0, 0, null, problem, false);
+        }
+    }
+
+    /**
+     * Decodes an encoded image with libmxnet's own {@code _cvimdecode} operator (OpenCV, flag=1, to_rgb=1), the
+     * operator Python's {@code mx.image.imdecode} runs: the same pixels as Python for the same library build. An
+     * image of more than {@code maxPixels} pixels is refused before its pixels are copied out. {@code encoded}
+     * must not be empty (MXNet reads its first bytes unchecked).
+     */
+    static DecodedImage decodeImage(byte[] encoded, long maxPixels) {
+        MxnetLibrary l = lib();
+        Pointer op = imdecode;
+        if (op == null) {
+            PointerByReference handle = new PointerByReference();
+            check(l, l.NNGetOpHandle("_cvimdecode", handle), "NNGetOpHandle(_cvimdecode)");
+            imdecode = op = handle.getValue();
+        }
+        Pointer in = newArray(new int[] {encoded.length}, 3); // uint8
+        try {
+            copyIn(in, encoded, encoded.length);
+            IntByReference numOut = new IntByReference(0);
+            PointerByReference outs = new PointerByReference(Pointer.NULL);
+            if (l.MXImperativeInvoke(op, 1, new Pointer[] {in}, numOut, outs, 2, new String[] {"flag", "to_rgb"},
+                    new String[] {"1", "1"}) != 0) {
+                return DecodedImage.failed(lastErrorLine());
+            }
+            Pointer out = outs.getValue().getPointer(0); // thread-local array: read it now
+            try {
+                IntByReference ndim = new IntByReference();
+                PointerByReference dims = new PointerByReference();
+                if (l.MXNDArrayGetShapeEx(out, ndim, dims) != 0) {
+                    return DecodedImage.failed(lastErrorLine()); // e.g. a header that declares a huge image
+                }
+                int[] shape = ndim.getValue() <= 0 ? new int[0] : dims.getValue().getIntArray(0, ndim.getValue());
+                if (shape.length != 3 || shape[2] != 3 || shape[0] < 1 || shape[1] < 1) {
+                    // e.g. a file cut inside its header, whose size MXNet then reads from beyond the bytes given
+                    return DecodedImage.failed("the decoder found no image (shape " + java.util.Arrays.toString(shape) + ")");
+                }
+                long pixels = (long) shape[0] * shape[1];
+                if (pixels > maxPixels) {
+                    return new DecodedImage(shape[0], shape[1], null, null, true);
+                }
+                byte[] rgb = new byte[(int) (pixels * 3)];
+                // the decode may still run on MXNet's engine: its failure (a truncated PNG) surfaces here
+                if (l.MXNDArraySyncCopyToCPU(out, rgb, rgb.length) != 0) {
+                    return DecodedImage.failed(lastErrorLine());
+                }
+                return new DecodedImage(shape[0], shape[1], rgb, null, false);
+            } finally {
+                freeArray(out);
+            }
+        } finally {
+            freeArray(in);
+        }
+    }
 }

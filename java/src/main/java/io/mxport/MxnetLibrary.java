@@ -66,6 +66,13 @@ interface MxnetLibrary extends Library {
 
     int MXNDArrayFree(Pointer handle);
 
+    /** An operator's handle by name (an AtomicSymbolCreator for MXImperativeInvoke). */
+    int NNGetOpHandle(String opName, PointerByReference opOut);
+
+    /** Runs one operator now; with {@code *outputs} NULL, MXNet allocates the outputs (the caller frees them). */
+    int MXImperativeInvoke(Pointer creator, int numInputs, Pointer[] inputs, IntByReference numOutputs,
+                           PointerByReference outputs, int numParams, String[] paramKeys, String[] paramVals);
+
     int MXCreateCachedOpEx(Pointer symbol, int numFlags, String[] keys, String[] vals, PointerByReference out);
 
     int MXFreeCachedOp(Pointer handle);

@@ -1,0 +1,65 @@
+"""Decoding image files into the uint8 NHWC batches image models take, as every mxport language does.
+
+The decoder is libmxnet's own ``_cvimdecode`` operator (OpenCV inside libmxnet.so), the one ``mx.image.imdecode``
+runs; Java's ``io.mxport.Images.read`` calls the same operator through the C API, so a file gives the same
+pixels in Python, Java, Scala and Spark (spec/RUNTIME.md section 4).
+"""
+
+import os
+
+from ._errors import MxportError, native_message
+
+_FIX = "give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with any image tool"
+
+
+def read_image(path):
+    """Read and decode an image file into uint8 ``[1, height, width, 3]``, RGB (an ``mx.nd.NDArray``).
+
+    >>> pixels = mxport.read_image("demo/cat.jpg")           # uint8 (1, 300, 451, 3), Java's pixels too
+    >>> prob = mxport.load("model")(pixels)
+
+    Grayscale becomes R=G=B, alpha is dropped (not blended), 16-bit samples keep their high byte, CMYK JPEG is
+    converted by OpenCV; a truncated JPEG decodes (its missing part as libjpeg fills it).
+
+    Raises
+    ------
+    MxportError
+        ``INVALID_ARGUMENT`` naming the file when it cannot be read or is not an image libmxnet decodes.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise MxportError("INVALID_ARGUMENT", f"cannot read the image file {path} ({e}); give the path of a "
+                          "readable JPEG or PNG file") from None
+    return _decode(data, path)
+
+
+def decode_image(data):
+    """Decode an encoded image (the bytes of a JPEG, PNG, ... file) into uint8 ``[1, height, width, 3]``, RGB.
+
+    The pixels of ``mx.image.imdecode(data, flag=1, to_rgb=1)``, with errors as ``MxportError`` (see
+    ``read_image``).
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"decode_image takes bytes, got {type(data).__name__}")
+    return _decode(bytes(data), f"{len(data)} bytes")
+
+
+def _decode(data, what):
+    import mxnet as mx
+    if len(data) == 0:
+        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: it is empty; give a JPEG or PNG "
+                          "file's bytes")
+    try:
+        image = mx.image.imdecode(data, flag=1, to_rgb=1)
+        shape = image.shape  # MXNet refuses to say an absurd shape, read from a header cut short
+        if len(shape) != 3 or shape[2] != 3 or shape[0] < 1 or shape[1] < 1:
+            raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: the decoder found no image "
+                              f"(shape {list(shape)}); {_FIX}")
+        image.wait_to_read()  # the decode may run on MXNet's engine: its failure (a truncated PNG) surfaces here
+    except mx.base.MXNetError as e:
+        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {native_message(e)}; {_FIX}") \
+            from None
+    return image.expand_dims(0)
