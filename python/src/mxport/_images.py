@@ -47,19 +47,29 @@ def decode_image(data):
     return _decode(bytes(data), f"{len(data)} bytes")
 
 
+# MXNet's JPEG and PNG header readers look up to 24 bytes past the end of the bytes they are given
+_PADDING = 32
+
+
 def _decode(data, what):
     import mxnet as mx
+    import numpy as np
     if len(data) == 0:
         raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: it is empty; give a JPEG or PNG "
                           "file's bytes")
+    # the bytes in a zero-padded buffer, MXNet given a view of them: a file cut in its header reads zeros, not
+    # whatever memory follows (Java's Images.decode does the same)
+    padded = mx.nd.array(np.frombuffer(data + bytes(_PADDING), dtype=np.uint8), dtype=np.uint8)
     try:
-        image = mx.image.imdecode(data, flag=1, to_rgb=1)
-        shape = image.shape  # MXNet refuses to say an absurd shape, read from a header cut short
-        if len(shape) != 3 or shape[2] != 3 or shape[0] < 1 or shape[1] < 1:
-            raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: the decoder found no image "
-                              f"(shape {list(shape)}); {_FIX}")
-        image.wait_to_read()  # the decode may run on MXNet's engine: its failure (a truncated PNG) surfaces here
+        image = mx.image.imdecode(padded[0:len(data)], flag=1, to_rgb=1)
+        # the decode may run on MXNet's engine: waiting surfaces its failure (a truncated PNG) and consumes it,
+        # else the next mx.nd.waitall() would raise it
+        image.wait_to_read()
+        shape = image.shape
     except mx.base.MXNetError as e:
         raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {native_message(e)}; {_FIX}") \
             from None
+    if len(shape) != 3 or shape[2] != 3 or shape[0] < 1 or shape[1] < 1:
+        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: the decoder found no image "
+                          f"(shape {list(shape)}); {_FIX}")
     return image.expand_dims(0)

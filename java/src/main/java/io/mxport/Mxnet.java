@@ -455,11 +455,15 @@ final class Mxnet {
         }
     }
 
+    /** Zero bytes after an image's bytes: MXNet's JPEG and PNG header readers look up to 24 bytes past the end. */
+    static final int IMAGE_PADDING = 32;
+
     /**
      * Decodes an encoded image with libmxnet's own {@code _cvimdecode} operator (OpenCV, flag=1, to_rgb=1), the
-     * operator Python's {@code mx.image.imdecode} runs: the same pixels as Python for the same library build. An
-     * image of more than {@code maxPixels} pixels is refused before its pixels are copied out. {@code encoded}
-     * must not be empty (MXNet reads its first bytes unchecked).
+     * operator Python's {@code mx.image.imdecode} runs: the same pixels as Python for the same library build. The
+     * bytes lie in a zero-padded buffer (a view of its first {@code encoded.length} bytes goes to MXNet), so a file
+     * cut inside its header reads zeros, as {@code mxport.decode_image} arranges in Python. An image of more than
+     * {@code maxPixels} pixels is refused before its pixels are copied out. {@code encoded} must not be empty.
      */
     static DecodedImage decodeImage(byte[] encoded, long maxPixels) {
         MxnetLibrary l = lib();
@@ -469,9 +473,13 @@ final class Mxnet {
             check(l, l.NNGetOpHandle("_cvimdecode", handle), "NNGetOpHandle(_cvimdecode)");
             imdecode = op = handle.getValue();
         }
-        Pointer in = newArray(new int[] {encoded.length}, 3); // uint8
+        Pointer padded = newArray(new int[] {encoded.length + IMAGE_PADDING}, 3); // uint8
+        Pointer in = null;
         try {
-            copyIn(in, encoded, encoded.length);
+            copyIn(padded, java.util.Arrays.copyOf(encoded, encoded.length + IMAGE_PADDING), encoded.length + IMAGE_PADDING);
+            PointerByReference view = new PointerByReference();
+            check(l, l.MXNDArraySlice(padded, 0, encoded.length, view), "MXNDArraySlice");
+            in = view.getValue();
             IntByReference numOut = new IntByReference(0);
             PointerByReference outs = new PointerByReference(Pointer.NULL);
             if (l.MXImperativeInvoke(op, 1, new Pointer[] {in}, numOut, outs, 2, new String[] {"flag", "to_rgb"},
@@ -480,14 +488,18 @@ final class Mxnet {
             }
             Pointer out = outs.getValue().getPointer(0); // thread-local array: read it now
             try {
+                // The decode may run on MXNet's engine; waiting here surfaces its failure (a truncated PNG) and
+                // consumes it, else the next MXNDArrayWaitAll anywhere in the process would raise it.
+                if (l.MXNDArrayWaitToRead(out) != 0) {
+                    return DecodedImage.failed(lastErrorLine());
+                }
                 IntByReference ndim = new IntByReference();
                 PointerByReference dims = new PointerByReference();
                 if (l.MXNDArrayGetShapeEx(out, ndim, dims) != 0) {
-                    return DecodedImage.failed(lastErrorLine()); // e.g. a header that declares a huge image
+                    return DecodedImage.failed(lastErrorLine());
                 }
                 int[] shape = ndim.getValue() <= 0 ? new int[0] : dims.getValue().getIntArray(0, ndim.getValue());
                 if (shape.length != 3 || shape[2] != 3 || shape[0] < 1 || shape[1] < 1) {
-                    // e.g. a file cut inside its header, whose size MXNet then reads from beyond the bytes given
                     return DecodedImage.failed("the decoder found no image (shape " + java.util.Arrays.toString(shape) + ")");
                 }
                 long pixels = (long) shape[0] * shape[1];
@@ -495,16 +507,16 @@ final class Mxnet {
                     return new DecodedImage(shape[0], shape[1], null, null, true);
                 }
                 byte[] rgb = new byte[(int) (pixels * 3)];
-                // the decode may still run on MXNet's engine: its failure (a truncated PNG) surfaces here
-                if (l.MXNDArraySyncCopyToCPU(out, rgb, rgb.length) != 0) {
-                    return DecodedImage.failed(lastErrorLine());
-                }
+                check(l, l.MXNDArraySyncCopyToCPU(out, rgb, rgb.length), "MXNDArraySyncCopyToCPU");
                 return new DecodedImage(shape[0], shape[1], rgb, null, false);
             } finally {
                 freeArray(out);
             }
         } finally {
-            freeArray(in);
+            if (in != null) {
+                freeArray(in);
+            }
+            freeArray(padded);
         }
     }
 }

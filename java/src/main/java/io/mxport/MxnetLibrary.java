@@ -66,6 +66,11 @@ interface MxnetLibrary extends Library {
 
     int MXNDArrayFree(Pointer handle);
 
+    /** A view of elements [begin, end) of the first axis, sharing the array's memory. */
+    int MXNDArraySlice(Pointer handle, int begin, int end, PointerByReference out);
+
+    int MXNDArrayWaitToRead(Pointer handle);
+
     /** An operator's handle by name (an AtomicSymbolCreator for MXImperativeInvoke). */
     int NNGetOpHandle(String opName, PointerByReference opOut);
 

@@ -130,13 +130,31 @@ object Signature {
   def apply(inputs: Seq[TensorSpec], outputs: Seq[TensorSpec]): Signature = new JSignature(inputs.asJava, outputs.asJava)
 }
 
-/** Turns images into the uint8 NHWC batches image models take (RGB; alpha dropped), through `io.mxport.Images`.
+/** Turns images into the uint8 NHWC batches image models take (RGB), through `io.mxport.Images`.
   *
   * {{{
-  * val pixels: NDArray = Images.toNHWC(javax.imageio.ImageIO.read(new java.io.File("demo/cat.jpg")))  // [1,H,W,3]
+  * val pixels: NDArray = Images.read(java.nio.file.Paths.get("demo/cat.jpg"))  // [1,H,W,3]: Python's pixels
   * }}}
+  *
+  * `read` and `decode` decode with libmxnet's own OpenCV decoder, as Python's `mxport.read_image` does: the same
+  * pixels in every language (grayscale becomes R=G=B, alpha is dropped). `toNHWC` takes images Java decoded
+  * (`ImageIO`), whose grayscale pixels differ from OpenCV's.
   */
 object Images {
+
+  /** Reads and decodes an image file: uint8 `[1, height, width, 3]`, RGB.
+    *
+    * @throws MxportException INVALID_ARGUMENT naming the file when it cannot be read or is not an image
+    */
+  @throws[MxportException]
+  def read(file: java.nio.file.Path): NDArray = JImages.read(file)
+
+  /** Decodes the bytes of an image file (JPEG, PNG, ...), refusing more than `maxPixels` pixels.
+    *
+    * @throws MxportException INVALID_ARGUMENT when the bytes are empty, not an image, or too large
+    */
+  @throws[MxportException]
+  def decode(encoded: Array[Byte], maxPixels: Long = JImages.MAX_PIXELS): NDArray = JImages.decode(encoded, maxPixels)
 
   /** One image as a batch of one, uint8 `[1, height, width, 3]`.
     *

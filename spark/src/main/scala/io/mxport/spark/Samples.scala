@@ -1,15 +1,10 @@
 package io.mxport.spark
 
-import java.io.ByteArrayInputStream
 import java.nio.{ByteBuffer, ByteOrder}
-import javax.imageio.spi.{IIORegistry, ImageReaderSpi}
-import javax.imageio.stream.MemoryCacheImageInputStream
 
 import scala.collection.mutable.ArrayBuffer
-import scala.jdk.CollectionConverters._
-import scala.util.control.NonFatal
 
-import io.mxport.{ErrorCode, Images}
+import io.mxport.{ErrorCode, Images, MxportException}
 
 /** A row's problem: an error code of spec section 8 and a message; the row gets it instead of outputs. */
 private[spark] final case class BadRow(code: String, message: String) extends Exception(message, null, false, false) {
@@ -19,7 +14,7 @@ private[spark] final case class BadRow(code: String, message: String) extends Ex
 /** One input of one row, ready to batch: its shape without the batch dimension, and its little-endian bytes. */
 private[spark] final class Sample(val dims: Array[Int], val bytes: Array[Byte])
 
-/** Turns column values into [[Sample]]s (in the task's thread, before any native call). */
+/** Turns column values into [[Sample]]s (in the task's thread; images decoded by libmxnet, nothing else native). */
 private[spark] object Samples {
   private def bad(code: ErrorCode, message: String): Nothing = throw BadRow(code.name, message)
 
@@ -28,43 +23,21 @@ private[spark] object Samples {
     if (in.image) image(value.asInstanceOf[Array[Byte]], in, maxImagePixels) else numeric(value, in)
   }
 
-  /** The first reader plug-in that recognises the stream, as ImageIO.read picks it. */
-  private def readerFor(stream: javax.imageio.stream.ImageInputStream): Option[ImageReaderSpi] = {
-    val spis = IIORegistry.getDefaultInstance.getServiceProviders(classOf[ImageReaderSpi], true).asScala
-    spis.find { spi =>
-      stream.mark()
-      try spi.canDecodeInput(stream) finally stream.reset()
-    }
-  }
-
-  /** Decodes an encoded image (JPEG, PNG, BMP, GIF, ...) with ImageIO into RGB uint8 HWC, as Images.toNHWC does. */
+  /**
+   * Decodes an encoded image (JPEG, PNG, BMP, TIFF, ...) into RGB uint8 HWC with [[io.mxport.Images.decode]]:
+   * libmxnet's own OpenCV decoder, the pixels Python's `mxport.decode_image` gives.
+   */
   def image(bytes: Array[Byte], in: InputPlan, maxImagePixels: Long): Sample = {
     val what = s"column '${in.column}' (model input '${in.name}')"
-    val stream = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))
-    val img = try {
-      val spi = readerFor(stream).getOrElse(bad(ErrorCode.INVALID_ARGUMENT, s"$what: ${bytes.length} bytes that are " +
-        "not an image in a format ImageIO reads (JPEG, PNG, BMP, GIF, WBMP, TIFF)"))
-      // not ImageIO.getImageReaders: its iterator deregisters a plug-in, JVM-wide, when creating a reader fails once
-      val reader = spi.createReaderInstance()
-      try {
-        reader.setInput(stream, true, true)
-        val (w, h) = (reader.getWidth(0), reader.getHeight(0))
-        if (w.toLong * h > maxImagePixels) bad(ErrorCode.INVALID_ARGUMENT, s"$what: the image is ${w}x$h, more than " +
-          s"maxImagePixels=$maxImagePixels pixels; raise the limit or shrink the image")
-        reader.read(0)
-      } finally reader.dispose()
-    } catch {
-      case b: BadRow => throw b
-      case NonFatal(e) => bad(ErrorCode.INVALID_ARGUMENT, s"$what: cannot decode the image ($e)")
-    } finally stream.close()
-    if (img == null) bad(ErrorCode.INVALID_ARGUMENT, s"$what: cannot decode the image")
-    val (h, w) = (img.getHeight, img.getWidth)
+    val img = try Images.decode(bytes, maxImagePixels) catch {
+      case e: MxportException => bad(ErrorCode.valueOf(e.getCode), s"$what: ${e.getMessage.stripPrefix(s"[${e.getCode}] ")}")
+    }
+    val (h, w) = (img.getShape.get(1), img.getShape.get(2))
     val want = in.dims
     if ((want(1) != -1 && want(1) != h) || (want(2) != -1 && want(2) != w))
       bad(ErrorCode.SHAPE_MISMATCH, s"$what: the image is ${w}x$h (shape [1,$h,$w,3]) but the model takes " +
         s"${in.shapeText}; resize the images to ${want(2)}x${want(1)} first")
-    val pixels = Images.toNHWC(img).toByteArray
-    new Sample(Array(h, w, 3), pixels)
+    new Sample(Array(h, w, 3), img.toByteArray)
   }
 
   /** A numeric value: a scalar, a flat array or nested arrays; converted exactly to the input's dtype. */

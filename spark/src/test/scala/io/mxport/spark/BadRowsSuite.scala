@@ -44,7 +44,7 @@ class BadRowsSuite extends SparkSuite {
     // the three good rows were one batch: identical inputs, identical outputs
     assert(floats(byName("good0.jpg").get(1)).toSeq == floats(byName("good2.jpg").get(1)).toSeq)
     for (n <- Seq("garbage.jpg", "null.jpg", "empty.jpg", "bomb.png")) assert(byName(n).isNullAt(1), n)
-    assert(byName("garbage.jpg").getString(2).startsWith("[INVALID_ARGUMENT] column 'content' (model input 'data'): 19 bytes that are not an image"))
+    assert(byName("garbage.jpg").getString(2).startsWith("[INVALID_ARGUMENT] column 'content' (model input 'data'): cannot decode 19 bytes as an image"))
     assert(byName("null.jpg").getString(2) == "[INVALID_ARGUMENT] column 'content' (model input 'data') is null")
     assert(byName("bomb.png").getString(2).contains("100000x100000, more than maxImagePixels"))
   }

@@ -110,7 +110,7 @@ object TestData {
   def writeImages(dir: Path): Unit =
     images.foreach { case (n, b) => Files.write(dir.resolve(n), b) }
 
-  def decode(bytes: Array[Byte]): NDArray = io.mxport.Images.toNHWC(ImageIO.read(new java.io.ByteArrayInputStream(bytes)))
+  def decode(bytes: Array[Byte]): NDArray = io.mxport.Images.decode(bytes)
 
   /**
    * What the transformer computes, with the single-process Java Predictor: per partition, consecutive rows of one

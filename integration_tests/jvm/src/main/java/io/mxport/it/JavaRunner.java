@@ -3,9 +3,13 @@ package io.mxport.it;
 import io.mxport.Context;
 import io.mxport.DType;
 import io.mxport.DataDesc;
+import io.mxport.Images;
 import io.mxport.NDArray;
 import io.mxport.Predictor;
 import io.mxport.Shape;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -46,6 +50,17 @@ public final class JavaRunner implements AutoCloseable {
             out[i] = Npy.write(outputs.get(i));
         }
         return out;
+    }
+
+    /** {@link Images#read} of the file, as .npy bytes. */
+    public static byte[] readImage(String path) {
+        return Npy.write(Images.read(Path.of(path)));
+    }
+
+    /** The libmxnet.so this JVM has mapped (/proc/self/maps), or null before one is loaded. */
+    public static String libmxnet() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/maps")).stream().filter(l -> l.endsWith("/libmxnet.so"))
+                .map(l -> l.substring(l.indexOf('/'))).findFirst().orElse(null);
     }
 
     public String signature() {

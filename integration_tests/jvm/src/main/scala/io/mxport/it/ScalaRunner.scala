@@ -1,6 +1,6 @@
 package io.mxport.it
 
-import io.mxport.scalaapi.{Context, Predictor}
+import io.mxport.scalaapi.{Context, Images, Predictor}
 
 /** The Scala tester adapter: the same calls as [[JavaRunner]], through the idiomatic Scala API. */
 final class ScalaRunner private (predictor: Predictor) extends AutoCloseable {
@@ -19,4 +19,10 @@ final class ScalaRunner private (predictor: Predictor) extends AutoCloseable {
   def signature: String = predictor.signature.toString
 
   override def close(): Unit = predictor.close()
+}
+
+object ScalaRunner {
+
+  /** `Images.read` of the file, through the Scala API, as .npy bytes. */
+  def readImage(path: String): Array[Byte] = Npy.write(Images.read(java.nio.file.Paths.get(path)))
 }

@@ -46,7 +46,7 @@ object SparkBench {
 
   private def javaPredictor(model: String, dir: String, batch: Int): Unit = {
     val files = new File(dir).listFiles().filter(_.getName.endsWith(".jpg")).sortBy(_.getName).toSeq
-    def decode(f: File): NDArray = Images.toNHWC(ImageIO.read(new java.io.ByteArrayInputStream(Files.readAllBytes(f.toPath))))
+    def decode(f: File): NDArray = Images.decode(Files.readAllBytes(f.toPath))
     def run(p: Predictor, group: Seq[File]): Unit = {
       val arrays = group.map(decode)
       p.predictWithNDArray(java.util.List.of(TestData.concat(arrays))).get(0).toFloatArray
