@@ -279,6 +279,34 @@ class ApiTest {
     }
 
     @Test
+    void filesDecodeWithLibmxnetsOwnDecoderGrayscaleAsRgbEqualToItsGray(@TempDir Path tmp) throws IOException {
+        BufferedImage gray = new BufferedImage(5, 4, BufferedImage.TYPE_BYTE_GRAY);
+        byte[] samples = ((java.awt.image.DataBufferByte) gray.getRaster().getDataBuffer()).getData();
+        for (int i = 0; i < samples.length; i++) {
+            samples[i] = (byte) (i * 13);
+        }
+        Path png = tmp.resolve("gray.png");
+        assertTrue(javax.imageio.ImageIO.write(gray, "png", png.toFile()));
+        NDArray decoded = Images.read(png);
+        assertEquals(new Shape(1, 4, 5, 3), decoded.getShape());
+        byte[] rgb = decoded.toByteArray();
+        for (int i = 0; i < samples.length; i++) {
+            assertArrayEquals(new byte[] {samples[i], samples[i], samples[i]}, Arrays.copyOfRange(rgb, 3 * i, 3 * i + 3),
+                    "pixel " + i + ": OpenCV's gray-to-RGB copies the sample (ImageIO's getRGB applies a gamma)");
+        }
+        assertArrayEquals(rgb, Images.decode(Files.readAllBytes(png)).toByteArray());
+        assertEquals(new Shape(1, 300, 451, 3), Images.read(TestSupport.root().resolve("demo/cat.jpg")).getShape());
+        Path missing = tmp.resolve("missing.jpg");
+        MxportException e = assertThrows(MxportException.class, () -> Images.read(missing));
+        assertEquals("INVALID_ARGUMENT", e.getCode());
+        assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
+        assertEquals("INVALID_ARGUMENT", code(() -> Images.decode(new byte[0])));
+        assertEquals("INVALID_ARGUMENT", code(() -> Images.decode("not an image".getBytes(StandardCharsets.UTF_8))));
+        assertTrue(assertThrows(MxportException.class, () -> Images.decode(Files.readAllBytes(png), 19)).getMessage()
+                .contains("5x4 image, more than 19 pixels"));
+    }
+
+    @Test
     void valueTypesCheckTheirArguments() {
         assertEquals("INVALID_ARGUMENT", code(() -> new TensorSpec("1bad", new Shape(-1, 3), DType.FLOAT32, null)));
         assertEquals("INVALID_ARGUMENT", code(() -> new TensorSpec("x", new Shape(-1, 3), DType.FLOAT32, "NCHW")));
