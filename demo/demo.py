@@ -9,9 +9,6 @@ e.g. the random-weight .cache/models/resnet18 of demo/export_resnet.py.)
 import sys
 import time
 
-import mxnet as mx
-import numpy as np
-
 import mxport
 
 
@@ -19,8 +16,7 @@ def main(prefix, image_path, runs=20):
     print(f"== signature of {prefix} (mxport {mxport.__version__})")
     print(mxport.read_signature(prefix).describe())
     block = mxport.load(prefix)                          # transforms fused in: feed raw uint8 pixels
-    image = mx.image.imread(image_path)                  # RGB HWC uint8, any size: Resize is in the graph
-    batch = image.expand_dims(0)
+    batch = mxport.read_image(image_path)                # uint8 [1,H,W,3], RGB, any size: Resize is in the graph
     prob = block(batch).asnumpy()[0]
     start = time.perf_counter()
     for _ in range(runs):
@@ -28,7 +24,7 @@ def main(prefix, image_path, runs=20):
     latency = (time.perf_counter() - start) / runs * 1000
     spec = block.signature.outputs[0]
     note = "" if spec.labels is not None else " (no class names in the model)"
-    print(f"== Python: {image_path} {image.shape[1]}x{image.shape[0]}{note}")
+    print(f"== Python: {image_path} {batch.shape[2]}x{batch.shape[1]}{note}")
     print("top-5:")
     for index, label, score in spec.top_k(prob, 5):
         print(f"  {index:4d} {label or '':<24} {score:.6f}")

@@ -160,3 +160,37 @@ def timed(run, x, runs=10):
     for _ in range(runs):
         run([x])
     return (time.perf_counter() - start) / runs * 1000
+
+
+@pytest.fixture(scope="session")
+def lite0():
+    """The real model (EfficientNet-Lite0, ImageNet weights; `make real-model`), converted if not yet."""
+    sys.path.insert(0, os.path.join(REPO, "models"))
+    import efficientnet_lite0
+    prefix = os.path.join(os.environ.get("MXPORT_MODELS", os.path.join(REPO, ".cache", "models")), "efficientnet_lite0")
+    efficientnet_lite0.main(prefix)
+    return prefix
+
+
+def test_the_real_model_on_real_photos_grayscale_included(consumers, lite0):
+    """Real photos decoded by mxport.read_image (every JVM decodes them to the same bytes: test_images.py), the
+    real model, every consumer: Gluon's probabilities, bit for bit (Module within MODULE_RTOL)."""
+    import image_corpus
+    files = image_corpus.files()
+    names = ["cat.jpg", "cat_gray.jpg", "camera.png"]  # colour JPEG; grayscale JPEG and PNG
+    photos = {n: mxport.decode_image(files[n]).asnumpy() for n in names}
+    photos["coffee.png"] = mxport.decode_image(image_corpus.real_photo("coffee.png")).asnumpy()
+    inputs = {n: [p] for n, p in photos.items()}
+    inputs["cat+cat_gray batch"] = [np.concatenate([photos["cat.jpg"], photos["cat_gray.jpg"]])]
+    reference, *others = consumers
+    with reference.open(lite0) as run:
+        want = {n: run(x) for n, x in inputs.items()}
+    labels = mxport.read_signature(lite0).outputs[0].labels
+    assert labels[int(want["cat.jpg"][0][0].argmax())] == "tiger cat"
+    assert labels[int(want["coffee.png"][0][0].argmax())] == "espresso"
+    assert "cat" in labels[int(want["cat_gray.jpg"][0][0].argmax())]  # a grayscale cat is still a cat
+    assert all(w[0].max() > 0.1 for w in want.values()), "degenerate reference"
+    for consumer in others:
+        with consumer.open(lite0) as run:
+            for name, x in inputs.items():
+                compare(consumer.name, "models/efficientnet_lite0.py", f"efficientnet_lite0 {name}", run(x), want[name])

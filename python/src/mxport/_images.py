@@ -15,8 +15,7 @@ _FIX = "give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it 
 def read_image(path):
     """Read and decode an image file into uint8 ``[1, height, width, 3]``, RGB (an ``mx.nd.NDArray``).
 
-    >>> pixels = mxport.read_image("demo/cat.jpg")           # uint8 (1, 300, 451, 3), Java's pixels too
-    >>> prob = mxport.load("model")(pixels)
+    >>> pixels = mxport.read_image("images/cat.jpg")         # uint8 (1, 300, 451, 3); Java's Images.read: same bytes
 
     Grayscale becomes R=G=B, alpha is dropped (not blended), 16-bit samples keep their high byte, CMYK JPEG is
     converted by OpenCV; a truncated JPEG decodes (its missing part as libjpeg fills it).
@@ -38,6 +37,9 @@ def read_image(path):
 
 def decode_image(data):
     """Decode an encoded image (the bytes of a JPEG, PNG, ... file) into uint8 ``[1, height, width, 3]``, RGB.
+
+    >>> with open("images/cat.jpg", "rb") as f:
+    ...     pixels = mxport.decode_image(f.read())             # uint8 (1, 300, 451, 3)
 
     The pixels of ``mx.image.imdecode(data, flag=1, to_rgb=1)``, with errors as ``MxportError`` (see
     ``read_image``).

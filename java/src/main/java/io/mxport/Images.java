@@ -75,11 +75,14 @@ public final class Images {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot decode " + what + " as an image: "
                     + (encoded == null ? "no bytes" : "it is empty") + "; give a JPEG or PNG file's bytes");
         }
-        Mxnet.DecodedImage img = Mxnet.decodeImage(encoded, Math.min(maxPixels, MAX_PIXELS));
+        long limit = Math.min(maxPixels, MAX_PIXELS);
+        long[] declared = declaredSize(encoded);
+        if (declared != null && declared[0] * declared[1] > limit) { // refused before MXNet allocates for it
+            throw tooLarge(what, declared[0], declared[1], maxPixels);
+        }
+        Mxnet.DecodedImage img = Mxnet.decodeImage(encoded, limit);
         if (img.tooLarge) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, what + " is a " + img.width + "x" + img.height
-                    + " image, more than " + Math.min(maxPixels, MAX_PIXELS) + " pixels; shrink it"
-                    + (maxPixels < MAX_PIXELS ? " or raise the limit" : ""));
+            throw tooLarge(what, img.width, img.height, maxPixels);
         }
         if (img.rgb == null) {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot decode " + what + " as an image: "
@@ -139,5 +142,53 @@ public final class Images {
                     + " for a format it cannot read)");
         }
         return image;
+    }
+
+    private static MxportException tooLarge(String what, long width, long height, long maxPixels) {
+        long limit = Math.min(maxPixels, MAX_PIXELS);
+        return new MxportException(ErrorCode.INVALID_ARGUMENT, what + " is a " + width + "x" + height + " image, more"
+                + " than " + limit + " pixels; shrink it" + (maxPixels < MAX_PIXELS ? " or raise the limit" : ""));
+    }
+
+    /**
+     * The width and height a PNG's IHDR or a JPEG's frame header declares, or null (another format, or no header):
+     * MXNet allocates a JFIF JPEG's or a PNG's pixels from these numbers before decoding, so a tiny file can
+     * declare a huge image. Only a guard for the pixel limit; the pixels always come from libmxnet.
+     */
+    static long[] declaredSize(byte[] b) {
+        if (b.length >= 24 && (b[0] & 0xFF) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
+            return new long[] {u32(b, 16), u32(b, 20)};
+        }
+        if (b.length < 4 || (b[0] & 0xFF) != 0xFF || (b[1] & 0xFF) != 0xD8) {
+            return null;
+        }
+        int i = 2;
+        while (i + 3 < b.length) {
+            if ((b[i] & 0xFF) != 0xFF) {
+                return null;
+            }
+            int marker = b[i + 1] & 0xFF;
+            if (marker == 0xFF) { // fill byte
+                i++;
+                continue;
+            }
+            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) { // no length
+                i += 2;
+                continue;
+            }
+            if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+                return i + 8 < b.length ? new long[] {u16(b, i + 7), u16(b, i + 5)} : null;
+            }
+            i += 2 + u16(b, i + 2);
+        }
+        return null;
+    }
+
+    private static int u16(byte[] b, int i) {
+        return (b[i] & 0xFF) << 8 | (b[i + 1] & 0xFF);
+    }
+
+    private static long u32(byte[] b, int i) {
+        return (long) u16(b, i) << 16 | u16(b, i + 2);
     }
 }

@@ -488,23 +488,27 @@ final class Mxnet {
             }
             Pointer out = outs.getValue().getPointer(0); // thread-local array: read it now
             try {
-                // The decode may run on MXNet's engine; waiting here surfaces its failure (a truncated PNG) and
-                // consumes it, else the next MXNDArrayWaitAll anywhere in the process would raise it.
-                if (l.MXNDArrayWaitToRead(out) != 0) {
-                    return DecodedImage.failed(lastErrorLine());
-                }
                 IntByReference ndim = new IntByReference();
                 PointerByReference dims = new PointerByReference();
-                if (l.MXNDArrayGetShapeEx(out, ndim, dims) != 0) {
-                    return DecodedImage.failed(lastErrorLine());
+                // fails for more than 2^31 values (a header declaring a huge image)
+                String shapeProblem = l.MXNDArrayGetShapeEx(out, ndim, dims) != 0 ? lastErrorLine() : null;
+                int[] shape = shapeProblem != null || ndim.getValue() <= 0 ? new int[0]
+                        : dims.getValue().getIntArray(0, ndim.getValue());
+                // The decode may run on MXNet's engine; waiting surfaces its failure (a truncated PNG) and consumes
+                // it, else the next MXNDArrayWaitAll anywhere in the process would raise it.
+                String decodeProblem = l.MXNDArrayWaitToRead(out) != 0 ? lastErrorLine() : null;
+                if (shapeProblem != null) {
+                    return DecodedImage.failed(shapeProblem);
                 }
-                int[] shape = ndim.getValue() <= 0 ? new int[0] : dims.getValue().getIntArray(0, ndim.getValue());
-                if (shape.length != 3 || shape[2] != 3 || shape[0] < 1 || shape[1] < 1) {
-                    return DecodedImage.failed("the decoder found no image (shape " + java.util.Arrays.toString(shape) + ")");
-                }
-                long pixels = (long) shape[0] * shape[1];
+                long pixels = shape.length == 3 ? (long) shape[0] * shape[1] : 0;
                 if (pixels > maxPixels) {
                     return new DecodedImage(shape[0], shape[1], null, null, true);
+                }
+                if (decodeProblem != null) {
+                    return DecodedImage.failed(decodeProblem);
+                }
+                if (shape.length != 3 || shape[2] != 3 || shape[0] < 1 || shape[1] < 1) {
+                    return DecodedImage.failed("the decoder found no image (shape " + java.util.Arrays.toString(shape) + ")");
                 }
                 byte[] rgb = new byte[(int) (pixels * 3)];
                 check(l, l.MXNDArraySyncCopyToCPU(out, rgb, rgb.length), "MXNDArraySyncCopyToCPU");

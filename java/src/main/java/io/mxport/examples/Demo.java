@@ -4,13 +4,10 @@ import io.mxport.ClassScore;
 import io.mxport.Images;
 import io.mxport.NDArray;
 import io.mxport.Predictor;
-import java.io.File;
-import java.io.IOException;
-import java.awt.image.BufferedImage;
-import java.util.Collections;
+import io.mxport.Shape;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
 
 /**
  * Loads an end-to-end image classifier, prints its signature, and classifies one photo.
@@ -30,24 +27,21 @@ public final class Demo {
      * @param args the model prefix (default {@code .cache/models/efficientnet_lite0}) and a JPEG or PNG
      *             (default {@code demo/cat.jpg})
      */
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
         String prefix = args.length > 0 ? args[0] : ".cache/models/efficientnet_lite0";
         String imagePath = args.length > 1 ? args[1] : "demo/cat.jpg";
-        BufferedImage image = ImageIO.read(new File(imagePath));
-        if (image == null) {
-            throw new IOException(imagePath + " is missing or not an image ImageIO can read");
-        }
         try (Predictor predictor = new Predictor(prefix)) {
             System.out.println(predictor.getSignature());
-            NDArray pixels = Images.toNHWC(image);
-            System.out.println("image " + imagePath + ": " + image.getWidth() + "x" + image.getHeight() + " -> " + pixels);
+            NDArray pixels = Images.read(Path.of(imagePath)); // uint8 [1,H,W,3], RGB: Python's pixels, byte for byte
+            Shape s = pixels.getShape();
+            System.out.println("image " + imagePath + ": " + s.get(2) + "x" + s.get(1) + " -> " + pixels);
             float[] probs = predictor.predictWithNDArray(List.of(pixels)).get(0).toFloatArray();
             System.out.println("top-5:");
             for (ClassScore c : predictor.getSignature().getOutputs().get(0).topK(probs, 5)) {
                 System.out.printf(Locale.ROOT, "  %4d %-24s %.6f%n", c.getIndex(), c.getLabel().orElse(""), c.getScore());
             }
             for (int batch : new int[] {1, 25}) {
-                NDArray input = Images.toNHWC(Collections.nCopies(batch, image));
+                NDArray input = copies(pixels, batch);
                 predictor.predictWithNDArray(List.of(input)); // warm-up: first call at a shape plans memory
                 int runs = batch == 1 ? 20 : 3;
                 long t0 = System.nanoTime();
@@ -58,5 +52,16 @@ public final class Demo {
                 System.out.printf("batch %2d: %.1f ms per sample (mean of %d calls)%n", batch, ms, runs);
             }
         }
+    }
+
+    /** A batch of n copies of a batch of one. */
+    private static NDArray copies(NDArray one, int n) {
+        byte[] bytes = one.toByteArray();
+        byte[] many = new byte[bytes.length * n];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(bytes, 0, many, i * bytes.length, bytes.length);
+        }
+        Shape s = one.getShape();
+        return NDArray.ofBytes(many, new Shape(n, s.get(1), s.get(2), s.get(3)));
     }
 }

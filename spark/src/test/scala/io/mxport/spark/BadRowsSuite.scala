@@ -46,7 +46,7 @@ class BadRowsSuite extends SparkSuite {
     for (n <- Seq("garbage.jpg", "null.jpg", "empty.jpg", "bomb.png")) assert(byName(n).isNullAt(1), n)
     assert(byName("garbage.jpg").getString(2).startsWith("[INVALID_ARGUMENT] column 'content' (model input 'data'): cannot decode 19 bytes as an image"))
     assert(byName("null.jpg").getString(2) == "[INVALID_ARGUMENT] column 'content' (model input 'data') is null")
-    assert(byName("bomb.png").getString(2).contains("100000x100000, more than maxImagePixels"))
+    assert(byName("bomb.png").getString(2).contains("100000x100000 image, more than 100000000 pixels; shrink it or raise the limit"))
   }
 
   test("wrong numeric rows get an error column: wrong size, null, null element, ragged, non-integer for an integer input") {

@@ -1,7 +1,6 @@
 package io.mxport.scalaapi.examples
 
-import java.io.File
-import javax.imageio.ImageIO
+import java.nio.file.Paths
 
 import io.mxport.scalaapi._
 
@@ -22,23 +21,20 @@ object Demo {
   def main(args: Array[String]): Unit = {
     val prefix = args.lift(0).getOrElse(".cache/models/efficientnet_lite0")
     val imagePath = args.lift(1).getOrElse("demo/cat.jpg")
-    // Read the image before the model loads: once libmxnet.so is loaded into the process (RTLD_GLOBAL, by JNA's
-    // default), its bundled libjpeg 8 symbols shadow the JDK's libjpeg 6b and ImageIO's JPEG reader fails with
-    // "Wrong JPEG library version". A fix belongs in the Java core (load libmxnet.so without RTLD_GLOBAL).
-    val image = Option(ImageIO.read(new File(imagePath)))
-      .getOrElse(throw new IllegalArgumentException(s"$imagePath is not an image ImageIO can read"))
-    val pixels = Images.toNHWC(image) // uint8 [1, H, W, 3], RGB: Resize and Normalize are in the model's graph
+    val pixels = Images.read(Paths.get(imagePath)) // uint8 [1, H, W, 3], RGB, Python's pixels: Resize is in the graph
+    val (height, width) = (pixels.shape.get(1), pixels.shape.get(2))
 
     Using.resource(Predictor(prefix)) { predictor =>
       println(s"== signature of $prefix")
       println(predictor.signature)
       val prob = predictor.predictWithNDArray(IndexedSeq(pixels)).head.toFloatArray
-      println(s"== Scala: $imagePath ${image.getWidth}x${image.getHeight} -> $pixels")
+      println(s"== Scala: $imagePath ${width}x$height -> $pixels")
       println("top-5:")
       for (c <- predictor.signature.outputs.head.top(prob, 5))
         println("  %4d %-24s %.6f".formatLocal(java.util.Locale.ROOT, c.index, c.label.getOrElse(""), c.score))
       for (batch <- Seq(1, 25)) {
-        val input = IndexedSeq(Images.toNHWC(Seq.fill(batch)(image)))
+        val one = pixels.toByteArray
+        val input = IndexedSeq(NDArray(Array.fill(batch)(one).flatten, Shape(batch, height, width, 3)))
         predictor.predictWithNDArray(input) // warm-up: the first call at a shape plans memory
         val runs = if (batch == 1) 20 else 3
         val t0 = System.nanoTime()
