@@ -65,10 +65,10 @@ fuzz: jvm-package ## Python, Java and Scala loaders against 5000 seeded broken m
 test-python: setup spark-setup real-model ## the Python package's tests
 	$(PY) -m pytest -q python/tests
 
-test-jvm: models real-model ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar
+test-jvm: models real-model spark-setup ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar
 	$(MVN) verify
 
-test-integration: ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J
+test-integration: spark-setup real-model ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J
 	$(PY) -m pytest -q integration_tests
 
 test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loading, 20 fresh processes each (Spark too)

@@ -178,16 +178,12 @@ def test_the_real_model_on_real_photos_grayscale_included(consumers, lite0):
     import image_corpus
     files = image_corpus.files()
     names = ["cat.jpg", "cat_gray.jpg", "camera.png"]  # colour JPEG; grayscale JPEG and PNG
-    photos = {n: mxport.decode_image(files[n]).asnumpy() for n in names}
-    photos["coffee.png"] = mxport.decode_image(image_corpus.real_photo("coffee.png")).asnumpy()
-    inputs = {n: [p] for n, p in photos.items()}
-    inputs["cat+cat_gray batch"] = [np.concatenate([photos["cat.jpg"], photos["cat_gray.jpg"]])]
+    inputs = {n: [mxport.decode_image(files[n]).asnumpy()] for n in names}
     reference, *others = consumers
     with reference.open(lite0) as run:
         want = {n: run(x) for n, x in inputs.items()}
     labels = mxport.read_signature(lite0).outputs[0].labels
     assert labels[int(want["cat.jpg"][0][0].argmax())] == "tiger cat"
-    assert labels[int(want["coffee.png"][0][0].argmax())] == "espresso"
     assert "cat" in labels[int(want["cat_gray.jpg"][0][0].argmax())]  # a grayscale cat is still a cat
     assert all(w[0].max() > 0.1 for w in want.values()), "degenerate reference"
     for consumer in others:
