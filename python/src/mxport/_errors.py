@@ -18,6 +18,7 @@ CODES = (
     "TARGET_EXISTS",
     "NATIVE_ERROR",
     "LIBRARY_NOT_FOUND",
+    "WORKER_PYTHON",
 )
 
 

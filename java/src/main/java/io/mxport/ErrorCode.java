@@ -38,5 +38,7 @@ public enum ErrorCode {
     /** MXNet failed; the message carries {@code MXGetLastError()}. */
     NATIVE_ERROR,
     /** No {@code libmxnet.so} could be loaded; the message lists every place tried. */
-    LIBRARY_NOT_FOUND
+    LIBRARY_NOT_FOUND,
+    /** (PySpark) Spark's Python workers cannot import mxport: not raised by the Java API. */
+    WORKER_PYTHON
 }
