@@ -210,7 +210,7 @@ def test_bad_numeric_rows(spark):
         .orderBy("id").collect()
     assert got[0]["mxport_error"] is None and got[4]["mxport_error"] is None
     assert got[1]["mxport_error"] == ("[SHAPE_MISMATCH] column 'x' (model input 'x') has sample shape [3] (shape "
-                                      "[1, 3]) but the model takes [-1, 6]")
+                                      "[1,3]) but the model takes [-1,6]")
     assert got[2]["mxport_error"].endswith("is null")
     assert "null element" in got[3]["mxport_error"]
     px = [1.0, 2.0, 3.0]

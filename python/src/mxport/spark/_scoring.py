@@ -51,6 +51,11 @@ def _model(plan):
     return block
 
 
+def _dims(shape):
+    """A shape as the error texts write it in every API: [1,224,224,3]."""
+    return "[" + ",".join(str(int(d)) for d in shape) + "]"
+
+
 class _BadRow(Exception):
     def __init__(self, code, message):
         super().__init__(message)
@@ -91,7 +96,7 @@ def _decode_image(value, inp, max_pixels):
     want = inp.shape
     if (want[1] != -1 and want[1] != h) or (want[2] != -1 and want[2] != w):
         raise _BadRow("SHAPE_MISMATCH", f"{what}: the image is {w}x{h} (shape [1,{h},{w},3]) but the model takes "
-                      f"{list(want)}; resize the images to {want[2]}x{want[1]} first")
+                      f"{_dims(want)}; resize the images to {want[2]}x{want[1]} first")
     return np.ascontiguousarray(img, dtype=np.uint8)
 
 
@@ -114,17 +119,17 @@ def _numeric(value, inp):
             n = arr.size
             if free > 1:
                 raise _BadRow("SHAPE_MISMATCH", f"{what}: a flat array of {n} values cannot say the shape of one sample "
-                              f"of {list(inp.shape)}; give nested arrays")
+                              f"of {_dims(inp.shape)}; give nested arrays")
             if n == 0 or n % fixed or (free == 0 and n != fixed):
-                raise _BadRow("SHAPE_MISMATCH", f"{what} has {n} values but one sample of {list(inp.shape)} takes "
+                raise _BadRow("SHAPE_MISMATCH", f"{what} has {n} values but one sample of {_dims(inp.shape)} takes "
                               + (f"{fixed}" if free == 0 else f"a positive multiple of {fixed}"))
             arr = arr.reshape([n // fixed if d == -1 else d for d in want])
         else:
-            raise _BadRow("SHAPE_MISMATCH", f"{what} has rank {arr.ndim} but one sample of {list(inp.shape)} has "
+            raise _BadRow("SHAPE_MISMATCH", f"{what} has rank {arr.ndim} but one sample of {_dims(inp.shape)} has "
                           f"rank {len(want)}")
     if any(g < 1 or (w != -1 and w != g) for g, w in zip(arr.shape, want)):
-        raise _BadRow("SHAPE_MISMATCH", f"{what} has sample shape {list(arr.shape)} (shape {[1] + list(arr.shape)}) "
-                      f"but the model takes {list(inp.shape)}")
+        raise _BadRow("SHAPE_MISMATCH", f"{what} has sample shape {_dims(arr.shape)} (shape {_dims((1,) + arr.shape)}) "
+                      f"but the model takes {_dims(inp.shape)}")
     if inp.dtype in ("float32", "float64"):
         return arr.astype(inp.dtype)
     info = np.iinfo(inp.dtype)

@@ -5,8 +5,8 @@ import org.apache.spark.sql.SparkSession
 import org.apache.spark.sql.functions.{array_max, array_position, col}
 
 /**
- * Scores a folder of images with an mxport image model and writes (path, top class, its probability, error)
- * to Parquet:
+ * Scores a folder of images with an mxport image model and writes (path, top class, its probability, the model's
+ * whole first output, error) to Parquet:
  * {{{
  * spark-submit --class io.mxport.spark.examples.ScoreImages mxport-spark_2.13-<version>-all.jar \
  *   MODEL_URI IMAGES_DIR OUTPUT_DIR [BATCH_SIZE]
@@ -27,11 +27,11 @@ object ScoreImages {
       val output = model.signature.getOutputNames.get(0)
       val scored = model.transform(images)
         .select(col("path"), (array_position(col(output), array_max(col(output))) - 1).as("top_class"),
-          array_max(col(output)).as("top_score"), col("mxport_error"))
+          array_max(col(output)).as("top_score"), col(output), col("mxport_error"))
       scored.write.mode("overwrite").parquet(args(2))
       val written = spark.read.parquet(args(2))
       println(s"scored ${written.count()} images (${written.where("mxport_error is not null").count()} bad) into ${args(2)}")
-      written.orderBy("path").show(5, truncate = false)
+      written.orderBy("path").select("path", "top_class", "top_score", "mxport_error").show(5, truncate = false)
     } finally spark.stop()
   }
 }
