@@ -10,7 +10,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention spark-setup bench-spark soak clean
+.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention spark-setup bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -39,8 +39,8 @@ real-model: setup ## convert Google's EfficientNet-Lite0 ImageNet weights (pinne
 
 JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt)
 
-jvm-package: setup ## build the Java and Scala jars and the integration adapters (no tests)
-	$(MVN) -pl integration_tests/jvm -am package -DskipTests
+jvm-package: setup ## build the Java and Scala jars, the Spark shaded jar and the integration adapters (no tests)
+	$(MVN) -pl integration_tests/jvm,spark -am package -DskipTests
 
 dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), the Spark shaded jar
 	rm -rf dist && mkdir -p dist
@@ -71,6 +71,9 @@ test-jvm: models real-model spark-setup ## the Java, Scala and Spark suites (Mav
 test-integration: spark-setup real-model ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J
 	$(PY) -m pytest -q integration_tests
 
+test-cluster: models jvm-package spark-setup ## a Spark standalone cluster (master + 2 workers) here: both APIs via spark-submit, a killed executor (make test runs a short leg)
+	MXPORT_SPARK_CLUSTER_FULL=1 $(PY) -m pytest -q integration_tests/test_spark_cluster.py
+
 test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loading, 20 fresh processes each (Spark too)
 	cd /tmp && MXPORT_ORDER_SPARK_RUNS=20 $(abspath $(PY)) -m pytest -q $(abspath integration_tests/test_orders.py)
 
@@ -97,8 +100,7 @@ bench-quick: bench-setup bench-jvm models ## a 5-run pass of the benchmark harne
 bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting, Python and Java (about 15 minutes)
 	$(PY) benchmarks/contention.py --runs 60 --rounds 3 --jvm-classpath "$(BENCH_CP)"
 
-bench-spark: models spark-setup ## ResNet-18 rows/s and time to first row: Java Predictor vs Spark local[1], local[2]
-	$(MVN) install -DskipTests
+bench-spark: models spark-setup ## ResNet-18 rows/s and time to first row, both APIs: one process, local[1], local[2], a 2-worker cluster -> benchmarks/RESULTS.md
 	bash spark/bench.sh
 
 SOAK_SECONDS ?= 600

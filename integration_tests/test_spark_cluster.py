@@ -2,7 +2,7 @@
 with spark-submit, executors in JVMs of their own, the model shipped with --files and read as sparkfiles:.
 
 Both APIs: the Scala transformer through the shaded jar (io.mxport.spark.examples.ScoreImages) and the Python
-API through a PySpark driver (spark_cluster_job.py, workers on this venv's Python via spark.pyspark.python).
+API through a PySpark driver (spark/examples/score_images.py, workers on this venv's Python via spark.pyspark.python).
 Each job's outputs equal, bit for bit, the single-process Java Predictor's and mxport.load's (PNG images, which
 every decoder turns into the same pixels; batches of 8, padded, as the jobs run them); each executor loads the
 model once (its log line, counted in the executors' stderr). `make test-cluster` (MXPORT_SPARK_CLUSTER_FULL=1)
@@ -146,7 +146,7 @@ def scala_conf():
 
 
 def python_job(cluster, model, images, out, partitions, wait=True):
-    job = os.path.join(REPO, "integration_tests", "spark_cluster_job.py")
+    job = os.path.join(REPO, "spark", "examples", "score_images.py")
     return cluster.submit(["--files", ",".join(model), job, "sparkfiles:resnet18", os.path.dirname(images[0]), out,
                            str(BATCH), str(partitions)], conf=python_conf(), wait=wait)
 

@@ -1,18 +1,46 @@
-"""make bench-spark, the Python line: mxport.spark.transform (mapInArrow) on the same files, local[N].
+"""make bench-spark, the Python lines: mxport.load alone, or mxport.spark.transform (mapInArrow) on the same files.
 
-python spark/bench_python.py MASTER MODEL DIR BATCH  ->  a RESULT line like SparkBench's
+python spark/bench_python.py single|local[N]|spark://HOST:PORT MODEL DIR BATCH  ->  a RESULT line like SparkBench's
 """
+import glob
 import os
 import sys
 import time
 
 
-def main(master, model, folder, batch):
+def single(model, folder, batch):
+    """One process, no Spark: decode (mx.image.imdecode, as mxport.spark does) and predict in batches."""
+    import mxnet as mx
+    import numpy as np
+    import mxport
+    files = sorted(glob.glob(os.path.join(folder, "*.jpg")))
+
+    def run(block, group):
+        x = np.stack([mx.image.imdecode(open(f, "rb").read(), flag=1, to_rgb=1).asnumpy() for f in group])
+        block(mx.nd.array(x, dtype="uint8")).asnumpy()
+
+    t0 = time.perf_counter()
+    block = mxport.load(model)
+    run(block, files[:batch])
+    first = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    for k in range(0, len(files), batch):
+        run(block, files[k:k + batch])
+    seconds = time.perf_counter() - t1
+    print(f"RESULT mode=py single rows={len(files):4d} rows_per_s={len(files) / seconds:6.2f} first_row_s={first:5.2f} "
+          f"threads={mxport._threads.decision()}")
+
+
+def spark_run(master, model, folder, batch):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     started = time.perf_counter()
     from pyspark.sql import SparkSession
-    spark = (SparkSession.builder.master(master).appName("mxport-bench-python").config("spark.ui.enabled", "false")
-             .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").getOrCreate())
+    builder = (SparkSession.builder.master(master).appName("mxport-bench-python").config("spark.ui.enabled", "false")
+               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1"))
+    if master.startswith("spark://"):  # spark/cluster.py's workers: one 1-core executor each
+        builder = (builder.config("spark.executor.cores", "1").config("spark.cores.max", "2")
+                   .config("spark.executor.memory", "1g"))
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     session = time.perf_counter() - started
     try:
@@ -34,4 +62,5 @@ def main(master, model, folder, batch):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    mode, model, folder, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    single(model, folder, batch) if mode == "single" else spark_run(mode, model, folder, batch)

@@ -64,13 +64,32 @@ class _BadRow(Exception):
 
 
 def _header_size(data):
-    """(width, height) from the image's header, without decoding it; None when Pillow cannot tell."""
+    """(width, height) from the image's header, without decoding it (PNG and JPEG read here, other formats by
+    Pillow); None when it cannot tell."""
+    import struct
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24 and data[12:16] == b"IHDR":
+        return struct.unpack(">II", data[16:24])
+    if data[:2] == b"\xff\xd8":  # JPEG: the first start-of-frame marker holds the size
+        i = 2
+        while i + 9 <= len(data):
+            if data[i] != 0xFF:
+                return None
+            marker = data[i + 1]
+            if marker == 0xFF:
+                i += 1
+                continue
+            length = struct.unpack(">H", data[i + 2:i + 4])[0]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                h, w = struct.unpack(">HH", data[i + 5:i + 9])
+                return w, h
+            i += 2 + length
+        return None
     try:
         import io
         from PIL import Image
         with Image.open(io.BytesIO(data)) as img:
             return img.size
-    except Exception:
+    except Exception:  # includes Pillow's own bomb check, above its limit of 179 M pixels
         return None
 
 

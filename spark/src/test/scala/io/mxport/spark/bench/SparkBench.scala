@@ -37,8 +37,9 @@ object SparkBench {
         ImageIO.write(img, "jpg", out.resolve(f"img$i%04d.jpg").toFile)
       }
     case "java" :: model :: dir :: batch :: Nil => javaPredictor(model, dir, batch.toInt)
-    case master :: model :: dir :: batch :: Nil if master.startsWith("local") => spark(master, model, dir, batch.toInt)
-    case _ => sys.error("usage: SparkBench generate DIR N | SparkBench java|local[N] MODEL DIR BATCH")
+    case master :: model :: dir :: batch :: Nil if master.startsWith("local") || master.startsWith("spark://") =>
+      spark(master, model, dir, batch.toInt)
+    case _ => sys.error("usage: SparkBench generate DIR N | SparkBench java|local[N]|spark://HOST:PORT MODEL DIR BATCH")
   }
 
   private def report(mode: String, rows: Int, seconds: Double, firstRow: Double, threads: String): Unit =
@@ -66,9 +67,16 @@ object SparkBench {
 
   private def spark(master: String, model: String, dir: String, batch: Int): Unit = {
     val started = System.nanoTime()
-    val spark = SparkSession.builder().master(master).appName("mxport-bench")
+    val builder = SparkSession.builder().master(master).appName("mxport-bench")
       .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-      .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate()
+      .config("spark.driver.bindAddress", "127.0.0.1")
+    if (master.startsWith("spark://")) { // spark/cluster.py's workers: one 1-core executor each, mxport from the shaded jar
+      val version = new String(Files.readAllBytes(TestData.root.resolve("VERSION"))).trim
+      builder.config("spark.executor.cores", "1").config("spark.cores.max", "2").config("spark.executor.memory", "1g")
+        .config("spark.jars", TestData.root.resolve(s"spark/target/mxport-spark_2.13-$version-all.jar").toString)
+        .config("spark.plugins", "io.mxport.spark.MxportSparkPlugin")
+    }
+    val spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     val session = secs(started)
     try {
