@@ -176,7 +176,7 @@ def test_scala_api_on_the_cluster_equals_the_predictors_and_loads_once_per_execu
     assert len(loads) == 2 and all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1, loads
 
 
-def kill_one_executor_while_it_scores(cluster, job, timeout=600):
+def kill_one_executor_while_it_scores(cluster, job, timeout=1800):
     """Waits for an executor of the job's application to log its model load, SIGKILLs that executor's JVM,
     waits for the job; returns (killed executor id, application id)."""
     deadline = time.time() + timeout
