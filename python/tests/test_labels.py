@@ -114,7 +114,7 @@ def test_a_version_1_signature_with_metadata_is_bad(tmp_path):
     with pytest.raises(mxport.MxportError, match=r"unknown \['metadata'\]") as e:
         Signature.from_json(json.dumps(doc))
     assert e.value.code == "BAD_SIGNATURE"
-    doc["mxport_format"] = 3
-    with pytest.raises(mxport.MxportError, match=r"reads versions \[1, 2\]") as e:
+    doc["mxport_format"] = 4
+    with pytest.raises(mxport.MxportError, match=r"reads versions \[1, 2, 3\]") as e:
         Signature.from_json(json.dumps(doc))
     assert e.value.code == "UNSUPPORTED_FORMAT_VERSION"

@@ -84,11 +84,12 @@ def test_valid_case_carries_its_format_version_labels_and_metadata(name):
     sig = mxport.load(os.path.join(folder, "model")).signature
     assert sig.metadata == want["metadata"]
     assert {s.name: list(s.labels) for s in sig.outputs if s.labels is not None} == want["labels"]
+    assert sig.optimization == want.get("optimization")
 
 
-def test_version_1_and_version_2_vectors_are_both_there():
+def test_vectors_of_every_format_version_are_there():
     versions = {read_case(n)[1].get("signature", {}).get("mxport_format") for n in case_names("valid")}
-    assert {1, 2} <= versions
+    assert {1, 2, 3} <= versions
 
 
 @pytest.mark.parametrize("name", case_names("invalid"))

@@ -107,7 +107,7 @@ class Writer:
         self.root = root
 
     def case(self, name, description, net, specs, pre=None, post=None, output_names=None, layouts=None,
-             batches=(2,), extra_runs=(), seed=0, labels=None, metadata=None):
+             batches=(2,), extra_runs=(), seed=0, labels=None, metadata=None, optimize="none", calibration=None):
         folder = os.path.join(self.root, name)
         os.makedirs(folder)
         n_in = len(specs)
@@ -118,7 +118,8 @@ class Writer:
             if p is not None:
                 p.initialize(HE)
         mxport.export(net, os.path.join(folder, "model"), inputs=specs, preprocess=pre, postprocess=post,
-                      output_names=output_names, layouts=layouts, labels=labels, metadata=metadata)
+                      output_names=output_names, layouts=layouts, labels=labels, metadata=metadata,
+                      optimize=optimize, calibration=calibration)
         sig = mxport.read_signature(os.path.join(folder, "model"))
         n_out = len(sig.outputs)
         # the vectors belong to the format, not to a release: a fixed producer keeps them byte-stable across versions
@@ -130,6 +131,8 @@ class Writer:
             arrays = [rand(rng, (batch,) + tuple(12 if d == -1 else d for d in s.shape[1:]), s.dtype)
                       for s in specs]
             outs, feats, raw = reference(pre_list, net, post_list, arrays)
+            if optimize != "none":  # the optimised graph is not the Gluon blocks: stock MXNet runs its files
+                outs, raw = stock_outputs(folder, sig, arrays, feats)
             for o in outs + raw:
                 assert np.abs(o).max() > 1e-2, f"{name}: degenerate reference output"
             runs.append(self._run(folder, f"{r}", True, arrays, outs))
@@ -139,6 +142,8 @@ class Writer:
             runs.append(self._bad_run(folder, rng, run))
         expect = {"mxport_format": sig.format_version, "metadata": dict(sig.metadata),
                   "labels": {s.name: list(s.labels) for s in sig.outputs if s.labels is not None}}
+        if sig.optimization is not None:
+            expect["optimization"] = sig.optimization
         self._case_json(folder, description, runs, signature=expect)
 
     def _run(self, folder, tag, load_transforms, inputs, outputs):
@@ -175,6 +180,23 @@ class Writer:
                         ignore=lambda d, files: [f for f in files if f.endswith(".npy") or f == "case.json"])
         mutate(folder)
         self._case_json(folder, description, [], load=load, expected_error=code)
+
+
+def stock_outputs(folder, sig, arrays, feats):
+    """Outputs of an optimised model run by stock MXNet (SymbolBlock over its files): the whole graph on
+    ``arrays``, and the network alone (cut as spec section 5 says) on ``feats``."""
+    params = mx.nd.load(os.path.join(folder, "model.params"))
+    params = {k.split(":", 1)[1]: v for k, v in params.items()}
+    with open(os.path.join(folder, "model-symbol.json")) as f:
+        graph = json.load(f)
+
+    def run(g, specs, xs):
+        block = gluon.SymbolBlock(mx.sym.load_json(json.dumps(g)), [mx.sym.var(s.name, dtype=s.dtype) for s in specs])
+        block.collect_params().load_dict(params, ignore_extra=True)
+        ys = block(*[mx.nd.array(x, dtype=x.dtype) for x in xs])
+        return [y.asnumpy() for y in (ys if isinstance(ys, list) else [ys])]
+
+    return run(graph, sig.inputs, arrays), run(_graph.cut_network(graph, sig), sig.network.inputs, feats)
 
 
 def edit_symbol(fn):
@@ -252,6 +274,14 @@ def main(root):
            labels={"prob": ["tabby", "crane", "crane", "caf\u00e9 \U0001F431"]},  # duplicates and non-ASCII are fine
            metadata={"name": "four-class example", "licence": "CC0-1.0", "source": "spec/tools/make_vectors.py"},
            seed=7)
+    calibration = [rand(np.random.RandomState(11), (4, 12, 10, 3), "uint8") for _ in range(2)]
+    w.case("optimized_fused", "format version 3: the uint8_image model with oneDNN fusion (optimize='fused')",
+           image_net(), [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")], pre=image_pre(),
+           output_names=["logits"], layouts={"logits": "NC", "network:image": "NCHW"}, seed=3, optimize="fused")
+    w.case("optimized_int8", "format version 3: the uint8_image model quantised to int8 (naive calibration on 8 "
+           "seeded images)", image_net(), [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")], pre=image_pre(),
+           output_names=["logits"], layouts={"logits": "NC", "network:image": "NCHW"}, seed=3, optimize="int8",
+           calibration=calibration)
     old_format(w, root)
 
     w.invalid("invalid_not_json", "the symbol file is not JSON", "single_in_single_out", "BAD_SYMBOL_JSON",
@@ -288,6 +318,10 @@ def main(root):
               "BAD_SIGNATURE", edit_signature(lambda s: (s.update(mxport_format=1), s.pop("metadata"))))
     w.invalid("invalid_metadata_not_string", "a metadata value that is a number", "labels_metadata",
               "BAD_SIGNATURE", edit_signature(lambda s: s["metadata"].update(year=2020)))
+    w.invalid("invalid_optimization_kind", "an optimization of kind 'int4'", "optimized_int8", "BAD_SIGNATURE",
+              edit_signature(lambda s: s["optimization"].update(kind="int4")))
+    w.invalid("invalid_optimization_in_version_2", "an optimization record in a format-2 signature",
+              "optimized_fused", "BAD_SIGNATURE", edit_signature(lambda s: s.update(mxport_format=2)))
     w.invalid("invalid_no_signature", "an old model loaded without input descriptions", "old_format",
               "NO_SIGNATURE", lambda f: None, load={"inputs": None, "epoch": 7})
 

@@ -29,11 +29,11 @@ from . import _threads
 _threads.apply_once(spin=_threads.import_mxnet())  # spec/RUNTIME.md: before the caller's first operator
 
 from ._errors import MxportError  # noqa: E402
-from ._export import export  # noqa: E402
+from ._export import export, optimize  # noqa: E402
 from ._images import decode_image, read_image  # noqa: E402
 from ._load import load, load_module, read_signature  # noqa: E402
 from ._signature import Signature, TensorSpec  # noqa: E402
 from ._version import __version__  # noqa: E402
 
-__all__ = ["export", "load", "load_module", "read_signature", "read_image", "decode_image", "Signature", "TensorSpec", "MxportError",
+__all__ = ["export", "optimize", "load", "load_module", "read_signature", "read_image", "decode_image", "Signature", "TensorSpec", "MxportError",
            "__version__"]

@@ -10,15 +10,16 @@ import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
-from . import _graph, _mx
+from . import _graph, _mx, _optimize
 from ._errors import MxportError, native_message
-from ._load import _as_specs, check_inputs, model_paths, read_signature
+from ._load import _as_specs, check_inputs, model_paths, open_model, read_signature
 from ._signature import Signature, TensorSpec, metadata_problem
 from ._version import __version__
 
 
 def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_names=None, layouts=None,
-           example_inputs=None, overwrite=False, labels=None, metadata=None):
+           example_inputs=None, overwrite=False, labels=None, metadata=None, optimize="none", calibration=None,
+           calibration_mode="naive", exclude_layers=None):
     """Exports a Gluon network with its pre- and post-processing as one mxport model.
 
     >>> sig = mxport.export(net, "out/my_model",                      # net, pre: as in help(mxport)
@@ -63,6 +64,24 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     metadata : dict, optional
         A small map of strings about the model, e.g. ``{"name": ..., "licence": ..., "source": ...}``
         (``Signature.metadata``). With labels or metadata the signature is format version 2, else 1.
+    optimize : {"none", "fused", "int8"}
+        How to optimise the network for CPUs (the transforms and connectors are never changed):
+        ``"fused"`` applies oneDNN subgraph fusion (conv + batch norm + activation into one op; fp32, outputs
+        within float rounding of the plain graph); ``"int8"`` quantises it to 8-bit integers with MXNet's
+        oneDNN quantisation, calibrated on ``calibration``. The signature records it (``optimization``,
+        format version 3). The files still load in stock MXNet 1.9.1 and from every mxport language.
+    calibration : iterable, optional
+        For ``"int8"``: input batches in the model's own input format (what a caller passes to the loaded
+        model, e.g. uint8 NHWC images ``[array (N, H, W, 3), ...]``; a list or tuple per batch, or a dict
+        by name, when the model has several inputs). They run through the transforms, then the fp32 network,
+        whose layer outputs set the 8-bit ranges. Use a few hundred samples like those the model will see,
+        not the ones you evaluate on.
+    calibration_mode : {"naive", "entropy"}
+        ``"naive"`` (default) takes each layer's observed min and max; ``"entropy"`` clips each range where
+        the KL divergence to the fp32 histogram is lowest (benchmarks/RESULTS.md compares both).
+    exclude_layers : list of str, optional
+        For ``"int8"``: names of network nodes to keep in fp32 (the node names of the fp32 model's symbol
+        file, e.g. the first convolution), when quantising them costs too much accuracy.
 
     Returns
     -------
@@ -75,6 +94,7 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
         ``INVALID_ARGUMENT`` for bad arguments, ``TARGET_EXISTS`` when the target holds foreign files.
     """
     _check_prefix(prefix)
+    exclude_layers = _optimize.check_arguments(optimize, calibration, calibration_mode, exclude_layers)
     specs = _as_specs(inputs, "inputs")
     fixed = [s for s in specs if s.shape[0] != -1]
     if fixed:
@@ -163,12 +183,47 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     if missing:
         raise MxportError("INVALID_ARGUMENT", f"the graph needs variables that are neither inputs nor "
                           f"parameters: {missing}; list every input in inputs=")
-    arrays = {("aux:" if n in aux_names else "arg:") + n: params[n].data(params[n].list_ctx()[0]).copyto(mx.cpu())
-              for n in sorted(arg_names | aux_names)}
+    values = {n: params[n].data(params[n].list_ctx()[0]).copyto(mx.cpu()) for n in sorted(arg_names | aux_names)}
     signature = Signature(specs, out_specs, Signature(net_in, net_out), None, None,
                           {"name": "mxport", "version": __version__, "mxnet_version": mx.__version__}, metadata)
     graph = json.loads(fused.tojson())
-    _write_atomically(prefix, graph, arrays, signature, overwrite)
+    if optimize != "none":
+        graph, values, record = _optimize.optimize_model(graph, signature, values, optimize, calibration,
+                                                         calibration_mode, exclude_layers)
+        signature = dataclasses.replace(signature, optimization=record)
+    _write_atomically(prefix, graph, _optimize.params_file_arrays(graph, values), signature, overwrite)
+    return read_signature(prefix)
+
+
+def optimize(source, prefix, kind, *, calibration=None, calibration_mode="naive", exclude_layers=None,
+             overwrite=False):
+    """Writes an optimised copy of an mxport model: ``export(..., optimize=...)`` for a model already on disk.
+
+    >>> sig = mxport.optimize("out/my_model", "out/my_model-int8", "int8",
+    ...                       calibration=[np.random.randint(0, 256, (8, 64, 64, 3)).astype(np.uint8)])
+    >>> sig.optimization["kind"]
+    'int8'
+
+    ``source`` is an fp32 mxport model (not an old model, not one optimised already); ``prefix`` is where the
+    copy goes (``mxport optimize`` on the command line does the same); ``kind`` is ``"fused"`` or ``"int8"``,
+    as :func:`export`'s ``optimize``. The copy keeps the source's signature, labels and metadata, and adds
+    ``optimization``. The other parameters are :func:`export`'s.
+    """
+    _check_prefix(prefix)
+    exclude_layers = _optimize.check_arguments(kind, calibration, calibration_mode, exclude_layers)
+    if kind == "none":
+        raise MxportError("INVALID_ARGUMENT", "optimize='none' would copy the model unchanged: give 'fused' or "
+                          "'int8' (or copy the two files)")
+    model = open_model(source)
+    if model.signature.optimization is not None:
+        raise MxportError("INVALID_ARGUMENT", f"{model.symbol_path} is already optimised "
+                          f"({model.signature.optimization['kind']}): optimise the fp32 model it came from")
+    graph, values, record = _optimize.optimize_model(model.graph, model.signature, model.params, kind,
+                                                     calibration, calibration_mode, exclude_layers)
+    signature = dataclasses.replace(model.signature, optimization=record,
+                                    producer={"name": "mxport", "version": __version__,
+                                              "mxnet_version": mx.__version__})
+    _write_atomically(prefix, graph, _optimize.params_file_arrays(graph, values), signature, overwrite)
     return read_signature(prefix)
 
 
@@ -250,8 +305,8 @@ def _write_atomically(prefix, graph, arrays, signature, overwrite):
         mx.nd.save(tmp_params, arrays)
         with open(tmp_params, "rb") as f:
             data = f.read()
-        signature = Signature(signature.inputs, signature.outputs, signature.network,
-                              hashlib.sha256(data).hexdigest(), len(data), signature.producer, signature.metadata)
+        signature = dataclasses.replace(signature, params_sha256=hashlib.sha256(data).hexdigest(),
+                                        params_size=len(data))
         first = _graph.connectors(graph, _graph.BATCHIFY)[signature.inputs[0].name]
         graph["nodes"][first].setdefault("attrs", {})[_graph.SIGNATURE_ATTR] = signature.to_json()
         fd, tmp_symbol = tempfile.mkstemp(prefix=".mxport-", suffix="-symbol.json.tmp", dir=folder)

@@ -104,6 +104,11 @@ def _variable(name):
     return {"op": "null", "name": name, "inputs": []}
 
 
+def reduce_to(graph, heads):
+    """The graph with only the nodes reachable from ``heads`` (entries of its nodes), renumbered."""
+    return _reduce(graph, graph["nodes"], heads)
+
+
 def _reduce(graph, nodes, heads):
     """Keeps the nodes reachable from heads, in their original order, and renumbers (spec 5, steps 3-4)."""
     keep = set()

@@ -7,18 +7,23 @@ from typing import Optional, Tuple
 
 from ._errors import MxportError
 
-FORMAT_VERSION = 2  # the newest version this package reads and writes
-READ_VERSIONS = (1, 2)
+FORMAT_VERSION = 3  # the newest version this package reads and writes
+READ_VERSIONS = (1, 2, 3)
 DTYPES = ("float32", "float64", "float16", "uint8", "int8", "int32", "int64")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
 _LAYOUT = re.compile(r"^[A-Z]+$")
 _MAX_DIM = 2147483647
-_TOP_KEYS = {"mxport_format", "inputs", "outputs", "network", "params", "producer", "metadata"}
+_TOP_KEYS = {"mxport_format", "inputs", "outputs", "network", "params", "producer", "metadata", "optimization"}
+_NEW_KEYS = {1: set(), 2: {"metadata"}, 3: {"optimization"}}  # top-level fields each version added
 _SPEC_KEYS = {"name", "shape", "dtype", "layout"}
 _MAX_LABEL = 1024  # characters per class name
 _MAX_METADATA = 64  # entries
 _MAX_METADATA_VALUE = 4096  # characters
 _METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
+OPTIMIZATION_KINDS = ("fused", "int8")
+CALIBRATION_MODES = ("naive", "entropy")
+_MAX_EXCLUDED = 4096  # excluded layers
+_MAX_LAYER_NAME = 1024  # characters
 
 
 def _labels_problem(name, shape, labels):
@@ -45,6 +50,33 @@ def metadata_problem(metadata):
             return f"metadata key {k!r} must match {_METADATA_KEY.pattern}"
         if not isinstance(v, str) or len(v) > _MAX_METADATA_VALUE:
             return f"metadata '{k}' must be a string of at most {_MAX_METADATA_VALUE} characters"
+    return None
+
+
+def optimization_problem(opt):
+    """What is wrong with a signature's optimization record (spec section 2), or None."""
+    if not isinstance(opt, dict):
+        return f"'optimization' must be an object, got {type(opt).__name__}"
+    kind = opt.get("kind")
+    if kind not in OPTIMIZATION_KINDS:
+        return f"optimization kind {kind!r} must be one of {list(OPTIMIZATION_KINDS)}"
+    keys = {"kind", "backend"} | ({"calibration_mode", "calibration_samples", "excluded_layers"}
+                                  if kind == "int8" else set())
+    if set(opt) != keys:
+        return f"an optimization of kind '{kind}' has exactly the fields {sorted(keys)}, got {sorted(opt)}"
+    if not isinstance(opt["backend"], str) or not _NAME.fullmatch(opt["backend"]):
+        return f"optimization backend {opt['backend']!r} must match {_NAME.pattern}"
+    if kind == "int8":
+        if opt["calibration_mode"] not in CALIBRATION_MODES:
+            return f"calibration_mode {opt['calibration_mode']!r} must be one of {list(CALIBRATION_MODES)}"
+        n = opt["calibration_samples"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= _MAX_DIM:
+            return f"calibration_samples {n!r} must be an integer from 1 to {_MAX_DIM}"
+        layers = opt["excluded_layers"]
+        if not isinstance(layers, list) or len(layers) > _MAX_EXCLUDED or not all(
+                isinstance(x, str) and 1 <= len(x) <= _MAX_LAYER_NAME for x in layers):
+            return (f"excluded_layers must be a list of at most {_MAX_EXCLUDED} node names of 1 to "
+                    f"{_MAX_LAYER_NAME} characters")
     return None
 
 
@@ -147,7 +179,10 @@ class Signature:
     A model's signature also holds ``network``, the signature of the network alone (what
     ``load(..., load_transforms=False)`` exposes), and the digest of its params file. The signature of a
     network alone, or of an old model, has ``network`` None. ``metadata`` is the model's string map (name,
-    licence, source...; ``export(..., metadata={...})``), empty when the model has none.
+    licence, source...; ``export(..., metadata={...})``), empty when the model has none. ``optimization``
+    says how the network was optimised at export (``export(..., optimize="fused"|"int8")``), e.g.
+    ``{"kind": "int8", "backend": "MKLDNN", "calibration_mode": "naive", "calibration_samples": 200,
+    "excluded_layers": []}``; None for an fp32 graph as written.
     """
 
     inputs: Tuple[TensorSpec, ...]
@@ -157,6 +192,7 @@ class Signature:
     params_size: Optional[int] = None
     producer: dict = field(default_factory=dict, compare=False)
     metadata: dict = field(default_factory=dict)
+    optimization: Optional[dict] = None
 
     @property
     def input_names(self):
@@ -168,7 +204,10 @@ class Signature:
 
     @property
     def format_version(self):
-        """The version a writer writes: 1 unless labels or metadata need 2, so older readers still read it."""
+        """The version a writer writes: the lowest that holds the signature, so older readers still read it:
+        3 with an optimization record, else 2 with labels or metadata, else 1."""
+        if self.optimization is not None:
+            return 3
         return 2 if self.metadata or any(s.labels is not None for s in self.outputs) else 1
 
     def to_json(self):
@@ -185,6 +224,8 @@ class Signature:
             doc["producer"] = self.producer
         if self.metadata:
             doc["metadata"] = dict(self.metadata)
+        if self.optimization is not None:
+            doc["optimization"] = dict(self.optimization)
         return json.dumps(doc, separators=(",", ":"))
 
     @staticmethod
@@ -204,8 +245,9 @@ class Signature:
             raise MxportError("UNSUPPORTED_FORMAT_VERSION",
                               f"the model has format version {version}; this mxport reads versions "
                               f"{list(READ_VERSIONS)}: upgrade mxport")
-        extra = set(doc) - (_TOP_KEYS if version >= 2 else _TOP_KEYS - {"metadata"})
-        missing = _TOP_KEYS - {"producer", "metadata"} - set(doc)
+        known = _TOP_KEYS - set().union(*(keys for v, keys in _NEW_KEYS.items() if v > version))
+        extra = set(doc) - known
+        missing = _TOP_KEYS - {"producer", "metadata", "optimization"} - set(doc)
         if extra or missing:
             raise MxportError("BAD_SIGNATURE", f"signature fields: missing {sorted(missing)}, unknown {sorted(extra)}")
         net = doc["network"]
@@ -240,9 +282,14 @@ class Signature:
         problem = metadata_problem(metadata)
         if problem:
             raise MxportError("BAD_SIGNATURE", problem)
+        optimization = doc.get("optimization")
+        if "optimization" in doc:
+            problem = optimization_problem(optimization)
+            if problem:
+                raise MxportError("BAD_SIGNATURE", problem)
         network = Signature(lists["network.inputs"], lists["network.outputs"])
         return Signature(lists["inputs"], lists["outputs"], network, params["sha256"], params["size"], producer,
-                         metadata)
+                         metadata, optimization)
 
     def describe(self):
         """A table of the signature, as ``mxport inspect`` prints it."""
@@ -268,4 +315,17 @@ class Signature:
             lines.append(f"metadata {k}: {v}")
         if self.params_sha256:
             lines.append(f"params: {self.params_size} bytes, sha256 {self.params_sha256}")
+        if self.network is not None:  # a model's signature, not an old model's inferred one
+            lines.append(f"optimization: {describe_optimization(self.optimization)}")
         return "\n".join(lines)
+
+
+def describe_optimization(opt):
+    """One line saying how a network was optimised, as ``mxport inspect`` prints it."""
+    if opt is None:
+        return "none (fp32 graph as exported)"
+    if opt["kind"] == "fused":
+        return f"fused (oneDNN subgraph fusion, backend {opt['backend']}, fp32)"
+    excluded = ", ".join(opt["excluded_layers"]) or "none"
+    return (f"int8 (quantised, backend {opt['backend']}, {opt['calibration_mode']} calibration on "
+            f"{opt['calibration_samples']} samples; layers kept fp32: {excluded})")

@@ -3,6 +3,7 @@
     mxport inspect PREFIX                      # the signature as a table
     mxport predict PREFIX --input cat.jpg      # an image (JPEG/PNG) or a .npy array; prints the outputs
     mxport predict old/mlp --input-spec data=-1,7 --epoch 5 --input x.npy   # an old model (no signature)
+    mxport optimize m m-int8 int8 --calibration a.jpg --calibration b.png ...  # an optimised copy (also: fused)
 """
 
 import argparse
@@ -147,6 +148,22 @@ def _predict(args):
             print(values)
 
 
+def _optimize(args):
+    import mxport
+    calibration = None
+    if args.calibration:
+        sig = mxport.read_signature(args.source)
+        if len(sig.inputs) != 1:
+            raise MxportError("INVALID_ARGUMENT", f"the model takes {len(sig.inputs)} inputs: calibrate it with the "
+                              "Python API, mxport.optimize(..., calibration=[[a, b], ...])")
+        calibration = [_read_input(path, sig.inputs[0], args) for path in args.calibration]
+    sig = mxport.optimize(args.source, args.prefix, args.kind, calibration=calibration,
+                          calibration_mode=args.calibration_mode, exclude_layers=args.exclude_layer,
+                          overwrite=args.overwrite)
+    from ._signature import describe_optimization
+    print(f"wrote {args.prefix}-symbol.json and {args.prefix}.params: {describe_optimization(sig.optimization)}")
+
+
 def _old_model_arguments(p):
     p.add_argument("--input-spec", action="append", type=_input_spec, metavar="NAME=SHAPE[:DTYPE[:LAYOUT]]",
                    help="for an old model (no signature): one input's description, e.g. "
@@ -173,6 +190,19 @@ def main(argv=None):
                    "of classes)")
     _old_model_arguments(p)
     p.set_defaults(run=_predict)
+    p = sub.add_parser("optimize", help="write an optimised copy of a model: oneDNN-fused fp32, or int8")
+    p.add_argument("source", help="the fp32 model: SOURCE-symbol.json and SOURCE.params")
+    p.add_argument("prefix", help="where the copy goes: PREFIX-symbol.json and PREFIX.params")
+    p.add_argument("kind", choices=["fused", "int8"], help="fused: oneDNN subgraph fusion (fp32); int8: quantised")
+    p.add_argument("--calibration", action="append", metavar="FILE",
+                   help="int8: an image (JPEG/PNG) or a .npy batch in the model's input format; repeat, a few "
+                        "hundred samples like those the model will see")
+    p.add_argument("--calibration-mode", choices=["naive", "entropy"], default="naive",
+                   help="int8: naive (min/max, default) or entropy (KL-optimal clipping; needs scipy)")
+    p.add_argument("--exclude-layer", action="append", metavar="NODE",
+                   help="int8: a network node to keep in fp32 (its name in SOURCE-symbol.json); repeat")
+    p.add_argument("--overwrite", action="store_true", help="replace files at PREFIX that are not an mxport model")
+    p.set_defaults(run=_optimize, no_transforms=False)
     args = parser.parse_args(argv)
     try:
         args.run(args)

@@ -28,13 +28,15 @@ import java.util.regex.Pattern;
  * The signature of a whole mxport model also has {@link #getNetwork() the network alone's signature};
  * that of a network alone, or of an old model, has none. A model of format version 2 may carry
  * {@link #getMetadata() metadata} (name, licence, source...) and its outputs {@link TensorSpec#getLabels()
- * class names}. Immutable.
+ * class names}; one of version 3 says how its network was {@link #getOptimization() optimised}. Immutable.
  */
 public final class Signature {
-    static final int FORMAT_VERSION = 2;
+    static final int FORMAT_VERSION = 3;
     private static final Set<String> TOP_KEYS_V1 = Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer");
     private static final Set<String> TOP_KEYS_V2 = Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer",
             "metadata");
+    private static final Set<String> TOP_KEYS_V3 = Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer",
+            "metadata", "optimization");
     private static final int MAX_METADATA = 64;
     private static final int MAX_METADATA_VALUE = 4096;
     private static final Set<String> SPEC_KEYS = Set.of("name", "shape", "dtype", "layout");
@@ -47,6 +49,7 @@ public final class Signature {
     private final String paramsSha256;
     private final long paramsSize;
     private final Map<String, String> metadata;
+    private final Optimization optimization;
 
     /**
      * A signature without a network part or digest, e.g. to describe a network.
@@ -58,17 +61,18 @@ public final class Signature {
     }
 
     private Signature(List<TensorSpec> inputs, List<TensorSpec> outputs, Signature network, String sha256, long size) {
-        this(inputs, outputs, network, sha256, size, Map.of());
+        this(inputs, outputs, network, sha256, size, Map.of(), null);
     }
 
     private Signature(List<TensorSpec> inputs, List<TensorSpec> outputs, Signature network, String sha256, long size,
-                      Map<String, String> metadata) {
+                      Map<String, String> metadata, Optimization optimization) {
         this.inputs = Collections.unmodifiableList(new ArrayList<>(inputs));
         this.outputs = Collections.unmodifiableList(new ArrayList<>(outputs));
         this.network = network;
         this.paramsSha256 = sha256;
         this.paramsSize = size;
         this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+        this.optimization = optimization;
     }
 
     private static List<TensorSpec> checked(List<TensorSpec> specs, String what) {
@@ -131,6 +135,11 @@ public final class Signature {
         return metadata;
     }
 
+    /** How the network was optimised at export (format version 3); empty for an fp32 graph as exported. */
+    public Optional<Optimization> getOptimization() {
+        return Optional.ofNullable(optimization);
+    }
+
     private static List<String> names(List<TensorSpec> specs) {
         List<String> names = new ArrayList<>();
         specs.forEach(s -> names.add(s.getName()));
@@ -145,7 +154,7 @@ public final class Signature {
         Signature s = (Signature) o;
         return inputs.equals(s.inputs) && outputs.equals(s.outputs) && Objects.equals(network, s.network)
                 && Objects.equals(paramsSha256, s.paramsSha256) && paramsSize == s.paramsSize
-                && metadata.equals(s.metadata);
+                && metadata.equals(s.metadata) && Objects.equals(optimization, s.optimization);
     }
 
     @Override
@@ -194,6 +203,10 @@ public final class Signature {
         if (paramsSha256 != null) {
             b.append("params: ").append(paramsSize).append(" bytes, sha256 ").append(paramsSha256).append('\n');
         }
+        if (network != null) {
+            b.append("optimization: ").append(optimization == null ? "none (fp32 graph as exported)" : optimization)
+                    .append('\n');
+        }
         return b.toString().stripTrailing();
     }
 
@@ -225,14 +238,14 @@ public final class Signature {
             throw bad("'mxport_format' must be an integer, got " + Json.show(version));
         }
         BigInteger v = Json.integer(version);
-        if (!v.equals(BigInteger.ONE) && !v.equals(BigInteger.valueOf(FORMAT_VERSION))) {
+        if (v.signum() <= 0 || v.compareTo(BigInteger.valueOf(FORMAT_VERSION)) > 0) {
             throw new MxportException(ErrorCode.UNSUPPORTED_FORMAT_VERSION, "the model has format version "
-                    + version + "; this mxport reads versions [1, " + FORMAT_VERSION + "]: upgrade mxport");
+                    + version + "; this mxport reads versions [1, 2, " + FORMAT_VERSION + "]: upgrade mxport");
         }
         boolean v2 = v.intValue() >= 2;
         Set<String> keys = fieldNames(doc);
         Set<String> extra = new TreeSet<>(keys);
-        extra.removeAll(v2 ? TOP_KEYS_V2 : TOP_KEYS_V1);
+        extra.removeAll(v.intValue() >= 3 ? TOP_KEYS_V3 : v2 ? TOP_KEYS_V2 : TOP_KEYS_V1);
         Set<String> missing = new TreeSet<>(TOP_KEYS_V1);
         missing.remove("producer");
         missing.removeAll(keys);
@@ -266,8 +279,9 @@ public final class Signature {
         // a size beyond a long cannot be any file's size: it can only mismatch (DIGEST_MISMATCH at load)
         long sizeValue = size.bitLength() < 63 ? size.longValue() : Long.MAX_VALUE;
         Map<String, String> metadata = metadata(doc.get("metadata"));
+        Optimization optimization = doc.has("optimization") ? Optimization.fromJson(doc.get("optimization")) : null;
         Signature network = new Signature(netIn, netOut, null, null, -1);
-        return new Signature(in, out, network, params.get("sha256").asText(), sizeValue, metadata);
+        return new Signature(in, out, network, params.get("sha256").asText(), sizeValue, metadata, optimization);
     }
 
     private static Map<String, String> metadata(JsonNode m) {

@@ -135,6 +135,13 @@ class VectorsTest {
         want.get("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
         assertEquals(metadata, sig.getMetadata(), name);
         assertEquals(new ArrayList<>(metadata.keySet()), new ArrayList<>(sig.getMetadata().keySet()), name + ": order");
+        JsonNode optimization = want.get("optimization");
+        assertEquals(optimization == null ? null : optimization.get("kind").asText(),
+                sig.getOptimization().map(Optimization::getKind).orElse(null), name + ": optimization kind");
+        if (optimization != null && optimization.has("calibration_samples")) {
+            assertEquals(optimization.get("calibration_samples").asLong(), sig.getOptimization().get().getCalibrationSamples(), name);
+            assertEquals(optimization.get("calibration_mode").asText(), sig.getOptimization().get().getCalibrationMode().get(), name);
+        }
         for (TensorSpec out : sig.getOutputs()) {
             JsonNode labels = want.get("labels").get(out.getName());
             if (labels == null) {
