@@ -190,3 +190,40 @@ def test_the_real_model_on_real_photos_grayscale_included(consumers, lite0):
         with consumer.open(lite0) as run:
             for name, x in inputs.items():
                 compare(consumer.name, "models/efficientnet_lite0.py", f"efficientnet_lite0 {name}", run(x), want[name])
+
+
+@pytest.fixture(scope="session")
+def optimised_resnet(resnet, tmp_path_factory):
+    """The demo's ResNet-18, oneDNN-fused and int8 (calibrated on 8 seeded images), as mxport.optimize writes them."""
+    folder = tmp_path_factory.mktemp("optimised")
+    calibration = [np.random.RandomState(s).randint(0, 256, (4, 300, 300, 3)).astype("uint8") for s in (1, 2)]
+    out = {}
+    for kind in ("fused", "int8"):
+        out[kind] = str(folder / f"resnet18-{kind}")
+        mxport.optimize(resnet, out[kind], kind, calibration=calibration if kind == "int8" else None)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["fused", "int8"])
+def test_optimised_resnet_gives_the_same_bits_in_every_runtime(consumers, optimised_resnet, kind):
+    """One optimised model, every consumer: Gluon's outputs bit for bit (Module included: its GraphExecutor finds
+    nothing left to fuse in an optimised graph), on the demo photo and a batch of 25, transforms and network."""
+    prefix = optimised_resnet[kind]
+    photo = mx.image.imread(os.path.join(REPO, "demo", "cat.jpg")).asnumpy()[np.newaxis]
+    batch = np.random.RandomState(25).randint(0, 256, (25, 300, 300, 3)).astype("uint8")
+    features = np.random.RandomState(3).uniform(-2, 2, (1, 3, 224, 224)).astype("float32")
+    reference, *others = consumers
+    cases = [(True, "photo", [photo]), (True, "batch25", [batch]), (False, "network", [features])]
+    want = {}
+    for load_transforms, name, arrays in cases:
+        with reference.open(prefix, load_transforms) as run:
+            want[name] = run(arrays)
+    assert want["photo"][0].max() > 3 / 1000 and want["photo"][0].std() > 1e-5
+    for consumer in others:
+        for load_transforms, name, arrays in cases:
+            with consumer.open(prefix, load_transforms) as run:
+                got = run(arrays)
+            where = f"resnet18 {kind} {name}"
+            assert all(np.array_equal(g, w) for g, w in zip(got, want[name])), \
+                f"mxport.optimize -> {consumer.name}, {where}: largest difference " \
+                f"{max(float(np.abs(g - w).max()) for g, w in zip(got, want[name])):.3g}, must be 0"
