@@ -91,10 +91,10 @@ BENCH_CP = benchmarks/jvm/target/mxport-benchmarks-$(VERSION).jar:$$(cat benchma
 bench-jvm: setup
 	$(MVN) -P bench -pl benchmarks/jvm -am package -DskipTests
 
-bench: bench-setup bench-jvm models ## the end-to-end table (benchmarks/RESULTS.md), 500 runs per cell (about 45 minutes): benchmarks/results/full.*
+bench: bench-setup bench-jvm models real-model ## the end-to-end table (benchmarks/RESULTS.md), 500 runs per cell (about 45 minutes): benchmarks/results/full.*
 	$(PY) benchmarks/bench.py --runs 500 --jvm-classpath "$(BENCH_CP)"
 
-bench-quick: bench-setup bench-jvm models ## a 5-run pass of the benchmark harness (asserts nothing about speed)
+bench-quick: bench-setup bench-jvm models real-model ## a 5-run pass of the benchmark harness (asserts nothing about speed)
 	$(PY) benchmarks/bench.py --runs 5 --quick --jvm-classpath "$(BENCH_CP)"
 
 bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting, Python and Java (about 15 minutes)

@@ -3,6 +3,10 @@
     python benchmarks/bench.py --runs 500            # make bench
     python benchmarks/bench.py --runs 5 --quick      # make bench-quick: proves the harness, asserts nothing
 
+A second table times the optimised models (``mxport.optimize``: fp32 as exported, oneDNN-fused, int8) end to end,
+for ResNet-18 and EfficientNet-Lite0, in Python (Module, Gluon), Java and Scala, batch 1 and 25; beside it, the
+int8-vs-fp32 agreement of benchmarks/int8_accuracy.py when its report exists (.cache/reports/int8_accuracy.json).
+
 Every row runs in a fresh process (Python rows: benchmarks/python_rows.py; JVM rows: io.mxport.bench.JvmBench,
 timed inside the JVM), one after another so that they do not compete for the 2 cores. Writes
 benchmarks/results/<name>.json (every raw figure and the machine), .md (the table) and .png (a bar chart).
@@ -38,6 +42,54 @@ def rows(jvm_classpath):
         else:
             out.append((label, "not measured: the JVM benchmark is not built (make bench builds it)"))
     return out
+
+
+OPTIMISED_MODELS = ("resnet18", "efficientnet_lite0")
+KINDS = ("fp32", "fused", "int8")
+OPTIMISED_ROWS = ("Python (Module API)", "Python (Gluon)", "Java", "Scala")
+
+
+def optimised_models(models):
+    """{(model, kind): prefix}: writes the fused and int8 copies that are missing (demo/export_resnet.py writes
+    ResNet-18's; EfficientNet-Lite0's int8 is calibrated and excluded as benchmarks/int8_accuracy.py's recipe)."""
+    import mxport
+    import int8_accuracy
+    out = {}
+    for model in OPTIMISED_MODELS:
+        base = os.path.join(models, model)
+        if not os.path.exists(base + ".params"):
+            continue  # make real-model builds EfficientNet-Lite0
+        out[(model, "fp32")] = base
+        for kind in KINDS[1:]:
+            prefix = f"{base}-{kind}"
+            if not os.path.exists(prefix + ".params"):
+                extra = {}
+                if kind == "int8":
+                    extra = {"calibration": [c[None] for c in int8_accuracy.photo_set(int8_accuracy.CALIB_PHOTOS, 8,
+                                                                                       2000)],
+                             "exclude_layers": int8_accuracy.lite0_fp32_layers(base)}
+                mxport.optimize(base, prefix, kind, overwrite=True, **extra)
+            out[(model, kind)] = prefix
+    return out
+
+
+def optimised_table(results, accuracy):
+    lines = ["| Model | Request | Row | fp32 (ms) | fused (ms) | int8 (ms) | int8 speed-up | int8 top-1 agreement |",
+             "|---|---|---|---|---|---|---|---|"]
+    for model in OPTIMISED_MODELS:
+        agree = next((r for r in accuracy if r["model"] == model and r["kind"] == "int8"
+                      and r["calibration_mode"] == "naive"
+                      and r["fp32_layers"] == ("depthwise+early" if model == "efficientnet_lite0" else "none")), None)
+        agreement = f"{100 * agree['top1_agreement']:.1f} % of {agree['eval_inputs']}" if agree else "not measured"
+        for batch, request in SHAPES.items():
+            for label in OPTIMISED_ROWS:
+                cells = [results.get((model, kind, label, batch), {}) for kind in KINDS]
+                shown = [f"{c['ms_per_sample']:.2f}" if "ms_per_sample" in c else c.get("error", "not measured")[:60]
+                         for c in cells]
+                ok = all("ms_per_sample" in c for c in (cells[0], cells[2]))
+                speedup = f"{cells[0]['ms_per_sample'] / cells[2]['ms_per_sample']:.2f}x" if ok else ""
+                lines.append(f"| {model} | {request} | {label} | {' | '.join(shown)} | {speedup} | {agreement} |")
+    return "\n".join(lines)
 
 
 def machine():
@@ -84,7 +136,7 @@ def table(results, info):
             proposal = f"{prop[0]} / {prop[1]} / {100 * (prop[0] - prop[1]) / prop[0]:.1f}%" if prop else ""
             lines.append(f"| CPU ({info['cores']} cores) | {request} | {label} | {figures} | {proposal} |")
     gpu = "not measured: no GPU build of MXNet is installed" if not info["gpus"] else "GPU rows: TODO"
-    lines.append(f"| CPU | both | oneDNN-fused export (`optimize_for`) | not measured: mxport does not offer it | | | |")
+    lines.append(f"| CPU | both | oneDNN-fused and int8 exports | in the table of optimised models below | | | |")
     lines.append(f"| GPU | both | every row | {gpu} | | | |")
     return "\n".join(lines)
 
@@ -125,8 +177,10 @@ def main():
     a = p.parse_args()
     from tqdm import tqdm
     sys.path.insert(0, os.path.join(REPO, "demo"))
+    sys.path.insert(0, HERE)
     import export_resnet
     export_resnet.main(a.model)
+    optimised = optimised_models(os.path.dirname(a.model))
     info = machine()
     warmup = 2 if a.quick else a.warmup
     jobs = [(label, cmd, mode, batch) for label, cmd in rows(a.jvm_classpath)
@@ -137,6 +191,17 @@ def main():
             results[label]["skipped"] = cmd
             continue
         results[label][f"{mode}/{batch}"] = run_cell(cmd, mode, batch, a.runs, warmup, a.model)
+    commands = dict(rows(a.jvm_classpath))
+    opt_jobs = [(model, kind, label, batch) for (model, kind) in optimised for batch in SHAPES
+                for label in OPTIMISED_ROWS]
+    opt_results = {}
+    for model, kind, label, batch in tqdm(opt_jobs, desc="optimised", unit="cell"):
+        cmd = commands[label]
+        opt_results[(model, kind, label, batch)] = (
+            {"error": cmd} if isinstance(cmd, str) else
+            run_cell(cmd, "e2e", batch, a.runs, warmup, optimised[(model, kind)]))
+    accuracy_report = os.path.join(REPO, ".cache", "reports", "int8_accuracy.json")
+    accuracy = json.load(open(accuracy_report)) if os.path.exists(accuracy_report) else []
     bridge = None
     if a.jvm_classpath:
         done = subprocess.run([PY, os.path.join(HERE, "bridge_row.py"), "--runs", str(a.runs), "--warmup",
@@ -148,7 +213,9 @@ def main():
     out = os.path.join(HERE, "results")
     os.makedirs(out, exist_ok=True)
     doc = {"command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]), "runs": a.runs,
-           "warmup": warmup, "machine": info, "results": results, "bridge": bridge}
+           "warmup": warmup, "machine": info, "results": results, "bridge": bridge,
+           "optimised": [dict(zip(("model", "kind", "row", "batch"), k), **v) for k, v in opt_results.items()],
+           "int8_accuracy": accuracy}
     with open(os.path.join(out, f"{name}.json"), "w") as f:
         json.dump(doc, f, indent=1)
     md = table(results, info)
@@ -158,6 +225,8 @@ def main():
                f"inside the JVM: the bridge costs {bridge['bridge_ms']:.2f} ms per call.")
     elif bridge:
         md += f"\n\nBridge: not measured: {bridge['error']}"
+    md += ("\n\nOptimised models, end to end (uint8 300x300 pixels in, probabilities out), ms per sample:\n\n"
+           + optimised_table(opt_results, accuracy))
     with open(os.path.join(out, f"{name}.md"), "w") as f:
         f.write(md + "\n")
     chart(results, os.path.join(out, f"{name}.png"))

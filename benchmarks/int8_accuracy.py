@@ -54,10 +54,10 @@ def depthwise(prefix):
     return [name for name, dw in layers(prefix) if dw]
 
 
-def lite0_fp32_layers(prefix):
-    """The EfficientNet-Lite0 recipe: every depthwise convolution, and every convolution of the first three
+def lite0_fp32_layers(prefix, blocks=3):
+    """The EfficientNet-Lite0 recipe: every depthwise convolution, and every convolution of the first ``blocks``
     MBConv blocks (the early layers, whose errors the rest of the network amplifies), stay fp32."""
-    early = [name for name, _ in layers(prefix) if any(f"_mbconv{i}_" in name for i in range(3))]
+    early = [name for name, _ in layers(prefix) if any(f"_mbconv{i}_" in name for i in range(blocks))]
     return sorted(set(depthwise(prefix)) | set(early))
 
 
@@ -65,7 +65,8 @@ def settings(model, prefix, modes):
     """(calibration mode, excluded layers, label) rows to measure for one model."""
     rows = [(mode, [], "none") for mode in modes] + [("naive", FIRST_LAST[model], "first+last")]
     if model == "efficientnet_lite0":
-        rows += [("naive", depthwise(prefix), "depthwise"), ("naive", lite0_fp32_layers(prefix), "depthwise+early")]
+        rows += [("naive", depthwise(prefix), "depthwise"), ("naive", lite0_fp32_layers(prefix), "depthwise+early"),
+                 ("naive", lite0_fp32_layers(prefix, 6), "depthwise+early6")]
         if "entropy" in modes:
             rows.append(("entropy", lite0_fp32_layers(prefix), "depthwise+early"))
     return rows
@@ -141,6 +142,7 @@ def main(argv=None):
     parser.add_argument("--eval-per-photo", type=int, default=30)
     parser.add_argument("--calib-per-photo", type=int, default=8)
     parser.add_argument("--modes", default="naive,entropy")
+    parser.add_argument("--only", help="measure only the rows whose fp32-layers label is this (e.g. depthwise+early6)")
     parser.add_argument("--out", default=os.path.join(REPO, ".cache", "reports", "int8_accuracy.json"))
     args = parser.parse_args(argv)
     import mxport  # noqa: F401  (before MXNet runs anything: spec/RUNTIME.md)
@@ -156,6 +158,8 @@ def main(argv=None):
             mxport.optimize(prefix, fused_prefix, "fused")
             rows_to_run = [("fused", None, [], "-")]
             rows_to_run += [("int8",) + row for row in settings(model, prefix, args.modes.split(","))]
+            if args.only:
+                rows_to_run = [r for r in rows_to_run if r[3] == args.only]
             for kind, mode, exclude, label in rows_to_run:
                 started = time.time()
                 if kind == "fused":

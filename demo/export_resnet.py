@@ -4,7 +4,9 @@
 
 Writes <prefix>-symbol.json and <prefix>.params (about 45 MB: kept out of git) and, beside them,
 <prefix>-network-symbol.json / .params: the same weights exported by stock Gluon with no transforms, for the
-"non end-to-end" benchmark rows. Weights are random with a fixed seed (no machine here reaches a model hub),
+"non end-to-end" benchmark rows; <prefix>-fused and <prefix>-int8: the same model optimised by
+``mxport.optimize`` (oneDNN fusion; int8 calibrated on 16 seeded crops of demo/cat.jpg, CC0), for the
+optimised rows and the JVM and Spark tests of optimised models. Weights are random with a fixed seed (no machine here reaches a model hub),
 drawn with a He-style init so that the logits are of order 1-10, not the ~1e-15 of the default init.
 Skips the work when the files exist and were made by this script's recipe.
 """
@@ -23,7 +25,22 @@ from mxport import TensorSpec
 SEED = 42
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
-RECIPE = f"resnet18_v1 seed={SEED} he-init output*0.03 resize224 totensor normalize{MEAN}{STD} softmax mxport={mxport.__version__}"
+RECIPE = (f"resnet18_v1 seed={SEED} he-init output*0.03 resize224 totensor normalize{MEAN}{STD} softmax "
+          f"fused int8(naive, 16 cat crops seed 14) mxport={mxport.__version__}")
+CAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cat.jpg")
+
+
+def calibration_crops(count=16, seed=14):
+    """Seeded crops of demo/cat.jpg (CC0), 160-300 pixels a side, one per batch: int8 calibration data."""
+    import numpy as np
+    image = mx.image.imread(CAT).asnumpy()
+    rng = np.random.RandomState(seed)
+    crops = []
+    for _ in range(count):
+        h, w = rng.randint(160, 301), rng.randint(160, 301)
+        y, x = rng.randint(0, image.shape[0] - h + 1), rng.randint(0, image.shape[1] - w + 1)
+        crops.append(np.ascontiguousarray(image[np.newaxis, y:y + h, x:x + w]))
+    return crops
 
 
 def preprocess():
@@ -60,9 +77,11 @@ def main(prefix):
     net.hybridize()
     net(mx.nd.zeros((1, 3, 224, 224)))
     net.export(f"{prefix}-network", epoch=0)  # stock Gluon: <prefix>-network-symbol.json, -0000.params
+    mxport.optimize(prefix, f"{prefix}-fused", "fused", overwrite=True)
+    mxport.optimize(prefix, f"{prefix}-int8", "int8", calibration=calibration_crops(), overwrite=True)
     with open(stamp, "w") as f:
         f.write(recipe_id)
-    print(f"exported {prefix}-symbol.json and {prefix}.params")
+    print(f"exported {prefix}-symbol.json and {prefix}.params, and {prefix}-fused, {prefix}-int8")
 
 
 if __name__ == "__main__":

@@ -237,3 +237,18 @@ def test_driver_side_errors(spark):
         transform(df, vector("single_in_single_out"))
     assert output_schema(df, vector("single_in_single_out"), input_cols={"x": "z"}).fieldNames() == \
         ["z", "y", "mxport_error"]
+
+
+def test_an_int8_model_scores_like_mxport_load_bit_for_bit(spark, resnet, images):
+    """mxport.optimize's int8 ResNet-18 (format version 3, written by demo/export_resnet.py) in a Spark job."""
+    from pyspark.sql import functions as F
+    int8 = resnet + "-int8"
+    assert mxport.read_signature(int8).optimization["kind"] == "int8"
+    df = frame(spark, images, IMAGE_SCHEMA, 2).withColumn("pid", F.spark_partition_id())
+    got = transform(df, int8, batch_size=4).select("path", "pid", "content", "prob", "mxport_error").collect()
+    assert all(r["mxport_error"] is None for r in got), [r["mxport_error"] for r in got]
+    decoded = [[[mx.image.imdecode(r["content"]).asnumpy()] for r in part] for part in by_partition(got)]
+    want = reference(mxport.load(int8), decoded, 4)
+    assert min(w[0].max() for w in want) > 0.002
+    for r, w in zip(got, want):
+        assert np.array_equal(np.asarray(r["prob"], dtype=np.float32), w[0]), r["path"]

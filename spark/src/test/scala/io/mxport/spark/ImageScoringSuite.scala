@@ -43,6 +43,21 @@ class ImageScoringSuite extends SparkSuite {
     }
   }
 
+  test("an int8 model (mxport.optimize, format version 3) scores like the Java Predictor, bit for bit") {
+    val int8 = resnet + "-int8" // written beside resnet18 by demo/export_resnet.py (make models)
+    val got = new MxportTransformer().setModelUri(int8).setBatchSize(4)
+      .transform(imagesFrame(2)).select("path", "prob", "mxport_error").collect()
+    assert(got.forall(_.isNullAt(2)), got.map(_.getString(2)).mkString("; "))
+    val want = Using.resource(new Predictor(int8)) { p =>
+      assert(p.getSignature.getOptimization.get.getKind == "int8")
+      reference(p, slices(decoded, 2), batchSize = 4, pad = true)
+    }
+    assertNotDegenerate(want)
+    for ((row, w) <- got.zip(want)) {
+      assert(java.util.Arrays.equals(floats(row.get(1)), w.head), s"${row.getString(0)} differs from the Java Predictor")
+    }
+  }
+
   test("with padded tails, a row's outputs do not depend on how the rows are partitioned") {
     def run(parts: Int) = new MxportTransformer().setModelUri(resnet).setBatchSize(4)
       .transform(imagesFrame(parts)).select("prob").collect().map(r => floats(r.get(0)).toSeq).toSeq
