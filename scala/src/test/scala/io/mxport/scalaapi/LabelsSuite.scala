@@ -21,6 +21,13 @@ class LabelsSuite extends AnyFunSuite {
     assert(e.getCode == "SHAPE_MISMATCH")
   }
 
+  test("an optimised model's record reads as a Scala Option; an fp32 model's is None") {
+    val int8 = Signature.read(TestSupport.vectors.resolve("optimized_int8").resolve("model").toString)
+    assert(int8.optimization.map(o => (o.getKind, o.getCalibrationMode.get, o.getCalibrationSamples)) ==
+      Some(("int8", "naive", 8L)))
+    assert(Signature.read(prefix).optimization.isEmpty)
+  }
+
   test("a model without labels or metadata gives None and an empty map") {
     val sig = Signature.read(TestSupport.vectors.resolve("postprocess").resolve("model").toString)
     assert(sig.outputs.head.labels.isEmpty && sig.metadata.isEmpty)
