@@ -334,4 +334,61 @@ final class Graph {
         }
         return names;
     }
+
+    private static final List<String> PARAM_SUFFIXES = List.of("_weight", "_bias", "_gamma", "_beta", "_moving_mean",
+            "_moving_var", "_running_mean", "_running_var", "_label");
+
+    /** An input of an old model's graph as its variable node tells it: shape null when unknown. */
+    static final class OldInput {
+        final String name;
+        final Shape shape;
+        final DType dtype;
+
+        OldInput(String name, Shape shape, DType dtype) {
+            this.name = name;
+            this.shape = shape;
+            this.dtype = dtype;
+        }
+    }
+
+    /**
+     * The variables of an old model's graph that are not parameters (by MXNet's parameter name suffixes and
+     * attributes), with the batch-free shape and the dtype their {@code __shape__}/{@code __dtype__} give.
+     */
+    List<OldInput> oldModelInputs() {
+        List<OldInput> out = new ArrayList<>();
+        for (JsonNode node : nodes()) {
+            String name = node.get("name").asText();
+            if (!node.get("op").asText().equals("null") || attr(node, "__lr_mult__") != null
+                    || attr(node, "__init__") != null || PARAM_SUFFIXES.stream().anyMatch(name::endsWith)) {
+                continue;
+            }
+            Shape shape = null;
+            String dims = attr(node, "__shape__");
+            if (dims != null) {
+                try {
+                    List<Integer> d = new ArrayList<>();
+                    for (String x : dims.replaceAll("[()\\[\\] ]", "").split(",")) {
+                        if (!x.isEmpty()) {
+                            d.add(Integer.parseInt(x));
+                        }
+                    }
+                    boolean known = !d.isEmpty() && d.subList(1, d.size()).stream().allMatch(x -> x > 0);
+                    if (known) {
+                        d.set(0, -1);
+                        shape = new Shape(d.stream().mapToInt(Integer::intValue).toArray());
+                    }
+                } catch (NumberFormatException e) {
+                    shape = null;
+                }
+            }
+            DType dtype = DType.FLOAT32;
+            String code = attr(node, "__dtype__");
+            if (code != null && code.matches("[0-6]")) {
+                dtype = DType.byMxnetCode(Integer.parseInt(code));
+            }
+            out.add(new OldInput(name, shape, dtype));
+        }
+        return out;
+    }
 }

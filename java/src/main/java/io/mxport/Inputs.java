@@ -29,8 +29,11 @@ final class Inputs {
                 throw new MxportException(ErrorCode.INVALID_ARGUMENT, "input '" + spec.getName() + "' is null");
             }
             if (a.getDType() != spec.getDType()) {
+                boolean image = a.getDType() == DType.UINT8 && spec.getDType().getName().startsWith("float");
                 throw new MxportException(ErrorCode.DTYPE_MISMATCH, "input '" + spec.getName() + "' has dtype "
-                        + a.getDType() + " but the model takes " + spec.getDType());
+                        + a.getDType() + " but the model takes " + spec.getDType() + ": convert it to " + spec.getDType()
+                        + ", an NDArray of DType." + spec.getDType().name() + (image ? "; an image (uint8) feeds the model"
+                        + " with its transforms: load it with loadTransforms=true" : ""));
             }
             Shape got = a.getShape();
             Shape want = spec.getShape();
@@ -40,7 +43,7 @@ final class Inputs {
             }
             if (!ok) {
                 throw new MxportException(ErrorCode.SHAPE_MISMATCH, "input '" + spec.getName() + "' has shape " + got
-                        + " but the model takes " + want);
+                        + " but the model takes " + want + shapeFix(got, want));
             }
             for (int k = 0; k < got.rank(); k++) {
                 if (got.get(k) < 1) {
@@ -159,4 +162,36 @@ final class Inputs {
         return (long) v;
     }
 
+    private static boolean fits(int[] got, Shape want) {
+        if (got.length != want.rank()) {
+            return false;
+        }
+        for (int k = 0; k < got.length; k++) {
+            if (want.get(k) != -1 && want.get(k) != got[k]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The likely fix of a shape mismatch: a missing batch axis, or channels on the wrong side. */
+    static String shapeFix(Shape got, Shape want) {
+        int[] g = got.toArray();
+        int[] batched = new int[g.length + 1];
+        batched[0] = 1;
+        System.arraycopy(g, 0, batched, 1, g.length);
+        if (fits(batched, want)) {
+            return ": add the batch axis, shape " + new Shape(batched) + " for a batch of one (the same bytes)";
+        }
+        if (g.length == 4 && want.rank() == 4) {
+            if (fits(new int[] {g[0], g[3], g[1], g[2]}, want)) {
+                return ": the array is channels-last (NHWC) and the model takes channels-first (NCHW): transpose it;"
+                        + " an image feeds the model with its transforms: load it with loadTransforms=true";
+            }
+            if (fits(new int[] {g[0], g[2], g[3], g[1]}, want)) {
+                return ": the array is channels-first (NCHW) and the model takes channels-last (NHWC): transpose it";
+            }
+        }
+        return "";
+    }
 }

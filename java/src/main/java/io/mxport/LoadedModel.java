@@ -54,6 +54,17 @@ final class LoadedModel implements AutoCloseable {
             weights = SharedWeights.acquire(model.params, model.paramsDigest, model.paramsPath);
             Map<String, Pointer> params = weights.arrays;
             if (sig == null) {
+                for (TensorSpec s : inputSpecs) {
+                    if (params.containsKey(s.getName())) {
+                        List<String> graphInputs = new ArrayList<>();
+                        names.stream().filter(n -> !params.containsKey(n)).forEach(n -> graphInputs.add("'" + n + "'"));
+                        throw new MxportException(ErrorCode.INVALID_ARGUMENT, "input '" + s.getName() + "' is a parameter"
+                                + " of the network (an array of " + model.paramsPath + "), not an input: describe the"
+                                + " graph's inputs " + graphInputs);
+                    }
+                }
+            }
+            if (sig == null) {
                 sig = new Signature(inputSpecs, inferOutputs(inputSpecs));
             }
             this.signature = sig;

@@ -6,6 +6,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -13,9 +14,12 @@ import java.nio.file.Paths;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** Reads and checks a model's two files (spec/FORMAT.md section 6, steps 1-3); no native call. */
 final class ModelFiles {
@@ -49,11 +53,73 @@ final class ModelFiles {
         return epoch == null ? prefix + ".params" : String.format("%s-%04d.params", prefix, epoch);
     }
 
+    private static final String[] SUFFIXES = {"-symbol.json", ".params"};
+    private static final Pattern NUMBERED = Pattern.compile("^(.*)-(\\d{4})\\.params$");
+
+    /** A prefix and the epoch it says (null: none), as {@link #resolve} found them. */
+    static final class Resolved {
+        final String prefix;
+        final Integer epoch;
+
+        Resolved(String prefix, Integer epoch) {
+            this.prefix = prefix;
+            this.epoch = epoch;
+        }
+    }
+
+    /**
+     * The prefix (and epoch) a caller meant. A path to one of the model's files is accepted in place of its prefix
+     * ({@code out/m-symbol.json}, {@code out/m.params}, {@code old/m-0005.params}, which also says epoch 5), but only
+     * when that file exists, the literal prefix names no model, and the file's own model is there: so the model
+     * loaded is always the one whose file was named (spec/MISTAKES.md; the same rule as Python's).
+     */
+    static Resolved resolve(String prefix, Integer epoch) {
+        requirePrefix(prefix);
+        boolean suffixed = false;
+        for (String suffix : SUFFIXES) {
+            suffixed |= prefix.endsWith(suffix);
+        }
+        if (!suffixed || exists(symbolPath(prefix)) || !Files.isRegularFile(Paths.get(prefix))) {
+            return new Resolved(prefix, epoch);
+        }
+        List<Resolved> candidates = new ArrayList<>();
+        candidates.add(new Resolved(prefix.substring(0, prefix.length()
+                - (prefix.endsWith(".params") ? ".params".length() : "-symbol.json".length())), epoch));
+        Matcher m = NUMBERED.matcher(prefix);
+        if (m.matches()) {
+            candidates.add(new Resolved(m.group(1), Integer.parseInt(m.group(2))));
+        }
+        for (Resolved c : candidates) {
+            if (exists(symbolPath(c.prefix))) {
+                if (epoch != null && !epoch.equals(c.epoch)) {
+                    throw new MxportException(ErrorCode.INVALID_ARGUMENT, prefix + " is the params file of epoch "
+                            + c.epoch + ", but epoch " + epoch + " was given: drop the epoch, or give the prefix " + c.prefix);
+                }
+                return c;
+            }
+        }
+        return new Resolved(prefix, epoch);
+    }
+
+    private static boolean exists(String path) {
+        return Files.exists(Paths.get(path), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    private static String notFoundFix(String path) {
+        String given = path.replaceFirst("(-symbol\\.json|(-\\d{4})?\\.params)$", "");  // the prefix the caller gave
+        for (String suffix : SUFFIXES) {
+            if (given.endsWith(suffix)) {
+                return "; the prefix names the model without its file suffix: drop the " + suffix + " suffix ('"
+                        + given.substring(0, given.length() - suffix.length()) + "')";
+            }
+        }
+        return "; check the model prefix (a model is <prefix>-symbol.json and <prefix>.params, written by mxport.export)";
+    }
+
     static byte[] read(String path) {
         Path p = Paths.get(path);
         if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-            throw new MxportException(ErrorCode.MODEL_NOT_FOUND, path + " does not exist; check the model prefix (a model"
-                    + " is <prefix>-symbol.json and <prefix>.params, written by mxport.export)");
+            throw new MxportException(ErrorCode.MODEL_NOT_FOUND, path + " does not exist" + notFoundFix(path));
         }
         if (Files.isDirectory(p)) {
             throw new MxportException(ErrorCode.MODEL_UNREADABLE, path + " is a directory, not a model file");
@@ -79,20 +145,63 @@ final class ModelFiles {
         return Graph.parse(text, symbolPath);
     }
 
-    static MxportException noSignature(String path) {
-        return new MxportException(ErrorCode.NO_SIGNATURE, path + " carries no mxport signature: it is an old MXNet model."
-                + " Load it with new Predictor(prefix, List.of(new DataDesc(\"data\", new Shape(-1, 3, 224, 224),"
-                + " DType.FLOAT32, \"NCHW\")), List.of(Context.cpu()), epoch) (one DataDesc per input; the epoch N when"
-                + " its params file is <prefix>-NNNN.params), or re-export it with mxport.export");
+    /** The NNNN of each {@code <prefix>-NNNN.params} on disk, ascending. */
+    static List<Integer> epochsOnDisk(String prefix) {
+        Path p = Paths.get(prefix).toAbsolutePath();
+        Path dir = p.getParent();
+        String stem = p.getFileName() == null ? "" : p.getFileName().toString();
+        List<Integer> epochs = new ArrayList<>();
+        if (dir == null || !Files.isDirectory(dir)) {
+            return epochs;
+        }
+        Pattern numbered = Pattern.compile(Pattern.quote(stem) + "-(\\d{4})\\.params");
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+            for (Path f : files) {
+                Matcher m = numbered.matcher(f.getFileName().toString());
+                if (m.matches()) {
+                    epochs.add(Integer.parseInt(m.group(1)));
+                }
+            }
+        } catch (IOException e) {
+            return epochs;
+        }
+        Collections.sort(epochs);
+        return epochs;
     }
 
-    static Signature readSignature(String prefix) {
-        requirePrefix(prefix);
+    /**
+     * NO_SIGNATURE, naming the fix for this graph: a DataDesc for each of its own inputs (shapes from their
+     * {@code __shape__} attributes where known) and the epoch whose params file is on disk.
+     */
+    static MxportException noSignature(String prefix, Graph graph) {
+        List<String> descs = new ArrayList<>();
+        boolean unknown = false;
+        for (Graph.OldInput in : graph.oldModelInputs()) {
+            unknown |= in.shape == null;
+            String dims = in.shape == null ? "-1, ..." : in.shape.toString().replaceAll("[\\[\\]]", "").replace(",", ", ");
+            descs.add("new DataDesc(\"" + in.name + "\", new Shape(" + dims + "), DType." + in.dtype.name() + ", null)");
+        }
+        if (descs.isEmpty()) {
+            unknown = true;
+            descs.add("new DataDesc(\"data\", new Shape(-1, ...), DType.FLOAT32, null)");
+        }
+        List<Integer> epochs = epochsOnDisk(prefix);
+        String call = epochs.isEmpty()
+                ? "new Predictor(prefix, List.of(" + String.join(", ", descs) + "), List.of(Context.cpu()))"
+                : "new Predictor(prefix, List.of(" + String.join(", ", descs) + "), List.of(Context.cpu()), "
+                        + epochs.get(epochs.size() - 1) + ")";
+        return new MxportException(ErrorCode.NO_SIGNATURE, symbolPath(prefix) + " carries no mxport signature: it is an"
+                + " old MXNet model. Load it with " + call + (unknown ? " (write each input's shape in place of ...)" : "")
+                + ", or re-export it with mxport.export");
+    }
+
+    static Signature readSignature(String given) {
+        String prefix = resolve(given, null).prefix;
         String path = symbolPath(prefix);
         Graph graph = graph(path);
         Signature sig = graph.findSignature(path);
         if (sig == null) {
-            throw noSignature(path);
+            throw noSignature(prefix, graph);
         }
         graph.checkConnectors(sig, path);
         return sig;
@@ -106,8 +215,10 @@ final class ModelFiles {
     }
 
     /** Opens a model; {@code inputs} and {@code epoch} are for old models only (null otherwise). */
-    static ModelFiles open(String prefix, List<TensorSpec> inputs, Integer epoch) {
-        requirePrefix(prefix);
+    static ModelFiles open(String given, List<TensorSpec> inputs, Integer givenEpoch) {
+        Resolved resolved = resolve(given, givenEpoch);
+        String prefix = resolved.prefix;
+        Integer epoch = resolved.epoch;
         String symbolPath = symbolPath(prefix);
         Graph graph = graph(symbolPath);
         Signature sig = graph.findSignature(symbolPath);
@@ -130,7 +241,7 @@ final class ModelFiles {
             return new ModelFiles(graph, sig, null, data, digest, symbolPath, paramsPath);
         }
         if (inputs == null) {
-            throw noSignature(symbolPath);
+            throw noSignature(prefix, graph);
         }
         Set<String> variables = graph.variableNames();
         List<String> unknown = new ArrayList<>();
@@ -144,6 +255,13 @@ final class ModelFiles {
                     + "; its variables are " + variables);
         }
         String paramsPath = paramsPath(prefix, epoch);
+        List<Integer> epochs = epochsOnDisk(prefix);
+        if (epoch == null && !epochs.isEmpty() && !exists(paramsPath)) {
+            int last = epochs.get(epochs.size() - 1);
+            throw new MxportException(ErrorCode.MODEL_NOT_FOUND, paramsPath + " does not exist, but "
+                    + paramsPath(prefix, last) + " does: pass epoch " + last + ", new Predictor(prefix, inputs, contexts, "
+                    + last + ") (the NNNN of <prefix>-NNNN.params)");
+        }
         byte[] data = read(paramsPath);
         return new ModelFiles(graph, null, inputs, data, sha256(data), symbolPath, paramsPath);
     }

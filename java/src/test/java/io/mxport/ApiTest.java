@@ -68,14 +68,16 @@ class ApiTest {
             MxportException e = assertThrows(MxportException.class,
                     () -> p.predictWithNDArray(List.of(NDArray.ofBytes(new byte[120 * 3], new Shape(12, 10, 3)))));
             assertEquals("SHAPE_MISMATCH", e.getCode());
-            assertEquals("[SHAPE_MISMATCH] input 'image' has shape [12,10,3] but the model takes [-1,12,10,3]", e.getMessage());
+            assertEquals("[SHAPE_MISMATCH] input 'image' has shape [12,10,3] but the model takes [-1,12,10,3]: add the batch"
+                    + " axis, shape [1,12,10,3] for a batch of one (the same bytes)", e.getMessage());
             e = assertThrows(MxportException.class,
                     () -> p.predictWithNDArray(Map.of("x", NDArray.ofBytes(new byte[360], new Shape(1, 12, 10, 3)))));
             assertEquals("UNKNOWN_INPUT", e.getCode());
             assertEquals("[UNKNOWN_INPUT] Unknown input name 'x', expected one of [image]", e.getMessage());
             e = assertThrows(MxportException.class,
                     () -> p.predictWithNDArray(List.of(NDArray.ofFloats(new float[360], new Shape(1, 12, 10, 3)))));
-            assertEquals("[DTYPE_MISMATCH] input 'image' has dtype float32 but the model takes uint8", e.getMessage());
+            assertEquals("[DTYPE_MISMATCH] input 'image' has dtype float32 but the model takes uint8: convert it to uint8, an"
+                    + " NDArray of DType.UINT8", e.getMessage());
             assertEquals("INPUT_COUNT", code(() -> p.predictWithNDArray(List.of())));
             assertEquals("INPUT_COUNT", code(() -> p.predict(new float[0][])));
         }

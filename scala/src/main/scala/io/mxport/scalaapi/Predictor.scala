@@ -135,11 +135,13 @@ object Predictor {
     require(inputs != null, s"inputs must be a Seq of DataDesc (empty for an mxport model), got null (model $prefix)")
     require(epoch != null, s"epoch must be Some(NNNN) or None, got null (model $prefix)")
     val jContexts = contexts.asJava
-    val predictor = (inputs, epoch) match {
-      case (Seq(), None)    => new JPredictor(prefix, jContexts, loadTransforms)
-      case (Seq(), Some(e)) => withEpochOnly(prefix, e)
-      case (_, None)        => new JPredictor(prefix, inputs.asJava, jContexts)
-      case (_, Some(e))     => new JPredictor(prefix, inputs.asJava, jContexts, e)
+    val predictor = ScalaFixes {
+      (inputs, epoch) match {
+        case (Seq(), None)    => new JPredictor(prefix, jContexts, loadTransforms)
+        case (Seq(), Some(e)) => withEpochOnly(prefix, e)
+        case (_, None)        => new JPredictor(prefix, inputs.asJava, jContexts)
+        case (_, Some(e))     => new JPredictor(prefix, inputs.asJava, jContexts, e)
+      }
     }
     new Predictor(predictor)
   }
@@ -155,4 +157,32 @@ object Predictor {
       s"$prefix-symbol.json carries its own signature: drop epoch = Some($epoch), which only old models need"
     )
   }
+}
+
+/** The Java core's failures with their fixes spelled in Scala: the core words a fix as Java code
+  * (`new Predictor(prefix, List.of(new DataDesc(...)), List.of(Context.cpu()), 7)`, `pass epoch 7`); a Scala user
+  * reads `Predictor(prefix, inputs = Seq(DataDesc(...)), epoch = Some(7))`. Same code, same problem; only the
+  * spelling of the fix changes (spec/mistakes.json checks both).
+  */
+private[scalaapi] object ScalaFixes {
+  private val Rewrites = Seq(
+    """new DataDesc\("([^"]*)", new Shape\(([^)]*)\), DType\.(\w+), null\)""".r -> "DataDesc(\"$1\", Shape($2), DType.$3)",
+    """new Predictor\(prefix, List\.of\((.*)\), List\.of\(Context\.cpu\(\)\), (\d+)\)""".r ->
+      "Predictor(prefix, inputs = Seq($1), epoch = Some($2))",
+    """new Predictor\(prefix, List\.of\((.*)\), List\.of\(Context\.cpu\(\)\)\)""".r -> "Predictor(prefix, inputs = Seq($1))",
+    """pass epoch (\d+), new Predictor\(prefix, inputs, contexts, \d+\)""".r -> "pass epoch = Some($1)",
+    """loadTransforms=true""".r -> "loadTransforms = true"
+  )
+
+  def apply[T](body: => T): T =
+    try body
+    catch {
+      case e: JMxportException =>
+        val message = e.getMessage.stripPrefix(s"[${e.getCode}] ")
+        val spelled = Rewrites.foldLeft(message) { case (m, (regex, to)) => regex.replaceAllIn(m, to) }
+        if (spelled == message) throw e
+        val rewritten = new JMxportException(e.getErrorCode, spelled)
+        rewritten.setStackTrace(e.getStackTrace)
+        throw rewritten
+    }
 }

@@ -120,7 +120,7 @@ object Signature {
     * @throws MxportException NO_SIGNATURE for an old model, or the code of whatever is wrong with the file
     */
   @throws[MxportException]
-  def read(prefix: String): Signature = JSignature.read(prefix)
+  def read(prefix: String): Signature = ScalaFixes(JSignature.read(prefix))
 
   /** A signature without a network part or digest, e.g. to describe a network.
     *
