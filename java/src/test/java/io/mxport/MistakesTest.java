@@ -137,6 +137,11 @@ class MistakesTest {
         Set<String> ids = new java.util.HashSet<>();
         javaRows().forEach(r -> ids.add(r.get("id").asText()));
         assertTrue(ids.containsAll(KNOWN_FAILURES), "a known failure is no java row: " + KNOWN_FAILURES);
+        for (JsonNode r : rows()) {  // a row the JVM cannot make says why
+            boolean jvm = languages(r).contains("java");
+            assertEquals(jvm, languages(r).contains("scala"), r.get("id") + ": java and scala run the same rows");
+            assertTrue(jvm != r.hasNonNull("not_on_jvm"), r.get("id") + ": names java, or says in not_on_jvm why not");
+        }
     }
 
     @ParameterizedTest(name = "{0}")
