@@ -39,8 +39,9 @@ real-model: setup ## convert Google's EfficientNet-Lite0 ImageNet weights (pinne
 
 JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt)
 
-jvm-package: setup ## build the Java and Scala jars, the Spark shaded jar and the integration adapters (no tests)
+jvm-package: setup ## build the Java and Scala jars, the Spark shaded jar and the integration adapters (no tests); fetch the exec plugin
 	$(MVN) -pl integration_tests/jvm,spark -am package -DskipTests
+	$(MVN) -pl java exec:help > /dev/null  # java/README's `mvn ... exec:java` then runs offline (test_jvm_docs.py)
 
 dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), the Spark shaded jar
 	rm -rf dist && mkdir -p dist

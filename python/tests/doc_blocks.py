@@ -1,5 +1,5 @@
 """The code blocks of the documentation, per language and file: what test_docs runs (Python), and what a Java or
-Scala runner compiles (``python doc_blocks.py java`` lists them).
+Scala runner compiles (``python doc_blocks.py java`` lists them; integration_tests/test_jvm_docs.py runs them).
 
 A fenced block (```python, ```java, ```scala, ```bash) of a Markdown file is one block. A docstring's example
 (``>>>`` and ``...`` lines, outputs dropped) is one Python block. A block preceded by the line
