@@ -30,7 +30,8 @@ def _class_name(block):
 def _listing(path):
     full = os.path.join(REPO, path)
     if not os.path.isfile(full):
-        pytest.fail(f"{path} is missing: run `make jvm-package` (make test does)")
+        build = "mvn -pl spark -am package -DskipTests" if path.startswith("spark/") else "make jvm-package"
+        pytest.fail(f"{path} is missing: run `{build}` (make test does)")
     return open(full).read().strip()
 
 

@@ -171,6 +171,7 @@ private[scalaapi] object ScalaFixes {
       "Predictor(prefix, inputs = Seq($1), epoch = Some($2))",
     """new Predictor\(prefix, List\.of\((.*)\), List\.of\(Context\.cpu\(\)\)\)""".r -> "Predictor(prefix, inputs = Seq($1))",
     """pass epoch (\d+), new Predictor\(prefix, inputs, contexts, \d+\)""".r -> "pass epoch = Some($1)",
+    """but epoch (\d+) was given: drop the epoch""".r -> "but epoch = Some($1) was given: drop epoch = Some($1)",
     """loadTransforms=true""".r -> "loadTransforms = true"
   )
 
