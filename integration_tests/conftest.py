@@ -85,8 +85,9 @@ def _as_list(out):
 
 
 def old_args(old):
-    """Old-model descriptions in the adapters' text form: name:dtype:d0,d1;..."""
-    return ";".join(f"{s.name}:{s.dtype}:{','.join(map(str, s.shape))}" for s in old["inputs"]), old["epoch"]
+    """Old-model descriptions in the adapters' text form: one line per input, name<TAB>dtype<TAB>d0,d1,... (an
+    old model's names may hold ':' and ';')."""
+    return "\n".join(f"{s.name}\t{s.dtype}\t{','.join(map(str, s.shape))}" for s in old["inputs"]), old["epoch"]
 
 
 class JPypeConsumer:

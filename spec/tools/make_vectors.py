@@ -164,11 +164,14 @@ class Writer:
             out["names"] = run["names"]
         return out
 
-    def _case_json(self, folder, description, runs, load=None, expected_error=None, signature=None):
+    def _case_json(self, folder, description, runs, load=None, expected_error=None, signature=None,
+                   output_names=None):
         doc = {"description": description, "rtol": RTOL, "atol": ATOL,
                "load": load or {"inputs": None, "epoch": None}, "runs": runs, "expected_error": expected_error}
         if signature is not None:
             doc["signature"] = signature
+        if output_names is not None:
+            doc["output_names"] = output_names
         with open(os.path.join(folder, "case.json"), "w") as f:
             json.dump(doc, f, indent=2)
             f.write("\n")
@@ -283,6 +286,7 @@ def main(root):
            output_names=["logits"], layouts={"logits": "NC", "network:image": "NCHW"}, seed=3, optimize="int8",
            calibration=calibration)
     old_format(w, root)
+    old_converter_names(w, root)
 
     w.invalid("invalid_not_json", "the symbol file is not JSON", "single_in_single_out", "BAD_SYMBOL_JSON",
               write_text("model-symbol.json", '{"nodes": [ this is not json'))
@@ -343,6 +347,51 @@ def old_format(w, root):
     load = {"inputs": [TensorSpec("data", (-1, 5), "float32", "NC").to_dict()], "epoch": 7}
     w._case_json(folder, "an old model (stock Gluon export, epoch 7), loaded with input descriptions", [run],
                  load=load)
+
+
+# Names as ONNX converters and the PyTorch exporter write them: '/', spaces, leading digits, ':' and ';', dots,
+# non-ASCII. An old model keeps them (spec section 7).
+CONVERTER_INPUTS = ("input.1", "0")
+CONVERTER_OUTPUTS = ("/Softmax_output", "123_output")
+
+
+def old_converter_names(w, root):
+    """An old model whose node names come from a converter, none of which matches the signature's name rule:
+    two inputs ("input.1", "0"), two outputs ("/Softmax_output", "123_output"), epoch 3."""
+    folder = os.path.join(root, "old_converter_names")
+    os.makedirs(folder)
+    rng = np.random.RandomState(8)
+    he = lambda *shape: (rng.randn(*shape) * np.sqrt(2.0 / shape[-1])).astype(np.float32)  # noqa: E731
+    params = {"layer1.0.fc.weight": he(8, 5), "layer1.0.fc.bias": rng.randn(8).astype(np.float32) * 0.1,
+              "onnx::Gemm_7": he(8, 3), "head weight/\u00e9": he(4, 8), "2": rng.randn(4).astype(np.float32) * 0.1}
+    a, b = mx.sym.var(CONVERTER_INPUTS[0]), mx.sym.var(CONVERTER_INPUTS[1])
+    h = mx.sym.FullyConnected(a, mx.sym.var("layer1.0.fc.weight"), mx.sym.var("layer1.0.fc.bias"), num_hidden=8,
+                              name="/layer1/layer1.0/fc/Gemm")
+    g = mx.sym.FullyConnected(b, mx.sym.var("onnx::Gemm_7"), num_hidden=8, no_bias=True, name="/Gemm_1 side")
+    r = mx.sym.Activation(h + g, act_type="relu", name="/Relu;0:1")
+    logits = mx.sym.FullyConnected(r, mx.sym.var("head weight/\u00e9"), mx.sym.var("2"), num_hidden=4,
+                                   name="/head/Gemm")
+    sym = mx.sym.Group([mx.sym.softmax(logits, name="/Softmax"), mx.sym.tanh(logits, name="123")])
+    assert tuple(sym.list_outputs()) == CONVERTER_OUTPUTS, sym.list_outputs()
+    sym.save(os.path.join(folder, "model-symbol.json"))
+    mx.nd.save(os.path.join(folder, "model-0003.params"), {"arg:" + k: mx.nd.array(v) for k, v in params.items()})
+    # the reference: the same operators run imperatively (no symbol, no loader)
+    x = rand(np.random.RandomState(9), (3, 5), "float32")
+    y = rand(np.random.RandomState(10), (3, 3), "float32")
+    nd = {k: mx.nd.array(v) for k, v in params.items()}
+    hidden = mx.nd.relu(mx.nd.FullyConnected(mx.nd.array(x), nd["layer1.0.fc.weight"], nd["layer1.0.fc.bias"],
+                                             num_hidden=8)
+                        + mx.nd.FullyConnected(mx.nd.array(y), nd["onnx::Gemm_7"], num_hidden=8, no_bias=True))
+    out = mx.nd.FullyConnected(hidden, nd["head weight/\u00e9"], nd["2"], num_hidden=4)
+    outs = [mx.nd.softmax(out).asnumpy(), mx.nd.tanh(out).asnumpy()]
+    for o in outs:
+        assert np.abs(o).max() > 1e-2 and o.std() > 1e-2, "degenerate reference output"
+    run = w._run(folder, "0", True, [x, y], outs)
+    load = {"inputs": [TensorSpec("input.1", (-1, 5), "float32", "NC").to_dict(),
+                       TensorSpec("0", (-1, 3), "float32", "NC").to_dict()], "epoch": 3}
+    w._case_json(folder, "an old model with converter-style names ('/', spaces, leading digits, ';', ':', "
+                 "non-ASCII): it loads with the graph's own names", [run], load=load,
+                 output_names=list(CONVERTER_OUTPUTS))
 
 
 def flip_byte(folder):

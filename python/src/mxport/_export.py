@@ -13,7 +13,7 @@ from mxnet import gluon
 from . import _graph, _mx, _optimize
 from ._errors import MxportError, native_message
 from ._load import _as_specs, check_inputs, model_paths, open_model, read_signature
-from ._signature import Signature, TensorSpec, metadata_problem
+from ._signature import Signature, TensorSpec, metadata_problem, name_problem
 from ._version import __version__
 
 
@@ -96,6 +96,12 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     _check_prefix(prefix)
     exclude_layers = _optimize.check_arguments(optimize, calibration, calibration_mode, exclude_layers)
     specs = _as_specs(inputs, "inputs")
+    for s in specs:
+        problem = name_problem(s.name)
+        if problem:
+            raise MxportError("INVALID_ARGUMENT", f"input {problem}: an mxport model's names follow the spec's "
+                              "name rule; give the input such a name (the network's own input names, e.g. an old "
+                              "model's, do not matter: export feeds the network by position)")
     fixed = [s for s in specs if s.shape[0] != -1]
     if fixed:
         s = fixed[0]
@@ -125,6 +131,11 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     if len(names) != n_out or len(set(names)) != n_out:
         raise MxportError("INVALID_ARGUMENT", f"output_names {names} must name the network's {n_out} "
                           "output(s), each once")
+    for n in names:
+        problem = name_problem(n)
+        if problem:
+            raise MxportError("INVALID_ARGUMENT", f"output {problem}: an mxport model's names follow the spec's "
+                              "name rule; give output_names=[...] such names, e.g. output_names=['prob']")
     outputs = list(raw) if isinstance(raw, (list, tuple)) else [raw]
     try:
         for p, y in zip(post, outputs):

@@ -190,7 +190,7 @@ def old_model_hint_of(prefix):
 
 def _spec_text(name, shape, dtype):
     dims = ", ".join(str(d) for d in shape) if shape else "-1, ..."
-    return f"TensorSpec('{name}', ({dims}{',' if shape and len(shape) == 1 else ''}), '{dtype}')"
+    return f"TensorSpec({name!r}, ({dims}{',' if shape and len(shape) == 1 else ''}), '{dtype}')"
 
 
 def _no_signature(prefix, graph):

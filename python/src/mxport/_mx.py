@@ -11,7 +11,8 @@ from ._signature import TensorSpec
 
 def symbol_from_graph(graph, path):
     try:
-        return mx.sym.load_json(json.dumps(graph))
+        # MXNet's JSON reader knows no \u escapes: non-ASCII names (a converter's) go as UTF-8 text
+        return mx.sym.load_json(json.dumps(graph, ensure_ascii=False))
     except mx.base.MXNetError as e:
         raise MxportError("BAD_SYMBOL_JSON", f"MXNet cannot build the graph in {path}: {_first_line(e)}") from None
 

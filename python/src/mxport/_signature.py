@@ -80,10 +80,20 @@ def optimization_problem(opt):
     return None
 
 
-def _spec_problem(name, shape, dtype, layout):
-    """Returns what is wrong with a tensor spec's fields, or None."""
+def name_problem(name):
+    """What is wrong with a name mxport writes into a signature (spec section 2), or None. An old model's own
+    names (spec section 7) are not held to this rule."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         return f"name {name!r} must match {_NAME.pattern}"
+    return None
+
+
+def _spec_problem(name, shape, dtype, layout):
+    """Returns what is wrong with a tensor spec's fields, or None. Any non-empty name is a name here: an old
+    model keeps its graph's names (spec section 7); the signature's name rule is checked where mxport writes or
+    reads a signature (name_problem)."""
+    if not isinstance(name, str) or not name:
+        return f"name {name!r} must be a non-empty string"
     if not isinstance(shape, (list, tuple)) or not 1 <= len(shape) <= 8:
         return f"'{name}': shape {shape!r} must be a list of 1 to 8 dimensions"
     fixed = 1
@@ -111,7 +121,9 @@ class TensorSpec:
     >>> TensorSpec("data", (-1, 300, 300, 3), "uint8", "NHWC")
 
     ``-1`` marks a dynamic dimension (the batch dimension, dimension 0, at least). ``layout`` may be None
-    when unknown. An output may carry ``labels``: one class name per index of its last dimension
+    when unknown. The name of a spec that mxport writes (``export``'s inputs and output names) matches
+    ``^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$``; an old model's input descriptions and outputs carry the graph's own
+    names, whatever they are (``TensorSpec("input.1", ...)``, ``"/Softmax_output"``, ``"0"``). An output may carry ``labels``: one class name per index of its last dimension
     (``export(..., labels={"prob": names})``); :meth:`top_k` uses them.
     """
 
@@ -160,7 +172,7 @@ class TensorSpec:
             raise MxportError("BAD_SIGNATURE", f"{where}: a tensor spec must be an object with the fields "
                               f"{sorted(_SPEC_KEYS)}" + (" and optionally 'labels'" if labels_allowed else "")
                               + f", got {d!r:.200}")
-        problem = _spec_problem(d["name"], d["shape"], d["dtype"], d["layout"])
+        problem = name_problem(d["name"]) or _spec_problem(d["name"], d["shape"], d["dtype"], d["layout"])
         if problem is None and "labels" in d:
             problem = _labels_problem(d["name"], d["shape"], d["labels"])
         if problem:

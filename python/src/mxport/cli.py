@@ -9,6 +9,7 @@
 import argparse
 import os
 import re
+import shlex
 import sys
 
 import numpy as np
@@ -30,7 +31,7 @@ def _shell_error(e, args):
     if e.code == "NO_SIGNATURE":
         from ._load import old_model_hint_of
         hint = old_model_hint_of(args.prefix)
-        specs = " ".join(f"--input-spec {name}={','.join(map(str, shape)) if shape else '-1,...'}:{dtype}"
+        specs = " ".join("--input-spec " + shlex.quote(f"{name}={','.join(map(str, shape)) if shape else '-1,...'}:{dtype}")
                          for name, shape, dtype in hint.inputs) or "--input-spec data=-1,...:float32"
         epoch = f" --epoch {hint.epoch}" if hint.epoch is not None else ""
         unknown = " (write each input's shape in place of ...)" if "..." in specs else ""
@@ -47,7 +48,7 @@ def _shell_error(e, args):
 def _input_spec(text):
     """NAME=SHAPE[:DTYPE[:LAYOUT]], e.g. data=-1,3,224,224:float32:NCHW."""
     from ._signature import TensorSpec
-    name, eq, rest = text.partition("=")
+    name, eq, rest = text.rpartition("=")  # a graph's own name may hold '=' and ':'; a shape holds neither
     parts = rest.split(":")
     try:
         if not eq or not 1 <= len(parts) <= 3:

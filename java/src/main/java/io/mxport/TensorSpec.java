@@ -18,6 +18,10 @@ import java.util.regex.Pattern;
  * is one distinct upper-case letter per dimension, or null when unknown. An output may carry
  * {@link #getLabels() class names}, one per index of its last dimension; {@link #topK(float[], int)} ranks
  * one sample's scores with them. Immutable.
+ *
+ * <p>The names in a model's signature match {@code ^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$}; an old model's input
+ * descriptions and outputs carry its graph's own names, whatever they are ({@code "input.1"},
+ * {@code "/Softmax_output"}, {@code "0"}), so a TensorSpec takes any non-empty name.
  */
 public final class TensorSpec {
     static final Pattern NAME = Pattern.compile("^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$");
@@ -71,10 +75,13 @@ public final class TensorSpec {
         return null;
     }
 
-    /** What is wrong with these fields, or null. */
+    /**
+     * What is wrong with these fields, or null. Any non-empty name is a name here: an old model keeps its graph's
+     * own names (spec section 7); the signature's name rule ({@link #NAME}) is checked where a signature is read.
+     */
     static String problem(String name, Shape shape, DType dtype, String layout) {
-        if (name == null || !NAME.matcher(name).matches()) {
-            return "name " + quote(name) + " must match " + NAME.pattern();
+        if (name == null || name.isEmpty()) {
+            return "name " + quote(name) + " must be a non-empty string";
         }
         if (shape == null || shape.rank() < 1 || shape.rank() > 8) {
             return "'" + name + "': shape " + shape + " must be a list of 1 to 8 dimensions";
@@ -112,7 +119,7 @@ public final class TensorSpec {
         return s == null ? "null" : "'" + s + "'";
     }
 
-    /** The tensor's name, unique among a model's inputs (and among its outputs). */
+    /** The tensor's name, unique among a model's inputs (and among its outputs); an old model's are its graph's own. */
     public String getName() {
         return name;
     }

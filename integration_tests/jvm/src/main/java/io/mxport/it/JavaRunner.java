@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * The Java tester adapter: an mxport Predictor driven with .npy bytes, so that JPype and Py4J exercise the same
- * calls. {@code oldInputs} ("name:dtype:d0,d1,...;...") and {@code epoch} are only for an old model.
+ * calls. {@code oldInputs} ("name\tdtype\td0,d1,..." lines) and {@code epoch} are only for an old model.
  */
 public final class JavaRunner implements AutoCloseable {
     private final Predictor predictor;
@@ -30,8 +30,8 @@ public final class JavaRunner implements AutoCloseable {
 
     static List<DataDesc> descriptions(String text) {
         List<DataDesc> out = new ArrayList<>();
-        for (String item : text.split(";")) {
-            String[] parts = item.split(":");
+        for (String item : text.split("\n")) {
+            String[] parts = item.split("\t"); // an old model's names may hold ':' and ';' (spec section 7)
             int[] dims = java.util.Arrays.stream(parts[2].split(",")).mapToInt(Integer::parseInt).toArray();
             out.add(new DataDesc(parts[0], new Shape(dims), DType.of(parts[1]), parts.length > 3 ? parts[3] : null));
         }
