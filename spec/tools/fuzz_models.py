@@ -4,7 +4,8 @@
 
 Each case is OUT_DIR/<nnnn>/ holding a model at prefix `model` (two files, or one, or a directory where a
 file should be...) and `mutation.txt` saying what was done. `OUT_DIR/index.json` lists the cases with their
-mutation. A loader, given any case, MUST end in success or in an MxportError carrying a code of
+mutation, and, for an old model (no signature, converter-style names), the `load` to load it with: input
+descriptions and epoch, as in a vector's case.json. A loader, given any case, MUST end in success or in an MxportError carrying a code of
 spec/FORMAT.md section 8 — never a crash, a hang, or another exception type. The Python test records the
 code each case gets; the Java and Scala tests assert they get the same one.
 """
@@ -18,15 +19,19 @@ import random
 import shutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCES = ["single_in_single_out", "multi_in_multi_out", "uint8_image", "postprocess"]
+# an old model (no signature), loaded with the input descriptions and epoch of its vector's case.json
+OLD_SOURCE = "old_converter_names"
+SOURCES = ["single_in_single_out", "multi_in_multi_out", "uint8_image", "postprocess", OLD_SOURCE]
 SIG = "__mxport_signature__"
 
 
 def load_source(name):
     folder = os.path.join(HERE, "..", "vectors", name)
     graph = json.load(open(os.path.join(folder, "model-symbol.json")))
-    params = open(os.path.join(folder, "model.params"), "rb").read()
-    return graph, params
+    load = json.load(open(os.path.join(folder, "case.json")))["load"]
+    params_name = f"model-{load['epoch']:04d}.params" if load["epoch"] is not None else "model.params"
+    params = open(os.path.join(folder, params_name), "rb").read()
+    return graph, params, load if load["inputs"] is not None else None
 
 
 def signature_of(graph):
@@ -180,6 +185,49 @@ def connectors(rng, g, p):
     return g, p, note
 
 
+# Pieces of the names converters and other tools give nodes (spec section 7: an old model keeps them). No tab
+# and no newline: the JVM adapters of integration_tests take descriptions as tab-separated lines.
+NAME_PIECES = ["/", " ", "0", "123", ".", ":", ";", "onnx::", "input.1", "/layer1/layer1.0/conv1/Conv_output_0",
+               "\u00e9", "\u540d", "\U0001F431", "'", '"', "\\", "-", "_output", "#", "%", "?", "=", ",", "[", "{"]
+
+
+def converter_name(rng):
+    roll = rng.random()
+    if roll < 0.04:
+        return ""
+    if roll < 0.08:
+        return rng.choice(["x" * 128, "y" * 129, "/" + "z" * 1000])
+    return "".join(rng.choice(NAME_PIECES) for _ in range(rng.randint(1, 6)))
+
+
+def old_names(rng, g, p, load):
+    """Renames an old model's operator nodes (so its outputs) and input variables to converter-style names; the
+    input descriptions follow the renamed inputs (or, now and then, go stale or name a parameter)."""
+    names = {s["name"] for s in load["inputs"]}
+    ops = [n for n in g["nodes"] if n["op"] != "null"]
+    for n in rng.sample(ops, rng.randint(1, len(ops))):
+        n["name"] = converter_name(rng)
+    notes = ["operators renamed"]
+    inputs = [n for n in g["nodes"] if n["op"] == "null" and n["name"] in names]
+    if rng.random() < 0.7:
+        target = rng.choice(inputs)
+        new = converter_name(rng) if rng.random() < 0.9 else rng.choice(
+            [n["name"] for n in g["nodes"] if n["op"] == "null" and n["name"] not in names])  # a parameter's name
+        for spec in load["inputs"]:
+            if spec["name"] == target["name"]:
+                spec["name"] = new
+        target["name"] = new
+        notes.append(f"input renamed {new!r:.40}")
+    roll = rng.random()
+    if roll < 0.08:
+        load["inputs"][0]["name"] = converter_name(rng)
+        notes.append("a stale input description")
+    elif roll < 0.12:
+        load["inputs"][0]["shape"] = [-1, load["inputs"][0]["shape"][1] + 1]
+        notes.append("a description of the wrong width")
+    return g, p, ", ".join(notes)
+
+
 def files(rng, g, p):
     return g, p, rng.choice(["params missing", "symbol missing", "params empty", "params is a directory",
                              "symbol is a directory", "params is a symlink outside the folder"])
@@ -188,12 +236,14 @@ def files(rng, g, p):
 MUTATIONS = [truncate_params, truncate_params_redigested, flip_params, flip_params_redigested, not_json,
              wrong_shape_json, mutate_signature, mutate_signature, signature_not_json, connectors, connectors,
              files]
+# an old model has no signature to break: its names are renamed, then now and then its files are broken too
+OLD_MUTATIONS = [truncate_params, flip_params, not_json, wrong_shape_json, files]
 
 
-def write_case(folder, graph, params, note):
+def write_case(folder, graph, params, note, params_name="model.params"):
     os.makedirs(folder)
     symbol = os.path.join(folder, "model-symbol.json")
-    params_path = os.path.join(folder, "model.params")
+    params_path = os.path.join(folder, params_name)
     with open(symbol, "wb") as f:
         f.write(graph if isinstance(graph, bytes) else json.dumps(graph, indent=1).encode())
     with open(params_path, "wb") as f:
@@ -230,12 +280,23 @@ def generate(out, cases, seed):
     index = []
     for k in range(cases):
         source = rng.choice(SOURCES)
-        graph, params = copy.deepcopy(sources[source][0]), sources[source][1]
-        mutation = rng.choice(MUTATIONS)
-        graph, params, note = mutation(rng, graph, params)
+        graph, params, load = copy.deepcopy(sources[source][0]), sources[source][1], copy.deepcopy(sources[source][2])
         name = f"{k:04d}"
-        write_case(os.path.join(out, name), graph, params, note)
-        index.append({"case": name, "source": source, "mutation": mutation.__name__, "note": note})
+        if load is None:
+            mutation = rng.choice(MUTATIONS)
+            graph, params, note = mutation(rng, graph, params)
+            write_case(os.path.join(out, name), graph, params, note)
+            index.append({"case": name, "source": source, "mutation": mutation.__name__, "note": note})
+            continue
+        graph, params, note = old_names(rng, graph, params, load)
+        mutation = old_names
+        if rng.random() < 0.4:
+            mutation = rng.choice(OLD_MUTATIONS)
+            graph, params, more = mutation(rng, graph, params)
+            note = f"{note}; {more}"
+        write_case(os.path.join(out, name), graph, params, note.rsplit("; ", 1)[-1],
+                   params_name=f"model-{load['epoch']:04d}.params")
+        index.append({"case": name, "source": source, "mutation": mutation.__name__, "note": note, "load": load})
     with open(os.path.join(out, "index.json"), "w") as f:
         json.dump(index, f, indent=1)
     return index
