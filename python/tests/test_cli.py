@@ -72,3 +72,17 @@ def test_an_old_model_runs_with_input_spec_and_epoch():
     assert out.returncode == 0, out.stderr
     want = np.load(os.path.join(folder, "out_0_0.npy"))
     assert out.stdout.splitlines()[0] == f"old_mlp_dense1_fwd_output: float32{list(want.shape)}"
+
+
+def test_an_old_model_with_converter_names_runs_under_its_own_names():
+    folder = os.path.join(VECTORS, "old_converter_names")
+    prefix = os.path.join(folder, "model")
+    inputs = ["--input", os.path.join(folder, "in_0_0.npy"), "--input", os.path.join(folder, "in_0_1.npy")]
+    out = run("predict", prefix, "--input-spec", "input.1=-1,5:float32", "--input-spec", "0=-1,3", "--epoch", "3",
+              *inputs)
+    assert out.returncode == 0, out.stderr
+    assert [line.split(": float32[")[0] for line in out.stdout.splitlines() if ": float32[" in line] == \
+        ["/Softmax_output", "123_output"]
+    out = run("inspect", prefix, "--input-spec", "input.1=-1,5", "--input-spec", "0=-1,3", "--epoch", "3")
+    assert out.returncode == 0, out.stderr
+    assert "/Softmax_output" in out.stdout and "123_output" in out.stdout

@@ -74,6 +74,8 @@ def _export(recipe, prefix):
         return mxport.export(net, prefix, inputs=[TensorSpec("x", (4, 6))])
     if recipe == "input_named_like_parameter":
         return mxport.export(net, prefix, inputs=[TensorSpec(net.weight.name, (-1, 6))])
+    if recipe == "converter_output_name":
+        return mxport.export(net, prefix, inputs=[x], output_names=["/Softmax_output"])
     if recipe == "prefix_with_suffix":
         return mxport.export(net, prefix + "-symbol.json", inputs=[x])
     raise AssertionError(f"unknown recipe {recipe}")

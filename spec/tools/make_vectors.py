@@ -306,6 +306,9 @@ def main(root):
               edit_signature(lambda s: s["inputs"][0].update(shape=[-1, 2 ** 40])))
     w.invalid("invalid_signature_bad_layout", "a layout whose length is not the rank", "single_in_single_out",
               "BAD_SIGNATURE", edit_signature(lambda s: s["inputs"][0].update(layout="NCHW")))
+    w.invalid("invalid_signature_bad_name", "a signature output named as a converter names it ('/Softmax_output'):"
+              " the name rule binds signatures", "single_in_single_out", "BAD_SIGNATURE",
+              edit_signature(converter_output_name))
     w.invalid("invalid_signature_unknown_dtype", "dtype bfloat7", "single_in_single_out", "BAD_SIGNATURE",
               edit_signature(lambda s: s["outputs"][0].update(dtype="bfloat7")))
     w.invalid("invalid_two_signatures", "two nodes carry a signature", "single_in_multi_out", "BAD_SIGNATURE",
@@ -392,6 +395,12 @@ def old_converter_names(w, root):
     w._case_json(folder, "an old model with converter-style names ('/', spaces, leading digits, ';', ':', "
                  "non-ASCII): it loads with the graph's own names", [run], load=load,
                  output_names=list(CONVERTER_OUTPUTS))
+
+
+def converter_output_name(sig):
+    """Names the output in the model and network lists alike, so only the name rule is broken."""
+    for outputs in (sig["outputs"], sig["network"]["outputs"]):
+        outputs[0]["name"] = "/Softmax_output"
 
 
 def flip_byte(folder):

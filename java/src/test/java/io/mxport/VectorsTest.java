@@ -50,7 +50,7 @@ class VectorsTest {
         assertTrue(invalidCases().count() >= 5, "too few invalid cases in spec/vectors");
     }
 
-    private static JsonNode caseOf(String name) throws IOException {
+    static JsonNode caseOf(String name) throws IOException {
         return JSON.readTree(TestSupport.vectors().resolve(name).resolve("case.json").toFile());
     }
 
