@@ -71,3 +71,49 @@ def test_the_no_signature_fix_uses_the_graphs_own_input_and_epoch(tmp_path):
     with pytest.raises(mxport.MxportError, match=r"mlp-0005.params does: pass epoch=5") as e:
         mxport.load(prefix, inputs=[TensorSpec("features", (-1, 7))])
     assert e.value.code == "MODEL_NOT_FOUND"
+
+
+def _converter_vector():
+    import os
+    from conftest import VECTORS
+    folder = os.path.join(VECTORS, "old_converter_names")
+    return folder, os.path.join(folder, "model"), [np.load(os.path.join(folder, f"in_0_{i}.npy")) for i in (0, 1)]
+
+
+def test_converter_names_are_kept_and_a_call_by_name_uses_them():
+    folder, prefix, (x, y) = _converter_vector()
+    block = mxport.load(prefix, inputs={"input.1": (-1, 5), "0": (-1, 3)}, epoch=3)  # the dict form, too
+    assert block.signature.input_names == ["input.1", "0"]
+    assert block.signature.output_names == ["/Softmax_output", "123_output"]
+    by_name = block({"0": y, "input.1": x})
+    in_order = block(x, y)
+    for a, b in zip(by_name, in_order):
+        assert np.array_equal(a.asnumpy(), b.asnumpy())
+    with pytest.raises(mxport.MxportError, match="Unknown input name 'input_1'") as e:
+        block({"input_1": x, "0": y})  # not mapped: 'input.1' is the name
+    assert e.value.code == "UNKNOWN_INPUT"
+
+
+def test_a_description_must_have_a_name_and_must_name_a_variable_exactly():
+    _, prefix, _ = _converter_vector()
+    with pytest.raises(mxport.MxportError, match="non-empty") as e:
+        TensorSpec("", (-1, 5))
+    assert e.value.code == "INVALID_ARGUMENT"
+    with pytest.raises(mxport.MxportError, match=r"no input \['/input.1'\]") as e:
+        mxport.load(prefix, inputs={"/input.1": (-1, 5), "0": (-1, 3)}, epoch=3)
+    assert e.value.code == "UNKNOWN_INPUT"
+
+
+def test_export_writes_only_names_that_follow_the_name_rule(tmp_path):
+    import mxnet as mx
+    from mxnet import gluon
+    net = gluon.nn.Dense(3, in_units=5)
+    net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2))
+    with pytest.raises(mxport.MxportError, match=r"input name '0' must match .*export feeds the network by "
+                       "position") as e:
+        mxport.export(net, str(tmp_path / "m"), inputs=[TensorSpec("0", (-1, 5))])
+    assert e.value.code == "INVALID_ARGUMENT"
+    with pytest.raises(mxport.MxportError, match=r"output name '123_output' must match") as e:
+        mxport.export(net, str(tmp_path / "m"), inputs=[TensorSpec("x", (-1, 5))], output_names=["123_output"])
+    assert e.value.code == "INVALID_ARGUMENT"
+    assert not list(tmp_path.iterdir())  # nothing written

@@ -384,7 +384,9 @@ def load(prefix, load_transforms=True, ctx=None, *, inputs=None, epoch=None):
     ctx : mx.Context, optional
         Where to run; ``mx.cpu()`` when None.
     inputs : list of TensorSpec or dict name -> shape, keyword-only
-        Only for an old model (no signature): its input descriptions.
+        Only for an old model (no signature): its input descriptions, named as its graph names its input
+        variables, whatever the names (a converter's ``input.1`` or ``0``); the outputs keep MXNet's names
+        (``/Softmax_output``). Nothing is renamed (spec/FORMAT.md section 7).
     epoch : int, keyword-only
         Only for an old model whose params file is ``<prefix>-NNNN.params``.
 

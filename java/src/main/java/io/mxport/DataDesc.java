@@ -9,7 +9,9 @@ package io.mxport;
  * Predictor old = new Predictor("old/resnet", inputs, List.of(Context.cpu()), 0);  // old/resnet-0000.params
  * }</pre>
  *
- * The same rules as {@link TensorSpec} apply; {@code -1} marks a dynamic dimension.
+ * The same rules as {@link TensorSpec} apply; {@code -1} marks a dynamic dimension. The name is the graph's own
+ * input variable's, exactly as its symbol file spells it, whatever it is (a converter's {@code "input.1"} or
+ * {@code "0"}); the old model's outputs keep MXNet's names, e.g. {@code "/Softmax_output"}. Nothing is renamed.
  */
 public final class DataDesc {
     private final TensorSpec spec;
