@@ -329,6 +329,9 @@ def main(root):
               edit_signature(lambda s: s["optimization"].update(kind="int4")))
     w.invalid("invalid_optimization_in_version_2", "an optimization record in a format-2 signature",
               "optimized_fused", "BAD_SIGNATURE", edit_signature(lambda s: s.update(mxport_format=2)))
+    w.invalid("invalid_params_name_not_utf8", "an old model whose params file has an array name that is not UTF-8 "
+              "(a flipped byte; an old model has no digest to catch it)", "old_converter_names", "BAD_PARAMS",
+              name_not_utf8, load=json.load(open(os.path.join(root, "old_converter_names", "case.json")))["load"])
     w.invalid("invalid_no_signature", "an old model loaded without input descriptions", "old_format",
               "NO_SIGNATURE", lambda f: None, load={"inputs": None, "epoch": 7})
 
@@ -395,6 +398,14 @@ def old_converter_names(w, root):
     w._case_json(folder, "an old model with converter-style names ('/', spaces, leading digits, ';', ':', "
                  "non-ASCII): it loads with the graph's own names", [run], load=load,
                  output_names=list(CONVERTER_OUTPUTS))
+
+
+def name_not_utf8(folder):
+    path = os.path.join(folder, "model-0003.params")
+    data = bytearray(open(path, "rb").read())
+    at = data.index(b"arg:onnx::Gemm_7")
+    data[at + len("arg:onnx::Gemm_")] = 0xB7  # a UTF-8 continuation byte with no lead
+    open(path, "wb").write(bytes(data))
 
 
 def converter_output_name(sig):

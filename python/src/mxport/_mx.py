@@ -24,6 +24,9 @@ def params_from_bytes(data, path):
     except mx.base.MXNetError as e:
         raise MxportError("BAD_PARAMS", f"MXNet cannot parse {path}: {_first_line(e)}; the file is damaged or "
                           "not a params file: export the model again") from None
+    except UnicodeDecodeError:
+        raise MxportError("BAD_PARAMS", f"{path}: an array name is not UTF-8 text; the file is damaged: export the "
+                          "model again") from None
     if not isinstance(loaded, dict):
         raise MxportError("BAD_PARAMS", f"{path} holds unnamed arrays; a params file maps 'arg:'/'aux:' names "
                           "to arrays")

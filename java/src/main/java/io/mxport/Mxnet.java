@@ -4,6 +4,9 @@ import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.PointerByReference;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -319,7 +322,7 @@ final class Mxnet {
     /** The arrays of a params file's bytes and their names (as stored, with arg:/aux:). */
     static final class LoadedArrays {
         final Pointer[] handles;
-        /** Null when the file holds unnamed arrays. */
+        /** Null when the file holds unnamed arrays; an entry is null when that name is not UTF-8. */
         final List<String> names;
 
         LoadedArrays(Pointer[] handles, List<String> names) {
@@ -343,7 +346,23 @@ final class Mxnet {
             return null;
         }
         Pointer[] arrays = n.getValue() == 0 ? new Pointer[0] : handles.getValue().getPointerArray(0, n.getValue());
-        return new LoadedArrays(arrays, nNames.getValue() == arrays.length ? strings(names.getValue(), nNames.getValue()) : null);
+        return new LoadedArrays(arrays, nNames.getValue() == arrays.length ? utf8Names(names.getValue(), nNames.getValue()) : null);
+    }
+
+    /** The array names of a params file, each null when its bytes are not UTF-8 (a damaged file: spec section 6). */
+    private static List<String> utf8Names(Pointer array, int n) {
+        List<String> out = new ArrayList<>(n);
+        if (n > 0) {
+            for (Pointer p : array.getPointerArray(0, n)) {
+                byte[] bytes = p.getByteArray(0, (int) p.indexOf(0, (byte) 0));
+                try {
+                    out.add(StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString());
+                } catch (CharacterCodingException e) {
+                    out.add(null);
+                }
+            }
+        }
+        return out;
     }
 
     /** Whether MXNet can tell the array's shape and dtype (it parses absurd shapes, then refuses to say them). */

@@ -52,12 +52,13 @@ final class SharedWeights {
             throw new MxportException(ErrorCode.BAD_PARAMS, "MXNet cannot parse " + path + ": " + Mxnet.lastErrorLine()
                     + "; the file is damaged or not a params file: export the model again");
         }
-        if (loaded.names == null) {
+        if (loaded.names == null || loaded.names.contains(null)) {
             for (Pointer h : loaded.handles) {
                 Mxnet.freeArray(h);
             }
-            throw new MxportException(ErrorCode.BAD_PARAMS, path + " holds unnamed arrays; a params file maps"
-                    + " 'arg:'/'aux:' names to arrays");
+            throw new MxportException(ErrorCode.BAD_PARAMS, loaded.names == null
+                    ? path + " holds unnamed arrays; a params file maps 'arg:'/'aux:' names to arrays"
+                    : path + ": an array name is not UTF-8 text; the file is damaged: export the model again");
         }
         Map<String, Pointer> out = new LinkedHashMap<>();
         for (int i = 0; i < loaded.handles.length; i++) {
