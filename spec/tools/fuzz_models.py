@@ -236,8 +236,29 @@ def files(rng, g, p):
 MUTATIONS = [truncate_params, truncate_params_redigested, flip_params, flip_params_redigested, not_json,
              wrong_shape_json, mutate_signature, mutate_signature, signature_not_json, connectors, connectors,
              files]
-# an old model has no signature to break: its names are renamed, then now and then its files are broken too
-OLD_MUTATIONS = [truncate_params, flip_params, not_json, wrong_shape_json, files]
+def flip_param_names(rng, g, p):
+    """Bits flipped in the array names of a params file (an old model has no digest to catch it)."""
+    data = bytearray(p)
+    spots = []  # the bytes of each name, not the uint64 length before it (MXNet would allocate what it says)
+    for prefix in (b"arg:", b"aux:"):
+        at = p.find(prefix)
+        while at >= 8:
+            length = int.from_bytes(p[at - 8:at], "little")
+            if 4 <= length <= len(p) - at:
+                spots.extend(range(at, at + length))
+            at = p.find(prefix, at + 1)
+    flips = rng.randint(1, 4)
+    for _ in range(flips):
+        data[rng.choice(spots)] ^= 1 << rng.randrange(8)
+    return g, bytes(data), f"{flips} bit(s) flipped in the params' array names"
+
+
+# An old model has no signature to break: its names are renamed, then now and then its files are broken too.
+# Not flip_params: with no digest, a flipped array shape reaches MXNet, which allocates what the header claims
+# (hundreds of MB, kept in its memory pool), and thousands of such cases exhaust a machine's memory; so does a
+# flipped name length. A loader that pre-reads the params header would close that; until then the corpus flips
+# the characters of the array names only.
+OLD_MUTATIONS = [truncate_params, flip_param_names, not_json, wrong_shape_json, files]
 
 
 def write_case(folder, graph, params, note, params_name="model.params"):
