@@ -65,7 +65,7 @@ final class LoadedModel implements AutoCloseable {
                 }
             }
             if (sig == null) {
-                sig = new Signature(inputSpecs, inferOutputs(inputSpecs));
+                sig = Signature.ofOldModel(inputSpecs, inferOutputs(inputSpecs));
             }
             this.signature = sig;
             this.argTemplate = new Pointer[names.size()];

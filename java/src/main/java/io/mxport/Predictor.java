@@ -161,10 +161,16 @@ public final class Predictor implements AutoCloseable {
      * Runs the model on inputs given by name.
      *
      * @return output name to output, in signature order
-     * @throws MxportException UNKNOWN_INPUT for a name the model does not have, INPUT_COUNT for a missing one
+     * @throws MxportException UNKNOWN_INPUT for a name the model does not have, INPUT_COUNT for a missing one,
+     *     INVALID_ARGUMENT when an old model's output names repeat (spec section 7: use the list form)
      */
     public Map<String, NDArray> predictWithNDArray(Map<String, NDArray> inputs) {
         ensureOpen();
+        List<String> names = model.signature.getOutputNames();
+        if (new java.util.HashSet<>(names).size() != names.size()) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "the model's outputs " + names + " repeat a name, so"
+                    + " they cannot come back by name: call predictWithNDArray(List) and take them by position");
+        }
         List<NDArray> out = predictWithNDArray(Inputs.ordered(model.signature, inputs));
         Map<String, NDArray> named = new LinkedHashMap<>();
         for (int i = 0; i < out.size(); i++) {

@@ -60,6 +60,14 @@ public final class Signature {
         this(checked(inputs, "inputs"), checked(outputs, "outputs"), null, null, -1);
     }
 
+    /**
+     * An old model's signature (spec section 7): its outputs carry MXNet's names, which MAY repeat (two heads on
+     * nodes of one name); outputs are positional. Its inputs are the caller's descriptions, each named once.
+     */
+    static Signature ofOldModel(List<TensorSpec> inputs, List<TensorSpec> outputs) {
+        return new Signature(checked(inputs, "inputs"), outputs, null, null, -1);
+    }
+
     private Signature(List<TensorSpec> inputs, List<TensorSpec> outputs, Signature network, String sha256, long size) {
         this(inputs, outputs, network, sha256, size, Map.of(), null);
     }
