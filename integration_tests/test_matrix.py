@@ -8,6 +8,7 @@ bit for bit. The Module consumer runs MXNet's GraphExecutor, which fuses oneDNN 
 relative tolerance of 1e-4 (measured differences ~1e-7 relative).
 """
 
+import importlib
 import json
 import os
 import subprocess
@@ -128,13 +129,17 @@ def test_bad_requests_raise_their_code_across_the_bridge(produced, consumers):
             assert run([a, b])[0].shape == (2, 4)
 
 
+def built(folder, script, name):
+    """The model that REPO/folder/script.py writes (its main(prefix) skips an unchanged recipe), as a prefix."""
+    sys.path.insert(0, os.path.join(REPO, folder))
+    prefix = os.path.join(os.environ.get("MXPORT_MODELS", os.path.join(REPO, ".cache", "models")), name)
+    importlib.import_module(script).main(prefix)
+    return prefix
+
+
 @pytest.fixture(scope="session")
 def resnet():
-    sys.path.insert(0, os.path.join(REPO, "demo"))
-    import export_resnet
-    prefix = os.path.join(os.environ.get("MXPORT_MODELS", os.path.join(REPO, ".cache", "models")), "resnet18")
-    export_resnet.main(prefix)
-    return prefix
+    return built("demo", "export_resnet", "resnet18")
 
 
 def test_resnet_on_the_demo_photo_and_a_batch_of_25(consumers, resnet):
@@ -170,11 +175,7 @@ def timed(run, x, runs=10):
 @pytest.fixture(scope="session")
 def lite0():
     """The real model (EfficientNet-Lite0, ImageNet weights; `make real-model`), converted if not yet."""
-    sys.path.insert(0, os.path.join(REPO, "models"))
-    import efficientnet_lite0
-    prefix = os.path.join(os.environ.get("MXPORT_MODELS", os.path.join(REPO, ".cache", "models")), "efficientnet_lite0")
-    efficientnet_lite0.main(prefix)
-    return prefix
+    return built("models", "efficientnet_lite0", "efficientnet_lite0")
 
 
 def test_the_real_model_on_real_photos_grayscale_included(consumers, lite0):
