@@ -1,5 +1,6 @@
 package io.mxport;
 
+import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,53 +12,93 @@ import java.util.Map;
  * {@code mxport.load}), keeping one CachedOp for each of the last {@value #MAX_CACHED_SHAPES} input shapes so that
  * alternating batch sizes do not re-plan memory on every call.
  *
- * <p>Not thread-safe: a CachedOp with static memory reuses one set of buffers, and MXNet returns outputs in a
- * thread-local array the next call overwrites, so the caller runs one call at a time ({@link Predictor} holds a
- * lock around {@link #run}).
+ * <p>Each cached shape also keeps its input arrays and its argument list in native memory: a call writes the
+ * caller's bytes straight into those arrays (one copy, no allocation in MXNet) and hands MXNet the prepared
+ * argument list. That is what brings a JVM call to the cost of Python's, whose inputs are already MXNet arrays.
+ *
+ * <p>Not thread-safe: a CachedOp with static memory reuses one set of buffers, the input arrays are reused, and
+ * MXNet returns outputs in a thread-local array the next call overwrites, so the caller runs one call at a time
+ * ({@link Predictor} holds a lock around {@link #run}).
  */
 final class CachedOpRunner implements AutoCloseable {
     static final int MAX_CACHED_SHAPES = 4;
 
+    /** A CachedOp for one list of input shapes, with its input arrays and its arguments in native memory. */
+    private static final class Planned {
+        final Pointer op;
+        final Pointer[] inputs;
+        final Memory args;
+        final int argCount;
+
+        Planned(Pointer op, Pointer[] inputs, Memory args, int argCount) {
+            this.op = op;
+            this.inputs = inputs;
+            this.args = args;
+            this.argCount = argCount;
+        }
+
+        void free() {
+            Mxnet.freeCachedOp(op);
+            for (Pointer input : inputs) {
+                Mxnet.freeArray(input);
+            }
+            args.close();
+        }
+    }
+
     private final LoadedModel model;
-    private final LinkedHashMap<List<Shape>, Pointer> cachedOps = new LinkedHashMap<>(8, 0.75f, true);
+    private final LinkedHashMap<List<Shape>, Planned> planned = new LinkedHashMap<>(8, 0.75f, true);
 
     CachedOpRunner(LoadedModel model) {
         this.model = model;
     }
 
-    private Pointer cachedOpFor(List<Shape> key) {
-        Pointer op = cachedOps.get(key);
-        if (op != null) {
-            return op;
+    private Planned plannedFor(List<NDArray> inputs) {
+        List<Shape> key = new ArrayList<>(inputs.size());
+        inputs.forEach(a -> key.add(a.getShape()));
+        Planned p = planned.get(key);
+        if (p != null) {
+            return p;
         }
-        if (cachedOps.size() >= MAX_CACHED_SHAPES) {
-            Map.Entry<List<Shape>, Pointer> eldest = cachedOps.entrySet().iterator().next();
-            cachedOps.remove(eldest.getKey());
-            Mxnet.freeCachedOp(eldest.getValue());
+        if (planned.size() >= MAX_CACHED_SHAPES) {
+            Map.Entry<List<Shape>, Planned> eldest = planned.entrySet().iterator().next();
+            planned.remove(eldest.getKey());
+            eldest.getValue().free();
         }
-        op = Mxnet.newCachedOp(model.symbol, model.flagKeys, model.flagValues);
-        cachedOps.put(key, op);
-        return op;
+        Pointer[] arrays = new Pointer[inputs.size()];
+        Pointer op = null;
+        try {
+            for (int i = 0; i < arrays.length; i++) {
+                NDArray a = inputs.get(i);
+                arrays[i] = Mxnet.newArray(a.getShape().toArray(), a.getDType().mxnetCode());
+            }
+            op = Mxnet.newCachedOp(model.symbol, model.flagKeys, model.flagValues);
+        } catch (RuntimeException e) {
+            for (Pointer a : arrays) {
+                if (a != null) {
+                    Mxnet.freeArray(a);
+                }
+            }
+            throw e;
+        }
+        Pointer[] args = model.argTemplate.clone();
+        for (int i = 0; i < arrays.length; i++) {
+            args[model.dataSlots[i]] = arrays[i];
+        }
+        p = new Planned(op, arrays, Mxnet.handleArray(args), args.length);
+        planned.put(key, p);
+        return p;
     }
 
     /** Runs checked inputs (signature order); returns the outputs in the graph's order. */
     List<NDArray> run(List<NDArray> inputs) {
-        List<Shape> key = new ArrayList<>();
-        inputs.forEach(a -> key.add(a.getShape()));
-        Pointer op = cachedOpFor(key);
-        Pointer[] args = model.argTemplate.clone();
-        List<Pointer> created = new ArrayList<>();
-        Pointer[] outs = new Pointer[0];
+        Planned p = plannedFor(inputs);
+        for (int i = 0; i < inputs.size(); i++) {
+            Mxnet.writeInto(p.inputs[i], inputs.get(i).rawView());
+        }
+        Pointer[] outs = Mxnet.invokeCachedOp(p.op, p.args, p.argCount);
         int next = 0;
         try {
-            for (int i = 0; i < inputs.size(); i++) {
-                NDArray a = inputs.get(i);
-                Pointer h = Mxnet.newArray(a.getShape().toArray(), a.getDType().mxnetCode());
-                created.add(h);
-                Mxnet.copyIn(h, a.rawView(), a.size());
-                args[model.dataSlots[i]] = h;
-            }
-            outs = Mxnet.invokeCachedOp(op, args);
             List<NDArray> results = new ArrayList<>(outs.length);
             for (; next < outs.length; next++) {
                 results.add(copyOut(outs[next]));
@@ -68,7 +109,6 @@ final class CachedOpRunner implements AutoCloseable {
             for (; next < outs.length; next++) {
                 Mxnet.freeArray(outs[next]);
             }
-            created.forEach(Mxnet::freeArray);
         }
     }
 
@@ -81,10 +121,10 @@ final class CachedOpRunner implements AutoCloseable {
         return NDArray.wrap(shape, t, data);
     }
 
-    /** Frees every CachedOp; calling it again does nothing. */
+    /** Frees every CachedOp and its input arrays; calling it again does nothing. */
     @Override
     public void close() {
-        cachedOps.values().forEach(Mxnet::freeCachedOp);
-        cachedOps.clear();
+        planned.values().forEach(Planned::free);
+        planned.clear();
     }
 }

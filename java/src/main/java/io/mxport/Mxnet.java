@@ -1,6 +1,7 @@
 package io.mxport;
 
 import com.sun.jna.Memory;
+import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.PointerByReference;
@@ -402,6 +403,23 @@ final class Mxnet {
         }
     }
 
+    /**
+     * Writes {@code raw} (the array's own dtype, little-endian, exactly its size) into a CPU array this layer
+     * created, in one copy: waits until no engine operation uses the array, then copies into its memory. Unlike
+     * {@link #copyIn} it needs no staging buffer and no MXNet copy (which runs an OpenMP loop on the caller's
+     * thread above 200,000 elements).
+     */
+    static void writeInto(Pointer array, byte[] raw) {
+        if (raw.length == 0) {
+            return;
+        }
+        MxnetLibrary l = lib();
+        check(l.MXNDArrayWaitToWrite(array), "MXNDArrayWaitToWrite");
+        PointerByReference data = new PointerByReference();
+        check(l.MXNDArrayGetData(array, data), "MXNDArrayGetData");
+        data.getValue().write(0, raw, 0, raw.length);
+    }
+
     /** Copies {@code count} elements of the array into {@code into} (sized for them). */
     static void copyOut(Pointer array, byte[] into, long count) {
         check(lib().MXNDArraySyncCopyToCPU(array, into, count), "MXNDArraySyncCopyToCPU");
@@ -429,13 +447,23 @@ final class Mxnet {
      */
     static final Object PUSH_LOCK = new Object();
 
-    /** Runs the CachedOp; returns the outputs MXNet allocated, which the caller frees with {@link #freeArray}. */
-    static Pointer[] invokeCachedOp(Pointer op, Pointer[] args) {
+    /** The handles as a native array, for {@link #invokeCachedOp(Pointer, Memory, int)} (kept while they live). */
+    static Memory handleArray(Pointer[] handles) {
+        Memory m = new Memory((long) Math.max(1, handles.length) * Native.POINTER_SIZE);
+        m.write(0, handles, 0, handles.length);
+        return m;
+    }
+
+    /**
+     * Runs the CachedOp on {@code count} argument handles already in native memory ({@link #handleArray}); returns
+     * the outputs MXNet allocated, which the caller frees with {@link #freeArray}.
+     */
+    static Pointer[] invokeCachedOp(Pointer op, Memory args, int count) {
         IntByReference numOut = new IntByReference(0);
         PointerByReference outArray = new PointerByReference(Pointer.NULL);
         PointerByReference stypes = new PointerByReference();
         synchronized (PUSH_LOCK) {
-            check(lib().MXInvokeCachedOpEx(op, args.length, args, numOut, outArray, stypes), "MXInvokeCachedOpEx");
+            check(lib().MXInvokeCachedOpEx(op, count, args, numOut, outArray, stypes), "MXInvokeCachedOpEx");
         }
         // the returned array is thread-local and overwritten by this thread's next call: copy it now
         return outArray.getValue().getPointerArray(0, numOut.getValue());

@@ -71,6 +71,11 @@ interface MxnetLibrary extends Library {
 
     int MXNDArrayWaitToRead(Pointer handle);
 
+    int MXNDArrayWaitToWrite(Pointer handle);
+
+    /** The array's CPU memory (default layout; valid while the array lives). */
+    int MXNDArrayGetData(Pointer handle, PointerByReference outData);
+
     /** An operator's handle by name (an AtomicSymbolCreator for MXImperativeInvoke). */
     int NNGetOpHandle(String opName, PointerByReference opOut);
 
@@ -82,7 +87,8 @@ interface MxnetLibrary extends Library {
 
     int MXFreeCachedOp(Pointer handle);
 
-    int MXInvokeCachedOpEx(Pointer handle, int numInputs, Pointer[] inputs, IntByReference numOutputs,
+    /** {@code inputs}: the handles in native memory, built once per CachedOp (no per-call Pointer[] conversion). */
+    int MXInvokeCachedOpEx(Pointer handle, int numInputs, Pointer inputs, IntByReference numOutputs,
                            PointerByReference outputs, PointerByReference outStypes);
 
     /**

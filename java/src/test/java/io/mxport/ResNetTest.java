@@ -2,6 +2,7 @@ package io.mxport;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -128,5 +129,25 @@ class ResNetTest {
             }
         }
         assertArrayEquals(all, predictor.predictWithNDArray(List.of(three)).get(0).toFloatArray(), "repeatable");
+    }
+
+    @Test
+    void moreShapesThanTheCacheHoldsStillGiveTheSameAnswers() {
+        // CachedOpRunner keeps MAX_CACHED_SHAPES plans (CachedOp, input arrays, native argument list): a fifth shape
+        // evicts the eldest and frees its arrays; coming back to it plans it again; every answer stays the same
+        int shapes = CachedOpRunner.MAX_CACHED_SHAPES + 1;
+        List<NDArray> inputs = new ArrayList<>();
+        List<float[]> first = new ArrayList<>();
+        for (int i = 0; i < shapes; i++) {
+            inputs.add(seededImages(1 + i % 2, 90 + 7 * i, 110, 300 + i));
+            first.add(predictor.predictWithNDArray(List.of(inputs.get(i))).get(0).toFloatArray());
+        }
+        for (int round = 0; round < 2; round++) {
+            for (int i = shapes - 1; i >= 0; i--) {
+                assertArrayEquals(first.get(i), predictor.predictWithNDArray(List.of(inputs.get(i))).get(0).toFloatArray(),
+                        "shape " + inputs.get(i).getShape() + ", round " + round);
+            }
+        }
+        assertFalse(Arrays.equals(first.get(0), first.get(2)), "different images, different answers");
     }
 }
