@@ -64,13 +64,13 @@ fuzz: jvm-package ## Python, Java and Scala loaders against 5000 seeded broken m
 	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py integration_tests/test_fuzz_agreement.py
 
 test-python: setup spark-setup real-model ## the Python package's tests
-	$(PY) -m pytest -q python/tests
+	$(PY) -m pytest -q --durations=12 python/tests
 
 test-jvm: models real-model spark-setup ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar
 	$(MVN) verify
 
 test-integration: spark-setup real-model ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J
-	$(PY) -m pytest -q integration_tests
+	$(PY) -m pytest -q --durations=12 integration_tests
 
 test-cluster: models jvm-package spark-setup ## a Spark standalone cluster (master + 2 workers) here: both APIs via spark-submit, a killed executor (make test runs a short leg)
 	MXPORT_SPARK_CLUSTER_FULL=1 $(PY) -m pytest -q integration_tests/test_spark_cluster.py
@@ -92,11 +92,12 @@ BENCH_CP = benchmarks/jvm/target/mxport-benchmarks-$(VERSION).jar:$$(cat benchma
 bench-jvm: setup
 	$(MVN) -P bench -pl benchmarks/jvm -am package -DskipTests
 
-bench: bench-setup bench-jvm models real-model ## the end-to-end table (benchmarks/RESULTS.md), 500 runs per cell (about 45 minutes): benchmarks/results/full.*
-	$(PY) benchmarks/bench.py --runs 500 --jvm-classpath "$(BENCH_CP)"
+bench: bench-setup bench-jvm models real-model ## int8 agreement (.cache/reports/int8_accuracy.json), then the end-to-end and optimised tables: 3 interleaved rounds, 300 samples per cell and round (benchmarks/results/full.*)
+	$(PY) benchmarks/int8_accuracy.py
+	$(PY) benchmarks/bench.py --runs 300 --rounds 3 --jvm-classpath "$(BENCH_CP)"
 
 bench-quick: bench-setup bench-jvm models real-model ## a 5-run pass of the benchmark harness (asserts nothing about speed)
-	$(PY) benchmarks/bench.py --runs 5 --quick --jvm-classpath "$(BENCH_CP)"
+	$(PY) benchmarks/bench.py --runs 5 --rounds 1 --quick --jvm-classpath "$(BENCH_CP)"
 
 bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting, Python and Java (about 15 minutes)
 	$(PY) benchmarks/contention.py --runs 60 --rounds 3 --jvm-classpath "$(BENCH_CP)"

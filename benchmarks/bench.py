@@ -7,9 +7,13 @@ A second table times the optimised models (``mxport.optimize``: fp32 as exported
 for ResNet-18 and EfficientNet-Lite0, in Python (Module, Gluon), Java and Scala, batch 1 and 25; beside it, the
 int8-vs-fp32 agreement of benchmarks/int8_accuracy.py when its report exists (.cache/reports/int8_accuracy.json).
 
-Every row runs in a fresh process (Python rows: benchmarks/python_rows.py; JVM rows: io.mxport.bench.JvmBench,
-timed inside the JVM), one after another so that they do not compete for the 2 cores. Writes
-benchmarks/results/<name>.json (every raw figure and the machine), .md (the table) and .png (a bar chart).
+Every cell runs in a fresh process (Python rows: benchmarks/python_rows.py; JVM rows: io.mxport.bench.JvmBench,
+timed inside the JVM), one after another so that they do not compete for the 2 cores. The cells run in rounds:
+each round runs every cell once, the languages of one setting next to each other (and in reverse order every
+other round), so that a slow minute of the machine hits every language alike; a cell's figure is the mean of
+its rounds, and the Java/Python ratio is taken per round, then the median. ``--runs`` calls per cell at batch 1,
+the same number of samples at batch 25. Writes benchmarks/results/<name>.json (every raw figure and the
+machine), .md (the tables) and .png (a bar chart).
 """
 
 import argparse
@@ -17,6 +21,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 
@@ -30,17 +35,22 @@ PROPOSAL_CPU = {  # the proposal's C5.2X table: (non end-to-end ms, end-to-end m
 }
 
 
+DJL = "DJL 0.29 MXNet engine (peer)"
+DJL_2 = "DJL 0.29 MXNet engine, OMP_NUM_THREADS=2 (peer)"
+
+
 def rows(jvm_classpath):
-    """(label, command prefix or None with the reason) for every row of the table."""
-    out = [("Python (Module API)", [PY, os.path.join(HERE, "python_rows.py"), "--api", "module"]),
-           ("Python (Gluon)", [PY, os.path.join(HERE, "python_rows.py"), "--api", "gluon"])]
-    for label, main in (("Java", ["io.mxport.bench.JvmBench", "--lang", "java"]),
-                        ("Scala", ["io.mxport.bench.ScalaBench"]),
-                        ("DJL 0.29 MXNet engine (peer)", ["io.mxport.bench.JvmBench", "--lang", "djl"])):
+    """{label: (command prefix, extra environment)}, or {label: the reason it is not measured}, for every row."""
+    out = {"Python (Module API)": ([PY, os.path.join(HERE, "python_rows.py"), "--api", "module"], {}),
+           "Python (Gluon)": ([PY, os.path.join(HERE, "python_rows.py"), "--api", "gluon"], {})}
+    for label, main, env in (("Java", ["io.mxport.bench.JvmBench", "--lang", "java"], {}),
+                             ("Scala", ["io.mxport.bench.ScalaBench"], {}),
+                             (DJL, ["io.mxport.bench.JvmBench", "--lang", "djl"], {}),
+                             (DJL_2, ["io.mxport.bench.JvmBench", "--lang", "djl"], {"OMP_NUM_THREADS": "2"})):
         if jvm_classpath:
-            out.append((label, ["java", "-cp", jvm_classpath] + main))
+            out[label] = (["java", "-cp", jvm_classpath] + main, env)
         else:
-            out.append((label, "not measured: the JVM benchmark is not built (make bench builds it)"))
+            out[label] = "not measured: the JVM benchmark is not built (make bench builds it)"
     return out
 
 
@@ -62,24 +72,28 @@ def optimised_models(models):
         out[(model, "fp32")] = base
         for kind in KINDS[1:]:
             prefix = f"{base}-{kind}"
-            if not os.path.exists(prefix + ".params"):
-                extra = {}
+            extra = {}
+            if kind == "int8":
+                extra = {"exclude_layers": int8_accuracy.lite0_fp32_layers(base) if model == "efficientnet_lite0"
+                         else []}
+            made = (mxport.read_signature(prefix).optimization if os.path.exists(prefix + ".params") else None)
+            if not made or sorted(made.get("excluded_layers", [])) != sorted(extra.get("exclude_layers", [])):
                 if kind == "int8":
-                    extra = {"calibration": [c[None] for c in int8_accuracy.photo_set(int8_accuracy.CALIB_PHOTOS, 8,
-                                                                                       2000)],
-                             "exclude_layers": int8_accuracy.lite0_fp32_layers(base)}
+                    extra["calibration"] = [c[None] for c in int8_accuracy.photo_set(int8_accuracy.CALIB_PHOTOS, 8,
+                                                                                      2000)]
                 mxport.optimize(base, prefix, kind, overwrite=True, **extra)
             out[(model, kind)] = prefix
     return out
 
 
 def optimised_table(results, accuracy):
+    import int8_accuracy
     lines = ["| Model | Request | Row | fp32 (ms) | fused (ms) | int8 (ms) | int8 speed-up | int8 top-1 agreement |",
              "|---|---|---|---|---|---|---|---|"]
     for model in OPTIMISED_MODELS:
         agree = next((r for r in accuracy if r["model"] == model and r["kind"] == "int8"
                       and r["calibration_mode"] == "naive"
-                      and r["fp32_layers"] == ("depthwise+early" if model == "efficientnet_lite0" else "none")), None)
+                      and r["fp32_layers"] == int8_accuracy.RECIPE_LABEL[model]), None)
         agreement = f"{100 * agree['top1_agreement']:.1f} % of {agree['eval_inputs']}" if agree else "not measured"
         for batch, request in SHAPES.items():
             for label in OPTIMISED_ROWS:
@@ -106,12 +120,24 @@ def machine():
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
-def run_cell(command, mode, batch, runs, warmup, model):
-    args = command + ["--mode", mode, "--batch", str(batch), "--runs", str(runs), "--warmup", str(warmup),
-                      "--model", model]
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
+                    "MXPORT_NUM_THREADS")
+
+
+def calls(batch, runs):
+    """Calls per cell: ``runs`` at batch 1, the same number of samples at a larger batch (at least 3 calls)."""
+    return max(3, -(-runs // batch))
+
+
+def run_cell(row, mode, batch, runs, warmup, model):
+    command, extra = row
+    args = command + ["--mode", mode, "--batch", str(batch), "--runs", str(calls(batch, runs)),
+                      "--warmup", str(max(2, warmup // batch) if batch > 1 else warmup), "--model", model]
     import mxnet.libinfo
-    # every JVM row (DJL included) loads the very libmxnet.so that the Python rows use
-    env = dict(os.environ, MXNET_LIBRARY_PATH=mxnet.libinfo.find_lib_path()[0])
+    # every JVM row (DJL included) loads the very libmxnet.so that the Python rows use; thread settings only
+    # as the row says (mxport's default otherwise)
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    env.update(extra, MXNET_LIBRARY_PATH=mxnet.libinfo.find_lib_path()[0])
     done = subprocess.run(args, capture_output=True, text=True, env=env)
     lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -166,9 +192,38 @@ def chart(results, path):
     fig.savefig(path, dpi=110)
 
 
+def combine(cells):
+    """One cell's rounds -> its figures: mean of the round means, p50/p90 over every call, the round means."""
+    done = [c for c in cells if "ms_per_sample" in c]
+    if len(done) < len(cells):
+        return next(c for c in cells if "error" in c)
+    raw = [t for c in done for t in c["raw_ms"]]
+    means = [c["ms_per_sample"] for c in done]
+    return {"ms_per_sample": sum(means) / len(means), "p50": percentile(raw, 50), "p90": percentile(raw, 90),
+            "round_means": means, "calls": len(raw)}
+
+
+def percentile(values, q):
+    import numpy as np
+    return float(np.percentile(values, q))
+
+
+def ratios(rounds_of, label, reference):
+    """Per batch: the median over rounds of (label's e2e ms / reference's e2e ms), and the per-round ratios."""
+    out = {}
+    for batch in SHAPES:
+        a, b = rounds_of.get((label, "e2e", batch), []), rounds_of.get((reference, "e2e", batch), [])
+        per_round = [x["ms_per_sample"] / y["ms_per_sample"] for x, y in zip(a, b)
+                     if "ms_per_sample" in x and "ms_per_sample" in y]
+        if per_round:
+            out[batch] = {"median": statistics.median(per_round), "rounds": per_round}
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--runs", type=int, default=500)
+    p.add_argument("--runs", type=int, default=300, help="calls per cell at batch 1 (the same samples at batch 25)")
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--quick", action="store_true", help="a short run that proves the harness")
     p.add_argument("--model", default=os.path.join(REPO, ".cache", "models", "resnet18"))
@@ -183,23 +238,43 @@ def main():
     optimised = optimised_models(os.path.dirname(a.model))
     info = machine()
     warmup = 2 if a.quick else a.warmup
-    jobs = [(label, cmd, mode, batch) for label, cmd in rows(a.jvm_classpath)
-            for batch in SHAPES for mode in ("split", "e2e")]
-    results = {label: {} for label, _ in rows(a.jvm_classpath)}
-    for label, cmd, mode, batch in tqdm(jobs, desc="benchmark", unit="cell"):
-        if isinstance(cmd, str):
-            results[label]["skipped"] = cmd
-            continue
-        results[label][f"{mode}/{batch}"] = run_cell(cmd, mode, batch, a.runs, warmup, a.model)
-    commands = dict(rows(a.jvm_classpath))
-    opt_jobs = [(model, kind, label, batch) for (model, kind) in optimised for batch in SHAPES
-                for label in OPTIMISED_ROWS]
+    commands = rows(a.jvm_classpath)
+    # one round: for each setting, every language next to each other
+    main_jobs = [("main", None, mode, batch) for batch in SHAPES for mode in ("split", "e2e")]
+    opt_jobs = [("opt", (model, kind), "e2e", batch) for (model, kind) in optimised for batch in SHAPES
+                if not (model == "resnet18" and kind == "fp32")]  # that one is the main table's e2e cell
+    rounds_of = {}  # (label, mode, batch) or (model, kind, label, batch) -> [cell per round]
+    started = datetime.datetime.now(datetime.timezone.utc)
+    total = a.rounds * (len(main_jobs) * len(commands) + len(opt_jobs) * len(OPTIMISED_ROWS))
+    with tqdm(total=total, desc="benchmark", unit="cell") as bar:
+        for r in range(a.rounds):
+            for table_name, opt, mode, batch in main_jobs + opt_jobs:
+                labels = list(commands) if table_name == "main" else list(OPTIMISED_ROWS)
+                for label in labels if r % 2 == 0 else labels[::-1]:
+                    row = commands[label]
+                    prefix = a.model if opt is None else optimised[opt]
+                    cell = ({"error": row} if isinstance(row, str) else
+                            run_cell(row, mode, batch, a.runs, warmup, prefix))
+                    key = (label, mode, batch) if opt is None else opt + (label, batch)
+                    rounds_of.setdefault(key, []).append(cell)
+                    bar.update()
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    results = {label: {} for label in commands}
+    for label, row in commands.items():
+        if isinstance(row, str):
+            results[label]["skipped"] = row
     opt_results = {}
-    for model, kind, label, batch in tqdm(opt_jobs, desc="optimised", unit="cell"):
-        cmd = commands[label]
-        opt_results[(model, kind, label, batch)] = (
-            {"error": cmd} if isinstance(cmd, str) else
-            run_cell(cmd, "e2e", batch, a.runs, warmup, optimised[(model, kind)]))
+    for key, cells in rounds_of.items():
+        if len(key) == 3:
+            label, mode, batch = key
+            results[label][f"{mode}/{batch}"] = combine(cells)
+        else:
+            opt_results[key] = combine(cells)
+    for label in OPTIMISED_ROWS:  # ResNet-18 fp32 end to end is the main table's cell
+        for batch in SHAPES:
+            if ("resnet18", "fp32") in optimised:
+                opt_results[("resnet18", "fp32", label, batch)] = results[label].get(f"e2e/{batch}", {})
+    versus_python = {label: ratios(rounds_of, label, "Python (Gluon)") for label in ("Java", "Scala")}
     accuracy_report = os.path.join(REPO, ".cache", "reports", "int8_accuracy.json")
     accuracy = json.load(open(accuracy_report)) if os.path.exists(accuracy_report) else []
     bridge = None
@@ -213,12 +288,21 @@ def main():
     out = os.path.join(HERE, "results")
     os.makedirs(out, exist_ok=True)
     doc = {"command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]), "runs": a.runs,
-           "warmup": warmup, "machine": info, "results": results, "bridge": bridge,
+           "rounds": a.rounds, "warmup": warmup, "machine": info, "started": started.isoformat(timespec="seconds"),
+           "finished": finished.isoformat(timespec="seconds"), "load_average_after": os.getloadavg(),
+           "results": results, "bridge": bridge, "versus_python": versus_python,
            "optimised": [dict(zip(("model", "kind", "row", "batch"), k), **v) for k, v in opt_results.items()],
            "int8_accuracy": accuracy}
     with open(os.path.join(out, f"{name}.json"), "w") as f:
         json.dump(doc, f, indent=1)
-    md = table(results, info)
+    md = (f"{info['cpu']}, {info['cores']} cores, {'AVX-512' if info['avx512'] else 'AVX2'}; "
+          f"{started:%Y-%m-%d %H:%M}-{finished:%H:%M} UTC; {a.rounds} round(s), {a.runs} samples per cell and round; "
+          f"load average at the end {os.getloadavg()[0]:.2f}\n\n" + table(results, info))
+    for label, by_batch in versus_python.items():
+        if by_batch:
+            md += (f"\n\n{label} / Python (Gluon), end to end, median of the per-round ratios: " + "; ".join(
+                f"batch {b}: {v['median']:.3f}x (rounds: {', '.join(f'{x:.3f}' for x in v['rounds'])})"
+                for b, v in by_batch.items()))
     if bridge and "bridge_ms" in bridge:
         md += (f"\n\nBridge (Python -> Java through JPype, batch 1 e2e, {bridge['runs']} calls): "
                f"{bridge['ms_through_jpype']:.2f} ms per call from Python vs {bridge['ms_inside_jvm']:.2f} ms "

@@ -54,21 +54,40 @@ def depthwise(prefix):
     return [name for name, dw in layers(prefix) if dw]
 
 
-def lite0_fp32_layers(prefix, blocks=3):
-    """The EfficientNet-Lite0 recipe: every depthwise convolution, and every convolution of the first ``blocks``
-    MBConv blocks (the early layers, whose errors the rest of the network amplifies), stay fp32."""
+def depthwise_and_early(prefix, blocks=3):
+    """Every depthwise convolution, and every convolution of the first ``blocks`` MBConv blocks (the early layers,
+    whose errors the rest of the network amplifies)."""
     early = [name for name, _ in layers(prefix) if any(f"_mbconv{i}_" in name for i in range(blocks))]
     return sorted(set(depthwise(prefix)) | set(early))
+
+
+def expansions(prefix):
+    """The 1x1 expansion convolution of each MBConv block that has one (blocks 1-15 of EfficientNet-Lite0): its
+    input is the block's input and its output goes through ReLU6, so 8 bits represent both well."""
+    return [name for name, _ in layers(prefix) if "_mbconv" in name and "_convbn0_" in name
+            and "_mbconv0_" not in name]
+
+
+def lite0_fp32_layers(prefix):
+    """The EfficientNet-Lite0 recipe: only the expansion convolutions run in int8, every other convolution stays
+    fp32 (the depthwise ones, whose per-tensor 8-bit activations lose the most; the linear projections, whose
+    signed outputs feed the residual sums; the stem and the head)."""
+    keep = set(expansions(prefix))
+    return [name for name, _ in layers(prefix) if name not in keep]
+
+
+RECIPE_LABEL = {"efficientnet_lite0": "all but expansions", "resnet18": "none"}
 
 
 def settings(model, prefix, modes):
     """(calibration mode, excluded layers, label) rows to measure for one model."""
     rows = [(mode, [], "none") for mode in modes] + [("naive", FIRST_LAST[model], "first+last")]
     if model == "efficientnet_lite0":
-        rows += [("naive", depthwise(prefix), "depthwise"), ("naive", lite0_fp32_layers(prefix), "depthwise+early"),
-                 ("naive", lite0_fp32_layers(prefix, 6), "depthwise+early6")]
+        rows += [("naive", depthwise(prefix), "depthwise"), ("naive", depthwise_and_early(prefix), "depthwise+early"),
+                 ("naive", depthwise_and_early(prefix, 6), "depthwise+early6"),
+                 ("naive", lite0_fp32_layers(prefix), RECIPE_LABEL[model])]
         if "entropy" in modes:
-            rows.append(("entropy", lite0_fp32_layers(prefix), "depthwise+early"))
+            rows.append(("entropy", lite0_fp32_layers(prefix), RECIPE_LABEL[model]))
     return rows
 
 

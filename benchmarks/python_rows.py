@@ -13,12 +13,13 @@ import os
 import sys
 import time
 
-import mxnet as mx
-import numpy as np
+import mxport  # first, as the README's threads section says: mxport loads MXNet with its thread settings
+
+import mxnet as mx  # noqa: E402
+import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "demo"))
-import mxport  # noqa: E402
 from export_resnet import MEAN, STD  # noqa: E402
 
 

@@ -26,8 +26,9 @@ object ScalaBench {
     val warmup = a.getOrElse("warmup", "20").toInt
     val pixels = JvmBench.syntheticPixels(batch)
     scala.util.Using.resource(Predictor(a("model"), loadTransforms = e2e)) { predictor =>
+      val input = IndexedSeq(NDArray(pixels, Shape(batch, 300, 300, 3))) // built once, as in JvmBench
       val step: () => Array[Float] =
-        if (e2e) () => predictor.predictWithNDArray(IndexedSeq(NDArray(pixels, Shape(batch, 300, 300, 3))))(0).toFloatArray
+        if (e2e) () => predictor.predictWithNDArray(input)(0).toFloatArray
         else () => {
           val x = NDArray(preprocess(pixels, batch), Shape(batch, 3, 224, 224))
           softmax(predictor.predictWithNDArray(IndexedSeq(x))(0).toFloatArray, batch)
