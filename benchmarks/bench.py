@@ -11,7 +11,8 @@ Every cell runs in a fresh process (Python rows: benchmarks/python_rows.py; JVM 
 timed inside the JVM), one after another so that they do not compete for the 2 cores. The cells run in rounds:
 each round runs every cell once, the languages of one setting next to each other (and in reverse order every
 other round), so that a slow minute of the machine hits every language alike; a cell's figure is the mean of
-its rounds, and the Java/Python ratio is taken per round, then the median. ``--runs`` calls per cell at batch 1,
+its rounds, and the Java/Python ratio is taken per round, then the median; benchmarks/paired_row.py then
+measures that ratio again in one process, in alternating blocks (drift cannot bias it). ``--runs`` calls per cell at batch 1,
 the same number of samples at batch 25. Writes benchmarks/results/<name>.json (every raw figure and the
 machine), .md (the tables) and .png (a bar chart).
 """
@@ -284,13 +285,24 @@ def main():
                               capture_output=True, text=True)
         lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
         bridge = json.loads(lines[-1]) if lines else {"error": (done.stderr.strip().splitlines() or ["?"])[-1]}
+    paired = {}
+    if a.jvm_classpath:  # Java against Python in one process, alternating blocks (benchmarks/paired_row.py)
+        for batch, (blocks, per_block) in {1: (20, 15), 25: (8, 2)}.items():
+            if a.quick:
+                blocks, per_block = 2, 1
+            done = subprocess.run([PY, os.path.join(HERE, "paired_row.py"), "--batch", str(batch), "--blocks",
+                                   str(blocks), "--calls", str(per_block), "--warmup", str(warmup), "--model",
+                                   a.model, "--jvm-classpath", a.jvm_classpath], capture_output=True, text=True)
+            lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
+            paired[batch] = json.loads(lines[-1]) if lines else {
+                "error": (done.stderr.strip().splitlines() or ["?"])[-1]}
     name = a.name or ("quick" if a.quick else "full")
     out = os.path.join(HERE, "results")
     os.makedirs(out, exist_ok=True)
     doc = {"command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]), "runs": a.runs,
            "rounds": a.rounds, "warmup": warmup, "machine": info, "started": started.isoformat(timespec="seconds"),
            "finished": finished.isoformat(timespec="seconds"), "load_average_after": os.getloadavg(),
-           "results": results, "bridge": bridge, "versus_python": versus_python,
+           "results": results, "bridge": bridge, "versus_python": versus_python, "paired": paired,
            "optimised": [dict(zip(("model", "kind", "row", "batch"), k), **v) for k, v in opt_results.items()],
            "int8_accuracy": accuracy}
     with open(os.path.join(out, f"{name}.json"), "w") as f:
@@ -303,6 +315,11 @@ def main():
             md += (f"\n\n{label} / Python (Gluon), end to end, median of the per-round ratios: " + "; ".join(
                 f"batch {b}: {v['median']:.3f}x (rounds: {', '.join(f'{x:.3f}' for x in v['rounds'])})"
                 for b, v in by_batch.items()))
+    for batch, row in paired.items():
+        md += (f"\n\nJava / Python (Gluon) in one process, alternating blocks (paired_row.py), batch {batch}: "
+               + (f"{row['java_over_python']:.3f}x ({row['java_ms_per_sample']:.2f} vs {row['python_ms_per_sample']:.2f}"
+                  f" ms per sample; median of {row['blocks']} block pairs {row['median_pair_ratio']:.3f}x)"
+                  if "java_over_python" in row else f"not measured: {row['error']}"))
     if bridge and "bridge_ms" in bridge:
         md += (f"\n\nBridge (Python -> Java through JPype, batch 1 e2e, {bridge['runs']} calls): "
                f"{bridge['ms_through_jpype']:.2f} ms per call from Python vs {bridge['ms_inside_jvm']:.2f} ms "

@@ -26,8 +26,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * (INPUT_COUNT, UNKNOWN_INPUT, DTYPE_MISMATCH, SHAPE_MISMATCH). Dimension 0 is the batch: a single sample is a
  * batch of one. Any batch size (and any size of another dynamic dimension) works without rebuilding: the graph
  * runs through MXNet's CachedOp, as Gluon does, which gives outputs bit-identical to Python's
- * {@code mxport.load}. The predictor keeps one CachedOp for each of the last four input shapes it saw, so
- * alternating batch sizes do not re-plan memory on every call.
+ * {@code mxport.load}. The predictor keeps one CachedOp, with native input arrays, for each of the last four
+ * input shapes it saw, so alternating batch sizes do not re-plan memory on every call, and a call copies its
+ * inputs once, straight into those arrays.
  *
  * <p><b>Threads.</b> One Predictor may be called from several threads at once: its calls run one at a time
  * (a lock held for the native part of a call), because its CachedOp, created with static memory, reuses one set
