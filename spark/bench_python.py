@@ -10,9 +10,9 @@ import time
 
 def single(model, folder, batch):
     """One process, no Spark: decode (mx.image.imdecode, as mxport.spark does) and predict in batches."""
+    import mxport  # first: its thread rule and short spin (README, threads)
     import mxnet as mx
     import numpy as np
-    import mxport
     files = sorted(glob.glob(os.path.join(folder, "*.jpg")))
 
     def run(block, group):
