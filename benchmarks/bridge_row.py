@@ -16,15 +16,22 @@ import mxnet  # noqa: F401  - Python loads libmxnet first; the JVM reuses that f
 import numpy as np
 
 
+def in_process_jvm(parser):
+    """Parses the arguments every in-process row takes (--warmup, --model, --jvm-classpath, and the parser's own),
+    starts the JVM through JPype on that classpath, and returns (arguments, jpype)."""
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--jvm-classpath", required=True)
+    a = parser.parse_args()
+    import jpype
+    jpype.startJVM(classpath=a.jvm_classpath.split(os.pathsep), convertStrings=True)
+    return a, jpype
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--runs", type=int, default=500)
-    p.add_argument("--warmup", type=int, default=20)
-    p.add_argument("--model", required=True)
-    p.add_argument("--jvm-classpath", required=True)
-    a = p.parse_args()
-    import jpype
-    jpype.startJVM(classpath=a.jvm_classpath.split(os.pathsep), convertStrings=True)
+    a, jpype = in_process_jvm(p)
     JList = jpype.JClass("java.util.List")
     Predictor = jpype.JClass("io.mxport.Predictor")
     NDArray, Shape = jpype.JClass("io.mxport.NDArray"), jpype.JClass("io.mxport.Shape")

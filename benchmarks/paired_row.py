@@ -14,7 +14,6 @@ sums, with the median of the per-pair ratios.
 
 import argparse
 import json
-import os
 import statistics
 import time
 
@@ -22,6 +21,7 @@ import mxport  # first: the thread rule of spec/RUNTIME.md, then MXNet
 
 import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
+from bridge_row import in_process_jvm  # noqa: E402
 
 
 def main():
@@ -29,12 +29,7 @@ def main():
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--blocks", type=int, default=20)
     p.add_argument("--calls", type=int, default=15)
-    p.add_argument("--warmup", type=int, default=20)
-    p.add_argument("--model", required=True)
-    p.add_argument("--jvm-classpath", required=True)
-    a = p.parse_args()
-    import jpype
-    jpype.startJVM(classpath=a.jvm_classpath.split(os.pathsep), convertStrings=True)
+    a, jpype = in_process_jvm(p)
     Predictor, NDArray, Shape = (jpype.JClass(f"io.mxport.{n}") for n in ("Predictor", "NDArray", "Shape"))
     loop = jpype.JClass("io.mxport.bench.BridgeLoop")
     JvmBench = jpype.JClass("io.mxport.bench.JvmBench")

@@ -206,6 +206,7 @@ def test_int8_efficientnet_lite0_agrees_with_fp32_on_real_photos(tmp_path):
     int8 = int8_accuracy.predict(mxport.load(tmp_path / "lite0-int8"), evaluation)
     assert_meaningful(fp32)
     top1, top5, _ = int8_accuracy.agreement(fp32, int8)
-    assert top1 >= 0.9, f"top-1 agreement {top1:.3f} on {len(evaluation)} crops"
-    assert top5 >= 0.85, f"mean top-5 overlap {top5:.3f}"
+    # reference run (2026-11-30, AVX-512): top-1 1.000, top-5 overlap 0.979; the full run's 98.3 % is RESULTS.md's
+    assert top1 >= 0.95, f"top-1 agreement {top1:.3f} on {len(evaluation)} crops"
+    assert top5 >= 0.93, f"mean top-5 overlap {top5:.3f}"
     assert not np.array_equal(fp32, int8)
