@@ -92,9 +92,9 @@ BENCH_CP = benchmarks/jvm/target/mxport-benchmarks-$(VERSION).jar:$$(cat benchma
 bench-jvm: setup
 	$(MVN) -P bench -pl benchmarks/jvm -am package -DskipTests
 
-bench: bench-setup bench-jvm models real-model ## int8 agreement (.cache/reports/int8_accuracy.json), then the end-to-end and optimised tables: 3 interleaved rounds, 300 samples per cell and round (benchmarks/results/full.*)
+bench: bench-setup bench-jvm models real-model ## int8 agreement (.cache/reports/int8_accuracy.json), then the end-to-end and optimised tables: 3 interleaved rounds, 200 samples per cell and round (benchmarks/results/full.*)
 	$(PY) benchmarks/int8_accuracy.py
-	$(PY) benchmarks/bench.py --runs 300 --rounds 3 --jvm-classpath "$(BENCH_CP)"
+	$(PY) benchmarks/bench.py --runs 200 --rounds 3 --jvm-classpath "$(BENCH_CP)"
 
 bench-quick: bench-setup bench-jvm models real-model ## a 5-run pass of the benchmark harness (asserts nothing about speed)
 	$(PY) benchmarks/bench.py --runs 5 --rounds 1 --quick --jvm-classpath "$(BENCH_CP)"

@@ -223,7 +223,7 @@ def ratios(rounds_of, label, reference):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--runs", type=int, default=300, help="calls per cell at batch 1 (the same samples at batch 25)")
+    p.add_argument("--runs", type=int, default=200, help="calls per cell at batch 1 (the same samples at batch 25)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--quick", action="store_true", help="a short run that proves the harness")
