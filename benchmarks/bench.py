@@ -287,7 +287,7 @@ def main():
         bridge = json.loads(lines[-1]) if lines else {"error": (done.stderr.strip().splitlines() or ["?"])[-1]}
     paired = {}
     if a.jvm_classpath:  # Java against Python in one process, alternating blocks (benchmarks/paired_row.py)
-        for batch, (blocks, per_block) in {1: (20, 15), 25: (8, 2)}.items():
+        for batch, (blocks, per_block) in {1: (20, 15), 25: (20, 2)}.items():
             if a.quick:
                 blocks, per_block = 2, 1
             done = subprocess.run([PY, os.path.join(HERE, "paired_row.py"), "--batch", str(batch), "--blocks",
