@@ -27,12 +27,14 @@ final class CachedOpRunner implements AutoCloseable {
     private static final class Planned {
         final Pointer op;
         final Pointer[] inputs;
+        final long[] inputBytes;
         final Memory args;
         final int argCount;
 
-        Planned(Pointer op, Pointer[] inputs, Memory args, int argCount) {
+        Planned(Pointer op, Pointer[] inputs, long[] inputBytes, Memory args, int argCount) {
             this.op = op;
             this.inputs = inputs;
+            this.inputBytes = inputBytes;
             this.args = args;
             this.argCount = argCount;
         }
@@ -66,11 +68,13 @@ final class CachedOpRunner implements AutoCloseable {
             eldest.getValue().free();
         }
         Pointer[] arrays = new Pointer[inputs.size()];
+        long[] bytes = new long[arrays.length];
         Pointer op = null;
         try {
             for (int i = 0; i < arrays.length; i++) {
                 NDArray a = inputs.get(i);
                 arrays[i] = Mxnet.newArray(a.getShape().toArray(), a.getDType().mxnetCode());
+                bytes[i] = (long) a.getShape().size() * a.getDType().getByteSize();
             }
             op = Mxnet.newCachedOp(model.symbol, model.flagKeys, model.flagValues);
         } catch (RuntimeException e) {
@@ -85,7 +89,7 @@ final class CachedOpRunner implements AutoCloseable {
         for (int i = 0; i < arrays.length; i++) {
             args[model.dataSlots[i]] = arrays[i];
         }
-        p = new Planned(op, arrays, Mxnet.handleArray(args), args.length);
+        p = new Planned(op, arrays, bytes, Mxnet.handleArray(args), args.length);
         planned.put(key, p);
         return p;
     }
@@ -94,7 +98,13 @@ final class CachedOpRunner implements AutoCloseable {
     List<NDArray> run(List<NDArray> inputs) {
         Planned p = plannedFor(inputs);
         for (int i = 0; i < inputs.size(); i++) {
-            Mxnet.writeInto(p.inputs[i], inputs.get(i).rawView());
+            byte[] raw = inputs.get(i).rawView();
+            // never write past a planned array (Inputs.check fixes each input's dtype, so this cannot happen today)
+            if (raw.length != p.inputBytes[i]) {
+                throw new IllegalStateException("input " + i + " holds " + raw.length + " bytes; its planned array "
+                        + p.inputBytes[i]);
+            }
+            Mxnet.writeInto(p.inputs[i], raw);
         }
         Pointer[] outs = Mxnet.invokeCachedOp(p.op, p.args, p.argCount);
         int next = 0;
