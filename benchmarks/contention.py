@@ -22,7 +22,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from bench import machine  # noqa: E402
+from bench import THREAD_VARIABLES, machine  # noqa: E402
 
 SETTINGS = [  # (label, environment)
     ("mxport default", {}),
@@ -30,8 +30,6 @@ SETTINGS = [  # (label, environment)
     ("OMP_WAIT_POLICY=PASSIVE", {"OMP_WAIT_POLICY": "PASSIVE"}),
     ("OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1"}),
 ]
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
-                    "MXPORT_NUM_THREADS")
 
 
 def command(language, runs, model, classpath):
