@@ -10,7 +10,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention spark-setup bench-spark test-cluster soak clean
+.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -102,16 +102,21 @@ bench-quick: bench-setup bench-jvm models real-model ## a 5-run pass of the benc
 bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting, Python and Java (about 15 minutes)
 	$(PY) benchmarks/contention.py --runs 60 --rounds 3 --jvm-classpath "$(BENCH_CP)"
 
+bench-workers: bench-setup models ## calls/s from 1 and 2 threads with 1 and 2 MXNet engine workers (spec/RUNTIME.md rule 7; a few minutes)
+	$(PY) benchmarks/engine_workers.py --calls 60 --rounds 5
+
 bench-spark: models spark-setup ## ResNet-18 rows/s and time to first row, both APIs: one process, local[1], local[2], a 2-worker cluster -> benchmarks/RESULTS.md
 	bash spark/bench.sh
 
 SOAK_SECONDS ?= 600
 SOAK_THREADS ?= 8
 
-soak: models ## 8 Java threads on shared and own predictors for 10 minutes, then again after Python ran MXNet in the same process: .cache/reports/soak*.json
+soak: models ## 8 Java threads on shared and own predictors for 10 minutes, again with 2 engine workers, then after Python ran MXNet in the same process: .cache/reports/soak*.json
 	$(MVN) -pl java test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
 	java -Xms1g -Xmx1g -XX:+AlwaysPreTouch -cp "java/target/test-classes:java/target/classes:$$(cat java/target/test-classpath.txt)" \
 		io.mxport.Soak $(SOAK_SECONDS) $(SOAK_THREADS) "" $(abspath $(CACHE)/reports/soak.json)
+	java -Xms1g -Xmx1g -XX:+AlwaysPreTouch -Dmxport.engineWorkers=2 -cp "java/target/test-classes:java/target/classes:$$(cat java/target/test-classpath.txt)" \
+		io.mxport.Soak $(SOAK_SECONDS) $(SOAK_THREADS) "" $(abspath $(CACHE)/reports/soak-engine-workers.json)
 	MXPORT_SOAK_CLASSPATH="$(abspath java/target/test-classes):$(abspath java/target/classes):$$(cat $(abspath java/target/test-classpath.txt))" \
 		$(abspath $(PY)) $(abspath integration_tests/soak_after_python.py) $(SOAK_SECONDS) $(SOAK_THREADS) $(abspath $(CACHE)/reports/soak-after-python.json)
 

@@ -122,7 +122,7 @@ def machine():
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
-                    "MXPORT_NUM_THREADS")
+                    "MXPORT_NUM_THREADS", "MXPORT_ENGINE_WORKERS", "MXNET_CPU_WORKER_NTHREADS")
 
 
 def calls(batch, runs):

@@ -100,3 +100,58 @@ def test_a_call_waits_for_the_engine_push_lock_and_the_module_too(resnet):
             assert worker.is_alive(), "the call ran while another thread held the push lock"
         worker.join(120)
         assert np.array_equal(got["out"], want) and np.ptp(want) > 0
+
+
+WORKERS_REPORT = """
+import json, os, mxport._threads as t
+d = t.decision()
+seen = t._on_engine_workers(999, d.workers)  # the workers exist by now, so this only reads their counts
+print(json.dumps({"count": d.count, "workers": d.workers, "each": sorted(c for _, c in seen["each"]),
+                  "threads": len({tid for tid, _ in seen["each"]}), "fresh": seen["fresh"],
+                  "left": os.environ.get("MXNET_CPU_WORKER_NTHREADS")}))
+"""
+
+
+def test_mxport_engine_workers_gives_each_worker_its_share_of_the_threads():
+    """spec/RUNTIME.md rule 5: two workers, each with half the threads, set before MXNet loaded and then removed."""
+    done = run("import mxport\n" + WORKERS_REPORT, MXPORT_ENGINE_WORKERS="2", MXPORT_NUM_THREADS="2")
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got == {"count": 1, "workers": 2, "each": [1, 1], "threads": 2, "fresh": False, "left": None}
+
+
+def test_the_users_worker_variable_wins_and_a_bad_request_is_invalid_argument():
+    done = run("import mxport\n" + WORKERS_REPORT, MXNET_CPU_WORKER_NTHREADS="2", MXPORT_NUM_THREADS="2")
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (got["workers"], got["each"], got["left"]) == (2, [1, 1], "2")
+    done = run("import mxport", MXPORT_ENGINE_WORKERS="0")
+    assert done.returncode != 0 and "[INVALID_ARGUMENT] MXPORT_ENGINE_WORKERS='0'" in done.stderr
+
+
+def test_two_models_called_from_two_threads_on_two_workers_give_the_outputs_of_one(resnet):
+    code = f"""
+import hashlib, json, threading
+import numpy as np
+import mxport
+pixels = np.random.RandomState(3).randint(0, 256, (1, 240, 320, 3)).astype(np.uint8)
+blocks = [mxport.load({str(resnet)!r}) for _ in range(2)]
+digest = lambda b: hashlib.sha256(b(pixels).asnumpy().tobytes()).hexdigest()
+alone = digest(blocks[0])
+seen = set()
+start = threading.Barrier(2)
+def work(block):
+    start.wait()
+    for _ in range(8):
+        seen.add(digest(block))
+threads = [threading.Thread(target=work, args=(b,)) for b in blocks]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(json.dumps({{"alone": alone, "seen": sorted(seen), "workers": mxport._threads.decision().workers}}))
+"""
+    one = run(code, MXPORT_NUM_THREADS="1")
+    two = run(code, MXPORT_ENGINE_WORKERS="2", MXPORT_NUM_THREADS="2")
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    one, two = (json.loads(d.stdout.strip().splitlines()[-1]) for d in (one, two))
+    assert (one["workers"], two["workers"]) == (1, 2)
+    assert two["seen"] == [two["alone"]] == [one["alone"]]

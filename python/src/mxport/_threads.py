@@ -15,6 +15,9 @@ import warnings
 
 USER_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")
 REQUEST_VARIABLE = "MXPORT_NUM_THREADS"
+WORKERS_REQUEST_VARIABLE = "MXPORT_ENGINE_WORKERS"  # spec/RUNTIME.md rule 7
+WORKERS_VARIABLE = "MXNET_CPU_WORKER_NTHREADS"  # MXNet's own, read once as libmxnet loads
+WORKER_ARRIVAL_SECONDS = 10
 SPIN_VARIABLE = "GOMP_SPINCOUNT"
 SPIN_COUNT = "3000"  # spec/RUNTIME.md rule 3; measured in benchmarks/RESULTS.md (contention table)
 
@@ -30,13 +33,15 @@ engine_push_lock = threading.RLock()  # re-entrant: a garbage collection inside 
 
 
 class Decision:
-    """What the rule decided in this process: ``count`` set on the worker (or None) and ``reason``."""
+    """What the rule decided in this process: ``count`` set on each of the ``workers`` engine workers (or None),
+    and ``reason``."""
 
-    def __init__(self, count, reason, spin=None):
-        self.count, self.reason, self.spin = count, reason, spin
+    def __init__(self, count, reason, spin=None, workers=1):
+        self.count, self.reason, self.spin, self.workers = count, reason, spin, workers
 
     def __repr__(self):
-        return f"Decision(count={self.count!r}, reason={self.reason!r}, spin={self.spin!r})"
+        return (f"Decision(count={self.count!r}, reason={self.reason!r}, spin={self.spin!r}, "
+                f"workers={self.workers!r})")
 
 
 def decision():
@@ -45,17 +50,53 @@ def decision():
 
 
 def import_mxnet():
-    """Imports mxnet; when this is the process's first OpenMP runtime, with the short spin-wait of rule 3."""
-    if "mxnet" in sys.modules or _mapped("libgomp") or any(os.environ.get(v) for v in
-                                                           USER_VARIABLES + (SPIN_VARIABLE, "OMP_WAIT_POLICY")):
-        import mxnet
-        return None
-    os.environ[SPIN_VARIABLE] = SPIN_COUNT
+    """Imports mxnet; when this is the process's first OpenMP runtime, with the short spin-wait of rule 3 and the
+    engine workers of rule 7 (MXPORT_ENGINE_WORKERS). Returns the spin it set, or None."""
+    workers = wanted_workers()  # a bad request fails before MXNet loads
+    first = "mxnet" not in sys.modules and not _mapped("libmxnet") and not _mapped("libgomp")
+    spin = first and not any(os.environ.get(v) for v in USER_VARIABLES + (SPIN_VARIABLE, "OMP_WAIT_POLICY"))
+    set_workers = first and workers > 1 and WORKERS_VARIABLE not in os.environ
+    if spin:
+        os.environ[SPIN_VARIABLE] = SPIN_COUNT
+    if set_workers:
+        os.environ[WORKERS_VARIABLE] = str(workers)
     try:
-        import mxnet  # noqa: F401  libgomp reads the variable once, as it loads
-    finally:
-        del os.environ[SPIN_VARIABLE]  # child processes do not inherit it
-    return SPIN_COUNT if _mapped("libgomp") else None
+        import mxnet  # noqa: F401  libgomp and libmxnet read the variables once, as they load
+    finally:  # child processes do not inherit them
+        if spin:
+            del os.environ[SPIN_VARIABLE]
+        if set_workers:
+            del os.environ[WORKERS_VARIABLE]
+    global _workers
+    _workers = workers if set_workers else _positive(os.environ.get(WORKERS_VARIABLE, "")) or 1
+    if workers != _workers:
+        why = (f"{WORKERS_VARIABLE}={os.environ[WORKERS_VARIABLE]} is set" if WORKERS_VARIABLE in os.environ
+               else "MXNet was loaded before mxport")
+        warnings.warn(f"mxport: {WORKERS_REQUEST_VARIABLE}={workers} is not applied: {why}; MXNet runs {_workers} "
+                      f"CPU engine worker(s). Fix: set {WORKERS_VARIABLE}={workers} before the process starts, or "
+                      "import mxport before mxnet.", RuntimeWarning, stacklevel=3)
+    return SPIN_COUNT if spin and _mapped("libgomp") else None
+
+
+_workers = 1  # MXNet's CPU engine workers in this process, known once import_mxnet ran
+
+
+def _positive(text):
+    text = text.strip()
+    return int(text) if text.isdigit() and int(text) >= 1 else None
+
+
+def wanted_workers():
+    """The engine workers of rule 7: MXPORT_ENGINE_WORKERS, else 1."""
+    from ._errors import MxportError
+    requested = os.environ.get(WORKERS_REQUEST_VARIABLE, "").strip()
+    if not requested:
+        return 1
+    if _positive(requested) is None:
+        raise MxportError("INVALID_ARGUMENT", f"{WORKERS_REQUEST_VARIABLE}={requested!r} is not a positive integer; "
+                          f"set it to the number of calls MXNet should compute at once, e.g. "
+                          f"{WORKERS_REQUEST_VARIABLE}=2, or unset it for one (the default)")
+    return int(requested)
 
 
 def wanted_count():
@@ -88,17 +129,19 @@ def apply_once(spin=None):
     with _lock:
         if _decision is not None:
             return _decision
+        workers = _workers
         if any(os.environ.get(v) for v in USER_VARIABLES):
-            _decision = Decision(None, "the environment sets the thread count", spin)
+            _decision = Decision(None, "the environment sets the thread count", spin, workers)
             return _decision
-        count = wanted_count()
-        seen = _on_engine_worker(count)
+        count = max(1, wanted_count() // workers)
+        seen = _on_engine_workers(count, workers)
         if seen["fresh"]:
-            _decision = Decision(count, "set on a new engine worker", spin)
+            _decision = Decision(count, "set on a new engine worker", spin, workers)
         elif seen["before"] == count:
-            _decision = Decision(count, "the engine worker already had this count", spin)
+            _decision = Decision(count, "the engine worker already had this count", spin, workers)
         else:
-            _decision = Decision(None, f"MXNet had already run operators at {seen['before']} thread(s)", spin)
+            _decision = Decision(None, f"MXNet had already run operators at {seen['before']} thread(s)", spin,
+                                 workers)
             warnings.warn(
                 f"mxport: MXNet already ran operators in this process with {seen['before']} OpenMP thread(s); "
                 f"mxport leaves that count alone (raising it now would corrupt memory, spec/RUNTIME.md). To compute "
@@ -116,25 +159,44 @@ _SyncFn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 
 def _on_engine_worker(count):
     """Runs on MXNet's CPU(0) engine worker: sets ``count`` there only when the worker was created for this call."""
+    return _on_engine_workers(count, 1)
+
+
+def _on_engine_workers(count, workers):
+    """One callback per CPU(0) engine worker (each waits until all have started, so no worker runs two): sets
+    ``count`` on a worker only when it was created for these calls. Returns what they saw: ``fresh`` (all were),
+    ``before`` (the first one's count) and ``each`` (thread id and count per worker)."""
     import mxnet as mx
     from mxnet.base import _LIB, check_call
 
     omp_get_max_threads = _libgomp().omp_get_max_threads
     threads_before = set(os.listdir("/proc/self/task"))
-    seen = {}
+    arrived = threading.Barrier(workers)
+    views = []
 
     def on_worker(_run_ctx, _param):
-        seen["fresh"] = str(threading.get_native_id()) not in threads_before
-        seen["before"] = omp_get_max_threads()
-        if seen["fresh"]:
+        view = {"thread": threading.get_native_id(), "count": omp_get_max_threads()}
+        view["fresh"] = str(view["thread"]) not in threads_before
+        if view["fresh"]:
             _LIB.MXSetNumOMPThreads(ctypes.c_int(count))
+        try:
+            arrived.wait(WORKER_ARRIVAL_SECONDS)
+        except threading.BrokenBarrierError:
+            view["late"] = True
+        views.append(view)
 
-    callback = _SyncFn(on_worker)
+    callbacks = [_SyncFn(on_worker) for _ in range(workers)]
     cpu = _Context(1, 0)
-    check_call(_LIB.MXEnginePushSync(callback, None, None, ctypes.byref(cpu), None, 0, None, 0, None, 0,
-                                     ctypes.c_char_p(b"mxport_thread_rule")))
-    mx.nd.waitall()  # the callback must run before it is freed
-    return seen
+    for callback in callbacks:
+        check_call(_LIB.MXEnginePushSync(callback, None, None, ctypes.byref(cpu), None, 0, None, 0, None, 0,
+                                         ctypes.c_char_p(b"mxport_thread_rule")))
+    mx.nd.waitall()  # the callbacks must run before they are freed
+    if len({v["thread"] for v in views}) != workers or any(v.get("late") for v in views):
+        from ._errors import MxportError
+        raise MxportError("NATIVE_ERROR", f"mxport's thread rule expected {workers} CPU engine workers and met "
+                          f"{len({v['thread'] for v in views})}; set OMP_NUM_THREADS to skip the rule")
+    return {"fresh": all(v["fresh"] for v in views), "before": views[0]["count"],
+            "each": [(v["thread"], v["count"]) for v in views]}
 
 
 def _libgomp():

@@ -9,8 +9,11 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The only class that calls libmxnet.so: loads the library {@link LibraryLocator} finds (lazily, once per process;
@@ -75,12 +78,20 @@ final class Mxnet {
     private static MxnetLibrary load() {
         String userVariable = ThreadRule.userVariable();
         int count = userVariable == null ? ThreadRule.wantedCount() : -1; // an invalid mxport.threads fails before loading
+        int wantedWorkers = ThreadRule.wantedWorkers();
+        int userWorkers = ThreadRule.userWorkers();
         LibraryLocator.Found found = LibraryLocator.find();
         boolean first = !found.alreadyMapped && LibraryLocator.mappedLibgomp() == null;
         boolean spin = userVariable == null && first && ThreadRule.spinUnset();
+        boolean setWorkers = first && userWorkers < 0 && System.getenv(ThreadRule.WORKERS_VARIABLE) == null && wantedWorkers > 1;
+        // MXNet reads MXNET_CPU_WORKER_NTHREADS once, when it loads; unset (or unusable) it means 1
+        int workers = setWorkers ? wantedWorkers : Math.max(1, userWorkers);
         MxnetLibrary loaded;
         if (spin) {
             ThreadRule.setSpinCount();
+        }
+        if (setWorkers) {
+            ThreadRule.setWorkers(wantedWorkers);
         }
         try {
             loaded = MxnetLibrary.load(found.path);
@@ -93,62 +104,98 @@ final class Mxnet {
             if (spin) {
                 ThreadRule.clearSpinCount();
             }
+            if (setWorkers) {
+                ThreadRule.clearWorkers();
+            }
         }
         IntByReference version = new IntByReference();
         if (loaded.MXGetVersion(version) != 0 || version.getValue() / 100 != 109) {
             throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, found.path + " is MXNet version " + version.getValue()
                     + "; mxport needs 1.9.x (pip install mxnet==1.9.1)");
         }
+        if (wantedWorkers != workers) {
+            ThreadRule.workersNotApplied(wantedWorkers, workers, userWorkers > 0 ? ThreadRule.WORKERS_VARIABLE + "="
+                    + userWorkers + " is set" : "libmxnet.so was loaded before mxport");
+        }
         // MXNet registers the attributes of its legacy (OperatorProperty) operators, such as Pad's gradient, only
         // when the operator list is first read, as `import mxnet` does. Without it, a CachedOp over a graph with Pad
         // fails: "Operator Pad is non-differentiable because it didn't register FGradient attribute". Runs no operator.
         check(loaded, loaded.MXListAllOpNames(new IntByReference(), new PointerByReference()), "MXListAllOpNames");
-        ThreadRule.Decision decision = userVariable != null ? ThreadRule.environment(userVariable)
-                : applyOnWorker(loaded, count, spin);
+        ThreadRule.Decision decision = userVariable != null ? ThreadRule.environment(userVariable, workers)
+                : applyOnWorkers(loaded, ThreadRule.perWorker(count, workers), workers, spin);
         libPath = found.path;
         libVersion = version.getValue();
         threads = decision;
         return loaded;
     }
 
-    /** What the callback saw on the CPU worker. */
+    /** What one callback saw on a CPU worker. */
     private static final class WorkerView {
         volatile boolean ran;
+        volatile long thread;
         volatile boolean fresh;
         volatile int ompThreads = -1;
         volatile String failure;
     }
 
     /**
-     * Rule 4 of spec/RUNTIME.md: one callback on the CPU(0) engine worker sets its count only when the worker was
-     * created for that callback (its thread id is not among the threads listed before the push).
+     * Rule 4 of spec/RUNTIME.md: one callback per CPU engine worker sets that worker's count only when the worker
+     * was created for these callbacks (its thread id is not among the threads listed before the push). With
+     * several workers, each callback waits until all have started, so that no worker runs two of them.
      */
-    private static ThreadRule.Decision applyOnWorker(MxnetLibrary l, int count, boolean spin) {
+    private static ThreadRule.Decision applyOnWorkers(MxnetLibrary l, int count, int workers, boolean spin) {
         Set<Long> before = ThreadRule.threadIds();
         ThreadRule.OpenMp openMp = ThreadRule.openMp();
-        WorkerView seen = new WorkerView();
-        onCpuWorker(l, (runContext, param) -> {
-            try {
-                seen.fresh = !before.contains(ThreadRule.currentThreadId());
-                seen.ompThreads = openMp == null ? -1 : openMp.omp_get_max_threads();
-                if (seen.fresh && l.MXSetNumOMPThreads(count) != 0) {
-                    seen.failure = "MXSetNumOMPThreads failed: " + l.MXGetLastError();
+        WorkerView[] seen = new WorkerView[workers];
+        CountDownLatch arrived = new CountDownLatch(workers);
+        for (int i = 0; i < workers; i++) {
+            WorkerView view = seen[i] = new WorkerView();
+            push(l, (runContext, param) -> {
+                try {
+                    view.thread = ThreadRule.currentThreadId();
+                    view.fresh = !before.contains(view.thread);
+                    view.ompThreads = openMp == null ? -1 : openMp.omp_get_max_threads();
+                    if (view.fresh && l.MXSetNumOMPThreads(count) != 0) {
+                        view.failure = "MXSetNumOMPThreads failed: " + l.MXGetLastError();
+                    }
+                    arrived.countDown();
+                    if (!arrived.await(ThreadRule.WORKER_ARRIVAL_SECONDS, TimeUnit.SECONDS)) {
+                        view.failure = "only " + (workers - arrived.getCount()) + " of " + workers + " CPU engine workers"
+                                + " ran mxport's callback within " + ThreadRule.WORKER_ARRIVAL_SECONDS + " s";
+                    }
+                } catch (Throwable e) { // nothing may escape into the engine
+                    view.failure = e.toString();
+                } finally {
+                    view.ran = true;
                 }
-            } catch (Throwable e) { // nothing may escape into the engine
-                seen.failure = e.toString();
-            } finally {
-                seen.ran = true;
-            }
-        }, "mxport_thread_rule");
-        if (seen.failure != null || !seen.ran) {
-            throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule failed on MXNet's CPU engine worker: "
-                    + (seen.ran ? seen.failure : "the callback did not run") + "; set OMP_NUM_THREADS to skip the rule");
+            }, "mxport_thread_rule");
         }
-        return ThreadRule.decide(count, seen.fresh, seen.ompThreads, spin);
+        check(l, l.MXNDArrayWaitAll(), "MXNDArrayWaitAll");
+        Set<Long> threadsSeen = new HashSet<>();
+        boolean fresh = true;
+        for (WorkerView view : seen) {
+            if (view.failure != null || !view.ran) {
+                throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule failed on MXNet's CPU engine worker: "
+                        + (view.ran ? view.failure : "the callback did not run") + "; set OMP_NUM_THREADS to skip the rule");
+            }
+            threadsSeen.add(view.thread);
+            fresh &= view.fresh;
+        }
+        if (threadsSeen.size() != workers) {
+            throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule expected " + workers + " CPU engine"
+                    + " workers and met " + threadsSeen.size() + "; set OMP_NUM_THREADS to skip the rule");
+        }
+        return ThreadRule.decide(count, workers, fresh, seen[0].ompThreads, spin);
     }
 
-    /** Pushes one synchronous callback onto the CPU(0) engine worker and waits until the engine has run it. */
+    /** Pushes one synchronous callback onto a CPU(0) engine worker and waits until the engine has run it. */
     private static void onCpuWorker(MxnetLibrary l, MxnetLibrary.EngineSyncFunc callback, String name) {
+        push(l, callback, name);
+        check(l, l.MXNDArrayWaitAll(), "MXNDArrayWaitAll");
+    }
+
+    /** Pushes one synchronous callback with no dependencies onto the CPU(0) engine workers' queue. */
+    private static void push(MxnetLibrary l, MxnetLibrary.EngineSyncFunc callback, String name) {
         synchronized (KEEP) {
             KEEP.add(callback);
         }
@@ -156,7 +203,6 @@ final class Mxnet {
         cpu.setInt(0, 1); // kCPU
         cpu.setInt(4, 0);
         check(l, l.MXEnginePushSync(callback, null, null, cpu, null, 0, null, 0, null, 0, name), "MXEnginePushSync");
-        check(l, l.MXNDArrayWaitAll(), "MXNDArrayWaitAll");
     }
 
     /** For tests: the CPU(0) engine worker's omp_get_max_threads() now, or -1 when libgomp is not found. */
@@ -166,6 +212,31 @@ final class Mxnet {
         int[] seen = {-1};
         onCpuWorker(l, (runContext, param) -> seen[0] = openMp == null ? -1 : openMp.omp_get_max_threads(), "mxport_probe");
         return seen[0];
+    }
+
+    /**
+     * For tests: each CPU(0) engine worker's thread id and omp_get_max_threads() now, as "tid:count" (one callback
+     * per worker of the thread rule's decision, each waiting for the others, so no worker runs two).
+     */
+    static List<String> eachWorkerOmpThreads() {
+        MxnetLibrary l = lib();
+        ThreadRule.OpenMp openMp = ThreadRule.openMp();
+        int workers = threads.workers;
+        CountDownLatch arrived = new CountDownLatch(workers);
+        List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < workers; i++) {
+            push(l, (runContext, param) -> {
+                try {
+                    seen.add(ThreadRule.currentThreadId() + ":" + (openMp == null ? -1 : openMp.omp_get_max_threads()));
+                    arrived.countDown();
+                    arrived.await(ThreadRule.WORKER_ARRIVAL_SECONDS, TimeUnit.SECONDS);
+                } catch (Throwable e) { // nothing may escape into the engine
+                    seen.add("failed:" + e);
+                }
+            }, "mxport_probe");
+        }
+        check(l, l.MXNDArrayWaitAll(), "MXNDArrayWaitAll");
+        return new ArrayList<>(seen);
     }
 
     // ---- errors ----

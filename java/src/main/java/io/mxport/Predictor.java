@@ -1,8 +1,10 @@
 package io.mxport;
 
+import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -30,20 +32,21 @@ import java.util.concurrent.locks.ReentrantLock;
  * input shapes it saw, so alternating batch sizes do not re-plan memory on every call, and a call copies its
  * inputs once, straight into those arrays.
  *
- * <p><b>Threads.</b> One Predictor may be called from several threads at once: its calls run one at a time
- * (a lock held for the native part of a call), because its CachedOp, created with static memory, reuses one set
- * of buffers, and MXNet returns outputs in a thread-local array that the next call overwrites. Several
- * Predictors may be called at the same time with no lock between them. MXNet's engine still runs all operators
- * on its CPU worker (one by default), each with that worker's OpenMP threads (below), so more calling threads
- * add safety, not speed.
+ * <p><b>Threads.</b> One Predictor may be called from several threads at once. It computes as many calls at
+ * once as MXNet has CPU engine workers ({@link #engineWorkerCount()}: one unless system property
+ * {@code mxport.engineWorkers} asked for more before the first Predictor loaded), each with a CachedOp and input
+ * arrays of its own; further calls wait for one to finish. A CachedOp created with static memory reuses one set
+ * of buffers, so one call at a time may use it. Several Predictors may be called at the same time with no lock
+ * between them, but MXNet's engine still runs all operators on its workers, so with one worker (the default)
+ * more calling threads add safety, not speed.
  *
  * <p><b>MXNet's threads</b> (spec/RUNTIME.md). The first Predictor of the JVM to load {@code libmxnet.so}
  * decides once: with env {@code OMP_NUM_THREADS} or {@code MXNET_OMP_MAX_THREADS} set, mxport changes nothing;
  * otherwise MXNet's CPU engine worker computes with the count of system property {@code mxport.threads} (a
- * positive integer, else INVALID_ARGUMENT) or every core the JVM may run on, set on that worker only if it has
- * run no operator yet (else mxport warns and changes nothing: changing it corrupts memory), and a libmxnet that
- * mxport is first to load gets libgomp's {@code GOMP_SPINCOUNT=3000}. No count changes later;
- * {@link #engineThreadCount()} says what was decided.
+ * positive integer, else INVALID_ARGUMENT) or every core the JVM may run on (with several workers, each gets its
+ * share), set on that worker only if it has run no operator yet (else mxport warns and changes nothing: changing
+ * it corrupts memory), and a libmxnet that mxport is first to load gets libgomp's {@code GOMP_SPINCOUNT=3000}.
+ * No count changes later; {@link #engineThreadCount()} says what was decided.
  *
  * <p><b>Resources.</b> A Predictor holds native memory until {@link #close()}, which throws nothing and may be
  * called twice. Every other method of a closed Predictor throws {@link IllegalStateException}. The weights
@@ -55,8 +58,12 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class Predictor implements AutoCloseable {
     private final LoadedModel model;
-    private final CachedOpRunner runner;
+    /** Runners no call holds now; at most one per CPU engine worker exists (guarded by lock). */
+    private final ArrayDeque<CachedOpRunner> idle = new ArrayDeque<>();
+    private final int maxRunners;
+    private int runners; // guarded by lock
     private final ReentrantLock lock = new ReentrantLock();
+    private final Condition returned = lock.newCondition();
     private volatile boolean closed;
 
     /** Loads the mxport model at {@code prefix} on the CPU, transforms included. */
@@ -114,11 +121,11 @@ public final class Predictor implements AutoCloseable {
 
     private Predictor(Context context, ModelFiles files, boolean loadTransforms) {
         this.model = new LoadedModel(files, loadTransforms);
-        this.runner = new CachedOpRunner(model);
+        this.maxRunners = Mxnet.threadDecision().workers;
     }
 
     /**
-     * The OpenMP thread count of MXNet's CPU engine worker as mxport's thread rule left it in this JVM
+     * The OpenMP thread count of each of MXNet's CPU engine workers as mxport's thread rule left it in this JVM
      * (spec/RUNTIME.md): the count it set, or found already set, on the worker; 0 while no Predictor has loaded
      * libmxnet.so yet (this method loads nothing); -1 when the rule changed nothing (env {@code OMP_NUM_THREADS} or
      * {@code MXNET_OMP_MAX_THREADS} set, or the worker had already run operators with another count).
@@ -126,6 +133,17 @@ public final class Predictor implements AutoCloseable {
     public static int engineThreadCount() {
         ThreadRule.Decision d = Mxnet.threadDecisionIfLoaded();
         return d == null ? 0 : d.engineThreadCount();
+    }
+
+    /**
+     * How many CPU engine workers MXNet runs in this JVM, so how many calls compute at once (spec/RUNTIME.md rule
+     * 7): system property {@code mxport.engineWorkers} when the first Predictor loaded {@code libmxnet.so}, env
+     * {@code MXNET_CPU_WORKER_NTHREADS} when set, else 1; 0 while no Predictor has loaded libmxnet.so yet (this
+     * method loads nothing).
+     */
+    public static int engineWorkerCount() {
+        ThreadRule.Decision d = Mxnet.threadDecisionIfLoaded();
+        return d == null ? 0 : d.workers;
     }
 
     // ---- the public API ----
@@ -202,16 +220,44 @@ public final class Predictor implements AutoCloseable {
     }
 
     private List<NDArray> run(List<NDArray> inputs) {
+        CachedOpRunner runner = take();
+        try {
+            return runner.run(inputs);
+        } finally {
+            lock.lock();
+            try {
+                idle.push(runner);
+                returned.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** An idle runner, a new one while there are fewer than the engine's workers, else waits for one. */
+    private CachedOpRunner take() {
         lock.lock();
         try {
-            ensureOpen();
-            return runner.run(inputs);
+            while (true) {
+                ensureOpen();
+                if (!idle.isEmpty()) {
+                    return idle.pop();
+                }
+                if (runners < maxRunners) {
+                    runners++;
+                    return new CachedOpRunner(model);
+                }
+                returned.awaitUninterruptibly();
+            }
         } finally {
             lock.unlock();
         }
     }
 
-    /** Frees the native memory. Throws nothing; calling it again does nothing. */
+    /**
+     * Frees the native memory, after the calls running now have returned. Throws nothing; calling it again does
+     * nothing.
+     */
     @Override
     public void close() {
         lock.lock();
@@ -220,8 +266,23 @@ public final class Predictor implements AutoCloseable {
                 return;
             }
             closed = true;
-            runner.close();
+            returned.signalAll(); // calls waiting for a runner fail now
+            while (idle.size() < runners) {
+                returned.awaitUninterruptibly();
+            }
+            idle.forEach(CachedOpRunner::close);
+            idle.clear();
             model.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** For tests: how many runners (CachedOp sets) this predictor has made, at most one per engine worker. */
+    int runnerCount() {
+        lock.lock();
+        try {
+            return runners;
         } finally {
             lock.unlock();
         }

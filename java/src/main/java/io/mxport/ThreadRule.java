@@ -21,6 +21,12 @@ final class ThreadRule {
     /** libgomp's spin count while mxport loads libmxnet first (spec/RUNTIME.md, rule 3); libgomp's default is 300,000. */
     static final String SPIN_COUNT = "3000";
     static final String PROPERTY = "mxport.threads";
+    /** How many CPU engine workers MXNet runs operators on (rule 7 of spec/RUNTIME.md); MXNet's default is 1. */
+    static final String WORKERS_PROPERTY = "mxport.engineWorkers";
+    /** MXNet's own setting of it, read once when libmxnet.so loads. */
+    static final String WORKERS_VARIABLE = "MXNET_CPU_WORKER_NTHREADS";
+    /** How long a worker's callback waits for the others to arrive (they arrive at once on a fresh engine). */
+    static final long WORKER_ARRIVAL_SECONDS = 10;
     static final String[] USER_VARIABLES = {"OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"};
     static final String[] SPIN_VARIABLES = {"GOMP_SPINCOUNT", "OMP_WAIT_POLICY"};
     private static final System.Logger LOG = System.getLogger("io.mxport");
@@ -43,17 +49,20 @@ final class ThreadRule {
     /** The decision, read by tests and {@link Predictor#engineThreadCount()}. */
     static final class Decision {
         final Outcome outcome;
-        /** The count the rule wanted; -1 for ENVIRONMENT. */
+        /** The count the rule wanted for each worker; -1 for ENVIRONMENT. */
         final int count;
+        /** MXNet's CPU engine workers in this process (1 unless mxport or the user asked for more before it loaded). */
+        final int workers;
         /** The worker's omp_get_max_threads() before the rule, -1 when unknown or not asked. */
         final int workerCountBefore;
         /** Whether libmxnet was loaded with GOMP_SPINCOUNT=SPIN_COUNT. */
         final boolean spinSet;
         final String text;
 
-        Decision(Outcome outcome, int count, int workerCountBefore, boolean spinSet, String text) {
+        Decision(Outcome outcome, int count, int workers, int workerCountBefore, boolean spinSet, String text) {
             this.outcome = outcome;
             this.count = count;
+            this.workers = workers;
             this.workerCountBefore = workerCountBefore;
             this.spinSet = spinSet;
             this.text = text;
@@ -81,18 +90,16 @@ final class ThreadRule {
         return null;
     }
 
-    /** The count to apply (rule 2): system property mxport.threads, else every core the JVM may run on. */
+    /**
+     * The threads to compute with, all workers together (rule 2): system property mxport.threads, else every core
+     * the JVM may run on.
+     */
     static int wantedCount() {
         String value = System.getProperty(PROPERTY);
         if (value == null) {
             return Runtime.getRuntime().availableProcessors();
         }
-        int count;
-        try {
-            count = Integer.parseInt(value.strip());
-        } catch (NumberFormatException e) {
-            count = 0;
-        }
+        int count = positive(value);
         if (count < 1) {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "system property " + PROPERTY + "=" + value
                     + " is not a positive integer: set it to the number of threads MXNet should compute with, e.g. -D"
@@ -101,8 +108,44 @@ final class ThreadRule {
         return count;
     }
 
-    static Decision environment(String variable) {
-        return new Decision(Outcome.ENVIRONMENT, -1, -1, false, variable + " is set: mxport changes no thread count");
+    /** The CPU engine workers asked for (rule 7): system property mxport.engineWorkers, else 1. */
+    static int wantedWorkers() {
+        String value = System.getProperty(WORKERS_PROPERTY);
+        if (value == null) {
+            return 1;
+        }
+        int workers = positive(value);
+        if (workers < 1) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "system property " + WORKERS_PROPERTY + "=" + value
+                    + " is not a positive integer: set it to the number of calls MXNet should compute at once, e.g. -D"
+                    + WORKERS_PROPERTY + "=2 for two threads calling Predictors, or remove it for one (the default)");
+        }
+        return workers;
+    }
+
+    /** MXNET_CPU_WORKER_NTHREADS as the user set it (MXNet reads it when it loads), or -1 when unset or unusable. */
+    static int userWorkers() {
+        String value = System.getenv(WORKERS_VARIABLE);
+        return value == null ? -1 : positive(value);
+    }
+
+    private static int positive(String value) {
+        try {
+            int n = Integer.parseInt(value.strip());
+            return n >= 1 ? n : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** Each worker's share of the threads: never below one. */
+    static int perWorker(int count, int workers) {
+        return Math.max(1, count / workers);
+    }
+
+    static Decision environment(String variable, int workers) {
+        return new Decision(Outcome.ENVIRONMENT, -1, workers, -1, false, variable + " is set: mxport changes no thread"
+                + " count" + (workers > 1 ? " (" + workers + " CPU engine workers)" : ""));
     }
 
     /** Whether neither GOMP_SPINCOUNT nor OMP_WAIT_POLICY is set (rule 3). */
@@ -133,6 +176,16 @@ final class ThreadRule {
     /** Removes it again once loaded: child processes do not inherit it. */
     static void clearSpinCount() {
         libc().unsetenv(SPIN_VARIABLES[0]);
+    }
+
+    /** Puts MXNET_CPU_WORKER_NTHREADS into the C environment, for libmxnet to read when it loads. */
+    static void setWorkers(int workers) {
+        libc().setenv(WORKERS_VARIABLE, String.valueOf(workers), 0);
+    }
+
+    /** Removes it again once loaded: child processes do not inherit it. */
+    static void clearWorkers() {
+        libc().unsetenv(WORKERS_VARIABLE);
     }
 
     /** libgomp's omp_get_max_threads(): the calling thread's OpenMP count. */
@@ -168,22 +221,33 @@ final class ThreadRule {
         return Long.parseLong(link.substring(link.lastIndexOf('/') + 1));
     }
 
-    /** Rule 4, given what the callback saw on the CPU worker; logs the one warning when the count stays. */
-    static Decision decide(int count, boolean freshWorker, int workerCount, boolean spinSet) {
-        if (freshWorker) {
-            return new Decision(Outcome.APPLIED, count, workerCount, spinSet, "MXNet's CPU engine worker computes with "
+    /**
+     * Rule 4, given what the callbacks saw on the CPU workers (all fresh, or all existing: an engine's workers are
+     * created together); logs the one warning when the count stays.
+     */
+    static Decision decide(int count, int workers, boolean freshWorkers, int workerCount, boolean spinSet) {
+        String who = workers == 1 ? "MXNet's CPU engine worker" : "Each of MXNet's " + workers + " CPU engine workers";
+        if (freshWorkers) {
+            return new Decision(Outcome.APPLIED, count, workers, workerCount, spinSet, who + " computes with "
                     + count + " OpenMP thread(s)" + (spinSet ? ", GOMP_SPINCOUNT=" + SPIN_COUNT : ""));
         }
         if (workerCount == count) {
-            return new Decision(Outcome.ALREADY_SET, count, workerCount, spinSet, "MXNet's CPU engine worker already"
+            return new Decision(Outcome.ALREADY_SET, count, workers, workerCount, spinSet, who + " already"
                     + " computes with " + count + " OpenMP thread(s)");
         }
-        String text = "MXNet's CPU engine worker has already run operators with "
+        String text = who + (workers == 1 ? " has" : " have") + " already run operators with "
                 + (workerCount < 0 ? "an unknown number of" : String.valueOf(workerCount)) + " OpenMP thread(s); mxport"
                 + " leaves it so (changing it corrupts memory, spec/RUNTIME.md) instead of " + count + ". Fix: set"
                 + " OMP_NUM_THREADS=" + count + " before the process starts, or load the first Predictor before other"
                 + " MXNet work";
         LOG.log(System.Logger.Level.WARNING, "mxport: " + text);
-        return new Decision(Outcome.NOT_APPLIED, count, workerCount, spinSet, text);
+        return new Decision(Outcome.NOT_APPLIED, count, workers, workerCount, spinSet, text);
+    }
+
+    /** Logs once that mxport.engineWorkers cannot be applied because libmxnet.so was loaded before mxport. */
+    static void workersNotApplied(int wanted, int workers, String why) {
+        LOG.log(System.Logger.Level.WARNING, "mxport: " + WORKERS_PROPERTY + "=" + wanted + " is not applied: " + why
+                + "; MXNet runs " + workers + " CPU engine worker(s). Fix: set " + WORKERS_VARIABLE + "=" + wanted
+                + " before the process starts, or load the first Predictor before other MXNet work");
     }
 }

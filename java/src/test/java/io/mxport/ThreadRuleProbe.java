@@ -29,6 +29,7 @@ public final class ThreadRuleProbe {
                 } catch (MxportException e) {
                     System.out.println("FIRST " + e.getCode() + " " + e.getMessage());
                     System.setProperty(ThreadRule.PROPERTY, "1");
+                    System.clearProperty(ThreadRule.WORKERS_PROPERTY);
                     new Predictor(args[1]).close();
                     System.out.println("RETRY LOADED");
                 }
@@ -42,6 +43,16 @@ public final class ThreadRuleProbe {
                 for (int i = 1; i < args.length; i++) {
                     System.out.println("OUTPUT " + args[i] + " " + runOnce(args[i]));
                 }
+                break;
+            case "--concurrent": // args: ResNet-18 end to end; one output alone, then from two threads at once
+                System.out.println("OUTPUT " + runOnce("e2e=" + args[1]));
+                concurrent(args[1]);
+                for (String w : Mxnet.eachWorkerOmpThreads()) {
+                    System.out.println("EACH " + w);
+                }
+                System.out.println("WORKERS " + Predictor.engineWorkerCount());
+                System.out.println("WORKERENV MXNET_CPU_WORKER_NTHREADS=" + Native.load("c", CLibrary.class).getenv(
+                        "MXNET_CPU_WORKER_NTHREADS"));
                 break;
             default:
                 throw new IllegalArgumentException(args[0]);
@@ -67,6 +78,33 @@ public final class ThreadRuleProbe {
             throw new IllegalStateException(lib.MXGetLastError());
         }
         System.out.println("BUSY " + noop.hashCode());
+    }
+
+    /** Two threads call one Predictor 10 times each, started together; prints each distinct output digest. */
+    private static void concurrent(String model) throws Exception {
+        NDArray input = ResNetTest.seededImages(1, 256, 320, 7);
+        try (Predictor p = new Predictor(model)) {
+            java.util.Set<String> digests = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                done.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < 10; i++) {
+                        NDArray out = p.predictWithNDArray(List.of(input)).get(0);
+                        digests.add(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(out.toRawBytes())));
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get();
+            }
+            pool.shutdown();
+            digests.forEach(d -> System.out.println("CONCURRENT " + d));
+            System.out.println("RUNNERS " + p.runnerCount());
+        }
     }
 
     /** Loads a model, predicts on a seeded input three times, and returns the SHA-256 of the last output's bytes. */

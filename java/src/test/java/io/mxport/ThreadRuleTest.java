@@ -28,7 +28,8 @@ class ThreadRuleTest {
         command.add(ThreadRuleProbe.class.getName());
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        for (String v : new String[] {"OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY"}) {
+        for (String v : new String[] {"OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY",
+                "MXNET_CPU_WORKER_NTHREADS"}) {
             pb.environment().remove(v);
         }
         pb.environment().putAll(env);
@@ -111,5 +112,50 @@ class ThreadRuleTest {
         Map<String, String> onlyB = probe(Map.of(), List.of(), "--sequence", b);
         assertTrue(all.contains("OUTPUT " + a + " " + onlyA.get("OUTPUT").split(" ")[1]), all + onlyA.get("ALL"));
         assertTrue(all.contains("OUTPUT " + b + " " + onlyB.get("OUTPUT").split(" ")[1]), all + onlyB.get("ALL"));
+    }
+
+    /** The lines starting with {@code word}, in order (probe() keeps only the last of each). */
+    private static List<String> all(Map<String, String> out, String word) {
+        List<String> found = new ArrayList<>();
+        for (String line : out.get("ALL").split("\n")) {
+            if (line.startsWith(word + " ")) {
+                found.add(line.substring(word.length() + 1).strip());
+            }
+        }
+        return found;
+    }
+
+    @Test
+    void twoEngineWorkersEachComputeWithTheirShareAndTwoCallersGetTheOutputOfOne() throws Exception {
+        Map<String, String> out = probe(Map.of(), List.of("-Dmxport.engineWorkers=2", "-Dmxport.threads=2"),
+                "--concurrent", TestSupport.resnet());
+        String text = out.get("ALL");
+        assertEquals("APPLIED", out.get("OUTCOME"), text);
+        assertEquals("1", out.get("COUNT"), "2 threads shared by 2 workers:\n" + text);
+        assertEquals("2", out.get("WORKERS"), text);
+        List<String> each = all(out, "EACH");
+        assertEquals(2, each.size(), text);
+        assertTrue(!each.get(0).split(":")[0].equals(each.get(1).split(":")[0]), "two worker threads:\n" + text);
+        each.forEach(w -> assertEquals("1", w.split(":")[1], "every worker computes with 1 thread:\n" + text));
+        assertEquals("MXNET_CPU_WORKER_NTHREADS=null", out.get("WORKERENV"), "removed once loaded:\n" + text);
+        assertEquals("2", out.get("RUNNERS"), "two calls ran at once:\n" + text);
+        assertEquals(List.of(out.get("OUTPUT")), all(out, "CONCURRENT"), "every concurrent call gave the output of a"
+                + " call alone:\n" + text);
+        Map<String, String> oneWorker = probe(Map.of(), List.of("-Dmxport.threads=1"), "--concurrent", TestSupport.resnet());
+        assertEquals(out.get("OUTPUT"), oneWorker.get("OUTPUT"), "and of a process with one worker:\n" + oneWorker.get("ALL"));
+        assertEquals("1", oneWorker.get("RUNNERS"), oneWorker.get("ALL"));
+    }
+
+    @Test
+    void theUsersWorkerVariableWinsAndAnInvalidWorkerCountIsAnInvalidArgument() throws Exception {
+        Map<String, String> out = probe(Map.of("MXNET_CPU_WORKER_NTHREADS", "2"), List.of("-Dmxport.threads=2"),
+                "--concurrent", TestSupport.resnet());
+        assertEquals("2", out.get("WORKERS"), out.get("ALL"));
+        assertEquals("MXNET_CPU_WORKER_NTHREADS=2", out.get("WORKERENV"), "the user's variable stays:\n" + out.get("ALL"));
+        all(out, "EACH").forEach(w -> assertEquals("1", w.split(":")[1], out.get("ALL")));
+        Map<String, String> bad = probe(Map.of(), List.of("-Dmxport.engineWorkers=0"), "--decide", model());
+        String first = bad.get("FIRST");
+        assertTrue(first != null && first.startsWith("INVALID_ARGUMENT ") && first.contains("mxport.engineWorkers=0"),
+                bad.get("ALL"));
     }
 }

@@ -5,42 +5,48 @@ import org.apache.spark.SparkConf
 import org.slf4j.LoggerFactory
 
 /**
- * How many native threads the models of an executor JVM compute with.
+ * How many native threads, and how many MXNet CPU engine workers, the models of an executor JVM compute with.
  *
- * MXNet runs every CPU operator of the process on one engine worker thread (MXNET_CPU_WORKER_NTHREADS=1, the
- * default), with OpenMP threads under it, and the tasks of an executor share one Predictor whose calls run one
- * at a time (the Java core's policy). So the native compute threads of the JVM are the OpenMP threads of that one
- * worker, whatever the number of concurrent tasks: N tasks cannot multiply them. The Java core decides their
- * count once per JVM, when its first Predictor loads libmxnet.so (spec/RUNTIME.md); alone it would take every core
- * the JVM may run on, which on a cluster node may be far more than the executor was given. So before the
- * executor's first model loads, this hands the Java core the executor's cores (system property `mxport.threads`),
- * the `spark.task.cpus` of each of its concurrent task slots added up:
+ * MXNet runs CPU operators on engine worker threads (one by default: MXNET_CPU_WORKER_NTHREADS=1), each with
+ * OpenMP threads under it, and the tasks of an executor share one [[io.mxport.Predictor]], which computes as many
+ * calls at once as there are workers. With one worker, two tasks' operators would run one at a time. So before
+ * the executor's first model loads, this hands the Java core (spec/RUNTIME.md rules 2 and 5) one engine worker per
+ * task slot (system property `mxport.engineWorkers`) and the executor's cores (system property `mxport.threads`),
+ * shared out among the workers: each task computes on its own worker with its `spark.task.cpus` threads, as the
+ * tasks of the Python API do in their own processes.
  *
- *  1. env `OMP_NUM_THREADS` or `MXNET_OMP_MAX_THREADS`, when set, wins (as in the Java core): nothing is handed;
+ * The cores:
+ *  1. env `OMP_NUM_THREADS` or `MXNET_OMP_MAX_THREADS`, when set, wins (as in the Java core): no count is handed;
  *  1. else `spark.mxport.threads`, when set;
  *  1. else `spark.executor.cores`, or N of a `local[N]` master (all cores for `local[*]`);
  *  1. capped by the cores the JVM may run on.
  *
- * A `-Dmxport.threads` already set in the executor JVM wins. When the Java core has already decided (a Predictor
- * loaded earlier in this JVM, e.g. by the driver in local mode), the count is logged and not applied: changing
- * it after operators ran corrupts memory.
+ * The workers: `spark.mxport.engineWorkers` when set, else the task slots (the executor's cores divided by
+ * `spark.task.cpus`, at least 1); env `MXNET_CPU_WORKER_NTHREADS`, when set, wins.
+ *
+ * A `-Dmxport.threads` or `-Dmxport.engineWorkers` already set in the executor JVM wins. When the Java core has
+ * already decided (a Predictor loaded earlier in this JVM, e.g. by the driver in local mode), the counts are
+ * logged and not applied: changing them after operators ran corrupts memory.
  */
 object NativeThreads {
   private val log = LoggerFactory.getLogger(getClass)
   private val UserVariables = Seq("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")
   @volatile private var reported = false
   @volatile private var handed: Option[Int] = None
+  @volatile private var handedWorkersCount: Option[Int] = None
 
   /** The count [[prepare]] handed to the Java core in this JVM (set as `mxport.threads`), if it did. */
   def handedCount: Option[Int] = handed
 
-  /** The OpenMP thread count of this JVM's MXNet engine worker as the Java core decided it (see
+  /** The engine workers [[prepare]] handed to the Java core in this JVM (set as `mxport.engineWorkers`), if it did. */
+  def handedWorkers: Option[Int] = handedWorkersCount
+
+  /** The OpenMP thread count of each of this JVM's MXNet engine workers as the Java core decided it (see
    *  [[io.mxport.Predictor.engineThreadCount]]: 0 not decided yet, -1 left as it was). */
   def appliedCount: Int = Predictor.engineThreadCount()
 
-  /** The count this executor wants, or None when the user's environment setting stands. */
-  def wanted(conf: SparkConf): Option[Int] = {
-    if (UserVariables.exists(v => Option(System.getenv(v)).exists(_.nonEmpty))) return None
+  /** The executor's cores: spark.mxport.threads, else spark.executor.cores, else local[N], capped by the JVM's. */
+  private def cores(conf: SparkConf): Int = {
     val cpus = Runtime.getRuntime.availableProcessors()
     val local = """local\[(\*|\d+)(?:,\s*\d+)?\]""".r
     val cores = conf.getOption("spark.mxport.threads").map(_.trim.toInt)
@@ -50,28 +56,50 @@ object NativeThreads {
         case "local" => 1
       })
       .getOrElse(cpus)
-    Some(cores.max(1).min(cpus))
+    cores.max(1).min(cpus)
   }
 
-  /** Hands the wanted count to the Java core; call it before the executor's first Predictor loads. */
-  def prepare(conf: SparkConf): Unit = wanted(conf).foreach { count =>
-    Predictor.engineThreadCount() match {
-      case 0 => synchronized {
-        Option(System.getProperty("mxport.threads")) match {
-          case None =>
-            System.setProperty("mxport.threads", count.toString)
-            handed = Some(count)
-          case Some(set) if set.trim != count.toString =>
-            reportOnce(s"mxport: -Dmxport.threads=$set set in this JVM wins over the executor's $count thread(s)")
-          case _ =>
-        }
+  /** The count this executor wants, or None when the user's environment setting stands. */
+  def wanted(conf: SparkConf): Option[Int] =
+    if (UserVariables.exists(v => Option(System.getenv(v)).exists(_.nonEmpty))) None else Some(cores(conf))
+
+  /** The engine workers this executor wants: spark.mxport.engineWorkers, else its task slots; None when
+   *  env MXNET_CPU_WORKER_NTHREADS stands. */
+  def wantedWorkers(conf: SparkConf): Option[Int] =
+    if (Option(System.getenv("MXNET_CPU_WORKER_NTHREADS")).exists(_.nonEmpty)) None
+    else Some(conf.getOption("spark.mxport.engineWorkers").map(_.trim.toInt)
+      .getOrElse(cores(conf) / conf.getInt("spark.task.cpus", 1)).max(1))
+
+  /** Hands the wanted counts to the Java core; call it before the executor's first Predictor loads. */
+  def prepare(conf: SparkConf): Unit = {
+    val count = wanted(conf)
+    val workers = wantedWorkers(conf)
+    if (Predictor.engineWorkerCount() == 0) synchronized {
+      count.foreach(c => hand("mxport.threads", c, "thread(s)").foreach(h => handed = Some(h)))
+      workers.foreach(w => hand("mxport.engineWorkers", w, "engine worker(s)").foreach(h => handedWorkersCount = Some(h)))
+    } else {
+      val decided = (Predictor.engineThreadCount(), Predictor.engineWorkerCount())
+      val perWorker = count.map(c => (c / workers.getOrElse(decided._2)).max(1))
+      if (perWorker.exists(_ != decided._1) || workers.exists(_ != decided._2)) {
+        reportOnce(s"mxport: MXNet in this JVM already computes on ${decided._2} engine worker(s) with " +
+          (if (decided._1 > 0) s"${decided._1} OpenMP thread(s) each" else "the thread count decided before") +
+          " (decided once per JVM, when its first Predictor loaded); the executor's " +
+          count.fold("")(c => s"$c thread(s) and ") + workers.fold("")(w => s"$w worker(s) ") + "are not applied")
       }
-      case `count` =>
-      case decided => reportOnce(s"mxport: MXNet in this JVM already computes with " +
-        (if (decided > 0) s"$decided OpenMP thread(s)" else "the thread count decided before") +
-        s" (decided once per JVM, when its first Predictor loaded); the executor's $count is not applied")
     }
   }
+
+  /** Sets the system property to `value` unless the JVM already has it; returns the value it set. */
+  private def hand(property: String, value: Int, what: String): Option[Int] =
+    Option(System.getProperty(property)) match {
+      case None =>
+        System.setProperty(property, value.toString)
+        Some(value)
+      case Some(set) if set.trim != value.toString =>
+        reportOnce(s"mxport: -D$property=$set set in this JVM wins over the executor's $value $what")
+        None
+      case _ => None
+    }
 
   private def reportOnce(message: String): Unit = if (!reported) synchronized {
     if (!reported) {

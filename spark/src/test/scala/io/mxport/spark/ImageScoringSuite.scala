@@ -93,10 +93,13 @@ class ImageScoringSuite extends SparkSuite {
     assert(t.transform(imagesFrame(6)).filter("mxport_error is null").count() == images.size)
     assert(t.transform(imagesFrame(5)).select("prob").collect().length == images.size)
     assert(ModelCache.loadCount(uri) == 1)
-    // the Java core decides once per JVM: with local[2] when Spark loaded this JVM's first model, else (a test
-    // loaded a Predictor first) with every core
-    val decidedFirst = if (NativeThreads.handedCount.contains(2)) 2 else Runtime.getRuntime.availableProcessors()
-    assert(NativeThreads.appliedCount == decidedFirst || sys.env.contains("OMP_NUM_THREADS") ||
-      sys.env.contains("MXNET_OMP_MAX_THREADS"), s"local[2] computes with $decidedFirst threads")
+    // the Java core decides once per JVM: with local[2]'s two task slots when Spark loaded this JVM's first model
+    // (two engine workers, one thread each), else (a test loaded a Predictor first) one worker with every core
+    val userEnv = Seq("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "MXNET_CPU_WORKER_NTHREADS").exists(sys.env.contains)
+    val (workers, threads) =
+      if (NativeThreads.handedWorkers.contains(2)) (2, 1) else (1, Runtime.getRuntime.availableProcessors())
+    assert(userEnv || (Predictor.engineWorkerCount() == workers && NativeThreads.appliedCount == threads),
+      s"local[2] computes on $workers engine worker(s) with $threads thread(s) each, not " +
+        s"${Predictor.engineWorkerCount()} x ${NativeThreads.appliedCount}")
   }
 }

@@ -20,6 +20,17 @@ class NativeThreadsSuite extends AnyFunSuite {
     assert(NativeThreads.wanted(new SparkConf(false).setMaster(s"local[${cpus + 5}]")).contains(cpus))
   }
 
+  test("one engine worker per task slot: spark.mxport.engineWorkers, else the cores over spark.task.cpus") {
+    assume(!sys.env.contains("MXNET_CPU_WORKER_NTHREADS"), "the environment's worker count stands")
+    assert(NativeThreads.wantedWorkers(new SparkConf(false).setMaster("local[1]")).contains(1))
+    assert(NativeThreads.wantedWorkers(new SparkConf(false).setMaster(s"local[$cpus]")).contains(cpus))
+    assert(NativeThreads.wantedWorkers(new SparkConf(false).set("spark.executor.cores", "1")).contains(1))
+    assert(NativeThreads.wantedWorkers(new SparkConf(false).setMaster(s"local[$cpus]").set("spark.task.cpus",
+      cpus.toString)).contains(1), "one slot of every core")
+    assert(NativeThreads.wantedWorkers(new SparkConf(false).setMaster("local[1]").set("spark.mxport.engineWorkers", "3"))
+      .contains(3))
+  }
+
   test("once the Java core has decided, another count is logged and not applied") {
     Using.resource(new Predictor(TestData.vector("postprocess")))(_ => ())
     val decided = NativeThreads.appliedCount
@@ -28,5 +39,8 @@ class NativeThreadsSuite extends AnyFunSuite {
     NativeThreads.prepare(new SparkConf(false).set("spark.mxport.threads", if (decided == 1) "2" else "1"))
     assert(NativeThreads.appliedCount == decided)
     assert(Option(System.getProperty("mxport.threads")) == property, "the property is not touched after the decision")
+    val workers = Option(System.getProperty("mxport.engineWorkers"))
+    NativeThreads.prepare(new SparkConf(false).set("spark.mxport.engineWorkers", "7"))
+    assert(Option(System.getProperty("mxport.engineWorkers")) == workers)
   }
 }

@@ -91,7 +91,9 @@ object SparkBench {
       val seconds = secs(t1)
       require(scored == rows, s"$scored of $rows rows scored")
       val parts = df.rdd.getNumPartitions
-      report(master, rows, seconds, first, s"${NativeThreads.appliedCount} x 1 engine worker, $parts partitions, " +
+      report(master, rows, seconds, first, (if (io.mxport.Predictor.engineWorkerCount() == 0) "decided in each executor, "
+        else s"${io.mxport.Predictor.engineWorkerCount()} engine worker(s) x ${NativeThreads.appliedCount} thread(s), ") +
+        s"$parts partitions, " +
         f"session start $session%.2f s before that")
     } finally spark.stop()
   }
