@@ -155,3 +155,13 @@ print(json.dumps({{"alone": alone, "seen": sorted(seen), "workers": mxport._thre
     one, two = (json.loads(d.stdout.strip().splitlines()[-1]) for d in (one, two))
     assert (one["workers"], two["workers"]) == (1, 2)
     assert two["seen"] == [two["alone"]] == [one["alone"]]
+
+
+def test_a_worker_variable_set_after_mxnet_loaded_warns_and_mxport_counts_the_workers_mxnet_has():
+    """MXNet read MXNET_CPU_WORKER_NTHREADS as it loaded (unset: one worker); mxport waits for two, meets one."""
+    done = run("import os, mxnet\nos.environ['MXNET_CPU_WORKER_NTHREADS'] = '2'\nimport mxport\n" + WORKERS_REPORT,
+               MXPORT_NUM_THREADS="2")
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (got["workers"], got["threads"], got["count"]) == (1, 1, 1)
+    assert "MXNet has 1 CPU engine worker(s), not the 2 of MXNET_CPU_WORKER_NTHREADS" in done.stderr

@@ -244,9 +244,9 @@ final class ThreadRule {
         return new Decision(Outcome.NOT_APPLIED, count, workers, workerCount, spinSet, text);
     }
 
-    /** Logs once that mxport.engineWorkers cannot be applied because libmxnet.so was loaded before mxport. */
-    static void workersNotApplied(int wanted, int workers, String why) {
-        LOG.log(System.Logger.Level.WARNING, "mxport: " + WORKERS_PROPERTY + "=" + wanted + " is not applied: " + why
+    /** Logs that the engine workers asked for (by {@code setting}) are not what MXNet runs, and the fix. */
+    static void workersNotApplied(String setting, int wanted, int workers, String why) {
+        LOG.log(System.Logger.Level.WARNING, "mxport: " + setting + "=" + wanted + " is not applied: " + why
                 + "; MXNet runs " + workers + " CPU engine worker(s). Fix: set " + WORKERS_VARIABLE + "=" + wanted
                 + " before the process starts, or load the first Predictor before other MXNet work");
     }
