@@ -3,7 +3,7 @@ the first row, for both APIs: the single-process predictor (Java Predictor; Pyth
 local[2], and a standalone cluster of 2 workers x 1 core (spark/cluster.py) on this machine. Writes the
 generated section of benchmarks/RESULTS.md (between its bench-spark markers) and benchmarks/results/spark.json.
 
-python spark/bench.py [--rows 512] [--batch 8] [--note TEXT]
+python spark/bench.py [--rows 1024] [--batch 8] [--note TEXT]
 
 Scala/Java lines come from io.mxport.spark.bench.SparkBench (one JVM per mode, on the reactor's test classpath), Python lines from
 spark/bench_python.py (one process per mode). Every Spark figure is the second full pass over the files, after
@@ -123,7 +123,7 @@ def write(results, info, args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--rows", type=int, default=512)
+    p.add_argument("--rows", type=int, default=1024)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--model", default=os.path.join(REPO, ".cache", "models", "resnet18"))
     p.add_argument("--note", default="")
