@@ -1,6 +1,6 @@
 package io.mxport.spark
 
-import io.mxport.Predictor
+import io.mxport.{ErrorCode, MxportException, Predictor}
 import org.apache.spark.SparkConf
 import org.slf4j.LoggerFactory
 
@@ -10,7 +10,7 @@ import org.slf4j.LoggerFactory
  * MXNet runs CPU operators on engine worker threads (one by default: MXNET_CPU_WORKER_NTHREADS=1), each with
  * OpenMP threads under it, and the tasks of an executor share one [[io.mxport.Predictor]], which computes as many
  * calls at once as there are workers. With one worker, two tasks' operators would run one at a time. So before
- * the executor's first model loads, this hands the Java core (spec/RUNTIME.md rules 2 and 5) one engine worker per
+ * the executor's first model loads, this hands the Java core (spec/RUNTIME.md rules 2 and 7) one engine worker per
  * task slot (system property `mxport.engineWorkers`) and the executor's cores (system property `mxport.threads`),
  * shared out among the workers: each task computes on its own worker with its `spark.task.cpus` threads, as the
  * tasks of the Python API do in their own processes.
@@ -49,7 +49,7 @@ object NativeThreads {
   private def cores(conf: SparkConf): Int = {
     val cpus = Runtime.getRuntime.availableProcessors()
     val local = """local\[(\*|\d+)(?:,\s*\d+)?\]""".r
-    val cores = conf.getOption("spark.mxport.threads").map(_.trim.toInt)
+    val cores = positive(conf, "spark.mxport.threads")
       .orElse(conf.getOption("spark.executor.cores").map(_.trim.toInt))
       .orElse(conf.getOption("spark.master").collect {
         case local(n) => if (n == "*") cpus else n.toInt
@@ -67,8 +67,14 @@ object NativeThreads {
    *  env MXNET_CPU_WORKER_NTHREADS stands. */
   def wantedWorkers(conf: SparkConf): Option[Int] =
     if (Option(System.getenv("MXNET_CPU_WORKER_NTHREADS")).exists(_.nonEmpty)) None
-    else Some(conf.getOption("spark.mxport.engineWorkers").map(_.trim.toInt)
+    else Some(positive(conf, "spark.mxport.engineWorkers")
       .getOrElse(cores(conf) / conf.getInt("spark.task.cpus", 1)).max(1))
+
+  /** A Spark option that must be a positive integer, if set; else INVALID_ARGUMENT naming it and the fix. */
+  private def positive(conf: SparkConf, key: String): Option[Int] = conf.getOption(key).map { value =>
+    value.trim.toIntOption.filter(_ >= 1).getOrElse(throw new MxportException(ErrorCode.INVALID_ARGUMENT,
+      s"$key=$value is not a positive integer: set it to a count such as 2, or remove it for the default"))
+  }
 
   /** Hands the wanted counts to the Java core; call it before the executor's first Predictor loads. */
   def prepare(conf: SparkConf): Unit = {

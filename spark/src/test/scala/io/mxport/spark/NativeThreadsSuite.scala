@@ -31,6 +31,14 @@ class NativeThreadsSuite extends AnyFunSuite {
       .contains(3))
   }
 
+  test("a count option that is not a positive integer is INVALID_ARGUMENT naming it") {
+    assume(!sys.env.contains("MXNET_CPU_WORKER_NTHREADS"), "the environment's worker count stands")
+    for ((key, value) <- Seq("spark.mxport.engineWorkers" -> "two", "spark.mxport.threads" -> "0")) {
+      val e = intercept[io.mxport.MxportException](NativeThreads.wantedWorkers(new SparkConf(false).set(key, value)))
+      assert(e.getCode == "INVALID_ARGUMENT" && e.getMessage.contains(s"$key=$value"), e.getMessage)
+    }
+  }
+
   test("once the Java core has decided, another count is logged and not applied") {
     Using.resource(new Predictor(TestData.vector("postprocess")))(_ => ())
     val decided = NativeThreads.appliedCount
