@@ -140,8 +140,14 @@ def run_cell(row, mode, batch, runs, warmup, model):
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
     env.update(extra, MXNET_LIBRARY_PATH=mxnet.libinfo.find_lib_path()[0])
     done = subprocess.run(args, capture_output=True, text=True, env=env)
+    return last_json(done, require_success=True)
+
+
+def last_json(done, require_success=False):
+    """The last JSON line a row's process printed, else {"error": the last line of its stderr}; with
+    ``require_success``, an error too when the process failed."""
     lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
-    if done.returncode != 0 or not lines:
+    if not lines or (require_success and done.returncode != 0):
         return {"error": (done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1]}
     return json.loads(lines[-1])
 
@@ -283,8 +289,7 @@ def main():
         done = subprocess.run([PY, os.path.join(HERE, "bridge_row.py"), "--runs", str(a.runs), "--warmup",
                                str(warmup), "--model", a.model, "--jvm-classpath", a.jvm_classpath],
                               capture_output=True, text=True)
-        lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
-        bridge = json.loads(lines[-1]) if lines else {"error": (done.stderr.strip().splitlines() or ["?"])[-1]}
+        bridge = last_json(done)
     paired = {}
     if a.jvm_classpath:  # Java against Python in one process, alternating blocks (benchmarks/paired_row.py)
         for batch, (blocks, per_block) in {1: (20, 15), 25: (20, 2)}.items():
@@ -293,9 +298,7 @@ def main():
             done = subprocess.run([PY, os.path.join(HERE, "paired_row.py"), "--batch", str(batch), "--blocks",
                                    str(blocks), "--calls", str(per_block), "--warmup", str(warmup), "--model",
                                    a.model, "--jvm-classpath", a.jvm_classpath], capture_output=True, text=True)
-            lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
-            paired[batch] = json.loads(lines[-1]) if lines else {
-                "error": (done.stderr.strip().splitlines() or ["?"])[-1]}
+            paired[batch] = last_json(done)
     name = a.name or ("quick" if a.quick else "full")
     out = os.path.join(HERE, "results")
     os.makedirs(out, exist_ok=True)

@@ -104,7 +104,7 @@ def wanted_count():
     from ._errors import MxportError
     requested = os.environ.get(REQUEST_VARIABLE, "").strip()
     if requested:
-        if not requested.isdigit() or int(requested) < 1:
+        if _positive(requested) is None:
             raise MxportError("INVALID_ARGUMENT", f"{REQUEST_VARIABLE}={requested!r} is not a positive integer; "
                               f"set it to the number of threads MXNet should compute with, e.g. "
                               f"{REQUEST_VARIABLE}=2, or unset it to use every core")

@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -83,7 +84,7 @@ final class Mxnet {
         LibraryLocator.Found found = LibraryLocator.find();
         boolean first = !found.alreadyMapped && LibraryLocator.mappedLibgomp() == null;
         boolean spin = userVariable == null && first && ThreadRule.spinUnset();
-        boolean setWorkers = first && userWorkers < 0 && System.getenv(ThreadRule.WORKERS_VARIABLE) == null && wantedWorkers > 1;
+        boolean setWorkers = first && System.getenv(ThreadRule.WORKERS_VARIABLE) == null && wantedWorkers > 1;
         // MXNet reads MXNET_CPU_WORKER_NTHREADS once, when it loads; unset (or unusable) it means 1
         int workers = setWorkers ? wantedWorkers : Math.max(1, userWorkers);
         MxnetLibrary loaded;
@@ -131,7 +132,6 @@ final class Mxnet {
 
     /** What one callback saw on a CPU worker. */
     private static final class WorkerView {
-        volatile boolean ran;
         volatile long thread;
         volatile boolean fresh;
         volatile int ompThreads = -1;
@@ -146,34 +146,31 @@ final class Mxnet {
     private static ThreadRule.Decision applyOnWorkers(MxnetLibrary l, int count, int workers, boolean spin) {
         Set<Long> before = ThreadRule.threadIds();
         ThreadRule.OpenMp openMp = ThreadRule.openMp();
-        WorkerView[] seen = new WorkerView[workers];
-        CountDownLatch arrived = new CountDownLatch(workers);
-        for (int i = 0; i < workers; i++) {
-            WorkerView view = seen[i] = new WorkerView();
-            push(l, (runContext, param) -> {
-                try {
-                    view.thread = ThreadRule.currentThreadId();
-                    view.fresh = !before.contains(view.thread);
-                    view.ompThreads = openMp == null ? -1 : openMp.omp_get_max_threads();
-                    if (view.fresh && l.MXSetNumOMPThreads(count) != 0) {
-                        view.failure = "MXSetNumOMPThreads failed: " + l.MXGetLastError();
-                    }
-                    arrived.countDown();
-                    arrived.await(ThreadRule.WORKER_ARRIVAL_SECONDS, TimeUnit.SECONDS); // false: fewer workers
-                } catch (Throwable e) { // nothing may escape into the engine
-                    view.failure = e.toString();
-                } finally {
-                    view.ran = true;
+        List<WorkerView> seen = Collections.synchronizedList(new ArrayList<>());
+        onEachCpuWorker(l, workers, () -> {
+            WorkerView view = new WorkerView();
+            seen.add(view);
+            try {
+                view.thread = ThreadRule.currentThreadId();
+                view.fresh = !before.contains(view.thread);
+                view.ompThreads = openMp == null ? -1 : openMp.omp_get_max_threads();
+                if (view.fresh && l.MXSetNumOMPThreads(count) != 0) {
+                    view.failure = "MXSetNumOMPThreads failed: " + l.MXGetLastError();
                 }
-            }, "mxport_thread_rule");
+            } catch (Throwable e) { // nothing may escape into the engine
+                view.failure = e.toString();
+            }
+        }, "mxport_thread_rule");
+        if (seen.isEmpty()) {
+            throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule failed on MXNet's CPU engine worker:"
+                    + " the callback did not run; set OMP_NUM_THREADS to skip the rule");
         }
-        check(l, l.MXNDArrayWaitAll(), "MXNDArrayWaitAll");
         Set<Long> threadsSeen = new HashSet<>();
         boolean fresh = true;
         for (WorkerView view : seen) {
-            if (view.failure != null || !view.ran) {
+            if (view.failure != null) {
                 throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule failed on MXNet's CPU engine worker: "
-                        + (view.ran ? view.failure : "the callback did not run") + "; set OMP_NUM_THREADS to skip the rule");
+                        + view.failure + "; set OMP_NUM_THREADS to skip the rule");
             }
             threadsSeen.add(view.thread);
             fresh &= view.fresh;
@@ -182,7 +179,28 @@ final class Mxnet {
             ThreadRule.workersNotApplied(ThreadRule.WORKERS_VARIABLE, workers, threadsSeen.size(), "MXNet has "
                     + threadsSeen.size() + " CPU engine worker(s): was it set after libmxnet.so loaded?");
         }
-        return ThreadRule.decide(count, threadsSeen.size(), fresh, seen[0].ompThreads, spin);
+        return ThreadRule.decide(count, threadsSeen.size(), fresh, seen.get(0).ompThreads, spin);
+    }
+
+    /**
+     * Runs {@code body} (which must not throw) once on each of {@code workers} CPU(0) engine workers and returns
+     * when all have run: each callback waits, after its body, until all have started (at most
+     * {@value ThreadRule#WORKER_ARRIVAL_SECONDS} s, for an engine with fewer workers), so that no worker runs two.
+     */
+    private static void onEachCpuWorker(MxnetLibrary l, int workers, Runnable body, String name) {
+        CountDownLatch arrived = new CountDownLatch(workers);
+        for (int i = 0; i < workers; i++) {
+            push(l, (runContext, param) -> {
+                body.run();
+                arrived.countDown();
+                try {
+                    arrived.await(ThreadRule.WORKER_ARRIVAL_SECONDS, TimeUnit.SECONDS);
+                } catch (InterruptedException e) { // nothing may escape into the engine
+                    Thread.currentThread().interrupt();
+                }
+            }, name);
+        }
+        check(l, l.MXNDArrayWaitAll(), "MXNDArrayWaitAll");
     }
 
     /** Pushes one synchronous callback onto a CPU(0) engine worker and waits until the engine has run it. */
@@ -218,21 +236,14 @@ final class Mxnet {
     static List<String> eachWorkerOmpThreads() {
         MxnetLibrary l = lib();
         ThreadRule.OpenMp openMp = ThreadRule.openMp();
-        int workers = threads.workers;
-        CountDownLatch arrived = new CountDownLatch(workers);
-        List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
-        for (int i = 0; i < workers; i++) {
-            push(l, (runContext, param) -> {
-                try {
-                    seen.add(ThreadRule.currentThreadId() + ":" + (openMp == null ? -1 : openMp.omp_get_max_threads()));
-                    arrived.countDown();
-                    arrived.await(ThreadRule.WORKER_ARRIVAL_SECONDS, TimeUnit.SECONDS);
-                } catch (Throwable e) { // nothing may escape into the engine
-                    seen.add("failed:" + e);
-                }
-            }, "mxport_probe");
-        }
-        check(l, l.MXNDArrayWaitAll(), "MXNDArrayWaitAll");
+        List<String> seen = Collections.synchronizedList(new ArrayList<>());
+        onEachCpuWorker(l, threads.workers, () -> {
+            try {
+                seen.add(ThreadRule.currentThreadId() + ":" + (openMp == null ? -1 : openMp.omp_get_max_threads()));
+            } catch (Throwable e) { // nothing may escape into the engine
+                seen.add("failed:" + e);
+            }
+        }, "mxport_probe");
         return new ArrayList<>(seen);
     }
 

@@ -95,32 +95,30 @@ final class ThreadRule {
      * the JVM may run on.
      */
     static int wantedCount() {
-        String value = System.getProperty(PROPERTY);
-        if (value == null) {
-            return Runtime.getRuntime().availableProcessors();
-        }
-        int count = positive(value);
-        if (count < 1) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "system property " + PROPERTY + "=" + value
-                    + " is not a positive integer: set it to the number of threads MXNet should compute with, e.g. -D"
-                    + PROPERTY + "=" + Runtime.getRuntime().availableProcessors() + ", or remove it to use every core");
-        }
-        return count;
+        int cores = Runtime.getRuntime().availableProcessors();
+        return positiveProperty(PROPERTY, cores, "set it to the number of threads MXNet should compute with, e.g. -D"
+                + PROPERTY + "=" + cores + ", or remove it to use every core");
     }
 
     /** The CPU engine workers asked for (rule 7): system property mxport.engineWorkers, else 1. */
     static int wantedWorkers() {
-        String value = System.getProperty(WORKERS_PROPERTY);
+        return positiveProperty(WORKERS_PROPERTY, 1, "set it to the number of calls MXNet should compute at once,"
+                + " e.g. -D" + WORKERS_PROPERTY + "=2 for two threads calling Predictors, or remove it for one (the"
+                + " default)");
+    }
+
+    /** A system property that must be a positive integer: {@code absent} when unset, else INVALID_ARGUMENT. */
+    private static int positiveProperty(String property, int absent, String fix) {
+        String value = System.getProperty(property);
         if (value == null) {
-            return 1;
+            return absent;
         }
-        int workers = positive(value);
-        if (workers < 1) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "system property " + WORKERS_PROPERTY + "=" + value
-                    + " is not a positive integer: set it to the number of calls MXNet should compute at once, e.g. -D"
-                    + WORKERS_PROPERTY + "=2 for two threads calling Predictors, or remove it for one (the default)");
+        int n = positive(value);
+        if (n < 1) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "system property " + property + "=" + value
+                    + " is not a positive integer: " + fix);
         }
-        return workers;
+        return n;
     }
 
     /** MXNET_CPU_WORKER_NTHREADS as the user set it (MXNet reads it when it loads), or -1 when unset or unusable. */

@@ -60,6 +60,7 @@ public final class ThreadRuleProbe {
         ThreadRule.Decision d = Mxnet.threadDecision();
         System.out.println("OUTCOME " + d.outcome);
         System.out.println("COUNT " + Predictor.engineThreadCount());
+        System.out.println("WORKERS " + Predictor.engineWorkerCount());
         System.out.println("SPIN " + d.spinSet);
         System.out.println("BEFORE " + d.workerCountBefore);
         System.out.println("WORKER " + Mxnet.workerOmpThreads());

@@ -103,6 +103,16 @@ class ThreadRuleTest {
     }
 
     @Test
+    void workersAskedForAfterMxnetRanStayOneWithAWarningAndTheModelStillRuns() throws Exception {
+        Map<String, String> out = probe(Map.of(), List.of("-Dmxport.engineWorkers=2"), "--busy-worker", Mxnet.path(),
+                model());
+        String all = out.get("ALL");
+        assertEquals("1", out.get("WORKERS"), "MXNet loaded with one worker before mxport:\n" + all);
+        assertEquals("NOT_APPLIED", out.get("OUTCOME"), all);
+        assertTrue(all.contains("mxport.engineWorkers=2 is not applied: libmxnet.so was loaded before mxport"), all);
+    }
+
+    @Test
     void aModelLoadedAfterAnotherRanGivesTheOutputsOfAFreshProcess() throws Exception {
         String a = "e2e=" + TestSupport.resnet();
         String b = "old=" + TestSupport.models().resolve("resnet18-network");
