@@ -26,7 +26,7 @@ SEED = 42
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 RECIPE = (f"resnet18_v1 seed={SEED} he-init output*0.03 resize224 totensor normalize{MEAN}{STD} softmax "
-          f"fused int8(naive, 16 cat crops seed 14) mxport={mxport.__version__}")
+          f"fused int8(naive, 16 cat crops seed 14, ToTensor+Normalize folded) mxport={mxport.__version__}")
 CAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cat.jpg")
 
 

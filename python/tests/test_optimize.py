@@ -78,7 +78,7 @@ def test_the_signature_records_the_optimisation_in_format_version_3(models):
     assert mxport.read_signature(models["none"]).network == int8.network
 
 
-def test_the_graphs_hold_onednn_and_int8_operators_and_keep_the_transforms(models):
+def test_the_graphs_hold_onednn_and_int8_operators_and_fold_to_tensor_into_a_convolution(models):
     def ops(kind):
         with open(models[kind] + "-symbol.json") as f:
             return [n["op"] for n in json.load(f)["nodes"]]
@@ -88,7 +88,10 @@ def test_the_graphs_hold_onednn_and_int8_operators_and_keep_the_transforms(model
     assert "_contrib_quantize_v2" in ops("int8")
     for kind in ("fused", "int8"):
         assert ops(kind).count("_copy") == 2  # the two connectors
-        assert {"_image_resize", "_image_to_tensor"} <= set(ops(kind))
+        assert "_image_resize" in ops(kind) and "_image_to_tensor" not in ops(kind)
+        with open(models[kind] + "-symbol.json") as f:
+            names = [n["name"] for n in json.load(f)["nodes"] if n["op"] == "Convolution"]
+        assert len(names) == 1 and names[0].startswith("mxport_fold_")  # the network's are _sg_mkldnn_conv
 
 
 def test_fused_agrees_with_fp32_and_int8_is_close(models):
@@ -128,8 +131,59 @@ def test_load_transforms_false_gives_the_optimised_network_alone(models, kind):
     x = images(2, 5)
     tensor = transforms.ToTensor()(transforms.Resize(32)(mx.nd.array(x[0], dtype="uint8"))).expand_dims(0)
     whole = mxport.load(models[kind])(x[:1]).asnumpy()
-    assert np.array_equal(block(tensor).asnumpy(), whole)  # transforms, then the network alone: the fused graph
+    # transforms, then the network alone: the whole graph, but for the folded ToTensor's rounding (section 12)
+    assert_close(block(tensor).asnumpy(), whole, 1e-5, 1e-6 * np.abs(whole).max(), "network alone")
     assert features(tensor).shape == block(tensor).shape
+
+
+def _fold_case(pre, channels, folder):
+    """One input's transforms as export writes them, and folded (spec section 12), as blocks over uint8 NHWC."""
+    from mxport import _graph, _mx, _optimize
+    spec = TensorSpec("image", (-1, -1, -1, channels), "uint8", "NHWC")
+    net = nn.HybridSequential()
+    net.add(nn.Flatten())
+    mxport.export(net, str(folder / "m"), inputs=[spec], preprocess=pre)
+    with open(folder / "m-symbol.json") as f:
+        graph = json.load(f)
+    transforms_graph = _graph.cut_input_transforms(graph, "image")
+    folded, params = _optimize.fold_image_transforms(transforms_graph, spec)
+    blocks = []
+    for g, p in ((transforms_graph, {}), (folded, params)):
+        block = gluon.SymbolBlock(_mx.symbol_from_graph(g, "t"), [mx.sym.var("image", dtype="uint8")])
+        for name, value in p.items():
+            block.collect_params()[name]._load_init(value, mx.cpu())
+        blocks.append(block)
+    return blocks, [n["op"] for n in folded["nodes"]]
+
+
+@pytest.mark.parametrize("channels, steps", [
+    (3, [transforms.ToTensor(), transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))]),
+    (3, [transforms.Resize(9), transforms.ToTensor(), transforms.Normalize(0.5, 0.25)]),  # one value: all channels
+    (1, [transforms.ToTensor(), transforms.Normalize(0.45, 0.226)]),  # grayscale
+    (4, [transforms.Resize(8), transforms.ToTensor()]),  # CMYK (MXNet's Normalize takes 1 or 3), x / 255
+], ids=["rgb-imagenet", "one-mean", "grayscale", "cmyk-to-tensor-alone"])
+def test_to_tensor_and_normalize_fold_into_one_convolution_equal_within_rounding(channels, steps, tmp_path):
+    pre = nn.HybridSequential()
+    pre.add(*steps)
+    (written, folded), ops = _fold_case(pre, channels, tmp_path)
+    assert "_image_to_tensor" not in ops and "_image_normalize" not in ops and ops.count("Convolution") == 1
+    x = mx.nd.array(np.random.RandomState(channels).randint(0, 256, (2, 12, 12, channels)), dtype="uint8")
+    want, got = written(x).asnumpy(), folded(x).asnumpy()
+    assert got.shape == want.shape and got.dtype == want.dtype == np.float32
+    assert_close(got, want, 1e-6, 1e-6, "folded transforms")
+    every = mx.nd.array(np.arange(256 * channels).reshape(1, 16, 16, channels) % 256, dtype="uint8")
+    assert_close(folded(every).asnumpy(), written(every).asnumpy(), 1e-6, 1e-6, "every pixel value")
+
+
+def test_a_normalize_that_is_not_the_to_tensors_only_reader_is_left_as_written(tmp_path):
+    class Twice(gluon.HybridBlock):  # ToTensor's output read by Normalize and by the sum: only ToTensor folds
+        def hybrid_forward(self, F, x):
+            t = F.image.to_tensor(x)
+            return F.image.normalize(t, mean=(0.5, 0.5, 0.5), std=(0.2, 0.2, 0.2)) + t
+    (written, folded), ops = _fold_case(Twice(), 3, tmp_path)
+    assert "_image_normalize" in ops and "_image_to_tensor" not in ops
+    x = mx.nd.array(np.random.RandomState(3).randint(0, 256, (1, 6, 6, 3)), dtype="uint8")
+    assert_close(folded(x).asnumpy(), written(x).asnumpy(), 1e-6, 1e-6, "partly folded")
 
 
 def test_optimize_writes_an_optimised_copy_of_a_model_on_disk(models, tmp_path):

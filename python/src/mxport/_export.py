@@ -65,7 +65,8 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
         A small map of strings about the model, e.g. ``{"name": ..., "licence": ..., "source": ...}``
         (``Signature.metadata``). With labels or metadata the signature is format version 2, else 1.
     optimize : {"none", "fused", "int8"}
-        How to optimise the network for CPUs (the transforms and connectors are never changed):
+        How to optimise the network for CPUs (connectors and output transforms are never changed; an input's
+        ToTensor + Normalize become one oneDNN convolution, equal within float rounding, spec section 12):
         ``"fused"`` applies oneDNN subgraph fusion (conv + batch norm + activation into one op; fp32, outputs
         within float rounding of the plain graph); ``"int8"`` quantises it to 8-bit integers with MXNet's
         oneDNN quantisation, calibrated on ``calibration``. The signature records it (``optimization``,
