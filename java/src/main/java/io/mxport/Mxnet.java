@@ -96,6 +96,7 @@ final class Mxnet {
         }
         try {
             loaded = MxnetLibrary.load(found.path);
+            DirectCalls.bind(MxnetLibrary.library(found.path));
         } catch (UnsatisfiedLinkError e) {
             found.tried.add(found.path + " (found, but loading failed: " + e.getMessage() + ")");
             throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "cannot load " + LibraryLocator.LIB + "; tried:\n  - "
@@ -454,17 +455,17 @@ final class Mxnet {
     }
 
     static int[] shapeOf(Pointer array) {
-        IntByReference ndim = new IntByReference();
-        PointerByReference dims = new PointerByReference();
-        check(lib().MXNDArrayGetShapeEx(array, ndim, dims), "MXNDArrayGetShapeEx");
-        return ndim.getValue() <= 0 ? new int[0] : dims.getValue().getIntArray(0, ndim.getValue());
+        int[] ndim = new int[1];
+        long[] dims = new long[1];
+        check(DirectCalls.MXNDArrayGetShapeEx(array, ndim, dims), "MXNDArrayGetShapeEx");
+        return ndim[0] <= 0 ? new int[0] : new Pointer(dims[0]).getIntArray(0, ndim[0]);
     }
 
     /** MXNet's dtype code of the array. */
     static int dtypeOf(Pointer array) {
-        IntByReference dtype = new IntByReference();
-        check(lib().MXNDArrayGetDType(array, dtype), "MXNDArrayGetDType");
-        return dtype.getValue();
+        int[] dtype = new int[1];
+        check(DirectCalls.MXNDArrayGetDType(array, dtype), "MXNDArrayGetDType");
+        return dtype[0];
     }
 
     /** A new CPU array of this shape and MXNet dtype code, allocated now. */
@@ -492,20 +493,19 @@ final class Mxnet {
         if (raw.length == 0) {
             return;
         }
-        MxnetLibrary l = lib();
-        check(l.MXNDArrayWaitToWrite(array), "MXNDArrayWaitToWrite");
-        PointerByReference data = new PointerByReference();
-        check(l.MXNDArrayGetData(array, data), "MXNDArrayGetData");
-        data.getValue().write(0, raw, 0, raw.length);
+        check(DirectCalls.MXNDArrayWaitToWrite(array), "MXNDArrayWaitToWrite");
+        long[] data = new long[1];
+        check(DirectCalls.MXNDArrayGetData(array, data), "MXNDArrayGetData");
+        new Pointer(data[0]).write(0, raw, 0, raw.length);
     }
 
     /** Copies {@code count} elements of the array into {@code into} (sized for them). */
     static void copyOut(Pointer array, byte[] into, long count) {
-        check(lib().MXNDArraySyncCopyToCPU(array, into, count), "MXNDArraySyncCopyToCPU");
+        check(DirectCalls.MXNDArraySyncCopyToCPU(array, into, count), "MXNDArraySyncCopyToCPU");
     }
 
     static void freeArray(Pointer array) {
-        lib().MXNDArrayFree(array);
+        DirectCalls.MXNDArrayFree(array);
     }
 
     // ---- CachedOp ----
@@ -538,14 +538,14 @@ final class Mxnet {
      * the outputs MXNet allocated, which the caller frees with {@link #freeArray}.
      */
     static Pointer[] invokeCachedOp(Pointer op, Memory args, int count) {
-        IntByReference numOut = new IntByReference(0);
-        PointerByReference outArray = new PointerByReference(Pointer.NULL);
-        PointerByReference stypes = new PointerByReference();
+        int[] numOut = new int[1];
+        long[] outArray = new long[1];
+        long[] stypes = new long[1];
         synchronized (PUSH_LOCK) {
-            check(lib().MXInvokeCachedOpEx(op, count, args, numOut, outArray, stypes), "MXInvokeCachedOpEx");
+            check(DirectCalls.MXInvokeCachedOpEx(op, count, args, numOut, outArray, stypes), "MXInvokeCachedOpEx");
         }
         // the returned array is thread-local and overwritten by this thread's next call: copy it now
-        return outArray.getValue().getPointerArray(0, numOut.getValue());
+        return new Pointer(outArray[0]).getPointerArray(0, numOut[0]);
     }
 
     static void freeCachedOp(Pointer op) {

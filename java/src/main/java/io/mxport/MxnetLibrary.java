@@ -97,6 +97,13 @@ interface MxnetLibrary extends Library {
      * ("Wrong JPEG library version: library is 80, caller expects 62").
      */
     static MxnetLibrary load(String path) {
-        return Native.load(path, MxnetLibrary.class, java.util.Map.of(com.sun.jna.Library.OPTION_OPEN_FLAGS, 1));
+        return Native.load(path, MxnetLibrary.class, OPTIONS);
     }
+
+    /** The library {@link #load} opened (JNA keeps one instance per path and options), for {@link DirectCalls}. */
+    static com.sun.jna.NativeLibrary library(String path) {
+        return com.sun.jna.NativeLibrary.getInstance(path, OPTIONS);
+    }
+
+    java.util.Map<String, Object> OPTIONS = java.util.Map.of(com.sun.jna.Library.OPTION_OPEN_FLAGS, 1);
 }
