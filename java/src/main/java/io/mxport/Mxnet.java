@@ -96,7 +96,6 @@ final class Mxnet {
         }
         try {
             loaded = MxnetLibrary.load(found.path);
-            DirectCalls.bind(MxnetLibrary.library(found.path));
         } catch (UnsatisfiedLinkError e) {
             found.tried.add(found.path + " (found, but loading failed: " + e.getMessage() + ")");
             throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "cannot load " + LibraryLocator.LIB + "; tried:\n  - "
@@ -115,6 +114,7 @@ final class Mxnet {
             throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, found.path + " is MXNet version " + version.getValue()
                     + "; mxport needs 1.9.x (pip install mxnet==1.9.1)");
         }
+        DirectCalls.bind(MxnetLibrary.library(found.path)); // after the version check: 2.x lacks MXInvokeCachedOpEx
         if (wantedWorkers != workers) {
             ThreadRule.workersNotApplied(ThreadRule.WORKERS_PROPERTY, wantedWorkers, workers, userWorkers > 0 ? ThreadRule.WORKERS_VARIABLE + "="
                     + userWorkers + " is set" : "libmxnet.so was loaded before mxport");
