@@ -288,24 +288,24 @@ def fold_image_transforms(transforms, spec):
             continue
         if i in plans:
             normalize, channels, mean, std = plans[i]
-            index[i], folded = _fold(node, index[node["inputs"][0][0]], node["inputs"][0], channels, mean, std,
-                                     out)
+            index[i], folded = _fold(node, _remap(index[node["inputs"][0][0]], node["inputs"][0]), channels, mean,
+                                     std, out)
             params.update(folded)
             continue
         new = dict(node)
-        new["inputs"] = [[index[r[0]][0], index[r[0]][1] + r[1]] + list(r[2:]) for r in node.get("inputs", [])]
+        new["inputs"] = [_remap(index[r[0]], r) for r in node.get("inputs", [])]
         index[i] = [len(out), 0]
         out.append(new)
     result = {"nodes": out, "arg_nodes": [i for i, n in enumerate(out) if n["op"] == "null"],
-              "heads": [[index[h[0]][0], index[h[0]][1] + h[1]] + list(h[2:]) for h in transforms["heads"]]}
+              "heads": [_remap(index[h[0]], h) for h in transforms["heads"]]}
     if "attrs" in transforms:
         result["attrs"] = transforms["attrs"]
     return result, params
 
 
-def _fold(to_tensor, source, ref, channels, mean, std, out):
-    """Appends the fold of one ToTensor (+ Normalize) to ``out``, reading entry ``ref`` of the old graph
-    (now ``source``); returns the entry of its result and its params."""
+def _fold(to_tensor, source, channels, mean, std, out):
+    """Appends the fold of one ToTensor (+ Normalize) to ``out``, reading its entry ``source``; returns the
+    entry of its result and its params."""
     name = FOLD_PREFIX + to_tensor["name"]
     pixels = mx.sym.var("pixels")
     weight, bias = mx.sym.var(name + "_weight"), mx.sym.var(name + "_bias")
@@ -318,10 +318,10 @@ def _fold(to_tensor, source, ref, channels, mean, std, out):
     local = {}
     for j, node in enumerate(sub):
         if node["name"] == "pixels":
-            local[j] = [source[0], source[1] + ref[1]]
+            local[j] = source
             continue
         node = dict(node)
-        node["inputs"] = [[local[r[0]][0], local[r[0]][1] + r[1], 0] for r in node.get("inputs", [])]
+        node["inputs"] = [_remap(local[r[0]], r) for r in node.get("inputs", [])]
         local[j] = [len(out), 0]
         out.append(node)
     mean = np.broadcast_to(np.asarray(mean, np.float64), channels)
@@ -339,10 +339,7 @@ def _entry_shape(graph, entry, spec):
         symbol = _mx.symbol_from_graph(sub, "the transforms")
         if spec.name not in symbol.list_arguments():
             return None
-        known = tuple(0 if d < 0 else d for d in spec.shape) if spec.shape is not None else None
-        if known is None:
-            return None
-        _, shapes, _ = symbol.infer_shape_partial(**{spec.name: known})
+        _, shapes, _ = symbol.infer_shape_partial(**{spec.name: tuple(max(d, 0) for d in spec.shape)})
     except (mx.base.MXNetError, MxportError):
         return None
     return tuple(shapes[0]) if shapes and shapes[0] else None

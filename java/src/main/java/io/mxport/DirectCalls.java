@@ -5,8 +5,9 @@ import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
 
 /**
- * The C calls that every model call makes, bound by JNA direct mapping: static native methods, where
- * {@link MxnetLibrary}'s interface mapping goes through a proxy, reflection and argument conversion on every call.
+ * The C calls on arrays and CachedOps that every model call makes (image decoding reads arrays with them too),
+ * bound by JNA direct mapping: static native methods, where {@link MxnetLibrary}'s interface mapping goes through a
+ * proxy, reflection and argument conversion on every call.
  * Out-parameters are one-element primitive arrays (JNA copies them back); a pointer comes back as a {@code long}.
  *
  * <p>Why: a JVM that has just started compiles the interface path for hundreds of calls, and on a 2-core machine

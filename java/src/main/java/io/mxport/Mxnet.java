@@ -448,10 +448,8 @@ final class Mxnet {
 
     /** Whether MXNet can tell the array's shape and dtype (it parses absurd shapes, then refuses to say them). */
     static boolean describable(Pointer array) {
-        IntByReference ndim = new IntByReference();
-        PointerByReference dims = new PointerByReference();
-        IntByReference dtype = new IntByReference();
-        return lib().MXNDArrayGetShapeEx(array, ndim, dims) == 0 && lib().MXNDArrayGetDType(array, dtype) == 0;
+        return DirectCalls.MXNDArrayGetShapeEx(array, new int[1], new long[1]) == 0
+                && DirectCalls.MXNDArrayGetDType(array, new int[1]) == 0;
     }
 
     static int[] shapeOf(Pointer array) {
@@ -614,12 +612,11 @@ final class Mxnet {
             }
             Pointer out = outs.getValue().getPointer(0); // thread-local array: read it now
             try {
-                IntByReference ndim = new IntByReference();
-                PointerByReference dims = new PointerByReference();
+                int[] ndim = new int[1];
+                long[] dims = new long[1];
                 // fails for more than 2^31 values (a header declaring a huge image)
-                String shapeProblem = l.MXNDArrayGetShapeEx(out, ndim, dims) != 0 ? lastErrorLine() : null;
-                int[] shape = shapeProblem != null || ndim.getValue() <= 0 ? new int[0]
-                        : dims.getValue().getIntArray(0, ndim.getValue());
+                String shapeProblem = DirectCalls.MXNDArrayGetShapeEx(out, ndim, dims) != 0 ? lastErrorLine() : null;
+                int[] shape = shapeProblem != null || ndim[0] <= 0 ? new int[0] : new Pointer(dims[0]).getIntArray(0, ndim[0]);
                 // The decode may run on MXNet's engine; waiting surfaces its failure (a truncated PNG) and consumes
                 // it, else the next MXNDArrayWaitAll anywhere in the process would raise it.
                 String decodeProblem = l.MXNDArrayWaitToRead(out) != 0 ? lastErrorLine() : null;
@@ -637,7 +634,7 @@ final class Mxnet {
                     return DecodedImage.failed("the decoder found no image (shape " + java.util.Arrays.toString(shape) + ")");
                 }
                 byte[] rgb = new byte[(int) (pixels * 3)];
-                check(l, l.MXNDArraySyncCopyToCPU(out, rgb, rgb.length), "MXNDArraySyncCopyToCPU");
+                copyOut(out, rgb, rgb.length);
                 return new DecodedImage(shape[0], shape[1], rgb, null, false);
             } finally {
                 freeArray(out);

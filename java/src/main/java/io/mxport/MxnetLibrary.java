@@ -7,7 +7,10 @@ import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.PointerByReference;
 
-/** The part of MXNet 1.9.1's C API (c_api.h, nnvm/c_api.h) that mxport calls, mapped by JNA. Every function returns 0 on success. */
+/**
+ * The part of MXNet 1.9.1's C API (c_api.h, nnvm/c_api.h) that mxport calls, mapped by JNA, but for the array and
+ * CachedOp calls that every model call makes ({@link DirectCalls}). Every function returns 0 on success.
+ */
 interface MxnetLibrary extends Library {
     String MXGetLastError();
 
@@ -58,23 +61,10 @@ interface MxnetLibrary extends Library {
 
     int MXNDArraySyncCopyFromCPU(Pointer handle, Pointer data, long size);
 
-    int MXNDArraySyncCopyToCPU(Pointer handle, byte[] data, long size);
-
-    int MXNDArrayGetShapeEx(Pointer handle, IntByReference outDim, PointerByReference outData);
-
-    int MXNDArrayGetDType(Pointer handle, IntByReference outDtype);
-
-    int MXNDArrayFree(Pointer handle);
-
     /** A view of elements [begin, end) of the first axis, sharing the array's memory. */
     int MXNDArraySlice(Pointer handle, int begin, int end, PointerByReference out);
 
     int MXNDArrayWaitToRead(Pointer handle);
-
-    int MXNDArrayWaitToWrite(Pointer handle);
-
-    /** The array's CPU memory (default layout; valid while the array lives). */
-    int MXNDArrayGetData(Pointer handle, PointerByReference outData);
 
     /** An operator's handle by name (an AtomicSymbolCreator for MXImperativeInvoke). */
     int NNGetOpHandle(String opName, PointerByReference opOut);
@@ -86,10 +76,6 @@ interface MxnetLibrary extends Library {
     int MXCreateCachedOpEx(Pointer symbol, int numFlags, String[] keys, String[] vals, PointerByReference out);
 
     int MXFreeCachedOp(Pointer handle);
-
-    /** {@code inputs}: the handles in native memory, built once per CachedOp (no per-call Pointer[] conversion). */
-    int MXInvokeCachedOpEx(Pointer handle, int numInputs, Pointer inputs, IntByReference numOutputs,
-                           PointerByReference outputs, PointerByReference outStypes);
 
     /**
      * Loads with RTLD_LAZY and without RTLD_GLOBAL (JNA's default adds it): libmxnet.so bundles libjpeg 8, and
