@@ -40,7 +40,9 @@ final class CachedOpRunner implements AutoCloseable {
         }
 
         void free() {
-            Mxnet.freeCachedOp(op);
+            synchronized (EngineWorkers.PUSH_LOCK) { // freeing pushes too (spec/RUNTIME.md section 5)
+                Mxnet.freeCachedOp(op);
+            }
             for (Pointer input : inputs) {
                 Mxnet.freeArray(input);
             }
@@ -99,14 +101,17 @@ final class CachedOpRunner implements AutoCloseable {
         Planned p = plannedFor(inputs);
         for (int i = 0; i < inputs.size(); i++) {
             byte[] raw = inputs.get(i).rawView();
-            // never write past a planned array (Inputs.check fixes each input's dtype, so this cannot happen today)
+            // never write past a planned array (Inputs.check fixes each input's dtype; this guards against a change there)
             if (raw.length != p.inputBytes[i]) {
                 throw new IllegalStateException("input " + i + " holds " + raw.length + " bytes; its planned array "
                         + p.inputBytes[i]);
             }
             Mxnet.writeInto(p.inputs[i], raw);
         }
-        Pointer[] outs = Mxnet.invokeCachedOp(p.op, p.args, p.argCount);
+        Pointer[] outs;
+        synchronized (EngineWorkers.PUSH_LOCK) { // spec/RUNTIME.md section 5: the push, not the computation
+            outs = Mxnet.invokeCachedOp(p.op, p.args, p.argCount);
+        }
         int next = 0;
         try {
             List<NDArray> results = new ArrayList<>(outs.length);

@@ -6,15 +6,13 @@ package io.mxport;
  * fails with a clear INVALID_ARGUMENT.
  */
 public final class Context {
-    private static final Context CPU = new Context("cpu", 1, 0);
+    private static final Context CPU = new Context("cpu", 0);
 
     private final String deviceType;
-    private final int mxnetDeviceType;
     private final int deviceId;
 
-    private Context(String deviceType, int mxnetDeviceType, int deviceId) {
+    private Context(String deviceType, int deviceId) {
         this.deviceType = deviceType;
-        this.mxnetDeviceType = mxnetDeviceType;
         this.deviceId = deviceId;
     }
 
@@ -28,7 +26,7 @@ public final class Context {
         if (id < 0) {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "GPU id " + id + " must be >= 0");
         }
-        return new Context("gpu", 2, id);
+        return new Context("gpu", id);
     }
 
     /** {@code "cpu"} or {@code "gpu"}. */
@@ -39,10 +37,6 @@ public final class Context {
     /** The device number. */
     public int getDeviceId() {
         return deviceId;
-    }
-
-    int mxnetDeviceType() {
-        return mxnetDeviceType;
     }
 
     @Override

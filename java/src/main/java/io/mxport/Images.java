@@ -80,7 +80,7 @@ public final class Images {
         if (declared != null && declared[0] * declared[1] > limit) { // refused before MXNet allocates for it
             throw tooLarge(what, declared[0], declared[1], maxPixels);
         }
-        Mxnet.DecodedImage img = Mxnet.decodeImage(encoded, limit);
+        ImageDecoder.DecodedImage img = ImageDecoder.decode(encoded, limit);
         if (img.tooLarge) {
             throw tooLarge(what, img.width, img.height, maxPixels);
         }

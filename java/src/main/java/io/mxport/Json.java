@@ -49,10 +49,6 @@ final class Json {
         }
     }
 
-    static ObjectMapper mapper() {
-        return MAPPER;
-    }
-
     /** True for a JSON integer (not a bool, not 1.0). */
     static boolean isInteger(JsonNode n) {
         return n != null && n.isIntegralNumber();

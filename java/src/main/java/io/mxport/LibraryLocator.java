@@ -65,7 +65,7 @@ final class LibraryLocator {
         String mapped = mappedLibrary();
         String chosen = null;
         for (String[] explicit : new String[][] {
-                {"system property mxport.library.path", System.getProperty("mxport.library.path")},
+                Environment.libraryPathSetting(),
                 {"env MXNET_LIBRARY_PATH", System.getenv("MXNET_LIBRARY_PATH")}}) {
             if (explicit[1] == null || explicit[1].isBlank()) {
                 tried.add(explicit[0] + " (not set)");

@@ -42,6 +42,7 @@ final class LoadedModel implements AutoCloseable {
             sig = sig.getNetwork().get();
             inputSpecs = sig.getInputs();
         }
+        EngineWorkers.load(); // the thread rule, before MXNet sees the model
         boolean done = false;
         try {
             symbol = Mxnet.symbolFromJson(graph.toJsonFor(Mxnet.version()));

@@ -9,27 +9,22 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
- * The only class that calls libmxnet.so: loads the library {@link LibraryLocator} finds (lazily, once per process;
- * a failed attempt is retried on the next call, no static initializer can poison the class), applies the thread
- * rule of spec/RUNTIME.md while doing so, and offers one small typed method per native operation mxport uses.
- * Handles are opaque {@link Pointer}s; whoever creates one frees it with the matching {@code free...} method.
+ * The native door: the only class that calls libmxnet.so. It opens the library once per process ({@link #open}),
+ * checks its version, and offers one small typed method per native operation mxport uses. It knows nothing of
+ * who uses it: {@code EngineWorkers} finds the library, opens it through here and applies the thread rule of
+ * spec/RUNTIME.md before anything else may call; until then every call throws IllegalStateException. Handles are
+ * opaque {@link Pointer}s; whoever creates one frees it with the matching {@code free...} method.
  *
  * <p>Failures throw {@link MxportException} NATIVE_ERROR carrying {@code MXGetLastError()}, except where a method
  * says it returns null: there the caller names the problem with {@link #lastErrorLine()}.
  */
 final class Mxnet {
     private static volatile MxnetLibrary lib;
-    private static String libPath;
-    private static int libVersion;
-    private static volatile ThreadRule.Decision threads;
+    private static volatile String libPath;
+    private static volatile int libVersion;
     private static final List<MxnetLibrary.EngineSyncFunc> KEEP = new ArrayList<>(); // callbacks must outlive the engine's use
 
     private Mxnet() {
@@ -38,180 +33,68 @@ final class Mxnet {
     private static MxnetLibrary lib() {
         MxnetLibrary l = lib;
         if (l == null) {
-            synchronized (Mxnet.class) {
-                if (lib == null) {
-                    lib = load();
-                }
-                l = lib;
-            }
+            throw new IllegalStateException("libmxnet.so is not open: EngineWorkers.load() opens it, applying the"
+                    + " thread rule first");
         }
         return l;
     }
 
-    /** Loads libmxnet.so now if this process has not (mxport's thread rule is decided then). */
-    static void ensureLoaded() {
-        lib();
+    /** Whether {@link #open} succeeded in this process. */
+    static boolean isOpen() {
+        return lib != null;
     }
 
-    /** The path of the libmxnet.so this process uses; loads it if needed. */
-    static synchronized String path() {
-        lib();
-        return libPath;
-    }
-
-    /** The loaded library's MXNet version, e.g. 10900 for 1.9.0; loads libmxnet.so if needed. */
-    static synchronized int version() {
-        lib();
-        return libVersion;
-    }
-
-    /** What the thread rule decided in this process; loads libmxnet.so if needed. */
-    static ThreadRule.Decision threadDecision() {
-        lib();
-        return threads;
-    }
-
-    /** What the thread rule decided, or null when libmxnet.so is not loaded yet (loads nothing). */
-    static ThreadRule.Decision threadDecisionIfLoaded() {
-        return threads;
-    }
-
-    private static MxnetLibrary load() {
-        String userVariable = ThreadRule.userVariable();
-        int count = userVariable == null ? ThreadRule.wantedCount() : -1; // an invalid mxport.threads fails before loading
-        int wantedWorkers = ThreadRule.wantedWorkers();
-        int userWorkers = ThreadRule.userWorkers();
-        LibraryLocator.Found found = LibraryLocator.find();
-        boolean first = !found.alreadyMapped && LibraryLocator.mappedLibgomp() == null;
-        boolean spin = userVariable == null && first && ThreadRule.spinUnset();
-        boolean setWorkers = first && System.getenv(ThreadRule.WORKERS_VARIABLE) == null && wantedWorkers > 1;
-        // MXNet reads MXNET_CPU_WORKER_NTHREADS once, when it loads; unset (or unusable) it means 1
-        int workers = setWorkers ? wantedWorkers : Math.max(1, userWorkers);
+    /**
+     * Opens the libmxnet.so at {@code path} ({@code tried}: the places searched, for the error), checks that it
+     * is MXNet 1.9.x and completes its operator registration. Runs no operator. Call it once, under the caller's
+     * lock; a failure leaves the door closed, so a later call may try again.
+     */
+    static void open(String path, List<String> tried) {
         MxnetLibrary loaded;
-        if (spin) {
-            ThreadRule.setSpinCount();
-        }
-        if (setWorkers) {
-            ThreadRule.setWorkers(wantedWorkers);
-        }
         try {
-            loaded = MxnetLibrary.load(found.path);
+            loaded = MxnetLibrary.load(path);
         } catch (UnsatisfiedLinkError e) {
-            found.tried.add(found.path + " (found, but loading failed: " + e.getMessage() + ")");
-            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "cannot load " + LibraryLocator.LIB + "; tried:\n  - "
-                    + String.join("\n  - ", found.tried) + "\nFix: install the system libraries it needs (libgomp1,"
-                    + " libquadmath0) or point -Dmxport.library.path at a working " + LibraryLocator.LIB);
-        } finally {
-            if (spin) {
-                ThreadRule.clearSpinCount();
-            }
-            if (setWorkers) {
-                ThreadRule.clearWorkers();
-            }
+            List<String> places = new ArrayList<>(tried);
+            places.add(path + " (found, but loading failed: " + e.getMessage() + ")");
+            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "cannot load libmxnet.so; tried:\n  - "
+                    + String.join("\n  - ", places) + "\nFix: install the system libraries it needs (libgomp1,"
+                    + " libquadmath0) or point -Dmxport.library.path at a working libmxnet.so");
         }
         IntByReference version = new IntByReference();
         if (loaded.MXGetVersion(version) != 0 || version.getValue() / 100 != 109) {
-            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, found.path + " is MXNet version " + version.getValue()
+            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, path + " is MXNet version " + version.getValue()
                     + "; mxport needs 1.9.x (pip install mxnet==1.9.1)");
         }
-        DirectCalls.bind(MxnetLibrary.library(found.path)); // after the version check: 2.x lacks MXInvokeCachedOpEx
-        if (wantedWorkers != workers) {
-            ThreadRule.workersNotApplied(ThreadRule.WORKERS_PROPERTY, wantedWorkers, workers, userWorkers > 0 ? ThreadRule.WORKERS_VARIABLE + "="
-                    + userWorkers + " is set" : "libmxnet.so was loaded before mxport");
-        }
+        DirectCalls.bind(MxnetLibrary.library(path)); // after the version check: 2.x lacks MXInvokeCachedOpEx
         // MXNet registers the attributes of its legacy (OperatorProperty) operators, such as Pad's gradient, only
         // when the operator list is first read, as `import mxnet` does. Without it, a CachedOp over a graph with Pad
         // fails: "Operator Pad is non-differentiable because it didn't register FGradient attribute". Runs no operator.
         check(loaded, loaded.MXListAllOpNames(new IntByReference(), new PointerByReference()), "MXListAllOpNames");
-        ThreadRule.Decision decision = userVariable != null ? ThreadRule.environment(userVariable, workers)
-                : applyOnWorkers(loaded, ThreadRule.perWorker(count, workers), workers, spin);
-        libPath = found.path;
+        libPath = path;
         libVersion = version.getValue();
-        threads = decision;
-        return loaded;
+        lib = loaded;
     }
 
-    /** What one callback saw on a CPU worker. */
-    private static final class WorkerView {
-        volatile long thread;
-        volatile boolean fresh;
-        volatile int ompThreads = -1;
-        volatile String failure;
+    /** The path of the libmxnet.so this process uses. */
+    static String path() {
+        lib();
+        return libPath;
     }
 
-    /**
-     * Rule 4 of spec/RUNTIME.md: one callback per CPU engine worker sets that worker's count only when the worker
-     * was created for these callbacks (its thread id is not among the threads listed before the push). With
-     * several workers, each callback waits until all have started, so that no worker runs two of them.
-     */
-    private static ThreadRule.Decision applyOnWorkers(MxnetLibrary l, int count, int workers, boolean spin) {
-        Set<Long> before = ThreadRule.threadIds();
-        ThreadRule.OpenMp openMp = ThreadRule.openMp();
-        List<WorkerView> seen = Collections.synchronizedList(new ArrayList<>());
-        onEachCpuWorker(l, workers, () -> {
-            WorkerView view = new WorkerView();
-            seen.add(view);
-            try {
-                view.thread = ThreadRule.currentThreadId();
-                view.fresh = !before.contains(view.thread);
-                view.ompThreads = openMp == null ? -1 : openMp.omp_get_max_threads();
-                if (view.fresh && l.MXSetNumOMPThreads(count) != 0) {
-                    view.failure = "MXSetNumOMPThreads failed: " + l.MXGetLastError();
-                }
-            } catch (Throwable e) { // nothing may escape into the engine
-                view.failure = e.toString();
-            }
-        }, "mxport_thread_rule");
-        if (seen.isEmpty()) {
-            throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule failed on MXNet's CPU engine worker:"
-                    + " the callback did not run; set OMP_NUM_THREADS to skip the rule");
-        }
-        Set<Long> threadsSeen = new HashSet<>();
-        boolean fresh = true;
-        for (WorkerView view : seen) {
-            if (view.failure != null) {
-                throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule failed on MXNet's CPU engine worker: "
-                        + view.failure + "; set OMP_NUM_THREADS to skip the rule");
-            }
-            threadsSeen.add(view.thread);
-            fresh &= view.fresh;
-        }
-        if (threadsSeen.size() != workers) { // MXNET_CPU_WORKER_NTHREADS set after libmxnet.so loaded: MXNet has fewer
-            ThreadRule.workersNotApplied(ThreadRule.WORKERS_VARIABLE, workers, threadsSeen.size(), "MXNet has "
-                    + threadsSeen.size() + " CPU engine worker(s): was it set after libmxnet.so loaded?");
-        }
-        return ThreadRule.decide(count, threadsSeen.size(), fresh, seen.get(0).ompThreads, spin);
+    /** The loaded library's MXNet version, e.g. 10900 for 1.9.0. */
+    static int version() {
+        lib();
+        return libVersion;
     }
+
+    // ---- the engine ----
 
     /**
-     * Runs {@code body} (which must not throw) once on each of {@code workers} CPU(0) engine workers and returns
-     * when all have run: each callback waits, after its body, until all have started (at most
-     * {@value ThreadRule#WORKER_ARRIVAL_SECONDS} s, for an engine with fewer workers), so that no worker runs two.
+     * Pushes one synchronous callback with no dependencies onto the CPU(0) engine workers' queue; the callback is
+     * kept for the life of the process (the engine may call it after this returns). Nothing may escape it.
      */
-    private static void onEachCpuWorker(MxnetLibrary l, int workers, Runnable body, String name) {
-        CountDownLatch arrived = new CountDownLatch(workers);
-        for (int i = 0; i < workers; i++) {
-            push(l, (runContext, param) -> {
-                body.run();
-                arrived.countDown();
-                try {
-                    arrived.await(ThreadRule.WORKER_ARRIVAL_SECONDS, TimeUnit.SECONDS);
-                } catch (InterruptedException e) { // nothing may escape into the engine
-                    Thread.currentThread().interrupt();
-                }
-            }, name);
-        }
-        check(l, l.MXNDArrayWaitAll(), "MXNDArrayWaitAll");
-    }
-
-    /** Pushes one synchronous callback onto a CPU(0) engine worker and waits until the engine has run it. */
-    private static void onCpuWorker(MxnetLibrary l, MxnetLibrary.EngineSyncFunc callback, String name) {
-        push(l, callback, name);
-        check(l, l.MXNDArrayWaitAll(), "MXNDArrayWaitAll");
-    }
-
-    /** Pushes one synchronous callback with no dependencies onto the CPU(0) engine workers' queue. */
-    private static void push(MxnetLibrary l, MxnetLibrary.EngineSyncFunc callback, String name) {
+    static void pushSync(MxnetLibrary.EngineSyncFunc callback, String name) {
+        MxnetLibrary l = lib();
         synchronized (KEEP) {
             KEEP.add(callback);
         }
@@ -221,31 +104,10 @@ final class Mxnet {
         check(l, l.MXEnginePushSync(callback, null, null, cpu, null, 0, null, 0, null, 0, name), "MXEnginePushSync");
     }
 
-    /** For tests: the CPU(0) engine worker's omp_get_max_threads() now, or -1 when libgomp is not found. */
-    static int workerOmpThreads() {
+    /** Sets the calling thread's OpenMP count (MXSetNumOMPThreads); null on success, else MXNet's error. */
+    static String setOmpThreads(int count) {
         MxnetLibrary l = lib();
-        ThreadRule.OpenMp openMp = ThreadRule.openMp();
-        int[] seen = {-1};
-        onCpuWorker(l, (runContext, param) -> seen[0] = openMp == null ? -1 : openMp.omp_get_max_threads(), "mxport_probe");
-        return seen[0];
-    }
-
-    /**
-     * For tests: each CPU(0) engine worker's thread id and omp_get_max_threads() now, as "tid:count" (one callback
-     * per worker of the thread rule's decision, each waiting for the others, so no worker runs two).
-     */
-    static List<String> eachWorkerOmpThreads() {
-        MxnetLibrary l = lib();
-        ThreadRule.OpenMp openMp = ThreadRule.openMp();
-        List<String> seen = Collections.synchronizedList(new ArrayList<>());
-        onEachCpuWorker(l, threads.workers, () -> {
-            try {
-                seen.add(ThreadRule.currentThreadId() + ":" + (openMp == null ? -1 : openMp.omp_get_max_threads()));
-            } catch (Throwable e) { // nothing may escape into the engine
-                seen.add("failed:" + e);
-            }
-        }, "mxport_probe");
-        return new ArrayList<>(seen);
+        return l.MXSetNumOMPThreads(count) == 0 ? null : String.valueOf(l.MXGetLastError());
     }
 
     // ---- errors ----
@@ -514,16 +376,6 @@ final class Mxnet {
         return out.getValue();
     }
 
-    /**
-     * Held while a CachedOp is invoked or freed (spec/RUNTIME.md section 5). Both push one engine operation that
-     * writes several variables every CachedOp shares: the temporary-space resources (four per device) and, when
-     * freeing, the weights. MXNet's engine queues an operation on its variables one at a time, without a lock
-     * across them, so two such pushes from two threads can interleave (A first on one variable, B first on
-     * another) and then wait for each other forever: the engine's worker idles while every caller sits in
-     * {@code WaitForVar}. Only the pushes are serialised; the computation and the waits run concurrently.
-     */
-    static final Object PUSH_LOCK = new Object();
-
     /** The handles as a native array, for {@link #invokeCachedOp(Pointer, Memory, int)} (kept while they live). */
     static Memory handleArray(Pointer[] handles) {
         Memory m = new Memory((long) Math.max(1, handles.length) * Native.POINTER_SIZE);
@@ -533,117 +385,70 @@ final class Mxnet {
 
     /**
      * Runs the CachedOp on {@code count} argument handles already in native memory ({@link #handleArray}); returns
-     * the outputs MXNet allocated, which the caller frees with {@link #freeArray}.
+     * the outputs MXNet allocated, which the caller frees with {@link #freeArray}. The caller holds the push lock
+     * (spec/RUNTIME.md section 5), as for {@link #freeCachedOp}.
      */
     static Pointer[] invokeCachedOp(Pointer op, Memory args, int count) {
         int[] numOut = new int[1];
         long[] outArray = new long[1];
         long[] stypes = new long[1];
-        synchronized (PUSH_LOCK) {
-            check(DirectCalls.MXInvokeCachedOpEx(op, count, args, numOut, outArray, stypes), "MXInvokeCachedOpEx");
-        }
+        check(DirectCalls.MXInvokeCachedOpEx(op, count, args, numOut, outArray, stypes), "MXInvokeCachedOpEx");
         // the returned array is thread-local and overwritten by this thread's next call: copy it now
         return new Pointer(outArray[0]).getPointerArray(0, numOut[0]);
     }
 
     static void freeCachedOp(Pointer op) {
-        synchronized (PUSH_LOCK) {
-            lib().MXFreeCachedOp(op);
-        }
+        lib().MXFreeCachedOp(op);
     }
 
-    // ---- images ----
+    // ---- operators ----
 
-    private static volatile Pointer imdecode;
-
-    /** An image that {@link #decodeImage} decoded, or why it could not. */
-    static final class DecodedImage {
-        final int height;
-        final int width;
-        /** RGB, uint8, HWC; null when {@link #problem} says why there is none. */
-        final byte[] rgb;
-        final String problem;
-        /** True when the image decodes but has more pixels than allowed ({@link #height}, {@link #width} say). */
-        final boolean tooLarge;
-
-        private DecodedImage(int height, int width, byte[] rgb, String problem, boolean tooLarge) {
-            this.height = height;
-            this.width = width;
-            this.rgb = rgb;
-            this.problem = problem;
-            this.tooLarge = tooLarge;
-        }
-
-        private static DecodedImage failed(String problem) {
-            return new DecodedImage(0, 0, null, problem, false);
-        }
+    /** An operator's handle by name, for {@link #invoke}. */
+    static Pointer operator(String name) {
+        PointerByReference handle = new PointerByReference();
+        check(lib().NNGetOpHandle(name, handle), "NNGetOpHandle(" + name + ")");
+        return handle.getValue();
     }
 
-    /** Zero bytes after an image's bytes: MXNet's JPEG and PNG header readers look up to 24 bytes past the end. */
-    static final int IMAGE_PADDING = 32;
+    /** A view of elements [begin, end) of the array's first axis, sharing its memory; freed with {@link #freeArray}. */
+    static Pointer slice(Pointer array, int begin, int end) {
+        PointerByReference view = new PointerByReference();
+        check(lib().MXNDArraySlice(array, begin, end, view), "MXNDArraySlice");
+        return view.getValue();
+    }
 
     /**
-     * Decodes an encoded image with libmxnet's own {@code _cvimdecode} operator (OpenCV, flag=1, to_rgb=1), the
-     * operator Python's {@code mx.image.imdecode} runs: the same pixels as Python for the same library build. The
-     * bytes lie in a zero-padded buffer (a view of its first {@code encoded.length} bytes goes to MXNet), so a file
-     * cut inside its header reads zeros, as {@code mxport.decode_image} arranges in Python. An image of more than
-     * {@code maxPixels} pixels is refused before its pixels are copied out. {@code encoded} must not be empty.
+     * Runs one operator on {@code inputs} with string parameters; returns the one output MXNet allocated (the
+     * caller frees it), or null when MXNet refuses ({@link #lastErrorLine()} says why). The output may still be
+     * computing on the engine: {@link #waitToRead} it.
      */
-    static DecodedImage decodeImage(byte[] encoded, long maxPixels) {
-        MxnetLibrary l = lib();
-        Pointer op = imdecode;
-        if (op == null) {
-            PointerByReference handle = new PointerByReference();
-            check(l, l.NNGetOpHandle("_cvimdecode", handle), "NNGetOpHandle(_cvimdecode)");
-            imdecode = op = handle.getValue();
+    static Pointer invoke(Pointer operator, Pointer[] inputs, String[] keys, String[] values) {
+        IntByReference numOut = new IntByReference(0);
+        PointerByReference outs = new PointerByReference(Pointer.NULL);
+        if (lib().MXImperativeInvoke(operator, inputs.length, inputs, numOut, outs, keys.length, keys, values) != 0) {
+            return null;
         }
-        Pointer padded = newArray(new int[] {encoded.length + IMAGE_PADDING}, 3); // uint8
-        Pointer in = null;
-        try {
-            copyIn(padded, java.util.Arrays.copyOf(encoded, encoded.length + IMAGE_PADDING), encoded.length + IMAGE_PADDING);
-            PointerByReference view = new PointerByReference();
-            check(l, l.MXNDArraySlice(padded, 0, encoded.length, view), "MXNDArraySlice");
-            in = view.getValue();
-            IntByReference numOut = new IntByReference(0);
-            PointerByReference outs = new PointerByReference(Pointer.NULL);
-            if (l.MXImperativeInvoke(op, 1, new Pointer[] {in}, numOut, outs, 2, new String[] {"flag", "to_rgb"},
-                    new String[] {"1", "1"}) != 0) {
-                return DecodedImage.failed(lastErrorLine());
-            }
-            Pointer out = outs.getValue().getPointer(0); // thread-local array: read it now
-            try {
-                int[] ndim = new int[1];
-                long[] dims = new long[1];
-                // fails for more than 2^31 values (a header declaring a huge image)
-                String shapeProblem = DirectCalls.MXNDArrayGetShapeEx(out, ndim, dims) != 0 ? lastErrorLine() : null;
-                int[] shape = shapeProblem != null || ndim[0] <= 0 ? new int[0] : new Pointer(dims[0]).getIntArray(0, ndim[0]);
-                // The decode may run on MXNet's engine; waiting surfaces its failure (a truncated PNG) and consumes
-                // it, else the next MXNDArrayWaitAll anywhere in the process would raise it.
-                String decodeProblem = l.MXNDArrayWaitToRead(out) != 0 ? lastErrorLine() : null;
-                if (shapeProblem != null) {
-                    return DecodedImage.failed(shapeProblem);
-                }
-                long pixels = shape.length == 3 ? (long) shape[0] * shape[1] : 0;
-                if (pixels > maxPixels) {
-                    return new DecodedImage(shape[0], shape[1], null, null, true);
-                }
-                if (decodeProblem != null) {
-                    return DecodedImage.failed(decodeProblem);
-                }
-                if (shape.length != 3 || shape[2] != 3 || shape[0] < 1 || shape[1] < 1) {
-                    return DecodedImage.failed("the decoder found no image (shape " + java.util.Arrays.toString(shape) + ")");
-                }
-                byte[] rgb = new byte[(int) (pixels * 3)];
-                copyOut(out, rgb, rgb.length);
-                return new DecodedImage(shape[0], shape[1], rgb, null, false);
-            } finally {
-                freeArray(out);
-            }
-        } finally {
-            if (in != null) {
-                freeArray(in);
-            }
-            freeArray(padded);
+        return outs.getValue().getPointer(0); // thread-local array: read it now
+    }
+
+    /**
+     * The array's shape, or null when MXNet cannot say it ({@link #lastErrorLine()} says why; e.g. more than 2^31
+     * values). Unlike {@link #shapeOf} it does not wait for the array.
+     */
+    static int[] shapeOrNull(Pointer array) {
+        int[] ndim = new int[1];
+        long[] dims = new long[1];
+        if (DirectCalls.MXNDArrayGetShapeEx(array, ndim, dims) != 0) {
+            return null;
         }
+        return ndim[0] <= 0 ? new int[0] : new Pointer(dims[0]).getIntArray(0, ndim[0]);
+    }
+
+    /**
+     * Waits until the array is computed; null when it was, else the engine's failure (then consumed: no later
+     * {@code MXNDArrayWaitAll} raises it).
+     */
+    static String waitToRead(Pointer array) {
+        return lib().MXNDArrayWaitToRead(array) != 0 ? lastErrorLine() : null;
     }
 }

@@ -33,8 +33,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * inputs once, straight into those arrays.
  *
  * <p><b>Threads.</b> One Predictor may be called from several threads at once. It computes as many calls at
- * once as MXNet has CPU engine workers ({@link #engineWorkerCount()}: one unless system property
- * {@code mxport.engineWorkers} asked for more before the first Predictor loaded), each with a CachedOp and input
+ * once as MXNet has CPU engine workers ({@link Environment.Applied#getEngineWorkers()}: one unless
+ * {@link Environment#setEngineWorkers} asked for more before the first Predictor loaded), each with a CachedOp and input
  * arrays of its own; further calls wait for one to finish. A CachedOp created with static memory reuses one set
  * of buffers, so one call at a time may use it. Several Predictors may be called at the same time with no lock
  * between them, but MXNet's engine still runs all operators on its workers, so with one worker (the default)
@@ -42,11 +42,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>MXNet's threads</b> (spec/RUNTIME.md). The first Predictor of the JVM to load {@code libmxnet.so}
  * decides once: with env {@code OMP_NUM_THREADS} or {@code MXNET_OMP_MAX_THREADS} set, mxport changes nothing;
- * otherwise MXNet's CPU engine worker computes with the count of system property {@code mxport.threads} (a
- * positive integer, else INVALID_ARGUMENT) or every core the JVM may run on (with several workers, each gets its
+ * otherwise MXNet's CPU engine worker computes with the count of {@link Environment#setThreads} (system property
+ * {@code mxport.threads}) or every core the JVM may run on (with several workers, each gets its
  * share), set on that worker only if it has run no operator yet (else mxport warns and changes nothing: changing
  * it corrupts memory), and a libmxnet that mxport is first to load gets libgomp's {@code GOMP_SPINCOUNT=3000}.
- * No count changes later; {@link #engineThreadCount()} says what was decided.
+ * No count changes later; {@link Environment#applied()} says what was decided.
  *
  * <p><b>Resources.</b> A Predictor holds native memory until {@link #close()}, which throws nothing and may be
  * called twice. Every other method of a closed Predictor throws {@link IllegalStateException}. The weights
@@ -121,29 +121,7 @@ public final class Predictor implements AutoCloseable {
 
     private Predictor(Context context, ModelFiles files, boolean loadTransforms) {
         this.model = new LoadedModel(files, loadTransforms);
-        this.maxRunners = Mxnet.threadDecision().workers;
-    }
-
-    /**
-     * The OpenMP thread count of each of MXNet's CPU engine workers as mxport's thread rule left it in this JVM
-     * (spec/RUNTIME.md): the count it set, or found already set, on the worker; 0 while no Predictor has loaded
-     * libmxnet.so yet (this method loads nothing); -1 when the rule changed nothing (env {@code OMP_NUM_THREADS} or
-     * {@code MXNET_OMP_MAX_THREADS} set, or the worker had already run operators with another count).
-     */
-    public static int engineThreadCount() {
-        ThreadRule.Decision d = Mxnet.threadDecisionIfLoaded();
-        return d == null ? 0 : d.engineThreadCount();
-    }
-
-    /**
-     * How many CPU engine workers MXNet runs in this JVM, so how many calls compute at once (spec/RUNTIME.md rule
-     * 7): system property {@code mxport.engineWorkers} when the first Predictor loaded {@code libmxnet.so}, env
-     * {@code MXNET_CPU_WORKER_NTHREADS} when set, else 1; 0 while no Predictor has loaded libmxnet.so yet (this
-     * method loads nothing).
-     */
-    public static int engineWorkerCount() {
-        ThreadRule.Decision d = Mxnet.threadDecisionIfLoaded();
-        return d == null ? 0 : d.workers;
+        this.maxRunners = EngineWorkers.load().workers;
     }
 
     // ---- the public API ----

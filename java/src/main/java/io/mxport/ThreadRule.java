@@ -13,17 +13,14 @@ import java.util.stream.Stream;
 
 /**
  * The thread rule of spec/RUNTIME.md for the JVM: what to decide, from what, and the text of the decision.
- * {@link Mxnet} applies it once per process when it loads (or finds) libmxnet.so, on MXNet's CPU engine worker;
- * this class calls no MXNet function (only libc's {@code setenv}/{@code unsetenv} and libgomp's
+ * {@link EngineWorkers} applies it once per process when it loads (or finds) libmxnet.so, on MXNet's CPU engine
+ * workers, with the requests of {@link Environment}; this class calls no MXNet function (only libc's {@code setenv}/{@code unsetenv} and libgomp's
  * {@code omp_get_max_threads}).
  */
 final class ThreadRule {
     /** libgomp's spin count while mxport loads libmxnet first (spec/RUNTIME.md, rule 3); libgomp's default is 300,000. */
     static final String SPIN_COUNT = "3000";
-    static final String PROPERTY = "mxport.threads";
-    /** How many CPU engine workers MXNet runs operators on (rule 7 of spec/RUNTIME.md); MXNet's default is 1. */
-    static final String WORKERS_PROPERTY = "mxport.engineWorkers";
-    /** MXNet's own setting of it, read once when libmxnet.so loads. */
+    /** How many CPU engine workers MXNet runs operators on (rule 7 of spec/RUNTIME.md), MXNet's own setting, read once when libmxnet.so loads. */
     static final String WORKERS_VARIABLE = "MXNET_CPU_WORKER_NTHREADS";
     /** How long a worker's callback waits for the others to arrive (they arrive at once on a fresh engine). */
     static final long WORKER_ARRIVAL_SECONDS = 10;
@@ -32,51 +29,6 @@ final class ThreadRule {
     private static final System.Logger LOG = System.getLogger("io.mxport");
 
     private ThreadRule() {
-    }
-
-    /** What the rule did in this process. */
-    enum Outcome {
-        /** OMP_NUM_THREADS or MXNET_OMP_MAX_THREADS is set: nothing changed. */
-        ENVIRONMENT,
-        /** The CPU engine worker was created by mxport's callback: its count was set. */
-        APPLIED,
-        /** The worker existed and already had the count (e.g. set by Python's mxport in this process). */
-        ALREADY_SET,
-        /** The worker existed with another count: nothing changed, a warning was logged. */
-        NOT_APPLIED
-    }
-
-    /** The decision, read by tests and {@link Predictor#engineThreadCount()}. */
-    static final class Decision {
-        final Outcome outcome;
-        /** The count the rule wanted for each worker; -1 for ENVIRONMENT. */
-        final int count;
-        /** MXNet's CPU engine workers in this process (1 unless mxport or the user asked for more before it loaded). */
-        final int workers;
-        /** The worker's omp_get_max_threads() before the rule, -1 when unknown or not asked. */
-        final int workerCountBefore;
-        /** Whether libmxnet was loaded with GOMP_SPINCOUNT=SPIN_COUNT. */
-        final boolean spinSet;
-        final String text;
-
-        Decision(Outcome outcome, int count, int workers, int workerCountBefore, boolean spinSet, String text) {
-            this.outcome = outcome;
-            this.count = count;
-            this.workers = workers;
-            this.workerCountBefore = workerCountBefore;
-            this.spinSet = spinSet;
-            this.text = text;
-        }
-
-        /** The worker's count as the rule left it when mxport knows it equals the rule's count, else -1. */
-        int engineThreadCount() {
-            return outcome == Outcome.APPLIED || outcome == Outcome.ALREADY_SET ? count : -1;
-        }
-
-        @Override
-        public String toString() {
-            return outcome + ": " + text;
-        }
     }
 
     /** The user's environment variable that fixes the count, or null (rule 1). */
@@ -91,34 +43,16 @@ final class ThreadRule {
     }
 
     /**
-     * The threads to compute with, all workers together (rule 2): system property mxport.threads, else every core
-     * the JVM may run on.
+     * The threads to compute with, all workers together (rule 2): {@link Environment#setThreads} or system property
+     * mxport.threads, else every core the JVM may run on.
      */
     static int wantedCount() {
-        int cores = Runtime.getRuntime().availableProcessors();
-        return positiveProperty(PROPERTY, cores, "set it to the number of threads MXNet should compute with, e.g. -D"
-                + PROPERTY + "=" + cores + ", or remove it to use every core");
+        return Environment.requestedThreads(Runtime.getRuntime().availableProcessors());
     }
 
-    /** The CPU engine workers asked for (rule 7): system property mxport.engineWorkers, else 1. */
+    /** The CPU engine workers asked for (rule 7): {@link Environment#setEngineWorkers} or mxport.engineWorkers, else 1. */
     static int wantedWorkers() {
-        return positiveProperty(WORKERS_PROPERTY, 1, "set it to the number of calls MXNet should compute at once,"
-                + " e.g. -D" + WORKERS_PROPERTY + "=2 for two threads calling Predictors, or remove it for one (the"
-                + " default)");
-    }
-
-    /** A system property that must be a positive integer: {@code absent} when unset, else INVALID_ARGUMENT. */
-    private static int positiveProperty(String property, int absent, String fix) {
-        String value = System.getProperty(property);
-        if (value == null) {
-            return absent;
-        }
-        int n = positive(value);
-        if (n < 1) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "system property " + property + "=" + value
-                    + " is not a positive integer: " + fix);
-        }
-        return n;
+        return Environment.requestedWorkers();
     }
 
     /** MXNET_CPU_WORKER_NTHREADS as the user set it (MXNet reads it when it loads), or -1 when unset or unusable. */
@@ -141,9 +75,10 @@ final class ThreadRule {
         return Math.max(1, count / workers);
     }
 
-    static Decision environment(String variable, int workers) {
-        return new Decision(Outcome.ENVIRONMENT, -1, workers, -1, false, variable + " is set: mxport changes no thread"
-                + " count" + (workers > 1 ? " (" + workers + " CPU engine workers)" : ""));
+    static Environment.Applied environment(String variable, int workers, int wantedWorkers) {
+        return new Environment.Applied(Environment.Outcome.ENVIRONMENT, -1, -1, workers, wantedWorkers, -1, false,
+                variable + " is set: mxport changes no thread count" + (workers > 1 ? " (" + workers
+                + " CPU engine workers)" : ""));
     }
 
     /** Whether neither GOMP_SPINCOUNT nor OMP_WAIT_POLICY is set (rule 3). */
@@ -223,14 +158,17 @@ final class ThreadRule {
      * Rule 4, given what the callbacks saw on the CPU workers (all fresh, or all existing: an engine's workers are
      * created together); logs the one warning when the count stays.
      */
-    static Decision decide(int count, int workers, boolean freshWorkers, int workerCount, boolean spinSet) {
+    static Environment.Applied decide(int count, int wantedCount, int workers, int wantedWorkers, boolean freshWorkers,
+                                      int workerCount, boolean spinSet) {
         String who = workers == 1 ? "MXNet's CPU engine worker" : "Each of MXNet's " + workers + " CPU engine workers";
         if (freshWorkers) {
-            return new Decision(Outcome.APPLIED, count, workers, workerCount, spinSet, who + " computes with "
+            return new Environment.Applied(Environment.Outcome.APPLIED, count, wantedCount, workers, wantedWorkers,
+                    workerCount, spinSet, who + " computes with "
                     + count + " OpenMP thread(s)" + (spinSet ? ", GOMP_SPINCOUNT=" + SPIN_COUNT : ""));
         }
         if (workerCount == count) {
-            return new Decision(Outcome.ALREADY_SET, count, workers, workerCount, spinSet, who + " already"
+            return new Environment.Applied(Environment.Outcome.ALREADY_SET, count, wantedCount, workers, wantedWorkers,
+                    workerCount, spinSet, who + " already"
                     + " computes with " + count + " OpenMP thread(s)");
         }
         String text = who + (workers == 1 ? " has" : " have") + " already run operators with "
@@ -239,7 +177,8 @@ final class ThreadRule {
                 + " OMP_NUM_THREADS=" + count + " before the process starts, or load the first Predictor before other"
                 + " MXNet work";
         LOG.log(System.Logger.Level.WARNING, "mxport: " + text);
-        return new Decision(Outcome.NOT_APPLIED, count, workers, workerCount, spinSet, text);
+        return new Environment.Applied(Environment.Outcome.NOT_APPLIED, count, wantedCount, workers, wantedWorkers,
+                workerCount, spinSet, text);
     }
 
     /** Logs that the engine workers asked for (by {@code setting}) are not what MXNet runs, and the fix. */

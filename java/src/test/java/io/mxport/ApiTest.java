@@ -331,7 +331,7 @@ class ApiTest {
                 "-Dmxport.library.path=" + tmp.resolve("nowhere"),
                 "-Dmxport.native.cache=/proc/mxport-native-cache", // the Maven native jar cannot be extracted there
                 LibraryProbe.class.getName(),
-                model("postprocess"), Mxnet.path());
+                model("postprocess"), Environment.load().getLibraryPath());
         pb.directory(tmp.toFile());
         pb.environment().remove("MXPORT_PYTHON");
         pb.environment().remove("MXNET_LIBRARY_PATH");

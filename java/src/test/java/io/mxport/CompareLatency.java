@@ -38,6 +38,6 @@ public final class CompareLatency {
                 }
             }
         }
-        System.out.println("OpenMP threads set by mxport: " + Predictor.engineThreadCount() + " (-1: the environment's)");
+        System.out.println("OpenMP threads set by mxport: " + Environment.applied().orElseThrow().getThreads() + " (-1: the environment's)");
     }
 }

@@ -138,7 +138,7 @@ class ConcurrencyTest {
             ExecutorService pool = Executors.newSingleThreadExecutor();
             try {
                 Future<float[]> call;
-                synchronized (Mxnet.PUSH_LOCK) {
+                synchronized (EngineWorkers.PUSH_LOCK) {
                     call = pool.submit(() -> p.predictWithNDArray(List.of(x)).get(0).toFloatArray());
                     Thread.sleep(2000);
                     assertEquals(false, call.isDone(), "the call ran while another thread held the push lock");

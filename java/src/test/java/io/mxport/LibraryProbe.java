@@ -10,7 +10,7 @@ public final class LibraryProbe {
 
     /** The path of the libmxnet.so this process uses (loads it if needed). */
     public static String loadedLibrary() {
-        return Mxnet.path();
+        return Environment.load().getLibraryPath();
     }
 
     public static void main(String[] args) throws java.io.IOException {

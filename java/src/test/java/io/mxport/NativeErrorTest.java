@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 class NativeErrorTest {
     @Test
     void aFailedNativeCallCarriesMxnetsMessage() {
+        Environment.load();
         MxportException e = assertThrows(MxportException.class, () -> Mxnet.newArray(new int[] {2, 3}, 99));
         assertEquals("NATIVE_ERROR", e.getCode());
         assertTrue(e.getMessage().startsWith("[NATIVE_ERROR] MXNDArrayCreateEx failed: "), e.getMessage());
@@ -18,10 +19,10 @@ class NativeErrorTest {
 
     @Test
     void theThreadRuleWasDecidedOnce() {
-        ThreadRule.Decision d = Mxnet.threadDecision();
+        Environment.Applied d = Environment.load();
         boolean userSet = ThreadRule.userVariable() != null;
-        assertEquals(userSet ? ThreadRule.Outcome.ENVIRONMENT : ThreadRule.Outcome.APPLIED, d.outcome, d.toString());
-        assertEquals(userSet ? -1 : Runtime.getRuntime().availableProcessors(), Predictor.engineThreadCount());
-        assertTrue(d == Mxnet.threadDecision(), "decided once per process");
+        assertEquals(userSet ? Environment.Outcome.ENVIRONMENT : Environment.Outcome.APPLIED, d.getOutcome(), d.toString());
+        assertEquals(userSet ? -1 : Runtime.getRuntime().availableProcessors(), d.getThreads());
+        assertTrue(d == Environment.load() && d == Environment.applied().orElseThrow(), "decided once per process");
     }
 }

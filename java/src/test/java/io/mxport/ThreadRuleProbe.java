@@ -28,16 +28,24 @@ public final class ThreadRuleProbe {
                     System.out.println("LOADED");
                 } catch (MxportException e) {
                     System.out.println("FIRST " + e.getCode() + " " + e.getMessage());
-                    System.setProperty(ThreadRule.PROPERTY, "1");
-                    System.clearProperty(ThreadRule.WORKERS_PROPERTY);
+                    System.setProperty(Environment.THREADS_PROPERTY, "1");
+                    System.clearProperty(Environment.ENGINE_WORKERS_PROPERTY);
                     new Predictor(args[1]).close();
                     System.out.println("RETRY LOADED");
                 }
                 break;
             case "--busy-worker": // args: libmxnet path, model; an operator ran on the worker before mxport loads
                 busyWorker(args[1]);
-                System.setProperty(ThreadRule.PROPERTY, String.valueOf(Runtime.getRuntime().availableProcessors() + 1));
+                System.setProperty(Environment.THREADS_PROPERTY, String.valueOf(Runtime.getRuntime().availableProcessors() + 1));
                 new Predictor(args[2]).close();
+                break;
+            case "--stale-error": // args: libmxnet path, ResNet-18 end to end; the user's MXNet work failed, not waited for
+                byte[] cutPng = truncatedPng();
+                MxnetLibrary user = MxnetLibrary.load(args[1]);
+                System.out.println("UNWAITED " + decodeWithoutWaiting(user, cutPng));
+                System.out.println("OUTPUT e2e=" + args[2] + " " + runOnce("e2e=" + args[2]));
+                System.out.println("STALE " + (user.MXNDArrayWaitAll() == 0 ? "none"
+                        : user.MXGetLastError().lines().findFirst().orElse("(no message)")));
                 break;
             case "--sequence": // args: models to load and run one after the other; "e2e" is ResNet-18 end to end
                 for (int i = 1; i < args.length; i++) {
@@ -47,25 +55,50 @@ public final class ThreadRuleProbe {
             case "--concurrent": // args: ResNet-18 end to end; one output alone, then from two threads at once
                 System.out.println("OUTPUT " + runOnce("e2e=" + args[1]));
                 concurrent(args[1]);
-                for (String w : Mxnet.eachWorkerOmpThreads()) {
+                for (String w : eachWorkerOmpThreads()) {
                     System.out.println("EACH " + w);
                 }
-                System.out.println("WORKERS " + Predictor.engineWorkerCount());
+                System.out.println("WORKERS " + Environment.applied().orElseThrow().getEngineWorkers());
                 System.out.println("WORKERENV MXNET_CPU_WORKER_NTHREADS=" + Native.load("c", CLibrary.class).getenv(
                         "MXNET_CPU_WORKER_NTHREADS"));
                 break;
             default:
                 throw new IllegalArgumentException(args[0]);
         }
-        ThreadRule.Decision d = Mxnet.threadDecision();
-        System.out.println("OUTCOME " + d.outcome);
-        System.out.println("COUNT " + Predictor.engineThreadCount());
-        System.out.println("WORKERS " + Predictor.engineWorkerCount());
-        System.out.println("SPIN " + d.spinSet);
+        Environment.Applied d = Environment.applied().orElseThrow();
+        System.out.println("OUTCOME " + d.getOutcome());
+        System.out.println("COUNT " + d.getThreads());
+        System.out.println("WORKERS " + d.getEngineWorkers());
+        System.out.println("SPIN " + d.isSpinCountSet());
         System.out.println("BEFORE " + d.workerCountBefore);
-        System.out.println("WORKER " + Mxnet.workerOmpThreads());
+        System.out.println("WORKER " + workerOmpThreads());
         System.out.println("ENV GOMP_SPINCOUNT=" + Native.load("c", CLibrary.class).getenv("GOMP_SPINCOUNT"));
         System.out.println("TEXT " + d.text);
+    }
+
+    /** The CPU(0) engine worker's omp_get_max_threads() now, or -1 when libgomp is not found. */
+    private static int workerOmpThreads() {
+        ThreadRule.OpenMp openMp = ThreadRule.openMp();
+        int[] seen = {-1};
+        EngineWorkers.onEachCpuWorker(1, () -> seen[0] = openMp == null ? -1 : openMp.omp_get_max_threads(), "mxport_probe");
+        return seen[0];
+    }
+
+    /**
+     * Each CPU(0) engine worker's thread id and omp_get_max_threads() now, as "tid:count" (one callback per worker
+     * of the rule's decision, each waiting for the others, so no worker runs two).
+     */
+    private static List<String> eachWorkerOmpThreads() {
+        ThreadRule.OpenMp openMp = ThreadRule.openMp();
+        List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        EngineWorkers.onEachCpuWorker(Environment.applied().orElseThrow().getEngineWorkers(), () -> {
+            try {
+                seen.add(ThreadRule.currentThreadId() + ":" + (openMp == null ? -1 : openMp.omp_get_max_threads()));
+            } catch (Throwable e) { // nothing may escape into the engine
+                seen.add("failed:" + e);
+            }
+        }, "mxport_probe");
+        return new java.util.ArrayList<>(seen);
     }
 
     /** Loads libmxnet itself and runs an engine operation on the CPU worker, as other MXNet code in the JVM could. */
@@ -79,6 +112,40 @@ public final class ThreadRuleProbe {
             throw new IllegalStateException(lib.MXGetLastError());
         }
         System.out.println("BUSY " + noop.hashCode());
+    }
+
+    /** The first half of a PNG: its header is whole, so MXNet decodes it on the engine, where the decode fails. */
+    private static byte[] truncatedPng() throws java.io.IOException {
+        java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(64, 48, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        Random r = new Random(3);
+        for (int y = 0; y < 48; y++) {
+            for (int x = 0; x < 64; x++) {
+                image.setRGB(x, y, r.nextInt());
+            }
+        }
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(image, "png", png);
+        return java.util.Arrays.copyOf(png.toByteArray(), png.size() / 2);
+    }
+
+    /**
+     * Runs {@code _cvimdecode} on {@code encoded} through the C API, as a user's own MXNet code might, and never
+     * waits for its output: the decode's failure stays in MXNet's engine for the next wait on everything.
+     * Returns MXImperativeInvoke's return code (0: pushed).
+     */
+    private static int decodeWithoutWaiting(MxnetLibrary lib, byte[] encoded) {
+        com.sun.jna.ptr.PointerByReference array = new com.sun.jna.ptr.PointerByReference();
+        com.sun.jna.ptr.PointerByReference op = new com.sun.jna.ptr.PointerByReference();
+        Memory bytes = new Memory(encoded.length);
+        bytes.write(0, encoded, 0, encoded.length);
+        if (lib.MXNDArrayCreateEx(new int[] {encoded.length}, 1, 1, 0, 0, 3, array) != 0
+                || lib.MXNDArraySyncCopyFromCPU(array.getValue(), bytes, encoded.length) != 0
+                || lib.NNGetOpHandle("_cvimdecode", op) != 0) {
+            throw new IllegalStateException(lib.MXGetLastError());
+        }
+        return lib.MXImperativeInvoke(op.getValue(), 1, new com.sun.jna.Pointer[] {array.getValue()},
+                new com.sun.jna.ptr.IntByReference(0), new com.sun.jna.ptr.PointerByReference(com.sun.jna.Pointer.NULL),
+                2, new String[] {"flag", "to_rgb"}, new String[] {"1", "1"});
     }
 
     /** Two threads call one Predictor 10 times each, started together; prints each distinct output digest. */

@@ -90,7 +90,7 @@ class ThreadRuleTest {
 
     @Test
     void aWorkerThatRanOperatorsKeepsItsCountWithOneWarning() throws Exception {
-        Map<String, String> out = probe(Map.of(), List.of(), "--busy-worker", Mxnet.path(), model());
+        Map<String, String> out = probe(Map.of(), List.of(), "--busy-worker", Environment.load().getLibraryPath(), model());
         assertEquals("NOT_APPLIED", out.get("OUTCOME"), out.get("ALL"));
         assertEquals("-1", out.get("COUNT"), out.get("ALL"));
         assertEquals("false", out.get("SPIN"), "libmxnet was loaded before mxport:\n" + out.get("ALL"));
@@ -104,12 +104,29 @@ class ThreadRuleTest {
 
     @Test
     void workersAskedForAfterMxnetRanStayOneWithAWarningAndTheModelStillRuns() throws Exception {
-        Map<String, String> out = probe(Map.of(), List.of("-Dmxport.engineWorkers=2"), "--busy-worker", Mxnet.path(),
+        Map<String, String> out = probe(Map.of(), List.of("-Dmxport.engineWorkers=2"), "--busy-worker", Environment.load().getLibraryPath(),
                 model());
         String all = out.get("ALL");
         assertEquals("1", out.get("WORKERS"), "MXNet loaded with one worker before mxport:\n" + all);
         assertEquals("NOT_APPLIED", out.get("OUTCOME"), all);
         assertTrue(all.contains("mxport.engineWorkers=2 is not applied: libmxnet.so was loaded before mxport"), all);
+    }
+
+    /**
+     * spec/RUNTIME.md rule 4: the rule waits for its own callbacks only. A failure of the user's own MXNet work,
+     * not waited for (an image decode that fails on the engine), is not raised by mxport's load: the model loads
+     * and gives a fresh process's outputs, and the failure is still there for the user's own wait.
+     */
+    @Test
+    void aUsersUnwaitedFailureBeforeTheFirstLoadIsNotRaisedByTheLoad() throws Exception {
+        String e2e = "e2e=" + TestSupport.resnet();
+        Map<String, String> out = probe(Map.of(), List.of(), "--stale-error", Environment.load().getLibraryPath(),
+                TestSupport.resnet());
+        String all = out.get("ALL");
+        assertEquals("0", out.get("UNWAITED"), "the failing decode was pushed, its failure left on the engine:\n" + all);
+        Map<String, String> fresh = probe(Map.of(), List.of(), "--sequence", e2e);
+        assertEquals(fresh.get("OUTPUT"), out.get("OUTPUT"), "the outputs of a fresh process:\n" + all + fresh.get("ALL"));
+        assertTrue(!out.get("STALE").equals("none"), "the user's own wait still raises the decode's failure:\n" + all);
     }
 
     @Test

@@ -33,7 +33,7 @@ import scala.jdk.CollectionConverters._
   * '''Resources and threads.''' A Predictor holds native memory until [[close]], which throws nothing and may be
   * called twice; use `scala.util.Using`. Any other method of a closed Predictor throws `IllegalStateException`.
   * A Predictor may be shared by threads: it computes as many calls at once as MXNet has CPU engine workers (one
-  * unless `-Dmxport.engineWorkers` asked for more before the first Predictor loaded; spec/RUNTIME.md rule 7), and
+  * unless [[Environment.setEngineWorkers]] asked for more before the first Predictor loaded; spec/RUNTIME.md rule 7), and
   * the other calls wait.
   *
   * Every rule (file checks, signature checks, argument checks, native calls) lives once, in the Java core: this

@@ -21,10 +21,10 @@ import org.slf4j.LoggerFactory
  * stops: by [[MxportSparkPlugin]] (`spark.plugins=io.mxport.spark.MxportSparkPlugin`) or, without it, by a JVM
  * shutdown hook.
  *
- * Threads follow the Java core's policy: one [[io.mxport.Predictor]] is shared by the tasks of the JVM and runs
- * one call at a time (see [[NativeThreads]] for the thread count it runs with).
+ * Threads follow the Java core's policy: one [[io.mxport.Predictor]] is shared by the tasks of the JVM and
+ * computes as many calls at once as MXNet has engine workers (see [[NativeThreads]] for the workers and threads).
  */
-object ModelCache {
+private[spark] object ModelCache {
   private val log = LoggerFactory.getLogger(getClass)
 
   /** What identifies a loaded model. */
@@ -59,7 +59,7 @@ object ModelCache {
   private val loadsByKey = new ConcurrentHashMap[Key, AtomicLong]()
   @volatile private var hookInstalled = false
 
-  /** How many models this JVM has loaded since it started (for tests and metrics). */
+  /** How many models this JVM has loaded since it started. */
   def loadCount: Long = loads.get()
 
   /** How many times this JVM loaded the model of `key`. */
@@ -154,9 +154,9 @@ object ModelCache {
 
 /**
  * Loads the JDK's JPEG codec (libjavajpeg.so) before libmxnet.so. libmxnet.so exports its own libjpeg 8 (and
- * zlib); loaded with RTLD_GLOBAL (JNA's default, which io.mxport no longer uses, but an older mxport jar or DJL
- * in the same JVM may), a libjavajpeg.so loaded after it binds to that libjpeg instead of the libjpeg 6.2 it was
- * built for, and every JPEG decode in the JVM then fails ("Wrong JPEG library version: library is 80, caller
+ * zlib); loaded with RTLD_GLOBAL (JNA's default, which io.mxport does not use, but another jar in the same JVM
+ * may, e.g. DJL), a libjavajpeg.so loaded after it binds to that libjpeg instead of the libjpeg 6.2 it is built
+ * for, and every JPEG decode in the JVM then fails ("Wrong JPEG library version: library is 80, caller
  * expects 62"). libjavajpeg.so is linked BIND_NOW: once loaded first, it stays bound to its own.
  */
 private[spark] object JpegFirst {

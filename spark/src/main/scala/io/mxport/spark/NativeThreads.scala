@@ -1,6 +1,6 @@
 package io.mxport.spark
 
-import io.mxport.{ErrorCode, MxportException, Predictor}
+import io.mxport.{Environment, ErrorCode, MxportException}
 import org.apache.spark.SparkConf
 import org.slf4j.LoggerFactory
 
@@ -10,8 +10,8 @@ import org.slf4j.LoggerFactory
  * MXNet runs CPU operators on engine worker threads (one by default: MXNET_CPU_WORKER_NTHREADS=1), each with
  * OpenMP threads under it, and the tasks of an executor share one [[io.mxport.Predictor]], which computes as many
  * calls at once as there are workers. With one worker, two tasks' operators would run one at a time. So before
- * the executor's first model loads, this hands the Java core (spec/RUNTIME.md rules 2 and 7) one engine worker per
- * task slot (system property `mxport.engineWorkers`) and the executor's cores (system property `mxport.threads`),
+ * the executor's first model loads, this hands [[io.mxport.Environment]] (spec/RUNTIME.md rules 2 and 7) one
+ * engine worker per task slot (`setEngineWorkers`) and the executor's cores (`setThreads`),
  * shared out among the workers: each task computes on its own worker with its `spark.task.cpus` threads, as the
  * tasks of the Python API do in their own processes.
  *
@@ -28,22 +28,21 @@ import org.slf4j.LoggerFactory
  * already decided (a Predictor loaded earlier in this JVM, e.g. by the driver in local mode), the counts are
  * logged and not applied: changing them after operators ran corrupts memory.
  */
-object NativeThreads {
+private[spark] object NativeThreads {
   private val log = LoggerFactory.getLogger(getClass)
   private val UserVariables = Seq("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")
   @volatile private var reported = false
-  @volatile private var handed: Option[Int] = None
   @volatile private var handedWorkersCount: Option[Int] = None
 
-  /** The count [[prepare]] handed to the Java core in this JVM (set as `mxport.threads`), if it did. */
-  def handedCount: Option[Int] = handed
-
-  /** The engine workers [[prepare]] handed to the Java core in this JVM (set as `mxport.engineWorkers`), if it did. */
+  /** The engine workers [[prepare]] handed to the Java core in this JVM, if it did. */
   def handedWorkers: Option[Int] = handedWorkersCount
 
   /** The OpenMP thread count of each of this JVM's MXNet engine workers as the Java core decided it (see
-   *  [[io.mxport.Predictor.engineThreadCount]]: 0 not decided yet, -1 left as it was). */
-  def appliedCount: Int = Predictor.engineThreadCount()
+   *  [[io.mxport.Environment.Applied.getThreads]]: 0 not decided yet, -1 left as it was). */
+  def appliedCount: Int = Environment.applied().map[Int](_.getThreads).orElse(0)
+
+  /** This JVM's MXNet engine workers as the Java core decided them; 0 not decided yet. */
+  def appliedWorkers: Int = Environment.applied().map[Int](_.getEngineWorkers).orElse(0)
 
   /** The executor's cores: spark.mxport.threads, else spark.executor.cores, else local[N], capped by the JVM's. */
   private def cores(conf: SparkConf): Int = {
@@ -80,11 +79,12 @@ object NativeThreads {
   def prepare(conf: SparkConf): Unit = {
     val count = wanted(conf)
     val workers = wantedWorkers(conf)
-    if (Predictor.engineWorkerCount() == 0) synchronized {
-      count.foreach(c => hand("mxport.threads", c, "thread(s)").foreach(h => handed = Some(h)))
-      workers.foreach(w => hand("mxport.engineWorkers", w, "engine worker(s)").foreach(h => handedWorkersCount = Some(h)))
+    if (Environment.applied().isEmpty) synchronized {
+      count.foreach(c => hand(Environment.THREADS_PROPERTY, c, "thread(s)", Environment.setThreads(c)))
+      workers.foreach(w => hand(Environment.ENGINE_WORKERS_PROPERTY, w, "engine worker(s)", Environment.setEngineWorkers(w))
+        .foreach(h => handedWorkersCount = Some(h)))
     } else {
-      val decided = (Predictor.engineThreadCount(), Predictor.engineWorkerCount())
+      val decided = (appliedCount, appliedWorkers)
       val perWorker = count.map(c => (c / workers.getOrElse(decided._2)).max(1))
       if (perWorker.exists(_ != decided._1) || workers.exists(_ != decided._2)) {
         reportOnce(s"mxport: MXNet in this JVM already computes on ${decided._2} engine worker(s) with " +
@@ -95,16 +95,18 @@ object NativeThreads {
     }
   }
 
-  /** Sets the system property to `value` unless the JVM already has it; returns the value it set. */
-  private def hand(property: String, value: Int, what: String): Option[Int] =
+  /** Hands `value` to the Java core through `set` unless the JVM has the system property; returns the value it
+   *  handed. None when the property wins, or when the core decided meanwhile (another thread loaded a model). */
+  private def hand(property: String, value: Int, what: String, set: => Unit): Option[Int] =
     Option(System.getProperty(property)) match {
       case None =>
-        System.setProperty(property, value.toString)
-        Some(value)
-      case Some(set) if set.trim != value.toString =>
-        reportOnce(s"mxport: -D$property=$set set in this JVM wins over the executor's $value $what")
+        try {
+          set
+          Some(value)
+        } catch { case _: MxportException if Environment.applied().isPresent => None }
+      case Some(given) =>
+        if (given.trim != value.toString) reportOnce(s"mxport: -D$property=$given set in this JVM wins over the executor's $value $what")
         None
-      case _ => None
     }
 
   private def reportOnce(message: String): Unit = if (!reported) synchronized {

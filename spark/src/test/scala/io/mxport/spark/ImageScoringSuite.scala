@@ -98,8 +98,8 @@ class ImageScoringSuite extends SparkSuite {
     val userEnv = Seq("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "MXNET_CPU_WORKER_NTHREADS").exists(sys.env.contains)
     val (workers, threads) =
       if (NativeThreads.handedWorkers.contains(2)) (2, 1) else (1, Runtime.getRuntime.availableProcessors())
-    assert(userEnv || (Predictor.engineWorkerCount() == workers && NativeThreads.appliedCount == threads),
+    assert(userEnv || (NativeThreads.appliedWorkers == workers && NativeThreads.appliedCount == threads),
       s"local[2] computes on $workers engine worker(s) with $threads thread(s) each, not " +
-        s"${Predictor.engineWorkerCount()} x ${NativeThreads.appliedCount}")
+        s"${NativeThreads.appliedWorkers} x ${NativeThreads.appliedCount}")
   }
 }

@@ -43,12 +43,13 @@ class NativeThreadsSuite extends AnyFunSuite {
     Using.resource(new Predictor(TestData.vector("postprocess")))(_ => ())
     val decided = NativeThreads.appliedCount
     assert(decided != 0, "a loaded Predictor decided the rule")
-    val property = Option(System.getProperty("mxport.threads"))
+    val applied = io.mxport.Environment.applied().get
     NativeThreads.prepare(new SparkConf(false).set("spark.mxport.threads", if (decided == 1) "2" else "1"))
     assert(NativeThreads.appliedCount == decided)
-    assert(Option(System.getProperty("mxport.threads")) == property, "the property is not touched after the decision")
-    val workers = Option(System.getProperty("mxport.engineWorkers"))
     NativeThreads.prepare(new SparkConf(false).set("spark.mxport.engineWorkers", "7"))
-    assert(Option(System.getProperty("mxport.engineWorkers")) == workers)
+    assert(NativeThreads.appliedWorkers == applied.getEngineWorkers)
+    assert(io.mxport.Environment.applied().get eq applied, "decided once per JVM")
+    assert(!sys.props.contains("mxport.threads") && !sys.props.contains("mxport.engineWorkers"),
+      "Spark hands its counts to io.mxport.Environment, not to system properties")
   }
 }

@@ -91,8 +91,8 @@ object SparkBench {
       val seconds = secs(t1)
       require(scored == rows, s"$scored of $rows rows scored")
       val parts = df.rdd.getNumPartitions
-      report(master, rows, seconds, first, (if (io.mxport.Predictor.engineWorkerCount() == 0) "decided in each executor, "
-        else s"${io.mxport.Predictor.engineWorkerCount()} engine worker(s) x ${NativeThreads.appliedCount} thread(s), ") +
+      report(master, rows, seconds, first, (if (NativeThreads.appliedWorkers == 0) "decided in each executor, "
+        else s"${NativeThreads.appliedWorkers} engine worker(s) x ${NativeThreads.appliedCount} thread(s), ") +
         s"$parts partitions, " +
         f"session start $session%.2f s before that")
     } finally spark.stop()
