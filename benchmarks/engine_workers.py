@@ -43,8 +43,8 @@ start.wait()
 t0 = time.perf_counter()
 [t.join() for t in threads]
 seconds = time.perf_counter() - t0
-d = mxport._threads.decision()
-print(json.dumps({"calls_per_s": callers * calls / seconds, "workers": d.workers, "threads": d.count}))
+print(json.dumps({"calls_per_s": callers * calls / seconds, "workers": mxport.environment.engine_workers(),
+                  "threads": mxport.environment.threads()}))
 """
 
 

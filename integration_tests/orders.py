@@ -126,7 +126,7 @@ def spark_after_user_ops(run):
             import mxport
             for _ in batches:
                 pass
-            yield pd.DataFrame({"pid": [os.getpid()], "reason": [mxport._threads.decision().reason],
+            yield pd.DataFrame({"pid": [os.getpid()], "reason": [mxport.environment.applied().reason],
                                 "omp": [os.environ.get("OMP_NUM_THREADS", "")]})
 
         one = spark.range(1).repartition(1)
@@ -156,7 +156,7 @@ def main(name, work):
         import mxnet as mx
         user_eager_forward(run)
         import mxport
-        assert mxport._threads.decision().count is None, mxport._threads.decision()
+        assert mxport.environment.threads() is None, mxport.environment.applied()
         run.answer(mxport.load(run.model)(mx.nd.array(run.x, dtype="uint8")).asnumpy())
         return
     if name == "python_ops_without_mxport_then_jvm":  # a Python service that never imports mxport hands over

@@ -28,6 +28,8 @@ from . import _threads
 
 _threads.apply_once(spin=_threads.import_mxnet())  # spec/RUNTIME.md: before the caller's first operator
 
+from . import environment  # noqa: E402  what was applied, mxport.environment.applied()
+
 from ._errors import MxportError  # noqa: E402
 from ._export import export, optimize  # noqa: E402
 from ._images import decode_image, read_image  # noqa: E402

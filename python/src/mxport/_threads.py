@@ -34,10 +34,12 @@ engine_push_lock = threading.RLock()  # re-entrant: a garbage collection inside 
 
 class Decision:
     """What the rule decided in this process: ``count`` set on each of the ``workers`` engine workers (or None),
-    and ``reason``."""
+    and ``reason``; ``outcome`` and the ``requested`` threads (all workers together) and workers, for
+    ``mxport.environment``."""
 
-    def __init__(self, count, reason, spin=None, workers=1):
+    def __init__(self, count, reason, spin=None, workers=1, outcome=None, requested=None, requested_workers=1):
         self.count, self.reason, self.spin, self.workers = count, reason, spin, workers
+        self.outcome, self.requested, self.requested_workers = outcome, requested, requested_workers
 
     def __repr__(self):
         return (f"Decision(count={self.count!r}, reason={self.reason!r}, spin={self.spin!r}, "
@@ -130,19 +132,22 @@ def apply_once(spin=None):
         if _decision is not None:
             return _decision
         workers = _workers
+        asked = {"requested_workers": wanted_workers()}
         if any(os.environ.get(v) for v in USER_VARIABLES):
-            _decision = Decision(None, "the environment sets the thread count", spin, workers)
+            _decision = Decision(None, "the environment sets the thread count", spin, workers, "environment", **asked)
             return _decision
-        count = max(1, wanted_count() // workers)
+        asked["requested"] = wanted_count()
+        count = max(1, asked["requested"] // workers)
         seen = _on_engine_workers(count, workers)
         workers = seen["workers"]
         if seen["fresh"]:
-            _decision = Decision(count, "set on a new engine worker", spin, workers)
+            _decision = Decision(count, "set on a new engine worker", spin, workers, "applied", **asked)
         elif seen["before"] == count:
-            _decision = Decision(count, "the engine worker already had this count", spin, workers)
+            _decision = Decision(count, "the engine worker already had this count", spin, workers, "already_set",
+                                 **asked)
         else:
             _decision = Decision(None, f"MXNet had already run operators at {seen['before']} thread(s)", spin,
-                                 workers)
+                                 workers, "not_applied", **asked)
             warnings.warn(
                 f"mxport: MXNet already ran operators in this process with {seen['before']} OpenMP thread(s); "
                 f"mxport leaves that count alone (raising it now would corrupt memory, spec/RUNTIME.md). To compute "

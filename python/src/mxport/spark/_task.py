@@ -71,9 +71,7 @@ def probe(state, _rows):
     try:
         import mxport  # noqa: F401  (mxnet and numpy with it)
         import pyarrow  # noqa: F401
-        from mxport import _threads
-        decision = _threads.decision()
-        yield ("ok", sys.executable, mxport.__version__, repr(decision))
+        yield ("ok", sys.executable, mxport.__version__, repr(mxport.environment.applied()))
     except Exception as e:
         yield ("error", sys.executable, f"{type(e).__name__}: {e}", "")
 

@@ -1,0 +1,55 @@
+"""mxport.environment: what ``import mxport`` applied, read back, each case in a fresh Python process (the rule of
+spec/RUNTIME.md is decided once per process)."""
+
+import json
+import os
+import subprocess
+import sys
+
+CORES = len(os.sched_getaffinity(0))
+REPORT = """
+import dataclasses, json, mxport, mxnet.libinfo
+env = mxport.environment
+print(json.dumps({"applied": dataclasses.asdict(env.applied()), "threads": env.threads(),
+                  "workers": env.engine_workers(), "path": env.library_path(),
+                  "mxnet": mxnet.libinfo.find_lib_path()[0]}))
+"""
+VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "MXPORT_NUM_THREADS", "MXPORT_ENGINE_WORKERS",
+             "MXNET_CPU_WORKER_NTHREADS", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
+
+
+def report(prelude="", **env):
+    clean = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    done = subprocess.run([sys.executable, "-W", "always", "-c", prelude + REPORT], env=dict(clean, **env),
+                          capture_output=True, text=True, cwd="/")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_requested_threads_are_shared_out_among_the_requested_workers():
+    got = report(MXPORT_NUM_THREADS="2", MXPORT_ENGINE_WORKERS="2")
+    assert got["applied"] == {"outcome": "applied", "threads": 1, "requested_threads": 2, "engine_workers": 2,
+                              "requested_engine_workers": 2, "spin_count": "3000",
+                              "reason": "set on a new engine worker", "library_path": got["mxnet"]}
+    assert (got["threads"], got["workers"]) == (1, 2)
+    assert os.path.samefile(got["path"], got["mxnet"])
+
+
+def test_by_default_every_core_on_one_worker():
+    got = report()
+    assert (got["applied"]["outcome"], got["threads"], got["workers"]) == ("applied", CORES, 1)
+    assert got["applied"]["requested_threads"] == CORES
+
+
+def test_the_environment_s_count_wins_and_nothing_is_applied():
+    got = report(OMP_NUM_THREADS="1", MXPORT_NUM_THREADS="2")
+    assert (got["applied"]["outcome"], got["threads"], got["applied"]["requested_threads"]) == (
+        "environment", None, None)
+    assert got["applied"]["spin_count"] is None
+
+
+def test_operators_run_before_import_leave_the_count_with_the_reason():
+    got = report("import mxnet as mx\n(mx.nd.ones((2, 2)) + 1).asnumpy()\n")
+    assert (got["applied"]["outcome"], got["threads"]) == ("not_applied", None)
+    assert got["applied"]["reason"].startswith("MXNet had already run operators")
+    assert got["applied"]["requested_threads"] == CORES
