@@ -53,3 +53,40 @@ def test_operators_run_before_import_leave_the_count_with_the_reason():
     assert (got["applied"]["outcome"], got["threads"]) == ("not_applied", None)
     assert got["applied"]["reason"].startswith("MXNet had already run operators")
     assert got["applied"]["requested_threads"] == CORES
+
+
+STALE = """
+import hashlib, struct, zlib
+import numpy as np
+import mxnet as mx
+
+def png(h, w):
+    rows = np.random.RandomState(3).randint(0, 256, (h, w * 3)).astype(np.uint8)
+    raw = b"".join(b"\\x00" + row.tobytes() for row in rows)
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    return (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+if {stale}:
+    data = png(48, 64)
+    unwaited = mx.image.imdecode(data[: len(data) // 2])  # the user's own work: fails on the engine, not waited for
+import mxport
+pixels = np.random.RandomState(7).randint(0, 256, (1, 240, 320, 3)).astype(np.uint8)
+print("OUTPUT", hashlib.sha256(mxport.load({model!r})(pixels).asnumpy().tobytes()).hexdigest())
+try:
+    mx.nd.waitall()
+    print("STALE none")
+except mx.base.MXNetError as e:
+    print("STALE", "Decoding failed" in str(e))
+"""
+
+
+def test_a_failure_of_the_user_s_unwaited_mxnet_work_is_not_raised_by_import_mxport(resnet):
+    """spec/RUNTIME.md rule 4: the rule waits for its own callbacks only; the user's failure stays the user's."""
+    clean = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    done = [subprocess.run([sys.executable, "-c", STALE.format(stale=stale, model=str(resnet))], env=clean,
+                           capture_output=True, text=True, cwd="/") for stale in (True, False)]
+    assert done[0].returncode == 0 and done[1].returncode == 0, done[0].stderr[-3000:] + done[1].stderr[-3000:]
+    stale, fresh = (dict(line.split(" ", 1) for line in d.stdout.strip().splitlines()) for d in done)
+    assert stale["OUTPUT"] == fresh["OUTPUT"], "the model's outputs equal a fresh process's"
+    assert (stale["STALE"], fresh["STALE"]) == ("True", "none"), "the user's own wait still raises the failure"
