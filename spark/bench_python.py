@@ -28,7 +28,7 @@ def single(model, folder, batch):
         run(block, files[k:k + batch])
     seconds = time.perf_counter() - t1
     print(f"RESULT mode=py single rows={len(files):4d} rows_per_s={len(files) / seconds:6.2f} first_row_s={first:5.2f} "
-          f"threads={mxport._threads.decision()}")
+          f"threads={mxport.environment.applied()}")
 
 
 def spark_run(master, model, folder, batch):

@@ -147,7 +147,7 @@ def work(block):
 threads = [threading.Thread(target=work, args=(b,)) for b in blocks]
 [t.start() for t in threads]
 [t.join() for t in threads]
-print(json.dumps({{"alone": alone, "seen": sorted(seen), "workers": mxport._threads.decision().workers}}))
+print(json.dumps({{"alone": alone, "seen": sorted(seen), "workers": mxport.environment.engine_workers()}}))
 """
     one = run(code, MXPORT_NUM_THREADS="1")
     two = run(code, MXPORT_ENGINE_WORKERS="2", MXPORT_NUM_THREADS="2")

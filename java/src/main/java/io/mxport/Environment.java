@@ -17,7 +17,7 @@ import java.util.Optional;
  *
  * <p>The settings are read once, when the first Predictor (or image decode, or {@link #load()}) loads
  * libmxnet.so: a setter here wins over its system property ({@value #THREADS_PROPERTY},
- * {@value #ENGINE_WORKERS_PROPERTY}, {@value #LIBRARY_PATH_PROPERTY}), which works as before; env
+ * {@value #ENGINE_WORKERS_PROPERTY}, {@value #LIBRARY_PATH_PROPERTY}), each of which works on its own too; env
  * {@code OMP_NUM_THREADS} or {@code MXNET_OMP_MAX_THREADS}, when set, wins over both (mxport changes no thread
  * count), and env {@code MXNET_CPU_WORKER_NTHREADS} over the workers. Nothing changes afterwards: changing MXNet's
  * thread count after an operator ran corrupts memory, so a setter called after the load with another value throws

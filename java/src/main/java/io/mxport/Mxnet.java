@@ -39,11 +39,6 @@ final class Mxnet {
         return l;
     }
 
-    /** Whether {@link #open} succeeded in this process. */
-    static boolean isOpen() {
-        return lib != null;
-    }
-
     /**
      * Opens the libmxnet.so at {@code path} ({@code tried}: the places searched, for the error), checks that it
      * is MXNet 1.9.x and completes its operator registration. Runs no operator. Call it once, under the caller's
@@ -315,10 +310,9 @@ final class Mxnet {
     }
 
     static int[] shapeOf(Pointer array) {
-        int[] ndim = new int[1];
-        long[] dims = new long[1];
-        check(DirectCalls.MXNDArrayGetShapeEx(array, ndim, dims), "MXNDArrayGetShapeEx");
-        return ndim[0] <= 0 ? new int[0] : new Pointer(dims[0]).getIntArray(0, ndim[0]);
+        int[] shape = shapeOrNull(array);
+        check(shape == null ? -1 : 0, "MXNDArrayGetShapeEx");
+        return shape;
     }
 
     /** MXNet's dtype code of the array. */

@@ -39,6 +39,17 @@ public final class ThreadRuleProbe {
                 System.setProperty(Environment.THREADS_PROPERTY, String.valueOf(Runtime.getRuntime().availableProcessors() + 1));
                 new Predictor(args[2]).close();
                 break;
+            case "--environment": // args: model; the typed settings, before the first load
+                Environment.setThreads(Integer.parseInt(args[2]));
+                Environment.setEngineWorkers(Integer.parseInt(args[3]));
+                System.out.println("BEFORE_LOAD " + Environment.applied().isPresent());
+                new Predictor(args[1]).close();
+                System.out.println("REQUESTED " + Environment.applied().orElseThrow().getRequestedThreads() + " "
+                        + Environment.applied().orElseThrow().getRequestedEngineWorkers());
+                for (String w : eachWorkerOmpThreads()) {
+                    System.out.println("EACH " + w);
+                }
+                break;
             case "--stale-error": // args: libmxnet path, ResNet-18 end to end; the user's MXNet work failed, not waited for
                 byte[] cutPng = truncatedPng();
                 MxnetLibrary user = MxnetLibrary.load(args[1]);

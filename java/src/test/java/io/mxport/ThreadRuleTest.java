@@ -112,6 +112,20 @@ class ThreadRuleTest {
         assertTrue(all.contains("mxport.engineWorkers=2 is not applied: libmxnet.so was loaded before mxport"), all);
     }
 
+    /** spec/RUNTIME.md section 6: Environment's setters win over the system properties, read once at the load. */
+    @Test
+    void environmentSettersBeforeTheFirstLoadWinOverTheProperties() throws Exception {
+        Map<String, String> out = probe(Map.of(), List.of("-Dmxport.threads=1", "-Dmxport.engineWorkers=1"),
+                "--environment", model(), "2", "2");
+        String all = out.get("ALL");
+        assertEquals("false", out.get("BEFORE_LOAD"), all);
+        assertEquals("2 2", out.get("REQUESTED"), all);
+        assertEquals("APPLIED", out.get("OUTCOME"), all);
+        assertEquals("2", out.get("WORKERS"), all);
+        assertEquals("1", out.get("COUNT"), "2 threads shared out among 2 workers:\n" + all);
+        assertEquals(List.of("1", "1"), all(out, "EACH").stream().map(w -> w.split(":")[1]).toList(), all);
+    }
+
     /**
      * spec/RUNTIME.md rule 4: the rule waits for its own callbacks only. A failure of the user's own MXNet work,
      * not waited for (an image decode that fails on the engine), is not raised by mxport's load: the model loads
