@@ -5,7 +5,8 @@ Python exporter, not the committed files), plus the end-to-end ResNet-18 of the 
 (mxport.load), Module (mxport.load_module), Java and Scala in process (JPype) and in a standalone JVM (Py4J).
 The reference is Gluon's output. Every JVM consumer runs CachedOp as Gluon does: outputs must be identical,
 bit for bit. The Module consumer runs MXNet's GraphExecutor, which fuses oneDNN subgraphs: it is held to a
-relative tolerance of 1e-4 (measured differences ~1e-7 relative).
+relative tolerance of 1e-4 (measured differences ~1e-7 relative). Each consumer declares what it can do
+(conftest.Can), and each test selects the consumers it needs by that declaration.
 """
 
 import importlib
@@ -21,9 +22,8 @@ import pytest
 
 import mxport
 from mxport import TensorSpec
-from conftest import REPO, JavaError
+from conftest import REPO, JavaError, reference_and_others, select
 
-MODULE_RTOL = 1e-4
 REPORT = os.path.join(REPO, ".cache", "reports")
 
 
@@ -58,15 +58,16 @@ def inputs_for(signature, batch, seed):
     return arrays
 
 
-def compare(consumer, producer, case, got, want):
-    """Identical outputs (Module: within MODULE_RTOL); a failure names producer, consumer, case, largest diff."""
-    assert len(got) == len(want), f"{producer} -> {consumer}, {case}: {len(got)} outputs, expected {len(want)}"
+def compare(consumer, producer, case, got, want, exact=False):
+    """Identical outputs (within the consumer's declared rtol unless ``exact``); a failure names producer,
+    consumer, case and the largest difference."""
+    assert len(got) == len(want), f"{producer} -> {consumer.name}, {case}: {len(got)} outputs, expected {len(want)}"
     for j, (g, w) in enumerate(zip(got, want)):
-        where = f"{producer} -> {consumer}, {case}, output {j}"
+        where = f"{producer} -> {consumer.name}, {case}, output {j}"
         assert g.shape == w.shape and g.dtype == w.dtype, f"{where}: {g.dtype}{g.shape} vs {w.dtype}{w.shape}"
         diff = float(np.abs(g.astype("float64") - w.astype("float64")).max()) if g.size else 0.0
-        if consumer == "module":
-            bound = MODULE_RTOL * float(np.abs(w).max())
+        if consumer.can.rtol and not exact:
+            bound = consumer.can.rtol * float(np.abs(w).max())
             assert diff <= bound, f"{where}: largest difference {diff:.3g} > {bound:.3g}"
         else:
             assert np.array_equal(g, w, equal_nan=True), f"{where}: largest difference {diff:.3g}, must be 0"
@@ -87,7 +88,10 @@ def test_every_consumer_gives_gluons_outputs(produced, consumers, case, load_tra
     folder = os.path.join(produced, case)
     prefix = os.path.join(folder, "model")
     old = load_options(folder)
-    reference, *others = consumers
+    needs = dict(old_models=True) if old else {}
+    if not load_transforms:
+        needs["network_alone"] = True
+    reference, others = reference_and_others(consumers, **needs)
     with reference.open(prefix, load_transforms, old) as run:
         block_sig = mxport.load(prefix, load_transforms, **(old or {})).signature
         arrays = inputs_for(block_sig, batch, seed=batch)
@@ -95,7 +99,7 @@ def test_every_consumer_gives_gluons_outputs(produced, consumers, case, load_tra
     assert any(np.abs(w).max() > 1e-2 for w in want), f"{case}: degenerate reference"
     for consumer in others:
         with consumer.open(prefix, load_transforms, old) as run:
-            compare(consumer.name, "python-export", f"{case} load_transforms={load_transforms} batch={batch}",
+            compare(consumer, "python-export", f"{case} load_transforms={load_transforms} batch={batch}",
                     run(arrays), want)
 
 
@@ -106,7 +110,7 @@ def test_invalid_models_raise_their_code_across_the_bridge_and_the_jvm_lives_on(
     old = load_options(folder)
     good = os.path.join(produced, "single_in_single_out", "model")
     x = np.load(os.path.join(produced, "single_in_single_out", "in_0_0.npy"))
-    for consumer in consumers[2:]:
+    for consumer in select(consumers, bridged=True, **(dict(old_models=True) if old else {})):
         with pytest.raises(JavaError) as e:
             with consumer.open(os.path.join(folder, "model"), True, old) as run:
                 run([x])
@@ -120,7 +124,7 @@ def test_bad_requests_raise_their_code_across_the_bridge(produced, consumers):
     a, b = np.zeros((2, 4), "float32"), np.zeros((2, 3), "float32")
     cases = {"INPUT_COUNT": [a], "SHAPE_MISMATCH": [a, np.zeros((3, 3), "float32")],
              "DTYPE_MISMATCH": [a.astype("float64"), b]}
-    for consumer in consumers[2:]:
+    for consumer in select(consumers, bridged=True):
         with consumer.open(prefix) as run:
             for code, arrays in cases.items():
                 with pytest.raises(JavaError) as e:
@@ -146,7 +150,7 @@ def test_resnet_on_the_demo_photo_and_a_batch_of_25(consumers, resnet):
     photo = mx.image.imread(os.path.join(REPO, "demo", "cat.jpg")).asnumpy()[np.newaxis]
     batch = np.random.RandomState(25).randint(0, 256, (25, 300, 300, 3)).astype("uint8")
     latency = {}
-    reference, *others = consumers
+    reference, others = reference_and_others(consumers)
     with reference.open(resnet) as run:
         want = {"photo": run([photo]), "batch25": run([batch])}
         latency[reference.name] = timed(run, photo)
@@ -154,7 +158,7 @@ def test_resnet_on_the_demo_photo_and_a_batch_of_25(consumers, resnet):
     for consumer in others:
         with consumer.open(resnet) as run:
             for name, arrays in (("photo", [photo]), ("batch25", [batch])):
-                compare(consumer.name, "demo/export_resnet.py", f"resnet18 {name}", run(arrays), want[name])
+                compare(consumer, "demo/export_resnet.py", f"resnet18 {name}", run(arrays), want[name])
             latency[consumer.name] = timed(run, photo)
     os.makedirs(REPORT, exist_ok=True)
     with open(os.path.join(REPORT, "integration-latency.json"), "w") as f:
@@ -180,12 +184,12 @@ def lite0():
 
 def test_the_real_model_on_real_photos_grayscale_included(consumers, lite0):
     """Real photos decoded by mxport.read_image (every JVM decodes them to the same bytes: test_images.py), the
-    real model, every consumer: Gluon's probabilities, bit for bit (Module within MODULE_RTOL)."""
+    real model, every consumer: Gluon's probabilities, bit for bit (or within the consumer's declared rtol)."""
     import image_corpus
     files = image_corpus.files()
     names = ["cat.jpg", "cat_gray.jpg", "camera.png"]  # colour JPEG; grayscale JPEG and PNG
     inputs = {n: [mxport.decode_image(files[n]).asnumpy()] for n in names}
-    reference, *others = consumers
+    reference, others = reference_and_others(consumers)
     with reference.open(lite0) as run:
         want = {n: run(x) for n, x in inputs.items()}
     labels = mxport.read_signature(lite0).outputs[0].labels
@@ -195,7 +199,7 @@ def test_the_real_model_on_real_photos_grayscale_included(consumers, lite0):
     for consumer in others:
         with consumer.open(lite0) as run:
             for name, x in inputs.items():
-                compare(consumer.name, "models/efficientnet_lite0.py", f"efficientnet_lite0 {name}", run(x), want[name])
+                compare(consumer, "models/efficientnet_lite0.py", f"efficientnet_lite0 {name}", run(x), want[name])
 
 
 @pytest.fixture(scope="session")
@@ -212,13 +216,14 @@ def optimised_resnet(resnet, tmp_path_factory):
 
 @pytest.mark.parametrize("kind", ["fused", "int8"])
 def test_optimised_resnet_gives_the_same_bits_in_every_runtime(consumers, optimised_resnet, kind):
-    """One optimised model, every consumer: Gluon's outputs bit for bit (Module included: its GraphExecutor finds
-    nothing left to fuse in an optimised graph), on the demo photo and a batch of 25, transforms and network."""
+    """One optimised model, every consumer that runs optimised graphs: Gluon's outputs bit for bit (where a consumer
+    declares it exact on optimised graphs, Module's GraphExecutor included: it finds nothing left to fuse), on the
+    demo photo and a batch of 25, transforms and network."""
     prefix = optimised_resnet[kind]
     photo = mx.image.imread(os.path.join(REPO, "demo", "cat.jpg")).asnumpy()[np.newaxis]
     batch = np.random.RandomState(25).randint(0, 256, (25, 300, 300, 3)).astype("uint8")
     features = np.random.RandomState(3).uniform(-2, 2, (1, 3, 224, 224)).astype("float32")
-    reference, *others = consumers
+    reference, others = reference_and_others(consumers, optimised=True, network_alone=True)
     cases = [(True, "photo", [photo]), (True, "batch25", [batch]), (False, "network", [features])]
     want = {}
     for load_transforms, name, arrays in cases:
@@ -228,8 +233,5 @@ def test_optimised_resnet_gives_the_same_bits_in_every_runtime(consumers, optimi
     for consumer in others:
         for load_transforms, name, arrays in cases:
             with consumer.open(prefix, load_transforms) as run:
-                got = run(arrays)
-            where = f"resnet18 {kind} {name}"
-            assert all(np.array_equal(g, w) for g, w in zip(got, want[name])), \
-                f"mxport.optimize -> {consumer.name}, {where}: largest difference " \
-                f"{max(float(np.abs(g - w).max()) for g, w in zip(got, want[name])):.3g}, must be 0"
+                compare(consumer, "mxport.optimize", f"resnet18 {kind} {name}", run(arrays), want[name],
+                        exact=consumer.can.exact_when_optimised)

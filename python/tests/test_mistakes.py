@@ -42,6 +42,7 @@ def test_the_corpus_is_well_formed():
         assert r["code"] is None or r["code"] in mxport._errors.CODES, r["id"]
         assert r["code"] is None or any(_fixes(r, lang) for lang in r["languages"]), f"{r['id']} names no fix"
         assert r["action"] in ("load", "read_signature", "predict", "load_module", "export", "cli"), r["id"]
+        assert r.get("fix_kind") in (None,) + mxport._errors.Fix.KINDS, r["id"]
 
 
 # -- the Python API ------------------------------------------------------------------------------------------
@@ -64,6 +65,12 @@ def _export(recipe, prefix):
     x = TensorSpec("x", (-1, 6))
     if recipe == "asnumpy_preprocess":
         return mxport.export(net, prefix, inputs=[x], preprocess=AsNumpy(), output_names=["y"])
+    if recipe == "numpy_preprocess":
+        return mxport.export(net, prefix, inputs=[x], preprocess=gluon.nn.HybridLambda(lambda F, v: v.asnumpy()),
+                             output_names=["y"])
+    if recipe == "numpy_postprocess":
+        return mxport.export(net, prefix, inputs=[x], postprocess=gluon.nn.HybridLambda(lambda F, v: v.asnumpy()),
+                             output_names=["y"])
     if recipe == "shape_postprocess":
         return mxport.export(net, prefix, inputs=[x], postprocess=ReadsShape(), output_names=["y"])
     if recipe == "output_names_string":
@@ -117,6 +124,7 @@ def test_python(row, tmp_path):
     with pytest.raises(mxport.MxportError) as e:
         _act(row, places, tmp_path)
     assert e.value.code == row["code"], str(e.value)
+    assert (e.value.fix.kind if e.value.fix else None) == row.get("fix_kind"), f"{row['id']}: fix {e.value.fix}"
     for fix in _fixes(row, "python"):
         assert fix in str(e.value), f"{row['id']}: {fix!r} not in {e.value}"
     assert "Traceback" not in str(e.value)

@@ -138,7 +138,7 @@ def test_load_transforms_false_gives_the_optimised_network_alone(models, kind):
 
 def _fold_case(pre, channels, folder):
     """One input's transforms as export writes them, and folded (spec section 12), as blocks over uint8 NHWC."""
-    from mxport import _graph, _mx, _optimize
+    from mxport import _fold, _graph, _mx
     spec = TensorSpec("image", (-1, -1, -1, channels), "uint8", "NHWC")
     net = nn.HybridSequential()
     net.add(nn.Flatten())
@@ -146,7 +146,7 @@ def _fold_case(pre, channels, folder):
     with open(folder / "m-symbol.json") as f:
         graph = json.load(f)
     transforms_graph = _graph.cut_input_transforms(graph, "image")
-    folded, params = _optimize.fold_image_transforms(transforms_graph, spec)
+    folded, params = _fold.fold_image_transforms(transforms_graph, spec)
     blocks = []
     for g, p in ((transforms_graph, {}), (folded, params)):
         block = gluon.SymbolBlock(_mx.symbol_from_graph(g, "t"), [mx.sym.var("image", dtype="uint8")])

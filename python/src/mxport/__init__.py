@@ -32,8 +32,9 @@ from . import environment  # noqa: E402  what was applied, mxport.environment.ap
 
 from ._errors import MxportError  # noqa: E402
 from ._export import export, optimize  # noqa: E402
+from ._files import read_signature  # noqa: E402
 from ._images import decode_image, read_image  # noqa: E402
-from ._load import load, load_module, read_signature  # noqa: E402
+from ._load import load, load_module  # noqa: E402
 from ._signature import Signature, TensorSpec  # noqa: E402
 from ._version import __version__  # noqa: E402
 

@@ -1,19 +1,17 @@
 """export: fuse transforms + network + output transforms into one graph with connectors and a signature."""
 
 import dataclasses
-import hashlib
 import json
-import os
-import tempfile
 
 import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
-from . import _graph, _mx, _optimize
+from . import _graph, _mx, _optimize, _write
 from ._errors import MxportError, native_message
-from ._load import _as_specs, check_inputs, model_paths, open_model, read_signature
-from ._signature import Signature, TensorSpec, metadata_problem, name_problem
+from ._files import as_specs, open_model, read_signature
+from ._inputs import check_inputs
+from ._signature import Signature, metadata_problem, name_problem
 from ._version import __version__
 
 
@@ -94,9 +92,25 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     MxportError
         ``INVALID_ARGUMENT`` for bad arguments, ``TARGET_EXISTS`` when the target holds foreign files.
     """
-    _check_prefix(prefix)
+    _write.check_prefix(prefix)
     exclude_layers = _optimize.check_arguments(optimize, calibration, calibration_mode, exclude_layers)
-    specs = _as_specs(inputs, "inputs")
+    specs = _input_specs(inputs)
+    if not isinstance(net, gluon.HybridBlock):
+        raise MxportError("INVALID_ARGUMENT", f"net must be a gluon.HybridBlock, got {type(net).__name__}; "
+                          "a plain Block cannot become a graph")
+    traced = _trace(net, specs, preprocess, postprocess, output_names, example_inputs)
+    graph, signature, values = _join(net, traced, dict(layouts or {}), labels, metadata)
+    if optimize != "none":
+        graph, values, record = _optimize.optimize_model(graph, signature, values, optimize, calibration,
+                                                         calibration_mode, exclude_layers)
+        signature = dataclasses.replace(signature, optimization=record)
+    _write.write_atomically(prefix, graph, values, signature, overwrite)
+    return read_signature(prefix)
+
+
+def _input_specs(inputs):
+    """The input specs, each named by the name rule and taking any batch size (spec section 2)."""
+    specs = as_specs(inputs, "inputs")
     for s in specs:
         problem = name_problem(s.name)
         if problem:
@@ -110,43 +124,38 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
                           f"(shape {list(s.shape)}): dimension 0 is the batch, and an mxport model takes any "
                           f"batch size: write -1 there, e.g. TensorSpec('{s.name}', {(-1,) + tuple(s.shape[1:])}, "
                           f"'{s.dtype}')")
-    if isinstance(output_names, str):
-        output_names = [output_names]  # one output's name, not a sequence of one-letter names
-    if not isinstance(net, gluon.HybridBlock):
-        raise MxportError("INVALID_ARGUMENT", f"net must be a gluon.HybridBlock, got {type(net).__name__}; "
-                          "a plain Block cannot become a graph")
-    pre = _per_port(preprocess, len(specs), "preprocess", "input")
-    layouts = dict(layouts or {})
-    examples = _examples(specs, example_inputs)
+    return specs
 
-    # 1. one imperative pass: completes deferred initialisation and counts the outputs
+
+@dataclasses.dataclass
+class _Traced:
+    """What one imperative pass learnt: the blocks per port, the output names, and every parameter."""
+    specs: tuple
+    examples: list
+    pre: list
+    post: list
+    names: list
+    params: dict  # name -> gluon Parameter, of net, preprocess and postprocess
+
+
+def _trace(net, specs, preprocess, postprocess, output_names, example_inputs):
+    """One imperative pass on the example inputs: completes deferred initialisation, counts the outputs and
+    names them, and checks that each block gives arrays."""
+    pre = _per_port(preprocess, len(specs), "preprocess", "input")
+    examples = _examples(specs, example_inputs)
+    features = [_run_block(p, x, f"preprocess of input '{s.name}'") if p is not None else x
+                for s, p, x in zip(specs, pre, examples)]
     try:
-        features = [p(x) if p is not None else x for p, x in zip(pre, examples)]
         raw = net(*features)
     except Exception as e:  # Gluon reports uninitialised parameters and bad shapes with several types
         raise MxportError("INVALID_ARGUMENT", f"the network does not run on the example inputs "
                           f"{[x.shape for x in examples]}: {type(e).__name__}: {e}") from None
-    n_out = len(raw) if isinstance(raw, (list, tuple)) else 1
-    post = _per_port(postprocess, n_out, "postprocess", "output")
-    names = list(output_names) if output_names is not None else [f"output{j}" for j in range(n_out)]
-    if len(names) != n_out or len(set(names)) != n_out:
-        raise MxportError("INVALID_ARGUMENT", f"output_names {names} must name the network's {n_out} "
-                          "output(s), each once")
-    for n in names:
-        problem = name_problem(n)
-        if problem:
-            raise MxportError("INVALID_ARGUMENT", f"output {problem}: an mxport model's names follow the spec's "
-                              "name rule; give output_names=[...] such names, e.g. output_names=['prob']")
     outputs = list(raw) if isinstance(raw, (list, tuple)) else [raw]
-    try:
-        for p, y in zip(post, outputs):
-            if p is not None:
-                p(y)
-    except Exception as e:
-        raise MxportError("INVALID_ARGUMENT", f"postprocess does not run on the network's outputs: "
-                          f"{type(e).__name__}: {e}") from None
-
-    # 2. the fused graph
+    post = _per_port(postprocess, len(outputs), "postprocess", "output")
+    names = _output_names(output_names, len(outputs))
+    for j, (name, p, y) in enumerate(zip(names, post, outputs)):
+        if p is not None:
+            _run_block(p, y, f"postprocess {j} (of output '{name}')")
     params = {}
     for block in [net] + [p for p in pre + post if p is not None]:
         for param in block.collect_params().values():
@@ -155,29 +164,86 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     if clash:
         raise MxportError("INVALID_ARGUMENT", f"input '{clash[0]}' has the name of a parameter of the network "
                           "(the two would become one variable of the graph): give the input another name")
-    variables = [mx.sym.var(s.name) for s in specs]
+    return _Traced(specs, examples, pre, post, names, params)
+
+
+def _run_block(block, x, what):
+    """``block`` on an example array: its output, or an error naming the block and what it gave."""
+    try:
+        y = block(x)
+    except Exception as e:
+        reason = f"{type(e).__name__}: {native_message(e)}"
+        raise MxportError("INVALID_ARGUMENT", f"{what} ({type(block).__name__}) does not run on an array of "
+                          f"shape {list(x.shape)}: {reason[:300]}") from None
+    if not isinstance(y, mx.nd.NDArray):
+        raise MxportError("INVALID_ARGUMENT", f"{what} ({type(block).__name__}) returned {_kind(y)}, not an "
+                          "NDArray: a transform block gives one array; use F.* operators, not .asnumpy()")
+    return y
+
+
+def _kind(value):
+    if isinstance(value, np.ndarray):
+        return f"a numpy array ({value.dtype}{list(value.shape)})"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def _output_names(output_names, count):
+    if isinstance(output_names, str):
+        output_names = [output_names]  # one output's name, not a sequence of one-letter names
+    names = list(output_names) if output_names is not None else [f"output{j}" for j in range(count)]
+    if len(names) != count or len(set(names)) != count:
+        raise MxportError("INVALID_ARGUMENT", f"output_names {names} must name the network's {count} "
+                          "output(s), each once")
+    for n in names:
+        problem = name_problem(n)
+        if problem:
+            raise MxportError("INVALID_ARGUMENT", f"output {problem}: an mxport model's names follow the spec's "
+                              "name rule; give output_names=[...] such names, e.g. output_names=['prob']")
+    return names
+
+
+def _join(net, traced, layouts, labels, metadata):
+    """The fused graph (inputs, preprocess, batchify connectors, net, no-op connectors, postprocess), its
+    signature by shape and type inference, and the parameter values; the graph as a dict from here on."""
+    specs, names = traced.specs, traced.names
     connectors_in = []
-    for s, p, v in zip(specs, pre, variables):
+    for s, p in zip(specs, traced.pre):
+        v = mx.sym.var(s.name)
         t = _symbolic(p, v, f"preprocess of input '{s.name}'") if p is not None else v
         connectors_in.append(mx.sym.identity(t, name=f"mxport_batchify_{s.name}", attr={
             _graph.CONNECTOR_ATTR: _graph.BATCHIFY, _graph.PORT_ATTR: s.name}))
     y = _symbolic(net, connectors_in, "the network")
     ys = list(y) if isinstance(y, (list, tuple)) else [y]
     heads, connectors_out = [], []
-    for name, p, yj in zip(names, post, ys):
+    for j, (name, p, yj) in enumerate(zip(names, traced.post, ys)):
         c = mx.sym.identity(yj, name=f"mxport_noop_{name}", attr={
             _graph.CONNECTOR_ATTR: _graph.NOOP, _graph.PORT_ATTR: name})
         connectors_out.append(c)
         heads.append(_symbolic(p, c, f"postprocess of output '{name}'") if p is not None else c)
     fused = mx.sym.Group(heads)
+    signature = _sign(fused, connectors_in, connectors_out, traced, layouts, labels, metadata)
+    arg_names = set(fused.list_arguments()) - {s.name for s in specs}
+    aux_names = set(fused.list_auxiliary_states())
+    missing = sorted((arg_names | aux_names) - set(traced.params))
+    if missing:
+        raise MxportError("INVALID_ARGUMENT", f"the graph needs variables that are neither inputs nor "
+                          f"parameters: {missing}; list every input in inputs=")
+    values = {n: traced.params[n].data(traced.params[n].list_ctx()[0]).copyto(mx.cpu())
+              for n in sorted(arg_names | aux_names)}
+    return json.loads(fused.tojson()), signature, values
 
-    # 3. the signature, by shape and type inference
-    shapes = {s.name: tuple(x.shape) for s, x in zip(specs, examples)}
+
+def _sign(fused, connectors_in, connectors_out, traced, layouts, labels, metadata):
+    """The signature of the fused graph and of the network alone, by inference at the example shapes."""
+    specs, names = traced.specs, traced.names
+    shapes = {s.name: tuple(x.shape) for s, x in zip(specs, traced.examples)}
     out_specs = _mx.infer_output_specs(fused, specs, shapes, names, [layouts.get(n) for n in names])
     net_in = _mx.infer_output_specs(mx.sym.Group(connectors_in), specs, shapes, [s.name for s in specs], [
-        layouts.get("network:" + s.name, s.layout if p is None else None) for s, p in zip(specs, pre)])
+        layouts.get("network:" + s.name, s.layout if p is None else None) for s, p in zip(specs, traced.pre)])
     net_out = _mx.infer_output_specs(mx.sym.Group(connectors_out), specs, shapes, names, [
-        layouts.get("network:" + n, layouts.get(n) if p is None else None) for n, p in zip(names, post)])
+        layouts.get("network:" + n, layouts.get(n) if p is None else None) for n, p in zip(names, traced.post)])
     unknown = set(layouts) - set(names) - {"network:" + s.name for s in specs} - {"network:" + n for n in names}
     if unknown:
         raise MxportError("INVALID_ARGUMENT", f"layouts names {sorted(unknown)}, which are neither outputs "
@@ -187,24 +253,8 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     problem = metadata_problem(metadata)
     if problem:
         raise MxportError("INVALID_ARGUMENT", problem)
-
-    # 4. the params, then the symbol carrying the params' digest
-    arg_names = set(fused.list_arguments()) - {s.name for s in specs}
-    aux_names = set(fused.list_auxiliary_states())
-    missing = sorted((arg_names | aux_names) - set(params))
-    if missing:
-        raise MxportError("INVALID_ARGUMENT", f"the graph needs variables that are neither inputs nor "
-                          f"parameters: {missing}; list every input in inputs=")
-    values = {n: params[n].data(params[n].list_ctx()[0]).copyto(mx.cpu()) for n in sorted(arg_names | aux_names)}
-    signature = Signature(specs, out_specs, Signature(net_in, net_out), None, None,
-                          {"name": "mxport", "version": __version__, "mxnet_version": mx.__version__}, metadata)
-    graph = json.loads(fused.tojson())
-    if optimize != "none":
-        graph, values, record = _optimize.optimize_model(graph, signature, values, optimize, calibration,
-                                                         calibration_mode, exclude_layers)
-        signature = dataclasses.replace(signature, optimization=record)
-    _write_atomically(prefix, graph, _optimize.params_file_arrays(graph, values), signature, overwrite)
-    return read_signature(prefix)
+    return Signature(specs, out_specs, Signature(net_in, net_out), None, None,
+                     {"name": "mxport", "version": __version__, "mxnet_version": mx.__version__}, metadata)
 
 
 def optimize(source, prefix, kind, *, calibration=None, calibration_mode="naive", exclude_layers=None,
@@ -221,7 +271,7 @@ def optimize(source, prefix, kind, *, calibration=None, calibration_mode="naive"
     as :func:`export`'s ``optimize``. The copy keeps the source's signature, labels and metadata, and adds
     ``optimization``. The other parameters are :func:`export`'s.
     """
-    _check_prefix(prefix)
+    _write.check_prefix(prefix)
     exclude_layers = _optimize.check_arguments(kind, calibration, calibration_mode, exclude_layers)
     if kind == "none":
         raise MxportError("INVALID_ARGUMENT", "optimize='none' would copy the model unchanged: give 'fused' or "
@@ -235,7 +285,7 @@ def optimize(source, prefix, kind, *, calibration=None, calibration_mode="naive"
     signature = dataclasses.replace(model.signature, optimization=record,
                                     producer={"name": "mxport", "version": __version__,
                                               "mxnet_version": mx.__version__})
-    _write_atomically(prefix, graph, _optimize.params_file_arrays(graph, values), signature, overwrite)
+    _write.write_atomically(prefix, graph, values, signature, overwrite)
     return read_signature(prefix)
 
 
@@ -250,15 +300,6 @@ def _with_labels(out_specs, labels):
     if unknown:
         raise MxportError("INVALID_ARGUMENT", f"labels names {unknown}, which are not outputs {names}")
     return [dataclasses.replace(s, labels=labels[s.name]) if s.name in labels else s for s in out_specs]
-
-
-def _check_prefix(prefix):
-    if not isinstance(prefix, (str, os.PathLike)) or not os.fspath(prefix):
-        raise MxportError("INVALID_ARGUMENT", f"prefix must be a path such as 'out/my_model', got {prefix!r}")
-    for suffix in ("-symbol.json", ".params"):
-        if os.fspath(prefix).endswith(suffix):
-            raise MxportError("INVALID_ARGUMENT", f"prefix {os.fspath(prefix)!r} ends with {suffix}: drop the "
-                              f"{suffix} suffix; export writes <prefix>-symbol.json and <prefix>.params")
 
 
 def _symbolic(block, x, what):
@@ -298,85 +339,3 @@ def _examples(specs, example_inputs):
                           f"{len(specs)} inputs")
     check_inputs(Signature(specs, specs), example_inputs)
     return [mx.nd.array(x, dtype=x.dtype) if isinstance(x, np.ndarray) else x for x in example_inputs]
-
-
-BACKUP_SUFFIX = ".mxport-backup"
-
-
-def _write_atomically(prefix, graph, arrays, signature, overwrite):
-    symbol_path, params_path = model_paths(prefix)
-    folder = os.path.dirname(os.path.abspath(symbol_path))
-    os.makedirs(folder, exist_ok=True)
-    if not overwrite:
-        _refuse_foreign(symbol_path, params_path)
-    mode = 0o666 & ~_umask()  # mkstemp makes 0600 files; a model is shared like any file the user writes
-    tmp_params = tmp_symbol = None
-    try:
-        fd, tmp_params = tempfile.mkstemp(prefix=".mxport-", suffix=".params.tmp", dir=folder)
-        os.close(fd)
-        mx.nd.save(tmp_params, arrays)
-        with open(tmp_params, "rb") as f:
-            data = f.read()
-        signature = dataclasses.replace(signature, params_sha256=hashlib.sha256(data).hexdigest(),
-                                        params_size=len(data))
-        first = _graph.connectors(graph, _graph.BATCHIFY)[signature.inputs[0].name]
-        graph["nodes"][first].setdefault("attrs", {})[_graph.SIGNATURE_ATTR] = signature.to_json()
-        fd, tmp_symbol = tempfile.mkstemp(prefix=".mxport-", suffix="-symbol.json.tmp", dir=folder)
-        with os.fdopen(fd, "w") as f:
-            json.dump(graph, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        with open(tmp_params, "rb+") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp_params, mode)
-        os.chmod(tmp_symbol, mode)
-        # The symbol file is the commit point. The old files step aside as backups first, so that at every
-        # instant the prefix holds the old model whole, no model, or the new model whole; never new params
-        # beside an old symbol. A kill in between leaves the backups, which the loader's error names.
-        backups = [(path, path + BACKUP_SUFFIX) for path in (symbol_path, params_path)]
-        for path, backup in backups:
-            if os.path.lexists(path):
-                os.replace(path, backup)
-        os.replace(tmp_params, params_path)
-        tmp_params = None
-        os.replace(tmp_symbol, symbol_path)
-        tmp_symbol = None
-        for _, backup in backups:
-            if os.path.lexists(backup):
-                os.unlink(backup)
-    finally:
-        for t in (tmp_params, tmp_symbol):
-            if t is not None and os.path.exists(t):
-                os.unlink(t)
-
-
-def _umask():
-    try:  # Linux says it without changing it; os.umask() can only read by setting, which races other threads
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
-def _refuse_foreign(symbol_path, params_path):
-    def is_mxport(path):
-        """A symbol file with a node that carries the signature attribute, valid or not."""
-        try:
-            with open(path, "rb") as f:
-                graph = _graph.parse_graph(f.read().decode("utf-8"), path)
-        except (OSError, UnicodeDecodeError, MxportError):
-            return False
-        return any(_graph.SIGNATURE_ATTR in n.get("attrs", {}) for n in graph["nodes"])
-
-    if os.path.lexists(symbol_path) and not is_mxport(symbol_path):
-        raise MxportError("TARGET_EXISTS", f"{symbol_path} exists and is not an mxport model; choose another "
-                          "prefix, or pass overwrite=True to replace it")
-    ours = is_mxport(symbol_path) or is_mxport(symbol_path + BACKUP_SUFFIX)  # the backup: an interrupted export
-    if os.path.lexists(params_path) and not ours:
-        raise MxportError("TARGET_EXISTS", f"{params_path} exists without an mxport symbol file beside it; "
-                          "choose another prefix, or pass overwrite=True to replace it")

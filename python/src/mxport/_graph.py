@@ -19,13 +19,13 @@ def parse_graph(text, path):
     except (ValueError, TypeError) as e:
         raise MxportError("BAD_SYMBOL_JSON", f"{path} is not JSON ({e}); it must be a symbol file written "
                           "by MXNet or mxport.export") from None
-    if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list) \
-            or not isinstance(graph.get("heads"), list) or not graph["nodes"] or not graph["heads"]:
+    if (not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list)
+            or not isinstance(graph.get("heads"), list) or not graph["nodes"] or not graph["heads"]):
         raise MxportError("BAD_SYMBOL_JSON", f"{path} is JSON but not an MXNet graph: it needs non-empty "
                           "lists 'nodes' and 'heads'")
     for i, node in enumerate(graph["nodes"]):
-        if not isinstance(node, dict) or not isinstance(node.get("op"), str) \
-                or not isinstance(node.get("name"), str) or not isinstance(node.get("inputs", []), list):
+        if (not isinstance(node, dict) or not isinstance(node.get("op"), str)
+                or not isinstance(node.get("name"), str) or not isinstance(node.get("inputs", []), list)):
             raise MxportError("BAD_SYMBOL_JSON", f"{path}: node {i} needs a string 'op', a string 'name' "
                               "and a list 'inputs'")
         attrs = node.get("attrs", {})
@@ -161,3 +161,8 @@ def cut_output_transforms(graph, sig, name):
     nodes[connectors(graph, NOOP)[name]] = _variable(name)
     head = graph["heads"][sig.output_names.index(name)]
     return _reduce(graph, nodes, [head])
+
+
+def remap(entry, ref):
+    """Entry ``ref`` (node, output[, version]) of a sub-graph, whose node is now at ``entry``."""
+    return [entry[0], entry[1] + ref[1] if len(ref) > 1 else entry[1]] + ([ref[2]] if len(ref) > 2 else [0])

@@ -13,9 +13,9 @@ import json
 import mxnet as mx
 import numpy as np
 
-from . import _graph, _mx
+from . import _fold, _graph, _mx
 from ._errors import MxportError, native_message
-from ._load import check_inputs
+from ._inputs import check_inputs
 from ._signature import CALIBRATION_MODES
 
 KINDS = ("none", "fused", "int8")
@@ -66,7 +66,7 @@ def optimize_model(graph, signature, params, optimize, calibration, calibration_
     Returns ``(graph, params, optimization)``.
     """
     net_graph = _network_without_connectors(graph, signature)
-    net_symbol = _mx.symbol_from_graph(net_graph, "the network")
+    net_symbol = _mx.symbol_from_graph(net_graph, "the network")  # the one conversion in: MXNet's passes
     net_params = _graph_params(net_graph, params)
     if optimize == "fused":
         try:
@@ -76,11 +76,11 @@ def optimize_model(graph, signature, params, optimize, calibration, calibration_
         new_params = net_params
         record = {"kind": "fused", "backend": BACKEND}
     else:
-        optimised, new_params, samples = _quantize(graph, signature, params, net_symbol, net_params,
+        optimised, new_params, samples = _quantize(graph, signature, params, net_graph, net_symbol, net_params,
                                                    calibration, calibration_mode, list(exclude_layers))
         record = {"kind": "int8", "backend": BACKEND, "calibration_mode": calibration_mode,
                   "calibration_samples": samples, "excluded_layers": list(exclude_layers)}
-    joined, fold_params = join(graph, signature, json.loads(optimised.tojson()))
+    joined, fold_params = join(graph, signature, json.loads(optimised.tojson()))  # the one conversion out
     kept = {n["name"] for n in joined["nodes"] if n["op"] == "null"} - set(signature.input_names)
     all_params = dict(params)
     all_params.update(new_params)
@@ -95,25 +95,17 @@ def _network_without_connectors(graph, signature):
     return _graph.reduce_to(cut, heads)
 
 
-def params_file_arrays(graph, params):
-    """The arrays of a params file for ``graph``: ``arg:<name>`` and ``aux:<name>`` as the graph uses them."""
-    symbol = _mx.symbol_from_graph(graph, "the graph")
-    aux = set(symbol.list_auxiliary_states())
-    return {("aux:" if n in aux else "arg:") + n: v for n, v in sorted(params.items())}
-
-
 def _graph_params(graph, params):
     names = {n["name"] for n in graph["nodes"] if n["op"] == "null"}
     return {k: v for k, v in params.items() if k in names}
 
 
-def _quantize(graph, signature, params, net_symbol, net_params, calibration, mode, exclude):
+def _quantize(graph, signature, params, net_graph, net_symbol, net_params, calibration, mode, exclude):
     from mxnet.contrib import quantization as q
-    nodes = {n["name"] for n in json.loads(net_symbol.tojson())["nodes"] if n["op"] != "null"}
+    nodes = {n["name"] for n in net_graph["nodes"] if n["op"] != "null"}
     unknown = [x for x in exclude if x not in nodes]
     if unknown:
-        layers = [n["name"] for n in json.loads(net_symbol.tojson())["nodes"]
-                  if n["op"] in ("Convolution", "FullyConnected")]
+        layers = [n["name"] for n in net_graph["nodes"] if n["op"] in ("Convolution", "FullyConnected")]
         raise MxportError("INVALID_ARGUMENT", f"exclude_layers names {unknown}, which are not nodes of the "
                           f"network; its convolution and dense layers are {layers[:6]}"
                           f"{' ... ' + repr(layers[-2:]) if len(layers) > 6 else ''} (mxport inspect does not "
@@ -207,15 +199,15 @@ def join(graph, signature, network):
                 index[i] = variables[node["name"]]
                 continue
             new = dict(node)
-            new["inputs"] = [_remap(index[r[0]], r) for r in node.get("inputs", [])]
+            new["inputs"] = [_graph.remap(index[r[0]], r) for r in node.get("inputs", [])]
             index[i] = [len(nodes), 0, 0]
             nodes.append(new)
-        return [_remap(index[h[0]], h) for h in sub["heads"]]
+        return [_graph.remap(index[h[0]], h) for h in sub["heads"]]
 
     batchify = {}
     fold_params = {}
     for spec in signature.inputs:
-        transforms, folds = fold_image_transforms(_graph.cut_input_transforms(graph, spec.name), spec)
+        transforms, folds = _fold.fold_image_transforms(_graph.cut_input_transforms(graph, spec.name), spec)
         fold_params.update(folds)
         batchify[spec.name] = append(transforms, {})[0]
     net_heads = append(network, batchify)
@@ -234,125 +226,3 @@ def join(graph, signature, network):
     if "attrs" in graph:
         result["attrs"] = graph["attrs"]
     return result, fold_params
-
-
-FOLD_PREFIX = "mxport_fold_"
-
-
-def fold_image_transforms(transforms, spec):
-    """One input's transforms with each ToTensor (and the Normalize that alone reads it) on a 4-D NHWC
-    input replaced by Cast, expand_dims, Reshape and one Convolution (spec section 12).
-
-    ToTensor + Normalize is a per-channel affine map, x / 255 then (x - mean) / std, plus the change from
-    NHWC to NCHW. Seen as a (N, 1, H, W*C) image, each pixel's C values are one 1xC window at stride C, so
-    a convolution with C filters whose one non-zero weight is 1 / (255 std) and whose bias is -mean / std
-    gives (N, C, H, W) in one oneDNN primitive, about a third of the cost of MXNet's single-threaded image
-    kernels. It equals them within float rounding (a few ulps). A ToTensor whose input rank or channel count
-    is not known at export, or a Normalize whose mean or std does not have 1 or C values, stays as written.
-
-    Returns ``(graph, params)``: ``params`` maps the new variables to their arrays.
-    """
-    nodes = transforms["nodes"]
-    readers = {}
-    for i, node in enumerate(nodes):
-        for ref in node.get("inputs", []):
-            readers.setdefault(ref[0], []).append(i)
-    for head in transforms["heads"]:
-        readers.setdefault(head[0], []).append(None)
-    plans = {}  # to_tensor index -> (normalize index or None, channels, mean, std)
-    for i, node in enumerate(nodes):
-        if node["op"] != "_image_to_tensor" or len(node.get("inputs", [])) != 1:
-            continue
-        shape = _entry_shape(transforms, node["inputs"][0], spec)
-        if shape is None or len(shape) != 4 or shape[3] <= 0:
-            continue
-        channels = shape[3]
-        mean, std, normalize = (0.0,), (1.0,), None
-        after = readers.get(i, [])
-        if len(after) == 1 and after[0] is not None and nodes[after[0]]["op"] == "_image_normalize":
-            normalize = after[0]
-            attrs = nodes[normalize].get("attrs", {})
-            mean = _floats(attrs.get("mean", "(0, 0, 0, 0)"))
-            std = _floats(attrs.get("std", "(1, 1, 1, 1)"))
-            if mean is None or std is None or len(mean) not in (1, channels) or len(std) not in (1, channels) \
-                    or any(s == 0 for s in std):
-                continue
-        plans[i] = (normalize, channels, mean, std)
-    if not plans:
-        return transforms, {}
-    out, index, params = [], {}, {}
-    skipped = {p[0]: i for i, p in plans.items() if p[0] is not None}
-    for i, node in enumerate(nodes):
-        if i in skipped:
-            index[i] = index[skipped[i]]
-            continue
-        if i in plans:
-            normalize, channels, mean, std = plans[i]
-            index[i], folded = _fold(node, _remap(index[node["inputs"][0][0]], node["inputs"][0]), channels, mean,
-                                     std, out)
-            params.update(folded)
-            continue
-        new = dict(node)
-        new["inputs"] = [_remap(index[r[0]], r) for r in node.get("inputs", [])]
-        index[i] = [len(out), 0]
-        out.append(new)
-    result = {"nodes": out, "arg_nodes": [i for i, n in enumerate(out) if n["op"] == "null"],
-              "heads": [_remap(index[h[0]], h) for h in transforms["heads"]]}
-    if "attrs" in transforms:
-        result["attrs"] = transforms["attrs"]
-    return result, params
-
-
-def _fold(to_tensor, source, channels, mean, std, out):
-    """Appends the fold of one ToTensor (+ Normalize) to ``out``, reading its entry ``source``; returns the
-    entry of its result and its params."""
-    name = FOLD_PREFIX + to_tensor["name"]
-    pixels = mx.sym.var("pixels")
-    weight, bias = mx.sym.var(name + "_weight"), mx.sym.var(name + "_bias")
-    x = mx.sym.cast(pixels, dtype="float32", name=name + "_cast")
-    x = mx.sym.expand_dims(x, axis=1, name=name + "_expand")
-    x = mx.sym.reshape(x, shape=(0, 0, 0, -1), name=name + "_rows")  # (N, 1, H, W*C)
-    x = mx.sym.Convolution(x, weight=weight, bias=bias, kernel=(1, channels), stride=(1, channels),
-                           num_filter=channels, name=name + "_conv")
-    sub = json.loads(x.tojson())["nodes"]
-    local = {}
-    for j, node in enumerate(sub):
-        if node["name"] == "pixels":
-            local[j] = source
-            continue
-        node = dict(node)
-        node["inputs"] = [_remap(local[r[0]], r) for r in node.get("inputs", [])]
-        local[j] = [len(out), 0]
-        out.append(node)
-    mean = np.broadcast_to(np.asarray(mean, np.float64), channels)
-    std = np.broadcast_to(np.asarray(std, np.float64), channels)
-    w = np.zeros((channels, 1, 1, channels), np.float32)
-    w[np.arange(channels), 0, 0, np.arange(channels)] = 1.0 / (255.0 * std)
-    params = {name + "_weight": mx.nd.array(w), name + "_bias": mx.nd.array((-mean / std).astype(np.float32))}
-    return local[len(sub) - 1], params
-
-
-def _entry_shape(graph, entry, spec):
-    """The shape of ``entry`` inferred from the input's signature shape (0 where unknown), or None."""
-    sub = _graph.reduce_to(graph, [entry])
-    try:
-        symbol = _mx.symbol_from_graph(sub, "the transforms")
-        if spec.name not in symbol.list_arguments():
-            return None
-        _, shapes, _ = symbol.infer_shape_partial(**{spec.name: tuple(max(d, 0) for d in spec.shape)})
-    except (mx.base.MXNetError, MxportError):
-        return None
-    return tuple(shapes[0]) if shapes and shapes[0] else None
-
-
-def _floats(text):
-    try:
-        values = tuple(float(v) for v in text.strip("()[] ").split(",") if v.strip())
-    except ValueError:
-        return None
-    return values or None
-
-
-def _remap(entry, ref):
-    """Entry ``ref`` (node, output[, version]) of a sub-graph, whose node is now at ``entry``."""
-    return [entry[0], entry[1] + ref[1] if len(ref) > 1 else entry[1]] + ([ref[2]] if len(ref) > 2 else [0])

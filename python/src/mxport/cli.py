@@ -8,7 +8,6 @@
 
 import argparse
 import os
-import re
 import shlex
 import sys
 
@@ -19,30 +18,28 @@ from ._version import __version__
 
 _PREFIX_HELP = ("the model: PREFIX-symbol.json and PREFIX.params (the path of either file works too)")
 
-# The Python API's fixes, as the command line spells them.
-_SHELL = [(re.compile(r"pass epoch=(\d+)"), r"add --epoch \1"),
-          (re.compile(r"drop inputs= and epoch="), "drop --input-spec and --epoch"),
-          (re.compile(r"drop epoch="), "drop --epoch"),
-          (re.compile(r"load it with load_transforms=True"), "drop --no-transforms")]
+_FLAGS = {"epoch": "--epoch", "inputs": "--input-spec", "load_transforms": "--no-transforms"}
 
 
-def _shell_error(e, args):
-    """An MxportError whose fix names the command's flags instead of the Python API's arguments."""
-    if e.code == "NO_SIGNATURE":
-        from ._load import old_model_hint_of
-        hint = old_model_hint_of(args.prefix)
-        specs = " ".join("--input-spec " + shlex.quote(f"{name}={','.join(map(str, shape)) if shape else '-1,...'}:{dtype}")
-                         for name, shape, dtype in hint.inputs) or "--input-spec data=-1,...:float32"
-        epoch = f" --epoch {hint.epoch}" if hint.epoch is not None else ""
-        unknown = " (write each input's shape in place of ...)" if "..." in specs else ""
+def _shell_spelling(args):
+    """A fix (mxport.MxportError.fix) in the command line's words: its flags, not the Python API's arguments."""
+    def spell(fix):
+        if fix.kind == "argument":
+            (name, value), = fix.arguments
+            if name == "load_transforms":
+                return "drop --no-transforms" if value else "add --no-transforms"
+            return f"add {_FLAGS.get(name, '--' + name.replace('_', '-'))} {value}"
+        if fix.kind == "drop":
+            return "drop " + " and ".join(_FLAGS.get(name, "--" + name.replace("_", "-")) for name, _ in fix.arguments)
+        specs = " ".join("--input-spec " + shlex.quote(f"{name}={','.join(map(str, shape)) if shape else '-1,...'}"
+                                                       f":{dtype}")
+                         for name, shape, dtype in fix.inputs) or "--input-spec data=-1,...:float32"
+        epoch = "".join(f" --epoch {value}" for _, value in fix.arguments)
         rest = " --input FILE" if args.command == "predict" else ""
-        return MxportError(e.code, e.detail.split(" Load it with ")[0] + f" Describe its inputs: mxport "
-                           f"{args.command} {args.prefix} {specs}{epoch}{rest}{unknown}, or re-export it with "
-                           "mxport.export")
-    detail = e.detail
-    for pattern, shell in _SHELL:
-        detail = pattern.sub(shell, detail)
-    return MxportError(e.code, detail)
+        unknown = " (write each input's shape in place of ...)" if "..." in specs else ""
+        return (f"describe its inputs, mxport {args.command} {shlex.quote(args.prefix)} {specs}{epoch}{rest}"
+                f"{unknown}, or re-export it with mxport.export")
+    return spell
 
 
 def _input_spec(text):
@@ -69,7 +66,7 @@ def _load(args, signature_only=False):
     if signature_only and args.input_spec is None and args.epoch is None:
         return mxport.read_signature(args.prefix)
     if signature_only:
-        from ._load import open_model
+        from ._files import open_model
         return open_model(args.prefix, **old).signature
     return mxport.load(args.prefix, load_transforms=not args.no_transforms, **old)
 
@@ -208,7 +205,7 @@ def main(argv=None):
     try:
         args.run(args)
     except MxportError as e:
-        print(f"mxport: error: {_shell_error(e, args)}", file=sys.stderr)
+        print(f"mxport: error: [{e.code}] {e.spelled(_shell_spelling(args))}", file=sys.stderr)
         return 2
     return 0
 

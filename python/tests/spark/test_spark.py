@@ -176,9 +176,10 @@ def test_each_python_worker_loads_the_model_once(spark):
     def counts(batches):  # runs in the same kind of Python worker as transform's mapInArrow
         import os
         import pyarrow as pa
-        import mxport.spark
-        for _ in batches:
-            yield pa.RecordBatch.from_pydict({"pid": [os.getpid()], "loads": [mxport.spark.load_count(uri)]})
+        from mxport.spark import _scoring
+        for _ in batches:  # the worker's model cache: one block per model it loaded
+            loads = sum(1 for key in _scoring._models if key[0] == uri)
+            yield pa.RecordBatch.from_pydict({"pid": [os.getpid()], "loads": [loads]})
 
     seen = {r["pid"]: r["loads"] for r in df.mapInArrow(counts, "pid long, loads long").collect()}
     assert max(seen.values()) == 1, seen  # a worker that served several partitions loaded once

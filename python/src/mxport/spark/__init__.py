@@ -24,9 +24,8 @@ import threading
 from .._errors import MxportError
 from . import _task
 from ._plan import _plan, _schema
-from ._scoring import load_count
 
-__all__ = ["transform", "output_schema", "load_count", "check_workers"]
+__all__ = ["transform", "output_schema", "check_workers"]
 
 DEFAULTS = dict(batch_size=8, input_cols=None, output_cols=None, pad_tail=True, on_error="column",
                 error_col="mxport_error", id_col=None, load_transforms=True, max_image_pixels=100_000_000)

@@ -112,7 +112,7 @@ def _local_prefix(uri, with_params):
 
 
 def _read_signature(uri):
-    from .._load import read_signature
+    from .._files import read_signature
     prefix, folder = _local_prefix(uri, with_params=False)
     try:
         return read_signature(prefix)

@@ -16,13 +16,7 @@ from ._plan import _OUT_NUMPY, _Input, _Output, _Plan, _local_prefix, _read_sign
 # ---- the worker side ----
 
 _models: Dict[tuple, object] = {}
-_loads: Dict[tuple, int] = {}
 _lock = threading.Lock()
-
-
-def load_count(uri=None):
-    """How many models this Python process loaded (from ``uri`` only, when given); for tests."""
-    return sum(n for k, n in _loads.items() if uri is None or k[0] == uri)
 
 
 def _model(plan):
@@ -44,8 +38,7 @@ def _model(plan):
                 if folder:
                     shutil.rmtree(folder, ignore_errors=True)
             _models[key] = block
-            _loads[key] = _loads.get(key, 0) + 1
-            # one line per load in the executor's stderr log, as the Scala ModelCache logs: tests count them
+            # one line per load in the executor's stderr log, as the Scala ModelCache logs
             print(f"mxport: loaded {plan.uri} (params sha256 {plan.params_sha256[:12]}) in "
                   f"{time.perf_counter() - started:.2f} s in Python worker {os.getpid()}", file=sys.stderr, flush=True)
     return block

@@ -52,7 +52,6 @@ def prepare(state):
     if cpus is not None and spark_value == cpus:
         del os.environ["OMP_NUM_THREADS"]
         os.environ.setdefault("OPENBLAS_NUM_THREADS", cpus)
-        os.environ["MXPORT_SPARK_OMP_REMOVED"] = spark_value  # for tests and for anyone who wonders
 
 
 def run(state, batches):

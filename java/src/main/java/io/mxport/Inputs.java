@@ -30,10 +30,12 @@ final class Inputs {
             }
             if (a.getDType() != spec.getDType()) {
                 boolean image = a.getDType() == DType.UINT8 && spec.getDType().getName().startsWith("float");
+                String convert = "convert it to " + spec.getDType() + ", an NDArray of DType." + spec.getDType().name();
                 throw new MxportException(ErrorCode.DTYPE_MISMATCH, "input '" + spec.getName() + "' has dtype "
-                        + a.getDType() + " but the model takes " + spec.getDType() + ": convert it to " + spec.getDType()
-                        + ", an NDArray of DType." + spec.getDType().name() + (image ? "; an image (uint8) feeds the model"
-                        + " with its transforms: load it with loadTransforms=true" : ""));
+                        + a.getDType() + " but the model takes " + spec.getDType(), image
+                        ? Fix.argument("load_transforms", true, convert + "; an image (uint8) feeds the model with its"
+                                + " transforms: ", "")
+                        : Fix.text(convert));
             }
             Shape got = a.getShape();
             Shape want = spec.getShape();
@@ -43,7 +45,7 @@ final class Inputs {
             }
             if (!ok) {
                 throw new MxportException(ErrorCode.SHAPE_MISMATCH, "input '" + spec.getName() + "' has shape " + got
-                        + " but the model takes " + want + shapeFix(got, want));
+                        + " but the model takes " + want, shapeFix(got, want));
             }
             for (int k = 0; k < got.rank(); k++) {
                 if (got.get(k) < 1) {
@@ -174,24 +176,24 @@ final class Inputs {
         return true;
     }
 
-    /** The likely fix of a shape mismatch: a missing batch axis, or channels on the wrong side. */
-    static String shapeFix(Shape got, Shape want) {
+    /** The likely fix of a shape mismatch, a missing batch axis or channels on the wrong side; null when none. */
+    static Fix shapeFix(Shape got, Shape want) {
         int[] g = got.toArray();
         int[] batched = new int[g.length + 1];
         batched[0] = 1;
         System.arraycopy(g, 0, batched, 1, g.length);
         if (fits(batched, want)) {
-            return ": add the batch axis, shape " + new Shape(batched) + " for a batch of one (the same bytes)";
+            return Fix.text("add the batch axis, shape " + new Shape(batched) + " for a batch of one (the same bytes)");
         }
         if (g.length == 4 && want.rank() == 4) {
             if (fits(new int[] {g[0], g[3], g[1], g[2]}, want)) {
-                return ": the array is channels-last (NHWC) and the model takes channels-first (NCHW): transpose it;"
-                        + " an image feeds the model with its transforms: load it with loadTransforms=true";
+                return Fix.argument("load_transforms", true, "the array is channels-last (NHWC) and the model takes"
+                        + " channels-first (NCHW): transpose it; an image feeds the model with its transforms: ", "");
             }
             if (fits(new int[] {g[0], g[2], g[3], g[1]}, want)) {
-                return ": the array is channels-first (NCHW) and the model takes channels-last (NHWC): transpose it";
+                return Fix.text("the array is channels-first (NCHW) and the model takes channels-last (NHWC): transpose it");
             }
         }
-        return "";
+        return null;
     }
 }

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -93,7 +94,8 @@ final class ModelFiles {
             if (exists(symbolPath(c.prefix))) {
                 if (epoch != null && !epoch.equals(c.epoch)) {
                     throw new MxportException(ErrorCode.INVALID_ARGUMENT, prefix + " is the params file of epoch "
-                            + c.epoch + ", but epoch " + epoch + " was given: drop the epoch, or give the prefix " + c.prefix);
+                            + c.epoch + ", but epoch " + epoch + " was given",
+                            Fix.drop(Map.of("epoch", epoch), ", or give the prefix " + c.prefix));
                 }
                 return c;
             }
@@ -174,25 +176,13 @@ final class ModelFiles {
      * {@code __shape__} attributes where known) and the epoch whose params file is on disk.
      */
     static MxportException noSignature(String prefix, Graph graph) {
-        List<String> descs = new ArrayList<>();
-        boolean unknown = false;
+        List<Fix.Input> inputs = new ArrayList<>();
         for (Graph.OldInput in : graph.oldModelInputs()) {
-            unknown |= in.shape == null;
-            String dims = in.shape == null ? "-1, ..." : in.shape.toString().replaceAll("[\\[\\]]", "").replace(",", ", ");
-            descs.add("new DataDesc(\"" + in.name + "\", new Shape(" + dims + "), DType." + in.dtype.name() + ", null)");
-        }
-        if (descs.isEmpty()) {
-            unknown = true;
-            descs.add("new DataDesc(\"data\", new Shape(-1, ...), DType.FLOAT32, null)");
+            inputs.add(new Fix.Input(in.name, in.shape, in.dtype));
         }
         List<Integer> epochs = epochsOnDisk(prefix);
-        String call = epochs.isEmpty()
-                ? "new Predictor(prefix, List.of(" + String.join(", ", descs) + "), List.of(Context.cpu()))"
-                : "new Predictor(prefix, List.of(" + String.join(", ", descs) + "), List.of(Context.cpu()), "
-                        + epochs.get(epochs.size() - 1) + ")";
         return new MxportException(ErrorCode.NO_SIGNATURE, symbolPath(prefix) + " carries no mxport signature: it is an"
-                + " old MXNet model. Load it with " + call + (unknown ? " (write each input's shape in place of ...)" : "")
-                + ", or re-export it with mxport.export");
+                + " old MXNet model", Fix.describeInputs(inputs, epochs.isEmpty() ? null : epochs.get(epochs.size() - 1)));
     }
 
     static Signature readSignature(String given) {
@@ -224,9 +214,11 @@ final class ModelFiles {
         Signature sig = graph.findSignature(symbolPath);
         if (sig != null) {
             if (inputs != null || epoch != null) {
-                throw new MxportException(ErrorCode.INVALID_ARGUMENT, symbolPath + " carries its own signature: use"
-                        + " new Predictor(prefix, contexts, loadTransforms) without input descriptions or epoch, which only"
-                        + " old models need");
+                Map<String, Object> drop = new java.util.LinkedHashMap<>();
+                drop.put("inputs", inputs);
+                drop.put("epoch", epoch);
+                throw new MxportException(ErrorCode.INVALID_ARGUMENT, symbolPath + " carries its own signature",
+                        Fix.drop(drop, ", which only old models need"));
             }
             graph.checkConnectors(sig, symbolPath);
             String paramsPath = paramsPath(prefix, null);
@@ -259,8 +251,7 @@ final class ModelFiles {
         if (epoch == null && !epochs.isEmpty() && !exists(paramsPath)) {
             int last = epochs.get(epochs.size() - 1);
             throw new MxportException(ErrorCode.MODEL_NOT_FOUND, paramsPath + " does not exist, but "
-                    + paramsPath(prefix, last) + " does: pass epoch " + last + ", new Predictor(prefix, inputs, contexts, "
-                    + last + ") (the NNNN of <prefix>-NNNN.params)");
+                    + paramsPath(prefix, last) + " does", Fix.argument("epoch", last, "", " (the NNNN of <prefix>-NNNN.params)"));
         }
         byte[] data = read(paramsPath);
         return new ModelFiles(graph, null, inputs, data, sha256(data), symbolPath, paramsPath);

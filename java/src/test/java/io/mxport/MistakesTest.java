@@ -122,6 +122,10 @@ class MistakesTest {
             if (!e.getCode().equals(code)) {
                 return "code " + e.getCode() + ", expected " + code + ": " + e.getMessage();
             }
+            String kind = e.getFix().map(f -> f.getKind().name().toLowerCase(java.util.Locale.ROOT)).orElse(null);
+            if (!java.util.Objects.equals(kind, row.path("fix_kind").textValue())) {
+                return "fix kind " + kind + ", expected " + row.path("fix_kind").textValue() + ": " + e.getMessage();
+            }
             for (String fix : fixes(row, "java")) {
                 if (!e.getMessage().contains(fix)) {
                     return "'" + fix + "' not in: " + e.getMessage();

@@ -1,6 +1,6 @@
 package io.mxport.scalaapi
 
-import io.mxport.{ErrorCode => JErrorCode, MxportException => JMxportException, Predictor => JPredictor}
+import io.mxport.{ErrorCode => JErrorCode, Fix => JFix, MxportException => JMxportException, Predictor => JPredictor}
 
 import scala.collection.immutable.{ArraySeq, SeqMap, VectorMap}
 import scala.jdk.CollectionConverters._
@@ -62,7 +62,7 @@ final class Predictor private (underlying: JPredictor) extends AutoCloseable {
   @throws[IllegalStateException]("when the predictor is closed")
   def predictWithNDArray(inputs: IndexedSeq[NDArray]): IndexedSeq[NDArray] = {
     require(inputs != null, "inputs must be an IndexedSeq of NDArray, one per input in signature order, got null")
-    underlying.predictWithNDArray(inputs.asJava).asScala.toIndexedSeq
+    ScalaFixes(underlying.predictWithNDArray(inputs.asJava)).asScala.toIndexedSeq
   }
 
   /** Runs the model on inputs given by name.
@@ -75,7 +75,7 @@ final class Predictor private (underlying: JPredictor) extends AutoCloseable {
   @throws[IllegalStateException]("when the predictor is closed")
   def predictWithNDArray(inputs: Map[String, NDArray]): SeqMap[String, NDArray] = {
     require(inputs != null, "inputs must be a Map of input name to NDArray, got null")
-    VectorMap.from(underlying.predictWithNDArray(inputs.asJava).asScala)
+    VectorMap.from(ScalaFixes(underlying.predictWithNDArray(inputs.asJava)).asScala)
   }
 
   /** Runs the model on flat inputs, as MXNet's Scala infer API did: one array per input in signature order, each
@@ -91,7 +91,7 @@ final class Predictor private (underlying: JPredictor) extends AutoCloseable {
   @throws[IllegalStateException]("when the predictor is closed")
   def predict(inputs: IndexedSeq[Array[Float]]): IndexedSeq[Array[Float]] = {
     require(inputs != null, "inputs must be an IndexedSeq of Array[Float], one per input in signature order, got null")
-    ArraySeq.unsafeWrapArray(underlying.predict(inputs.toArray)) // a fresh array that nothing else holds
+    ArraySeq.unsafeWrapArray(ScalaFixes(underlying.predict(inputs.toArray))) // a fresh array that nothing else holds
   }
 
   /** The Java predictor this one delegates to, for Java code that needs it (closing either closes both). */
@@ -156,36 +156,54 @@ object Predictor {
     Signature.read(prefix) // throws NO_SIGNATURE for an old model, or what is wrong with the file
     throw new JMxportException(
       JErrorCode.INVALID_ARGUMENT,
-      s"$prefix-symbol.json carries its own signature: drop epoch = Some($epoch), which only old models need"
+      s"$prefix-symbol.json carries its own signature",
+      JFix.drop(java.util.Map.of("epoch", Int.box(epoch)), ", which only old models need"),
+      ScalaFixes.Spelling
     )
   }
 }
 
-/** The Java core's failures with their fixes spelled in Scala: the core words a fix as Java code
-  * (`new Predictor(prefix, List.of(new DataDesc(...)), List.of(Context.cpu()), 7)`, `pass epoch 7`); a Scala user
-  * reads `Predictor(prefix, inputs = Seq(DataDesc(...)), epoch = Some(7))`. Same code, same problem; only the
-  * spelling of the fix changes (spec/mistakes.json checks both).
+/** The Java core's failures with their fixes spelled in Scala: the core carries a fix as data (`Fix`, e.g. "pass
+  * argument epoch = 7"), which the Java API words as `new Predictor(prefix, inputs, contexts, 7)` and a Scala user
+  * reads as `epoch = Some(7)`. Same code, same problem, same fix; only the spelling changes (spec/mistakes.json
+  * checks both).
   */
 private[scalaapi] object ScalaFixes {
-  private val Rewrites = Seq(
-    """new DataDesc\("([^"]*)", new Shape\(([^)]*)\), DType\.(\w+), null\)""".r -> "DataDesc(\"$1\", Shape($2), DType.$3)",
-    """new Predictor\(prefix, List\.of\((.*)\), List\.of\(Context\.cpu\(\)\), (\d+)\)""".r ->
-      "Predictor(prefix, inputs = Seq($1), epoch = Some($2))",
-    """new Predictor\(prefix, List\.of\((.*)\), List\.of\(Context\.cpu\(\)\)\)""".r -> "Predictor(prefix, inputs = Seq($1))",
-    """pass epoch (\d+), new Predictor\(prefix, inputs, contexts, \d+\)""".r -> "pass epoch = Some($1)",
-    """but epoch (\d+) was given: drop the epoch""".r -> "but epoch = Some($1) was given: drop epoch = Some($1)",
-    """loadTransforms=true""".r -> "loadTransforms = true"
-  )
+
+  /** The Scala API's words for each kind of fix: `Predictor.apply`'s named arguments. */
+  object Spelling extends JFix.Spelling {
+    override def argument(name: String, value: Any): String = name match {
+      case "epoch"           => s"pass epoch = Some($value)"
+      case "load_transforms" => s"load it with loadTransforms = $value"
+      case other             => s"pass ${camelCase(other)} = $value"
+    }
+
+    override def drop(arguments: java.util.Map[String, AnyRef]): String =
+      "drop " + arguments.asScala.map {
+        case ("epoch", epoch) if epoch != null => s"epoch = Some($epoch)"
+        case ("inputs", _)                     => "inputs = Seq(...)"
+        case (name, _)                         => camelCase(name)
+      }.mkString(" and ")
+
+    override def describeInputs(inputs: java.util.List[JFix.Input], epoch: Integer): String = {
+      val descs = inputs.asScala.map(in => s"""DataDesc("${in.getName}", Shape(${JFix.dims(in)}), DType.${in.getDType.name})""")
+      val all = if (descs.isEmpty) "DataDesc(\"data\", Shape(-1, ...), DType.FLOAT32)" else descs.mkString(", ")
+      val withEpoch = if (epoch == null) "" else s", epoch = Some($epoch)"
+      s"load it with Predictor(prefix, inputs = Seq($all)$withEpoch)${JFix.unknownShapes(inputs)}, or re-export it with mxport.export"
+    }
+
+    private def camelCase(name: String): String = {
+      val parts = name.split('_')
+      parts.head + parts.tail.map(_.capitalize).mkString
+    }
+  }
 
   def apply[T](body: => T): T =
     try body
     catch {
-      case e: JMxportException =>
-        val message = e.getMessage.stripPrefix(s"[${e.getCode}] ")
-        val spelled = Rewrites.foldLeft(message) { case (m, (regex, to)) => regex.replaceAllIn(m, to) }
-        if (spelled == message) throw e
-        val rewritten = new JMxportException(e.getErrorCode, spelled)
-        rewritten.setStackTrace(e.getStackTrace)
-        throw rewritten
+      case e: JMxportException if e.getFix.isPresent =>
+        val spelled = new JMxportException(e.getErrorCode, e.getProblem, e.getFix.get, Spelling)
+        spelled.setStackTrace(e.getStackTrace)
+        throw spelled
     }
 }

@@ -56,6 +56,9 @@ package object scalaapi {
   /** A failure with one of the spec's error codes (`getCode`, e.g. `"DIGEST_MISMATCH"`). Unchecked. */
   type MxportException = io.mxport.MxportException
 
+  /** A failure's fix as data, as [[MxportException]]`.getFix` returns it; its message spells it in Scala. */
+  type Fix = io.mxport.Fix
+
   /** The spec's error codes as an enum, as [[MxportException]]`.getErrorCode` returns them. */
   type ErrorCode = io.mxport.ErrorCode
 

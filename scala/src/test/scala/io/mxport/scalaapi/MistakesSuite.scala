@@ -61,7 +61,9 @@ class MistakesSuite extends AnyFunSuite {
       else None
     } catch {
       case e: MxportException =>
+        val kind = e.getFix.map[String](_.getKind.name.toLowerCase(java.util.Locale.ROOT)).orElse(null)
         if (!code.contains(e.getCode)) Some(s"code ${e.getCode}, expected $code: ${e.getMessage}")
+        else if (kind != row.path("fix_kind").textValue) Some(s"fix kind $kind, expected ${row.path("fix_kind")}: ${e.getMessage}")
         else fixes(row).find(f => !e.getMessage.contains(f)).map(f => s"'$f' not in: ${e.getMessage}")
     }
   }
