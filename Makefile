@@ -57,9 +57,10 @@ demo: real-model jvm-package ## classify demo/cat.jpg with the real ImageNet mod
 	java -cp "$(JVM_CP)" io.mxport.examples.Demo $(REAL_MODEL) demo/cat.jpg
 	java -cp "$(JVM_CP)" io.mxport.scalaapi.examples.Demo $(REAL_MODEL) demo/cat.jpg
 
-vectors: setup ## regenerate spec/vectors and spec/params_cases deterministically
+vectors: setup ## regenerate spec/vectors, spec/params_cases and spec/image_cases deterministically
 	$(PY) spec/tools/make_vectors.py spec/vectors
 	$(PY) spec/tools/make_params_cases.py
+	$(PY) spec/tools/make_image_cases.py
 
 fuzz: jvm-package ## Python, Java and Scala loaders against 5000 seeded broken models (make test runs 300)
 	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py integration_tests/test_fuzz_agreement.py

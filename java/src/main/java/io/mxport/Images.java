@@ -18,9 +18,9 @@ import java.util.List;
  * <p>{@link #read} and {@link #decode} decode with libmxnet's own {@code _cvimdecode} operator (OpenCV inside
  * libmxnet.so), the operator Python's {@code mx.image.imdecode(data)} and {@code mxport.decode_image} run, so a
  * file gives the same pixels in Java, Scala, Spark and Python (spec/RUNTIME.md, "Decoding images"): JPEG
- * (baseline, progressive, grayscale, CMYK), PNG (8 and 16 bits, gray, palette, alpha), BMP, TIFF, PNM. Grayscale
+ * (baseline, progressive, grayscale, CMYK) and PNG (8 and 16 bits, gray, palette, alpha) only. Grayscale
  * becomes R=G=B, alpha is dropped (not blended), 16-bit samples keep their high byte, CMYK is converted by
- * OpenCV. Bytes that are not an image it reads (GIF, text, a truncated PNG) are INVALID_ARGUMENT; a truncated
+ * OpenCV. Other bytes (BMP, TIFF, GIF, text, a truncated PNG) are INVALID_ARGUMENT; a truncated
  * JPEG decodes, its missing part filled as libjpeg fills it, as in Python.
  *
  * <p>{@link #toNHWC} takes images already decoded by Java (e.g. {@code ImageIO.read}): their pixels are read as
@@ -28,7 +28,7 @@ import java.util.List;
  * 255); decode files with {@link #read} to get Python's pixels.
  */
 public final class Images {
-    /** The largest image {@link #read} and {@link #decode} take: 715,827,880 pixels, the most a Java array holds. */
+    /** The largest image {@link #read} and {@link #decode} take: 715,827,879 pixels, the most a Java array holds as RGB. */
     public static final long MAX_PIXELS = (Integer.MAX_VALUE - 8) / 3;
 
     private Images() {
@@ -75,9 +75,15 @@ public final class Images {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot decode " + what + " as an image: "
                     + (encoded == null ? "no bytes" : "it is empty") + "; give a JPEG or PNG file's bytes");
         }
+        if (!isJpegOrPng(encoded)) {  // other formats reach old decoders (libtiff 4.0.9, ...): SECURITY.md
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot decode " + what + " as an image: it is not a"
+                    + " JPEG or PNG file; give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with"
+                    + " any image tool");
+        }
         long limit = Math.min(maxPixels, MAX_PIXELS);
         long[] declared = declaredSize(encoded);
-        if (declared != null && declared[0] * declared[1] > limit) { // refused before MXNet allocates for it
+        // refused before MXNet allocates for it; two uint32 multiply below 2^64, so compared unsigned
+        if (declared != null && Long.compareUnsigned(declared[0] * declared[1], limit) > 0) {
             throw tooLarge(what, declared[0], declared[1], maxPixels);
         }
         Mxnet.DecodedImage img = Mxnet.decodeImage(encoded, limit);
@@ -148,6 +154,18 @@ public final class Images {
         long limit = Math.min(maxPixels, MAX_PIXELS);
         return new MxportException(ErrorCode.INVALID_ARGUMENT, what + " is a " + width + "x" + height + " image, more"
                 + " than " + limit + " pixels; shrink it" + (maxPixels < MAX_PIXELS ? " or raise the limit" : ""));
+    }
+
+    private static final byte[] JPEG = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF};
+    private static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+
+    /** Whether the bytes start with the signature OpenCV's JPEG or PNG decoder looks for: the formats decoded. */
+    static boolean isJpegOrPng(byte[] b) {
+        return startsWith(b, JPEG) || startsWith(b, PNG);
+    }
+
+    private static boolean startsWith(byte[] b, byte[] prefix) {
+        return b.length >= prefix.length && java.util.Arrays.equals(b, 0, prefix.length, prefix, 0, prefix.length);
     }
 
     /**
