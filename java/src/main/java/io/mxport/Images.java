@@ -42,6 +42,17 @@ public final class Images {
      *     decodes; LIBRARY_NOT_FOUND when no libmxnet.so loads
      */
     public static NDArray read(Path file) {
+        return read(file, MAX_PIXELS);
+    }
+
+    /**
+     * Reads and decodes an image file, refusing one of more than {@code maxPixels} pixels (width x height; from its
+     * header, before MXNet allocates) with a message naming the file.
+     *
+     * @throws MxportException INVALID_ARGUMENT naming the file when it cannot be read, is not a JPEG or PNG libmxnet
+     *     decodes, or is too large
+     */
+    public static NDArray read(Path file, long maxPixels) {
         if (file == null) {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "the image file is null");
         }
@@ -52,7 +63,7 @@ public final class Images {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot read the image file " + file + " (" + e
                     + "); give the path of a readable JPEG or PNG file");
         }
-        return decode(data, MAX_PIXELS, file.toString());
+        return decode(data, maxPixels, file.toString());
     }
 
     /** Decodes an encoded image (the bytes of a JPEG, PNG, ... file); see {@link #read}. */
