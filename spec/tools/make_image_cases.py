@@ -57,6 +57,16 @@ def png_claiming(width, height):
     return bytes(data)
 
 
+def jfif_with_a_size_only_mxnet_reads():
+    """demo/cat.jpg with, after its JFIF segment, a restart marker followed by two bytes that libmxnet's own header
+    walk takes for a segment length (a JPEG reader does not: a restart marker has none), landing on a frame header
+    that claims 65535x65535: the size libmxnet would allocate for."""
+    cat = open(os.path.join(REPO, "demo", "cat.jpg"), "rb").read()
+    assert cat[2:4] == b"\xff\xe0" and cat[4:6] == b"\x00\x10"
+    fake = b"\xff\xd0\x00\x0a" + b"\x00" * 8 + b"\xff\xc0\x00\x11\x08\xff\xff\xff\xff"
+    return cat[:20] + fake + cat[20:2048]
+
+
 def cases():
     yield "png_100000x100000.png", png_claiming(100000, 100000), None
     yield "png_2147483647x1.png", png_claiming(2 ** 31 - 1, 1), None
@@ -66,6 +76,7 @@ def cases():
     yield "progressive_jpeg_60000x60000.jpg", jpeg_claiming(60000, 60000, 0xC2), None
     yield "arithmetic_jpeg_65535x20000.jpg", jpeg_claiming(65535, 20000, 0xC9), None
     yield "jpeg_451x300_limit_100000.jpg", jpeg_claiming(451, 300), 100000
+    yield "jfif_65535x65535_in_mxnets_walk_only.jpg", jfif_with_a_size_only_mxnet_reads(), None
     yield "png_83x61_limit_5000.png", png(83, 61), 5000
     yield "png_83x61_at_limit.png", png(83, 61), 83 * 61
     yield "png_1x1_limit_1.png", png(1, 1), 1

@@ -93,6 +93,30 @@ def declared_size(b):
     return None
 
 
+def mxnet_declared_size(b):
+    """The (width, height) libmxnet 1.9.1 itself reads (src/io/image_io.cc get_jpeg_size, get_png_size) and
+    allocates for before decoding a JFIF JPEG or a PNG, or None. Its JPEG walk differs from a JPEG reader's (no
+    fill bytes, a SOF-like marker anywhere in its path), so the pixel limit checks its answer too. It reads up to
+    9 bytes past the end: those are the zeros of the padded buffer (_PADDING)."""
+    b = bytes(b) + bytes(16)
+    size = len(b) - 16
+    if b[:4] == b"\x89PNG":
+        return int.from_bytes(b[16:20], "big"), int.from_bytes(b[20:24], "big")
+    if b[:4] != b"\xff\xd8\xff\xe0" or b[6:11] != b"JFIF\x00":
+        return None
+    i, block = 4, b[4] * 256 + b[5]
+    while i < size:
+        i += block
+        if i >= size or b[i] != 0xFF:
+            return None
+        marker = b[i + 1]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return b[i + 7] * 256 + b[i + 8], b[i + 5] * 256 + b[i + 6]
+        i += 2
+        block = b[i] * 256 + b[i + 1]
+    return None
+
+
 def _decode(data, what, max_pixels):
     import mxnet as mx
     import numpy as np
@@ -104,9 +128,9 @@ def _decode(data, what, max_pixels):
     if not data.startswith(_SIGNATURES):  # other formats reach old decoders (libtiff 4.0.9...): SECURITY.md
         raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: it is not a JPEG or PNG file; {_FIX}")
     limit = min(max_pixels, MAX_PIXELS)
-    declared = declared_size(data)
-    if declared is not None and declared[0] * declared[1] > limit:  # refused before MXNet allocates for it
-        raise _too_large(what, declared[0], declared[1], max_pixels)
+    for declared in (declared_size(data), mxnet_declared_size(data)):
+        if declared is not None and declared[0] * declared[1] > limit:  # refused before MXNet allocates for it
+            raise _too_large(what, declared[0], declared[1], max_pixels)
     # the bytes in a zero-padded buffer, MXNet given a view of them: a file cut in its header reads zeros, not
     # whatever memory follows (Java's Images.decode does the same)
     padded = mx.nd.array(np.frombuffer(data + bytes(_PADDING), dtype=np.uint8), dtype=np.uint8)

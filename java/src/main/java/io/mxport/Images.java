@@ -92,10 +92,11 @@ public final class Images {
                     + " any image tool");
         }
         long limit = Math.min(maxPixels, MAX_PIXELS);
-        long[] declared = declaredSize(encoded);
-        // refused before MXNet allocates for it; two uint32 multiply below 2^64, so compared unsigned
-        if (declared != null && Long.compareUnsigned(declared[0] * declared[1], limit) > 0) {
-            throw tooLarge(what, declared[0], declared[1], maxPixels);
+        for (long[] declared : new long[][] {declaredSize(encoded), mxnetDeclaredSize(encoded)}) {
+            // refused before MXNet allocates for it; two uint32 multiply below 2^64, so compared unsigned
+            if (declared != null && Long.compareUnsigned(declared[0] * declared[1], limit) > 0) {
+                throw tooLarge(what, declared[0], declared[1], maxPixels);
+            }
         }
         Mxnet.DecodedImage img = Mxnet.decodeImage(encoded, limit);
         if (img.tooLarge) {
@@ -209,6 +210,40 @@ public final class Images {
                 return i + 8 < b.length ? new long[] {u16(b, i + 7), u16(b, i + 5)} : null;
             }
             i += 2 + u16(b, i + 2);
+        }
+        return null;
+    }
+
+    /**
+     * The width and height libmxnet 1.9.1 itself reads (src/io/image_io.cc get_jpeg_size, get_png_size) and allocates
+     * for before decoding a JFIF JPEG or a PNG, or null. Its JPEG walk differs from a JPEG reader's (no fill bytes, a
+     * SOF-like marker anywhere in its path), so the pixel limit checks its answer too. It reads up to 9 bytes past the
+     * end: the zeros of the padded buffer ({@link Mxnet#IMAGE_PADDING}).
+     */
+    static long[] mxnetDeclaredSize(byte[] encoded) {
+        byte[] b = java.util.Arrays.copyOf(encoded, encoded.length + 16);
+        int size = encoded.length;
+        if ((b[0] & 0xFF) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
+            return new long[] {u32(b, 16), u32(b, 20)};
+        }
+        if ((b[0] & 0xFF) != 0xFF || (b[1] & 0xFF) != 0xD8 || (b[2] & 0xFF) != 0xFF || (b[3] & 0xFF) != 0xE0
+                || b[6] != 'J' || b[7] != 'F' || b[8] != 'I' || b[9] != 'F' || b[10] != 0) {
+            return null;
+        }
+        long i = 4;
+        int block = u16(b, 4);
+        while (i < size) {
+            i += block;
+            if (i >= size || (b[(int) i] & 0xFF) != 0xFF) {
+                return null;
+            }
+            int at = (int) i;
+            int marker = b[at + 1] & 0xFF;
+            if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+                return new long[] {u16(b, at + 7), u16(b, at + 5)};
+            }
+            i += 2;
+            block = u16(b, (int) i);
         }
         return null;
     }
