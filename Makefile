@@ -57,11 +57,14 @@ demo: real-model jvm-package ## classify demo/cat.jpg with the real ImageNet mod
 	java -cp "$(JVM_CP)" io.mxport.examples.Demo $(REAL_MODEL) demo/cat.jpg
 	java -cp "$(JVM_CP)" io.mxport.scalaapi.examples.Demo $(REAL_MODEL) demo/cat.jpg
 
-vectors: setup ## regenerate spec/vectors deterministically
+vectors: setup ## regenerate spec/vectors, spec/params_cases and spec/image_cases deterministically
 	$(PY) spec/tools/make_vectors.py spec/vectors
+	$(PY) spec/tools/make_params_cases.py
+	$(PY) spec/tools/make_image_cases.py
 
-fuzz: jvm-package ## Python, Java and Scala loaders against 5000 seeded broken models (make test runs 300)
+fuzz: jvm-package spark-setup ## the loaders of every language against 5000 broken models, then 10,000 hostile images through Python and Java (make test runs 300 of each)
 	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py integration_tests/test_fuzz_agreement.py
+	MXPORT_IMAGE_FUZZ_CASES=10000 $(PY) -m pytest -q -s integration_tests/test_image_fuzz.py
 
 test-python: setup spark-setup real-model ## the Python package's tests
 	$(PY) -m pytest -q --durations=12 python/tests

@@ -1,5 +1,5 @@
-"""Every repository path a document links or names exists: README.md, */README.md, spec/*.md, java/SOAK.md,
-benchmarks/RESULTS.md. A path is a Markdown link target, or a backticked name that starts at a top-level entry of
+"""Every repository path a document links or names exists: README.md, SECURITY.md, */README.md, spec/*.md,
+java/SOAK.md, benchmarks/RESULTS.md. A path is a Markdown link target, or a backticked name that starts at a top-level entry of
 the repository (`spec/FORMAT.md`, `java/`), a file name with a source or doc extension (`conftest.py`), or a
 Markdown file named in prose (FINDINGS.md)."""
 
@@ -10,8 +10,8 @@ import re
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-DOCS = sorted({os.path.relpath(p, REPO) for pattern in ("README.md", "*/README.md", "spec/*.md", "java/SOAK.md",
-                                                        "benchmarks/RESULTS.md")
+DOCS = sorted({os.path.relpath(p, REPO) for pattern in ("README.md", "SECURITY.md", "*/README.md", "spec/*.md",
+                                                        "java/SOAK.md", "benchmarks/RESULTS.md")
                for p in glob.glob(os.path.join(REPO, pattern))})
 TOP = {e for e in os.listdir(REPO) if not e.startswith(".")} | {".ci"}
 GENERATED = (".cache/", ".venv/", "dist/", "target/", "build/", "out/", "reports/", "benchmarks/results/")
@@ -52,3 +52,8 @@ def test_every_named_path_exists(doc):
             missing.append(path)
     assert not missing, f"{doc} names paths that do not exist: {sorted(set(missing))}"
 
+
+
+def test_the_readme_links_the_security_page():
+    assert "SECURITY.md" in DOCS
+    assert "](SECURITY.md)" in open(os.path.join(REPO, "README.md")).read()

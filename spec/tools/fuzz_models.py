@@ -253,12 +253,20 @@ def flip_param_names(rng, g, p):
     return g, bytes(data), f"{flips} bit(s) flipped in the params' array names"
 
 
-# An old model has no signature to break: its names are renamed, then now and then its files are broken too.
-# Not flip_params: with no digest, a flipped array shape reaches MXNet, which allocates what the header claims
-# (hundreds of MB, kept in its memory pool), and thousands of such cases exhaust a machine's memory; so does a
-# flipped name length. A loader that pre-reads the params header would close that; until then the corpus flips
-# the characters of the array names only.
-OLD_MUTATIONS = [truncate_params, flip_param_names, not_json, wrong_shape_json, files]
+def scramble_params(rng, g, p):
+    """Random bytes of a params file (anywhere: header, data, names) replaced by random values."""
+    data = bytearray(p)
+    count = rng.randint(1, 8)
+    for _ in range(count):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    return g, bytes(data), f"{count} byte(s) replaced in params"
+
+
+# An old model has no signature to break: its names are renamed, then now and then its files are broken too. Its
+# params have no digest, so a flipped header reaches the loaders' header check (spec/FORMAT.md section 10), which
+# must refuse it before MXNet allocates what it claims.
+OLD_MUTATIONS = [truncate_params, flip_params, flip_params, scramble_params, flip_param_names, not_json,
+                 wrong_shape_json, files]
 
 
 def write_case(folder, graph, params, note, params_name="model.params"):

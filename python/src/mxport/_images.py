@@ -10,20 +10,28 @@ import os
 from ._errors import MxportError, native_message
 
 _FIX = "give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with any image tool"
+# The largest image read_image and decode_image take by default: 715,827,879 pixels (Java's Images.MAX_PIXELS,
+# the most a Java array holds as RGB); the same limit and text in every language (spec/RUNTIME.md section 4)
+MAX_PIXELS = (2 ** 31 - 1 - 8) // 3
+# The formats decoded: JPEG and PNG, by the signatures OpenCV's own decoders look for; other bytes never reach
+# libmxnet (its TIFF, BMP and other decoders are old and rarely exercised; SECURITY.md)
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 
 
-def read_image(path):
+def read_image(path, max_pixels=MAX_PIXELS):
     """Read and decode an image file into uint8 ``[1, height, width, 3]``, RGB (an ``mx.nd.NDArray``).
 
     >>> pixels = mxport.read_image("images/cat.jpg")         # uint8 (1, 300, 451, 3); Java's Images.read: same bytes
 
-    Grayscale becomes R=G=B, alpha is dropped (not blended), 16-bit samples keep their high byte, CMYK JPEG is
-    converted by OpenCV; a truncated JPEG decodes (its missing part as libjpeg fills it).
+    JPEG and PNG only. Grayscale becomes R=G=B, alpha is dropped (not blended), 16-bit samples keep their high
+    byte, CMYK JPEG is converted by OpenCV; a truncated JPEG decodes (its missing part as libjpeg fills it).
 
     Raises
     ------
     MxportError
-        ``INVALID_ARGUMENT`` naming the file when it cannot be read or is not an image libmxnet decodes.
+        ``INVALID_ARGUMENT`` naming the file when it cannot be read, is not a JPEG or PNG libmxnet decodes, or has
+        more than ``max_pixels`` pixels (width x height; refused from its header, before MXNet allocates, for a
+        JPEG or PNG).
     """
     path = os.fspath(path)
     try:
@@ -32,10 +40,10 @@ def read_image(path):
     except OSError as e:
         raise MxportError("INVALID_ARGUMENT", f"cannot read the image file {path} ({e}); give the path of a "
                           "readable JPEG or PNG file") from None
-    return _decode(data, path)
+    return _decode(data, path, max_pixels)
 
 
-def decode_image(data):
+def decode_image(data, max_pixels=MAX_PIXELS):
     """Decode an encoded image (the bytes of a JPEG, PNG, ... file) into uint8 ``[1, height, width, 3]``, RGB.
 
     >>> with open("images/cat.jpg", "rb") as f:
@@ -46,31 +54,106 @@ def decode_image(data):
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"decode_image takes bytes, got {type(data).__name__}")
-    return _decode(bytes(data), f"{len(data)} bytes")
+    return _decode(bytes(data), f"{len(data)} bytes", max_pixels)
 
 
 # MXNet's JPEG and PNG header readers look up to 24 bytes past the end of the bytes they are given
 _PADDING = 32
 
 
-def _decode(data, what):
+def _too_large(what, width, height, max_pixels):
+    limit = min(max_pixels, MAX_PIXELS)
+    return MxportError("INVALID_ARGUMENT", f"{what} is a {width}x{height} image, more than {limit} pixels; shrink it"
+                       + (" or raise the limit" if max_pixels < MAX_PIXELS else ""))
+
+
+def declared_size(b):
+    """The (width, height) a PNG's IHDR or a JPEG's frame header declares, or None (another format, or no header):
+    MXNet allocates a JFIF JPEG's or a PNG's pixels from these numbers before decoding, so a tiny file can declare
+    a huge image. Only a guard for the pixel limit (Java's Images.declaredSize reads the same bytes)."""
+    if len(b) >= 24 and b[:4] == b"\x89PNG":
+        return int.from_bytes(b[16:20], "big"), int.from_bytes(b[20:24], "big")
+    if len(b) < 4 or b[0] != 0xFF or b[1] != 0xD8:
+        return None
+    i = 2
+    while i + 3 < len(b):
+        if b[i] != 0xFF:
+            return None
+        marker = b[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # no length
+            i += 2
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a frame header: SOFn
+            return (int.from_bytes(b[i + 7:i + 9], "big"), int.from_bytes(b[i + 5:i + 7], "big")) \
+                if i + 8 < len(b) else None
+        i += 2 + int.from_bytes(b[i + 2:i + 4], "big")
+    return None
+
+
+def mxnet_declared_size(b):
+    """The (width, height) libmxnet 1.9.1 itself reads (src/io/image_io.cc get_jpeg_size, get_png_size) and
+    allocates for before decoding a JFIF JPEG or a PNG, or None. Its JPEG walk differs from a JPEG reader's (no
+    fill bytes, a SOF-like marker anywhere in its path), so the pixel limit checks its answer too. It reads up to
+    9 bytes past the end: those are the zeros of the padded buffer (_PADDING)."""
+    b = bytes(b) + bytes(16)
+    size = len(b) - 16
+    if b[:4] == b"\x89PNG":
+        return int.from_bytes(b[16:20], "big"), int.from_bytes(b[20:24], "big")
+    if b[:4] != b"\xff\xd8\xff\xe0" or b[6:11] != b"JFIF\x00":
+        return None
+    i, block = 4, b[4] * 256 + b[5]
+    while i < size:
+        i += block
+        if i >= size or b[i] != 0xFF:
+            return None
+        marker = b[i + 1]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return b[i + 7] * 256 + b[i + 8], b[i + 5] * 256 + b[i + 6]
+        i += 2
+        block = b[i] * 256 + b[i + 1]
+    return None
+
+
+def _decode(data, what, max_pixels):
     import mxnet as mx
     import numpy as np
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
+        raise MxportError("INVALID_ARGUMENT", f"max_pixels must be an integer >= 1, got {max_pixels!r}")
     if len(data) == 0:
         raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: it is empty; give a JPEG or PNG "
                           "file's bytes")
+    if not data.startswith(_SIGNATURES):  # other formats reach old decoders (libtiff 4.0.9...): SECURITY.md
+        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: it is not a JPEG or PNG file; {_FIX}")
+    limit = min(max_pixels, MAX_PIXELS)
+    for declared in (declared_size(data), mxnet_declared_size(data)):
+        if declared is not None and declared[0] * declared[1] > limit:  # refused before MXNet allocates for it
+            raise _too_large(what, declared[0], declared[1], max_pixels)
     # the bytes in a zero-padded buffer, MXNet given a view of them: a file cut in its header reads zeros, not
     # whatever memory follows (Java's Images.decode does the same)
     padded = mx.nd.array(np.frombuffer(data + bytes(_PADDING), dtype=np.uint8), dtype=np.uint8)
     try:
         image = mx.image.imdecode(padded[0:len(data)], flag=1, to_rgb=1)
-        # the decode may run on MXNet's engine: waiting surfaces its failure (a truncated PNG) and consumes it,
-        # else the next mx.nd.waitall() would raise it
-        image.wait_to_read()
-        shape = image.shape
     except mx.base.MXNetError as e:
         raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {native_message(e)}; {_FIX}") \
             from None
+    problem = shape = None
+    try:
+        shape = image.shape  # fails for more than 2^31 values (a header declaring a huge image)
+    except mx.base.MXNetError as e:
+        problem = native_message(e)
+    try:
+        # the decode may run on MXNet's engine: waiting surfaces its failure (a truncated PNG) and consumes it,
+        # else the next mx.nd.waitall() would raise it
+        image.wait_to_read()
+    except mx.base.MXNetError as e:
+        problem = problem or native_message(e)
+    if shape is not None and len(shape) == 3 and shape[0] * shape[1] > limit:  # a header the pre-read missed
+        raise _too_large(what, shape[1], shape[0], max_pixels)
+    if problem is not None:
+        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {problem}; {_FIX}")
     if len(shape) != 3 or shape[2] != 3 or shape[0] < 1 or shape[1] < 1:
         raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: the decoder found no image "
                           f"(shape {list(shape)}); {_FIX}")

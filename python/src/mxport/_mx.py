@@ -6,6 +6,7 @@ import mxnet as mx
 import numpy as np
 
 from ._errors import MxportError, native_message
+from ._params_header import check_params_header
 from ._signature import TensorSpec
 
 
@@ -19,6 +20,7 @@ def symbol_from_graph(graph, path):
 
 def params_from_bytes(data, path):
     """Parses an MXNet params file's bytes into {name: NDArray}, with the 'arg:'/'aux:' prefixes stripped."""
+    check_params_header(data, path)  # before MXNet allocates what a damaged header claims
     try:
         loaded = mx.nd.load_frombuffer(data)
     except mx.base.MXNetError as e:

@@ -18,9 +18,9 @@ import java.util.List;
  * <p>{@link #read} and {@link #decode} decode with libmxnet's own {@code _cvimdecode} operator (OpenCV inside
  * libmxnet.so), the operator Python's {@code mx.image.imdecode(data)} and {@code mxport.decode_image} run, so a
  * file gives the same pixels in Java, Scala, Spark and Python (spec/RUNTIME.md, "Decoding images"): JPEG
- * (baseline, progressive, grayscale, CMYK), PNG (8 and 16 bits, gray, palette, alpha), BMP, TIFF, PNM. Grayscale
+ * (baseline, progressive, grayscale, CMYK) and PNG (8 and 16 bits, gray, palette, alpha) only. Grayscale
  * becomes R=G=B, alpha is dropped (not blended), 16-bit samples keep their high byte, CMYK is converted by
- * OpenCV. Bytes that are not an image it reads (GIF, text, a truncated PNG) are INVALID_ARGUMENT; a truncated
+ * OpenCV. Other bytes (BMP, TIFF, GIF, text, a truncated PNG) are INVALID_ARGUMENT; a truncated
  * JPEG decodes, its missing part filled as libjpeg fills it, as in Python.
  *
  * <p>{@link #toNHWC} takes images already decoded by Java (e.g. {@code ImageIO.read}): their pixels are read as
@@ -28,7 +28,7 @@ import java.util.List;
  * 255); decode files with {@link #read} to get Python's pixels.
  */
 public final class Images {
-    /** The largest image {@link #read} and {@link #decode} take: 715,827,880 pixels, the most a Java array holds. */
+    /** The largest image {@link #read} and {@link #decode} take: 715,827,879 pixels, the most a Java array holds as RGB. */
     public static final long MAX_PIXELS = (Integer.MAX_VALUE - 8) / 3;
 
     private Images() {
@@ -42,6 +42,17 @@ public final class Images {
      *     decodes; LIBRARY_NOT_FOUND when no libmxnet.so loads
      */
     public static NDArray read(Path file) {
+        return read(file, MAX_PIXELS);
+    }
+
+    /**
+     * Reads and decodes an image file, refusing one of more than {@code maxPixels} pixels (width x height; from its
+     * header, before MXNet allocates) with a message naming the file.
+     *
+     * @throws MxportException INVALID_ARGUMENT naming the file when it cannot be read, is not a JPEG or PNG libmxnet
+     *     decodes, or is too large
+     */
+    public static NDArray read(Path file, long maxPixels) {
         if (file == null) {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "the image file is null");
         }
@@ -52,7 +63,7 @@ public final class Images {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot read the image file " + file + " (" + e
                     + "); give the path of a readable JPEG or PNG file");
         }
-        return decode(data, MAX_PIXELS, file.toString());
+        return decode(data, maxPixels, file.toString());
     }
 
     /** Decodes an encoded image (the bytes of a JPEG, PNG, ... file); see {@link #read}. */
@@ -75,10 +86,17 @@ public final class Images {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot decode " + what + " as an image: "
                     + (encoded == null ? "no bytes" : "it is empty") + "; give a JPEG or PNG file's bytes");
         }
+        if (!isJpegOrPng(encoded)) {  // other formats reach old decoders (libtiff 4.0.9, ...): SECURITY.md
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot decode " + what + " as an image: it is not a"
+                    + " JPEG or PNG file; give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with"
+                    + " any image tool");
+        }
         long limit = Math.min(maxPixels, MAX_PIXELS);
-        long[] declared = declaredSize(encoded);
-        if (declared != null && declared[0] * declared[1] > limit) { // refused before MXNet allocates for it
-            throw tooLarge(what, declared[0], declared[1], maxPixels);
+        for (long[] declared : new long[][] {declaredSize(encoded), mxnetDeclaredSize(encoded)}) {
+            // refused before MXNet allocates for it; two uint32 multiply below 2^64, so compared unsigned
+            if (declared != null && Long.compareUnsigned(declared[0] * declared[1], limit) > 0) {
+                throw tooLarge(what, declared[0], declared[1], maxPixels);
+            }
         }
         ImageDecoder.DecodedImage img = ImageDecoder.decode(encoded, limit);
         if (img.tooLarge) {
@@ -150,6 +168,18 @@ public final class Images {
                 + " than " + limit + " pixels; shrink it" + (maxPixels < MAX_PIXELS ? " or raise the limit" : ""));
     }
 
+    private static final byte[] JPEG = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF};
+    private static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+
+    /** Whether the bytes start with the signature OpenCV's JPEG or PNG decoder looks for: the formats decoded. */
+    static boolean isJpegOrPng(byte[] b) {
+        return startsWith(b, JPEG) || startsWith(b, PNG);
+    }
+
+    private static boolean startsWith(byte[] b, byte[] prefix) {
+        return b.length >= prefix.length && java.util.Arrays.equals(b, 0, prefix.length, prefix, 0, prefix.length);
+    }
+
     /**
      * The width and height a PNG's IHDR or a JPEG's frame header declares, or null (another format, or no header):
      * MXNet allocates a JFIF JPEG's or a PNG's pixels from these numbers before decoding, so a tiny file can
@@ -180,6 +210,40 @@ public final class Images {
                 return i + 8 < b.length ? new long[] {u16(b, i + 7), u16(b, i + 5)} : null;
             }
             i += 2 + u16(b, i + 2);
+        }
+        return null;
+    }
+
+    /**
+     * The width and height libmxnet 1.9.1 itself reads (src/io/image_io.cc get_jpeg_size, get_png_size) and allocates
+     * for before decoding a JFIF JPEG or a PNG, or null. Its JPEG walk differs from a JPEG reader's (no fill bytes, a
+     * SOF-like marker anywhere in its path), so the pixel limit checks its answer too. It reads up to 9 bytes past the
+     * end: the zeros of the padded buffer ({@link Mxnet#IMAGE_PADDING}).
+     */
+    static long[] mxnetDeclaredSize(byte[] encoded) {
+        byte[] b = java.util.Arrays.copyOf(encoded, encoded.length + 16);
+        int size = encoded.length;
+        if ((b[0] & 0xFF) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
+            return new long[] {u32(b, 16), u32(b, 20)};
+        }
+        if ((b[0] & 0xFF) != 0xFF || (b[1] & 0xFF) != 0xD8 || (b[2] & 0xFF) != 0xFF || (b[3] & 0xFF) != 0xE0
+                || b[6] != 'J' || b[7] != 'F' || b[8] != 'I' || b[9] != 'F' || b[10] != 0) {
+            return null;
+        }
+        long i = 4;
+        int block = u16(b, 4);
+        while (i < size) {
+            i += block;
+            if (i >= size || (b[(int) i] & 0xFF) != 0xFF) {
+                return null;
+            }
+            int at = (int) i;
+            int marker = b[at + 1] & 0xFF;
+            if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+                return new long[] {u16(b, at + 7), u16(b, at + 5)};
+            }
+            i += 2;
+            block = u16(b, (int) i);
         }
         return null;
     }

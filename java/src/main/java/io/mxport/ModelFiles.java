@@ -230,6 +230,7 @@ final class ModelFiles {
                         + sig.paramsSize() + " bytes, sha256 " + sig.getParamsSha256().get().substring(0, 12)
                         + "...): it was damaged or replaced; copy or export the model again");
             }
+            ParamsHeader.check(data, paramsPath);  // a file whose digest was recomputed can still lie
             return new ModelFiles(graph, sig, null, data, digest, symbolPath, paramsPath);
         }
         if (inputs == null) {
@@ -254,6 +255,7 @@ final class ModelFiles {
                     + paramsPath(prefix, last) + " does", Fix.argument("epoch", last, "", " (the NNNN of <prefix>-NNNN.params)"));
         }
         byte[] data = read(paramsPath);
+        ParamsHeader.check(data, paramsPath);  // before MXNet allocates what a damaged header claims
         return new ModelFiles(graph, null, inputs, data, sha256(data), symbolPath, paramsPath);
     }
 

@@ -24,7 +24,7 @@ private[spark] object Samples {
   }
 
   /**
-   * Decodes an encoded image (JPEG, PNG, BMP, TIFF, ...) into RGB uint8 HWC with [[io.mxport.Images.decode]]:
+   * Decodes an encoded image (JPEG or PNG) into RGB uint8 HWC with [[io.mxport.Images.decode]]:
    * libmxnet's own OpenCV decoder, the pixels Python's `mxport.decode_image` gives.
    */
   def image(bytes: Array[Byte], in: InputPlan, maxImagePixels: Long): Sample = {

@@ -1,0 +1,63 @@
+package io.mxport.it;
+
+import io.mxport.Images;
+import io.mxport.MxportException;
+import io.mxport.NDArray;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+
+/**
+ * Decodes cases of the image fuzz (integration_tests/image_fuzz.py) with {@code Images.read}, one JSON line per case
+ * on stdout, flushed, so that the runner counts a crash as the case after the last line.
+ *
+ * <pre>{@code
+ * java -cp ... io.mxport.it.ImageFuzzWorker CASE_DIR FIRST END MAX_PIXELS
+ * }</pre>
+ */
+public final class ImageFuzzWorker {
+    private ImageFuzzWorker() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        int first = Integer.parseInt(args[1]);
+        int end = Integer.parseInt(args[2]);
+        long maxPixels = Long.parseLong(args[3]);
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
+                StandardCharsets.UTF_8);
+        System.setOut(System.err);  // only the results on stdout
+        for (int i = first; i < end; i++) {
+            Path file = dir.resolve(String.format("%05d", i));
+            String line;
+            try {
+                NDArray pixels = Images.read(file, maxPixels);
+                byte[] digest = MessageDigest.getInstance("SHA-256").digest(pixels.toByteArray());
+                byte[] again = MessageDigest.getInstance("SHA-256").digest(Images.read(file, maxPixels).toByteArray());
+                StringBuilder hex = new StringBuilder();
+                for (byte b : digest) {
+                    hex.append(String.format("%02x", b));
+                }
+                line = "{\"case\": " + i + ", \"shape\": " + java.util.Arrays.toString(pixels.getShape().toArray())
+                        + ", \"sha256\": \"" + hex + "\", \"stable\": " + java.util.Arrays.equals(digest, again) + "}";
+            } catch (MxportException e) {
+                line = "{\"case\": " + i + ", \"code\": \"" + e.getCode() + "\", \"names_file\": "
+                        + e.getMessage().contains(file.toString()) + "}";
+            } catch (Throwable t) {  // a Java failure of another kind is a finding too
+                line = "{\"case\": " + i + ", \"code\": \"" + t.getClass().getName() + "\", \"names_file\": false}";
+            }
+            out.println(line);
+        }
+        out.println("{\"peak_rss_mb\": " + peakRssMb() + "}");
+    }
+
+    private static long peakRssMb() throws java.io.IOException {
+        for (String l : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (l.startsWith("VmHWM:")) {
+                return Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024;
+            }
+        }
+        return -1;
+    }
+}
