@@ -389,10 +389,12 @@ def _take(ctx):
 
 
 def _arange(ctx):
-    if ctx.attr("infer_range", False) or ctx.attr("stop") is None:
-        ctx.fail("a range whose stop is inferred")
+    if ctx.attr("infer_range", False):
+        ctx.fail("a range whose stop is inferred from another operator (infer_range=True)")
     dtype = ctx.attr("dtype", "float32")
-    start, stop, step = float(ctx.attr("start", 0)), float(ctx.attr("stop")), float(ctx.attr("step", 1))
+    start, stop, step = float(ctx.attr("start", 0)), ctx.attr("stop"), float(ctx.attr("step", 1))
+    if stop is None:  # MXNet's arange(n): 0 to n
+        start, stop = 0.0, start
     values = np.repeat(np.arange(start, stop, step, dtype=np.float64), int(ctx.attr("repeat", 1)))
     return [_Value(ctx.op("Identity", [ctx.const(values.astype(_NP[dtype]), "values")]), dtype, 1)]
 
