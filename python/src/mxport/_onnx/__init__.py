@@ -158,10 +158,11 @@ def model_bytes(source, load_transforms):
         sig, whole, part = contract(onnx.load_from_string(data))
         want = MODEL if load_transforms else NETWORK
         if part != want:
-            raise MxportError("INVALID_ARGUMENT", f"{path} holds the {part} alone but load_transforms="
-                              f"{load_transforms} asks for the {want}: export it with mxport.export_onnx(prefix, "
-                              f"path{', load_transforms=False' if not load_transforms else ''}), or load the "
-                              "mxport model's prefix")
+            held = "the network alone" if part == NETWORK else "the whole model"
+            raise MxportError("INVALID_ARGUMENT", f"{path} holds {held} but load_transforms={load_transforms} "
+                              f"asks for {'the whole model' if load_transforms else 'the network alone'}: load it "
+                              f"with load_transforms={not load_transforms}, or export what you need with "
+                              f"mxport.export_onnx(prefix, path{'' if load_transforms else ', load_transforms=False'})")
         return data, sig, whole
     proto = onnx_model(source, load_transforms)
     sig, whole, _ = contract(proto)
