@@ -10,7 +10,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup bench-spark test-cluster soak clean
+.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -28,6 +28,13 @@ $(VENV)/.spark-done: $(VENV)/.done python/pyproject.toml
 	touch $@
 
 spark-setup: $(VENV)/.spark-done ## the spark extra (pyspark, pyarrow, pandas, pillow) for mxport.spark (numpy stays 1.23.5)
+
+$(VENV)/.onnx-done: $(VENV)/.done python/pyproject.toml requirements-onnx.txt
+	$(PY) -m pip install -q --disable-pip-version-check -e 'python[onnx,onnxruntime,openvino]' -c requirements-dev.txt -c requirements-onnx.txt
+	$(PY) -c "import numpy; assert numpy.__version__ == '1.23.5', numpy.__version__"
+	touch $@
+
+onnx-setup: $(VENV)/.onnx-done ## the onnx, onnxruntime and openvino extras for export_onnx and load(engine=...) (numpy stays 1.23.5)
 
 models: setup ## export the ResNet-18 end-to-end model into .cache/models (git-ignored)
 	$(PY) demo/export_resnet.py $(CACHE)/models/resnet18
@@ -63,7 +70,7 @@ vectors: setup ## regenerate spec/vectors deterministically
 fuzz: jvm-package ## Python, Java and Scala loaders against 5000 seeded broken models (make test runs 300)
 	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py integration_tests/test_fuzz_agreement.py
 
-test-python: setup spark-setup real-model ## the Python package's tests
+test-python: setup spark-setup onnx-setup real-model ## the Python package's tests
 	$(PY) -m pytest -q --durations=12 python/tests
 
 test-jvm: models real-model spark-setup ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar

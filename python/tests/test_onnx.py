@@ -13,9 +13,9 @@ import pytest
 import mxport
 from conftest import MODELS, REPO, VECTORS, assert_close, assert_meaningful, case_names
 
-onnx = pytest.importorskip("onnx")  # make test installs the extras (make onnx-setup); a bare venv skips
-ort = pytest.importorskip("onnxruntime")
-ov = pytest.importorskip("openvino")
+import onnx  # noqa: E402  (make test-python installs the extras: make onnx-setup)
+import onnxruntime as ort  # noqa: E402
+import openvino as ov  # noqa: E402
 
 ENGINES = ("onnxruntime", "openvino")
 with open(os.path.join(REPO, "spec", "onnx_tolerances.json")) as f:
