@@ -10,7 +10,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-spark test-cluster soak clean
+.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -105,6 +105,9 @@ bench: bench-setup bench-jvm models real-model ## int8 agreement (.cache/reports
 
 bench-quick: bench-setup bench-jvm models real-model ## a 5-run pass of the benchmark harness (asserts nothing about speed)
 	$(PY) benchmarks/bench.py --runs 5 --rounds 1 --quick --jvm-classpath "$(BENCH_CP)"
+
+bench-onnx: bench-setup onnx-setup models real-model ## top-1 agreement of ONNX Runtime and OpenVINO (export_onnx files) with MXNet fp32 on the int8_accuracy photos (.cache/reports/onnx_agreement.json)
+	$(PY) benchmarks/onnx_agreement.py
 
 bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting, Python and Java (about 15 minutes)
 	$(PY) benchmarks/contention.py --runs 60 --rounds 3 --jvm-classpath "$(BENCH_CP)"
