@@ -281,3 +281,36 @@ def test_efficientnet_lite0_names_the_cat_with_the_same_top5_on_a_plain_engine(e
     assert np.argmax(want) == 282  # tiger cat: the model works
     print(f"\n{engine} EfficientNet-Lite0 cat max |diff| {np.abs(got - want).max():.3g}")
     assert np.abs(got - want).max() < 5e-3
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_gluons_image_transforms_convert_with_their_sizes_crops_and_interpolations(engine, tmp_path):
+    """Transforms no vector holds: a crop (_image_crop), Resize keeping the ratio, a (width, height) pair,
+    nearest and bicubic interpolation, a one-value Normalize, on images of several sizes."""
+    import mxnet as mx
+    from mxnet.gluon.data.vision import transforms
+    from mxport import TensorSpec
+    net = mx.gluon.nn.HybridSequential()
+    net.add(mx.gluon.nn.Conv2D(4, 3, activation="relu"), mx.gluon.nn.GlobalAvgPool2D(), mx.gluon.nn.Dense(3))
+    net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2))
+    rng = np.random.RandomState(5)
+    for i, (resize, interp) in enumerate([(transforms.Resize(20, keep_ratio=True), 1),
+                                          (transforms.Resize((24, 18), interpolation=0), 0),
+                                          (transforms.Resize(22, keep_ratio=True, interpolation=2), 2)]):
+        pre = mx.gluon.nn.HybridSequential()
+        pre.add(resize, mx.gluon.nn.HybridLambda(lambda F, x: F.image.crop(x, 2, 1, 16, 16)),  # x, y, w, h
+                transforms.ToTensor(), transforms.Normalize(0.5, 0.25))
+        prefix = str(tmp_path / f"m{i}")
+        mxport.export(net, prefix, inputs=[TensorSpec("image", (-1, -1, -1, 3), "uint8", "NHWC")], preprocess=pre,
+                      output_names=["y"])
+        path = prefix + ".onnx"
+        mxport.export_onnx(prefix, path)
+        block = mxport.load(prefix)
+        plain = Plain(engine, path)
+        for shape in [(1, 30, 40, 3), (2, 41, 27, 3), (1, 16, 16, 3)]:
+            x = rng.randint(0, 256, shape).astype(np.uint8)
+            want = block(x).asnumpy()
+            assert_meaningful(want, f"interp {interp} {shape}")
+            got = plain.run({"image": x})[0]
+            # one of 255 on a resized pixel is 1/255/0.25 = 0.016 at the network's input
+            assert_close(got, want, 0.0, 0.05, f"{engine} interp {interp} {shape}")
