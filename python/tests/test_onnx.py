@@ -314,3 +314,35 @@ def test_gluons_image_transforms_convert_with_their_sizes_crops_and_interpolatio
             got = plain.run({"image": x})[0]
             # one of 255 on a resized pixel is 1/255/0.25 = 0.016 at the network's input
             assert_close(got, want, 0.0, 0.05, f"{engine} interp {interp} {shape}")
+
+
+def test_an_optimised_model_with_8_bit_weights_is_refused_naming_the_fix(tmp_path):
+    """The fp32 network cannot be recovered from weights quantised offline: refuse, naming the fp32 model."""
+    import hashlib
+    import mxnet as mx
+    folder = os.path.join(VECTORS, "optimized_int8")
+    arrays = mx.nd.load(os.path.join(folder, "model.params"))
+    arrays["arg:cnn_dense0_weight_quantize"] = mx.nd.array(np.ones((5, 4)), dtype="int8")
+    mx.nd.save(str(tmp_path / "m.params"), arrays)
+    data = (tmp_path / "m.params").read_bytes()
+    with open(os.path.join(folder, "model-symbol.json")) as f:
+        graph = json.load(f)
+    for node in graph["nodes"]:
+        if "__mxport_signature__" in node.get("attrs", {}):
+            sig = json.loads(node["attrs"]["__mxport_signature__"])
+            sig["params"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+            node["attrs"]["__mxport_signature__"] = json.dumps(sig, separators=(",", ":"))
+    (tmp_path / "m-symbol.json").write_text(json.dumps(graph))
+    with pytest.raises(mxport.MxportError) as e:
+        mxport.export_onnx(str(tmp_path / "m"), str(tmp_path / "m.onnx"))
+    assert e.value.code == "INVALID_ARGUMENT" and "export the fp32 model" in str(e.value)
+    assert not os.path.exists(tmp_path / "m.onnx")
+
+
+def test_the_shell_predicts_on_an_engine(tmp_path):
+    folder = os.path.join(VECTORS, "uint8_image")
+    out = subprocess.run([sys.executable, "-m", "mxport.cli", "predict", os.path.join(folder, "model"),
+                          "--input", os.path.join(folder, "in_0_0.npy"), "--engine", "openvino"],
+                         capture_output=True, text=True, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("logits: float32[2, 5]"), out.stdout
