@@ -58,7 +58,9 @@ class Plain:
         else:
             core = ov.Core()
             self.compiled = core.compile_model(path, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-            self.metadata = _ov_metadata(path)
+            model = core.read_model(path)  # ONNX metadata_props are the model's rt_info under "framework"
+            self.metadata = {k: model.get_rt_info(["framework", k]).astype(str)
+                             for k in ("mxport_signature", "mxport_graph")}
             self.inputs = [i.get_names() for i in self.compiled.inputs]  # a port has every name of its tensor
             self.outputs = [o.get_names() for o in self.compiled.outputs]
 
@@ -73,11 +75,6 @@ class Plain:
             return self.session.run(None, feed)
         result = self.compiled(feed)
         return [result[o] for o in self.compiled.outputs]
-
-
-def _ov_metadata(path):
-    # OpenVINO does not expose ONNX metadata_props; any ONNX tool reads them from the file
-    return {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
 
 
 @pytest.fixture(scope="module")
