@@ -346,3 +346,9 @@ def test_the_shell_predicts_on_an_engine(tmp_path):
                          capture_output=True, text=True, cwd="/")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("logits: float32[2, 5]"), out.stdout
+
+
+def test_an_old_model_is_refused_naming_mxport_export(tmp_path):
+    with pytest.raises(mxport.MxportError) as e:
+        mxport.export_onnx(os.path.join(VECTORS, "old_format", "model"), str(tmp_path / "o.onnx"))
+    assert e.value.code == "NO_SIGNATURE" and "mxport.export(" in str(e.value)

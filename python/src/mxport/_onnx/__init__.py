@@ -40,9 +40,14 @@ def onnx_model(prefix, load_transforms=True):
     from ._convert import IR_VERSION, OPSET, convert_graph
     from ._float import float_graph
 
-    model = open_model(prefix)
-    if model.old:  # open_model raised NO_SIGNATURE unless inputs were given; this is unreachable
-        raise MxportError("NO_SIGNATURE", f"{model.symbol_path} carries no signature: re-export it with mxport.export")
+    try:
+        model = open_model(prefix)
+    except MxportError as e:
+        if e.code != "NO_SIGNATURE":
+            raise
+        raise MxportError("NO_SIGNATURE", e.detail.split(": it is an old MXNet model")[0] + ": it is an old MXNet "
+                          "model, and an ONNX file carries a signature: export it with mxport.export(net, prefix, "
+                          "inputs=[...]) first (mxport.load(prefix, inputs=[...]) gives the net)") from None
     graph, signature = model.graph, model.signature
     raw = next(n["attrs"][_graph.SIGNATURE_ATTR] for n in graph["nodes"]
                if _graph.SIGNATURE_ATTR in n.get("attrs", {}))
