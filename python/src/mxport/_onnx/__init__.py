@@ -4,7 +4,6 @@ The ONNX file is the contract of spec/FORMAT.md section 13: the whole graph (or 
 signature's names on its inputs and outputs, and the signature itself in ``metadata_props``.
 """
 
-import json
 import os
 import tempfile
 

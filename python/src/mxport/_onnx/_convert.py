@@ -18,8 +18,6 @@ IR_VERSION = 8  # the lowest IR that opset 13 needs: readable by older runtimes 
 
 _NP = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "uint8": np.uint8,
        "int8": np.int8, "int32": np.int32, "int64": np.int64}
-_MX_DTYPE_CODES = {"0": "float32", "1": "float64", "2": "float16", "3": "uint8", "4": "int32", "5": "int8",
-                   "6": "int64"}
 _INT64_MAX = np.iinfo(np.int64).max
 
 
@@ -78,8 +76,11 @@ class _Builder:
         return name
 
     def reserve(self, name):
+        """Claims a name the ONNX graph must carry as it is: an input, an output, a weight."""
         if name in self._names:
-            raise ValueError(name)
+            raise MxportError("INVALID_ARGUMENT", f"the name '{name}' is both a signature input or output and a "
+                              "weight of the graph, and ONNX names each tensor once: export the model with "
+                              "other input/output names")
         self._names.add(name)
 
     def op(self, op_type, inputs, hint, n_out=1, **attrs):
@@ -550,7 +551,7 @@ def convert_graph(graph, inputs, outputs, params, graph_name):
     """An ONNX GraphProto for an MXNet graph (symbol JSON as a dict) whose variables are ``inputs`` (tensor
     specs, by name) or arrays of ``params`` (name -> numpy array), and whose heads are ``outputs`` (specs, in
     order). Raises MxportError INVALID_ARGUMENT naming the first operator that has no converter."""
-    from onnx import helper
+    from onnx import helper, numpy_helper
     b = _Builder()
     for s in inputs:
         b.reserve(s.name)
@@ -566,10 +567,8 @@ def convert_graph(graph, inputs, outputs, params, graph_name):
             elif name in params:
                 if name not in used:
                     used.add(name)
-                    array = np.ascontiguousarray(params[name])
                     b.reserve(name)
-                    from onnx import numpy_helper
-                    b.initializers.append(numpy_helper.from_array(array, name))
+                    b.initializers.append(numpy_helper.from_array(np.ascontiguousarray(params[name]), name))
                 values[(i, 0)] = _Value(name, np.dtype(params[name].dtype).name, params[name].ndim)
             else:
                 raise MxportError("BAD_PARAMS", f"the graph's variable '{name}' is neither an input of the "
@@ -593,8 +592,7 @@ def convert_graph(graph, inputs, outputs, params, graph_name):
     for spec, head in zip(outputs, graph["heads"]):
         v = values[(head[0], head[1])]
         b.reserve(spec.name)
-        from onnx import helper as h
-        b.nodes.append(h.make_node("Identity", [v.name], [spec.name], name=b.fresh("output:" + spec.name)))
+        b.nodes.append(helper.make_node("Identity", [v.name], [spec.name], name=b.fresh("output:" + spec.name)))
         out_infos.append(helper.make_tensor_value_info(spec.name, _onnx_type(spec.dtype),
                                                        _dims(spec.shape, spec.name, "batch")))
     in_infos = [helper.make_tensor_value_info(s.name, _onnx_type(s.dtype), _dims(s.shape, s.name, "batch"))
