@@ -255,7 +255,8 @@ def test_resnet18_end_to_end_on_a_plain_engine_is_within_tolerance_of_mxnet(engi
         assert want.max() > 5 * want.min() and want.std() > 1e-4  # not flat: a real ranking to agree on
         got = plain.run({"data": x})[0]
         worst = max(worst, float(np.abs(got - want).max()))
-        assert_close(got, want, 0.0, 2e-4, f"{engine} ResNet-18")  # measured 1.2e-5 on probabilities ~0.007
+        # measured 2.2e-8 (ONNX Runtime: the resize is bit-exact) and 1.3e-7 (OpenVINO) on probabilities ~0.007
+        assert_close(got, want, 0.0, 1e-6 if engine == "onnxruntime" else 2e-4, f"{engine} ResNet-18")
     print(f"\n{engine} ResNet-18 e2e max |diff| {worst:.3g}")
 
 
@@ -266,7 +267,7 @@ def test_an_int8_model_exports_its_fp32_network(engine, real_files, resnet, phot
     assert sig["optimization"]["kind"] == "int8"  # the record stays: it says what the MXNet model is
     got = Plain(engine, real_files["resnet18-int8"]).run({"data": photos[0]})[0]
     want = mxport.load(resnet)(photos[0]).asnumpy()  # the fp32 model it was made from
-    assert_close(got, want, 0.0, 2e-4, f"{engine} ResNet-18 int8 as fp32")
+    assert_close(got, want, 0.0, 1e-6 if engine == "onnxruntime" else 2e-4, f"{engine} ResNet-18 int8 as fp32")
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -277,7 +278,8 @@ def test_efficientnet_lite0_names_the_cat_with_the_same_top5_on_a_plain_engine(e
     assert list(np.argsort(-got)[:5]) == list(np.argsort(-want)[:5])
     assert np.argmax(want) == 282  # tiger cat: the model works
     print(f"\n{engine} EfficientNet-Lite0 cat max |diff| {np.abs(got - want).max():.3g}")
-    assert np.abs(got - want).max() < 5e-3
+    # measured 1.2e-7 (ONNX Runtime, bit-exact bicubic) and 6.4e-4 (OpenVINO: a few resized pixels off by one)
+    assert np.abs(got - want).max() < (1e-5 if engine == "onnxruntime" else 5e-3)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
