@@ -10,7 +10,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup bench-spark test-cluster soak clean
+.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -28,6 +28,13 @@ $(VENV)/.spark-done: $(VENV)/.done python/pyproject.toml
 	touch $@
 
 spark-setup: $(VENV)/.spark-done ## the spark extra (pyspark, pyarrow, pandas, pillow) for mxport.spark (numpy stays 1.23.5)
+
+$(VENV)/.onnx-done: $(VENV)/.done python/pyproject.toml requirements-onnx.txt
+	$(PY) -m pip install -q --disable-pip-version-check -e 'python[onnx,onnxruntime,openvino]' -c requirements-dev.txt -c requirements-onnx.txt
+	$(PY) -c "import numpy; assert numpy.__version__ == '1.23.5', numpy.__version__"
+	touch $@
+
+onnx-setup: $(VENV)/.onnx-done ## the onnx, onnxruntime and openvino extras for export_onnx and load(engine=...) (numpy stays 1.23.5)
 
 models: setup ## export the ResNet-18 end-to-end model into .cache/models (git-ignored)
 	$(PY) demo/export_resnet.py $(CACHE)/models/resnet18
@@ -66,7 +73,7 @@ fuzz: jvm-package spark-setup ## the loaders of every language against 5000 brok
 	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py integration_tests/test_fuzz_agreement.py
 	MXPORT_IMAGE_FUZZ_CASES=10000 $(PY) -m pytest -q -s integration_tests/test_image_fuzz.py
 
-test-python: setup spark-setup real-model ## the Python package's tests
+test-python: setup spark-setup onnx-setup real-model ## the Python package's tests
 	$(PY) -m pytest -q --durations=12 python/tests
 
 test-jvm: models real-model spark-setup ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar
@@ -101,6 +108,9 @@ bench: bench-setup bench-jvm models real-model ## int8 agreement (.cache/reports
 
 bench-quick: bench-setup bench-jvm models real-model ## a 5-run pass of the benchmark harness (asserts nothing about speed)
 	$(PY) benchmarks/bench.py --runs 5 --rounds 1 --quick --jvm-classpath "$(BENCH_CP)"
+
+bench-onnx: bench-setup onnx-setup models real-model ## top-1 agreement of ONNX Runtime and OpenVINO (export_onnx files) with MXNet fp32 on the int8_accuracy photos (.cache/reports/onnx_agreement.json)
+	$(PY) benchmarks/onnx_agreement.py
 
 bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting, Python and Java (about 15 minutes)
 	$(PY) benchmarks/contention.py --runs 60 --rounds 3 --jvm-classpath "$(BENCH_CP)"

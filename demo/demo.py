@@ -6,10 +6,18 @@
 e.g. the random-weight .cache/models/resnet18 of demo/export_resnet.py.)
 """
 
+import importlib.util
 import sys
 import time
 
 import mxport
+
+ENGINES = {"onnxruntime": "ONNX Runtime", "openvino": "OpenVINO"}
+
+
+def installed_engines():
+    """The ONNX engines whose extras are installed (mxport[onnxruntime], mxport[openvino])."""
+    return [e for e in ENGINES if importlib.util.find_spec(e) and importlib.util.find_spec("onnx")]
 
 
 def main(prefix, image_path, runs=20):
@@ -29,6 +37,17 @@ def main(prefix, image_path, runs=20):
     for index, label, score in spec.top_k(prob, 5):
         print(f"  {index:4d} {label or '':<24} {score:.6f}")
     print(f"latency: {latency:.1f} ms per sample (batch 1, mean of {runs} runs)")
+    for engine in installed_engines():  # the same file and pixels, the model's ONNX graph on another engine
+        model = mxport.load(prefix, engine=engine)
+        prob = model(batch).asnumpy()[0]
+        start = time.perf_counter()
+        for _ in range(runs):
+            model(batch)
+        latency = (time.perf_counter() - start) / runs * 1000
+        print(f"== Python on {ENGINES[engine]} (mxport.load(..., engine='{engine}')): top-5")
+        for index, label, score in spec.top_k(prob, 5):
+            print(f"  {index:4d} {label or '':<24} {score:.6f}")
+        print(f"latency: {latency:.1f} ms per sample (batch 1, mean of {runs} runs)")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ MARKDOWN = ("README.md", "java/README.md", "scala/README.md", "spark/README.md")
 # continue it (they run after it, in the same folder).
 DOCSTRINGS = ("mxport", "mxport.export", "mxport.optimize", "mxport.load", "mxport.load_module",
               "mxport.read_signature", "mxport.MxportError", "mxport.TensorSpec", "mxport.read_image",
-              "mxport.decode_image", "mxport.environment")
+              "mxport.decode_image", "mxport.environment", "mxport.export_onnx")
 _FENCE = re.compile(r"^```(\w+)\s*$")
 _SKIP = re.compile(r"^<!-- not run: (.+) -->\s*$")
 

@@ -35,8 +35,9 @@ from ._export import export, optimize  # noqa: E402
 from ._files import read_signature  # noqa: E402
 from ._images import decode_image, read_image  # noqa: E402
 from ._load import load, load_module  # noqa: E402
+from ._onnx import export_onnx  # noqa: E402
 from ._signature import Signature, TensorSpec  # noqa: E402
 from ._version import __version__  # noqa: E402
 
-__all__ = ["export", "optimize", "load", "load_module", "read_signature", "read_image", "decode_image", "Signature", "TensorSpec", "MxportError",
+__all__ = ["export", "optimize", "export_onnx", "load", "load_module", "read_signature", "read_image", "decode_image", "Signature", "TensorSpec", "MxportError",
            "__version__"]

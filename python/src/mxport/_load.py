@@ -60,8 +60,8 @@ def _context(ctx):
     return ctx
 
 
-def load(prefix, load_transforms=True, ctx=None, *, inputs=None, epoch=None):
-    """Loads a model as a Gluon block.
+def load(prefix, load_transforms=True, ctx=None, *, inputs=None, epoch=None, engine="mxnet"):
+    """Loads a model as a Gluon block (or, with ``engine=``, as a model on ONNX Runtime or OpenVINO).
 
     >>> block = mxport.load("out/my_model")                       # transforms included
     >>> pixels = np.zeros((1, 64, 64, 3), np.uint8)               # a batch of one 64x64 RGB image
@@ -85,6 +85,11 @@ def load(prefix, load_transforms=True, ctx=None, *, inputs=None, epoch=None):
         (``/Softmax_output``). Nothing is renamed (spec/FORMAT.md section 7).
     epoch : int, keyword-only
         Only for an old model whose params file is ``<prefix>-NNNN.params``.
+    engine : str, keyword-only
+        ``"mxnet"`` (the default, the bit-exact reference), ``"onnxruntime"`` or ``"openvino"``: the model's
+        ONNX graph (converted in memory, nothing written; ``prefix`` may also be an ``.onnx`` file written by
+        ``export_onnx``) on that engine, within spec/onnx_tolerances.json of MXNet. Needs the extra of that
+        name (``pip install 'mxport[onnxruntime]'``). Returns an ``EngineModel``, called like the block.
 
     Returns
     -------
@@ -96,6 +101,9 @@ def load(prefix, load_transforms=True, ctx=None, *, inputs=None, epoch=None):
     MxportError
         With a code of spec/FORMAT.md section 8: ``INVALID_ARGUMENT`` for a GPU context on the CPU-only wheel.
     """
+    if engine != "mxnet":
+        from ._onnx._engines import load as load_on_engine
+        return load_on_engine(prefix, engine, load_transforms, ctx, inputs, epoch)
     ctx = _context(ctx)
     model, signature, symbol = _prepare(prefix, load_transforms, inputs, epoch)
     block = MxportBlock(symbol, signature)

@@ -4,6 +4,8 @@
     mxport predict PREFIX --input cat.jpg      # an image (JPEG/PNG) or a .npy array; prints the outputs
     mxport predict old/mlp --input-spec data=-1,7 --epoch 5 --input x.npy   # an old model (no signature)
     mxport optimize m m-int8 int8 --calibration a.jpg --calibration b.png ...  # an optimised copy (also: fused)
+    mxport export-onnx PREFIX model.onnx        # one ONNX file, signature in metadata_props (--no-transforms)
+    mxport predict PREFIX --input cat.jpg --engine onnxruntime                 # or openvino
 """
 
 import argparse
@@ -68,6 +70,9 @@ def _load(args, signature_only=False):
     if signature_only:
         from ._files import open_model
         return open_model(args.prefix, **old).signature
+    engine = getattr(args, "engine", "mxnet")
+    if engine != "mxnet":
+        return mxport.load(args.prefix, load_transforms=not args.no_transforms, engine=engine, **old)
     return mxport.load(args.prefix, load_transforms=not args.no_transforms, **old)
 
 
@@ -162,6 +167,15 @@ def _optimize(args):
     print(f"wrote {args.prefix}-symbol.json and {args.prefix}.params: {describe_optimization(sig.optimization)}")
 
 
+def _export_onnx(args):
+    import mxport
+    sig = mxport.export_onnx(args.prefix, args.path, load_transforms=not args.no_transforms,
+                             overwrite=args.overwrite)
+    what = "the network alone" if args.no_transforms else "the whole model"
+    print(f"wrote {args.path}: {what}, {', '.join(sig.input_names)} -> {', '.join(sig.output_names)} "
+          "(signature in metadata_props 'mxport_signature')")
+
+
 def _old_model_arguments(p):
     p.add_argument("--input-spec", action="append", type=_input_spec, metavar="NAME=SHAPE[:DTYPE[:LAYOUT]]",
                    help="for an old model (no signature): one input's description, e.g. "
@@ -186,6 +200,8 @@ def main(argv=None):
     p.add_argument("--no-transforms", action="store_true", help="run the network alone (load_transforms=False)")
     p.add_argument("--top", type=int, help="for class scores, how many to print (default 5, at most the number "
                    "of classes)")
+    p.add_argument("--engine", choices=["mxnet", "onnxruntime", "openvino"], default="mxnet",
+                   help="run on MXNet (default), or the model's ONNX graph on ONNX Runtime or OpenVINO")
     _old_model_arguments(p)
     p.set_defaults(run=_predict)
     p = sub.add_parser("optimize", help="write an optimised copy of a model: oneDNN-fused fp32, or int8")
@@ -201,6 +217,12 @@ def main(argv=None):
                    help="int8: a network node to keep in fp32 (its name in SOURCE-symbol.json); repeat")
     p.add_argument("--overwrite", action="store_true", help="replace files at PREFIX that are not an mxport model")
     p.set_defaults(run=_optimize, no_transforms=False)
+    p = sub.add_parser("export-onnx", help="write a model as one ONNX file (signature in metadata_props)")
+    p.add_argument("prefix", help=_PREFIX_HELP)
+    p.add_argument("path", help="the ONNX file to write, e.g. model.onnx")
+    p.add_argument("--no-transforms", action="store_true", help="the network alone (load_transforms=False)")
+    p.add_argument("--overwrite", action="store_true", help="replace a file at PATH that mxport did not write")
+    p.set_defaults(run=_export_onnx)
     args = parser.parse_args(argv)
     try:
         args.run(args)
