@@ -95,8 +95,15 @@ final class HttpFrontend implements AutoCloseable {
                     + " bytes: send fewer samples per request, or start the server with a larger --max-body-bytes";
             FullHttpResponse r = response(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, RestCodec.error(message),
                     "application/json", null);
-            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+            // as Netty's own answer does: a keep-alive client may still be sending the body, which the aggregator
+            // then reads and drops, so the client gets to read this answer; else close
+            boolean close = oversized instanceof io.netty.handler.codec.http.FullHttpMessage || !HttpUtil.isKeepAlive(oversized);
+            if (close) {
+                r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                ctx.writeAndFlush(r);
+            }
             String uri = oversized instanceof io.netty.handler.codec.http.HttpRequest q ? q.uri() : "?";
             server.log("http", "POST " + uri, modelOf(uri), 413, start, HttpUtil.getContentLength(oversized, -1L),
                     r.content().readableBytes(), null, message);
@@ -220,6 +227,7 @@ final class HttpFrontend implements AutoCloseable {
                             + headerLength + "': give the JSON header's length in bytes");
                 }
             }
+            server.model(model, version); // an unknown model is 404 whatever the body
             InferenceRequest request = RestCodec.parse(model, body, jsonLength);
             id = request.id;
             InferenceResult result = server.infer(request, version, start);

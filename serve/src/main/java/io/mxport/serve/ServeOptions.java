@@ -21,7 +21,8 @@ final class ServeOptions {
             "  --host H                   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
             "  --engine NAME              the engine that runs the models: " + Engines.names() + " (default mxnet)",
             "  --engine-workers W         MXNet CPU engine workers: W batches compute at once (default 1, spec/RUNTIME.md rule 7)",
-            "  --max-batch-size N         merge concurrent requests up to N samples (default 8; 1 turns batching off)",
+            "  --max-batch-size N         merge concurrent requests up to N samples (default 1: off; merged replies equal",
+            "                             the reply alone within float rounding, not bit for bit: serve/README.md)",
             "  --max-batch-delay-ms D     wait at most D ms for more requests to merge (default 2)",
             "  --max-body-bytes B         largest request body (default 67108864)",
             "  --max-tensor-elements E    largest input tensor, in elements (default 50000000)",
@@ -36,7 +37,7 @@ final class ServeOptions {
     int grpcPort = 8001;
     String engine = "mxnet";
     int engineWorkers = 1;
-    int maxBatchSize = 8;
+    int maxBatchSize = 1;
     long maxBatchDelayMs = 2;
     int maxBodyBytes = 64 << 20;
     long maxTensorElements = 50_000_000L;
