@@ -70,6 +70,11 @@ $(SERVE_VENV)/.done: serve/tests/requirements.txt
 test-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve against tritonclient (http, grpc), bad input, batching, /metrics, SIGTERM (about a minute)
 	$(SERVE_VENV)/bin/python -m pytest -q serve/tests
 
+bench-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve vs the in-process Predictor vs FastAPI over mxport.load: bounded loopback load -> .cache/reports/bench_serve.json
+	$(MVN) -pl serve -am test-compile
+	$(PY) -m pip install -q --disable-pip-version-check -r benchmarks/serve_baseline_requirements.txt -c requirements-dev.txt
+	$(SERVE_VENV)/bin/python benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
+
 demo: real-model jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala
 	$(PY) demo/demo.py $(REAL_MODEL) demo/cat.jpg
 	java -cp "$(JVM_CP)" io.mxport.examples.Demo $(REAL_MODEL) demo/cat.jpg
