@@ -67,8 +67,16 @@ $(SERVE_VENV)/.done: serve/tests/requirements.txt
 	$(SERVE_VENV)/bin/pip install -q --disable-pip-version-check -r serve/tests/requirements.txt
 	touch $@
 
-test-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve against tritonclient (http, grpc), bad input, batching, /metrics, SIGTERM (about a minute)
-	$(SERVE_VENV)/bin/python -m pytest -q serve/tests
+KSERVE_VENV := $(CACHE)/kserve-venv
+
+$(KSERVE_VENV)/.done: serve/tests/deploy_requirements.txt
+	test -x $(KSERVE_VENV)/bin/python || python3 -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/pip install -q --disable-pip-version-check -r serve/tests/deploy_requirements.txt
+	touch $@
+
+test-serve: models real-model serve-jar $(SERVE_VENV)/.done $(KSERVE_VENV)/.done ## mxport-serve against tritonclient (http, grpc), bad input, batching, /metrics, SIGTERM; serve/deploy against KServe's schema (about a minute)
+	$(SERVE_VENV)/bin/python -m pytest -q serve/tests/test_serve.py
+	$(KSERVE_VENV)/bin/python -m pytest -q serve/tests/test_deploy.py
 
 bench-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve vs the in-process Predictor vs FastAPI over mxport.load: bounded loopback load -> .cache/reports/bench_serve.json
 	$(MVN) -pl serve -am test-compile
