@@ -2,7 +2,8 @@
 FastAPI server over ``mxport.load`` (benchmarks/serve_baseline.py), all from one run.
 
 Cells: model (ResNet-18 fp32 and int8, EfficientNet-Lite0) x payload (binary uint8 tensor 1x224x224x3, the same as a
-JSON tensor, demo/cat.jpg as BYTES) x clients (1, 4, 16) x batching (off, on: --max-batch-size 16). Each client
+JSON tensor, demo/cat.jpg as BYTES) x clients (1, 4, 16) x batching (off, on: --max-batch-size 16; and off with two
+MXNet engine workers). Each client
 keeps one HTTP/1.1 connection and sends --requests requests (fewer when a cell passes --seconds); every answer must
 be a 200. Prints one JSON line per cell and writes them all to .cache/reports/bench_serve.json. Run by the serve
 test venv (numpy); it starts the servers itself on 127.0.0.1 and stops them.
@@ -142,13 +143,15 @@ def main():
             emit({"server": "in-process Java Predictor", "model": name, "payload": "uint8 tensor", "clients": n,
                   **json.loads(out.stdout.strip().splitlines()[-1])})
 
-    for batching in ("off", "on"):
+    # batching off and on with MXNet's one engine worker, and off with two (spec/RUNTIME.md rule 7: two batches
+    # compute at once, each with half the threads)
+    for batching, workers in (("off", 1), ("on", 1), ("off", 2)):
         port = free_port()
         cmd = ["java", "-Xmx2g", "-jar", JAR, "--http-port", str(port), "--grpc-port", str(free_port()),
-               "--max-batch-size", "1" if batching == "off" else "16"]
+               "--max-batch-size", "1" if batching == "off" else "16", "--engine-workers", str(workers)]
         for name, prefix in prefixes.items():
             cmd += ["--model", f"{name}={prefix}"]
-        log = open(report.replace(".json", f"-server-batching-{batching}.log"), "w")
+        log = open(report.replace(".json", f"-server-batching-{batching}-workers-{workers}.log"), "w")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(port, proc)
@@ -158,7 +161,8 @@ def main():
                 input_name = json.loads(meta.getresponse().read())["inputs"][0]["name"]
                 for payload, (body, headers) in payloads(input_name).items():
                     for n in clients:
-                        emit({"server": "mxport-serve", "batching": batching, "model": name, "payload": payload,
+                        emit({"server": "mxport-serve", "batching": batching, "engine_workers": workers,
+                              "model": name, "payload": payload,
                               "clients": n, **run_cell(port, name, body, headers, n, args.requests, args.seconds)})
         finally:
             stop(proc)

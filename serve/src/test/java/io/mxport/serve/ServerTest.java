@@ -90,4 +90,28 @@ class ServerTest {
             running.stop();
         }
     }
+
+    @Test
+    void aRequestPastTheTimeoutIsA504AndTheServerGoesOn() throws Exception {
+        ServeOptions o = ServeOptions.parse(new String[] {"--model", "resnet=" + TestModels.resnet(), "--http-port", "0",
+            "--grpc-port", "0", "--access-log", "off", "--request-timeout-ms", "1"});
+        Main.Running running = Main.start(o);
+        try {
+            running.server.warmUp();
+            int port = running.http.port();
+            StringBuilder data = new StringBuilder();
+            for (int i = 0; i < 512 * 512 * 3; i++) {
+                data.append(i == 0 ? "" : ",").append(i % 256);
+            }
+            String json = "{\"inputs\":[{\"name\":\"data\",\"datatype\":\"UINT8\",\"shape\":[1,512,512,3],"
+                    + "\"data\":[" + data + "]}]}";
+            HttpResponse<String> r = send(port, "POST", "/v2/models/resnet/infer", json);
+            assertEquals(504, r.statusCode(), r.body());
+            assertTrue(r.body().startsWith("{\"error\":\"[DEADLINE_EXCEEDED] model 'resnet' did not answer within 1 ms"),
+                    r.body());
+            assertEquals(200, send(port, "GET", "/v2/health/ready", null).statusCode());
+        } finally {
+            running.stop();
+        }
+    }
 }
