@@ -287,7 +287,6 @@ def test_concurrent_requests_are_merged_and_each_reply_is_its_rows(server, ref):
     position (measured: up to 1.2e-7 on probabilities; serve/README.md), so a merged reply equals the reply alone
     within that rounding, and each merged reply is exactly its rows of the merged batch (the Java BatcherTest).
     """
-    c = http_client(server)
     before = batch_count(server, "resnet")
     images = [ref["pixels"][i % 2:i % 2 + 1] for i in range(16)]
 
@@ -305,7 +304,6 @@ def test_concurrent_requests_are_merged_and_each_reply_is_its_rows(server, ref):
         assert g.shape == (1, 1000)
         np.testing.assert_allclose(g, want, rtol=0, atol=1e-6)
         assert np.argmax(g) == np.argmax(want)
-    del c
 
 
 def test_metrics_parse_as_prometheus_text(server):
