@@ -10,7 +10,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup models real-model jvm-package serve-jar serve test-serve bench-serve dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -53,11 +53,42 @@ jvm-package: setup ## build the Java and Scala jars, the Spark shaded jar and th
 dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), the Spark shaded jar
 	rm -rf dist && mkdir -p dist
 	$(PY) -m build --no-isolation --outdir dist python > /dev/null
-	$(MVN) -P dist -pl java,scala,spark -am package -DskipTests
+	$(MVN) -P dist -pl java,scala,spark,serve -am package -DskipTests
+	cp $(SERVE_JAR) dist/
 	for m in java:mxport scala:mxport-scala_2.13 spark:mxport-spark_2.13; do \
 	  cp $${m%%:*}/target/$${m#*:}-$(VERSION)*.jar dist/ && cp $${m%%:*}/target/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done
 	cp target/.flattened-pom.xml dist/mxport-parent-$(VERSION).pom
 	ls dist
+
+SERVE_JAR := serve/target/mxport-serve-$(VERSION).jar
+SERVE_VENV := $(CACHE)/serve-venv
+
+serve-jar: ## build serve/target/mxport-serve-<version>.jar, the runnable KServe V2 server (no tests)
+	$(MVN) -pl serve -am package -DskipTests
+
+serve: real-model serve-jar ## serve EfficientNet-Lite0 on 127.0.0.1 (REST :8000, gRPC :8001) until Ctrl-C; README shows a curl call
+	java -jar $(SERVE_JAR) --model efficientnet_lite0=$(REAL_MODEL) --http-port 8000 --grpc-port 8001
+
+$(SERVE_VENV)/.done: serve/tests/requirements.txt
+	test -x $(SERVE_VENV)/bin/python || python3 -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/pip install -q --disable-pip-version-check -r serve/tests/requirements.txt
+	touch $@
+
+KSERVE_VENV := $(CACHE)/kserve-venv
+
+$(KSERVE_VENV)/.done: serve/tests/deploy_requirements.txt
+	test -x $(KSERVE_VENV)/bin/python || python3 -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/pip install -q --disable-pip-version-check -r serve/tests/deploy_requirements.txt
+	touch $@
+
+test-serve: models real-model serve-jar $(SERVE_VENV)/.done $(KSERVE_VENV)/.done ## mxport-serve against tritonclient (http, grpc), bad input, batching, /metrics, SIGTERM; serve/deploy against KServe's schema (about a minute)
+	$(SERVE_VENV)/bin/python -m pytest -q serve/tests/test_serve.py
+	$(KSERVE_VENV)/bin/python -m pytest -q serve/tests/test_deploy.py
+
+bench-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve vs the in-process Predictor vs FastAPI over mxport.load: bounded loopback load -> .cache/reports/bench_serve.json
+	$(MVN) -pl serve -am test-compile
+	$(PY) -m pip install -q --disable-pip-version-check -r benchmarks/serve_baseline_requirements.txt -c requirements-dev.txt
+	$(SERVE_VENV)/bin/python benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
 demo: real-model jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala
 	$(PY) demo/demo.py $(REAL_MODEL) demo/cat.jpg
@@ -92,7 +123,7 @@ test-release: models dist ## the artifacts as a user installs them: wheel in a f
 	$(MVN) -pl java,scala -am install -DskipTests
 	$(PY) -m pytest -q release_tests
 
-test: models real-model test-python test-jvm test-integration test-release ## every test suite: Python, JVM, cross-language, then the artifacts
+test: models real-model test-python test-jvm test-integration test-serve test-release ## every test suite: Python, JVM, cross-language, then the artifacts
 
 bench-setup: setup
 	$(PY) -m pip install -q --disable-pip-version-check -e 'python[bench]' -c requirements-dev.txt

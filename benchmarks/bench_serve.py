@@ -1,0 +1,195 @@
+"""``make bench-serve``: mxport-serve under a bounded loopback load, beside the in-process Java Predictor and a
+FastAPI server over ``mxport.load`` (benchmarks/serve_baseline.py), all from one run.
+
+Cells: model (ResNet-18 fp32 and int8, EfficientNet-Lite0) x payload (binary uint8 tensor 1x224x224x3, the same as a
+JSON tensor, demo/cat.jpg as BYTES) x clients (1, 4, 16) x batching (off, on: --max-batch-size 16; and off with two
+MXNet engine workers). Each client
+keeps one HTTP/1.1 connection and sends --requests requests (fewer when a cell passes --seconds); every answer must
+be a 200. Prints one JSON line per cell and writes them all to .cache/reports/bench_serve.json. Run by the serve
+test venv (numpy); it starts the servers itself on 127.0.0.1 and stops them.
+
+    .cache/serve-venv/bin/python benchmarks/bench_serve.py [--quick]
+"""
+
+import argparse
+import concurrent.futures
+import http.client
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VERSION = open(os.path.join(ROOT, "VERSION")).read().strip()
+JAR = os.path.join(ROOT, "serve", "target", f"mxport-serve-{VERSION}.jar")
+TEST_CLASSES = os.path.join(ROOT, "serve", "target", "test-classes")
+MODELS_DIR = os.environ.get("MXPORT_MODELS", os.path.join(ROOT, ".cache", "models"))
+MODELS = {"resnet18": "resnet18", "resnet18_int8": "resnet18-int8", "efficientnet_lite0": "efficientnet_lite0"}
+PROJECT_PYTHON = os.environ.get("MXPORT_PYTHON", os.path.join(ROOT, ".venv", "bin", "python"))
+CAT = os.path.join(ROOT, "demo", "cat.jpg")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port, proc, seconds=300):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/v2/health/ready")
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("server not ready in time")
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def payloads(input_name):
+    pixels = np.random.default_rng(7).integers(0, 256, (1, 224, 224, 3), dtype=np.uint8)
+    out = {"binary": {"name": "prob", "parameters": {"binary_data": True}}}
+
+    def binary(data, datatype, shape):
+        head = json.dumps({"inputs": [{"name": input_name, "datatype": datatype, "shape": shape,
+                                       "parameters": {"binary_data_size": len(data)}}],
+                           "outputs": [out["binary"]]}).encode()
+        return head + data, {"Inference-Header-Content-Length": str(len(head))}
+
+    jpeg = open(CAT, "rb").read()
+    return {
+        "binary": binary(pixels.tobytes(), "UINT8", list(pixels.shape)),
+        "json": (json.dumps({"inputs": [{"name": input_name, "datatype": "UINT8", "shape": list(pixels.shape),
+                                         "data": pixels.reshape(-1).tolist()}],
+                             "outputs": [{"name": "prob", "parameters": {"binary_data": False}}]}).encode(), {}),
+        "jpeg": binary(struct.pack("<I", len(jpeg)) + jpeg, "BYTES", [1]),
+    }
+
+
+def run_cell(port, model, body, headers, clients, requests, seconds):
+    deadline = time.time() + seconds
+
+    def client(_):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        times, bad = [], 0
+        for _ in range(requests):
+            if time.time() > deadline:
+                break
+            t = time.perf_counter()
+            c.request("POST", f"/v2/models/{model}/infer", body, headers)
+            r = c.getresponse()
+            r.read()
+            times.append((time.perf_counter() - t) * 1e3)
+            bad += r.status != 200
+        c.close()
+        return times, bad
+
+    client(0) if requests > 2 else None  # warm-up: this shape's first call plans memory
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(client, range(clients)))
+    wall = time.perf_counter() - start
+    times = np.array([t for ts, _ in results for t in ts])
+    return {"requests": int(times.size), "errors": int(sum(b for _, b in results)),
+            "req_per_s": round(times.size / wall, 2), "p50_ms": round(float(np.percentile(times, 50)), 3),
+            "p99_ms": round(float(np.percentile(times, 99)), 3)}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=200, help="per client and cell")
+    parser.add_argument("--seconds", type=float, default=60, help="cap per cell")
+    parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--quick", action="store_true", help="5 requests per client, 1 and 4 clients, ResNet-18 only")
+    args = parser.parse_args()
+    clients = [int(c) for c in args.clients.split(",")]
+    models = dict(MODELS)
+    if args.quick:
+        args.requests, clients, models = 5, [1, 4], {"resnet18": "resnet18"}
+    prefixes = {name: os.path.join(MODELS_DIR, f) for name, f in models.items()}
+    rows = []
+    report = os.path.join(ROOT, ".cache", "reports", "bench_serve.json")
+    os.makedirs(os.path.dirname(report), exist_ok=True)
+
+    def emit(row):
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
+    # the in-process Java Predictor: what the server's own cost is measured against
+    for name, prefix in prefixes.items():
+        for n in clients:
+            out = subprocess.run(["java", "-cp", f"{TEST_CLASSES}:{JAR}", "io.mxport.serve.PredictorBench", prefix,
+                                  str(n), str(args.requests)], capture_output=True, text=True, check=True)
+            emit({"server": "in-process Java Predictor", "model": name, "payload": "uint8 tensor", "clients": n,
+                  **json.loads(out.stdout.strip().splitlines()[-1])})
+
+    # batching off and on with MXNet's one engine worker, and off with two (spec/RUNTIME.md rule 7: two batches
+    # compute at once, each with half the threads)
+    for batching, workers in (("off", 1), ("on", 1), ("off", 2)):
+        port = free_port()
+        cmd = ["java", "-Xmx2g", "-jar", JAR, "--http-port", str(port), "--grpc-port", str(free_port()),
+               "--max-batch-size", "1" if batching == "off" else "16", "--engine-workers", str(workers)]
+        for name, prefix in prefixes.items():
+            cmd += ["--model", f"{name}={prefix}"]
+        log = open(report.replace(".json", f"-server-batching-{batching}-workers-{workers}.log"), "w")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_ready(port, proc)
+            for name in prefixes:
+                meta = http.client.HTTPConnection("127.0.0.1", port)
+                meta.request("GET", f"/v2/models/{name}")
+                input_name = json.loads(meta.getresponse().read())["inputs"][0]["name"]
+                for payload, (body, headers) in payloads(input_name).items():
+                    for n in clients:
+                        emit({"server": "mxport-serve", "batching": batching, "engine_workers": workers,
+                              "model": name, "payload": payload,
+                              "clients": n, **run_cell(port, name, body, headers, n, args.requests, args.seconds)})
+        finally:
+            stop(proc)
+
+    port = free_port()
+    cmd = [PROJECT_PYTHON, os.path.join(ROOT, "benchmarks", "serve_baseline.py"), "--port", str(port)]
+    for name, prefix in prefixes.items():
+        cmd += ["--model", f"{name}={prefix}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/tmp")
+    try:
+        wait_ready(port, proc)
+        for name in prefixes:
+            input_name = "image" if name == "efficientnet_lite0" else "data"
+            for payload, (body, headers) in payloads(input_name).items():
+                for n in clients:
+                    emit({"server": "FastAPI over mxport.load", "model": name, "payload": payload, "clients": n,
+                          **run_cell(port, name, body, headers, n, args.requests, args.seconds)})
+    finally:
+        stop(proc)
+
+    with open(report, "w") as f:
+        json.dump({"note": "timings on a shared machine: compare within one run", "rows": rows}, f, indent=1)
+    print(f"wrote {report}")
+    errors = sum(r.get("errors", 0) for r in rows)
+    if errors:
+        sys.exit(f"{errors} requests were not answered 200")
+
+
+if __name__ == "__main__":
+    main()

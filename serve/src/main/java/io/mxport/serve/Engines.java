@@ -1,0 +1,76 @@
+package io.mxport.serve;
+
+import io.mxport.NDArray;
+import io.mxport.Predictor;
+import io.mxport.Signature;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/** The engines {@code --engine} offers. A new engine adds one line to {@link #ENGINES}. */
+final class Engines {
+    private static final Map<String, Supplier<Engine>> ENGINES = new LinkedHashMap<>();
+
+    static {
+        ENGINES.put("mxnet", MxnetEngine::new);
+    }
+
+    private Engines() {
+    }
+
+    static String names() {
+        return String.join(", ", ENGINES.keySet());
+    }
+
+    /** @throws IllegalArgumentException naming the engines there are */
+    static Engine byName(String name) {
+        Supplier<Engine> e = ENGINES.get(name);
+        if (e == null) {
+            throw new IllegalArgumentException("--engine '" + name + "' is not available; choose one of: " + names());
+        }
+        return e.get();
+    }
+
+    /** MXNet 1.9.1 through the Java core's Predictor (CachedOp, bit-identical to Python's mxport.load). */
+    static final class MxnetEngine implements Engine {
+        @Override
+        public String name() {
+            return "mxnet";
+        }
+
+        @Override
+        public void configure(ServeOptions options) {
+            // read once, when the first Predictor loads libmxnet.so (spec/RUNTIME.md rule 7)
+            if (System.getProperty("mxport.engineWorkers") == null) {
+                System.setProperty("mxport.engineWorkers", Integer.toString(options.engineWorkers));
+            }
+        }
+
+        @Override
+        public Model load(String prefix) {
+            Predictor predictor = new Predictor(prefix);
+            return new Model() {
+                @Override
+                public Signature signature() {
+                    return predictor.getSignature();
+                }
+
+                @Override
+                public List<NDArray> predict(List<NDArray> inputs) {
+                    return predictor.predictWithNDArray(inputs);
+                }
+
+                @Override
+                public void close() {
+                    predictor.close();
+                }
+            };
+        }
+
+        @Override
+        public int concurrentCalls() {
+            return Math.max(1, Predictor.engineWorkerCount());
+        }
+    }
+}

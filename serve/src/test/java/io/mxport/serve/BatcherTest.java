@@ -1,0 +1,136 @@
+package io.mxport.serve;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mxport.DType;
+import io.mxport.NDArray;
+import io.mxport.Predictor;
+import io.mxport.Shape;
+import io.mxport.Signature;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Dynamic batching on the real ResNet-18 through libmxnet. */
+class BatcherTest {
+    private static Predictor predictor;
+    /** Every batch the engine computed, by its input shape. */
+    private static final List<Shape> computed = Collections.synchronizedList(new ArrayList<>());
+    private static Engine.Model model;
+
+    @BeforeAll
+    static void load() {
+        predictor = new Predictor(TestModels.resnet());
+        model = new Engine.Model() {
+            @Override
+            public Signature signature() {
+                return predictor.getSignature();
+            }
+
+            @Override
+            public List<NDArray> predict(List<NDArray> inputs) {
+                computed.add(inputs.get(0).getShape());
+                return predictor.predictWithNDArray(inputs);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @AfterAll
+    static void close() {
+        predictor.close();
+    }
+
+    private static NDArray pixels(int seed, int n, int h, int w) {
+        byte[] b = new byte[n * h * w * 3];
+        new Random(seed).nextBytes(b);
+        return NDArray.ofBytes(b, new Shape(n, h, w, 3));
+    }
+
+    @Test
+    void mergedRepliesAreExactlyTheirRowsOfTheMergedBatch() throws Exception {
+        Metrics metrics = new Metrics();
+        List<NDArray> inputs = List.of(pixels(1, 1, 64, 80), pixels(2, 2, 64, 80), pixels(3, 1, 64, 80));
+        computed.clear();
+        List<CompletableFuture<List<NDArray>>> replies = new ArrayList<>();
+        try (Batcher batcher = new Batcher("resnet", model, 8, 500, 1, metrics)) {
+            for (NDArray in : inputs) {
+                replies.add(batcher.submit(List.of(in)));
+            }
+            for (CompletableFuture<List<NDArray>> r : replies) {
+                r.get();
+            }
+        }
+        assertEquals(List.of(new Shape(4, 64, 80, 3)), computed, "the three requests ran as one batch of 4");
+        byte[] all = new byte[4 * 64 * 80 * 3];
+        int at = 0;
+        for (NDArray in : inputs) {
+            byte[] b = in.toByteArray();
+            System.arraycopy(b, 0, all, at, b.length);
+            at += b.length;
+        }
+        float[] merged = predictor.predictWithNDArray(List.of(NDArray.ofBytes(all, new Shape(4, 64, 80, 3))))
+                .get(0).toFloatArray();
+        int row = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            NDArray got = replies.get(i).get().get(0);
+            int n = inputs.get(i).getShape().get(0);
+            assertEquals(new Shape(n, 1000), got.getShape());
+            float[] want = java.util.Arrays.copyOfRange(merged, row * 1000, (row + n) * 1000);
+            assertArrayEquals(want, got.toFloatArray(), 0f, "request " + i + ": its rows of the merged batch, bit for bit");
+            row += n;
+        }
+        assertTrue(metrics.scrape().contains("mxport_batch_size_bucket{model=\"resnet\",le=\"4.0\"} 1"));
+    }
+
+    @Test
+    void requestsOfAnotherShapeRunOnTheirOwnAndAloneIsExactlyThePredictors() throws Exception {
+        NDArray a = pixels(4, 1, 64, 80);
+        NDArray b = pixels(5, 1, 48, 48);
+        NDArray c = pixels(6, 1, 64, 80);
+        computed.clear();
+        CompletableFuture<List<NDArray>> ra;
+        CompletableFuture<List<NDArray>> rb;
+        CompletableFuture<List<NDArray>> rc;
+        try (Batcher batcher = new Batcher("resnet", model, 8, 300, 1, new Metrics())) {
+            ra = batcher.submit(List.of(a));
+            rb = batcher.submit(List.of(b));
+            rc = batcher.submit(List.of(c));
+            rb.get();
+        }
+        assertEquals(2, computed.size(), "a and c merged, b alone: " + computed);
+        assertTrue(computed.contains(new Shape(2, 64, 80, 3)) && computed.contains(new Shape(1, 48, 48, 3)));
+        assertArrayEquals(predictor.predictWithNDArray(List.of(b)).get(0).toFloatArray(), rb.get().get(0).toFloatArray(),
+                0f, "computed alone: the Predictor's output bit for bit");
+        assertEquals(DType.FLOAT32, ra.get().get(0).getDType());
+        assertEquals(new Shape(1, 1000), rc.get().get(0).getShape());
+    }
+
+    @Test
+    void batchingOffComputesEachRequestAlone() throws Exception {
+        computed.clear();
+        List<CompletableFuture<List<NDArray>>> replies = new ArrayList<>();
+        NDArray[] in = {pixels(7, 1, 32, 32), pixels(8, 1, 32, 32)};
+        try (Batcher batcher = new Batcher("resnet", model, 1, 100, 1, new Metrics())) {
+            for (NDArray x : in) {
+                replies.add(batcher.submit(List.of(x)));
+            }
+            replies.get(1).get();
+        }
+        assertEquals(List.of(new Shape(1, 32, 32, 3), new Shape(1, 32, 32, 3)), computed);
+        for (int i = 0; i < in.length; i++) {
+            assertArrayEquals(predictor.predictWithNDArray(List.of(in[i])).get(0).toFloatArray(),
+                    replies.get(i).get().get(0).toFloatArray(), 0f);
+        }
+    }
+}

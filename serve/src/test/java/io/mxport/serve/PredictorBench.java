@@ -1,0 +1,62 @@
+package io.mxport.serve;
+
+import io.mxport.NDArray;
+import io.mxport.Predictor;
+import io.mxport.Shape;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The in-process row of {@code make bench-serve}: C threads call one Predictor with uint8 [B,224,224,3], R calls
+ * each after 10 warm-up calls; prints one JSON line (calls/s counted in samples, p50 and p99 ms per call).
+ *
+ * <pre>java -cp serve/target/test-classes:serve/target/mxport-serve-VERSION.jar io.mxport.serve.PredictorBench PREFIX C R B</pre>
+ */
+public final class PredictorBench {
+    private PredictorBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String prefix = args[0];
+        int clients = Integer.parseInt(args[1]);
+        int calls = Integer.parseInt(args[2]);
+        int batch = args.length > 3 ? Integer.parseInt(args[3]) : 1;
+        byte[] pixels = new byte[batch * 224 * 224 * 3];
+        new Random(7).nextBytes(pixels);
+        NDArray input = NDArray.ofBytes(pixels, new Shape(batch, 224, 224, 3));
+        try (Predictor p = new Predictor(prefix)) {
+            for (int i = 0; i < 10; i++) {
+                p.predictWithNDArray(List.of(input));
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(clients);
+            List<Future<double[]>> futures = new ArrayList<>();
+            long start = System.nanoTime();
+            for (int c = 0; c < clients; c++) {
+                futures.add(pool.submit(() -> {
+                    double[] ms = new double[calls];
+                    for (int i = 0; i < calls; i++) {
+                        long t = System.nanoTime();
+                        p.predictWithNDArray(List.of(input));
+                        ms[i] = (System.nanoTime() - t) / 1e6;
+                    }
+                    return ms;
+                }));
+            }
+            double[] all = new double[clients * calls];
+            for (int c = 0; c < clients; c++) {
+                System.arraycopy(futures.get(c).get(), 0, all, c * calls, calls);
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            pool.shutdown();
+            Arrays.sort(all);
+            System.out.printf(java.util.Locale.ROOT, "{\"samples_per_s\": %.2f, \"p50_ms\": %.3f, \"p99_ms\": %.3f}%n",
+                    clients * calls * batch / seconds, all[all.length / 2], all[Math.min(all.length - 1,
+                            (int) Math.ceil(all.length * 0.99) - 1)]);
+        }
+    }
+}

@@ -1,0 +1,365 @@
+"""mxport-serve against clients nobody here wrote: tritonclient (http and grpc), curl-style raw HTTP, Prometheus.
+
+The jar (serve/target/mxport-serve-<version>.jar) runs in its own JVM on 127.0.0.1; the expected outputs come from
+Python's ``mxport.load`` (serve/tests/reference.py, run by the project's .venv). ``make test-serve`` runs this file.
+"""
+
+import concurrent.futures
+import http.client
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import zlib
+
+import numpy as np
+import pytest
+import tritonclient.grpc as grpcclient
+import tritonclient.http as httpclient
+from prometheus_client.parser import text_string_to_metric_families
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VERSION = open(os.path.join(ROOT, "VERSION")).read().strip()
+JAR = os.path.join(ROOT, "serve", "target", f"mxport-serve-{VERSION}.jar")
+MODELS = os.environ.get("MXPORT_MODELS", os.path.join(ROOT, ".cache", "models"))
+RESNET = os.path.join(MODELS, "resnet18")
+LITE0 = os.path.join(MODELS, "efficientnet_lite0")
+CAT = os.path.join(ROOT, "demo", "cat.jpg")
+PROJECT_PYTHON = os.environ.get("MXPORT_PYTHON", os.path.join(ROOT, ".venv", "bin", "python"))
+MAX_BODY = 4 << 20
+MAX_PIXELS = 4_000_000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One mxport-serve process on loopback; stopped (SIGTERM) at the end."""
+
+    def __init__(self, *extra, log_name="serve"):
+        self.http_port, self.grpc_port = free_port(), free_port()
+        self.log_path = os.path.join(ROOT, ".cache", f"{log_name}-test.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            ["java", "-Xmx1g", "-jar", JAR, "--model", f"resnet={RESNET}", "--model", f"lite0={LITE0}",
+             "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port),
+             "--max-body-bytes", str(MAX_BODY), "--max-image-pixels", str(MAX_PIXELS), *extra],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            assert self.proc.poll() is None, open(self.log_path).read()
+            try:
+                if self.get("/v2/health/ready")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise AssertionError("mxport-serve did not become ready in 180 s:\n" + open(self.log_path).read())
+
+    def request(self, method, path, body=None, headers=None, timeout=120):
+        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, r.read(), dict(r.getheaders())
+        finally:
+            c.close()
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def infer(self, model, body, headers=None):
+        return self.request("POST", f"/v2/models/{model}/infer", body, headers)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(60)
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="module")
+def ref(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("ref") / "ref.npz")
+    subprocess.run([PROJECT_PYTHON, os.path.join(ROOT, "serve", "tests", "reference.py"), out, RESNET, LITE0, CAT],
+                   check=True, cwd="/tmp")
+    r = dict(np.load(out))
+    # not degenerate: real probabilities that differ between the two images
+    assert r["resnet_batch"].max() > 0.01 and not np.array_equal(r["resnet_single0"], r["resnet_single1"])
+    assert r["lite0_cat"].max() > 0.3
+    return r
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server("--max-batch-size", "8", "--max-batch-delay-ms", "20")
+    yield s
+    assert s.stop() in (0, 143)
+
+
+def http_client(server):
+    return httpclient.InferenceServerClient(f"127.0.0.1:{server.http_port}", network_timeout=120)
+
+
+def grpc_client(server):
+    return grpcclient.InferenceServerClient(f"127.0.0.1:{server.grpc_port}")
+
+
+def jpeg_input(module, data=None, count=1):
+    inp = module.InferInput("image", [count], "BYTES")
+    inp.set_data_from_numpy(np.array([data or open(CAT, "rb").read()] * count, dtype=np.object_),
+                            **({"binary_data": True} if module is httpclient else {}))
+    return inp
+
+
+def pixel_input(module, pixels, binary=True):
+    inp = module.InferInput("data", list(pixels.shape), "UINT8")
+    inp.set_data_from_numpy(pixels, **({"binary_data": binary} if module is httpclient else {}))
+    return inp
+
+
+# ---- protocol: metadata and infer through tritonclient ----
+
+@pytest.mark.parametrize("module", [httpclient, grpcclient], ids=["http", "grpc"])
+def test_metadata(server, module):
+    c = http_client(server) if module is httpclient else grpc_client(server)
+    assert c.is_server_live() and c.is_server_ready() and c.is_model_ready("lite0")
+    meta = c.get_model_metadata("lite0")
+    if module is grpcclient:
+        from google.protobuf.json_format import MessageToDict
+        meta = MessageToDict(meta, preserving_proto_field_name=True)
+        for t in meta["inputs"] + meta["outputs"]:
+            t["shape"] = [int(d) for d in t["shape"]]
+    assert meta["name"] == "lite0"
+    assert meta["inputs"] == [{"name": "image", "datatype": "UINT8", "shape": [-1, -1, -1, 3]}]
+    assert meta["outputs"] == [{"name": "prob", "datatype": "FP32", "shape": [-1, 1000]}]
+    smeta = c.get_server_metadata()
+    assert (smeta["name"] if module is httpclient else smeta.name) == "mxport-serve"
+
+
+@pytest.mark.parametrize("module", [httpclient, grpcclient], ids=["http", "grpc"])
+def test_uint8_tensor_outputs_equal_mxport_load(server, ref, module):
+    c = http_client(server) if module is httpclient else grpc_client(server)
+    out = module.InferRequestedOutput("prob", **({"binary_data": True} if module is httpclient else {}))
+    r = c.infer("resnet", [pixel_input(module, ref["pixels"])], outputs=[out], request_id="req-7")
+    got = r.as_numpy("prob")
+    assert got.dtype == np.float32 and got.shape == (2, 1000)
+    assert np.array_equal(got, ref["resnet_batch"])  # bit for bit
+    assert r.get_response()["id"] == "req-7" if module is httpclient else r.get_response().id == "req-7"
+
+
+def test_json_tensors_equal_mxport_load(server, ref):
+    c = http_client(server)
+    out = httpclient.InferRequestedOutput("prob", binary_data=False)
+    r = c.infer("resnet", [pixel_input(httpclient, ref["pixels"][:1], binary=False)], outputs=[out])
+    assert np.array_equal(r.as_numpy("prob"), ref["resnet_single0"])  # JSON floats round-trip exactly
+
+
+@pytest.mark.parametrize("module", [httpclient, grpcclient], ids=["http", "grpc"])
+def test_jpeg_bytes_equal_mxport_load(server, ref, module):
+    c = http_client(server) if module is httpclient else grpc_client(server)
+    r = c.infer("lite0", [jpeg_input(module)])
+    assert np.array_equal(r.as_numpy("prob"), ref["lite0_cat"])
+
+
+@pytest.mark.parametrize("module", [httpclient, grpcclient], ids=["http", "grpc"])
+def test_top_k_answers_class_names(server, ref, module):
+    c = http_client(server) if module is httpclient else grpc_client(server)
+    out = module.InferRequestedOutput("prob", class_count=3)
+    top = c.infer("lite0", [jpeg_input(module)], outputs=[out]).as_numpy("prob")
+    order = np.argsort(-ref["lite0_cat"][0], kind="stable")[:3]
+    got = [e.decode().split(":") for e in top.reshape(-1)]
+    assert [int(g[1]) for g in got] == list(order)
+    assert [np.float32(g[0]) for g in got] == [ref["lite0_cat"][0][i] for i in order]
+    assert got[0][2] == "tiger cat"
+    status, body, _ = server.infer("lite0", json.dumps({"inputs": [{"name": "image", "datatype": "UINT8",
+        "shape": [1, 2, 2, 3], "data": [0] * 12}], "parameters": {"top_k": 2}}).encode())
+    assert status == 200 and len(json.loads(body)["outputs"][0]["data"]) == 2
+
+
+# ---- bad input: 4xx with a code, and the server goes on ----
+
+def png(width, height, idat):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def binary_body(header, *blobs):
+    h = json.dumps(header).encode()
+    return h + b"".join(blobs), {"Inference-Header-Content-Length": str(len(h))}
+
+
+def image_body(data):
+    blob = struct.pack("<I", len(data)) + data
+    return binary_body({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1],
+                                    "parameters": {"binary_data_size": len(blob)}}]}, blob)
+
+
+def uint8_json(name="data", datatype="UINT8", shape=(1, 4, 4, 3), data=None):
+    n = int(np.prod(shape))
+    return json.dumps({"inputs": [{"name": name, "datatype": datatype, "shape": list(shape),
+                                   "data": data if data is not None else [1] * n}]}).encode(), {}
+
+
+# a 20000x20000 grayscale PNG of zeros: 400 M pixels from 400 KB of compressed rows
+BOMB = png(20000, 20000, zlib.compress(b"\x00" * (20001 * 20000), 9))
+
+BAD = {
+    "malformed JSON": ("resnet", b'{"inputs": [', {}, 400, "INVALID_ARGUMENT"),
+    "not an object": ("resnet", b"[1, 2]", {}, 400, "INVALID_ARGUMENT"),
+    "wrong name": ("resnet", *uint8_json(name="pixels"), 400, "UNKNOWN_INPUT"),
+    "wrong dtype": ("resnet", *uint8_json(datatype="FP32"), 400, "DTYPE_MISMATCH"),
+    "wrong rank": ("resnet", *uint8_json(shape=(4, 4, 3)), 400, "SHAPE_MISMATCH"),
+    "wrong channels": ("resnet", *uint8_json(shape=(1, 4, 4, 2)), 400, "SHAPE_MISMATCH"),
+    "data of another length": ("resnet", *uint8_json(data=[1, 2, 3]), 400, "INVALID_ARGUMENT"),
+    "value out of range": ("resnet", *uint8_json(shape=(1, 1, 1, 3), data=[1, 2, 300]), 400, "INVALID_ARGUMENT"),
+    "too many elements": ("resnet", *uint8_json(shape=(100000, 1000, 1000, 3), data=[]), 400, "INVALID_ARGUMENT"),
+    "truncated binary section": ("resnet", *binary_body({"inputs": [{"name": "data", "datatype": "UINT8",
+        "shape": [1, 8, 8, 3], "parameters": {"binary_data_size": 192}}]}, b"\x01" * 100), 400, "INVALID_ARGUMENT"),
+    "header length past the body": ("resnet", b"{}", {"Inference-Header-Content-Length": "99"}, 400,
+                                    "INVALID_ARGUMENT"),
+    "garbage image bytes": ("lite0", *image_body(b"this is not an image at all" * 10), 400, "INVALID_ARGUMENT"),
+    "decompression bomb": ("lite0", *image_body(BOMB), 400, "INVALID_ARGUMENT"),
+    "body over the limit": ("resnet", b"{" + b" " * (MAX_BODY + 10) + b"}", {}, 413, "INVALID_ARGUMENT"),
+    "unknown model": ("nosuchmodel", *uint8_json(), 404, "MODEL_NOT_FOUND"),
+    "unknown output": ("resnet", json.dumps({"inputs": json.loads(uint8_json()[0])["inputs"],
+                                             "outputs": [{"name": "logits"}]}).encode(), {}, 400, "INVALID_ARGUMENT"),
+    "bad top_k": ("resnet", json.dumps({"inputs": json.loads(uint8_json()[0])["inputs"],
+                                        "parameters": {"top_k": -3}}).encode(), {}, 400, "INVALID_ARGUMENT"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_bad_request_gets_4xx_with_code_and_server_goes_on(server, ref, case):
+    model, body, headers, status, code = BAD[case]
+    got, answer, _ = server.infer(model, body, headers)
+    assert got == status, answer
+    message = json.loads(answer)["error"]
+    assert message.startswith(f"[{code}] "), message
+    assert len(message) > len(code) + 20  # names the problem and the fix
+    c = http_client(server)  # a good request after it
+    assert np.array_equal(c.infer("lite0", [jpeg_input(httpclient)]).as_numpy("prob"), ref["lite0_cat"])
+
+
+def test_bad_grpc_requests_get_codes(server):
+    import grpc
+    from tritonclient.utils import InferenceServerException
+    c = grpc_client(server)
+    with pytest.raises(InferenceServerException) as e:
+        c.infer("lite0", [jpeg_input(grpcclient, b"garbage" * 9)])
+    assert e.value.status() == str(grpc.StatusCode.INVALID_ARGUMENT) and "[INVALID_ARGUMENT]" in e.value.message()
+    with pytest.raises(InferenceServerException) as e:
+        c.infer("nosuch", [jpeg_input(grpcclient)])
+    assert e.value.status() == str(grpc.StatusCode.NOT_FOUND) and "[MODEL_NOT_FOUND]" in e.value.message()
+    assert c.is_server_ready()
+
+
+# ---- batching, metrics ----
+
+def metrics(server):
+    status, body, headers = server.get("/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
+    return {f.name: f for f in text_string_to_metric_families(body.decode())}
+
+
+def batch_count(server, model):
+    for s in metrics(server)["mxport_batch_size"].samples:
+        if s.name == "mxport_batch_size_count" and s.labels["model"] == model:
+            return s.value
+    return 0
+
+
+def test_concurrent_requests_are_merged_and_each_reply_is_its_rows(server, ref):
+    """16 concurrent batch-1 requests of two images: merged (fewer batches than requests), every reply the image's.
+
+    MXNet's oneDNN kernels give a row results that depend, in the last bits, on the batch size and the row's
+    position (measured: up to 1.2e-7 on probabilities; serve/README.md), so a merged reply equals the reply alone
+    within that rounding, and each merged reply is exactly its rows of the merged batch (the Java BatcherTest).
+    """
+    before = batch_count(server, "resnet")
+    images = [ref["pixels"][i % 2:i % 2 + 1] for i in range(16)]
+
+    def one(i):
+        out = httpclient.InferRequestedOutput("prob", binary_data=True)
+        return httpclient.InferenceServerClient(f"127.0.0.1:{server.http_port}").infer(
+            "resnet", [pixel_input(httpclient, images[i])], outputs=[out]).as_numpy("prob")
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(one, range(16)))
+    batches = batch_count(server, "resnet") - before
+    assert batches < 16, "no request was merged"
+    for i, g in enumerate(got):
+        want = ref[f"resnet_single{i % 2}"]
+        assert g.shape == (1, 1000)
+        np.testing.assert_allclose(g, want, rtol=0, atol=1e-6)
+        assert np.argmax(g) == np.argmax(want)
+
+
+def test_metrics_parse_as_prometheus_text(server):
+    http_client(server).infer("lite0", [jpeg_input(httpclient)])
+    m = metrics(server)
+    ok = [s for s in m["mxport_requests"].samples if s.labels.get("model") == "lite0" and s.labels["status"] == "200"]
+    assert ok and ok[0].value >= 1
+    assert any(s.labels.get("status") == "400" for s in m["mxport_requests"].samples)
+    for name in ("mxport_request_duration_seconds", "mxport_queue_duration_seconds", "mxport_batch_size"):
+        assert m[name].type == "histogram"
+        assert any(s.name == name + "_count" and s.value > 0 for s in m[name].samples)
+    assert m["mxport_requests_in_flight"].type == "gauge"
+    assert {s.labels["model"]: s.value for s in m["mxport_model_ready"].samples} == {"resnet": 1, "lite0": 1}
+
+
+def test_access_log_has_one_line_per_request(server):
+    with open(server.log_path) as f:
+        before = sum(1 for line in f if " http " in line or " grpc " in line)
+    server.get("/v2/health/live")
+    server.infer("nosuchmodel", b"{}")
+    grpc_client(server).is_server_live()
+    time.sleep(0.2)
+    with open(server.log_path) as f:
+        lines = [line for line in f if " http " in line or " grpc " in line]
+    assert len(lines) - before == 3
+    assert "status=404" in lines[-2] and "model=nosuchmodel" in lines[-2]
+
+
+# ---- shutdown ----
+
+def test_sigterm_answers_every_request_in_flight(ref):
+    s = Server("--max-batch-size", "1", log_name="serve-sigterm")
+    try:
+        def one(_):
+            return httpclient.InferenceServerClient(f"127.0.0.1:{s.http_port}", network_timeout=120).infer(
+                "lite0", [jpeg_input(httpclient, count=4)]).as_numpy("prob")
+
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            futures = [pool.submit(one, i) for i in range(6)]
+            deadline = time.time() + 30
+            while time.time() < deadline:  # all six received (the scrape itself is the seventh)
+                inflight = metrics(s)["mxport_requests_in_flight"].samples[0].value
+                if inflight >= 7:
+                    break
+                time.sleep(0.01)
+            assert inflight >= 7, f"only {inflight - 1} requests arrived"
+            s.proc.send_signal(signal.SIGTERM)
+            results = [f.result(timeout=120) for f in futures]
+        for r in results:
+            assert r.shape == (4, 1000)
+            for row in r:
+                np.testing.assert_allclose(row, ref["lite0_cat"][0], rtol=0, atol=1e-6)  # batch 4, see above
+        assert s.proc.wait(60) in (0, 143)
+        with pytest.raises(OSError):
+            s.get("/v2/health/live")
+        log = open(s.log_path).read()
+        assert "every request answered" in log, log[-2000:]
+    finally:
+        s.stop()
