@@ -95,7 +95,7 @@ public final class Environment {
             return outcome == Outcome.APPLIED || outcome == Outcome.ALREADY_SET ? count : -1;
         }
 
-        /** The threads mxport was asked for, all workers together (setter, property, else every core); -1 for ENVIRONMENT. */
+        /** The threads asked for, all workers together (setter, property, else every core); -1 for ENVIRONMENT. */
         public int getRequestedThreads() {
             return requestedThreads;
         }
@@ -228,7 +228,7 @@ public final class Environment {
         }
     }
 
-    /** Where the library path was given and the path: {@link #setLibraryPath}, else the system property (maybe null). */
+    /** Where the library path was given, and the path: {@link #setLibraryPath}, else the property (maybe null). */
     static String[] libraryPathSetting() {
         synchronized (EngineWorkers.LOADING) {
             return libraryPath != null ? new String[] {"Environment.setLibraryPath", libraryPath}

@@ -14,13 +14,13 @@ import java.util.stream.Stream;
 /**
  * The thread rule of spec/RUNTIME.md for the JVM: what to decide, from what, and the text of the decision.
  * {@link EngineWorkers} applies it once per process when it loads (or finds) libmxnet.so, on MXNet's CPU engine
- * workers, with the requests of {@link Environment}; this class calls no MXNet function (only libc's {@code setenv}/{@code unsetenv} and libgomp's
- * {@code omp_get_max_threads}).
+ * workers, with the requests of {@link Environment}; this class calls no MXNet function (only libc's
+ * {@code setenv}/{@code unsetenv} and libgomp's {@code omp_get_max_threads}).
  */
 final class ThreadRule {
     /** libgomp's spin count while mxport loads libmxnet first (spec/RUNTIME.md, rule 3); libgomp's default is 300,000. */
     static final String SPIN_COUNT = "3000";
-    /** How many CPU engine workers MXNet runs operators on (rule 7 of spec/RUNTIME.md), MXNet's own setting, read once when libmxnet.so loads. */
+    /** MXNet's own setting of its CPU engine workers (rule 7 of spec/RUNTIME.md), read once when libmxnet.so loads. */
     static final String WORKERS_VARIABLE = "MXNET_CPU_WORKER_NTHREADS";
     /** How long a worker's callback waits for the others to arrive (they arrive at once on a fresh engine). */
     static final long WORKER_ARRIVAL_SECONDS = 10;
