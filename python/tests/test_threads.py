@@ -11,7 +11,7 @@ CORES = len(os.sched_getaffinity(0))
 REPORT = """
 import json, os, mxport._threads as t
 d = t.decision()
-worker = t._on_engine_worker(999)  # the worker exists by now, so this only reads its count
+worker = t._on_engine_workers(999, 1)  # the worker exists by now, so this only reads its count
 print(json.dumps({"count": d.count, "reason": d.reason, "spin": d.spin, "worker": worker["before"],
                   "fresh": worker["fresh"], "spin_left": os.environ.get("GOMP_SPINCOUNT")}))
 """

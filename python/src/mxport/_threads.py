@@ -164,11 +164,6 @@ _SyncFn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 _keep = []  # the callbacks pushed: MXNet's engine may still return through them after they signalled
 
 
-def _on_engine_worker(count):
-    """Runs on MXNet's CPU(0) engine worker: sets ``count`` there only when the worker was created for this call."""
-    return _on_engine_workers(count, 1)
-
-
 def _on_engine_workers(count, workers):
     """One callback per CPU(0) engine worker (each waits until all have started, so no worker runs two): sets
     ``count`` on a worker only when it was created for these calls. Returns what they saw: ``fresh`` (all were),
