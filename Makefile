@@ -117,7 +117,7 @@ test-cluster: models jvm-package spark-setup ## a Spark standalone cluster (mast
 	MXPORT_SPARK_CLUSTER_FULL=1 $(PY) -m pytest -q integration_tests/test_spark_cluster.py
 
 test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loading, 20 fresh processes each (Spark too)
-	cd /tmp && MXPORT_ORDER_SPARK_RUNS=20 $(abspath $(PY)) -m pytest -q $(abspath integration_tests/test_orders.py)
+	cd /tmp && MXPORT_ORDER_SPARK_RUNS=20 MXPORT_ORDER_JVM_FIRST_RUNS=20 $(abspath $(PY)) -m pytest -q $(abspath integration_tests/test_orders.py)
 
 test-release: models dist ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
 	$(MVN) -pl java,scala -am install -DskipTests

@@ -15,7 +15,7 @@ import numpy as np
 
 SCENARIOS = ("only_load", "import_late_after_eager", "eager_then_load", "hybrid_export_then_load",
              "module_then_load", "python_ops_then_jvm", "jvm_then_python_ops", "two_models_at_different_times",
-             "spark_worker_after_user_ops", "python_ops_without_mxport_then_jvm")
+             "spark_worker_after_user_ops", "python_ops_without_mxport_then_jvm", "jvm_first_then_gluon")
 
 
 def he_init():
@@ -164,6 +164,15 @@ def main(name, work):
         run.answer(jvm_predict("java", run.model, run.x))
         run.answer(jvm_predict("scala", run.model, run.x))
         assert "mxport" not in sys.modules
+        return
+    if name == "jvm_first_then_gluon":  # a JVM loads and runs a Predictor before Python has imported mxnet
+        run.answer(jvm_predict("java", run.model, run.x))
+        assert "mxnet" not in sys.modules
+        import mxnet as mx  # the very libmxnet.so the JVM took (test_jvm_first_in_python.py)
+        user_eager_forward(run)  # the user's own Gluon net, eagerly
+        import mxport
+        run.answer(mxport.load(run.model)(mx.nd.array(run.x, dtype="uint8")).asnumpy())
+        run.answer(jvm_predict("java", run.model, run.x))
         return
     import mxnet as mx
     import mxport

@@ -5,6 +5,7 @@ a crash would end the test run)."""
 import collections
 import json
 import os
+import resource
 import subprocess
 import sys
 import types
@@ -15,6 +16,9 @@ import mxport
 from conftest import REPO, JPypeConsumer, JavaError
 
 CASES = int(os.environ.get("MXPORT_FUZZ_CASES", "300"))
+# What the corpus may add to this process's peak memory (Python, the JVM and MXNet): every file is under 2 KB;
+# before the params header was read first, one flipped shape made MXNet allocate 9-11 GB.
+PEAK_GROWTH_BOUND_MB = 512
 
 
 def old_descriptions(load):
@@ -62,6 +66,9 @@ def test_python_java_and_scala_agree_on_every_broken_model(jvm, tmp_path):
     corpus = json.load(open(out / "index.json"))
     consumers = [JPypeConsumer("java"), JPypeConsumer("scala")]
     disagreements, tally = [], collections.Counter()
+    with open("/proc/self/clear_refs", "w") as f:  # resets the peak RSS (Linux)
+        f.write("5")
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for case in corpus:
         prefix = str(out / case["case"] / "model")
         want, arrays = python_outcome(prefix, case.get("load"))
@@ -71,5 +78,8 @@ def test_python_java_and_scala_agree_on_every_broken_model(jvm, tmp_path):
             got = jvm_outcome(consumer, prefix, arrays, old)
             if got != want:
                 disagreements.append(f"case {case['case']} ({case['note']}): python {want}, {consumer.name} {got}")
-    print(f"\nfuzz agreement: {len(corpus)} cases x 3 languages: {dict(sorted(tally.items()))}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nfuzz agreement: {len(corpus)} cases x 3 languages: {dict(sorted(tally.items()))}; peak RSS "
+          f"{peak:.0f} MB, {peak - start:.0f} MB above the {start:.0f} MB at the start")
     assert not disagreements, "\n".join(disagreements)
+    assert peak - start < PEAK_GROWTH_BOUND_MB, "a params header made MXNet allocate what it claims"

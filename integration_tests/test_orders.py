@@ -2,7 +2,8 @@
 each in a fresh process, MXPORT_ORDER_RUNS times (20 by default), against a process that only loads.
 
 The Spark order starts a Spark of its own each time (about 20 s): `make test` runs it MXPORT_ORDER_SPARK_RUNS
-times (2 by default), `make test-orders` 20 times like the others. The same orders with the rule the first
+times (2 by default), `make test-orders` 20 times like the others; the JVM-first order (a JVM, then a Gluon net)
+MXPORT_ORDER_JVM_FIRST_RUNS times (3; 20 in `make test-orders`). The same orders with the rule the first
 release had (the count raised at load) ended in glibc "double free or corruption" / "munmap_chunk(): invalid
 pointer" 6 times out of 6."""
 
@@ -18,6 +19,7 @@ from conftest import classpath
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNS = int(os.environ.get("MXPORT_ORDER_RUNS", "20"))
 SPARK_RUNS = int(os.environ.get("MXPORT_ORDER_SPARK_RUNS", "2"))
+JVM_FIRST_RUNS = int(os.environ.get("MXPORT_ORDER_JVM_FIRST_RUNS", "3"))  # a JVM and a Gluon net each time
 EXPECTED = {  # what each scenario's answers are, in order: the end-to-end mobilenet or the second model
     "import_late_after_eager": ["model"],
     "eager_then_load": ["model"],
@@ -28,6 +30,7 @@ EXPECTED = {  # what each scenario's answers are, in order: the end-to-end mobil
     "two_models_at_different_times": ["model", "second", "model"],
     "spark_worker_after_user_ops": ["model"],
     "python_ops_without_mxport_then_jvm": ["model", "model"],
+    "jvm_first_then_gluon": ["model", "model", "model"],
 }
 
 
@@ -57,7 +60,7 @@ def reference(work):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_every_run_of_the_order_gives_the_only_load_answers_bit_for_bit(name, work, reference):
-    runs = SPARK_RUNS if name.startswith("spark") else RUNS
+    runs = SPARK_RUNS if name.startswith("spark") else JVM_FIRST_RUNS if name.startswith("jvm_first") else RUNS
     for run in range(runs):
         for stale in work.glob(f"{name}-*.npy"):
             stale.unlink()
