@@ -24,10 +24,10 @@ $(VENV)/.done: requirements-dev.txt python/pyproject.toml python/setup.py VERSIO
 
 $(VENV)/.spark-done: $(VENV)/.done python/pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e 'python[spark]' -c requirements-dev.txt
-	$(PY) -c "import numpy; assert numpy.__version__ == '1.23.5', numpy.__version__"
+	$(PY) -c "import mxport"  # the extras kept a numpy that MXNet imports with
 	touch $@
 
-spark-setup: $(VENV)/.spark-done ## the spark extra (pyspark, pyarrow, pandas, pillow) for mxport.spark (numpy stays 1.23.5)
+spark-setup: $(VENV)/.spark-done ## the spark extra (pyspark, pyarrow, pandas, pillow) for mxport.spark (numpy stays at its pin)
 
 models: setup ## export the ResNet-18 end-to-end model into .cache/models (git-ignored)
 	$(PY) demo/export_resnet.py $(CACHE)/models/resnet18
