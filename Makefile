@@ -12,7 +12,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models real-model jvm-package dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-python313 test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup bench-spark test-cluster soak clean
+.PHONY: help setup models real-model jvm-package dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -114,12 +114,12 @@ test-release: models setup ## the artifacts as a user installs them: wheel in a 
 	$(PY) -m pytest -q release_tests
 
 # the second leg of make test: the newest Python and JDK on what they change (spec/RUNTIME.md section 6, java/README)
-PYTHON313 ?= $(firstword $(shell command -v python3.13) $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13))
+ON_PYTHON ?= 3.13
+python_for = $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/$(1).*/bin/python$(1)) $(shell command -v python$(1)))
 JDK25 ?= /usr/lib/jvm/temurin-25-jdk-amd64
 
-test-python313: ## the Python suite and the JPype integration matrix on Python 3.13 (.venv313; pip builds numpy 1.26.4 once)
-	$(MAKE) --no-print-directory VENV=.venv313 PYTHON=$(PYTHON313) spark-setup models
-	$(MAKE) --no-print-directory VENV=.venv313 PYTHON=$(PYTHON313) test-python-and-matrix
+test-on-python: ## the Python suite and the JPype matrix on Python ON_PYTHON (3.13; 3.10-3.13) in .venv$(ON_PYTHON) (pip builds numpy 1.26.4 once on 3.13)
+	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) test-python-and-matrix
 
 test-python-and-matrix: setup spark-setup models real-model jvm-package $(FRESH_VECTORS_MADE)
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q python/tests integration_tests/test_matrix.py
@@ -127,14 +127,16 @@ test-python-and-matrix: setup spark-setup models real-model jvm-package $(FRESH_
 test-jdk25: models real-model spark-setup ## the Java, Scala and Spark suites on JDK 25 (the jars stay Java 17 bytecode)
 	JAVA_HOME=$(JDK25) $(MVN) -pl java,scala,spark -am test
 
-test-second-leg: test-jdk25 test-python313 ## JVM suites on JDK 25, Python suite and JPype matrix on Python 3.13
+test-second-leg: test-jdk25 test-on-python ## JVM suites on JDK 25, Python suite and JPype matrix on Python 3.13
 
 TEST_SUITES := test-python test-jvm test-integration test-release test-second-leg
 
 test: ## every test suite: Python, JVM, cross-language, the artifacts, then the second leg; each suite's time at the end
 	@bash .ci/timed $(MAKE) --no-print-directory -- $(TEST_SUITES)
 
-test-all: test test-orders test-cluster ## make test, then every order 20 times and the full Spark cluster run
+test-all: test test-orders test-cluster ## make test, then every order 20 times, the full Spark cluster run, and Python 3.10 and 3.12
+	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.10
+	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.12
 
 bench-setup: setup
 	$(PY) -m pip install -q --disable-pip-version-check -e 'python[bench]' -c requirements-dev.txt
