@@ -119,12 +119,14 @@ python_for = $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/$(1
 JDK25 ?= /usr/lib/jvm/temurin-25-jdk-amd64
 
 test-on-python: ## the Python suite and the JPype matrix on Python ON_PYTHON (3.13; 3.10-3.13) in .venv$(ON_PYTHON) (pip builds numpy 1.26.4 once on 3.13)
+	@test -n "$(call python_for,$(ON_PYTHON))" || { echo "no python$(ON_PYTHON) on PATH or in pyenv: install it (pyenv install $(ON_PYTHON))"; exit 1; }
 	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) test-python-and-matrix
 
 test-python-and-matrix: setup spark-setup models real-model jvm-package $(FRESH_VECTORS_MADE)
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q python/tests integration_tests/test_matrix.py
 
 test-jdk25: models real-model spark-setup ## the Java, Scala and Spark suites on JDK 25 (the jars stay Java 17 bytecode)
+	@test -x $(JDK25)/bin/java || { echo "no JDK 25 at $(JDK25): set JDK25=<its home>"; exit 1; }
 	JAVA_HOME=$(JDK25) $(MVN) -pl java,scala,spark -am test
 
 test-second-leg: test-jdk25 test-on-python ## JVM suites on JDK 25, Python suite and JPype matrix on Python 3.13
