@@ -1,7 +1,9 @@
 # mxport: `make demo` runs the main job, `make test` runs every suite. `make help` lists the targets.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-VENV := .venv
+# PYTHON makes the venv: `make test-python PYTHON=python3.13 VENV=.venv313` runs the suite on another Python
+PYTHON ?= python3
+VENV ?= .venv
 PY := $(VENV)/bin/python
 CACHE := .cache
 VERSION := $(shell cat VERSION)
@@ -10,31 +12,31 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models real-model jvm-package serve-jar serve test-serve bench-serve dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup lint format models real-model jvm-package serve-jar serve test-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.done ## create .venv with pinned mxnet 1.9.1 and the mxport package (idempotent)
 
 $(VENV)/.done: requirements-dev.txt python/pyproject.toml python/setup.py VERSION
-	test -x $(PY) || python3 -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e python
 	touch $@
 
 $(VENV)/.spark-done: $(VENV)/.done python/pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e 'python[spark]' -c requirements-dev.txt
-	$(PY) -c "import numpy; assert numpy.__version__ == '1.23.5', numpy.__version__"
+	$(PY) -c "import mxport"  # the extras kept a numpy that MXNet imports with
 	touch $@
 
-spark-setup: $(VENV)/.spark-done ## the spark extra (pyspark, pyarrow, pandas, pillow) for mxport.spark (numpy stays 1.23.5)
+spark-setup: $(VENV)/.spark-done ## the spark extra (pyspark, pyarrow, pandas, pillow) for mxport.spark (numpy stays at its pin)
 
 $(VENV)/.onnx-done: $(VENV)/.done python/pyproject.toml requirements-onnx.txt
 	$(PY) -m pip install -q --disable-pip-version-check -e 'python[onnx,onnxruntime,openvino]' -c requirements-dev.txt -c requirements-onnx.txt
-	$(PY) -c "import numpy; assert numpy.__version__ == '1.23.5', numpy.__version__"
+	$(PY) -c "import mxport"  # the extras kept a numpy that MXNet imports with
 	touch $@
 
-onnx-setup: $(VENV)/.onnx-done ## the onnx, onnxruntime and openvino extras for export_onnx and load(engine=...) (numpy stays 1.23.5)
+onnx-setup: $(VENV)/.onnx-done ## the onnx, onnxruntime and openvino extras for export_onnx and load(engine=...) (numpy stays at its pin)
 
 models: setup ## export the ResNet-18 end-to-end model into .cache/models (git-ignored)
 	$(PY) demo/export_resnet.py $(CACHE)/models/resnet18
@@ -46,19 +48,42 @@ real-model: setup ## convert Google's EfficientNet-Lite0 ImageNet weights (pinne
 
 JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt)
 
-jvm-package: setup ## build the Java and Scala jars, the Spark shaded jar and the integration adapters (no tests); fetch the exec plugin
+# jvm-package's jars, built again only when a JVM source changed (make test-jvm's `mvn verify` builds them too)
+JVM_SOURCES := VERSION $(wildcard pom.xml */pom.xml */*/pom.xml) $(shell find java/src scala/src spark/src integration_tests/jvm/src -type f 2>/dev/null)
+JVM_BUILT := $(CACHE)/stamps/jvm-package
+
+jvm-package: $(JVM_BUILT) ## build the Java and Scala jars, the Spark shaded jar and the integration adapters (no tests); fetch the exec plugin
+
+$(JVM_BUILT): $(JVM_SOURCES)
 	$(MVN) -pl integration_tests/jvm,spark -am package -DskipTests
 	$(MVN) -pl java exec:help > /dev/null  # java/README's `mvn ... exec:java` then runs offline (test_jvm_docs.py)
+	mkdir -p $(@D) && touch $@
 
-dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), the Spark shaded jar
+# one regeneration of spec/vectors per change of the code that makes them, which test_vectors.py and test_matrix.py
+# compare (each regenerates on its own when run without it)
+FRESH_VECTORS := $(CACHE)/fresh-vectors
+USE_FRESH_VECTORS := MXPORT_FRESH_VECTORS=$(abspath $(FRESH_VECTORS))
+
+FRESH_VECTORS_MADE := $(CACHE)/stamps/fresh-vectors
+
+$(FRESH_VECTORS_MADE): $(VENV)/.done spec/tools/make_vectors.py $(wildcard python/src/mxport/*.py)
+	rm -rf $(FRESH_VECTORS) && $(PY) spec/tools/make_vectors.py $(FRESH_VECTORS) > /dev/null
+	mkdir -p $(@D) && touch $@
+
+# dist/ from one Maven pass: $(1) is package (make dist) or install (make test-release: the Maven consumers)
+define build_dist
 	rm -rf dist && mkdir -p dist
 	$(PY) -m build --no-isolation --outdir dist python > /dev/null
-	$(MVN) -P dist -pl java,scala,spark,serve -am package -DskipTests
+	$(MVN) -P dist -pl java,scala,spark,serve -am $(1) -DskipTests
 	cp $(SERVE_JAR) dist/
 	for m in java:mxport scala:mxport-scala_2.13 spark:mxport-spark_2.13; do \
 	  cp $${m%%:*}/target/$${m#*:}-$(VERSION)*.jar dist/ && cp $${m%%:*}/target/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done
 	cp target/.flattened-pom.xml dist/mxport-parent-$(VERSION).pom
 	ls dist
+endef
+
+dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), the Spark shaded jar
+	$(call build_dist,package)
 
 SERVE_JAR := serve/target/mxport-serve-$(VERSION).jar
 SERVE_VENV := $(CACHE)/serve-venv
@@ -104,14 +129,20 @@ fuzz: jvm-package spark-setup ## the loaders of every language against 5000 brok
 	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py integration_tests/test_fuzz_agreement.py
 	MXPORT_IMAGE_FUZZ_CASES=10000 $(PY) -m pytest -q -s integration_tests/test_image_fuzz.py
 
-test-python: setup spark-setup onnx-setup real-model ## the Python package's tests
-	$(PY) -m pytest -q --durations=12 python/tests
+test-python: setup spark-setup onnx-setup models real-model $(FRESH_VECTORS_MADE) ## the Python package's tests
+	$(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 python/tests
 
 test-jvm: models real-model spark-setup ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar
 	$(MVN) verify
+	$(MVN) -pl java exec:help > /dev/null
+	mkdir -p $(dir $(JVM_BUILT)) && touch $(JVM_BUILT)  # verify packaged every jar of jvm-package
 
-test-integration: spark-setup real-model ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J
-	$(PY) -m pytest -q --durations=12 integration_tests
+# make test runs each order 2 times (a Spark order once); make test-orders 20 times
+ORDER_RUNS ?= 2
+ORDER_SPARK_RUNS ?= 1
+
+test-integration: spark-setup models real-model jvm-package $(FRESH_VECTORS_MADE) ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J
+	MXPORT_ORDER_RUNS=$(ORDER_RUNS) MXPORT_ORDER_SPARK_RUNS=$(ORDER_SPARK_RUNS) $(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 integration_tests
 
 test-cluster: models jvm-package spark-setup ## a Spark standalone cluster (master + 2 workers) here: both APIs via spark-submit, a killed executor (make test runs a short leg)
 	MXPORT_SPARK_CLUSTER_FULL=1 $(PY) -m pytest -q integration_tests/test_spark_cluster.py
@@ -119,11 +150,36 @@ test-cluster: models jvm-package spark-setup ## a Spark standalone cluster (mast
 test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loading, 20 fresh processes each (Spark too)
 	cd /tmp && MXPORT_ORDER_SPARK_RUNS=20 MXPORT_ORDER_JVM_FIRST_RUNS=20 $(abspath $(PY)) -m pytest -q $(abspath integration_tests/test_orders.py)
 
-test-release: models dist ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
-	$(MVN) -pl java,scala -am install -DskipTests
+test-release: models setup ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
+	$(call build_dist,install)
 	$(PY) -m pytest -q release_tests
 
-test: models real-model test-python test-jvm test-integration test-serve test-release ## every test suite: Python, JVM, cross-language, then the artifacts
+# the second leg of make test: the newest Python and JDK on what they change (spec/RUNTIME.md section 7, java/README)
+ON_PYTHON ?= 3.13
+python_for = $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/$(1).*/bin/python$(1)) $(shell command -v python$(1)))
+JDK25 ?= /usr/lib/jvm/temurin-25-jdk-amd64
+
+test-on-python: ## the Python suite and the JPype matrix on Python ON_PYTHON (3.13; 3.10-3.13) in .venv$(ON_PYTHON) (pip builds numpy 1.26.4 once on 3.13)
+	@test -n "$(call python_for,$(ON_PYTHON))" || { echo "no python$(ON_PYTHON) on PATH or in pyenv: install it (pyenv install $(ON_PYTHON))"; exit 1; }
+	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) test-python-and-matrix
+
+test-python-and-matrix: setup spark-setup onnx-setup models real-model jvm-package $(FRESH_VECTORS_MADE)
+	$(USE_FRESH_VECTORS) $(PY) -m pytest -q python/tests integration_tests/test_matrix.py
+
+test-jdk25: models real-model spark-setup ## the Java, Scala and Spark suites on JDK 25 (the jars stay Java 17 bytecode)
+	@test -x $(JDK25)/bin/java || { echo "no JDK 25 at $(JDK25): set JDK25=<its home>"; exit 1; }
+	JAVA_HOME=$(JDK25) $(MVN) -pl java,scala,spark -am test
+
+test-second-leg: test-jdk25 test-on-python ## JVM suites on JDK 25, Python suite and JPype matrix on Python 3.13
+
+TEST_SUITES := lint test-python test-jvm test-integration test-serve test-release test-second-leg
+
+test: ## every test suite: the linters, Python, JVM, cross-language, the server, the artifacts, then the second leg; each suite's time at the end
+	@bash .ci/timed $(MAKE) --no-print-directory -- $(TEST_SUITES)
+
+test-all: test test-orders test-cluster ## make test, then every order 20 times, the full Spark cluster run, and Python 3.10 and 3.12
+	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.10
+	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.12
 
 bench-setup: setup
 	$(PY) -m pip install -q --disable-pip-version-check -e 'python[bench]' -c requirements-dev.txt

@@ -90,17 +90,27 @@ def continues(block):
     return re.match(r"^(#|//)\s*continues the example above", first) is not None
 
 
-def script(block, all_blocks):
-    """The code that runs ``block`` as a reader would: the examples it continues, then its own."""
+def continued(block, all_blocks):
+    """The block whose code runs just before ``block``'s in its script, or None."""
     if block.line == 0 and block.source != DOCSTRINGS[0]:
-        package = next(b for b in all_blocks if b.source == DOCSTRINGS[0])
-        return package.code + block.code
+        return next(b for b in all_blocks if b.source == DOCSTRINGS[0])
     if continues(block):
         same = [b for b in all_blocks if b.source == block.source and b.language == block.language]
         before = [b for b in same if b.line < block.line]
         assert before, f"{block.id} continues no block"
-        return script(before[-1], all_blocks) + block.code
-    return block.code
+        return before[-1]
+    return None
+
+
+def continued_by(block, all_blocks):
+    """A block (not skipped) whose script runs ``block`` first, or None: running ``block`` alone adds nothing."""
+    return next((b for b in all_blocks if not b.skip and continued(b, all_blocks) == block), None)
+
+
+def script(block, all_blocks):
+    """The code that runs ``block`` as a reader would: the examples it continues, then its own."""
+    before = continued(block, all_blocks)
+    return (script(before, all_blocks) if before else "") + block.code
 
 
 def blocks(language):

@@ -3,6 +3,7 @@
 import filecmp
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -108,10 +109,18 @@ def test_invalid_case_fails_with_its_code(name):
     assert e.value.code == case["expected_error"], str(e.value)
 
 
-def test_committed_vectors_match_a_fresh_regeneration(tmp_path):
-    out = tmp_path / "vectors"
+def fresh_vectors(out):
+    """spec/tools/make_vectors.py's output: the Makefile's regeneration (MXPORT_FRESH_VECTORS, made once for this
+    suite and the integration matrix), else one into ``out``."""
+    if os.environ.get("MXPORT_FRESH_VECTORS"):
+        return pathlib.Path(os.environ["MXPORT_FRESH_VECTORS"])
     subprocess.run([sys.executable, os.path.join(REPO, "spec", "tools", "make_vectors.py"), str(out)],
                    check=True, capture_output=True)
+    return out
+
+
+def test_committed_vectors_match_a_fresh_regeneration(tmp_path):
+    out = fresh_vectors(tmp_path / "vectors")
     assert sorted(os.listdir(out)) == sorted(os.listdir(VECTORS)), "cases differ: run make vectors"
     for name in os.listdir(out):
         fresh, committed = out / name, os.path.join(VECTORS, name)

@@ -54,7 +54,10 @@ def decision():
 def import_mxnet():
     """Imports mxnet; when this is the process's first OpenMP runtime, with the short spin-wait of rule 3 and the
     engine workers of rule 7 (MXPORT_ENGINE_WORKERS). Returns the spin it set, or None."""
+    from ._compat import mxnet_failed_before, restore_what_mxnet_needs
     workers = wanted_workers()  # a bad request fails before MXNet loads
+    failed_before = "mxnet" not in sys.modules and any(name.startswith("mxnet.") for name in sys.modules)
+    restore_what_mxnet_needs()
     first = "mxnet" not in sys.modules and not _mapped("libmxnet") and not _mapped("libgomp")
     spin = first and not any(os.environ.get(v) for v in USER_VARIABLES + (SPIN_VARIABLE, "OMP_WAIT_POLICY"))
     set_workers = first and workers > 1 and WORKERS_VARIABLE not in os.environ
@@ -64,6 +67,10 @@ def import_mxnet():
         os.environ[WORKERS_VARIABLE] = str(workers)
     try:
         import mxnet  # noqa: F401  libgomp and libmxnet read the variables once, as they load
+    except Exception as e:
+        if failed_before:
+            raise mxnet_failed_before(e) from None
+        raise
     finally:  # child processes do not inherit them
         if spin:
             del os.environ[SPIN_VARIABLE]

@@ -1,0 +1,61 @@
+"""What MXNet 1.9.1 needs from numpy and Python that newer releases removed, put back before mxport imports MXNet.
+
+>>> import mxport          # on Python 3.12+: before ``import mxnet`` (spec/RUNTIME.md section 7)
+>>> import mxnet as mx     # works: numpy.bool and distutils are there
+
+MXNet 1.9.1 uses the alias ``numpy.bool`` (numpy 1.24 removed it) and imports ``distutils.version`` (Python 3.12
+removed ``distutils``; setuptools carries a copy). Each is restored only where it is missing, so nothing changes
+on Python 3.10/3.11 with numpy 1.23.
+"""
+
+import importlib.util
+import os
+import sys
+import warnings
+
+from ._errors import MxportError
+
+restored = []  # what restore_what_mxnet_needs added in this process: "numpy.bool", "distutils"
+
+
+def restore_what_mxnet_needs():
+    """Adds ``numpy.bool`` and an importable ``distutils`` where they are missing. Returns what it added."""
+    import numpy
+
+    added = []
+    with warnings.catch_warnings():  # numpy 1.20-1.23 warn on the alias: it exists there, leave it
+        warnings.simplefilter("ignore")
+        has_bool = hasattr(numpy, "bool")
+    if not has_bool:
+        numpy.bool = bool  # what the alias was: MXNet passes it as a dtype
+        added.append("numpy.bool")
+    if "distutils" not in sys.modules and importlib.util.find_spec("distutils") is None:
+        _load_setuptools_distutils()
+        added.append("distutils")
+    restored.extend(added)
+    return added
+
+
+def _load_setuptools_distutils():
+    """setuptools' copy of distutils as ``distutils``, loaded from its folder: importing the setuptools package
+    itself would fail here (it imports distutils)."""
+    setuptools = importlib.util.find_spec("setuptools")
+    folder = os.path.join(os.path.dirname(setuptools.origin), "_distutils") if setuptools else None
+    if folder is None or not os.path.isfile(os.path.join(folder, "__init__.py")):
+        raise MxportError("LIBRARY_NOT_FOUND", f"MXNet 1.9.1 imports distutils, which Python "
+                          f"{sys.version_info.major}.{sys.version_info.minor} no longer has: install setuptools "
+                          "(pip install setuptools), which carries it")
+    spec = importlib.util.spec_from_file_location("distutils", os.path.join(folder, "__init__.py"),
+                                                  submodule_search_locations=[folder])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["distutils"] = module  # its submodules (distutils.version) then load from its folder
+    spec.loader.exec_module(module)
+
+
+def mxnet_failed_before(error):
+    """The error for ``import mxnet`` failing inside mxport after the user's own ``import mxnet`` had failed (it
+    ran without these fixes and left half-imported modules behind)."""
+    return MxportError("LIBRARY_NOT_FOUND", f"MXNet cannot be imported ({type(error).__name__}: {error}); it was "
+                       f"imported before mxport and failed on Python {sys.version_info.major}."
+                       f"{sys.version_info.minor} (MXNet 1.9.1 needs numpy.bool and distutils, which mxport restores "
+                       "before it imports MXNet). Fix: put `import mxport` before `import mxnet`, in a new process")
