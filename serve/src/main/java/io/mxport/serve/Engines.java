@@ -1,6 +1,7 @@
 package io.mxport.serve;
 
 import io.mxport.NDArray;
+import io.mxport.Environment;
 import io.mxport.Predictor;
 import io.mxport.Signature;
 import java.util.LinkedHashMap;
@@ -41,9 +42,10 @@ final class Engines {
 
         @Override
         public void configure(ServeOptions options) {
-            // read once, when the first Predictor loads libmxnet.so (spec/RUNTIME.md rule 7)
-            if (System.getProperty("mxport.engineWorkers") == null) {
-                System.setProperty("mxport.engineWorkers", Integer.toString(options.engineWorkers));
+            // read once, when the first Predictor loads libmxnet.so (spec/RUNTIME.md rule 7 and section 6); a
+            // -Dmxport.engineWorkers of the user's stays in force when the flag is left at its default
+            if (options.engineWorkers != 1 || System.getProperty(Environment.ENGINE_WORKERS_PROPERTY) == null) {
+                Environment.setEngineWorkers(options.engineWorkers);
             }
         }
 
