@@ -10,7 +10,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup bench-spark test-cluster soak clean
+.PHONY: help setup models real-model jvm-package dist demo test test-python test-jvm test-integration test-release test-orders lint format vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -57,6 +57,16 @@ demo: real-model jvm-package ## classify demo/cat.jpg with the real ImageNet mod
 	java -cp "$(JVM_CP)" io.mxport.examples.Demo $(REAL_MODEL) demo/cat.jpg
 	java -cp "$(JVM_CP)" io.mxport.scalaapi.examples.Demo $(REAL_MODEL) demo/cat.jpg
 
+lint: setup ## the formatters and linters, checking only (seconds): ruff check + ruff format --check, palantir-java-format + scalafmt (Spotless)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(MVN) -N spotless:check
+
+format: setup ## apply the formatters: ruff's import order and format, Spotless for Java and Scala
+	$(VENV)/bin/ruff check --select I --fix .
+	$(VENV)/bin/ruff format .
+	$(MVN) -N spotless:apply
+
 vectors: setup ## regenerate spec/vectors deterministically
 	$(PY) spec/tools/make_vectors.py spec/vectors
 
@@ -82,7 +92,7 @@ test-release: models dist ## the artifacts as a user installs them: wheel in a f
 	$(MVN) -pl java,scala -am install -DskipTests
 	$(PY) -m pytest -q release_tests
 
-test: models real-model test-python test-jvm test-integration test-release ## every test suite: Python, JVM, cross-language, then the artifacts
+test: lint models real-model test-python test-jvm test-integration test-release ## every test suite: Python, JVM, cross-language, then the artifacts
 
 bench-setup: setup
 	$(PY) -m pip install -q --disable-pip-version-check -e 'python[bench]' -c requirements-dev.txt
