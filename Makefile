@@ -120,6 +120,16 @@ demo: real-model jvm-package ## classify demo/cat.jpg with the real ImageNet mod
 	java -cp "$(JVM_CP)" io.mxport.examples.Demo $(REAL_MODEL) demo/cat.jpg
 	java -cp "$(JVM_CP)" io.mxport.scalaapi.examples.Demo $(REAL_MODEL) demo/cat.jpg
 
+lint: setup ## the formatters and linters, checking only (seconds): ruff check + ruff format --check, palantir-java-format + scalafmt (Spotless)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(MVN) -N spotless:check
+
+format: setup ## apply the formatters: ruff's import order and format, Spotless for Java and Scala
+	$(VENV)/bin/ruff check --select I --fix .
+	$(VENV)/bin/ruff format .
+	$(MVN) -N spotless:apply
+
 vectors: setup ## regenerate spec/vectors, spec/params_cases and spec/image_cases deterministically
 	$(PY) spec/tools/make_vectors.py spec/vectors
 	$(PY) spec/tools/make_params_cases.py
