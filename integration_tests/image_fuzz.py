@@ -271,11 +271,19 @@ def _libmxnet():
     return mxnet.libinfo.find_lib_path()[0]
 
 
+def _integration_conftest():
+    """integration_tests/conftest.py by its path: under pytest, `conftest` may name another folder's."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("mxport_integration_conftest", os.path.join(HERE, "conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def worker_command(language, folder, first, end, max_pixels):
     if language == "python":
         return [sys.executable, os.path.abspath(__file__), "--worker", folder, str(first), str(end), str(max_pixels)]
-    sys.path.insert(0, HERE)
-    from conftest import classpath
+    classpath = _integration_conftest().classpath
     java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
     # the very libmxnet.so Python decodes with: the comparison is of the languages, not of two builds
     return [java, "-Xmx768m", f"-Dmxport.library.path={_libmxnet()}", "-cp", classpath(),

@@ -44,13 +44,15 @@ def read_image(path, max_pixels=MAX_PIXELS):
 
 
 def decode_image(data, max_pixels=MAX_PIXELS):
-    """Decode an encoded image (the bytes of a JPEG, PNG, ... file) into uint8 ``[1, height, width, 3]``, RGB.
+    """Decode an encoded image (the bytes of a JPEG or PNG file) into uint8 ``[1, height, width, 3]``, RGB.
 
     >>> with open("images/cat.jpg", "rb") as f:
-    ...     pixels = mxport.decode_image(f.read())             # uint8 (1, 300, 451, 3)
+    ...     data = f.read()
+    >>> pixels = mxport.decode_image(data)                     # uint8 (1, 300, 451, 3)
+    >>> pixels = mxport.decode_image(data, max_pixels=200_000)  # more pixels: refused from the header
 
     The pixels of ``mx.image.imdecode(data, flag=1, to_rgb=1)``, with errors as ``MxportError`` (see
-    ``read_image``).
+    ``read_image``; the message names the byte count).
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"decode_image takes bytes, got {type(data).__name__}")
