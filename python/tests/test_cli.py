@@ -57,7 +57,7 @@ def test_errors_exit_2_with_the_code(tmp_path):
 
 def test_version_and_help_say_what_a_prefix_is():
     out = run("--version")
-    from mxport._signature import FORMAT_VERSION
+    from mxport._rules import FORMAT_VERSION
     assert out.returncode == 0
     assert out.stdout.strip() == f"mxport {mxport.__version__} (model format version {FORMAT_VERSION})"
     for command in ("predict", "inspect"):

@@ -91,7 +91,7 @@ def test_a_dynamic_class_dimension_cannot_carry_labels():
 
 def test_names_with_a_trailing_newline_are_refused_as_java_refuses_them():
     """Python's `$` matches before a final newline; the rule is the whole string, as in Java and the schema."""
-    from mxport._signature import name_problem  # the name rule binds what mxport writes (FORMAT.md 2, 7)
+    from mxport._rules import name_problem  # the name rule binds what mxport writes (FORMAT.md 2, 7)
     assert "must match" in name_problem("data\n") and name_problem("data") is None
     with pytest.raises(mxport.MxportError, match="layout"):
         TensorSpec("data", (-1, 3, 4), layout="NC\n")

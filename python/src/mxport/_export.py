@@ -4,14 +4,14 @@ import dataclasses
 import json
 
 import mxnet as mx
-import numpy as np
 from mxnet import gluon
 
 from . import _graph, _mx, _optimize, _write
-from ._errors import MxportError, native_message
+from ._errors import MxportError
 from ._files import as_specs, open_model, read_signature
-from ._inputs import check_inputs
-from ._signature import Signature, metadata_problem, name_problem
+from ._rules import metadata_problem, name_problem
+from ._signature import Signature
+from ._trace import _symbolic, _trace
 from ._version import __version__
 
 
@@ -127,83 +127,6 @@ def _input_specs(inputs):
     return specs
 
 
-@dataclasses.dataclass
-class _Traced:
-    """What one imperative pass learnt: the blocks per port, the output names, and every parameter."""
-    specs: tuple
-    examples: list
-    pre: list
-    post: list
-    names: list
-    params: dict  # name -> gluon Parameter, of net, preprocess and postprocess
-
-
-def _trace(net, specs, preprocess, postprocess, output_names, example_inputs):
-    """One imperative pass on the example inputs: completes deferred initialisation, counts the outputs and
-    names them, and checks that each block gives arrays."""
-    pre = _per_port(preprocess, len(specs), "preprocess", "input")
-    examples = _examples(specs, example_inputs)
-    features = [_run_block(p, x, f"preprocess of input '{s.name}'") if p is not None else x
-                for s, p, x in zip(specs, pre, examples)]
-    try:
-        raw = net(*features)
-    except Exception as e:  # Gluon reports uninitialised parameters and bad shapes with several types
-        raise MxportError("INVALID_ARGUMENT", f"the network does not run on the example inputs "
-                          f"{[x.shape for x in examples]}: {type(e).__name__}: {e}") from None
-    outputs = list(raw) if isinstance(raw, (list, tuple)) else [raw]
-    post = _per_port(postprocess, len(outputs), "postprocess", "output")
-    names = _output_names(output_names, len(outputs))
-    for j, (name, p, y) in enumerate(zip(names, post, outputs)):
-        if p is not None:
-            _run_block(p, y, f"postprocess {j} (of output '{name}')")
-    params = {}
-    for block in [net] + [p for p in pre + post if p is not None]:
-        for param in block.collect_params().values():
-            params[param.name] = param
-    clash = [s.name for s in specs if s.name in params]
-    if clash:
-        raise MxportError("INVALID_ARGUMENT", f"input '{clash[0]}' has the name of a parameter of the network "
-                          "(the two would become one variable of the graph): give the input another name")
-    return _Traced(specs, examples, pre, post, names, params)
-
-
-def _run_block(block, x, what):
-    """``block`` on an example array: its output, or an error naming the block and what it gave."""
-    try:
-        y = block(x)
-    except Exception as e:
-        reason = f"{type(e).__name__}: {native_message(e)}"
-        raise MxportError("INVALID_ARGUMENT", f"{what} ({type(block).__name__}) does not run on an array of "
-                          f"shape {list(x.shape)}: {reason[:300]}") from None
-    if not isinstance(y, mx.nd.NDArray):
-        raise MxportError("INVALID_ARGUMENT", f"{what} ({type(block).__name__}) returned {_kind(y)}, not an "
-                          "NDArray: a transform block gives one array; use F.* operators, not .asnumpy()")
-    return y
-
-
-def _kind(value):
-    if isinstance(value, np.ndarray):
-        return f"a numpy array ({value.dtype}{list(value.shape)})"
-    if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"a {type(value).__name__}"
-
-
-def _output_names(output_names, count):
-    if isinstance(output_names, str):
-        output_names = [output_names]  # one output's name, not a sequence of one-letter names
-    names = list(output_names) if output_names is not None else [f"output{j}" for j in range(count)]
-    if len(names) != count or len(set(names)) != count:
-        raise MxportError("INVALID_ARGUMENT", f"output_names {names} must name the network's {count} "
-                          "output(s), each once")
-    for n in names:
-        problem = name_problem(n)
-        if problem:
-            raise MxportError("INVALID_ARGUMENT", f"output {problem}: an mxport model's names follow the spec's "
-                              "name rule; give output_names=[...] such names, e.g. output_names=['prob']")
-    return names
-
-
 def _join(net, traced, layouts, labels, metadata):
     """The fused graph (inputs, preprocess, batchify connectors, net, no-op connectors, postprocess), its
     signature by shape and type inference, and the parameter values; the graph as a dict from here on."""
@@ -301,41 +224,3 @@ def _with_labels(out_specs, labels):
         raise MxportError("INVALID_ARGUMENT", f"labels names {unknown}, which are not outputs {names}")
     return [dataclasses.replace(s, labels=labels[s.name]) if s.name in labels else s for s in out_specs]
 
-
-def _symbolic(block, x, what):
-    """``block`` applied to symbols, or an error naming the block and why it cannot become a graph."""
-    try:
-        return block(*x) if isinstance(x, list) else block(x)
-    except Exception as e:  # AttributeError (asnumpy), NotImplementedForSymbol (shape), TypeError (branches)...
-        reason = f"{type(e).__name__}: {native_message(e)}"
-        raise MxportError("INVALID_ARGUMENT", f"{what} ({type(block).__name__}) cannot be hybridized into a graph "
-                          f"({reason[:300]}): its hybrid_forward must use only F.* operators, with no .asnumpy(), "
-                          "no x.shape and no Python branch on values") from None
-
-
-def _per_port(blocks, count, what, port):
-    if blocks is None:
-        return [None] * count
-    if not isinstance(blocks, (list, tuple)):
-        if count != 1:
-            raise MxportError("INVALID_ARGUMENT", f"the model has {count} {port}s: give {what} as a list with "
-                              f"one HybridBlock or None per {port}")
-        blocks = [blocks]
-    if len(blocks) != count:
-        raise MxportError("INVALID_ARGUMENT", f"{what} has {len(blocks)} entries but the model has {count} "
-                          f"{port}s")
-    for b in blocks:
-        if b is not None and not isinstance(b, gluon.HybridBlock):
-            raise MxportError("INVALID_ARGUMENT", f"{what} entries must be gluon.HybridBlock or None, got "
-                              f"{type(b).__name__}; wrap plain functions in gluon.nn.HybridLambda")
-    return list(blocks)
-
-
-def _examples(specs, example_inputs):
-    if example_inputs is None:
-        return [mx.nd.zeros(tuple(1 if d == -1 else d for d in s.shape), dtype=s.dtype) for s in specs]
-    if len(example_inputs) != len(specs):
-        raise MxportError("INVALID_ARGUMENT", f"example_inputs has {len(example_inputs)} arrays for "
-                          f"{len(specs)} inputs")
-    check_inputs(Signature(specs, specs), example_inputs)
-    return [mx.nd.array(x, dtype=x.dtype) if isinstance(x, np.ndarray) else x for x in example_inputs]

@@ -16,7 +16,7 @@ import numpy as np
 from . import _fold, _graph, _mx
 from ._errors import MxportError, native_message
 from ._inputs import check_inputs
-from ._signature import CALIBRATION_MODES
+from ._rules import CALIBRATION_MODES
 
 KINDS = ("none", "fused", "int8")
 # Operators that int8 models keep in fp32. MXNet 1.9.1 (the wheel) quantises a dense layer's bias offline to

@@ -184,7 +184,7 @@ def _old_model_arguments(p):
 
 
 def main(argv=None):
-    from ._signature import FORMAT_VERSION
+    from ._rules import FORMAT_VERSION
     parser = argparse.ArgumentParser(prog="mxport", description="Inspect and run mxport models.")
     parser.add_argument("--version", action="version",
                         version=f"mxport {__version__} (model format version {FORMAT_VERSION})")
