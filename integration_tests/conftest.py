@@ -60,13 +60,17 @@ class Can:
     """What a consumer can do. Each consumer declares it once, and a test selects the consumers it needs by it
     (as Apache Arrow's integration runner declares its testers), so a new consumer is one declaration."""
     reference: bool = False  # its outputs are the reference every other consumer is held to
-    rtol: float = 0.0  # 0: gives the reference's outputs bit for bit; else within this relative tolerance
+    rtol: float = 0.0  # 0: gives the reference's outputs bit for bit; else within atol + rtol * max |reference|
+    atol: float = 0.0
     exact_when_optimised: bool = True  # bit for bit on an optimised (oneDNN-fused or int8) graph whatever rtol
     optimised: bool = True  # runs oneDNN-fused and int8 graphs (spec/FORMAT.md section 12)
     old_models: bool = True  # loads an old model from input descriptions and an epoch
     network_alone: bool = True  # loads with load_transforms=False
     bridged: bool = False  # runs across a language bridge: its failures arrive as JavaError with the spec code
     in_process: bool = True  # runs in this Python process, on the libmxnet.so Python loaded
+    # opens the mxport model files itself; False: an engine that runs the ONNX file mxport.export_onnx wrote from
+    # them (its conformance vectors run in python/tests/test_onnx.py, with spec/onnx_tolerances.json)
+    reads_mxport_files: bool = True
 
 
 def select(consumers, **needs):
@@ -124,19 +128,70 @@ def old_args(old):
     return "\n".join(f"{s.name}\t{s.dtype}\t{','.join(map(str, s.shape))}" for s in old["inputs"]), old["epoch"]
 
 
+def onnx_tolerance(engine):
+    """The engine's bound from spec/onnx_tolerances.json for photos: the default, widened by the image case's
+    (OpenVINO rounds a few resize steps differently: one pixel level, spec/FORMAT.md 13.4)."""
+    import json
+    with open(os.path.join(REPO, "spec", "onnx_tolerances.json")) as f:
+        spec = json.load(f)["engines"][engine]
+    bounds = [spec["default"]]
+    for part in spec.get("cases", {}).get("uint8_image", {}).get("model", {}).values():
+        bounds.append(part)
+    return max(b["rtol"] for b in bounds), max(b["atol"] for b in bounds)
+
+
+class OnnxFiles:
+    """The .onnx files mxport.export_onnx writes from a model, one per (prefix, part), made once a session."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.made = {}
+
+    def __call__(self, prefix, load_transforms):
+        key = (os.path.abspath(str(prefix)), bool(load_transforms))
+        if key not in self.made:
+            path = os.path.join(self.folder, f"{len(self.made)}-{'model' if load_transforms else 'network'}.onnx")
+            mxport.export_onnx(str(prefix), path, load_transforms=load_transforms)
+            self.made[key] = path
+        return self.made[key]
+
+
+class PythonEngineConsumer:
+    """mxport.load(prefix, engine=...) in this process: ONNX Runtime or OpenVINO on the model converted in memory."""
+
+    def __init__(self, engine):
+        self.name = f"python-{engine}"
+        self.engine = engine
+        rtol, atol = onnx_tolerance(engine)
+        self.can = Can(rtol=rtol, atol=atol, optimised=False, old_models=False, reads_mxport_files=False)
+
+    @contextlib.contextmanager
+    def open(self, prefix, load_transforms=True, old=None):
+        model = mxport.load(str(prefix), load_transforms, engine=self.engine)
+        yield lambda arrays: [o.asnumpy() for o in _as_list(model(*arrays))]
+
+
 class JPypeConsumer:
     can = Can(bridged=True)
 
-    def __init__(self, language):
-        self.name = f"{language}-jpype"
+    def __init__(self, language, engine=None, onnx_files=None):
+        self.name = f"{language}-jpype" + (f"-{engine}" if engine else "")
         self.adapter = "io.mxport.it.JavaRunner" if language == "java" else "io.mxport.it.ScalaRunner"
+        self.engine, self.onnx_files = engine, onnx_files
+        if engine:  # the Java Predictor on another engine, fed the .onnx file export_onnx wrote
+            rtol, atol = onnx_tolerance(engine)
+            self.can = Can(rtol=rtol, atol=atol, bridged=True, optimised=False, old_models=False,
+                           reads_mxport_files=False)
 
     @contextlib.contextmanager
     def open(self, prefix, load_transforms=True, old=None):
         import jpype
         runner_class = jpype.JClass(self.adapter)
         try:
-            runner = runner_class(str(prefix), *old_args(old)) if old else runner_class(str(prefix), load_transforms)
+            if self.engine:
+                runner = runner_class.onEngine(self.onnx_files(prefix, load_transforms), self.engine, load_transforms)
+            else:
+                runner = runner_class(str(prefix), *old_args(old)) if old else runner_class(str(prefix), load_transforms)
         except jpype.JException as e:
             raise _jpype_error(e) from None
         with runner:  # a Java AutoCloseable is a Python context manager under JPype
@@ -159,10 +214,15 @@ def _jpype_error(e):
 class Py4JConsumer:
     can = Can(bridged=True, in_process=False)  # a standalone JVM, on the libmxnet.so of the Maven dependency
 
-    def __init__(self, gateway, language):
+    def __init__(self, gateway, language, engine=None, onnx_files=None):
         self.gateway = gateway
-        self.name = f"{language}-py4j"
+        self.name = f"{language}-py4j" + (f"-{engine}" if engine else "")
         self.language = language
+        self.engine, self.onnx_files = engine, onnx_files
+        if engine:
+            rtol, atol = onnx_tolerance(engine)
+            self.can = Can(rtol=rtol, atol=atol, bridged=True, in_process=False, optimised=False, old_models=False,
+                           reads_mxport_files=False)
 
     @contextlib.contextmanager
     def open(self, prefix, load_transforms=True, old=None):
@@ -170,7 +230,10 @@ class Py4JConsumer:
         it = self.gateway.jvm.io.mxport.it
         runner_class = it.JavaRunner if self.language == "java" else it.ScalaRunner
         try:
-            runner = runner_class(str(prefix), *old_args(old)) if old else runner_class(str(prefix), load_transforms)
+            if self.engine:
+                runner = runner_class.onEngine(self.onnx_files(prefix, load_transforms), self.engine, load_transforms)
+            else:
+                runner = runner_class(str(prefix), *old_args(old)) if old else runner_class(str(prefix), load_transforms)
         except Py4JJavaError as e:
             raise _py4j_error(e) from None
         try:
@@ -227,7 +290,10 @@ def gateway():
 
 
 @pytest.fixture(scope="session")
-def consumers(jvm, gateway):
+def consumers(jvm, gateway, tmp_path_factory):
     """Every consumer; tests pick theirs with select() or reference_and_others()."""
+    onnx_files = OnnxFiles(str(tmp_path_factory.mktemp("onnx")))
     return [GluonConsumer(), ModuleConsumer(), JPypeConsumer("java"), JPypeConsumer("scala"),
-            Py4JConsumer(gateway, "java"), Py4JConsumer(gateway, "scala")]
+            Py4JConsumer(gateway, "java"), Py4JConsumer(gateway, "scala"),
+            PythonEngineConsumer("onnxruntime"), PythonEngineConsumer("openvino"),
+            JPypeConsumer("java", "onnxruntime", onnx_files), Py4JConsumer(gateway, "java", "onnxruntime", onnx_files)]

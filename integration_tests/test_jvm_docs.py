@@ -51,7 +51,9 @@ def _runtime_classpath(block):
     module's jar and its classpath (Spark itself, provided on a cluster)."""
     if _spark(block):
         return f"{REPO}/spark/target/mxport-spark_2.13-{VERSION}.jar{os.pathsep}{_listing('spark/target/classpath.txt')}"
-    return f"{REPO}/scala/target/mxport-scala_2.13-{VERSION}.jar{os.pathsep}{_listing('scala/target/classpath.txt')}"
+    return os.pathsep.join([f"{REPO}/scala/target/mxport-scala_2.13-{VERSION}.jar", _listing("scala/target/classpath.txt"),
+                            f"{REPO}/onnxruntime/target/mxport-onnxruntime-{VERSION}.jar",  # Engine.ONNXRUNTIME
+                            _listing("onnxruntime/target/classpath.txt")])
 
 
 def _source(block):
@@ -114,6 +116,18 @@ def _layout(folder):
         (folder / sub).mkdir()
         for suffix, target in files.items():
             os.symlink(os.path.join(MODELS, target), folder / sub / f"{name}{suffix}")
+    os.symlink(_resnet_onnx(), folder / "models" / "resnet18.onnx")
+
+
+def _resnet_onnx():
+    """models/resnet18.onnx of the docs: `mxport export-onnx` of the ResNet-18, written once beside it."""
+    prefix = os.path.join(MODELS, "resnet18")
+    path = prefix + ".onnx"
+    if not os.path.isfile(path) or os.path.getmtime(path) < os.path.getmtime(prefix + ".params"):
+        import mxport
+        mxport.export_onnx(prefix, prefix + ".part.onnx")  # then renamed: a reader never sees half a file
+        os.replace(prefix + ".part.onnx", path)
+    return path
 
 
 def test_every_readme_has_its_jvm_blocks_found():

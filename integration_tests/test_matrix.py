@@ -68,8 +68,8 @@ def compare(consumer, producer, case, got, want, exact=False):
         where = f"{producer} -> {consumer.name}, {case}, output {j}"
         assert g.shape == w.shape and g.dtype == w.dtype, f"{where}: {g.dtype}{g.shape} vs {w.dtype}{w.shape}"
         diff = float(np.abs(g.astype("float64") - w.astype("float64")).max()) if g.size else 0.0
-        if consumer.can.rtol and not exact:
-            bound = consumer.can.rtol * float(np.abs(w).max())
+        if (consumer.can.rtol or consumer.can.atol) and not exact:
+            bound = consumer.can.atol + consumer.can.rtol * float(np.abs(w).max())
             assert diff <= bound, f"{where}: largest difference {diff:.3g} > {bound:.3g}"
         else:
             assert np.array_equal(g, w, equal_nan=True), f"{where}: largest difference {diff:.3g}, must be 0"
@@ -90,7 +90,7 @@ def test_every_consumer_gives_gluons_outputs(produced, consumers, case, load_tra
     folder = os.path.join(produced, case)
     prefix = os.path.join(folder, "model")
     old = load_options(folder)
-    needs = dict(old_models=True) if old else {}
+    needs = dict(old_models=True, reads_mxport_files=True) if old else dict(reads_mxport_files=True)
     if not load_transforms:
         needs["network_alone"] = True
     reference, others = reference_and_others(consumers, **needs)
@@ -112,7 +112,7 @@ def test_invalid_models_raise_their_code_across_the_bridge_and_the_jvm_lives_on(
     old = load_options(folder)
     good = os.path.join(produced, "single_in_single_out", "model")
     x = np.load(os.path.join(produced, "single_in_single_out", "in_0_0.npy"))
-    for consumer in select(consumers, bridged=True, **(dict(old_models=True) if old else {})):
+    for consumer in select(consumers, bridged=True, reads_mxport_files=True, **(dict(old_models=True) if old else {})):
         with pytest.raises(JavaError) as e:
             with consumer.open(os.path.join(folder, "model"), True, old) as run:
                 run([x])

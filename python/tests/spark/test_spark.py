@@ -253,3 +253,25 @@ def test_an_int8_model_scores_like_mxport_load_bit_for_bit(spark, resnet, images
     assert min(w[0].max() for w in want) > 0.002
     for r, w in zip(got, want):
         assert np.array_equal(np.asarray(r["prob"], dtype=np.float32), w[0]), r["path"]
+
+
+def test_engine_onnxruntime_scores_like_mxport_load_on_that_engine(spark, resnet, images):
+    """engine='onnxruntime': each worker runs mxport.load(prefix, engine='onnxruntime'); its rows equal that
+    block's outputs on the same pixels, and stay within spec/onnx_tolerances.json of MXNet's."""
+    import json
+    from pyspark.sql import functions as F
+    df = frame(spark, images, IMAGE_SCHEMA, 2).withColumn("pid", F.spark_partition_id())
+    got = transform(df, resnet, batch_size=4, engine="onnxruntime").select(
+        "path", "pid", "content", "prob", "mxport_error").collect()
+    assert all(r["mxport_error"] is None for r in got), [r["mxport_error"] for r in got]
+    decoded = [[[mx.image.imdecode(r["content"]).asnumpy()] for r in part] for part in by_partition(got)]
+    want = reference(mxport.load(resnet, engine="onnxruntime"), decoded, 4)
+    on_mxnet = reference(mxport.load(resnet), decoded, 4)
+    assert min(w[0].max() for w in on_mxnet) > 0.002, "degenerate reference"
+    tol = json.load(open(os.path.join(REPO, "spec", "onnx_tolerances.json")))["engines"]["onnxruntime"]["default"]
+    for r, w, m in zip(got, want, on_mxnet):
+        prob = np.asarray(r["prob"], dtype=np.float32)
+        np.testing.assert_allclose(prob, w[0], rtol=1e-6, atol=1e-7, err_msg=r["path"])
+        np.testing.assert_allclose(prob, m[0], rtol=tol["rtol"], atol=tol["atol"], err_msg=r["path"])
+    with pytest.raises(MxportError, match="INVALID_ARGUMENT"):
+        transform(df, resnet, engine="tensorrt")

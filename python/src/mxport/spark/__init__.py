@@ -28,7 +28,8 @@ from ._plan import _plan, _schema
 __all__ = ["transform", "output_schema", "check_workers"]
 
 DEFAULTS = dict(batch_size=8, input_cols=None, output_cols=None, pad_tail=True, on_error="column",
-                error_col="mxport_error", id_col=None, load_transforms=True, max_image_pixels=100_000_000)
+                error_col="mxport_error", id_col=None, load_transforms=True, max_image_pixels=100_000_000,
+                engine="mxnet")
 
 _checked = set()
 _checked_lock = threading.Lock()
@@ -122,7 +123,8 @@ def _check_once(session):
 
 
 def transform(df, model_uri, *, batch_size=8, input_cols=None, output_cols=None, pad_tail=True, on_error="column",
-              error_col="mxport_error", id_col=None, load_transforms=True, max_image_pixels=100_000_000):
+              error_col="mxport_error", id_col=None, load_transforms=True, max_image_pixels=100_000_000,
+              engine="mxnet"):
     """Scores ``df`` with the mxport model at ``model_uri``; returns ``df`` with one column per model output.
 
     Parameters
@@ -147,6 +149,9 @@ def transform(df, model_uri, *, batch_size=8, input_cols=None, output_cols=None,
         False runs the network alone (its signature: ``read_signature(uri).network``).
     max_image_pixels : int
         Images with more pixels (width x height, read from the header) are bad rows.
+    engine : {"mxnet", "onnxruntime", "openvino"}
+        What each worker runs the model on: ``mxport.load(prefix, engine=...)`` (the model converted in memory;
+        the workers' Python then needs ``mxport[onnxruntime]`` or ``mxport[openvino]``).
 
     Returns
     -------
@@ -161,7 +166,7 @@ def transform(df, model_uri, *, batch_size=8, input_cols=None, output_cols=None,
     """
     plan = _plan(df.schema, model_uri, batch_size=batch_size, input_cols=input_cols, output_cols=output_cols,
                  pad_tail=pad_tail, on_error=on_error, error_col=error_col, id_col=id_col,
-                 load_transforms=load_transforms, max_image_pixels=max_image_pixels)
+                 load_transforms=load_transforms, max_image_pixels=max_image_pixels, engine=engine)
     schema = _schema(df.schema, plan)
     session = df.sparkSession
     _check_once(session)

@@ -52,6 +52,7 @@ class _Plan:
     error_col: Optional[str]
     id_col: Optional[str]
     max_image_pixels: int
+    engine: str = "mxnet"
 
     def to_state(self):
         """Plain data (tuples, strings, numbers) for the task: unpickling it imports nothing of mxport."""
@@ -137,7 +138,7 @@ def _leaf(data_type):
 
 
 def _plan(schema, uri, *, batch_size, input_cols, output_cols, pad_tail, on_error, error_col, id_col,
-          load_transforms, max_image_pixels):
+          load_transforms, max_image_pixels, engine="mxnet"):
     from pyspark.sql.types import (BinaryType, ByteType, DoubleType, FloatType, IntegerType, LongType,
                                    ShortType)
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -146,6 +147,8 @@ def _plan(schema, uri, *, batch_size, input_cols, output_cols, pad_tail, on_erro
         raise MxportError("INVALID_ARGUMENT", f"max_image_pixels must be an integer >= 1, got {max_image_pixels!r}")
     if on_error not in ("column", "fail"):
         raise MxportError("INVALID_ARGUMENT", f"on_error must be 'column' or 'fail', got {on_error!r}")
+    if engine not in ("mxnet", "onnxruntime", "openvino"):
+        raise MxportError("INVALID_ARGUMENT", f"engine must be 'mxnet', 'onnxruntime' or 'openvino', got {engine!r}")
     whole = _read_signature(uri)
     sig = whole if load_transforms else whole.network
     input_cols, output_cols = dict(input_cols or {}), dict(output_cols or {})
@@ -211,7 +214,7 @@ def _plan(schema, uri, *, batch_size, input_cols, output_cols, pad_tail, on_erro
     elif id_col not in names:
         raise MxportError("INVALID_ARGUMENT", f"id_col '{id_col}' is not a column: {names}")
     return _Plan(uri, whole.params_sha256 or "", load_transforms, tuple(inputs), outputs, batch_size, pad_tail,
-                 on_error == "fail", err, id_col, max_image_pixels)
+                 on_error == "fail", err, id_col, max_image_pixels, engine)
 
 
 def _schema(schema, plan):

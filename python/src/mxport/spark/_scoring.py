@@ -20,7 +20,7 @@ _lock = threading.Lock()
 
 
 def _model(plan):
-    key = (plan.uri, plan.params_sha256, plan.load_transforms)
+    key = (plan.uri, plan.params_sha256, plan.load_transforms, plan.engine)
     with _lock:
         block = _models.get(key)
         if block is None:
@@ -33,7 +33,7 @@ def _model(plan):
                     raise MxportError("DIGEST_MISMATCH", f"the model at {plan.uri} changed after the job was planned "
                                       f"(params sha256 {found[:12]}... here, {plan.params_sha256[:12]}... on the "
                                       "driver): give every worker the same model files")
-                block = load(prefix, load_transforms=plan.load_transforms)
+                block = load(prefix, load_transforms=plan.load_transforms, engine=plan.engine)
             finally:
                 if folder:
                     shutil.rmtree(folder, ignore_errors=True)

@@ -57,7 +57,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * NATIVE_ERROR and carry {@code MXGetLastError()}.
  */
 public final class Predictor implements AutoCloseable {
+    /** The model on MXNet; null on another engine. */
     private final LoadedModel model;
+    /** The model on another engine (spec section 13); null on MXNet. */
+    private final EngineModelFile engineFile;
+    private int engineCalls; // calls running on engineFile now (guarded by lock)
     /** Runners no call holds now; at most one per CPU engine worker exists (guarded by lock). */
     private final ArrayDeque<CachedOpRunner> idle = new ArrayDeque<>();
     private final int maxRunners;
@@ -99,6 +103,40 @@ public final class Predictor implements AutoCloseable {
         this(checkContexts(contexts), ModelFiles.open(prefix, ModelFiles.checkDescriptions(inputs), null), true);
     }
 
+    /**
+     * Loads a model on the chosen engine. {@link Engine#MXNET} is {@link #Predictor(String, List, boolean)} on the
+     * CPU. {@link Engine#ONNXRUNTIME} runs the {@code .onnx} file that {@code mxport export-onnx} wrote (with
+     * {@code --no-transforms} for {@code loadTransforms=false}) and needs the artifact
+     * {@code io.mxport:mxport-onnxruntime} on the classpath, but neither {@code libmxnet.so} nor Python:
+     *
+     * <pre>{@code
+     * try (Predictor p = new Predictor("out/my_model.onnx", Engine.ONNXRUNTIME, true)) {
+     *     float[] prob = p.predictWithNDArray(List.of(pixels)).get(0).toFloatArray();
+     * }
+     * }</pre>
+     *
+     * The signature comes from the file's {@code mxport_signature}, and calls are checked as on MXNet, with the
+     * same codes; outputs agree with MXNet's within {@code spec/onnx_tolerances.json}.
+     *
+     * @param path an mxport prefix for MXNET; the {@code .onnx} file for ONNXRUNTIME
+     * @throws MxportException INVALID_ARGUMENT when the engine's artifact is missing (the message names it) or
+     *     the file holds the other part; NO_SIGNATURE, BAD_SIGNATURE, MODEL_NOT_FOUND as for a model on MXNet
+     */
+    public Predictor(String path, Engine engine, boolean loadTransforms) {
+        if (engine == null) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "engine is null: pass Engine.MXNET or Engine.ONNXRUNTIME");
+        }
+        if (engine == Engine.MXNET) {
+            this.model = new LoadedModel(ModelFiles.open(path, null, null), loadTransforms);
+            this.engineFile = null;
+            this.maxRunners = EngineWorkers.load().workers;
+        } else {
+            this.model = null;
+            this.engineFile = EngineModelFile.open(path, engine, loadTransforms);
+            this.maxRunners = 0;
+        }
+    }
+
     private static Integer checkEpoch(int epoch) {
         if (epoch < 0 || epoch > 9999) {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "epoch " + epoch + " must be 0..9999 (the NNNN of"
@@ -121,6 +159,7 @@ public final class Predictor implements AutoCloseable {
 
     private Predictor(Context context, ModelFiles files, boolean loadTransforms) {
         this.model = new LoadedModel(files, loadTransforms);
+        this.engineFile = null;
         this.maxRunners = EngineWorkers.load().workers;
     }
 
@@ -128,7 +167,7 @@ public final class Predictor implements AutoCloseable {
 
     private void ensureOpen() {
         if (closed) {
-            throw new IllegalStateException("this Predictor of " + model.where + " is closed");
+            throw new IllegalStateException("this Predictor of " + where() + " is closed");
         }
     }
 
@@ -139,7 +178,20 @@ public final class Predictor implements AutoCloseable {
      */
     public Signature getSignature() {
         ensureOpen();
-        return model.signature;
+        return signature();
+    }
+
+    private Signature signature() {
+        return model != null ? model.signature : engineFile.signature;
+    }
+
+    private String where() {
+        return model != null ? model.where : engineFile.where;
+    }
+
+    /** The engine this predictor runs on. */
+    public Engine getEngine() {
+        return model != null ? Engine.MXNET : Engine.ONNXRUNTIME;
     }
 
     /**
@@ -150,8 +202,8 @@ public final class Predictor implements AutoCloseable {
      */
     public List<NDArray> predictWithNDArray(List<NDArray> inputs) {
         ensureOpen();
-        Inputs.check(model.signature, inputs);
-        return run(inputs);
+        Inputs.check(signature(), inputs);
+        return engineFile != null ? runOnEngine(inputs) : run(inputs);
     }
 
     /**
@@ -163,15 +215,15 @@ public final class Predictor implements AutoCloseable {
      */
     public Map<String, NDArray> predictWithNDArray(Map<String, NDArray> inputs) {
         ensureOpen();
-        List<String> names = model.signature.getOutputNames();
+        List<String> names = signature().getOutputNames();
         if (new java.util.HashSet<>(names).size() != names.size()) {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "the model's outputs " + names + " repeat a name, so"
                     + " they cannot come back by name: call predictWithNDArray(List) and take them by position");
         }
-        List<NDArray> out = predictWithNDArray(Inputs.ordered(model.signature, inputs));
+        List<NDArray> out = predictWithNDArray(Inputs.ordered(signature(), inputs));
         Map<String, NDArray> named = new LinkedHashMap<>();
         for (int i = 0; i < out.size(); i++) {
-            named.put(model.signature.getOutputNames().get(i), out.get(i));
+            named.put(names.get(i), out.get(i));
         }
         return named;
     }
@@ -189,7 +241,7 @@ public final class Predictor implements AutoCloseable {
      */
     public float[][] predict(float[][] inputs) {
         ensureOpen();
-        List<NDArray> out = predictWithNDArray(Inputs.fromFloats(model.signature, inputs));
+        List<NDArray> out = predictWithNDArray(Inputs.fromFloats(signature(), inputs));
         float[][] flat = new float[out.size()][];
         for (int i = 0; i < flat.length; i++) {
             flat[i] = out.get(i).toFloatArray();
@@ -205,6 +257,28 @@ public final class Predictor implements AutoCloseable {
             lock.lock();
             try {
                 idle.push(runner);
+                returned.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** Another engine runs calls at once itself; close() waits for the running ones. */
+    private List<NDArray> runOnEngine(List<NDArray> inputs) {
+        lock.lock();
+        try {
+            ensureOpen();
+            engineCalls++;
+        } finally {
+            lock.unlock();
+        }
+        try {
+            return engineFile.run(inputs);
+        } finally {
+            lock.lock();
+            try {
+                engineCalls--;
                 returned.signalAll();
             } finally {
                 lock.unlock();
@@ -245,6 +319,13 @@ public final class Predictor implements AutoCloseable {
             }
             closed = true;
             returned.signalAll(); // calls waiting for a runner fail now
+            if (engineFile != null) {
+                while (engineCalls > 0) {
+                    returned.awaitUninterruptibly();
+                }
+                engineFile.close();
+                return;
+            }
             while (idle.size() < runners) {
                 returned.awaitUninterruptibly();
             }
@@ -272,6 +353,6 @@ public final class Predictor implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Predictor(" + model.where + (closed ? ", closed" : "") + ")";
+        return "Predictor(" + where() + (closed ? ", closed" : "") + ")";
     }
 }

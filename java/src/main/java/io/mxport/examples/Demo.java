@@ -1,10 +1,13 @@
 package io.mxport.examples;
 
 import io.mxport.ClassScore;
+import io.mxport.Engine;
+import io.mxport.MxportException;
 import io.mxport.Images;
 import io.mxport.NDArray;
 import io.mxport.Predictor;
 import io.mxport.Shape;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -17,7 +20,8 @@ import java.util.Locale;
  * </pre>
  *
  * Prints the top-5 classes with their names (when the model carries them) and probabilities, and the
- * per-sample latency at batch 1 and 25.
+ * per-sample latency at batch 1 and 25; then, when {@code <prefix>.onnx} exists ({@code mxport export-onnx}) and
+ * {@code io.mxport:mxport-onnxruntime} is on the classpath, the top-5 on ONNX Runtime too.
  */
 public final class Demo {
     private Demo() {
@@ -35,11 +39,7 @@ public final class Demo {
             NDArray pixels = Images.read(Path.of(imagePath)); // uint8 [1,H,W,3], RGB: Python's pixels, byte for byte
             Shape s = pixels.getShape();
             System.out.println("image " + imagePath + ": " + s.get(2) + "x" + s.get(1) + " -> " + pixels);
-            float[] probs = predictor.predictWithNDArray(List.of(pixels)).get(0).toFloatArray();
-            System.out.println("top-5:");
-            for (ClassScore c : predictor.getSignature().getOutputs().get(0).topK(probs, 5)) {
-                System.out.printf(Locale.ROOT, "  %4d %-24s %.6f%n", c.getIndex(), c.getLabel().orElse(""), c.getScore());
-            }
+            printTop5(predictor, pixels, "top-5:");
             for (int batch : new int[] {1, 25}) {
                 NDArray input = copies(pixels, batch);
                 predictor.predictWithNDArray(List.of(input)); // warm-up: first call at a shape plans memory
@@ -51,6 +51,28 @@ public final class Demo {
                 double ms = (System.nanoTime() - t0) / 1e6 / runs / batch;
                 System.out.printf("batch %2d: %.1f ms per sample (mean of %d calls)%n", batch, ms, runs);
             }
+            onOnnxRuntime(prefix + ".onnx", pixels);
+        }
+    }
+
+    private static void printTop5(Predictor predictor, NDArray pixels, String title) {
+        float[] probs = predictor.predictWithNDArray(List.of(pixels)).get(0).toFloatArray();
+        System.out.println(title);
+        for (ClassScore c : predictor.getSignature().getOutputs().get(0).topK(probs, 5)) {
+            System.out.printf(Locale.ROOT, "  %4d %-24s %.6f%n", c.getIndex(), c.getLabel().orElse(""), c.getScore());
+        }
+    }
+
+    /** The same pixels on ONNX Runtime, when the model's ONNX file exists. */
+    private static void onOnnxRuntime(String onnx, NDArray pixels) {
+        if (!Files.isRegularFile(Path.of(onnx))) {
+            System.out.println("(no " + onnx + ": `mxport export-onnx` writes it, for ONNX Runtime)");
+            return;
+        }
+        try (Predictor ort = new Predictor(onnx, Engine.ONNXRUNTIME, true)) {
+            printTop5(ort, pixels, "top-5 on ONNX Runtime (" + onnx + "):");
+        } catch (MxportException e) {
+            System.out.println("ONNX Runtime: " + e.getMessage());
         }
     }
 

@@ -94,6 +94,9 @@ final class Predictor private (underlying: JPredictor) extends AutoCloseable {
     ArraySeq.unsafeWrapArray(ScalaFixes(underlying.predict(inputs.toArray))) // a fresh array that nothing else holds
   }
 
+  /** The engine this predictor runs on. */
+  def engine: Engine = underlying.getEngine
+
   /** The Java predictor this one delegates to, for Java code that needs it (closing either closes both). */
   def asJava: JPredictor = underlying
 
@@ -111,6 +114,7 @@ object Predictor {
     * {{{
     * Predictor("out/my_model")                                  // the whole model, transforms included, on the CPU
     * Predictor("out/my_model", loadTransforms = false)          // the network alone (cut at its connectors)
+    * Predictor("out/my_model.onnx", engine = Engine.ONNXRUNTIME) // on ONNX Runtime (io.mxport:mxport-onnxruntime)
     * Predictor("old/resnet", inputs = Seq(DataDesc("data", Shape(-1, 3, 224, 224), layout = Some("NCHW"))),
     *           epoch = Some(0))                                 // an old model: old/resnet-0000.params
     * }}}
@@ -121,6 +125,9 @@ object Predictor {
     *   `signature.network` of the whole model; an old model has no transforms and runs its whole graph
     * @param inputs only for an old model (one without an mxport signature): one description per input of its graph
     * @param epoch only for an old model whose params file is `<prefix>-NNNN.params`: `Some(NNNN)`
+    * @param engine `Engine.MXNET` (default) or `Engine.ONNXRUNTIME`: then `prefix` is the `.onnx` file that
+    *   `mxport export-onnx` wrote (`--no-transforms` for `loadTransforms = false`), and the artifact
+    *   `io.mxport:mxport-onnxruntime` must be on the classpath (else INVALID_ARGUMENT naming it)
     * @throws MxportException with the code of what is wrong: MODEL_NOT_FOUND, BAD_SIGNATURE, DIGEST_MISMATCH,
     *   NO_SIGNATURE (an old model without `inputs`), INVALID_ARGUMENT (`inputs` or `epoch` for an mxport model, a
     *   context other than the CPU), ...
@@ -131,14 +138,17 @@ object Predictor {
       contexts: Seq[Context] = Seq(Context.cpu),
       loadTransforms: Boolean = true,
       inputs: Seq[DataDesc] = Seq.empty,
-      epoch: Option[Int] = None
+      epoch: Option[Int] = None,
+      engine: Engine = Engine.MXNET
   ): Predictor = {
     require(contexts != null, s"contexts must be a Seq of one Context, e.g. Seq(Context.cpu), got null (model $prefix)")
     require(inputs != null, s"inputs must be a Seq of DataDesc (empty for an mxport model), got null (model $prefix)")
     require(epoch != null, s"epoch must be Some(NNNN) or None, got null (model $prefix)")
     val jContexts = contexts.asJava
+    require(engine != null, s"engine must be Engine.MXNET or Engine.ONNXRUNTIME, got null (model $prefix)")
     val predictor = ScalaFixes {
       (inputs, epoch) match {
+        case _ if engine != Engine.MXNET => onEngine(prefix, contexts, loadTransforms, inputs, epoch, engine)
         case (Seq(), None)    => new JPredictor(prefix, jContexts, loadTransforms)
         case (Seq(), Some(e)) => withEpochOnly(prefix, e)
         case (_, None)        => new JPredictor(prefix, inputs.asJava, jContexts)
@@ -146,6 +156,18 @@ object Predictor {
       }
     }
     new Predictor(predictor)
+  }
+
+  /** Another engine runs mxport models on the CPU only: the arguments of old models or GPUs are refused. */
+  private def onEngine(path: String, contexts: Seq[Context], loadTransforms: Boolean, inputs: Seq[DataDesc],
+                       epoch: Option[Int], engine: Engine): JPredictor = {
+    if (inputs.nonEmpty || epoch.nonEmpty || contexts != Seq(Context.cpu)) {
+      throw new JMxportException(
+        JErrorCode.INVALID_ARGUMENT,
+        s"engine = $engine runs an mxport model's .onnx file on the CPU: drop inputs, epoch and contexts (model $path)"
+      )
+    }
+    new JPredictor(path, engine, loadTransforms)
   }
 
   /** An epoch without input descriptions: the Java API has no constructor for it. As in Python, an old model

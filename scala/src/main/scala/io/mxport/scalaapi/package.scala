@@ -41,6 +41,9 @@ package object scalaapi {
   /** The element types a signature may name: `DType.FLOAT32`, `DType.UINT8`, ... or `DType("uint8")`. */
   type DType = io.mxport.DType
 
+  /** The engine a [[Predictor]] runs on: [[Engine.MXNET]] (default) or [[Engine.ONNXRUNTIME]]. */
+  type Engine = io.mxport.Engine
+
   /** The name, shape, dtype and layout of one input or output of a model. */
   type TensorSpec = io.mxport.TensorSpec
 

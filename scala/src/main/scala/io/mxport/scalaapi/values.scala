@@ -5,6 +5,7 @@ import java.awt.image.BufferedImage
 import io.mxport.{
   Context => JContext,
   DType => JDType,
+  Engine => JEngine,
   DataDesc => JDataDesc,
   Images => JImages,
   NDArray => JNDArray,
@@ -25,6 +26,17 @@ object Shape {
   /** @throws MxportException INVALID_ARGUMENT for a dimension below -1 */
   @throws[MxportException]
   def apply(dims: Int*): Shape = new JShape(dims: _*)
+}
+
+/** The engines a [[Predictor]] runs on: `Engine.MXNET` (default) or `Engine.ONNXRUNTIME` (an `.onnx` file from
+  * `mxport export-onnx`; needs the artifact `io.mxport:mxport-onnxruntime`), or `Engine("onnxruntime")`.
+  */
+object Engine {
+  val MXNET: Engine = JEngine.MXNET
+  val ONNXRUNTIME: Engine = JEngine.ONNXRUNTIME
+
+  /** The engine of a name as Python spells it (`"mxnet"`, `"onnxruntime"`); INVALID_ARGUMENT for another. */
+  def apply(name: String): Engine = JEngine.of(name)
 }
 
 /** The element types: `DType.FLOAT32` ... `DType.INT64`, or `DType("uint8")` by the spec's name. */

@@ -28,7 +28,7 @@ private[spark] object ModelCache {
   private val log = LoggerFactory.getLogger(getClass)
 
   /** What identifies a loaded model. */
-  final case class Key(uri: String, paramsSha256: String, loadTransforms: Boolean)
+  final case class Key(uri: String, paramsSha256: String, loadTransforms: Boolean, engine: String = "mxnet")
 
   private final class Entry(val key: Key) {
     @volatile var predictor: Predictor = _

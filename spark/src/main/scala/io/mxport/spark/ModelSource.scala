@@ -82,6 +82,23 @@ private[spark] object ModelSource {
         }
     }
 
+  /** The local path of the file `<uri><suffix>` (e.g. `.onnx`), copied into a temporary folder from a Hadoop filesystem. */
+  def localFile(uri: String, suffix: String, hadoopConf: => Configuration): (String, Option[Path]) =
+    scheme(uri) match {
+      case Some(s) if s != "file" && s != SparkFilesScheme =>
+        val dir = Files.createTempDirectory("mxport-spark-")
+        try {
+          val local = Paths.get(dir.resolve("model").toString + suffix)
+          copy(uri + suffix, local, hadoopConf)
+          (local.toString, Some(dir))
+        } catch {
+          case e: Throwable =>
+            deleteFolder(dir)
+            throw e
+        }
+      case _ => (localPrefix(uri, hadoopConf, withParams = false)._1 + suffix, None)
+    }
+
   private def copy(from: String, to: Path, conf: Configuration): Unit = {
     val src = new HPath(from)
     val fs = src.getFileSystem(conf)

@@ -36,6 +36,12 @@ import org.apache.spark.sql.types.StructType
  * of one sample's output (the signature gives its shape), of Spark type float (float32, float16), double, short
  * (uint8), byte (int8), int or long.
  *
+ * '''Engine''': `setEngine("onnxruntime")` runs the model on ONNX Runtime instead of MXNet: each executor loads
+ * `<modelUri>.onnx` (`<modelUri>-network.onnx` with `loadTransforms` false), written beside the model by
+ * `mxport export-onnx <prefix> <prefix>.onnx` (`--no-transforms` for the network alone), and needs the artifact
+ * `io.mxport:mxport-onnxruntime` on its classpath (`--packages`); the driver still reads the signature from the
+ * symbol file. Outputs agree with MXNet's within `spec/onnx_tolerances.json`.
+ *
  * '''Batches''': see [[ScoringIterator]]: up to `batchSize` consecutive rows with inputs of one shape (images of
  * one size) run together; short batches are padded to `batchSize` unless `padTail` is false.
  *
@@ -63,13 +69,17 @@ class MxportTransformer(override val uid: String) extends Transformer with Defau
   final val idCol = new Param[String](this, "idCol", "a column that names a row in failures (default: path, if any)")
   final val maxImagePixels = new LongParam(this, "maxImagePixels", "larger images are bad rows",
     ParamValidators.gtEq(1))
+  final val engine = new Param[String](this, "engine", "what executors run the model on: 'mxnet' or 'onnxruntime' " +
+    "(<modelUri>.onnx, io.mxport:mxport-onnxruntime on the classpath)", ParamValidators.inArray(Array("mxnet", "onnxruntime")))
 
   setDefault(loadTransforms -> true, batchSize -> 8, padTail -> true, inputCols -> Array.empty[String],
     outputCols -> Array.empty[String], onError -> "column", errorCol -> "mxport_error", idCol -> "",
-    maxImagePixels -> 100000000L)
+    maxImagePixels -> 100000000L, engine -> "mxnet")
 
   def setModelUri(value: String): this.type = set(modelUri, value)
   def setLoadTransforms(value: Boolean): this.type = set(loadTransforms, value)
+  /** "mxnet" (default) or "onnxruntime". */
+  def setEngine(value: String): this.type = set(engine, value)
   def setBatchSize(value: Int): this.type = set(batchSize, value)
   def setPadTail(value: Boolean): this.type = set(padTail, value)
   /** Feeds model input `input` from column `column`. */
@@ -106,7 +116,7 @@ class MxportTransformer(override val uid: String) extends Transformer with Defau
     val df = dataset.toDF()
     val p = plan(df.schema)
     val sha = MxportTransformer.readSignature(p.uri).getParamsSha256.orElse("")
-    val key = ModelCache.Key(p.uri, sha, $(loadTransforms))
+    val key = ModelCache.Key(p.uri, sha, $(loadTransforms), $(engine))
     val conf = if (ModelSource.needsHadoop(p.uri)) Some(new SerializableHadoopConf(MxportTransformer.hadoopConf())) else None
     df.mapPartitions((rows: Iterator[org.apache.spark.sql.Row]) => Scoring.partition(rows, p, key, conf))(
       Encoders.row(p.outputSchema))

@@ -7,7 +7,7 @@ import scala.collection.immutable.ArraySeq
 import scala.collection.mutable.ArrayBuffer
 import scala.util.control.NonFatal
 
-import io.mxport.{Context, DType, ErrorCode, MxportException, NDArray, Predictor, Shape, Signature}
+import io.mxport.{Context, DType, Engine, ErrorCode, MxportException, NDArray, Predictor, Shape, Signature}
 import org.apache.spark.{SparkEnv, TaskContext}
 import org.apache.spark.sql.Row
 
@@ -17,7 +17,27 @@ class MxportRowException(message: String, cause: Throwable) extends RuntimeExcep
 /** Executor side: scores one partition. */
 private[spark] object Scoring {
 
-  def loadModel(key: ModelCache.Key, conf: Option[SerializableHadoopConf]): Predictor = {
+  def loadModel(key: ModelCache.Key, conf: Option[SerializableHadoopConf]): Predictor =
+    if (key.engine != "mxnet") loadOnEngine(key, conf) else loadOnMxnet(key, conf)
+
+  /** The `.onnx` file beside the model on ONNX Runtime (no libmxnet.so): export-onnx wrote it from the same model. */
+  private def loadOnEngine(key: ModelCache.Key, conf: Option[SerializableHadoopConf]): Predictor = {
+    val suffix = if (key.loadTransforms) ".onnx" else "-network.onnx"
+    val (file, temp) = ModelSource.localFile(key.uri, suffix, conf.map(_.value).orNull)
+    try {
+      val predictor = new Predictor(file, Engine.of(key.engine), key.loadTransforms)
+      val found = predictor.getSignature.getParamsSha256.orElse(key.paramsSha256)
+      if (found != key.paramsSha256) {
+        predictor.close()
+        throw new MxportException(ErrorCode.DIGEST_MISMATCH, s"${key.uri}$suffix was written from another model " +
+          s"(params sha256 ${found.take(12)}..., the model's is ${key.paramsSha256.take(12)}...): write it again with " +
+          s"`mxport export-onnx ${key.uri} ${key.uri}$suffix`")
+      }
+      predictor
+    } finally temp.foreach(ModelSource.deleteFolder)
+  }
+
+  private def loadOnMxnet(key: ModelCache.Key, conf: Option[SerializableHadoopConf]): Predictor = {
     val (prefix, temp) = ModelSource.localPrefix(key.uri, conf.map(_.value).orNull, withParams = true)
     try {
       val found = Signature.read(prefix).getParamsSha256.orElse("")

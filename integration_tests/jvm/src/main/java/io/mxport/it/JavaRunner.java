@@ -3,6 +3,7 @@ package io.mxport.it;
 import io.mxport.Context;
 import io.mxport.DType;
 import io.mxport.DataDesc;
+import io.mxport.Engine;
 import io.mxport.Images;
 import io.mxport.NDArray;
 import io.mxport.Predictor;
@@ -22,6 +23,15 @@ public final class JavaRunner implements AutoCloseable {
 
     public JavaRunner(String prefix, boolean loadTransforms) {
         predictor = new Predictor(prefix, List.of(Context.cpu()), loadTransforms);
+    }
+
+    private JavaRunner(Predictor predictor) {
+        this.predictor = predictor;
+    }
+
+    /** A Predictor on another engine ("onnxruntime"): {@code path} is the .onnx file export_onnx wrote. */
+    public static JavaRunner onEngine(String path, String engine, boolean loadTransforms) {
+        return new JavaRunner(new Predictor(path, Engine.of(engine), loadTransforms));
     }
 
     public JavaRunner(String prefix, String oldInputs, int epoch) {

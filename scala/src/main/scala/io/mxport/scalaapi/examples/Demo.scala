@@ -16,6 +16,8 @@ import scala.util.Using
   * }}}
   *
   * Arguments: the model prefix (default `.cache/models/efficientnet_lite0`) and a JPEG or PNG (default `demo/cat.jpg`).
+  * When `<prefix>.onnx` exists (`mxport export-onnx`) and `io.mxport:mxport-onnxruntime` is on the classpath, the
+  * top-5 on ONNX Runtime follow.
   */
 object Demo {
   def main(args: Array[String]): Unit = {
@@ -43,5 +45,14 @@ object Demo {
         println(f"latency: $ms%.1f ms per sample (batch $batch%d, mean of $runs%d calls)")
       }
     }
+    val onnx = prefix + ".onnx"
+    if (!new java.io.File(onnx).isFile) println(s"(no $onnx: `mxport export-onnx` writes it, for ONNX Runtime)")
+    else
+      try Using.resource(Predictor(onnx, engine = Engine.ONNXRUNTIME)) { ort =>
+        val prob = ort.predictWithNDArray(IndexedSeq(pixels)).head.toFloatArray
+        println(s"top-5 on ONNX Runtime ($onnx):")
+        for (c <- ort.signature.outputs.head.top(prob, 5))
+          println("  %4d %-24s %.6f".formatLocal(java.util.Locale.ROOT, c.index, c.label.getOrElse(""), c.score))
+      } catch { case e: MxportException => println(s"ONNX Runtime: ${e.getMessage}") }
   }
 }
