@@ -126,8 +126,7 @@ lint: setup ## the formatters and linters, checking only (seconds): ruff check +
 	$(VENV)/bin/ruff format --check .
 	$(MVN) -N spotless:check
 
-format: setup ## apply the formatters: ruff's import order and format, Spotless for Java and Scala
-	$(VENV)/bin/ruff check --select I --fix .
+format: setup ## apply the formatters: ruff format, Spotless for Java and Scala
 	$(VENV)/bin/ruff format .
 	$(MVN) -N spotless:apply
 

@@ -115,7 +115,7 @@ def optimised_table(results, accuracy):
 
 
 def machine():
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
     import mxnet as mx
     gpus = mx.context.num_gpus() if hasattr(mx.context, "num_gpus") else 0
@@ -153,7 +153,7 @@ def run_cell(row, mode, batch, runs, warmup, model):
 def last_json(done, require_success=False):
     """The last JSON line a row's process printed, else {"error": the last line of its stderr}; with
     ``require_success``, an error too when the process failed."""
-    lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines or (require_success and done.returncode != 0):
         return {"error": (done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1]}
     return json.loads(lines[-1])
@@ -176,7 +176,7 @@ def table(results, info):
             proposal = f"{prop[0]} / {prop[1]} / {100 * (prop[0] - prop[1]) / prop[0]:.1f}%" if prop else ""
             lines.append(f"| CPU ({info['cores']} cores) | {request} | {label} | {figures} | {proposal} |")
     gpu = "not measured: no GPU build of MXNet is installed" if not info["gpus"] else "GPU rows: TODO"
-    lines.append(f"| CPU | both | oneDNN-fused and int8 exports | in the table of optimised models below | | | |")
+    lines.append("| CPU | both | oneDNN-fused and int8 exports | in the table of optimised models below | | | |")
     lines.append(f"| GPU | both | every row | {gpu} | | | |")
     return "\n".join(lines)
 

@@ -75,7 +75,10 @@ def main():
              "|---|---:|---:|---:|"]
     for label, _ in SETTINGS:
         one, two = (sum(seen[(label, c)]) / len(seen[(label, c)]) for c in (1, 2))
-        rounds = lambda c: ", ".join(f"{x:.1f}" for x in seen[(label, c)])
+
+        def rounds(c, label=label):
+            return ", ".join(f"{x:.1f}" for x in seen[(label, c)])
+
         lines.append(f"| {label}: {decided[label]} | {one:.1f} ({rounds(1)}) | {two:.1f} ({rounds(2)}) | "
                      f"{two / one:.2f}x |")
     text = "\n".join(lines)

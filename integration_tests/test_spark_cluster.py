@@ -10,11 +10,9 @@ also kills an executor while it scores: its tasks are retried and the output hol
 """
 
 import glob
-import io
 import os
 import random
 import re
-import shutil
 import sys
 import time
 

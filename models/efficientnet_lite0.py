@@ -35,7 +35,6 @@ import sys
 import zipfile
 
 import mxnet as mx
-import numpy as np
 from mxnet import gluon
 
 import mxport

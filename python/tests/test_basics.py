@@ -1,8 +1,6 @@
 """Files, errors, threads and the version: the small rules."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest

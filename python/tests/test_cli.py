@@ -33,7 +33,7 @@ def test_predict_an_image_prints_the_top5_of_mxport_load(resnet):
     import mxnet as mx
     prob = mxport.load(resnet)(mx.image.imread(CAT).expand_dims(0)).asnumpy()[0]
     top5 = np.argsort(-prob, kind="stable")[:5]
-    line = next(l for l in out.stdout.splitlines() if "top-5" in l)
+    line = next(x for x in out.stdout.splitlines() if "top-5" in x)
     assert [int(t.split(" (")[0]) for t in line.split("top-5 ")[1].split(", ")] == list(top5)
 
 

@@ -99,7 +99,7 @@ def test_a_call_waits_for_the_engine_push_lock_and_the_module_too(resnet):
     for call, want in ((lambda: block(pixels).asnumpy(), want_block),
                        (lambda: (module.forward(batch), module.get_outputs()[0].asnumpy())[1], want_module)):
         got = {}
-        worker = threading.Thread(target=lambda: got.update(out=call()))
+        worker = threading.Thread(target=lambda got=got, call=call: got.update(out=call()))
         with _threads.engine_push_lock:
             worker.start()
             worker.join(2)

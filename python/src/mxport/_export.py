@@ -140,7 +140,7 @@ def _join(net, traced, layouts, labels, metadata):
     y = _symbolic(net, connectors_in, "the network")
     ys = list(y) if isinstance(y, (list, tuple)) else [y]
     heads, connectors_out = [], []
-    for j, (name, p, yj) in enumerate(zip(names, traced.post, ys)):
+    for name, p, yj in zip(names, traced.post, ys):
         c = mx.sym.identity(yj, name=f"mxport_noop_{name}", attr={
             _graph.CONNECTOR_ATTR: _graph.NOOP, _graph.PORT_ATTR: name})
         connectors_out.append(c)

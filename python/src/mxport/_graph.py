@@ -76,7 +76,7 @@ def connectors(graph, kind):
 def check_connectors(graph, sig, path):
     """Checks connectors, input variables and heads against the signature (spec section 4)."""
     nodes = graph["nodes"]
-    for i, node in enumerate(nodes):
+    for node in nodes:
         kind = node.get("attrs", {}).get(CONNECTOR_ATTR)
         if kind is not None and (kind not in (BATCHIFY, NOOP) or node["op"] != "_copy"
                                  or len(node["inputs"]) != 1):

@@ -34,7 +34,7 @@ def params_from_bytes(data, path):
                           "to arrays")
     for name, array in loaded.items():
         try:
-            array.shape, array.dtype  # MXNet parses absurd shapes, then refuses to say them
+            _ = (array.shape, array.dtype)  # MXNet parses absurd shapes, then refuses to say them
         except mx.base.MXNetError as e:
             raise MxportError("BAD_PARAMS", f"{path}: array '{name}' is unusable: {_first_line(e)}; the file is "
                               "damaged: export the model again") from None

@@ -145,7 +145,7 @@ def _predict(args):
             k = args.top or 5
             for row, v in enumerate(values):
                 top = np.argsort(-v, kind="stable")[:k]
-                name = (lambda i: f" {spec.labels[i]}") if spec.labels is not None else (lambda i: "")
+                name = (lambda i, labels=spec.labels: f" {labels[i]}") if spec.labels is not None else (lambda i: "")
                 print(f"  sample {row}: top-{k} " + ", ".join(f"{i}{name(i)} ({v[i]:.4f})" for i in top))
         else:
             print(values)

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from .._errors import MxportError, native_message
-from ._plan import _OUT_NUMPY, _Input, _Output, _Plan, _local_prefix, _read_signature
+from ._plan import _OUT_NUMPY, _Plan, _local_prefix, _read_signature
 
 # ---- the worker side ----
 
@@ -205,7 +205,7 @@ def _score(plan, batches):
                     raise RuntimeError(f"mxport cannot score row {index + r} of partition {partition}{name} with "
                                        f"{plan.uri}: {errors[r]}")
         arrays = list(rb.columns)
-        for k, o in enumerate(plan.outputs):
+        for k in range(len(plan.outputs)):
             arrays.append(pa.array([None if results[r] is None else results[r][k] for r in range(n)],
                                    type=out_types[k]))
         names = list(rb.schema.names) + [o.column for o in plan.outputs]
