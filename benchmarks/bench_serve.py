@@ -71,17 +71,40 @@ def payloads(input_name):
     out = {"binary": {"name": "prob", "parameters": {"binary_data": True}}}
 
     def binary(data, datatype, shape):
-        head = json.dumps({"inputs": [{"name": input_name, "datatype": datatype, "shape": shape,
-                                       "parameters": {"binary_data_size": len(data)}}],
-                           "outputs": [out["binary"]]}).encode()
+        head = json.dumps(
+            {
+                "inputs": [
+                    {
+                        "name": input_name,
+                        "datatype": datatype,
+                        "shape": shape,
+                        "parameters": {"binary_data_size": len(data)},
+                    }
+                ],
+                "outputs": [out["binary"]],
+            }
+        ).encode()
         return head + data, {"Inference-Header-Content-Length": str(len(head))}
 
     jpeg = open(CAT, "rb").read()
     return {
         "binary": binary(pixels.tobytes(), "UINT8", list(pixels.shape)),
-        "json": (json.dumps({"inputs": [{"name": input_name, "datatype": "UINT8", "shape": list(pixels.shape),
-                                         "data": pixels.reshape(-1).tolist()}],
-                             "outputs": [{"name": "prob", "parameters": {"binary_data": False}}]}).encode(), {}),
+        "json": (
+            json.dumps(
+                {
+                    "inputs": [
+                        {
+                            "name": input_name,
+                            "datatype": "UINT8",
+                            "shape": list(pixels.shape),
+                            "data": pixels.reshape(-1).tolist(),
+                        }
+                    ],
+                    "outputs": [{"name": "prob", "parameters": {"binary_data": False}}],
+                }
+            ).encode(),
+            {},
+        ),
         "jpeg": binary(struct.pack("<I", len(jpeg)) + jpeg, "BYTES", [1]),
     }
 
@@ -110,9 +133,13 @@ def run_cell(port, model, body, headers, clients, requests, seconds):
         results = list(pool.map(client, range(clients)))
     wall = time.perf_counter() - start
     times = np.array([t for ts, _ in results for t in ts])
-    return {"requests": int(times.size), "errors": int(sum(b for _, b in results)),
-            "req_per_s": round(times.size / wall, 2), "p50_ms": round(float(np.percentile(times, 50)), 3),
-            "p99_ms": round(float(np.percentile(times, 99)), 3)}
+    return {
+        "requests": int(times.size),
+        "errors": int(sum(b for _, b in results)),
+        "req_per_s": round(times.size / wall, 2),
+        "p50_ms": round(float(np.percentile(times, 50)), 3),
+        "p99_ms": round(float(np.percentile(times, 99)), 3),
+    }
 
 
 def main():
@@ -138,17 +165,48 @@ def main():
     # the in-process Java Predictor: what the server's own cost is measured against
     for name, prefix in prefixes.items():
         for n in clients:
-            out = subprocess.run(["java", "-cp", f"{TEST_CLASSES}:{JAR}", "io.mxport.serve.PredictorBench", prefix,
-                                  str(n), str(args.requests)], capture_output=True, text=True, check=True)
-            emit({"server": "in-process Java Predictor", "model": name, "payload": "uint8 tensor", "clients": n,
-                  **json.loads(out.stdout.strip().splitlines()[-1])})
+            out = subprocess.run(
+                [
+                    "java",
+                    "-cp",
+                    f"{TEST_CLASSES}:{JAR}",
+                    "io.mxport.serve.PredictorBench",
+                    prefix,
+                    str(n),
+                    str(args.requests),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            emit(
+                {
+                    "server": "in-process Java Predictor",
+                    "model": name,
+                    "payload": "uint8 tensor",
+                    "clients": n,
+                    **json.loads(out.stdout.strip().splitlines()[-1]),
+                }
+            )
 
     # batching off and on with MXNet's one engine worker, and off with two (spec/RUNTIME.md rule 7: two batches
     # compute at once, each with half the threads)
     for batching, workers in (("off", 1), ("on", 1), ("off", 2)):
         port = free_port()
-        cmd = ["java", "-Xmx2g", "-jar", JAR, "--http-port", str(port), "--grpc-port", str(free_port()),
-               "--max-batch-size", "1" if batching == "off" else "16", "--engine-workers", str(workers)]
+        cmd = [
+            "java",
+            "-Xmx2g",
+            "-jar",
+            JAR,
+            "--http-port",
+            str(port),
+            "--grpc-port",
+            str(free_port()),
+            "--max-batch-size",
+            "1" if batching == "off" else "16",
+            "--engine-workers",
+            str(workers),
+        ]
         for name, prefix in prefixes.items():
             cmd += ["--model", f"{name}={prefix}"]
         log = open(report.replace(".json", f"-server-batching-{batching}-workers-{workers}.log"), "w")
@@ -161,9 +219,17 @@ def main():
                 input_name = json.loads(meta.getresponse().read())["inputs"][0]["name"]
                 for payload, (body, headers) in payloads(input_name).items():
                     for n in clients:
-                        emit({"server": "mxport-serve", "batching": batching, "engine_workers": workers,
-                              "model": name, "payload": payload,
-                              "clients": n, **run_cell(port, name, body, headers, n, args.requests, args.seconds)})
+                        emit(
+                            {
+                                "server": "mxport-serve",
+                                "batching": batching,
+                                "engine_workers": workers,
+                                "model": name,
+                                "payload": payload,
+                                "clients": n,
+                                **run_cell(port, name, body, headers, n, args.requests, args.seconds),
+                            }
+                        )
         finally:
             stop(proc)
 
@@ -178,8 +244,15 @@ def main():
             input_name = "image" if name == "efficientnet_lite0" else "data"
             for payload, (body, headers) in payloads(input_name).items():
                 for n in clients:
-                    emit({"server": "FastAPI over mxport.load", "model": name, "payload": payload, "clients": n,
-                          **run_cell(port, name, body, headers, n, args.requests, args.seconds)})
+                    emit(
+                        {
+                            "server": "FastAPI over mxport.load",
+                            "model": name,
+                            "payload": payload,
+                            "clients": n,
+                            **run_cell(port, name, body, headers, n, args.requests, args.seconds),
+                        }
+                    )
     finally:
         stop(proc)
 

@@ -24,6 +24,7 @@ def in_process_jvm(parser):
     parser.add_argument("--jvm-classpath", required=True)
     a = parser.parse_args()
     import jpype
+
     jpype.startJVM(classpath=a.jvm_classpath.split(os.pathsep), convertStrings=True)
     return a, jpype
 
@@ -57,8 +58,17 @@ def main():
     through = (time.perf_counter() - start) / a.runs * 1000
     inside = float(inside_jvm())
     predictor.close()
-    print(json.dumps({"row": "bridge (JPype), batch 1 e2e", "runs": a.runs, "ms_through_jpype": through,
-                      "ms_inside_jvm": inside, "bridge_ms": through - inside}))
+    print(
+        json.dumps(
+            {
+                "row": "bridge (JPype), batch 1 e2e",
+                "runs": a.runs,
+                "ms_through_jpype": through,
+                "ms_inside_jvm": inside,
+                "bridge_ms": through - inside,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

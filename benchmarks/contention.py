@@ -34,10 +34,36 @@ SETTINGS = [  # (label, environment)
 
 def command(language, runs, model, classpath):
     if language == "Python":
-        return [sys.executable, os.path.join(HERE, "python_rows.py"), "--api", "gluon", "--mode", "e2e",
-                "--batch", "1", "--runs", str(runs), "--model", model]
-    return ["java", "-cp", classpath, "io.mxport.bench.JvmBench", "--lang", "java", "--mode", "e2e", "--batch", "1",
-            "--runs", str(runs), "--model", model]
+        return [
+            sys.executable,
+            os.path.join(HERE, "python_rows.py"),
+            "--api",
+            "gluon",
+            "--mode",
+            "e2e",
+            "--batch",
+            "1",
+            "--runs",
+            str(runs),
+            "--model",
+            model,
+        ]
+    return [
+        "java",
+        "-cp",
+        classpath,
+        "io.mxport.bench.JvmBench",
+        "--lang",
+        "java",
+        "--mode",
+        "e2e",
+        "--batch",
+        "1",
+        "--runs",
+        str(runs),
+        "--model",
+        model,
+    ]
 
 
 def cell(cmd, env, busy):
@@ -67,37 +93,59 @@ def main():
             for label, env in SETTINGS:
                 for busy in (False, True):
                     key = (language, label, busy)
-                    times.setdefault(key, []).extend(cell(command(language, a.runs, a.model, a.jvm_classpath),
-                                                          env, busy))
-                    print(f"round {r + 1}/{a.rounds} {language:6} {label:40} {'busy' if busy else 'idle'} done",
-                          flush=True)
+                    times.setdefault(key, []).extend(
+                        cell(command(language, a.runs, a.model, a.jvm_classpath), env, busy)
+                    )
+                    print(
+                        f"round {r + 1}/{a.rounds} {language:6} {label:40} {'busy' if busy else 'idle'} done",
+                        flush=True,
+                    )
     info = machine()
     rows = []
     for language in languages:
         base_idle = None
         for label, _ in SETTINGS:
             idle, busy = (np.array(times[(language, label, b)]) for b in (False, True))
-            row = {"language": language, "setting": label,
-                   "idle_p50": float(np.median(idle)), "idle_p90": float(np.percentile(idle, 90)),
-                   "busy_p50": float(np.median(busy)), "busy_p90": float(np.percentile(busy, 90))}
+            row = {
+                "language": language,
+                "setting": label,
+                "idle_p50": float(np.median(idle)),
+                "idle_p90": float(np.percentile(idle, 90)),
+                "busy_p50": float(np.median(busy)),
+                "busy_p90": float(np.percentile(busy, 90)),
+            }
             row["busy_p90_over_idle_p90"] = row["busy_p90"] / row["idle_p90"]
             base_idle = base_idle or row["idle_p50"]
             row["idle_p50_vs_default"] = row["idle_p50"] / base_idle - 1
             rows.append(row)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "contention.json"), "w") as f:
-        json.dump({"started": started.isoformat(), "runs": a.runs, "rounds": a.rounds, "machine": info,
-                   "rows": rows, "raw_ms": {"|".join([k[0], k[1], "busy" if k[2] else "idle"]): v
-                                            for k, v in times.items()}}, f, indent=1)
-    lines = [f"ResNet-18 end to end, batch 1, ms per call; {a.rounds} rounds x {a.runs} calls per cell; "
-             f"{info['cpu']}, {info['cores']} cores, {'AVX-512' if info.get('avx512') else 'AVX2'}; "
-             f"{started:%Y-%m-%d %H:%M} UTC", "",
-             "| Language | Setting | idle p50 | idle p90 | busy p50 | busy p90 | busy p90 / idle p90 | idle p50 vs default |",
-             "|---|---|---|---|---|---|---|---|"]
+        json.dump(
+            {
+                "started": started.isoformat(),
+                "runs": a.runs,
+                "rounds": a.rounds,
+                "machine": info,
+                "rows": rows,
+                "raw_ms": {"|".join([k[0], k[1], "busy" if k[2] else "idle"]): v for k, v in times.items()},
+            },
+            f,
+            indent=1,
+        )
+    lines = [
+        f"ResNet-18 end to end, batch 1, ms per call; {a.rounds} rounds x {a.runs} calls per cell; "
+        f"{info['cpu']}, {info['cores']} cores, {'AVX-512' if info.get('avx512') else 'AVX2'}; "
+        f"{started:%Y-%m-%d %H:%M} UTC",
+        "",
+        "| Language | Setting | idle p50 | idle p90 | busy p50 | busy p90 | busy p90 / idle p90 | idle p50 vs default |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['language']} | {r['setting']} | {r['idle_p50']:.2f} | {r['idle_p90']:.2f} | "
-                     f"{r['busy_p50']:.2f} | {r['busy_p90']:.2f} | {r['busy_p90_over_idle_p90']:.2f}x | "
-                     f"{100 * r['idle_p50_vs_default']:+.1f}% |")
+        lines.append(
+            f"| {r['language']} | {r['setting']} | {r['idle_p50']:.2f} | {r['idle_p90']:.2f} | "
+            f"{r['busy_p50']:.2f} | {r['busy_p90']:.2f} | {r['busy_p90_over_idle_p90']:.2f}x | "
+            f"{100 * r['idle_p50_vs_default']:+.1f}% |"
+        )
     text = "\n".join(lines) + "\n"
     with open(os.path.join(HERE, "results", "contention.md"), "w") as f:
         f.write(text)

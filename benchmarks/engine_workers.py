@@ -59,34 +59,45 @@ def main():
     seen = {(label, callers): [] for label, _, callers in cells}
     decided = {}
     for r in range(args.rounds):
-        for label, env, callers in (cells if r % 2 == 0 else cells[::-1]):
-            done = subprocess.run([sys.executable, "-c", CELL, str(callers), str(args.calls), args.model],
-                                  env=dict(base, **env), capture_output=True, text=True)
+        for label, env, callers in cells if r % 2 == 0 else cells[::-1]:
+            done = subprocess.run(
+                [sys.executable, "-c", CELL, str(callers), str(args.calls), args.model],
+                env=dict(base, **env),
+                capture_output=True,
+                text=True,
+            )
             if done.returncode != 0:
                 sys.exit(done.stderr)
             got = json.loads(done.stdout.strip().splitlines()[-1])
             seen[(label, callers)].append(got["calls_per_s"])
             decided[label] = f"{got['workers']} x {got['threads']}"
     m = machine()
-    lines = [f"`benchmarks/engine_workers.py --calls {args.calls} --rounds {args.rounds}`, {m['date']}, {m['cpu']} "
-             f"({m['cores']} cores, {'AVX-512' if m['avx512'] else 'AVX2'}); ResNet-18 end to end, batch 1, calls/s "
-             "(mean of the rounds' rates; each round's in brackets).", "",
-             "| engine workers x threads each | 1 calling thread | 2 calling threads | 2 threads vs 1 |",
-             "|---|---:|---:|---:|"]
+    lines = [
+        f"`benchmarks/engine_workers.py --calls {args.calls} --rounds {args.rounds}`, {m['date']}, {m['cpu']} "
+        f"({m['cores']} cores, {'AVX-512' if m['avx512'] else 'AVX2'}); ResNet-18 end to end, batch 1, calls/s "
+        "(mean of the rounds' rates; each round's in brackets).",
+        "",
+        "| engine workers x threads each | 1 calling thread | 2 calling threads | 2 threads vs 1 |",
+        "|---|---:|---:|---:|",
+    ]
     for label, _ in SETTINGS:
         one, two = (sum(seen[(label, c)]) / len(seen[(label, c)]) for c in (1, 2))
 
         def rounds(c, label=label):
             return ", ".join(f"{x:.1f}" for x in seen[(label, c)])
 
-        lines.append(f"| {label}: {decided[label]} | {one:.1f} ({rounds(1)}) | {two:.1f} ({rounds(2)}) | "
-                     f"{two / one:.2f}x |")
+        lines.append(
+            f"| {label}: {decided[label]} | {one:.1f} ({rounds(1)}) | {two:.1f} ({rounds(2)}) | {two / one:.2f}x |"
+        )
     text = "\n".join(lines)
     print(text)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "engine_workers.json"), "w") as f:
-        json.dump({"machine": m, "calls_per_s": {f"{k[0]} | {k[1]} callers": v for k, v in seen.items()},
-                   "table": text}, f, indent=1)
+        json.dump(
+            {"machine": m, "calls_per_s": {f"{k[0]} | {k[1]} callers": v for k, v in seen.items()}, "table": text},
+            f,
+            indent=1,
+        )
 
 
 if __name__ == "__main__":

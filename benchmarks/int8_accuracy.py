@@ -34,12 +34,30 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "models"))
 
-EVAL_PHOTOS = ["cat.jpg", "coffee.png", "rocket.jpg", "camera.png", "gravel.png", "clock_motion.png", "horse.png",
-               "grace_hopper.jpg"]
-CALIB_PHOTOS = ["astronaut.png", "hubble_deep_field.jpg", "retina.jpg", "brick.png", "grass.png", "cell.png",
-                "text.png", "microaneurysms.png"]
-FIRST_LAST = {"efficientnet_lite0": ["lite0_convbn0_conv0_fwd", "lite0_dense0_fwd"],
-              "resnet18": ["resnetv10_conv0_fwd", "resnetv10_dense0_fwd"]}
+EVAL_PHOTOS = [
+    "cat.jpg",
+    "coffee.png",
+    "rocket.jpg",
+    "camera.png",
+    "gravel.png",
+    "clock_motion.png",
+    "horse.png",
+    "grace_hopper.jpg",
+]
+CALIB_PHOTOS = [
+    "astronaut.png",
+    "hubble_deep_field.jpg",
+    "retina.jpg",
+    "brick.png",
+    "grass.png",
+    "cell.png",
+    "text.png",
+    "microaneurysms.png",
+]
+FIRST_LAST = {
+    "efficientnet_lite0": ["lite0_convbn0_conv0_fwd", "lite0_dense0_fwd"],
+    "resnet18": ["resnetv10_conv0_fwd", "resnetv10_dense0_fwd"],
+}
 
 
 def layers(prefix):
@@ -64,8 +82,7 @@ def depthwise_and_early(prefix, blocks=3):
 def expansions(prefix):
     """The 1x1 expansion convolution of each MBConv block that has one (blocks 1-15 of EfficientNet-Lite0): its
     input is the block's input and its output goes through ReLU6, so 8 bits represent both well."""
-    return [name for name, _ in layers(prefix) if "_mbconv" in name and "_convbn0_" in name
-            and "_mbconv0_" not in name]
+    return [name for name, _ in layers(prefix) if "_mbconv" in name and "_convbn0_" in name and "_mbconv0_" not in name]
 
 
 def lite0_fp32_layers(prefix):
@@ -83,9 +100,12 @@ def settings(model, prefix, modes):
     """(calibration mode, excluded layers, label) rows to measure for one model."""
     rows = [(mode, [], "none") for mode in modes] + [("naive", FIRST_LAST[model], "first+last")]
     if model == "efficientnet_lite0":
-        rows += [("naive", depthwise(prefix), "depthwise"), ("naive", depthwise_and_early(prefix), "depthwise+early"),
-                 ("naive", depthwise_and_early(prefix, 6), "depthwise+early6"),
-                 ("naive", lite0_fp32_layers(prefix), RECIPE_LABEL[model])]
+        rows += [
+            ("naive", depthwise(prefix), "depthwise"),
+            ("naive", depthwise_and_early(prefix), "depthwise+early"),
+            ("naive", depthwise_and_early(prefix, 6), "depthwise+early6"),
+            ("naive", lite0_fp32_layers(prefix), RECIPE_LABEL[model]),
+        ]
         if "entropy" in modes:
             rows.append(("entropy", lite0_fp32_layers(prefix), RECIPE_LABEL[model]))
     return rows
@@ -98,21 +118,25 @@ def photo_bytes(name):
             return f.read()
     if name == "grace_hopper.jpg":
         import matplotlib  # the bench extra; its sample data ships in the wheel
+
         with open(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg"), "rb") as f:
             return f.read()
     import efficientnet_lite0 as lite0  # the pinned scikit-image wheel in .cache/wheels
+
     return lite0.photo(name)
 
 
 def decode(data):
     """RGB HWC uint8 (grey photos get three equal channels)."""
     import mxnet as mx
+
     return mx.image.imdecode(data, flag=1).asnumpy()
 
 
 def variants(image, count, seed):
     """``count`` seeded crops/flips/rescales of one HWC uint8 image."""
     import mxnet as mx
+
     rng = np.random.RandomState(seed)
     height, width = image.shape[:2]
     out = []
@@ -122,15 +146,16 @@ def variants(image, count, seed):
         h = int(min(height, round(np.sqrt(area / aspect))))
         w = int(min(width, round(np.sqrt(area * aspect))))
         y, x = rng.randint(0, height - h + 1), rng.randint(0, width - w + 1)
-        crop = image[y:y + h, x:x + w]
+        crop = image[y : y + h, x : x + w]
         if rng.rand() < 0.5:
             crop = crop[:, ::-1]
         short = rng.randint(160, 401)
         scale = short / min(h, w)
         size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
         interp = int(rng.choice([1, 2, 3]))
-        out.append(mx.image.imresize(mx.nd.array(np.ascontiguousarray(crop), dtype="uint8"), *size,
-                                     interp=interp).asnumpy())
+        out.append(
+            mx.image.imresize(mx.nd.array(np.ascontiguousarray(crop), dtype="uint8"), *size, interp=interp).asnumpy()
+        )
     return out
 
 
@@ -185,19 +210,37 @@ def main(argv=None):
                     out = fused_prefix
                 else:
                     out = os.path.join(tmp, f"{model}-int8-{mode}-{label}")
-                    mxport.optimize(prefix, out, "int8", calibration=[c[np.newaxis] for c in calibration],
-                                    calibration_mode=mode, exclude_layers=exclude)
+                    mxport.optimize(
+                        prefix,
+                        out,
+                        "int8",
+                        calibration=[c[np.newaxis] for c in calibration],
+                        calibration_mode=mode,
+                        exclude_layers=exclude,
+                    )
                 scores = predict(mxport.load(out), evaluation)
                 top1, top5, diff = agreement(fp32, scores)
-                row = {"model": model, "kind": kind, "calibration_mode": mode, "fp32_layers": label,
-                       "excluded_layers": exclude,
-                       "eval_inputs": len(evaluation), "calibration_samples": len(calibration) if mode else 0,
-                       "top1_agreement": top1, "top5_overlap": top5, "max_prob_diff": diff,
-                       "fp32_mean_top1_prob": float(fp32.max(1).mean()), "seconds": round(time.time() - started, 1)}
+                row = {
+                    "model": model,
+                    "kind": kind,
+                    "calibration_mode": mode,
+                    "fp32_layers": label,
+                    "excluded_layers": exclude,
+                    "eval_inputs": len(evaluation),
+                    "calibration_samples": len(calibration) if mode else 0,
+                    "top1_agreement": top1,
+                    "top5_overlap": top5,
+                    "max_prob_diff": diff,
+                    "fp32_mean_top1_prob": float(fp32.max(1).mean()),
+                    "seconds": round(time.time() - started, 1),
+                }
                 rows.append(row)
-                print(f"{model:18} {kind:5} {mode or '-':7} fp32 layers: {label} ({len(exclude)}): top-1 agreement "
-                      f"{100 * top1:.1f} % ({len(evaluation)} inputs), top-5 overlap {100 * top5:.1f} %, "
-                      f"max |dprob| {diff:.4f}", flush=True)
+                print(
+                    f"{model:18} {kind:5} {mode or '-':7} fp32 layers: {label} ({len(exclude)}): top-1 agreement "
+                    f"{100 * top1:.1f} % ({len(evaluation)} inputs), top-5 overlap {100 * top5:.1f} %, "
+                    f"max |dprob| {diff:.4f}",
+                    flush=True,
+                )
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(rows, f, indent=1)

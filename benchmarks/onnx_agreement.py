@@ -36,6 +36,7 @@ def engines():
         def make(path):
             compiled = ov.Core().compile_model(path, "CPU", {"INFERENCE_PRECISION_HINT": precision})
             return lambda x: compiled(x)[compiled.outputs[0]]
+
         return make
 
     out = [("onnxruntime fp32", onnxruntime_fp32), ("openvino fp32", openvino("f32"))]
@@ -67,13 +68,26 @@ def main(argv=None):
                 scores = np.stack([run(image[np.newaxis])[0] for image in evaluation])
                 top1, top5, diff = photos.agreement(fp32, scores)
                 # how close MXNet's own top two were where the engine's top-1 differs
-                margins = [float(np.diff(np.sort(fp32[i])[-2:])[0]) for i in
-                           np.flatnonzero(fp32.argmax(1) != scores.argmax(1))]
-                rows.append({"model": model, "engine": label, "eval_inputs": len(evaluation), "top1_agreement": top1,
-                             "top5_overlap": top5, "max_prob_diff": diff, "disagreement_margins": margins})
-                print(f"{model:18} {label:17} top-1 agreement {100 * top1:.1f} % ({len(evaluation)} inputs), "
-                      f"top-5 overlap {100 * top5:.1f} %, max |dprob| {diff:.5f}; MXNet's top-1 - top-2 where "
-                      f"they differ: {', '.join(f'{m:.4f}' for m in margins) or '-'}", flush=True)
+                margins = [
+                    float(np.diff(np.sort(fp32[i])[-2:])[0]) for i in np.flatnonzero(fp32.argmax(1) != scores.argmax(1))
+                ]
+                rows.append(
+                    {
+                        "model": model,
+                        "engine": label,
+                        "eval_inputs": len(evaluation),
+                        "top1_agreement": top1,
+                        "top5_overlap": top5,
+                        "max_prob_diff": diff,
+                        "disagreement_margins": margins,
+                    }
+                )
+                print(
+                    f"{model:18} {label:17} top-1 agreement {100 * top1:.1f} % ({len(evaluation)} inputs), "
+                    f"top-5 overlap {100 * top5:.1f} %, max |dprob| {diff:.5f}; MXNet's top-1 - top-2 where "
+                    f"they differ: {', '.join(f'{m:.4f}' for m in margins) or '-'}",
+                    flush=True,
+                )
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(rows, f, indent=1)

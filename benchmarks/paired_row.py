@@ -60,10 +60,21 @@ def main():
     predictor.close()
     py_ms = sum(p for p, _ in pairs) / len(pairs)
     java_ms = sum(j for _, j in pairs) / len(pairs)
-    print(json.dumps({"row": "paired, one process", "batch": a.batch, "blocks": a.blocks, "calls": a.calls,
-                      "python_ms_per_sample": py_ms, "java_ms_per_sample": java_ms, "java_over_python": java_ms / py_ms,
-                      "median_pair_ratio": statistics.median(j / p for p, j in pairs),
-                      "pairs": [[round(p, 3), round(j, 3)] for p, j in pairs]}))
+    print(
+        json.dumps(
+            {
+                "row": "paired, one process",
+                "batch": a.batch,
+                "blocks": a.blocks,
+                "calls": a.calls,
+                "python_ms_per_sample": py_ms,
+                "java_ms_per_sample": java_ms,
+                "java_over_python": java_ms / py_ms,
+                "median_pair_ratio": statistics.median(j / p for p, j in pairs),
+                "pairs": [[round(p, 3), round(j, 3)] for p, j in pairs],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

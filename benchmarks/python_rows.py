@@ -37,13 +37,15 @@ def runner(api, mode, prefix, batch):
         if full:
             return lambda x: block(x).asnumpy()
         return lambda x: mx.nd.softmax(block(transforms_outside(x))).asnumpy()
-    mod = mxport.load_module(prefix, load_transforms=full, batch_size=batch,
-                             data_shapes=[(batch, 300, 300, 3)] if full else None)
+    mod = mxport.load_module(
+        prefix, load_transforms=full, batch_size=batch, data_shapes=[(batch, 300, 300, 3)] if full else None
+    )
 
     def run(x):
         mod.forward(mx.io.DataBatch([x if full else transforms_outside(x)]))
         out = mod.get_outputs()[0]
         return (out if full else mx.nd.softmax(out)).asnumpy()
+
     return run
 
 
@@ -66,10 +68,21 @@ def main():
         run(x)
         times.append(time.perf_counter() - start)
     times = np.array(times) * 1000 / a.batch
-    print(json.dumps({"language": "Python", "api": "Module API" if a.api == "module" else "Gluon",
-                      "mode": a.mode, "batch": a.batch, "runs": a.runs,
-                      "ms_per_sample": float(times.mean()), "p50": float(np.median(times)),
-                      "p90": float(np.percentile(times, 90)), "raw_ms": [round(float(t), 4) for t in times]}))
+    print(
+        json.dumps(
+            {
+                "language": "Python",
+                "api": "Module API" if a.api == "module" else "Gluon",
+                "mode": a.mode,
+                "batch": a.batch,
+                "runs": a.runs,
+                "ms_per_sample": float(times.mean()),
+                "p50": float(np.median(times)),
+                "p90": float(np.percentile(times, 90)),
+                "raw_ms": [round(float(t), 4) for t in times],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -34,11 +34,11 @@ async def infer(name: str, request: Request):
     tensor = header["inputs"][0]
     binary_size = tensor.get("parameters", {}).get("binary_data_size")
     if tensor["datatype"] == "BYTES":
-        blob = body[header_length:header_length + binary_size]
+        blob = body[header_length : header_length + binary_size]
         (n,) = struct.unpack("<I", blob[:4])
-        pixels = mxport.decode_image(blob[4:4 + n]).asnumpy()
+        pixels = mxport.decode_image(blob[4 : 4 + n]).asnumpy()
     elif binary_size is not None:
-        pixels = np.frombuffer(body[header_length:header_length + binary_size], np.uint8).reshape(tensor["shape"])
+        pixels = np.frombuffer(body[header_length : header_length + binary_size], np.uint8).reshape(tensor["shape"])
     else:
         pixels = np.asarray(tensor["data"], np.uint8).reshape(tensor["shape"])
     with LOCK:
@@ -50,8 +50,11 @@ async def infer(name: str, request: Request):
         raw = prob.astype("<f4").tobytes()
         meta["parameters"] = {"binary_data_size": len(raw)}
         head = json.dumps({"model_name": name, "outputs": [meta]}).encode()
-        return Response(head + raw, media_type="application/octet-stream",
-                        headers={"Inference-Header-Content-Length": str(len(head))})
+        return Response(
+            head + raw,
+            media_type="application/octet-stream",
+            headers={"Inference-Header-Content-Length": str(len(head))},
+        )
     meta["data"] = prob.reshape(-1).tolist()
     return Response(json.dumps({"model_name": name, "outputs": [meta]}), media_type="application/json")
 

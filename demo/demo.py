@@ -23,8 +23,8 @@ def installed_engines():
 def main(prefix, image_path, runs=20):
     print(f"== signature of {prefix} (mxport {mxport.__version__})")
     print(mxport.read_signature(prefix).describe())
-    block = mxport.load(prefix)                          # transforms fused in: feed raw uint8 pixels
-    batch = mxport.read_image(image_path)                # uint8 [1,H,W,3], RGB, any size: Resize is in the graph
+    block = mxport.load(prefix)  # transforms fused in: feed raw uint8 pixels
+    batch = mxport.read_image(image_path)  # uint8 [1,H,W,3], RGB, any size: Resize is in the graph
     prob = block(batch).asnumpy()[0]
     start = time.perf_counter()
     for _ in range(runs):

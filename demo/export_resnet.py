@@ -25,21 +25,24 @@ from mxport import TensorSpec
 SEED = 42
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
-RECIPE = (f"resnet18_v1 seed={SEED} he-init output*0.03 resize224 totensor normalize{MEAN}{STD} softmax "
-          f"fused int8(naive, 16 cat crops seed 14, ToTensor+Normalize folded) mxport={mxport.__version__}")
+RECIPE = (
+    f"resnet18_v1 seed={SEED} he-init output*0.03 resize224 totensor normalize{MEAN}{STD} softmax "
+    f"fused int8(naive, 16 cat crops seed 14, ToTensor+Normalize folded) mxport={mxport.__version__}"
+)
 CAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cat.jpg")
 
 
 def calibration_crops(count=16, seed=14):
     """Seeded crops of demo/cat.jpg (CC0), 160-300 pixels a side, one per batch: int8 calibration data."""
     import numpy as np
+
     image = mx.image.imread(CAT).asnumpy()
     rng = np.random.RandomState(seed)
     crops = []
     for _ in range(count):
         h, w = rng.randint(160, 301), rng.randint(160, 301)
         y, x = rng.randint(0, image.shape[0] - h + 1), rng.randint(0, image.shape[1] - w + 1)
-        crops.append(np.ascontiguousarray(image[np.newaxis, y:y + h, x:x + w]))
+        crops.append(np.ascontiguousarray(image[np.newaxis, y : y + h, x : x + w]))
     return crops
 
 
@@ -67,13 +70,16 @@ def main(prefix):
     if os.path.exists(stamp) and open(stamp).read() == recipe_id and os.path.exists(f"{prefix}.params"):
         return
     net = network()
-    mxport.export(net, prefix,
-                  inputs=[TensorSpec("data", (-1, -1, -1, 3), "uint8", "NHWC")],
-                  preprocess=preprocess(),
-                  postprocess=gluon.nn.HybridLambda(lambda F, x: F.softmax(x)),
-                  output_names=["prob"],
-                  layouts={"prob": "NC", "network:data": "NCHW", "network:prob": "NC"},
-                  overwrite=True)
+    mxport.export(
+        net,
+        prefix,
+        inputs=[TensorSpec("data", (-1, -1, -1, 3), "uint8", "NHWC")],
+        preprocess=preprocess(),
+        postprocess=gluon.nn.HybridLambda(lambda F, x: F.softmax(x)),
+        output_names=["prob"],
+        layouts={"prob": "NC", "network:data": "NCHW", "network:prob": "NC"},
+        overwrite=True,
+    )
     net.hybridize()
     net(mx.nd.zeros((1, 3, 224, 224)))
     net.export(f"{prefix}-network", epoch=0)  # stock Gluon: <prefix>-network-symbol.json, -0000.params

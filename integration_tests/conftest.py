@@ -55,10 +55,12 @@ class JavaError(Exception):
 
 # ---- the consumers: each is open(prefix, load_transforms, old) -> a runner with predict(list) -> list ----
 
+
 @dataclasses.dataclass(frozen=True)
 class Can:
     """What a consumer can do. Each consumer declares it once, and a test selects the consumers it needs by it
     (as Apache Arrow's integration runner declares its testers), so a new consumer is one declaration."""
+
     reference: bool = False  # its outputs are the reference every other consumer is held to
     rtol: float = 0.0  # 0: gives the reference's outputs bit for bit; else within atol + rtol * max |reference|
     atol: float = 0.0
@@ -115,6 +117,7 @@ class ModuleConsumer:
             mod = cache[shapes]
             mod.forward(mx.io.DataBatch([mx.nd.array(a, dtype=a.dtype) for a in arrays]))
             return [o.asnumpy() for o in mod.get_outputs()]
+
         yield predict
 
 
@@ -132,6 +135,7 @@ def onnx_tolerance(engine):
     """The engine's bound from spec/onnx_tolerances.json for photos: the default, widened by the image case's
     (OpenVINO rounds a few resize steps differently: one pixel level, spec/FORMAT.md 13.4)."""
     import json
+
     with open(os.path.join(REPO, "spec", "onnx_tolerances.json")) as f:
         spec = json.load(f)["engines"][engine]
     bounds = [spec["default"]]
@@ -180,18 +184,22 @@ class JPypeConsumer:
         self.engine, self.onnx_files = engine, onnx_files
         if engine:  # the Java Predictor on another engine, fed the .onnx file export_onnx wrote
             rtol, atol = onnx_tolerance(engine)
-            self.can = Can(rtol=rtol, atol=atol, bridged=True, optimised=False, old_models=False,
-                           reads_mxport_files=False)
+            self.can = Can(
+                rtol=rtol, atol=atol, bridged=True, optimised=False, old_models=False, reads_mxport_files=False
+            )
 
     @contextlib.contextmanager
     def open(self, prefix, load_transforms=True, old=None):
         import jpype
+
         runner_class = jpype.JClass(self.adapter)
         try:
             if self.engine:
                 runner = runner_class.onEngine(self.onnx_files(prefix, load_transforms), self.engine, load_transforms)
             else:
-                runner = runner_class(str(prefix), *old_args(old)) if old else runner_class(str(prefix), load_transforms)
+                runner = (
+                    runner_class(str(prefix), *old_args(old)) if old else runner_class(str(prefix), load_transforms)
+                )
         except jpype.JException as e:
             raise _jpype_error(e) from None
         with runner:  # a Java AutoCloseable is a Python context manager under JPype
@@ -203,6 +211,7 @@ class JPypeConsumer:
                     return [from_npy(memoryview(o)) for o in runner.predict(inputs)]
                 except jpype.JException as e:
                     raise _jpype_error(e) from None
+
             yield predict
 
 
@@ -221,22 +230,33 @@ class Py4JConsumer:
         self.engine, self.onnx_files = engine, onnx_files
         if engine:
             rtol, atol = onnx_tolerance(engine)
-            self.can = Can(rtol=rtol, atol=atol, bridged=True, in_process=False, optimised=False, old_models=False,
-                           reads_mxport_files=False)
+            self.can = Can(
+                rtol=rtol,
+                atol=atol,
+                bridged=True,
+                in_process=False,
+                optimised=False,
+                old_models=False,
+                reads_mxport_files=False,
+            )
 
     @contextlib.contextmanager
     def open(self, prefix, load_transforms=True, old=None):
         from py4j.protocol import Py4JJavaError
+
         it = self.gateway.jvm.io.mxport.it
         runner_class = it.JavaRunner if self.language == "java" else it.ScalaRunner
         try:
             if self.engine:
                 runner = runner_class.onEngine(self.onnx_files(prefix, load_transforms), self.engine, load_transforms)
             else:
-                runner = runner_class(str(prefix), *old_args(old)) if old else runner_class(str(prefix), load_transforms)
+                runner = (
+                    runner_class(str(prefix), *old_args(old)) if old else runner_class(str(prefix), load_transforms)
+                )
         except Py4JJavaError as e:
             raise _py4j_error(e) from None
         try:
+
             def predict(arrays):
                 rows = [bytearray(npy_bytes(a)) for a in arrays]
                 outer = self.gateway.new_array(self.gateway.jvm.byte, len(rows), 0)
@@ -246,6 +266,7 @@ class Py4JConsumer:
                     return [from_npy(o) for o in runner.predict(outer)]
                 except Py4JJavaError as e:
                     raise _py4j_error(e) from None
+
             yield predict
         finally:
             runner.close()
@@ -263,6 +284,7 @@ def _py4j_error(e):
 @pytest.fixture(scope="session")
 def jvm():
     import jpype
+
     assert "mxnet" in sys.modules  # Python loaded libmxnet first: Java must reuse that very file
     if not jpype.isJVMStarted():
         jpype.startJVM(classpath=classpath().split(os.pathsep), convertStrings=True)
@@ -272,10 +294,12 @@ def jvm():
 @pytest.fixture(scope="session")
 def gateway():
     from py4j.java_gateway import GatewayParameters, JavaGateway, launch_gateway
+
     os.makedirs(os.path.join(REPO, ".cache", "reports"), exist_ok=True)
     log = open(os.path.join(REPO, ".cache", "reports", "py4j-jvm.log"), "w")  # the JVM's own output, for failures
-    port, process = launch_gateway(classpath=classpath(), die_on_exit=True, return_proc=True,
-                                   redirect_stdout=log, redirect_stderr=log)
+    port, process = launch_gateway(
+        classpath=classpath(), die_on_exit=True, return_proc=True, redirect_stdout=log, redirect_stderr=log
+    )
     gw = JavaGateway(gateway_parameters=GatewayParameters(port=port, auto_convert=True))
     yield gw
     gw.shutdown()
@@ -293,7 +317,15 @@ def gateway():
 def consumers(jvm, gateway, tmp_path_factory):
     """Every consumer; tests pick theirs with select() or reference_and_others()."""
     onnx_files = OnnxFiles(str(tmp_path_factory.mktemp("onnx")))
-    return [GluonConsumer(), ModuleConsumer(), JPypeConsumer("java"), JPypeConsumer("scala"),
-            Py4JConsumer(gateway, "java"), Py4JConsumer(gateway, "scala"),
-            PythonEngineConsumer("onnxruntime"), PythonEngineConsumer("openvino"),
-            JPypeConsumer("java", "onnxruntime", onnx_files), Py4JConsumer(gateway, "java", "onnxruntime", onnx_files)]
+    return [
+        GluonConsumer(),
+        ModuleConsumer(),
+        JPypeConsumer("java"),
+        JPypeConsumer("scala"),
+        Py4JConsumer(gateway, "java"),
+        Py4JConsumer(gateway, "scala"),
+        PythonEngineConsumer("onnxruntime"),
+        PythonEngineConsumer("openvino"),
+        JPypeConsumer("java", "onnxruntime", onnx_files),
+        Py4JConsumer(gateway, "java", "onnxruntime", onnx_files),
+    ]

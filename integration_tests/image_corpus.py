@@ -36,12 +36,13 @@ def _save(image, fmt, **options):
 def _without_jfif(jpeg):
     """The JPEG without its JFIF APP0 segment, as cameras write them (EXIF first)."""
     assert jpeg[2:4] == b"\xff\xe0"
-    return jpeg[:2] + jpeg[4 + jpeg[4] * 256 + jpeg[5]:]
+    return jpeg[:2] + jpeg[4 + jpeg[4] * 256 + jpeg[5] :]
 
 
 def files():
     """name -> bytes, in a fixed order."""
     from PIL import Image
+
     rng = np.random.RandomState(13)
     rgb = Image.fromarray(_smooth(rng, 61, 83, 3))
     gray = Image.fromarray(_smooth(rng, 61, 83, 1)[..., 0])
@@ -57,8 +58,12 @@ def files():
         "rgba.png": _save(Image.fromarray(_smooth(rng, 61, 83, 4), "RGBA"), "PNG"),
         "palette.png": _save(rgb.convert("P", palette=Image.ADAPTIVE, colors=16), "PNG"),
         "palette_transparent.png": _save(rgb.convert("P", palette=Image.ADAPTIVE, colors=16), "PNG", transparency=3),
-        "gray16.png": _save(Image.fromarray(_smooth(rng, 61, 83, 1)[..., 0].astype("uint16") * 257
-                                            + rng.randint(0, 257, (61, 83)).astype("uint16")), "PNG"),
+        "gray16.png": _save(
+            Image.fromarray(
+                _smooth(rng, 61, 83, 1)[..., 0].astype("uint16") * 257 + rng.randint(0, 257, (61, 83)).astype("uint16")
+            ),
+            "PNG",
+        ),
         "rgb48.png": None,  # 16 bits per channel, written below without Pillow (it cannot write RGB 16-bit)
         "1x1.jpg": _save(Image.fromarray(_smooth(rng, 1, 1, 3)), "JPEG"),
         "1x1.png": _save(Image.fromarray(_smooth(rng, 1, 1, 3)), "PNG"),
@@ -71,7 +76,7 @@ def files():
         exif = Image.Exif()
         exif[0x0112] = orientation
         tagged = _save(rgb, "JPEG", quality=90, exif=exif.tobytes())
-        out[f"exif{orientation}_jfif.jpg"] = tagged                    # JFIF first: MXNet ignores the tag
+        out[f"exif{orientation}_jfif.jpg"] = tagged  # JFIF first: MXNet ignores the tag
         out[f"exif{orientation}_camera.jpg"] = _without_jfif(tagged)  # EXIF first: OpenCV turns the image
     out["truncated.jpg"] = out["baseline.jpg"][: len(out["baseline.jpg"]) // 2]
     out["truncated.png"] = out["rgb.png"][: len(out["rgb.png"]) // 2]
@@ -90,24 +95,32 @@ def files():
 def _png_rgb16(pixels):
     import struct
     import zlib
+
     h, w, _ = pixels.shape
 
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     raw = b"".join(b"\x00" + pixels[y].tobytes() for y in range(h))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def real_photo(name):
     """A photo from the pinned scikit-image wheel (.cache/wheels, fetched by `make real-model`)."""
     sys.path.insert(0, os.path.join(REPO, "models"))
     import efficientnet_lite0
+
     return efficientnet_lite0.photo(name)
 
 
 def reference(data):
     import mxport
+
     try:
         pixels = mxport.decode_image(data).asnumpy()
     except mxport.MxportError as e:

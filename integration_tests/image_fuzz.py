@@ -33,13 +33,52 @@ FUZZ_MAX_PIXELS = 16_000_000
 BATCH = 500
 BATCH_TIMEOUT_S = 900
 
-JPEG_MARKERS = [0xC0, 0xC1, 0xC2, 0xC3, 0xC4, 0xC5, 0xC9, 0xCA, 0xCB, 0xCC, 0xCD, 0xD0, 0xD7, 0xD8, 0xD9, 0xDA,
-                0xDB, 0xDD, 0xE0, 0xE1, 0xEE, 0xFE, 0x01, 0xFF]
-PNG_CHUNKS = [b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"iCCP", b"sBIT", b"tEXt", b"zTXt", b"acTL",
-              b"fcTL", b"CgBI", b"xxXx"]
+JPEG_MARKERS = [
+    0xC0,
+    0xC1,
+    0xC2,
+    0xC3,
+    0xC4,
+    0xC5,
+    0xC9,
+    0xCA,
+    0xCB,
+    0xCC,
+    0xCD,
+    0xD0,
+    0xD7,
+    0xD8,
+    0xD9,
+    0xDA,
+    0xDB,
+    0xDD,
+    0xE0,
+    0xE1,
+    0xEE,
+    0xFE,
+    0x01,
+    0xFF,
+]
+PNG_CHUNKS = [
+    b"IHDR",
+    b"PLTE",
+    b"IDAT",
+    b"IEND",
+    b"tRNS",
+    b"gAMA",
+    b"iCCP",
+    b"sBIT",
+    b"tEXt",
+    b"zTXt",
+    b"acTL",
+    b"fcTL",
+    b"CgBI",
+    b"xxXx",
+]
 
 
 # ---- the cases ----
+
 
 def _segments(jpeg):
     """(offset, marker) of each JPEG marker segment before the scan data."""
@@ -49,7 +88,7 @@ def _segments(jpeg):
         out.append((i, marker))
         if marker == 0xDA:
             break
-        i += 2 + int.from_bytes(jpeg[i + 2:i + 4], "big")
+        i += 2 + int.from_bytes(jpeg[i + 2 : i + 4], "big")
     return out
 
 
@@ -61,8 +100,8 @@ def _chunks(png):
     """(offset, length, type) of each PNG chunk that fits in the file."""
     out, i = [], 8
     while i + 12 <= len(png):
-        length = int.from_bytes(png[i:i + 4], "big")
-        out.append((i, length, png[i + 4:i + 8]))
+        length = int.from_bytes(png[i : i + 4], "big")
+        out.append((i, length, png[i + 4 : i + 8]))
         i += 12 + length
     return out
 
@@ -106,8 +145,11 @@ def insert_marker(rng, data, _):
     if data[:2] == b"\xff\xd8":
         marker = rng.choice(JPEG_MARKERS)
         length = rng.choice([0, 1, 2, 3, rng.randrange(65536), rng.randrange(64)])
-        piece = bytes([0xFF, marker]) + struct.pack(">H", length) + bytes(rng.randrange(256)
-                                                                          for _ in range(rng.randrange(40)))
+        piece = (
+            bytes([0xFF, marker])
+            + struct.pack(">H", length)
+            + bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
+        )
         return data[:at] + piece + data[at:], f"marker FF{marker:02X} length {length} inserted at {at}"
     chunks = _chunks(data)
     at = rng.choice([c[0] for c in chunks] + [at])
@@ -117,12 +159,14 @@ def insert_marker(rng, data, _):
 
 
 def _claim_size(rng):
-    return rng.choice([
-        lambda: (rng.randrange(65536), rng.randrange(65536)),           # anything a JPEG header holds
-        lambda: (rng.choice([0, 1, 65535]), rng.choice([0, 1, 65535])),
-        lambda: (rng.randrange(3000, 6000), rng.randrange(3000, 6000)),  # near the fuzz limit
-        lambda: (rng.randrange(1, 300), rng.randrange(1, 300)),          # smaller than the data
-    ])()
+    return rng.choice(
+        [
+            lambda: (rng.randrange(65536), rng.randrange(65536)),  # anything a JPEG header holds
+            lambda: (rng.choice([0, 1, 65535]), rng.choice([0, 1, 65535])),
+            lambda: (rng.randrange(3000, 6000), rng.randrange(3000, 6000)),  # near the fuzz limit
+            lambda: (rng.randrange(1, 300), rng.randrange(1, 300)),  # smaller than the data
+        ]
+    )()
 
 
 def huge_dimensions(rng, data, _):
@@ -134,8 +178,13 @@ def huge_dimensions(rng, data, _):
         out = bytearray(data)
         struct.pack_into(">HH", out, at + 5, h, w)
         return bytes(out), f"frame header claims {w}x{h}"
-    w, h = rng.choice([lambda: _claim_size(rng), lambda: (rng.randrange(2 ** 32), rng.randrange(2 ** 32)),
-                       lambda: (2 ** 31 - 1, rng.randrange(1, 4))])()
+    w, h = rng.choice(
+        [
+            lambda: _claim_size(rng),
+            lambda: (rng.randrange(2**32), rng.randrange(2**32)),
+            lambda: (2**31 - 1, rng.randrange(1, 4)),
+        ]
+    )()
     out = bytearray(data)
     struct.pack_into(">II", out, 16, w, h)
     crc_ok = rng.random() < 0.7
@@ -172,13 +221,13 @@ def png_chunks(rng, data, _):
         out[at + 8 + length] ^= 0xFF
         return bytes(out), f"{kind.decode('latin-1')} CRC wrong"
     if choice == 1:
-        new = rng.choice([0, length + 1, max(length - 1, 0), rng.randrange(2 ** 31), 2 ** 32 - 1, 2 ** 31])
+        new = rng.choice([0, length + 1, max(length - 1, 0), rng.randrange(2**31), 2**32 - 1, 2**31])
         struct.pack_into(">I", out, at, new)
         return bytes(out), f"{kind.decode('latin-1')} length {length} -> {new}"
     if choice == 2:
-        return data[:at] + data[at + 12 + length:], f"{kind.decode('latin-1')} dropped"
+        return data[:at] + data[at + 12 + length :], f"{kind.decode('latin-1')} dropped"
     if choice == 3:
-        piece = data[at:at + 12 + length]
+        piece = data[at : at + 12 + length]
         return data[:at] + piece + data[at:], f"{kind.decode('latin-1')} doubled"
     struct.pack_into("4s", out, at + 4, rng.choice(PNG_CHUNKS))
     return bytes(out), f"{kind.decode('latin-1')} renamed"
@@ -187,7 +236,7 @@ def png_chunks(rng, data, _):
 def splice(rng, data, others):
     other = rng.choice(others)
     cut = rng.randrange(1, len(data))
-    return data[:cut] + other[rng.randrange(len(other)):], f"spliced with another file at {cut}"
+    return data[:cut] + other[rng.randrange(len(other)) :], f"spliced with another file at {cut}"
 
 
 def not_an_image(rng, _data, others):
@@ -209,14 +258,31 @@ def not_an_image(rng, _data, others):
     return make(), f"not an image: {note}"
 
 
-MUTATIONS = [flip_bits, flip_bits, flip_header, flip_header, scramble, truncate, insert_marker, insert_marker,
-             huge_dimensions, huge_dimensions, coding, coding, png_chunks, png_chunks, splice, not_an_image]
+MUTATIONS = [
+    flip_bits,
+    flip_bits,
+    flip_header,
+    flip_header,
+    scramble,
+    truncate,
+    insert_marker,
+    insert_marker,
+    huge_dimensions,
+    huge_dimensions,
+    coding,
+    coding,
+    png_chunks,
+    png_chunks,
+    splice,
+    not_an_image,
+]
 
 
 def sources():
     """The corpus files mutations start from: name -> bytes."""
     sys.path.insert(0, HERE)
     import image_corpus
+
     return {name: data for name, data in image_corpus.files().items() if data}
 
 
@@ -244,9 +310,11 @@ def generate(out, cases, seed):
 
 # ---- the workers ----
 
+
 def python_worker(folder, first, end, max_pixels):
     import resource
     import mxport
+
     out = sys.stdout
     sys.stdout = sys.stderr  # only the results on stdout
     for i in range(first, end):
@@ -254,8 +322,12 @@ def python_worker(folder, first, end, max_pixels):
         try:
             pixels = mxport.read_image(path, max_pixels=max_pixels).asnumpy()
             again = mxport.read_image(path, max_pixels=max_pixels).asnumpy()  # while the first is held
-            line = {"case": i, "shape": list(pixels.shape), "sha256": hashlib.sha256(pixels.tobytes()).hexdigest(),
-                    "stable": hashlib.sha256(again.tobytes()).hexdigest() == hashlib.sha256(pixels.tobytes()).hexdigest()}
+            line = {
+                "case": i,
+                "shape": list(pixels.shape),
+                "sha256": hashlib.sha256(pixels.tobytes()).hexdigest(),
+                "stable": hashlib.sha256(again.tobytes()).hexdigest() == hashlib.sha256(pixels.tobytes()).hexdigest(),
+            }
         except mxport.MxportError as e:
             line = {"case": i, "code": e.code, "names_file": path in str(e)}
         except Exception as e:  # noqa: BLE001 - a Python failure of another kind is a finding too
@@ -268,12 +340,14 @@ def python_worker(folder, first, end, max_pixels):
 
 def _libmxnet():
     import mxnet.libinfo
+
     return mxnet.libinfo.find_lib_path()[0]
 
 
 def _integration_conftest():
     """integration_tests/conftest.py by its path: under pytest, `conftest` may name another folder's."""
     import importlib.util
+
     spec = importlib.util.spec_from_file_location("mxport_integration_conftest", os.path.join(HERE, "conftest.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -286,8 +360,18 @@ def worker_command(language, folder, first, end, max_pixels):
     classpath = _integration_conftest().classpath
     java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
     # the very libmxnet.so Python decodes with: the comparison is of the languages, not of two builds
-    return [java, "-Xmx768m", f"-Dmxport.library.path={_libmxnet()}", "-cp", classpath(),
-            "io.mxport.it.ImageFuzzWorker", folder, str(first), str(end), str(max_pixels)]
+    return [
+        java,
+        "-Xmx768m",
+        f"-Dmxport.library.path={_libmxnet()}",
+        "-cp",
+        classpath(),
+        "io.mxport.it.ImageFuzzWorker",
+        folder,
+        str(first),
+        str(end),
+        str(max_pixels),
+    ]
 
 
 def run_language(language, folder, cases, max_pixels=FUZZ_MAX_PIXELS, batch=BATCH, log=None):
@@ -297,8 +381,13 @@ def run_language(language, folder, cases, max_pixels=FUZZ_MAX_PIXELS, batch=BATC
     while first < cases:
         end = min(first + batch, cases)
         try:
-            run = subprocess.run(worker_command(language, folder, first, end, max_pixels), cwd=folder,
-                                 stdout=subprocess.PIPE, stderr=log or subprocess.DEVNULL, timeout=BATCH_TIMEOUT_S)
+            run = subprocess.run(
+                worker_command(language, folder, first, end, max_pixels),
+                cwd=folder,
+                stdout=subprocess.PIPE,
+                stderr=log or subprocess.DEVNULL,
+                timeout=BATCH_TIMEOUT_S,
+            )
             stdout, status = run.stdout, run.returncode
         except subprocess.TimeoutExpired as e:
             stdout, status = e.stdout or b"", "hang"
@@ -322,6 +411,7 @@ def modern_decoder_reads(path):
     """Whether Pillow decodes the file whole (no truncation allowed): a referee for files libmxnet decodes
     differently in two processes."""
     from PIL import Image
+
     try:
         with Image.open(path) as image:
             image.load()
@@ -345,11 +435,18 @@ def compare(index, python, java, crashes, folder):
         tally["decoded twice, pixels differ (java)"] += "sha256" in j and not j["stable"]
         for language, r in (("python", p), ("java", j)):
             if "code" in r and (r["code"] != "INVALID_ARGUMENT" or not r["names_file"]):
-                findings.append(f"case {k} ({case['note']}): {language} failed with {r['code']}"
-                                f"{'' if r['names_file'] else ', not naming the file'}")
+                findings.append(
+                    f"case {k} ({case['note']}): {language} failed with {r['code']}"
+                    f"{'' if r['names_file'] else ', not naming the file'}"
+                )
         same = (p.get("sha256"), p.get("shape"), p.get("code")) == (j.get("sha256"), j.get("shape"), j.get("code"))
-        if not same and "sha256" in p and "sha256" in j and p["shape"] == j["shape"] and (
-                not (p["stable"] and j["stable"]) or not modern_decoder_reads(os.path.join(folder, f"{k:05d}"))):
+        if (
+            not same
+            and "sha256" in p
+            and "sha256" in j
+            and p["shape"] == j["shape"]
+            and (not (p["stable"] and j["stable"]) or not modern_decoder_reads(os.path.join(folder, f"{k:05d}")))
+        ):
             # a damaged file that libmxnet "decodes" without writing (all of) its output: the pixels are memory
             # left by earlier work in each process (SECURITY.md), so the languages cannot agree on them. Known
             # by two decodes in one process that differ, or by a file Pillow refuses.
@@ -367,9 +464,13 @@ def run(cases, seed, folder=None):
         python, py_crashes, py_peaks = run_language("python", folder, cases, log=log)
         java, java_crashes, java_peaks = run_language("java", folder, cases, log=log)
     tally, findings = compare(index, python, java, py_crashes + java_crashes, folder)
-    summary = {"cases": cases, "seed": seed, "outcomes": dict(sorted(tally.items())),
-               "crashes": len(py_crashes) + len(java_crashes),
-               "peak_rss_mb": {"python": max(py_peaks, default=None), "java": max(java_peaks, default=None)}}
+    summary = {
+        "cases": cases,
+        "seed": seed,
+        "outcomes": dict(sorted(tally.items())),
+        "crashes": len(py_crashes) + len(java_crashes),
+        "peak_rss_mb": {"python": max(py_peaks, default=None), "java": max(java_peaks, default=None)},
+    }
     return summary, findings
 
 

@@ -13,13 +13,24 @@ import sys
 
 import numpy as np
 
-SCENARIOS = ("only_load", "import_late_after_eager", "eager_then_load", "hybrid_export_then_load",
-             "module_then_load", "python_ops_then_jvm", "jvm_then_python_ops", "two_models_at_different_times",
-             "spark_worker_after_user_ops", "python_ops_without_mxport_then_jvm", "jvm_first_then_gluon")
+SCENARIOS = (
+    "only_load",
+    "import_late_after_eager",
+    "eager_then_load",
+    "hybrid_export_then_load",
+    "module_then_load",
+    "python_ops_then_jvm",
+    "jvm_then_python_ops",
+    "two_models_at_different_times",
+    "spark_worker_after_user_ops",
+    "python_ops_without_mxport_then_jvm",
+    "jvm_first_then_gluon",
+)
 
 
 def he_init():
     import mxnet as mx
+
     return mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2)
 
 
@@ -28,12 +39,16 @@ def mobilenet():
     import mxnet as mx
     from mxnet import gluon
     from mxnet.gluon.data.vision import transforms
+
     mx.random.seed(7)
     net = gluon.model_zoo.vision.get_model("mobilenetv2_0.25", pretrained=False)
     net.initialize(he_init())
     pre = gluon.nn.HybridSequential()
-    pre.add(transforms.Resize(224), transforms.ToTensor(),
-            transforms.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)))
+    pre.add(
+        transforms.Resize(224),
+        transforms.ToTensor(),
+        transforms.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
+    )
     return net, pre
 
 
@@ -43,11 +58,16 @@ def make_model(work):
     from mxnet import gluon
     import mxport
     from mxport import TensorSpec
+
     net, pre = mobilenet()
     x = np.random.RandomState(0).randint(0, 256, (3, 240, 320, 3)).astype("uint8")
     net(pre(mx.nd.array(x, dtype="uint8")))  # deferred initialisation
-    mxport.export(net, os.path.join(work, "model"), preprocess=pre,
-                  inputs=[TensorSpec("data", (-1, 240, 320, 3), "uint8", "NHWC")])
+    mxport.export(
+        net,
+        os.path.join(work, "model"),
+        preprocess=pre,
+        inputs=[TensorSpec("data", (-1, 240, 320, 3), "uint8", "NHWC")],
+    )
     mx.random.seed(8)
     mlp = gluon.nn.HybridSequential()
     mlp.add(gluon.nn.Dense(64, activation="relu"), gluon.nn.Dense(10))
@@ -79,6 +99,7 @@ class Run:
 def user_eager_forward(run):
     """A notebook evaluates its own Gluon net eagerly (MXNet's oneDNN primitives get cached on the worker)."""
     import mxnet as mx
+
     net, pre = mobilenet()
     return net(pre(mx.nd.array(run.x, dtype="uint8"))).asnumpy()
 
@@ -86,6 +107,7 @@ def user_eager_forward(run):
 def jvm_predict(language, prefix, array):
     import jpype
     import io
+
     if not jpype.isJVMStarted():
         jpype.startJVM(classpath=os.environ["MXPORT_IT_CLASSPATH"].split(os.pathsep), convertStrings=True)
     runner_class = jpype.JClass("io.mxport.it.JavaRunner" if language == "java" else "io.mxport.it.ScalaRunner")
@@ -103,18 +125,26 @@ def spark_after_user_ops(run):
     from PIL import Image
     from pyspark.sql import SparkSession
     import mxport.spark
+
     os.environ["PYSPARK_PYTHON"] = sys.executable
-    spark = (SparkSession.builder.master("local[1]").appName("mxport-orders")
-             .config("spark.ui.enabled", "false").config("spark.python.worker.reuse", "true")
-             .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-             .getOrCreate())
+    spark = (
+        SparkSession.builder.master("local[1]")
+        .appName("mxport-orders")
+        .config("spark.ui.enabled", "false")
+        .config("spark.python.worker.reuse", "true")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .getOrCreate()
+    )
     try:
         here = os.path.dirname(os.path.abspath(__file__))
 
         def user_code(batches):  # runs in the Python worker, which has not imported mxport
             import pandas as pd
+
             sys.path.insert(0, here)
             import orders
+
             assert "mxport" not in sys.modules
             orders.user_eager_forward(orders.Run("user", run.work))
             for _ in batches:
@@ -124,10 +154,16 @@ def spark_after_user_ops(run):
         def decision(batches):
             import pandas as pd
             import mxport
+
             for _ in batches:
                 pass
-            yield pd.DataFrame({"pid": [os.getpid()], "reason": [mxport.environment.applied().reason],
-                                "omp": [os.environ.get("OMP_NUM_THREADS", "")]})
+            yield pd.DataFrame(
+                {
+                    "pid": [os.getpid()],
+                    "reason": [mxport.environment.applied().reason],
+                    "omp": [os.environ.get("OMP_NUM_THREADS", "")],
+                }
+            )
 
         one = spark.range(1).repartition(1)
         before = one.mapInPandas(user_code, "pid long").collect()
@@ -142,8 +178,11 @@ def spark_after_user_ops(run):
         assert [r.pid for r in after] == [r.pid for r in before], "the worker was not reused"
         # PySpark gives its Python workers OMP_NUM_THREADS (the executor's cores) unless the user set it, so
         # there the environment decides; without it, mxport must have left the used worker alone
-        assert after[0].reason == ("the environment sets the thread count" if after[0].omp else
-                                   "MXNet had already run operators at 1 thread(s)"), after[0]
+        assert after[0].reason == (
+            "the environment sets the thread count"
+            if after[0].omp
+            else "MXNet had already run operators at 1 thread(s)"
+        ), after[0]
         output = [c for c in rows[0].asDict() if c not in ("path", "content", "mxport_error")][0]
         return np.stack([np.asarray(r[output], dtype="float32") for r in rows])
     finally:
@@ -154,8 +193,10 @@ def main(name, work):
     run = Run(name, work)
     if name == "import_late_after_eager":  # MXNet ran before mxport was imported: the count is left alone
         import mxnet as mx
+
         user_eager_forward(run)
         import mxport
+
         assert mxport.environment.threads() is None, mxport.environment.applied()
         run.answer(mxport.load(run.model)(mx.nd.array(run.x, dtype="uint8")).asnumpy())
         return
@@ -169,19 +210,23 @@ def main(name, work):
         run.answer(jvm_predict("java", run.model, run.x))
         assert "mxnet" not in sys.modules
         import mxnet as mx  # the very libmxnet.so the JVM took (test_jvm_first_in_python.py)
+
         user_eager_forward(run)  # the user's own Gluon net, eagerly
         import mxport
+
         run.answer(mxport.load(run.model)(mx.nd.array(run.x, dtype="uint8")).asnumpy())
         run.answer(jvm_predict("java", run.model, run.x))
         return
     import mxnet as mx
     import mxport
+
     x = mx.nd.array(run.x, dtype="uint8")
     if name == "only_load":
         run.answer(mxport.load(run.model)(x).asnumpy())
         run.answer(mxport.load(run.second)(mx.nd.array(run.y)).asnumpy())
     elif name == "eager_then_load":  # the issue's snippet: the user's net, then export, then load without transforms
         from mxport import TensorSpec
+
         net, pre = mobilenet()
         reference = net(pre(x)).asnumpy()
         prefix = os.path.join(work, f"{name}-export")

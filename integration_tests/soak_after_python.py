@@ -17,6 +17,7 @@ import numpy as np
 def python_side_ops():
     import mxnet as mx
     from mxnet import gluon
+
     mx.random.seed(11)
     net = gluon.model_zoo.vision.get_model("resnet18_v1", pretrained=False)
     net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2))
@@ -30,12 +31,23 @@ def python_side_ops():
 def main(seconds, threads, report):
     python_side_ops()
     import jpype
-    jpype.startJVM("-Xms1g", "-Xmx1g", "-XX:+AlwaysPreTouch",
-                   classpath=os.environ["MXPORT_SOAK_CLASSPATH"].split(os.pathsep), convertStrings=True)
+
+    jpype.startJVM(
+        "-Xms1g",
+        "-Xmx1g",
+        "-XX:+AlwaysPreTouch",
+        classpath=os.environ["MXPORT_SOAK_CLASSPATH"].split(os.pathsep),
+        convertStrings=True,
+    )
     soak = jpype.JClass("io.mxport.Soak")
     models = os.environ.get("MXPORT_MODELS", os.path.join(os.path.dirname(__file__), "..", ".cache", "models"))
-    result = soak.run(float(seconds), int(threads), os.path.abspath(os.path.join(models, "resnet18")),
-                      jpype.JClass("java.nio.file.Paths").get(report, []), jpype.JClass("java.lang.System").out)
+    result = soak.run(
+        float(seconds),
+        int(threads),
+        os.path.abspath(os.path.join(models, "resnet18")),
+        jpype.JClass("java.nio.file.Paths").get(report, []),
+        jpype.JClass("java.lang.System").out,
+    )
     sys.stdout.flush()
     sys.exit(0 if result.ok() else 1)
 

@@ -34,13 +34,16 @@ def python_outcome(prefix, load=None):
     try:
         kwargs = {}
         if load is not None:
-            kwargs = {"inputs": [mxport.TensorSpec(s["name"], tuple(s["shape"]), s["dtype"], s["layout"])
-                                 for s in load["inputs"]], "epoch": load["epoch"]}
+            kwargs = {
+                "inputs": [
+                    mxport.TensorSpec(s["name"], tuple(s["shape"]), s["dtype"], s["layout"]) for s in load["inputs"]
+                ],
+                "epoch": load["epoch"],
+            }
         block = mxport.load(prefix, **kwargs)
     except mxport.MxportError as e:
         return e.code, None
-    arrays = [np.zeros((1,) + tuple(1 if d == -1 else d for d in s.shape[1:]), s.dtype)
-              for s in block.signature.inputs]
+    arrays = [np.zeros((1,) + tuple(1 if d == -1 else d for d in s.shape[1:]), s.dtype) for s in block.signature.inputs]
     try:
         out = block(*arrays)
         (out if isinstance(out, list) else [out])[0].wait_to_read()
@@ -61,8 +64,18 @@ def jvm_outcome(consumer, prefix, arrays, old=None):
 
 def test_python_java_and_scala_agree_on_every_broken_model(jvm, tmp_path):
     out = tmp_path / "fuzz"
-    subprocess.run([sys.executable, os.path.join(REPO, "spec", "tools", "fuzz_models.py"), str(out),
-                    "--cases", str(CASES), "--seed", "1"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "spec", "tools", "fuzz_models.py"),
+            str(out),
+            "--cases",
+            str(CASES),
+            "--seed",
+            "1",
+        ],
+        check=True,
+    )
     corpus = json.load(open(out / "index.json"))
     consumers = [JPypeConsumer("java"), JPypeConsumer("scala")]
     disagreements, tally = [], collections.Counter()
@@ -79,7 +92,9 @@ def test_python_java_and_scala_agree_on_every_broken_model(jvm, tmp_path):
             if got != want:
                 disagreements.append(f"case {case['case']} ({case['note']}): python {want}, {consumer.name} {got}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nfuzz agreement: {len(corpus)} cases x 3 languages: {dict(sorted(tally.items()))}; peak RSS "
-          f"{peak:.0f} MB, {peak - start:.0f} MB above the {start:.0f} MB at the start")
+    print(
+        f"\nfuzz agreement: {len(corpus)} cases x 3 languages: {dict(sorted(tally.items()))}; peak RSS "
+        f"{peak:.0f} MB, {peak - start:.0f} MB above the {start:.0f} MB at the start"
+    )
     assert not disagreements, "\n".join(disagreements)
     assert peak - start < PEAK_GROWTH_BOUND_MB, "a params header made MXNet allocate what it claims"

@@ -51,6 +51,7 @@ def readers(jvm, gateway):
                 return from_npy(memoryview(cls.readImage(path)))
             except jvm.JException as e:
                 raise _jpype_error(e) from None
+
         return read
 
     def py4j_reader(cls):
@@ -61,9 +62,15 @@ def readers(jvm, gateway):
                 return from_npy(cls.readImage(path))
             except Py4JJavaError as e:
                 raise _py4j_error(e) from None
+
         return read
-    return [("java-jpype", jpype_reader(it_jpype["java"])), ("scala-jpype", jpype_reader(it_jpype["scala"])),
-            ("java-py4j", py4j_reader(it_py4j.JavaRunner)), ("scala-py4j", py4j_reader(it_py4j.ScalaRunner))]
+
+    return [
+        ("java-jpype", jpype_reader(it_jpype["java"])),
+        ("scala-jpype", jpype_reader(it_jpype["scala"])),
+        ("java-py4j", py4j_reader(it_py4j.JavaRunner)),
+        ("scala-py4j", py4j_reader(it_py4j.ScalaRunner)),
+    ]
 
 
 def test_every_corpus_file_gives_pythons_pixels_or_its_error_in_every_jvm(corpus, jvm, gateway):
@@ -86,10 +93,10 @@ def test_every_corpus_file_gives_pythons_pixels_or_its_error_in_every_jvm(corpus
             if "error" in want:
                 failures.append(f"{consumer} {name}: decoded {got.shape}, Python: [{want['error']}]")
             elif got.shape != pixels.shape or got.dtype != np.uint8 or not np.array_equal(got, pixels):
-                diff = (int(np.abs(got.astype(int) - pixels.astype(int)).max()) if got.shape == pixels.shape
-                        else "shape")
-                failures.append(f"{consumer} {name}: {got.dtype}{got.shape} vs Python's {pixels.shape}, "
-                                f"largest difference {diff}")
+                diff = int(np.abs(got.astype(int) - pixels.astype(int)).max()) if got.shape == pixels.shape else "shape"
+                failures.append(
+                    f"{consumer} {name}: {got.dtype}{got.shape} vs Python's {pixels.shape}, largest difference {diff}"
+                )
     assert not failures, "\n".join(failures)
 
 

@@ -36,10 +36,25 @@ def _listing(path):
 
 
 # Spark needs these on Java 17 (spark.test.jvm.args in spark/pom.xml; the spark-submit launcher adds them)
-SPARK_JVM_OPTIONS = ["--add-opens=java.base/" + p + "=ALL-UNNAMED" for p in (
-    "java.lang", "java.lang.invoke", "java.lang.reflect", "java.io", "java.net", "java.nio", "java.util",
-    "java.util.concurrent", "java.util.concurrent.atomic", "jdk.internal.ref", "sun.nio.ch", "sun.nio.cs",
-    "sun.security.action", "sun.util.calendar")] + ["-Djdk.reflect.useDirectMethodHandle=false"]
+SPARK_JVM_OPTIONS = [
+    "--add-opens=java.base/" + p + "=ALL-UNNAMED"
+    for p in (
+        "java.lang",
+        "java.lang.invoke",
+        "java.lang.reflect",
+        "java.io",
+        "java.net",
+        "java.nio",
+        "java.util",
+        "java.util.concurrent",
+        "java.util.concurrent.atomic",
+        "jdk.internal.ref",
+        "sun.nio.ch",
+        "sun.nio.cs",
+        "sun.security.action",
+        "sun.util.calendar",
+    )
+] + ["-Djdk.reflect.useDirectMethodHandle=false"]
 
 
 def _spark(block):
@@ -50,10 +65,17 @@ def _runtime_classpath(block):
     """The Scala facade's jar and its runtime classpath (the Java core's jar in it); for spark/README, the Spark
     module's jar and its classpath (Spark itself, provided on a cluster)."""
     if _spark(block):
-        return f"{REPO}/spark/target/mxport-spark_2.13-{VERSION}.jar{os.pathsep}{_listing('spark/target/classpath.txt')}"
-    return os.pathsep.join([f"{REPO}/scala/target/mxport-scala_2.13-{VERSION}.jar", _listing("scala/target/classpath.txt"),
-                            f"{REPO}/onnxruntime/target/mxport-onnxruntime-{VERSION}.jar",  # Engine.ONNXRUNTIME
-                            _listing("onnxruntime/target/classpath.txt")])
+        return (
+            f"{REPO}/spark/target/mxport-spark_2.13-{VERSION}.jar{os.pathsep}{_listing('spark/target/classpath.txt')}"
+        )
+    return os.pathsep.join(
+        [
+            f"{REPO}/scala/target/mxport-scala_2.13-{VERSION}.jar",
+            _listing("scala/target/classpath.txt"),
+            f"{REPO}/onnxruntime/target/mxport-onnxruntime-{VERSION}.jar",  # Engine.ONNXRUNTIME
+            _listing("onnxruntime/target/classpath.txt"),
+        ]
+    )
 
 
 def _source(block):
@@ -64,8 +86,10 @@ def _source(block):
         lines = code.splitlines()
         imports = [line for line in lines if line.startswith("import ")]
         body = "\n".join(line for line in lines if not line.startswith("import "))
-        return "\n".join(imports) + f"\n\npublic class {name} {{\n  public static void main(String[] args) " \
+        return (
+            "\n".join(imports) + f"\n\npublic class {name} {{\n  public static void main(String[] args) "
             f"throws Exception {{\n{body}\n  }}\n}}\n"
+        )
     return f"object {name} {{\n  def main(args: Array[String]): Unit = {{\n{code}\n  }}\n}}\n"
 
 
@@ -86,11 +110,23 @@ def compiled(tmp_path_factory):
         if lang == "java":
             cmd = ["javac", "-Xlint:none", "-d", str(out), "-cp", _runtime_classpath(group[0])] + files
         else:
-            cmd = ["java", "-cp", _listing("scala/target/compiler-classpath.txt"), "scala.tools.nsc.Main",
-                   "-deprecation", "-Werror", "-d", str(out), "-classpath", _runtime_classpath(group[0])] + files
+            cmd = [
+                "java",
+                "-cp",
+                _listing("scala/target/compiler-classpath.txt"),
+                "scala.tools.nsc.Main",
+                "-deprecation",
+                "-Werror",
+                "-d",
+                str(out),
+                "-classpath",
+                _runtime_classpath(group[0]),
+            ] + files
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         sources = "\n".join(f"--- {f}\n{open(f).read()}" for f in files)
-        assert done.returncode == 0, f"the {lang} blocks do not compile as written:\n{done.stdout}{done.stderr}\n{sources}"
+        assert done.returncode == 0, (
+            f"the {lang} blocks do not compile as written:\n{done.stdout}{done.stderr}\n{sources}"
+        )
     return out
 
 
@@ -110,9 +146,14 @@ def _layout(folder):
     assert os.path.isfile(os.path.join(MODELS, "resnet18-symbol.json")), "run `make models` first"
     (folder / "images").mkdir()
     shutil.copy(os.path.join(REPO, "demo", "cat.jpg"), folder / "images" / "cat.jpg")
-    for sub, name, files in (("models", "resnet18", {"-symbol.json": "resnet18-symbol.json", ".params": "resnet18.params"}),
-                             ("old", "resnet", {"-symbol.json": "resnet18-network-symbol.json",
-                                                "-0000.params": "resnet18-network-0000.params"})):
+    for sub, name, files in (
+        ("models", "resnet18", {"-symbol.json": "resnet18-symbol.json", ".params": "resnet18.params"}),
+        (
+            "old",
+            "resnet",
+            {"-symbol.json": "resnet18-network-symbol.json", "-0000.params": "resnet18-network-0000.params"},
+        ),
+    ):
         (folder / sub).mkdir()
         for suffix, target in files.items():
             os.symlink(os.path.join(MODELS, target), folder / sub / f"{name}{suffix}")
@@ -125,6 +166,7 @@ def _resnet_onnx():
     path = prefix + ".onnx"
     if not os.path.isfile(path) or os.path.getmtime(path) < os.path.getmtime(prefix + ".params"):
         import mxport
+
         mxport.export_onnx(prefix, prefix + ".part.onnx")  # then renamed: a reader never sees half a file
         os.replace(prefix + ".part.onnx", path)
     return path
@@ -132,8 +174,13 @@ def _resnet_onnx():
 
 def test_every_readme_has_its_jvm_blocks_found():
     found = {(b.source, b.language) for b in BLOCKS}
-    assert {("README.md", "java"), ("java/README.md", "java"), ("README.md", "scala"), ("scala/README.md", "scala"),
-            ("spark/README.md", "scala")} <= found, found
+    assert {
+        ("README.md", "java"),
+        ("java/README.md", "java"),
+        ("README.md", "scala"),
+        ("scala/README.md", "scala"),
+        ("spark/README.md", "scala"),
+    } <= found, found
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda b: f"{b.language}:{b.id}")
@@ -142,9 +189,13 @@ def test_jvm_block_runs_as_written(block, compiled, tmp_path):
         pytest.skip(block.skip)
     _layout(tmp_path)
     options = SPARK_JVM_OPTIONS if _spark(block) else []
-    done = subprocess.run(["java"] + options + ["-cp", f"{compiled}{os.pathsep}{_runtime_classpath(block)}",
-                                                _class_name(block)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        ["java"] + options + ["-cp", f"{compiled}{os.pathsep}{_runtime_classpath(block)}", _class_name(block)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, f"{block.id} failed:\n{_source(block)}\n{done.stdout[-3000:]}{done.stderr[-4000:]}"
     printed = " ".join(done.stdout.split())
     for said in _printed_claims(doc_blocks.script(block, JVM[block.language])):
@@ -155,12 +206,19 @@ def test_the_readme_mvn_exec_java_runs_offline(tmp_path):
     """java/README's demo command, as written but with -o: Maven may not download anything (make jvm-package
     fetched the exec plugin)."""
     readme = open(os.path.join(REPO, "java", "README.md")).read()
-    command = next(c for c in re.findall(r"`(mvn [^`]*exec:java[^`]*)`", readme) if "examples" not in c
-                   and "CompareLatency" not in c)
+    command = next(
+        c
+        for c in re.findall(r"`(mvn [^`]*exec:java[^`]*)`", readme)
+        if "examples" not in c and "CompareLatency" not in c
+    )
     assert ".cache/models/resnet18 demo/cat.jpg" in command, command
     args = shlex.split(command.replace("$(cat VERSION)", VERSION))
-    args = [a for a in args if not a.startswith("-Dexec.args")] + ["-o", "-B", "-Dstyle.color=never",
-                                                                   f"-Dexec.args={MODELS}/resnet18 demo/cat.jpg"]
+    args = [a for a in args if not a.startswith("-Dexec.args")] + [
+        "-o",
+        "-B",
+        "-Dstyle.color=never",
+        f"-Dexec.args={MODELS}/resnet18 demo/cat.jpg",
+    ]
     done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"{args} failed offline:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
     assert "top-5:" in done.stdout, done.stdout

@@ -30,8 +30,9 @@ def test_a_jvm_started_before_mxnet_takes_pythons_library(tmp_path):
     (tmp_path / "first.py").write_text(SCRIPT)
     env = dict(os.environ, MXPORT_IT_CLASSPATH=classpath())
     model = os.path.join(REPO, "spec", "vectors", "single_in_single_out", "model")
-    done = subprocess.run([sys.executable, "first.py", model], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "first.py", model], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUM 6.0" in done.stdout, done.stdout
     mapped = done.stdout.split("MAPPED ")[1].splitlines()[0]

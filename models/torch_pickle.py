@@ -25,9 +25,17 @@ import numpy as np
 
 MAGIC = 0x1950A86A20F9469CFC6C
 PROTOCOL = 1001
-_STORAGES = {"FloatStorage": "<f4", "DoubleStorage": "<f8", "HalfStorage": "<f2", "LongStorage": "<i8",
-             "IntStorage": "<i4", "ShortStorage": "<i2", "CharStorage": "i1", "ByteStorage": "u1",
-             "BoolStorage": "?"}
+_STORAGES = {
+    "FloatStorage": "<f4",
+    "DoubleStorage": "<f8",
+    "HalfStorage": "<f2",
+    "LongStorage": "<i8",
+    "IntStorage": "<i4",
+    "ShortStorage": "<i2",
+    "CharStorage": "i1",
+    "ByteStorage": "u1",
+    "BoolStorage": "?",
+}
 
 
 class UnsafePickleError(ValueError):
@@ -57,13 +65,14 @@ class _Unpickler(pickle.Unpickler):
             return _StorageType(_STORAGES[name])
         if (module, name) == ("collections", "OrderedDict"):
             return collections.OrderedDict
-        raise UnsafePickleError(f"the pickle names the global {module}.{name}, which a tensor file does not "
-                                "need: refused (a pickle can run any function it names); nothing was run. "
-                                "Use a .pth file written by torch.save of a state dict")
+        raise UnsafePickleError(
+            f"the pickle names the global {module}.{name}, which a tensor file does not "
+            "need: refused (a pickle can run any function it names); nothing was run. "
+            "Use a .pth file written by torch.save of a state dict"
+        )
 
     def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"
-                and isinstance(pid[1], _StorageType)):
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage" and isinstance(pid[1], _StorageType)):
             raise UnsafePickleError(f"unexpected persistent id {pid!r:.100}: not a legacy torch storage")
         return _StorageRef(str(pid[2]), np.dtype(str(pid[1])), int(pid[4]))
 
@@ -86,8 +95,10 @@ def read_state_dict(path):
 def parse_state_dict(data, what="<bytes>"):
     f = io.BytesIO(data)
     if _load(f) != MAGIC:
-        raise ValueError(f"{what} is not a legacy torch.save file (bad magic number); re-save it with "
-                         "torch.save(..., _use_new_zipfile_serialization=False)")
+        raise ValueError(
+            f"{what} is not a legacy torch.save file (bad magic number); re-save it with "
+            "torch.save(..., _use_new_zipfile_serialization=False)"
+        )
     if _load(f) != PROTOCOL:
         raise ValueError(f"{what}: unsupported torch.save protocol version")
     info = _load(f)
@@ -103,8 +114,9 @@ def parse_state_dict(data, what="<bytes>"):
         ref = refs.get(str(key))
         (numel,) = struct.unpack("<q", f.read(8))
         if ref is None or numel != ref.numel:
-            raise ValueError(f"{what}: storage {key} has {numel} elements, the pickle says "
-                             f"{ref.numel if ref else 'nothing'}")
+            raise ValueError(
+                f"{what}: storage {key} has {numel} elements, the pickle says {ref.numel if ref else 'nothing'}"
+            )
         raw = f.read(numel * ref.dtype.itemsize)
         if len(raw) != numel * ref.dtype.itemsize:
             raise ValueError(f"{what}: truncated in storage {key}")
@@ -123,7 +135,8 @@ def parse_state_dict(data, what="<bytes>"):
         last = t.offset + sum((n - 1) * s for n, s in zip(t.size, t.stride)) if all(t.size) else -1
         if last >= len(flat):
             raise ValueError(f"{what}: tensor {name!r} reaches beyond its storage")
-        view = np.lib.stride_tricks.as_strided(flat[t.offset:], shape=t.size,
-                                               strides=tuple(s * item for s in t.stride), writeable=False)
+        view = np.lib.stride_tricks.as_strided(
+            flat[t.offset :], shape=t.size, strides=tuple(s * item for s in t.stride), writeable=False
+        )
         arrays[name] = np.ascontiguousarray(view).astype(flat.dtype.newbyteorder("="))
     return arrays

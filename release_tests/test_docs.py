@@ -10,9 +10,13 @@ import re
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-DOCS = sorted({os.path.relpath(p, REPO) for pattern in ("README.md", "SECURITY.md", "*/README.md", "spec/*.md",
-                                                        "java/SOAK.md", "benchmarks/RESULTS.md")
-               for p in glob.glob(os.path.join(REPO, pattern))})
+DOCS = sorted(
+    {
+        os.path.relpath(p, REPO)
+        for pattern in ("README.md", "SECURITY.md", "*/README.md", "spec/*.md", "java/SOAK.md", "benchmarks/RESULTS.md")
+        for p in glob.glob(os.path.join(REPO, pattern))
+    }
+)
 TOP = {e for e in os.listdir(REPO) if not e.startswith(".")} | {".ci"}
 GENERATED = (".cache/", ".venv/", "dist/", "target/", "build/", "out/", "reports/", "benchmarks/results/")
 EXT = r"\.(md|py|java|scala|json|txt|sh|toml|xml|ini|cfg|jpg|npy|params|properties|sha256)"
@@ -51,7 +55,6 @@ def test_every_named_path_exists(doc):
         if not any(os.path.exists(c) for c in candidates):
             missing.append(path)
     assert not missing, f"{doc} names paths that do not exist: {sorted(set(missing))}"
-
 
 
 def test_the_readme_links_the_security_page():

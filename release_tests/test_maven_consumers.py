@@ -97,8 +97,9 @@ object Main {{
 
 
 def consumer(root, artifact, source_dir, extra_plugin, path, main):
-    (root / "pom.xml").write_text(POM.format(artifact=artifact, version=VERSION, source_dir=source_dir,
-                                             extra_plugin=extra_plugin))
+    (root / "pom.xml").write_text(
+        POM.format(artifact=artifact, version=VERSION, source_dir=source_dir, extra_plugin=extra_plugin)
+    )
     src = root / path
     src.parent.mkdir(parents=True)
     src.write_text(textwrap.dedent(main))
@@ -110,10 +111,26 @@ def test_a_user_project_predicts_like_python(language, tmp_path, pixels, python_
     if language == "java":
         project = consumer(tmp_path, "mxport", "", "", "src/main/java/Main.java", JAVA_MAIN)
     else:
-        project = consumer(tmp_path, "mxport-scala_2.13", "<sourceDirectory>src/main/scala</sourceDirectory>",
-                           SCALA_PLUGIN, "src/main/scala/Main.scala", SCALA_MAIN)
-    out = run(["mvn", "-B", "-q", "-Dstyle.color=never", "compile", "exec:java",
-               f"-Dexec.args={MODEL} {pixels} {project / 'prob.f32'}"], cwd=project)
+        project = consumer(
+            tmp_path,
+            "mxport-scala_2.13",
+            "<sourceDirectory>src/main/scala</sourceDirectory>",
+            SCALA_PLUGIN,
+            "src/main/scala/Main.scala",
+            SCALA_MAIN,
+        )
+    out = run(
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-Dstyle.color=never",
+            "compile",
+            "exec:java",
+            f"-Dexec.args={MODEL} {pixels} {project / 'prob.f32'}",
+        ],
+        cwd=project,
+    )
     assert "predicted NDArray" in out, out
     assert_same_output(project / "prob.f32", python_reference, f"the {language} consumer")
 
@@ -122,6 +139,7 @@ def test_every_jar_in_dist_carries_the_licence_and_the_notice():
     import glob
     import zipfile
     from conftest import DIST
+
     jars = [j for j in glob.glob(os.path.join(DIST, f"*-{VERSION}*.jar")) if not j.endswith(("-javadoc.jar",))]
     assert len(jars) >= 6, jars  # mxport, -scala, -spark, their sources, the shaded jar
     for jar in jars:

@@ -15,8 +15,11 @@ from conftest import DIST, MODEL, REPO, VERSION, assert_same_output, run
 from test_maven_consumers import JAVA_MAIN, POM
 
 CAT = os.path.join(REPO, "demo", "cat.jpg")
-JAVA = os.path.join(os.environ.get("JAVA_HOME") or os.path.dirname(os.path.dirname(os.path.realpath(
-    shutil.which("java")))), "bin", "java")
+JAVA = os.path.join(
+    os.environ.get("JAVA_HOME") or os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("java")))),
+    "bin",
+    "java",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +40,11 @@ def no_python(tmp_path_factory):
     assert shutil.which("python3", path=env["PATH"]) is None
     jars = [os.path.join(DIST, f"{a}-{VERSION}.jar") for a in ("mxport", "mxport-scala_2.13")]
     assert all(map(os.path.isfile, jars)), "run `make dist`"
-    deps = [p for p in open(os.path.join(REPO, "scala", "target", "classpath.txt")).read().strip().split(":")
-            if "/io/mxport/" not in p and "/java/target/" not in p]
+    deps = [
+        p
+        for p in open(os.path.join(REPO, "scala", "target", "classpath.txt")).read().strip().split(":")
+        if "/io/mxport/" not in p and "/java/target/" not in p
+    ]
     assert any("mxnet-native-mkl" in p for p in deps), deps
     return root, env, ":".join(jars + deps)
 
@@ -70,10 +76,19 @@ def test_the_scala_demo_gives_pythons_top5(no_python):
 def test_mvn_exec_java_of_the_demo_gives_pythons_top5(no_python, tmp_path):
     """What a JVM user types: a project of their own that depends on io.mxport:mxport, then `mvn -q exec:java`."""
     _, env, _ = no_python
-    (tmp_path / "pom.xml").write_text(POM.format(artifact="mxport", version=VERSION, source_dir="", extra_plugin="")
-                                      .replace("<mainClass>Main</mainClass>", "<mainClass>io.mxport.examples.Demo</mainClass>"))
-    done = subprocess.run(["mvn", "-B", "-q", "-Dstyle.color=never", "exec:java", f"-Dexec.args={MODEL} {CAT}"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    (tmp_path / "pom.xml").write_text(
+        POM.format(artifact="mxport", version=VERSION, source_dir="", extra_plugin="").replace(
+            "<mainClass>Main</mainClass>", "<mainClass>io.mxport.examples.Demo</mainClass>"
+        )
+    )
+    done = subprocess.run(
+        ["mvn", "-B", "-q", "-Dstyle.color=never", "exec:java", f"-Dexec.args={MODEL} {CAT}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     assert "saved by MXNet version" not in out + done.stderr
@@ -88,26 +103,59 @@ def test_a_java_program_gives_pythons_output_bytes(no_python, pixels, python_ref
     assert_same_output(cwd / "prob.f32", python_reference, "Java on the Maven native library")
 
 
-SPARK_JVM_OPTIONS = ["--add-opens=java.base/" + p + "=ALL-UNNAMED" for p in (
-    "java.lang", "java.lang.invoke", "java.lang.reflect", "java.io", "java.net", "java.nio", "java.util",
-    "java.util.concurrent", "java.util.concurrent.atomic", "jdk.internal.ref", "sun.nio.ch", "sun.nio.cs",
-    "sun.security.action", "sun.util.calendar")] + ["-Djdk.reflect.useDirectMethodHandle=false"]
+SPARK_JVM_OPTIONS = [
+    "--add-opens=java.base/" + p + "=ALL-UNNAMED"
+    for p in (
+        "java.lang",
+        "java.lang.invoke",
+        "java.lang.reflect",
+        "java.io",
+        "java.net",
+        "java.nio",
+        "java.util",
+        "java.util.concurrent",
+        "java.util.concurrent.atomic",
+        "jdk.internal.ref",
+        "sun.nio.ch",
+        "sun.nio.cs",
+        "sun.security.action",
+        "sun.util.calendar",
+    )
+] + ["-Djdk.reflect.useDirectMethodHandle=false"]
 
 
 def test_a_spark_local_job_through_the_shaded_jar_gives_pythons_top_class(no_python, tmp_path):
     """spark-submit's job without spark-submit (a bash script): the shaded jar beside a Spark 4.2 distribution's jars
     (the pyspark wheel's jars/ folder, used as a plain folder of jars; no Python runs)."""
     import importlib.util
+
     spark_jars = os.path.join(importlib.util.find_spec("pyspark").submodule_search_locations[0], "jars", "*")
     shaded = os.path.join(DIST, f"mxport-spark_2.13-{VERSION}-all.jar")
     images = tmp_path / "images"
     images.mkdir()
     shutil.copy(CAT, images / "cat.jpg")
     cwd, env, _ = no_python
-    done = subprocess.run([JAVA, *SPARK_JVM_OPTIONS, "-Dspark.master=local[1]", "-Dspark.ui.enabled=false",
-                           "-Dspark.plugins=io.mxport.spark.MxportSparkPlugin", "-cp", shaded + ":" + spark_jars,
-                           "io.mxport.spark.examples.ScoreImages", MODEL, str(images), str(tmp_path / "scored"), "1"],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            JAVA,
+            *SPARK_JVM_OPTIONS,
+            "-Dspark.master=local[1]",
+            "-Dspark.ui.enabled=false",
+            "-Dspark.plugins=io.mxport.spark.MxportSparkPlugin",
+            "-cp",
+            shaded + ":" + spark_jars,
+            "io.mxport.spark.examples.ScoreImages",
+            MODEL,
+            str(images),
+            str(tmp_path / "scored"),
+            "1",
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr[-5000:]
     assert "scored 1 images (0 bad)" in done.stdout, done.stdout
     row = re.search(r"cat\.jpg\s*\|(\d+)\s*\|([0-9.Ee-]+)\s*\|", done.stdout)

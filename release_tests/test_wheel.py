@@ -17,8 +17,18 @@ def venv(tmp_path_factory):
     assert glob.glob(os.path.join(DIST, f"mxport-{VERSION}.tar.gz")), "no sdist: run `make dist`"
     root = tmp_path_factory.mktemp("user")
     run(["python3", "-m", "venv", "venv"], cwd=root)
-    run([str(root / "venv/bin/pip"), "install", "-q", "--disable-pip-version-check", wheels[0],
-         "-c", os.path.join(REPO, "requirements-dev.txt")], cwd=root)
+    run(
+        [
+            str(root / "venv/bin/pip"),
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            wheels[0],
+            "-c",
+            os.path.join(REPO, "requirements-dev.txt"),
+        ],
+        cwd=root,
+    )
     return root
 
 

@@ -33,13 +33,34 @@ def build_classpath():
     target/ folders) and returns the java command line prefix that runs SparkBench."""
     version = open(os.path.join(REPO, "VERSION")).read().strip()
     listing = os.path.join(REPO, "spark", "target", "bench-classpath.txt")
-    subprocess.run(["mvn", "-B", "-q", "-Dstyle.color=never", f"-Drevision={version}", "-pl", "spark", "-am",
-                    "package", "-DskipTests", "dependency:build-classpath", "-Dmdep.includeScope=test",
-                    f"-Dmdep.outputFile={listing}"], check=True, cwd=REPO)
+    subprocess.run(
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-Dstyle.color=never",
+            f"-Drevision={version}",
+            "-pl",
+            "spark",
+            "-am",
+            "package",
+            "-DskipTests",
+            "dependency:build-classpath",
+            "-Dmdep.includeScope=test",
+            f"-Dmdep.outputFile={listing}",
+        ],
+        check=True,
+        cwd=REPO,
+    )
     pom = open(os.path.join(REPO, "spark", "pom.xml")).read()
     jvm_args = re.search(r"<spark.test.jvm.args>(.*?)</spark.test.jvm.args>", pom, re.S).group(1).split()
-    cp = ":".join([os.path.join(REPO, "spark", "target", "test-classes"), os.path.join(REPO, "spark", "target",
-                   "classes"), open(listing).read().strip()])
+    cp = ":".join(
+        [
+            os.path.join(REPO, "spark", "target", "test-classes"),
+            os.path.join(REPO, "spark", "target", "classes"),
+            open(listing).read().strip(),
+        ]
+    )
     return ["java", *jvm_args, f"-Dmxport.root={REPO}", "-cp", cp, "io.mxport.spark.bench.SparkBench"]
 
 
@@ -52,8 +73,12 @@ def scala(mode, model, folder, batch):
 
 
 def python(mode, model, folder, batch):
-    out = subprocess.run([sys.executable, os.path.join(HERE, "bench_python.py"), mode, model, folder, str(batch)],
-                         capture_output=True, text=True, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, os.path.join(HERE, "bench_python.py"), mode, model, folder, str(batch)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     return parse(out, "python", mode)
 
 
@@ -61,10 +86,16 @@ def parse(out, api, mode):
     m = RESULT.search(out.stdout)
     if out.returncode != 0 or not m:
         raise SystemExit(f"bench {api} {mode} failed:\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
-    line = out.stdout[m.start():].splitlines()[0]
+    line = out.stdout[m.start() :].splitlines()[0]
     print(line, flush=True)
-    return {"api": api, "mode": mode, "rows": int(m.group(2)), "rows_per_s": float(m.group(3)),
-            "first_row_s": float(m.group(4)), "line": line}
+    return {
+        "api": api,
+        "mode": mode,
+        "rows": int(m.group(2)),
+        "rows_per_s": float(m.group(3)),
+        "first_row_s": float(m.group(4)),
+        "line": line,
+    }
 
 
 def machine():
@@ -76,8 +107,11 @@ def machine():
                 flags = line
             if line.startswith("model name"):
                 name = line.split(":", 1)[1].strip()
-    isa = "AVX-512" + (" (avx512_vnni)" if "avx512_vnni" in flags else "") if "avx512f" in flags else (
-        "AVX2" if "avx2" in flags else "no AVX2")
+    isa = (
+        "AVX-512" + (" (avx512_vnni)" if "avx512_vnni" in flags else "")
+        if "avx512f" in flags
+        else ("AVX2" if "avx2" in flags else "no AVX2")
+    )
     return {"cpu": name, "cores": os.cpu_count(), "isa": isa, "load_average": os.getloadavg()}
 
 
@@ -88,30 +122,39 @@ def table(results):
         one = next((r["rows_per_s"] for r in mine if r["mode"] == "local[1]"), None)
         for r in mine:
             ratio = f"{r['rows_per_s'] / one:.2f}x" if one and r["mode"] != "single" else ""
-            rows.append(f"| {'Scala' if api == 'scala' else 'Python'} | {r['mode']} | {r['rows_per_s']:.2f} | "
-                        f"{r['first_row_s']:.2f} | {ratio} |")
+            rows.append(
+                f"| {'Scala' if api == 'scala' else 'Python'} | {r['mode']} | {r['rows_per_s']:.2f} | "
+                f"{r['first_row_s']:.2f} | {ratio} |"
+            )
     return "\n".join(rows)
 
 
 def write(results, info, args):
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = [BEGIN, "## Spark: rows per second, one core and two (`make bench-spark`)", "",
-            f"`make bench-spark` ({args.rows} seeded 320x240 JPEG crops of demo/cat.jpg, ResNet-18 end to end, "
-            f"batch {args.batch}), run {when} on {info['cpu']} ({info['cores']} cores, {info['isa']}). Load "
-            f"average {info['load_before'][0]:.1f} before, {info['load_after'][0]:.1f} after (the benchmark's own "
-            "JVMs and workers count in it; run it with nothing else on the machine, and say so in --note).", "",
-            "single: one process, no Spark (Java `Predictor`; Python `mxport.load`, both with the thread rule's "
-            "count, every core). local[N]: one JVM, N task slots. cluster: a standalone master and 2 workers x 1 "
-            "core (`spark/cluster.py`), one executor JVM per worker. Rows/s: a second full pass (models loaded); "
-            "first row: `transform` to the first output row on the driver (model load included).", "",
-            table(results), ""]
+    text = [
+        BEGIN,
+        "## Spark: rows per second, one core and two (`make bench-spark`)",
+        "",
+        f"`make bench-spark` ({args.rows} seeded 320x240 JPEG crops of demo/cat.jpg, ResNet-18 end to end, "
+        f"batch {args.batch}), run {when} on {info['cpu']} ({info['cores']} cores, {info['isa']}). Load "
+        f"average {info['load_before'][0]:.1f} before, {info['load_after'][0]:.1f} after (the benchmark's own "
+        "JVMs and workers count in it; run it with nothing else on the machine, and say so in --note).",
+        "",
+        "single: one process, no Spark (Java `Predictor`; Python `mxport.load`, both with the thread rule's "
+        "count, every core). local[N]: one JVM, N task slots. cluster: a standalone master and 2 workers x 1 "
+        "core (`spark/cluster.py`), one executor JVM per worker. Rows/s: a second full pass (models loaded); "
+        "first row: `transform` to the first output row on the driver (model load included).",
+        "",
+        table(results),
+        "",
+    ]
     if args.note:
         text += [args.note, ""]
     text.append(END)
     path = os.path.join(REPO, "benchmarks", "RESULTS.md")
     old = open(path).read()
     if BEGIN in old:
-        new = old[:old.index(BEGIN)] + "\n".join(text) + old[old.index(END) + len(END):]
+        new = old[: old.index(BEGIN)] + "\n".join(text) + old[old.index(END) + len(END) :]
     else:
         new = old.rstrip("\n") + "\n\n" + "\n".join(text) + "\n"
     with open(path, "w") as f:
@@ -133,12 +176,15 @@ def main():
     folder = os.path.join(REPO, "spark", "target", "bench-images")
     JAVA.extend(build_classpath())
     subprocess.run(JAVA + ["generate", folder, str(args.rows)], check=True, cwd=REPO)
-    results = [dict(scala("java", args.model, folder, args.batch), mode="single"),
-               dict(python("single", args.model, folder, args.batch), mode="single")]
+    results = [
+        dict(scala("java", args.model, folder, args.batch), mode="single"),
+        dict(python("single", args.model, folder, args.batch), mode="single"),
+    ]
     for mode in ("local[1]", "local[2]"):
         results.append(scala(mode, args.model, folder, args.batch))
         results.append(python(mode, args.model, folder, args.batch))
     from cluster import StandaloneCluster
+
     with tempfile.TemporaryDirectory(prefix="mxport-bench-cluster-") as work:
         with StandaloneCluster(work, workers=2, cores=1) as c:
             results.append(dict(scala(c.url, args.model, folder, args.batch), mode="cluster 2x1"))

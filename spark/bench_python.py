@@ -2,6 +2,7 @@
 
 python spark/bench_python.py single|local[N]|spark://HOST:PORT MODEL DIR BATCH  ->  a RESULT line like SparkBench's
 """
+
 import glob
 import os
 import sys
@@ -13,6 +14,7 @@ def single(model, folder, batch):
     import mxport  # first: its thread rule and short spin (README, threads)
     import mxnet as mx
     import numpy as np
+
     files = sorted(glob.glob(os.path.join(folder, "*.jpg")))
 
     def run(block, group):
@@ -25,26 +27,38 @@ def single(model, folder, batch):
     first = time.perf_counter() - t0
     t1 = time.perf_counter()
     for k in range(0, len(files), batch):
-        run(block, files[k:k + batch])
+        run(block, files[k : k + batch])
     seconds = time.perf_counter() - t1
-    print(f"RESULT mode=py single rows={len(files):4d} rows_per_s={len(files) / seconds:6.2f} first_row_s={first:5.2f} "
-          f"threads={mxport.environment.applied()}")
+    print(
+        f"RESULT mode=py single rows={len(files):4d} rows_per_s={len(files) / seconds:6.2f} first_row_s={first:5.2f} "
+        f"threads={mxport.environment.applied()}"
+    )
 
 
 def spark_run(master, model, folder, batch):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     started = time.perf_counter()
     from pyspark.sql import SparkSession
-    builder = (SparkSession.builder.master(master).appName("mxport-bench-python").config("spark.ui.enabled", "false")
-               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1"))
+
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("mxport-bench-python")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+    )
     if master.startswith("spark://"):  # spark/cluster.py's workers: one 1-core executor each
-        builder = (builder.config("spark.executor.cores", "1").config("spark.cores.max", "2")
-                   .config("spark.executor.memory", "1g"))
+        builder = (
+            builder.config("spark.executor.cores", "1")
+            .config("spark.cores.max", "2")
+            .config("spark.executor.memory", "1g")
+        )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     session = time.perf_counter() - started
     try:
         from mxport.spark import transform
+
         t0 = time.perf_counter()
         df = transform(spark.read.format("binaryFile").load(folder), model, batch_size=batch)
         df.select("prob").limit(1).collect()
@@ -54,9 +68,11 @@ def spark_run(master, model, folder, batch):
         scored = len(df.where("mxport_error is null").select("prob").collect())
         seconds = time.perf_counter() - t1
         assert scored == rows, f"{scored} of {rows} rows scored"
-        print(f"RESULT mode=py {master:<6} rows={rows:4d} rows_per_s={rows / seconds:6.2f} first_row_s={first:5.2f} "
-              f"threads=spark.task.cpus per Python worker, {df.rdd.getNumPartitions()} partitions, session start "
-              f"{session:.2f} s before that")
+        print(
+            f"RESULT mode=py {master:<6} rows={rows:4d} rows_per_s={rows / seconds:6.2f} first_row_s={first:5.2f} "
+            f"threads=spark.task.cpus per Python worker, {df.rdd.getNumPartitions()} partitions, session start "
+            f"{session:.2f} s before that"
+        )
     finally:
         spark.stop()
 

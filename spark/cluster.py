@@ -22,6 +22,7 @@ import time
 
 def spark_home():
     import pyspark
+
     return os.path.dirname(pyspark.__file__)
 
 
@@ -41,36 +42,73 @@ class StandaloneCluster:
         self.processes = []
 
     def _env(self):
-        env = dict(os.environ, SPARK_HOME=self.home, SPARK_LOCAL_IP="127.0.0.1", SPARK_NO_DAEMONIZE="1",
-                   SPARK_LOG_DIR=os.path.join(self.workdir, "logs"))
+        env = dict(
+            os.environ,
+            SPARK_HOME=self.home,
+            SPARK_LOCAL_IP="127.0.0.1",
+            SPARK_NO_DAEMONIZE="1",
+            SPARK_LOG_DIR=os.path.join(self.workdir, "logs"),
+        )
         return env
 
     def _start(self, name, args):
         log = open(os.path.join(self.workdir, f"{name}.log"), "w")
-        p = subprocess.Popen([os.path.join(self.home, "bin", "spark-class"), *args], stdout=log,
-                             stderr=subprocess.STDOUT, env=self._env(), cwd=self.workdir, start_new_session=True)
+        p = subprocess.Popen(
+            [os.path.join(self.home, "bin", "spark-class"), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self._env(),
+            cwd=self.workdir,
+            start_new_session=True,
+        )
         self.processes.append((name, p, log))
         return p
 
     def __enter__(self):
         os.makedirs(self.workdir, exist_ok=True)
         try:
-            self._start("master", ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
-                                   str(self.port), "--webui-port", str(_free_port())])
+            self._start(
+                "master",
+                [
+                    "org.apache.spark.deploy.master.Master",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--webui-port",
+                    str(_free_port()),
+                ],
+            )
             for i in range(self.workers):
                 folder = os.path.join(self.workdir, f"worker-{i}")
                 os.makedirs(folder, exist_ok=True)
-                self._start(f"worker-{i}", ["org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
-                                            "--webui-port", str(_free_port()), "--cores", str(self.cores),
-                                            "--memory", self.memory, "--work-dir", folder, self.url])
+                self._start(
+                    f"worker-{i}",
+                    [
+                        "org.apache.spark.deploy.worker.Worker",
+                        "--host",
+                        "127.0.0.1",
+                        "--webui-port",
+                        str(_free_port()),
+                        "--cores",
+                        str(self.cores),
+                        "--memory",
+                        self.memory,
+                        "--work-dir",
+                        folder,
+                        self.url,
+                    ],
+                )
             deadline = time.time() + self.timeout
             while self._registered() < self.workers:
                 for name, p, _ in self.processes:
                     if p.poll() is not None:
                         raise RuntimeError(f"the Spark {name} exited: {self.log(name)[-3000:]}")
                 if time.time() > deadline:
-                    raise RuntimeError(f"{self._registered()} of {self.workers} workers registered with "
-                                       f"{self.url} in {self.timeout} s: {self.log('master')[-3000:]}")
+                    raise RuntimeError(
+                        f"{self._registered()} of {self.workers} workers registered with "
+                        f"{self.url} in {self.timeout} s: {self.log('master')[-3000:]}"
+                    )
                 time.sleep(0.5)
         except BaseException:
             self.__exit__(None, None, None)
@@ -100,19 +138,39 @@ class StandaloneCluster:
     def submit(self, args, conf=None, timeout=900, env=None, wait=True):
         """``spark-submit --master <this cluster> --conf k=v ... args``: the CompletedProcess (output captured), or
         with ``wait=False`` the running Popen (stdout and stderr to files in the work folder)."""
-        command = [os.path.join(self.home, "bin", "spark-submit"), "--master", self.url,
-                   "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
-                   "--conf", "spark.ui.enabled=false"]
+        command = [
+            os.path.join(self.home, "bin", "spark-submit"),
+            "--master",
+            self.url,
+            "--conf",
+            "spark.driver.host=127.0.0.1",
+            "--conf",
+            "spark.driver.bindAddress=127.0.0.1",
+            "--conf",
+            "spark.ui.enabled=false",
+        ]
         for k, v in (conf or {}).items():
             command += ["--conf", f"{k}={v}"]
         if not wait:
             n = len(glob.glob(os.path.join(self.workdir, "submit-*.out")))
             out = open(os.path.join(self.workdir, f"submit-{n}.out"), "w")
             err = open(os.path.join(self.workdir, f"submit-{n}.err"), "w")
-            return subprocess.Popen(command + list(args), stdout=out, stderr=err, text=True,
-                                    env=dict(self._env(), **(env or {})), cwd=self.workdir)
-        return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout,
-                              env=dict(self._env(), **(env or {})), cwd=self.workdir)
+            return subprocess.Popen(
+                command + list(args),
+                stdout=out,
+                stderr=err,
+                text=True,
+                env=dict(self._env(), **(env or {})),
+                cwd=self.workdir,
+            )
+        return subprocess.run(
+            command + list(args),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=dict(self._env(), **(env or {})),
+            cwd=self.workdir,
+        )
 
     def executor_folders(self, app_id=None):
         """{(worker index, executor id): folder} of one application (or all)."""
@@ -135,8 +193,7 @@ class StandaloneCluster:
 
     def executor_pid(self, app_id, executor_id):
         """The process id of one executor JVM (found among this machine's processes by its arguments)."""
-        want = [b"CoarseGrainedExecutorBackend", b"--executor-id\x00" + executor_id.encode() + b"\x00",
-                app_id.encode()]
+        want = [b"CoarseGrainedExecutorBackend", b"--executor-id\x00" + executor_id.encode() + b"\x00", app_id.encode()]
         for pid in os.listdir("/proc"):
             if pid.isdigit():
                 try:

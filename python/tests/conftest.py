@@ -20,6 +20,7 @@ def resnet():
     """The end-to-end ResNet-18 prefix in the git-ignored cache (made by `make models`, or here)."""
     sys.path.insert(0, os.path.join(REPO, "demo"))
     import export_resnet
+
     prefix = os.path.join(MODELS, "resnet18")
     export_resnet.main(prefix)
     return prefix

@@ -20,9 +20,20 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MARKDOWN = ("README.md", "java/README.md", "scala/README.md", "spark/README.md")
 # Public objects whose docstring examples run; the package's own example writes out/my_model, and the others
 # continue it (they run after it, in the same folder).
-DOCSTRINGS = ("mxport", "mxport.export", "mxport.optimize", "mxport.load", "mxport.load_module",
-              "mxport.read_signature", "mxport.MxportError", "mxport.TensorSpec", "mxport.read_image",
-              "mxport.decode_image", "mxport.environment", "mxport.export_onnx")
+DOCSTRINGS = (
+    "mxport",
+    "mxport.export",
+    "mxport.optimize",
+    "mxport.load",
+    "mxport.load_module",
+    "mxport.read_signature",
+    "mxport.MxportError",
+    "mxport.TensorSpec",
+    "mxport.read_image",
+    "mxport.decode_image",
+    "mxport.environment",
+    "mxport.export_onnx",
+)
 _FENCE = re.compile(r"^```(\w+)\s*$")
 _SKIP = re.compile(r"^<!-- not run: (.+) -->\s*$")
 

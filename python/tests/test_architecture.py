@@ -15,16 +15,62 @@ PACKAGE = os.path.join(ROOT, "python", "src", "mxport")
 CORE = os.path.join(ROOT, "java", "src", "main", "java", "io", "mxport")
 
 # ARCHITECTURE.md rule 1: the rooms that read and check the format
-PYTHON_FORMAT = ["_signature", "_graph", "_inputs", "_params_header", "_errors", "_onnx/_convert",
-                 "_onnx/_builder", "_onnx/_ops", "_onnx/_image_ops", "_onnx/_float"]
-PYTHON_RUN = {"_load", "_export", "_optimize", "_fold", "_write", "_mx", "_images", "_threads", "environment",
-              "_engines", "cli"}
-JAVA_FORMAT = ["Signature", "TensorSpec", "Graph", "ModelFiles", "Json", "Optimization", "ParamsHeader", "Inputs",
-               "Shape", "DType", "DataDesc", "Context", "NDArray", "ErrorCode", "MxportException", "Fix",
-               "ClassScore"]
+PYTHON_FORMAT = [
+    "_signature",
+    "_graph",
+    "_inputs",
+    "_params_header",
+    "_errors",
+    "_onnx/_convert",
+    "_onnx/_builder",
+    "_onnx/_ops",
+    "_onnx/_image_ops",
+    "_onnx/_float",
+]
+PYTHON_RUN = {
+    "_load",
+    "_export",
+    "_optimize",
+    "_fold",
+    "_write",
+    "_mx",
+    "_images",
+    "_threads",
+    "environment",
+    "_engines",
+    "cli",
+}
+JAVA_FORMAT = [
+    "Signature",
+    "TensorSpec",
+    "Graph",
+    "ModelFiles",
+    "Json",
+    "Optimization",
+    "ParamsHeader",
+    "Inputs",
+    "Shape",
+    "DType",
+    "DataDesc",
+    "Context",
+    "NDArray",
+    "ErrorCode",
+    "MxportException",
+    "Fix",
+    "ClassScore",
+]
 JAVA_DOOR = ["Mxnet", "DirectCalls", "MxnetLibrary"]
-JAVA_RUN = ["Predictor", "LoadedModel", "CachedOpRunner", "SharedWeights", "EngineWorkers", "ThreadRule", "Images",
-            "ImageDecoder", "Environment"]
+JAVA_RUN = [
+    "Predictor",
+    "LoadedModel",
+    "CachedOpRunner",
+    "SharedWeights",
+    "EngineWorkers",
+    "ThreadRule",
+    "Images",
+    "ImageDecoder",
+    "Environment",
+]
 NATIVE_WORDS = ["com.sun.jna", "Native.load", "Native.register", "System.load", "System.loadLibrary"]
 
 
@@ -112,15 +158,19 @@ def test_only_the_door_binds_libmxnet_and_only_the_thread_rule_binds_libc_and_li
 def test_scala_spark_and_the_server_bind_no_native_library(folder):
     if not os.path.isdir(os.path.join(ROOT, folder)):
         pytest.skip(f"{folder} is not in this tree")
-    offenders = {os.path.relpath(p, ROOT): f for p in _jvm_sources(folder)
-                 if (f := _names(_code(p), NATIVE_WORDS + JAVA_DOOR))}
+    offenders = {
+        os.path.relpath(p, ROOT): f for p in _jvm_sources(folder) if (f := _names(_code(p), NATIVE_WORDS + JAVA_DOOR))
+    }
     assert not offenders, f"native code outside the Java core: {offenders} (ARCHITECTURE.md rule 3)"
 
 
 @pytest.mark.parametrize("folder", ["scala/src/main", "spark/src/main", "serve/src/main"])
 def test_settings_reach_the_core_through_environment_not_system_properties(folder):
-    offenders = [os.path.relpath(p, ROOT) for p in _jvm_sources(folder)
-                 if re.search(r"System\.setProperty\(\s*(\"mxport\.|Environment\.)", open(p).read())]
+    offenders = [
+        os.path.relpath(p, ROOT)
+        for p in _jvm_sources(folder)
+        if re.search(r"System\.setProperty\(\s*(\"mxport\.|Environment\.)", open(p).read())
+    ]
     assert not offenders, f"set these through io.mxport.Environment (ARCHITECTURE.md rule 4): {offenders}"
 
 

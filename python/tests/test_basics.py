@@ -28,16 +28,23 @@ def test_a_directory_where_a_file_should_be_is_model_unreadable(tmp_path):
 
 def test_the_spec_lists_exactly_the_codes_python_raises():
     from mxport._errors import CODES
+
     spec = open(os.path.join(REPO, "spec", "FORMAT.md")).read()
-    table = [line.split("`")[1] for line in spec.split("## 8. Error codes")[1].split("## 9.")[0].splitlines()
-             if line.startswith("| `")]
+    table = [
+        line.split("`")[1]
+        for line in spec.split("## 8. Error codes")[1].split("## 9.")[0].splitlines()
+        if line.startswith("| `")
+    ]
     assert table == list(CODES)
 
 
 def test_inputs_are_checked_before_mxnet_sees_them():
     block = mxport.load(os.path.join(VECTORS, "uint8_image", "model"))
-    with pytest.raises(mxport.MxportError, match=r"input 'image' has shape \[1,12,10\] but the model takes "
-                                                 r"\[-1,12,10,3\]") as e:
+    with pytest.raises(
+        mxport.MxportError,
+        match=r"input 'image' has shape \[1,12,10\] but the model takes "
+        r"\[-1,12,10,3\]",
+    ) as e:
         block(np.zeros((1, 12, 10), "uint8"))
     assert e.value.code == "SHAPE_MISMATCH"
     with pytest.raises(mxport.MxportError, match=r"Unknown input name 'x', expected one of \[image\]") as e:
@@ -54,7 +61,7 @@ def test_nan_and_infinity_run_and_propagate_and_the_model_still_answers():
     x = np.zeros((3, 5), "float32")
     x[0, 0], x[1, 0], x[2, 0] = np.nan, np.inf, -np.inf
     out = block(x).asnumpy()
-    assert np.isfinite(out[0]).all()      # relu(NaN) == 0 in MXNet
+    assert np.isfinite(out[0]).all()  # relu(NaN) == 0 in MXNet
     assert np.isnan(out[1]).any() and np.isnan(out[2]).any()
     clean = np.load(os.path.join(VECTORS, "postprocess", "in_0_0.npy"))
     want = np.load(os.path.join(VECTORS, "postprocess", "out_0_0.npy"))
@@ -63,6 +70,7 @@ def test_nan_and_infinity_run_and_propagate_and_the_model_still_answers():
 
 def test_load_module_binds_at_the_batch_asked_with_the_signatures_layouts():
     from conftest import VECTORS
+
     prefix = os.path.join(VECTORS, "uint8_image", "model")
     mod = mxport.load_module(prefix, batch_size=4)
     assert [(d.name, d.shape, d.layout) for d in mod.data_shapes] == [("image", (4, 12, 10, 3), "NHWC")]

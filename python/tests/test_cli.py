@@ -31,6 +31,7 @@ def test_predict_an_image_prints_the_top5_of_mxport_load(resnet):
     out = run("predict", resnet, "--input", CAT)
     assert out.returncode == 0, out.stderr
     import mxnet as mx
+
     prob = mxport.load(resnet)(mx.image.imread(CAT).expand_dims(0)).asnumpy()[0]
     top5 = np.argsort(-prob, kind="stable")[:5]
     line = next(x for x in out.stdout.splitlines() if "top-5" in x)
@@ -58,6 +59,7 @@ def test_errors_exit_2_with_the_code(tmp_path):
 def test_version_and_help_say_what_a_prefix_is():
     out = run("--version")
     from mxport._rules import FORMAT_VERSION
+
     assert out.returncode == 0
     assert out.stdout.strip() == f"mxport {mxport.__version__} (model format version {FORMAT_VERSION})"
     for command in ("predict", "inspect"):
@@ -67,8 +69,16 @@ def test_version_and_help_say_what_a_prefix_is():
 
 def test_an_old_model_runs_with_input_spec_and_epoch():
     folder = os.path.join(VECTORS, "old_format")
-    out = run("predict", os.path.join(folder, "model"), "--input-spec", "data=-1,5:float32:NC", "--epoch", "7",
-              "--input", os.path.join(folder, "in_0_0.npy"))
+    out = run(
+        "predict",
+        os.path.join(folder, "model"),
+        "--input-spec",
+        "data=-1,5:float32:NC",
+        "--epoch",
+        "7",
+        "--input",
+        os.path.join(folder, "in_0_0.npy"),
+    )
     assert out.returncode == 0, out.stderr
     want = np.load(os.path.join(folder, "out_0_0.npy"))
     assert out.stdout.splitlines()[0] == f"old_mlp_dense1_fwd_output: float32{list(want.shape)}"
@@ -78,11 +88,14 @@ def test_an_old_model_with_converter_names_runs_under_its_own_names():
     folder = os.path.join(VECTORS, "old_converter_names")
     prefix = os.path.join(folder, "model")
     inputs = ["--input", os.path.join(folder, "in_0_0.npy"), "--input", os.path.join(folder, "in_0_1.npy")]
-    out = run("predict", prefix, "--input-spec", "input.1=-1,5:float32", "--input-spec", "0=-1,3", "--epoch", "3",
-              *inputs)
+    out = run(
+        "predict", prefix, "--input-spec", "input.1=-1,5:float32", "--input-spec", "0=-1,3", "--epoch", "3", *inputs
+    )
     assert out.returncode == 0, out.stderr
-    assert [line.split(": float32[")[0] for line in out.stdout.splitlines() if ": float32[" in line] == \
-        ["/Softmax_output", "123_output"]
+    assert [line.split(": float32[")[0] for line in out.stdout.splitlines() if ": float32[" in line] == [
+        "/Softmax_output",
+        "123_output",
+    ]
     out = run("inspect", prefix, "--input-spec", "input.1=-1,5", "--input-spec", "0=-1,3", "--epoch", "3")
     assert out.returncode == 0, out.stderr
     assert "/Softmax_output" in out.stdout and "123_output" in out.stdout

@@ -26,16 +26,22 @@ def run_in_pieces(prefix, arrays):
 
     def run(g, names, xs):
         sym, block = piece(g, names)
-        block.collect_params().load_dict({k: v for k, v in params.items() if k in sym.list_arguments()
-                                          + sym.list_auxiliary_states()}, ignore_extra=True)
+        block.collect_params().load_dict(
+            {k: v for k, v in params.items() if k in sym.list_arguments() + sym.list_auxiliary_states()},
+            ignore_extra=True,
+        )
         out = block(*xs)
         return out if isinstance(out, list) else [out]
 
-    feats = [run(_graph.cut_input_transforms(graph, s.name), [s.name], [mx.nd.array(a, dtype=a.dtype)])[0]
-             for s, a in zip(sig.inputs, arrays)]
+    feats = [
+        run(_graph.cut_input_transforms(graph, s.name), [s.name], [mx.nd.array(a, dtype=a.dtype)])[0]
+        for s, a in zip(sig.inputs, arrays)
+    ]
     raw = run(_graph.cut_network(graph, sig), sig.input_names, feats)
-    return [run(_graph.cut_output_transforms(graph, sig, o.name), [o.name], [r])[0].asnumpy()
-            for o, r in zip(sig.outputs, raw)]
+    return [
+        run(_graph.cut_output_transforms(graph, sig, o.name), [o.name], [r])[0].asnumpy()
+        for o, r in zip(sig.outputs, raw)
+    ]
 
 
 @pytest.mark.parametrize("case", ["multi_in_multi_out", "uint8_image", "postprocess"])
@@ -43,8 +49,12 @@ def test_pieces_equal_the_fused_vector_model_bit_for_bit(case):
     prefix = os.path.join(VECTORS, case, "model")
     sig = mxport.read_signature(prefix)
     rng = np.random.RandomState(0)
-    arrays = [rng.randint(0, 256, (3,) + s.shape[1:]).astype(s.dtype) if s.dtype == "uint8"
-              else rng.uniform(-1, 1, (3,) + s.shape[1:]).astype(s.dtype) for s in sig.inputs]
+    arrays = [
+        rng.randint(0, 256, (3,) + s.shape[1:]).astype(s.dtype)
+        if s.dtype == "uint8"
+        else rng.uniform(-1, 1, (3,) + s.shape[1:]).astype(s.dtype)
+        for s in sig.inputs
+    ]
     fused = mxport.load(prefix)(*arrays)
     fused = fused if isinstance(fused, list) else [fused]
     for got, want in zip(run_in_pieces(prefix, arrays), fused):
@@ -82,5 +92,7 @@ def test_cutting_finds_connectors_by_attribute_not_by_name(tmp_path):
     json.dump(graph, open(tmp_path / "m-symbol.json", "w"))
     (tmp_path / "m.params").write_bytes(open(f"{source}.params", "rb").read())
     x = np.ones((2, 6), "float32")
-    assert np.array_equal(mxport.load(tmp_path / "m", load_transforms=False)(x).asnumpy(),
-                          mxport.load(source, load_transforms=False)(x).asnumpy())
+    assert np.array_equal(
+        mxport.load(tmp_path / "m", load_transforms=False)(x).asnumpy(),
+        mxport.load(source, load_transforms=False)(x).asnumpy(),
+    )

@@ -40,7 +40,8 @@ def test_python_block_runs_as_written(block, tmp_path, request):
             os.symlink(resnet + suffix, tmp_path / "models" / f"resnet18{suffix}")
     (tmp_path / "example.py").write_text(code)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, env=env,
-                         timeout=900)
+    out = subprocess.run(
+        [sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900
+    )
     assert out.returncode == 0, f"{block.id} failed:\n{code}\n{out.stderr[-4000:]}"
     assert "Traceback" not in out.stderr

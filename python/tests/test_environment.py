@@ -14,23 +14,42 @@ print(json.dumps({"applied": dataclasses.asdict(env.applied()), "threads": env.t
                   "workers": env.engine_workers(), "path": env.library_path(),
                   "mxnet": mxnet.libinfo.find_lib_path()[0]}))
 """
-VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "MXPORT_NUM_THREADS", "MXPORT_ENGINE_WORKERS",
-             "MXNET_CPU_WORKER_NTHREADS", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
+VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MXNET_OMP_MAX_THREADS",
+    "MXPORT_NUM_THREADS",
+    "MXPORT_ENGINE_WORKERS",
+    "MXNET_CPU_WORKER_NTHREADS",
+    "GOMP_SPINCOUNT",
+    "OMP_WAIT_POLICY",
+)
 
 
 def report(prelude="", **env):
     clean = {k: v for k, v in os.environ.items() if k not in VARIABLES}
-    done = subprocess.run([sys.executable, "-W", "always", "-c", prelude + REPORT], env=dict(clean, **env),
-                          capture_output=True, text=True, cwd="/")
+    done = subprocess.run(
+        [sys.executable, "-W", "always", "-c", prelude + REPORT],
+        env=dict(clean, **env),
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_the_requested_threads_are_shared_out_among_the_requested_workers():
     got = report(MXPORT_NUM_THREADS="2", MXPORT_ENGINE_WORKERS="2")
-    assert got["applied"] == {"outcome": "applied", "threads": 1, "requested_threads": 2, "engine_workers": 2,
-                              "requested_engine_workers": 2, "spin_count": "3000",
-                              "reason": "set on a new engine worker", "library_path": got["mxnet"]}
+    assert got["applied"] == {
+        "outcome": "applied",
+        "threads": 1,
+        "requested_threads": 2,
+        "engine_workers": 2,
+        "requested_engine_workers": 2,
+        "spin_count": "3000",
+        "reason": "set on a new engine worker",
+        "library_path": got["mxnet"],
+    }
     assert (got["threads"], got["workers"]) == (1, 2)
     assert os.path.samefile(got["path"], got["mxnet"])
 
@@ -44,7 +63,10 @@ def test_by_default_every_core_on_one_worker():
 def test_the_environment_s_count_wins_and_nothing_is_applied():
     got = report(OMP_NUM_THREADS="1", MXPORT_NUM_THREADS="2")
     assert (got["applied"]["outcome"], got["threads"], got["applied"]["requested_threads"]) == (
-        "environment", None, None)
+        "environment",
+        None,
+        None,
+    )
     assert got["applied"]["spin_count"] is None
 
 
@@ -84,8 +106,16 @@ except mx.base.MXNetError as e:
 def test_a_failure_of_the_user_s_unwaited_mxnet_work_is_not_raised_by_import_mxport(resnet):
     """spec/RUNTIME.md rule 4: the rule waits for its own callbacks only; the user's failure stays the user's."""
     clean = {k: v for k, v in os.environ.items() if k not in VARIABLES}
-    done = [subprocess.run([sys.executable, "-c", STALE.format(stale=stale, model=str(resnet))], env=clean,
-                           capture_output=True, text=True, cwd="/") for stale in (True, False)]
+    done = [
+        subprocess.run(
+            [sys.executable, "-c", STALE.format(stale=stale, model=str(resnet))],
+            env=clean,
+            capture_output=True,
+            text=True,
+            cwd="/",
+        )
+        for stale in (True, False)
+    ]
     assert done[0].returncode == 0 and done[1].returncode == 0, done[0].stderr[-3000:] + done[1].stderr[-3000:]
     stale, fresh = (dict(line.split(" ", 1) for line in d.stdout.strip().splitlines()) for d in done)
     assert stale["OUTPUT"] == fresh["OUTPUT"], "the model's outputs equal a fresh process's"

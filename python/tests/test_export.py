@@ -29,14 +29,16 @@ def small_net(out=3):
 
 def signature_json(prefix):
     graph = json.load(open(f"{prefix}-symbol.json"))
-    return [json.loads(n["attrs"]["__mxport_signature__"]) for n in graph["nodes"]
-            if "__mxport_signature__" in n.get("attrs", {})]
+    return [
+        json.loads(n["attrs"]["__mxport_signature__"])
+        for n in graph["nodes"]
+        if "__mxport_signature__" in n.get("attrs", {})
+    ]
 
 
 def test_export_writes_two_files_without_epoch_and_returns_the_signature(tmp_path):
     prefix = tmp_path / "m"
-    sig = mxport.export(small_net(), prefix, inputs=[TensorSpec("x", (-1, 4), "float32", "NC")],
-                        output_names=["y"])
+    sig = mxport.export(small_net(), prefix, inputs=[TensorSpec("x", (-1, 4), "float32", "NC")], output_names=["y"])
     assert sorted(os.listdir(tmp_path)) == ["m-symbol.json", "m.params"]
     assert sig == mxport.read_signature(prefix)
     assert sig.inputs == (TensorSpec("x", (-1, 4), "float32", "NC"),)
@@ -44,6 +46,7 @@ def test_export_writes_two_files_without_epoch_and_returns_the_signature(tmp_pat
     assert sig.network.inputs == sig.inputs  # no transforms: the network takes what the model takes
     data = open(f"{prefix}.params", "rb").read()
     import hashlib
+
     assert (sig.params_size, sig.params_sha256) == (len(data), hashlib.sha256(data).hexdigest())
 
 
@@ -80,15 +83,18 @@ def test_signature_sits_on_the_first_batchify_connector(tmp_path):
     assert graph["attrs"] == {"mxnet_version": ["int", 10901]}
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(net=nn.Dense(3)), "initialize"),
-    (dict(net=object()), "HybridBlock"),
-    (dict(preprocess=[None, None]), "preprocess has 2 entries"),
-    (dict(preprocess=lambda x: x), "HybridBlock"),
-    (dict(output_names=["a", "b"]), "output_names"),
-    (dict(layouts={"nope": "NC"}), "nope"),
-    (dict(inputs=[TensorSpec("x", (-1, 4)), TensorSpec("x", (-1, 4))]), "duplicate"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(net=nn.Dense(3)), "initialize"),
+        (dict(net=object()), "HybridBlock"),
+        (dict(preprocess=[None, None]), "preprocess has 2 entries"),
+        (dict(preprocess=lambda x: x), "HybridBlock"),
+        (dict(output_names=["a", "b"]), "output_names"),
+        (dict(layouts={"nope": "NC"}), "nope"),
+        (dict(inputs=[TensorSpec("x", (-1, 4)), TensorSpec("x", (-1, 4))]), "duplicate"),
+    ],
+)
 def test_bad_arguments_are_invalid_argument(tmp_path, kwargs, words):
     args = dict(net=small_net(), inputs=[TensorSpec("x", (-1, 4))])
     args.update(kwargs)
@@ -99,8 +105,10 @@ def test_bad_arguments_are_invalid_argument(tmp_path, kwargs, words):
     assert not (tmp_path / "m-symbol.json").exists()
 
 
-@pytest.mark.parametrize("shape, dtype, layout", [((-1, 0), "float32", None), ((-1, 4), "bfloat7", None),
-                                                  ((-1, 4), "float32", "NCHW"), ((-2, 4), "float32", None)])
+@pytest.mark.parametrize(
+    "shape, dtype, layout",
+    [((-1, 0), "float32", None), ((-1, 4), "bfloat7", None), ((-1, 4), "float32", "NCHW"), ((-2, 4), "float32", None)],
+)
 def test_a_bad_tensor_spec_is_refused_where_it_is_made(shape, dtype, layout):
     with pytest.raises(mxport.MxportError) as e:
         TensorSpec("x", shape, dtype, layout)
@@ -176,8 +184,13 @@ def test_example_inputs_give_dynamic_dimensions_a_size(tmp_path):
     mx.random.seed(2)
     net.initialize(HE)
     example = np.random.RandomState(0).randint(0, 255, (1, 9, 7, 3)).astype("uint8")
-    sig = mxport.export(net, tmp_path / "m", inputs=[TensorSpec("img", (-1, -1, -1, 3), "uint8", "NHWC")],
-                        preprocess=pre, example_inputs=[example])
+    sig = mxport.export(
+        net,
+        tmp_path / "m",
+        inputs=[TensorSpec("img", (-1, -1, -1, 3), "uint8", "NHWC")],
+        preprocess=pre,
+        example_inputs=[example],
+    )
     assert sig.network.inputs[0].shape == (-1, 3, 6, 6)
     block = mxport.load(tmp_path / "m")
     assert block(np.zeros((2, 20, 30, 3), "uint8")).shape == (2, 2)  # any image size: Resize is in the graph
@@ -208,6 +221,7 @@ mxport.export(net, sys.argv[1], inputs=[TensorSpec("x", (-1, 4))])
 def test_an_exporter_killed_midway_leaves_the_old_model_or_none_and_loses_nothing(tmp_path, kill_at):
     import subprocess
     import sys
+
     prefix = tmp_path / "m"
     mxport.export(small_net(3), prefix, inputs=[TensorSpec("x", (-1, 4))])
     old = {f: (tmp_path / f).read_bytes() for f in os.listdir(tmp_path)}

@@ -26,8 +26,18 @@ OUT = os.path.join(REPO, ".cache", "fuzz")
 
 @pytest.fixture(scope="module")
 def corpus():
-    subprocess.run([sys.executable, os.path.join(REPO, "spec", "tools", "fuzz_models.py"), OUT,
-                    "--cases", str(CASES), "--seed", str(SEED)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "spec", "tools", "fuzz_models.py"),
+            OUT,
+            "--cases",
+            str(CASES),
+            "--seed",
+            str(SEED),
+        ],
+        check=True,
+    )
     return json.load(open(os.path.join(OUT, "index.json")))
 
 
@@ -35,8 +45,10 @@ def old_kwargs(load):
     """load() arguments for an old model's case (its input descriptions and epoch), none for an mxport model."""
     if load is None:
         return {}
-    return {"inputs": [mxport.TensorSpec(s["name"], tuple(s["shape"]), s["dtype"], s["layout"])
-                       for s in load["inputs"]], "epoch": load["epoch"]}
+    return {
+        "inputs": [mxport.TensorSpec(s["name"], tuple(s["shape"]), s["dtype"], s["layout"]) for s in load["inputs"]],
+        "epoch": load["epoch"],
+    }
 
 
 def outcome(prefix, load=None):
@@ -44,8 +56,7 @@ def outcome(prefix, load=None):
     signal.alarm(60)  # a hang is a failure too
     try:
         block = mxport.load(prefix, **old_kwargs(load))
-        xs = [np.zeros((1,) + tuple(1 if d == -1 else d for d in s.shape[1:]), s.dtype)
-              for s in block.signature.inputs]
+        xs = [np.zeros((1,) + tuple(1 if d == -1 else d for d in s.shape[1:]), s.dtype) for s in block.signature.inputs]
         out = block(*xs)
         (out if isinstance(out, list) else [out])[0].wait_to_read()
         return "OK"
@@ -85,16 +96,19 @@ def test_every_broken_model_ends_in_a_spec_code(corpus):
         json.dump(codes, f, indent=1, sort_keys=True)
     tally = collections.Counter(codes.values())
     peak = peak_rss_mb()
-    print(f"\nfuzz: {len(codes)} cases, seed {SEED}: {dict(sorted(tally.items()))}; peak RSS {peak:.0f} MB, "
-          f"{peak - start:.0f} MB above the {start:.0f} MB at the start")
+    print(
+        f"\nfuzz: {len(codes)} cases, seed {SEED}: {dict(sorted(tally.items()))}; peak RSS {peak:.0f} MB, "
+        f"{peak - start:.0f} MB above the {start:.0f} MB at the start"
+    )
     assert peak - start < PEAK_GROWTH_BOUND_MB, "a params header made MXNet allocate what it claims"
     # the corpus exercises the checks it is meant to: most cases must be refused, several ways
     assert tally["OK"] < len(codes) * 0.2
     assert len(tally) >= 6
     old = [codes[c["case"]] for c in corpus if c.get("load")]
     assert old.count("OK") >= len(old) * 0.3, "old models with converter names must mostly load"
-    flipped = [codes[c["case"]] for c in corpus if c.get("load") and c["mutation"] in ("flip_params",
-                                                                                     "scramble_params")]
+    flipped = [
+        codes[c["case"]] for c in corpus if c.get("load") and c["mutation"] in ("flip_params", "scramble_params")
+    ]
     assert len(flipped) >= CASES // 40, "the corpus must flip old models' params anywhere"
     assert "BAD_PARAMS" in flipped
 

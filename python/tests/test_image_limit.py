@@ -50,6 +50,7 @@ def test_the_default_limit_is_javas():
 def test_a_header_over_the_limit_never_reaches_mxnet(file, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("MXNet's decoder was called")
+
     monkeypatch.setattr(mx.image, "imdecode", refuse)
     with pytest.raises(mxport.MxportError, match=r"image, more than 715827879 pixels; shrink it$"):
         mxport.decode_image(open(os.path.join(CASES, file), "rb").read())
@@ -58,8 +59,11 @@ def test_a_header_over_the_limit_never_reaches_mxnet(file, monkeypatch):
 def test_read_image_names_the_file_and_takes_the_limit(tmp_path):
     path = tmp_path / "wide.png"
     path.write_bytes(open(os.path.join(CASES, "png_83x61_limit_5000.png"), "rb").read())
-    with pytest.raises(mxport.MxportError, match=rf"^\[INVALID_ARGUMENT\] {path} is a 83x61 image, more than 5000 "
-                       r"pixels; shrink it or raise the limit$"):
+    with pytest.raises(
+        mxport.MxportError,
+        match=rf"^\[INVALID_ARGUMENT\] {path} is a 83x61 image, more than 5000 "
+        r"pixels; shrink it or raise the limit$",
+    ):
         mxport.read_image(path, max_pixels=5000)
     assert mxport.read_image(path, max_pixels=83 * 61).shape == (1, 61, 83, 3)
 

@@ -22,14 +22,23 @@ def net():
 
 
 def export(prefix, **kwargs):
-    return mxport.export(net(), prefix, inputs=[TensorSpec("x", (-1, 5), "float32", "NC")], output_names=["prob"],
-                         postprocess=mx.gluon.nn.HybridLambda(lambda F, x: F.softmax(x)), overwrite=True, **kwargs)
+    return mxport.export(
+        net(),
+        prefix,
+        inputs=[TensorSpec("x", (-1, 5), "float32", "NC")],
+        output_names=["prob"],
+        postprocess=mx.gluon.nn.HybridLambda(lambda F, x: F.softmax(x)),
+        overwrite=True,
+        **kwargs,
+    )
 
 
 def stored_signature(prefix):
     with open(f"{prefix}-symbol.json") as f:
         nodes = json.load(f)["nodes"]
-    return [json.loads(n["attrs"]["__mxport_signature__"]) for n in nodes if "__mxport_signature__" in n.get("attrs", {})][0]
+    return [
+        json.loads(n["attrs"]["__mxport_signature__"]) for n in nodes if "__mxport_signature__" in n.get("attrs", {})
+    ][0]
 
 
 def test_labels_and_metadata_round_trip_as_format_2(tmp_path):
@@ -55,8 +64,11 @@ def test_top_k_ranks_one_sample_with_its_names(tmp_path):
     prefix = str(tmp_path / "m")
     spec = export(prefix, labels={"prob": NAMES}).outputs[0]
     scores = np.array([0.1, 0.4, 0.4, 0.1], "float32")
-    assert spec.top_k(scores, 3) == [(1, "crane", pytest.approx(0.4)), (2, "crane", pytest.approx(0.4)),
-                                     (0, "tabby", pytest.approx(0.1))]
+    assert spec.top_k(scores, 3) == [
+        (1, "crane", pytest.approx(0.4)),
+        (2, "crane", pytest.approx(0.4)),
+        (0, "tabby", pytest.approx(0.1)),
+    ]
     assert [i for i, _, _ in spec.top_k(scores, 10)] == [1, 2, 0, 3]
     plain = TensorSpec("prob", (-1, 4))
     assert plain.top_k(scores, 1) == [(1, None, pytest.approx(0.4))]
@@ -68,16 +80,19 @@ def test_top_k_ranks_one_sample_with_its_names(tmp_path):
     assert e.value.code == "INVALID_ARGUMENT"
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"labels": {"prob": NAMES[:3]}}, "3 labels for a last dimension of 4"),
-    ({"labels": {"logits": NAMES}}, r"labels names \['logits'\], which are not outputs \['prob'\]"),
-    ({"labels": {"prob": ["a", "", "c", "d"]}}, "label 1 must have 1 to 1024 characters"),
-    ({"labels": {"prob": ["a", 2, "c", "d"]}}, "labels must be a list of strings"),
-    ({"labels": NAMES}, "labels must be a dict of output name"),
-    ({"metadata": {"year": 2020}}, "metadata 'year' must be a string"),
-    ({"metadata": {"bad key": "x"}}, "metadata key 'bad key' must match"),
-    ({"metadata": {f"k{i}": "v" for i in range(65)}}, "at most 64"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"labels": {"prob": NAMES[:3]}}, "3 labels for a last dimension of 4"),
+        ({"labels": {"logits": NAMES}}, r"labels names \['logits'\], which are not outputs \['prob'\]"),
+        ({"labels": {"prob": ["a", "", "c", "d"]}}, "label 1 must have 1 to 1024 characters"),
+        ({"labels": {"prob": ["a", 2, "c", "d"]}}, "labels must be a list of strings"),
+        ({"labels": NAMES}, "labels must be a dict of output name"),
+        ({"metadata": {"year": 2020}}, "metadata 'year' must be a string"),
+        ({"metadata": {"bad key": "x"}}, "metadata key 'bad key' must match"),
+        ({"metadata": {f"k{i}": "v" for i in range(65)}}, "at most 64"),
+    ],
+)
 def test_bad_labels_or_metadata_are_invalid_arguments_that_say_why(tmp_path, kwargs, match):
     with pytest.raises(mxport.MxportError, match=match) as e:
         export(str(tmp_path / "m"), **kwargs)
@@ -92,6 +107,7 @@ def test_a_dynamic_class_dimension_cannot_carry_labels():
 def test_names_with_a_trailing_newline_are_refused_as_java_refuses_them():
     """Python's `$` matches before a final newline; the rule is the whole string, as in Java and the schema."""
     from mxport._rules import name_problem  # the name rule binds what mxport writes (FORMAT.md 2, 7)
+
     assert "must match" in name_problem("data\n") and name_problem("data") is None
     with pytest.raises(mxport.MxportError, match="layout"):
         TensorSpec("data", (-1, 3, 4), layout="NC\n")

@@ -47,6 +47,7 @@ def test_the_corpus_is_well_formed():
 
 # -- the Python API ------------------------------------------------------------------------------------------
 
+
 class AsNumpy(mxport._export.gluon.HybridBlock):
     def hybrid_forward(self, F, x):
         return F.relu(x) * float(x.asnumpy().max())
@@ -60,17 +61,20 @@ class ReadsShape(mxport._export.gluon.HybridBlock):
 def _export(recipe, prefix):
     import mxnet as mx
     from mxnet import gluon
+
     net = gluon.nn.Dense(3, in_units=6, prefix="mistake_")
     net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2))
     x = TensorSpec("x", (-1, 6))
     if recipe == "asnumpy_preprocess":
         return mxport.export(net, prefix, inputs=[x], preprocess=AsNumpy(), output_names=["y"])
     if recipe == "numpy_preprocess":
-        return mxport.export(net, prefix, inputs=[x], preprocess=gluon.nn.HybridLambda(lambda F, v: v.asnumpy()),
-                             output_names=["y"])
+        return mxport.export(
+            net, prefix, inputs=[x], preprocess=gluon.nn.HybridLambda(lambda F, v: v.asnumpy()), output_names=["y"]
+        )
     if recipe == "numpy_postprocess":
-        return mxport.export(net, prefix, inputs=[x], postprocess=gluon.nn.HybridLambda(lambda F, v: v.asnumpy()),
-                             output_names=["y"])
+        return mxport.export(
+            net, prefix, inputs=[x], postprocess=gluon.nn.HybridLambda(lambda F, v: v.asnumpy()), output_names=["y"]
+        )
     if recipe == "shape_postprocess":
         return mxport.export(net, prefix, inputs=[x], postprocess=ReadsShape(), output_names=["y"])
     if recipe == "output_names_string":
@@ -101,10 +105,12 @@ def _act(row, places, tmp):
     if action == "export":
         return _export(row["recipe"], os.path.join(tmp, "out", "m"))
     import mxnet as mx
+
     ctx = {"gpu(0)": mx.gpu(0), "cpu(0)": mx.cpu(0), None: None}[row.get("context")]
     if action == "load_module":
-        return mxport.load_module(prefix, ctx=ctx, batch_size=row.get("batch_size"),
-                                  data_shapes=[tuple(s) for s in row["data_shapes"]], **old)
+        return mxport.load_module(
+            prefix, ctx=ctx, batch_size=row.get("batch_size"), data_shapes=[tuple(s) for s in row["data_shapes"]], **old
+        )
     block = mxport.load(prefix, load_transforms=row.get("load_transforms", True), ctx=ctx, **old)
     if action == "predict":
         return block(*[np.zeros(a["shape"], a["dtype"]) for a in row["call"]])
@@ -134,13 +140,15 @@ def test_python(row, tmp_path):
 
 # -- the command line ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("row", [r for r in _rows() if "cli" in r["languages"]], ids=lambda r: r["id"])
 def test_cli(row, tmp_path):
     places = _places(row, tmp_path)
     for name, text in row.get("files", {}).items():
         (tmp_path / name).write_text(text)
-    out = subprocess.run([MXPORT] + [a.format(**places) for a in row["argv"]], capture_output=True, text=True,
-                         cwd=tmp_path)
+    out = subprocess.run(
+        [MXPORT] + [a.format(**places) for a in row["argv"]], capture_output=True, text=True, cwd=tmp_path
+    )
     assert "Traceback" not in out.stderr, out.stderr
     if row["code"] is None:
         assert out.returncode == 0, out.stderr

@@ -9,8 +9,7 @@ from conftest import assert_meaningful
 
 
 def test_an_old_export_of_the_same_weights_equals_the_network_alone(resnet):
-    old = mxport.load(f"{resnet}-network", inputs=[TensorSpec("data", (-1, 3, 224, 224), "float32", "NCHW")],
-                      epoch=0)
+    old = mxport.load(f"{resnet}-network", inputs=[TensorSpec("data", (-1, 3, 224, 224), "float32", "NCHW")], epoch=0)
     assert old.signature.outputs[0].shape == (-1, 1000)
     x = np.random.RandomState(3).uniform(-2, 2, (2, 3, 224, 224)).astype("float32")
     want = mxport.load(resnet, load_transforms=False)(x).asnumpy()
@@ -21,6 +20,7 @@ def test_an_old_export_of_the_same_weights_equals_the_network_alone(resnet):
 def test_the_proposals_dict_form_loads_an_old_model_through_module(resnet):
     mod = mxport.load_module(f"{resnet}-network", inputs={"data": (-1, 3, 224, 224)}, epoch=0, batch_size=2)
     import mxnet as mx
+
     x = np.random.RandomState(4).uniform(-2, 2, (2, 3, 224, 224)).astype("float32")
     mod.forward(mx.io.DataBatch([mx.nd.array(x)]))
     assert mod.get_outputs()[0].shape == (2, 1000)
@@ -28,8 +28,11 @@ def test_the_proposals_dict_form_loads_an_old_model_through_module(resnet):
 
 def test_an_old_model_without_descriptions_says_how_to_give_them(resnet):
     # the graph's own input name, and the epoch of the params file on disk
-    with pytest.raises(mxport.MxportError, match=r"inputs=\[TensorSpec\('data', \(-1, \.\.\.\), 'float32'\)\], "
-                       r"epoch=0 \(write each input's shape in place of \.\.\.\)") as e:
+    with pytest.raises(
+        mxport.MxportError,
+        match=r"inputs=\[TensorSpec\('data', \(-1, \.\.\.\), 'float32'\)\], "
+        r"epoch=0 \(write each input's shape in place of \.\.\.\)",
+    ) as e:
         mxport.load(f"{resnet}-network", epoch=0)
     assert e.value.code == "NO_SIGNATURE"
     with pytest.raises(mxport.MxportError) as e:
@@ -53,12 +56,17 @@ def test_the_no_signature_fix_uses_the_graphs_own_input_and_epoch(tmp_path):
     """A Module checkpoint of an MLP whose input variable carries its shape: the fix is that input, that shape,
     that epoch, and it works as written."""
     import mxnet as mx
+
     data = mx.sym.var("features", shape=(1, 7))
-    out = mx.sym.FullyConnected(mx.sym.relu(mx.sym.FullyConnected(data, num_hidden=8, name="fc1")), num_hidden=3,
-                                name="fc2")
+    out = mx.sym.FullyConnected(
+        mx.sym.relu(mx.sym.FullyConnected(data, num_hidden=8, name="fc1")), num_hidden=3, name="fc2"
+    )
     rng = np.random.RandomState(0)
-    args = {n: mx.nd.array(rng.normal(0, 0.5, s)) for n, s in
-            zip(out.list_arguments(), out.infer_shape(features=(1, 7))[0]) if n != "features"}
+    args = {
+        n: mx.nd.array(rng.normal(0, 0.5, s))
+        for n, s in zip(out.list_arguments(), out.infer_shape(features=(1, 7))[0])
+        if n != "features"
+    }
     prefix = str(tmp_path / "mlp")
     mx.model.save_checkpoint(prefix, 5, out, args, {})
     with pytest.raises(mxport.MxportError) as e:
@@ -76,6 +84,7 @@ def test_the_no_signature_fix_uses_the_graphs_own_input_and_epoch(tmp_path):
 def _converter_vector():
     import os
     from conftest import VECTORS
+
     folder = os.path.join(VECTORS, "old_converter_names")
     return folder, os.path.join(folder, "model"), [np.load(os.path.join(folder, f"in_0_{i}.npy")) for i in (0, 1)]
 
@@ -107,10 +116,14 @@ def test_a_description_must_have_a_name_and_must_name_a_variable_exactly():
 def test_export_writes_only_names_that_follow_the_name_rule(tmp_path):
     import mxnet as mx
     from mxnet import gluon
+
     net = gluon.nn.Dense(3, in_units=5)
     net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2))
-    with pytest.raises(mxport.MxportError, match=r"input name '0' must match .*export feeds the network by "
-                       "position") as e:
+    with pytest.raises(
+        mxport.MxportError,
+        match=r"input name '0' must match .*export feeds the network by "
+        "position",
+    ) as e:
         mxport.export(net, str(tmp_path / "m"), inputs=[TensorSpec("0", (-1, 5))])
     assert e.value.code == "INVALID_ARGUMENT"
     with pytest.raises(mxport.MxportError, match=r"output name '123_output' must match") as e:

@@ -59,16 +59,21 @@ class Plain:
             core = ov.Core()
             self.compiled = core.compile_model(path, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
             model = core.read_model(path)  # ONNX metadata_props are the model's rt_info under "framework"
-            self.metadata = {k: model.get_rt_info(["framework", k]).astype(str)
-                             for k in ("mxport_signature", "mxport_graph")}
+            self.metadata = {
+                k: model.get_rt_info(["framework", k]).astype(str) for k in ("mxport_signature", "mxport_graph")
+            }
             self.inputs = [i.get_names() for i in self.compiled.inputs]  # a port has every name of its tensor
             self.outputs = [o.get_names() for o in self.compiled.outputs]
 
     def has_names(self, inputs, outputs):
         if self.engine == "onnxruntime":
             return self.inputs == inputs and self.outputs == outputs
-        return (len(self.inputs) == len(inputs) and all(n in names for n, names in zip(inputs, self.inputs))
-                and len(self.outputs) == len(outputs) and all(n in names for n, names in zip(outputs, self.outputs)))
+        return (
+            len(self.inputs) == len(inputs)
+            and all(n in names for n, names in zip(inputs, self.inputs))
+            and len(self.outputs) == len(outputs)
+            and all(n in names for n, names in zip(outputs, self.outputs))
+        )
 
     def run(self, feed):
         if self.engine == "onnxruntime":
@@ -198,10 +203,16 @@ def test_an_onnx_file_loads_on_an_engine_and_a_part_mismatch_is_refused(tmp_path
 def test_an_operator_without_converter_is_named(tmp_path):
     import mxnet as mx
     from mxport import TensorSpec
+
     net = mx.gluon.nn.Dense(3)
     net.initialize()
-    mxport.export(net, str(tmp_path / "m"), inputs=[TensorSpec("x", (-1, 5), "float32")], output_names=["y"],
-                  postprocess=mx.gluon.nn.HybridLambda(lambda F, x: F.topk(x, k=2, ret_typ="value")))
+    mxport.export(
+        net,
+        str(tmp_path / "m"),
+        inputs=[TensorSpec("x", (-1, 5), "float32")],
+        output_names=["y"],
+        postprocess=mx.gluon.nn.HybridLambda(lambda F, x: F.topk(x, k=2, ret_typ="value")),
+    )
     with pytest.raises(mxport.MxportError) as e:
         mxport.export_onnx(str(tmp_path / "m"), str(tmp_path / "m.onnx"))
     assert e.value.code == "INVALID_ARGUMENT" and "topk" in str(e.value)
@@ -210,8 +221,12 @@ def test_an_operator_without_converter_is_named(tmp_path):
 
 def test_the_shell_exports_onnx(tmp_path):
     prefix = os.path.join(VECTORS, "uint8_image", "model")
-    out = subprocess.run([sys.executable, "-m", "mxport.cli", "export-onnx", prefix, str(tmp_path / "u.onnx")],
-                         capture_output=True, text=True, cwd="/")
+    out = subprocess.run(
+        [sys.executable, "-m", "mxport.cli", "export-onnx", prefix, str(tmp_path / "u.onnx")],
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
     assert out.returncode == 0, out.stderr
     assert "image -> logits" in out.stdout
     proto = onnx.load(str(tmp_path / "u.onnx"))
@@ -222,6 +237,7 @@ def test_the_shell_exports_onnx(tmp_path):
 
 
 # -- the two real models --
+
 
 @pytest.fixture(scope="module")
 def real_files(tmp_path_factory, resnet):
@@ -289,6 +305,7 @@ def test_gluons_image_transforms_convert_with_their_sizes_crops_and_interpolatio
     import mxnet as mx
     from mxnet.gluon.data.vision import transforms
     from mxport import TensorSpec
+
     net = mx.gluon.nn.HybridSequential()
     net.add(mx.gluon.nn.Conv2D(4, 3, activation="relu"), mx.gluon.nn.GlobalAvgPool2D(), mx.gluon.nn.Dense(3))
     mx.random.seed(5)
@@ -296,15 +313,28 @@ def test_gluons_image_transforms_convert_with_their_sizes_crops_and_interpolatio
     rng = np.random.RandomState(5)
     # nearest (interp 0) is left out: where ONNX's float scale and OpenCV's double one floor to different
     # pixels, a whole pixel differs (FORMAT.md 13.4)
-    for i, (resize, interp) in enumerate([(transforms.Resize(20, keep_ratio=True), 1),
-                                          (transforms.Resize((24, 18)), 1),
-                                          (transforms.Resize(22, keep_ratio=True, interpolation=2), 2)]):
+    for i, (resize, interp) in enumerate(
+        [
+            (transforms.Resize(20, keep_ratio=True), 1),
+            (transforms.Resize((24, 18)), 1),
+            (transforms.Resize(22, keep_ratio=True, interpolation=2), 2),
+        ]
+    ):
         pre = mx.gluon.nn.HybridSequential()
-        pre.add(resize, mx.gluon.nn.HybridLambda(lambda F, x: F.image.crop(x, 2, 1, 16, 16)),  # x, y, w, h
-                transforms.ToTensor(), transforms.Normalize(0.5, 0.25))
+        pre.add(
+            resize,
+            mx.gluon.nn.HybridLambda(lambda F, x: F.image.crop(x, 2, 1, 16, 16)),  # x, y, w, h
+            transforms.ToTensor(),
+            transforms.Normalize(0.5, 0.25),
+        )
         prefix = str(tmp_path / f"m{i}")
-        mxport.export(net, prefix, inputs=[TensorSpec("image", (-1, -1, -1, 3), "uint8", "NHWC")], preprocess=pre,
-                      output_names=["y"])
+        mxport.export(
+            net,
+            prefix,
+            inputs=[TensorSpec("image", (-1, -1, -1, 3), "uint8", "NHWC")],
+            preprocess=pre,
+            output_names=["y"],
+        )
         path = prefix + ".onnx"
         mxport.export_onnx(prefix, path)
         block = mxport.load(prefix)
@@ -322,6 +352,7 @@ def test_an_optimised_model_with_8_bit_weights_is_refused_naming_the_fix(tmp_pat
     """The fp32 network cannot be recovered from weights quantised offline: refuse, naming the fp32 model."""
     import hashlib
     import mxnet as mx
+
     folder = os.path.join(VECTORS, "optimized_int8")
     arrays = mx.nd.load(os.path.join(folder, "model.params"))
     arrays["arg:cnn_dense0_weight_quantize"] = mx.nd.array(np.ones((5, 4)), dtype="int8")
@@ -343,9 +374,22 @@ def test_an_optimised_model_with_8_bit_weights_is_refused_naming_the_fix(tmp_pat
 
 def test_the_shell_predicts_on_an_engine(tmp_path):
     folder = os.path.join(VECTORS, "uint8_image")
-    out = subprocess.run([sys.executable, "-m", "mxport.cli", "predict", os.path.join(folder, "model"),
-                          "--input", os.path.join(folder, "in_0_0.npy"), "--engine", "openvino"],
-                         capture_output=True, text=True, cwd="/")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mxport.cli",
+            "predict",
+            os.path.join(folder, "model"),
+            "--input",
+            os.path.join(folder, "in_0_0.npy"),
+            "--engine",
+            "openvino",
+        ],
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("logits: float32[2, 5]"), out.stdout
 

@@ -33,8 +33,16 @@ def small_cnn():
     mx.random.seed(1)
     net = nn.HybridSequential(prefix="cnn_")
     with net.name_scope():
-        net.add(nn.Conv2D(8, 3, padding=1), nn.BatchNorm(), nn.Activation("relu"), nn.Conv2D(16, 3, strides=2),
-                nn.BatchNorm(), nn.Activation("relu"), nn.GlobalAvgPool2D(), nn.Dense(10))
+        net.add(
+            nn.Conv2D(8, 3, padding=1),
+            nn.BatchNorm(),
+            nn.Activation("relu"),
+            nn.Conv2D(16, 3, strides=2),
+            nn.BatchNorm(),
+            nn.Activation("relu"),
+            nn.GlobalAvgPool2D(),
+            nn.Dense(10),
+        )
     net.initialize(HE)
     pre = nn.HybridSequential(prefix="pre_")
     pre.add(transforms.Resize(32), transforms.ToTensor())
@@ -56,8 +64,16 @@ def models(tmp_path_factory):
     for kind in ("none", "fused", "int8"):
         prefix = str(folder / kind)
         calibration = [images(8, 10 + i) for i in range(4)] if kind == "int8" else None
-        mxport.export(net, prefix, inputs=[SPEC], preprocess=pre, output_names=["logits"],
-                      layouts={"logits": "NC", "network:image": "NCHW"}, optimize=kind, calibration=calibration)
+        mxport.export(
+            net,
+            prefix,
+            inputs=[SPEC],
+            preprocess=pre,
+            output_names=["logits"],
+            layouts={"logits": "NC", "network:image": "NCHW"},
+            optimize=kind,
+            calibration=calibration,
+        )
         out[kind] = prefix
     return out
 
@@ -67,12 +83,21 @@ def test_the_signature_records_the_optimisation_in_format_version_3(models):
     fused = mxport.read_signature(models["fused"])
     assert fused.optimization == {"kind": "fused", "backend": "MKLDNN"}
     int8 = mxport.read_signature(models["int8"])
-    assert int8.optimization == {"kind": "int8", "backend": "MKLDNN", "calibration_mode": "naive",
-                                 "calibration_samples": 32, "excluded_layers": []}
+    assert int8.optimization == {
+        "kind": "int8",
+        "backend": "MKLDNN",
+        "calibration_mode": "naive",
+        "calibration_samples": 32,
+        "excluded_layers": [],
+    }
     for kind in ("fused", "int8"):
         with open(models[kind] + "-symbol.json") as f:
             nodes = json.load(f)["nodes"]
-        stored = [json.loads(n["attrs"]["__mxport_signature__"]) for n in nodes if "__mxport_signature__" in n.get("attrs", {})]
+        stored = [
+            json.loads(n["attrs"]["__mxport_signature__"])
+            for n in nodes
+            if "__mxport_signature__" in n.get("attrs", {})
+        ]
         assert stored[0]["mxport_format"] == 3
     assert mxport.read_signature(models["none"]).inputs == int8.inputs
     assert mxport.read_signature(models["none"]).network == int8.network
@@ -114,8 +139,10 @@ def test_stock_mxnet_loads_them_and_gives_mxports_outputs(models, kind):
     mod = mx.mod.Module(mx.sym.load(f"{prefix}-symbol.json"), data_names=["image"], label_names=None)
     mod.bind(data_shapes=[mx.io.DataDesc("image", (3, 40, 40, 3), np.uint8)], for_training=False)
     params = mx.nd.load(f"{prefix}.params")
-    mod.set_params({k[4:]: v for k, v in params.items() if k.startswith("arg:")},
-                   {k[4:]: v for k, v in params.items() if k.startswith("aux:")})
+    mod.set_params(
+        {k[4:]: v for k, v in params.items() if k.startswith("arg:")},
+        {k[4:]: v for k, v in params.items() if k.startswith("aux:")},
+    )
     mod.forward(mx.io.DataBatch([x]), is_train=False)
     assert np.array_equal(mod.get_outputs()[0].asnumpy(), want)
     module = mxport.load_module(prefix, batch_size=3)
@@ -139,6 +166,7 @@ def test_load_transforms_false_gives_the_optimised_network_alone(models, kind):
 def _fold_case(pre, channels, folder):
     """One input's transforms as export writes them, and folded (spec section 12), as blocks over uint8 NHWC."""
     from mxport import _fold, _graph, _mx
+
     spec = TensorSpec("image", (-1, -1, -1, channels), "uint8", "NHWC")
     net = nn.HybridSequential()
     net.add(nn.Flatten())
@@ -156,12 +184,16 @@ def _fold_case(pre, channels, folder):
     return blocks, [n["op"] for n in folded["nodes"]]
 
 
-@pytest.mark.parametrize("channels, steps", [
-    (3, [transforms.ToTensor(), transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))]),
-    (3, [transforms.Resize(9), transforms.ToTensor(), transforms.Normalize(0.5, 0.25)]),  # one value: all channels
-    (1, [transforms.ToTensor(), transforms.Normalize(0.45, 0.226)]),  # grayscale
-    (4, [transforms.Resize(8), transforms.ToTensor()]),  # CMYK (MXNet's Normalize takes 1 or 3), x / 255
-], ids=["rgb-imagenet", "one-mean", "grayscale", "cmyk-to-tensor-alone"])
+@pytest.mark.parametrize(
+    "channels, steps",
+    [
+        (3, [transforms.ToTensor(), transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))]),
+        (3, [transforms.Resize(9), transforms.ToTensor(), transforms.Normalize(0.5, 0.25)]),  # one value: all channels
+        (1, [transforms.ToTensor(), transforms.Normalize(0.45, 0.226)]),  # grayscale
+        (4, [transforms.Resize(8), transforms.ToTensor()]),  # CMYK (MXNet's Normalize takes 1 or 3), x / 255
+    ],
+    ids=["rgb-imagenet", "one-mean", "grayscale", "cmyk-to-tensor-alone"],
+)
 def test_to_tensor_and_normalize_fold_into_one_convolution_equal_within_rounding(channels, steps, tmp_path):
     pre = nn.HybridSequential()
     pre.add(*steps)
@@ -180,6 +212,7 @@ def test_a_normalize_that_is_not_the_to_tensors_only_reader_is_left_as_written(t
         def hybrid_forward(self, F, x):
             t = F.image.to_tensor(x)
             return F.image.normalize(t, mean=(0.5, 0.5, 0.5), std=(0.2, 0.2, 0.2)) + t
+
     (written, folded), ops = _fold_case(Twice(), 3, tmp_path)
     assert "_image_normalize" in ops and "_image_to_tensor" not in ops
     x = mx.nd.array(np.random.RandomState(3).randint(0, 256, (1, 6, 6, 3)), dtype="uint8")
@@ -193,15 +226,20 @@ def test_optimize_writes_an_optimised_copy_of_a_model_on_disk(models, tmp_path):
     assert np.array_equal(mxport.load(tmp_path / "copy")(x).asnumpy(), mxport.load(models["fused"])(x).asnumpy())
 
 
-@pytest.mark.parametrize("call, match", [
-    (dict(optimize="int4"), "give one of"),
-    (dict(optimize="int8"), "needs calibration="),
-    (dict(optimize="fused", calibration=[images(1, 0)]), "apply to optimize='int8' only"),
-    (dict(optimize="int8", calibration=[images(1, 0)], calibration_mode="minmax"), "calibration_mode"),
-    (dict(optimize="int8", calibration=[images(1, 0)], exclude_layers=["no_such_layer"]),
-     r"not nodes of the network; its convolution and dense layers are \['cnn_conv0_fwd'"),
-    (dict(optimize="int8", calibration=[]), "calibration gave no batch"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (dict(optimize="int4"), "give one of"),
+        (dict(optimize="int8"), "needs calibration="),
+        (dict(optimize="fused", calibration=[images(1, 0)]), "apply to optimize='int8' only"),
+        (dict(optimize="int8", calibration=[images(1, 0)], calibration_mode="minmax"), "calibration_mode"),
+        (
+            dict(optimize="int8", calibration=[images(1, 0)], exclude_layers=["no_such_layer"]),
+            r"not nodes of the network; its convolution and dense layers are \['cnn_conv0_fwd'",
+        ),
+        (dict(optimize="int8", calibration=[]), "calibration gave no batch"),
+    ],
+)
 def test_bad_optimisation_arguments_name_the_fix(tmp_path, call, match):
     net, pre = small_cnn()
     with pytest.raises(mxport.MxportError, match=match) as e:
@@ -213,8 +251,14 @@ def test_bad_optimisation_arguments_name_the_fix(tmp_path, call, match):
 def test_calibration_batches_are_checked_like_inputs(tmp_path):
     net, pre = small_cnn()
     with pytest.raises(mxport.MxportError) as e:
-        mxport.export(net, str(tmp_path / "m"), inputs=[SPEC], preprocess=pre, optimize="int8",
-                      calibration=[images(2, 0).astype("float32")])
+        mxport.export(
+            net,
+            str(tmp_path / "m"),
+            inputs=[SPEC],
+            preprocess=pre,
+            optimize="int8",
+            calibration=[images(2, 0).astype("float32")],
+        )
     assert e.value.code == "DTYPE_MISMATCH"
 
 
@@ -236,8 +280,10 @@ def test_cli_optimize_and_inspect(models, tmp_path, capsys):
     assert mxport.read_signature(out).optimization["calibration_samples"] == 12
     assert cli(["inspect", out]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-1] == ("optimization: int8 (quantised, backend MKLDNN, naive calibration on 12 samples; layers "
-                         "kept fp32: cnn_conv0_fwd)")
+    assert lines[-1] == (
+        "optimization: int8 (quantised, backend MKLDNN, naive calibration on 12 samples; layers "
+        "kept fp32: cnn_conv0_fwd)"
+    )
     assert cli(["inspect", models["none"]]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "optimization: none (fp32 graph as exported)"
 
@@ -252,8 +298,13 @@ def test_int8_efficientnet_lite0_agrees_with_fp32_on_real_photos(tmp_path):
     photos = [p for p in int8_accuracy.EVAL_PHOTOS if p != "grace_hopper.jpg"][:6]  # matplotlib: bench extra only
     evaluation = int8_accuracy.photo_set(photos, 8, 1000)
     calibration = int8_accuracy.photo_set(int8_accuracy.CALIB_PHOTOS, 2, 2000)
-    sig = mxport.optimize(prefix, tmp_path / "lite0-int8", "int8", calibration=[c[None] for c in calibration],
-                          exclude_layers=int8_accuracy.lite0_fp32_layers(prefix))
+    sig = mxport.optimize(
+        prefix,
+        tmp_path / "lite0-int8",
+        "int8",
+        calibration=[c[None] for c in calibration],
+        exclude_layers=int8_accuracy.lite0_fp32_layers(prefix),
+    )
     assert sig.optimization["calibration_samples"] == 16
     assert sig.outputs[0].labels == mxport.read_signature(prefix).outputs[0].labels
     fp32 = int8_accuracy.predict(mxport.load(prefix), evaluation)

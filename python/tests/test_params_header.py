@@ -57,7 +57,10 @@ def test_an_old_model_whose_params_claim_a_huge_array_is_refused_before_mxnet_re
     shutil.copy(os.path.join(VECTORS, "old_converter_names", "model-symbol.json"), tmp_path)
     shutil.copy(os.path.join(CASES, "huge_dimension.params"), tmp_path / "model-0003.params")
     inputs = [TensorSpec(s["name"], tuple(s["shape"]), s["dtype"], s["layout"]) for s in case["inputs"]]
-    with pytest.raises(mxport.MxportError, match=r"model-0003\.params: array 2 of 5: its shape "
-                       r"\[1099511627776, 3\] of float32 .* export or download the model again") as e:
+    with pytest.raises(
+        mxport.MxportError,
+        match=r"model-0003\.params: array 2 of 5: its shape "
+        r"\[1099511627776, 3\] of float32 .* export or download the model again",
+    ) as e:
         mxport.load(str(tmp_path / "model"), inputs=inputs, epoch=case["epoch"])
     assert e.value.code == "BAD_PARAMS"

@@ -27,8 +27,14 @@ print(json.dumps({"restored": mxport._compat.restored, "shape": out.shape}))
 
 def run(code, **env):
     import os
-    done = subprocess.run([sys.executable, "-c", "import json\n" + code], capture_output=True, text=True, cwd="/",
-                          env=dict(os.environ, **env))
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import json\n" + code],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env=dict(os.environ, **env),
+    )
     return done
 
 
@@ -49,8 +55,10 @@ def test_distutils_is_restored_only_where_python_lacks_it():
 
 @pytest.mark.skipif(not NEW_PYTHON, reason="on Python 3.10/3.11 with numpy 1.23, MXNet imports as it is")
 def test_after_import_mxnet_failed_on_a_new_python_import_mxport_still_gives_a_working_mxnet():
-    done = run("try:\n    import mxnet\nexcept AttributeError as e:\n    print('mxnet failed:', e)\n"
-               "else:\n    raise SystemExit('MXNet imported without the fixes')\nimport mxport\n" + MODEL_RUNS)
+    done = run(
+        "try:\n    import mxnet\nexcept AttributeError as e:\n    print('mxnet failed:', e)\n"
+        "else:\n    raise SystemExit('MXNet imported without the fixes')\nimport mxport\n" + MODEL_RUNS
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("mxnet failed: module 'numpy' has no attribute 'bool'")
 

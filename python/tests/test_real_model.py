@@ -91,6 +91,7 @@ def test_the_cat_is_a_cat_with_names_from_the_model(lite0_model):
 def test_the_network_alone_reproduces_the_independent_reference(lite0_model):
     """Pillow bicubic outside the graph, as the reference did: the converted weights give its logits."""
     from PIL import Image
+
     image = Image.open(CAT).convert("RGB")
     side = min(image.size) * 0.875
     left, top = round((image.size[0] - side) / 2), round((image.size[1] - side) / 2)
@@ -135,8 +136,13 @@ class _RunsCode:
 
 def _legacy_file(payload):
     """A legacy torch.save file whose state-dict pickle is payload."""
-    return (pickle.dumps(torch_pickle.MAGIC, 2) + pickle.dumps(torch_pickle.PROTOCOL, 2)
-            + pickle.dumps({"little_endian": True}, 2) + payload + pickle.dumps([], 2))
+    return (
+        pickle.dumps(torch_pickle.MAGIC, 2)
+        + pickle.dumps(torch_pickle.PROTOCOL, 2)
+        + pickle.dumps({"little_endian": True}, 2)
+        + payload
+        + pickle.dumps([], 2)
+    )
 
 
 def test_a_pth_naming_os_system_is_refused_and_runs_nothing(tmp_path):
@@ -181,8 +187,12 @@ def _tensor_file(monkeypatch, values, size, stride, offset=0):
     out = io.BytesIO()
     Pickler(out, 2).dump(collections.OrderedDict(t=tensor))
     raw = np.asarray(values, "<f4").tobytes()
-    return _legacy_file(out.getvalue())[:-len(pickle.dumps([], 2))] + pickle.dumps(["0"], 2) + \
-        struct.pack("<q", len(values)) + raw
+    return (
+        _legacy_file(out.getvalue())[: -len(pickle.dumps([], 2))]
+        + pickle.dumps(["0"], 2)
+        + struct.pack("<q", len(values))
+        + raw
+    )
 
 
 def test_a_strided_tensor_reads_as_torch_lays_it_out(monkeypatch):

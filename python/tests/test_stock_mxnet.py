@@ -39,8 +39,10 @@ def test_stock_module_binds_and_agrees(resnet):
     mod = mx.mod.Module(mx.sym.load(f"{resnet}-symbol.json"), data_names=["data"], label_names=None)
     mod.bind(data_shapes=[mx.io.DataDesc("data", (2, 300, 300, 3), np.uint8)], for_training=False)
     saved = mx.nd.load(f"{resnet}.params")
-    mod.set_params({k[4:]: v for k, v in saved.items() if k.startswith("arg:")},
-                   {k[4:]: v for k, v in saved.items() if k.startswith("aux:")})
+    mod.set_params(
+        {k[4:]: v for k, v in saved.items() if k.startswith("arg:")},
+        {k[4:]: v for k, v in saved.items() if k.startswith("aux:")},
+    )
     x = pixels()
     mod.forward(mx.io.DataBatch([mx.nd.array(x, dtype="uint8")]))
     want = mxport.load(resnet)(x).asnumpy()
@@ -74,8 +76,18 @@ def test_c_predict_api_gives_gluons_outputs_bit_for_bit(resnet, tmp_path):
     x = pixels(batch=1, seed=3)
     np.save(tmp_path / "x.npy", x)
     env = dict(os.environ, MXNET_SUBGRAPH_BACKEND="NONE")
-    subprocess.run([sys.executable, os.path.join(HERE, "predict_api.py"), resnet, str(tmp_path / "x.npy"),
-                    str(tmp_path / "pred.npy"), str(tmp_path / "gluon.npy")], check=True, env=env)
+    subprocess.run(
+        [
+            sys.executable,
+            os.path.join(HERE, "predict_api.py"),
+            resnet,
+            str(tmp_path / "x.npy"),
+            str(tmp_path / "pred.npy"),
+            str(tmp_path / "gluon.npy"),
+        ],
+        check=True,
+        env=env,
+    )
     pred, gluon_out = np.load(tmp_path / "pred.npy"), np.load(tmp_path / "gluon.npy")
     assert_meaningful(np.log(gluon_out))
     assert np.array_equal(pred, gluon_out)

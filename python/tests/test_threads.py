@@ -18,11 +18,15 @@ print(json.dumps({"count": d.count, "reason": d.reason, "spin": d.spin, "worker"
 
 
 def run(code, **env):
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "MXPORT_NUM_THREADS", "GOMP_SPINCOUNT",
-                          "OMP_WAIT_POLICY")}
-    done = subprocess.run([sys.executable, "-W", "always", "-c", code], env=dict(clean, **env),
-                          capture_output=True, text=True, cwd="/")
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "MXPORT_NUM_THREADS", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
+    }
+    done = subprocess.run(
+        [sys.executable, "-W", "always", "-c", code], env=dict(clean, **env), capture_output=True, text=True, cwd="/"
+    )
     return done
 
 
@@ -40,8 +44,14 @@ def report(prelude="", **env):
 
 def test_import_sets_every_core_on_a_new_engine_worker_with_a_short_spin():
     got, err = report()
-    assert got == {"count": CORES, "reason": "set on a new engine worker", "spin": "3000", "worker": CORES,
-                   "fresh": False, "spin_left": None}
+    assert got == {
+        "count": CORES,
+        "reason": "set on a new engine worker",
+        "spin": "3000",
+        "worker": CORES,
+        "fresh": False,
+        "spin_left": None,
+    }
     assert mxport_warnings(err) == []
 
 
@@ -51,8 +61,9 @@ def test_mxnet_imported_first_but_no_operator_run_still_gets_every_core():
     assert got["spin"] is None  # libgomp was loaded before mxport: its spin setting stands
 
 
-@pytest.mark.parametrize("before", ["(mx.nd.ones((2, 2)) + 1).asnumpy()",
-                                    "x = mx.nd.array([1, 2])"])  # even a copy counts: the worker exists
+@pytest.mark.parametrize(
+    "before", ["(mx.nd.ones((2, 2)) + 1).asnumpy()", "x = mx.nd.array([1, 2])"]
+)  # even a copy counts: the worker exists
 def test_after_operators_ran_the_count_is_left_alone_and_the_fix_is_named_once(before):
     got, err = report("import mxnet as mx\n" + before)
     assert got["count"] is None and got["reason"].startswith("MXNet had already run operators")
@@ -64,7 +75,11 @@ def test_after_operators_ran_the_count_is_left_alone_and_the_fix_is_named_once(b
 def test_an_explicit_environment_count_wins_and_nothing_is_changed():
     got, _ = report(OMP_NUM_THREADS="1")
     assert (got["count"], got["reason"], got["spin"], got["worker"]) == (
-        None, "the environment sets the thread count", None, 1)
+        None,
+        "the environment sets the thread count",
+        None,
+        1,
+    )
 
 
 def test_mxport_num_threads_requests_a_count():
@@ -96,8 +111,10 @@ def test_a_call_waits_for_the_engine_push_lock_and_the_module_too(resnet):
     want_block = block(pixels).asnumpy()
     module.forward(batch)
     want_module = module.get_outputs()[0].asnumpy()
-    for call, want in ((lambda: block(pixels).asnumpy(), want_block),
-                       (lambda: (module.forward(batch), module.get_outputs()[0].asnumpy())[1], want_module)):
+    for call, want in (
+        (lambda: block(pixels).asnumpy(), want_block),
+        (lambda: (module.forward(batch), module.get_outputs()[0].asnumpy())[1], want_module),
+    ):
         got = {}
         worker = threading.Thread(target=lambda got=got, call=call: got.update(out=call()))
         with _threads.engine_push_lock:
@@ -165,8 +182,10 @@ print(json.dumps({{"alone": alone, "seen": sorted(seen), "workers": mxport.envir
 
 def test_a_worker_variable_set_after_mxnet_loaded_warns_and_mxport_counts_the_workers_mxnet_has():
     """MXNet read MXNET_CPU_WORKER_NTHREADS as it loaded (unset: one worker); mxport waits for two, meets one."""
-    done = run("import os, mxnet\nos.environ['MXNET_CPU_WORKER_NTHREADS'] = '2'\nimport mxport\n" + WORKERS_REPORT,
-               MXPORT_NUM_THREADS="2")
+    done = run(
+        "import os, mxnet\nos.environ['MXNET_CPU_WORKER_NTHREADS'] = '2'\nimport mxport\n" + WORKERS_REPORT,
+        MXPORT_NUM_THREADS="2",
+    )
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout.strip().splitlines()[-1])
     assert (got["workers"], got["threads"], got["count"]) == (1, 1, 1)
@@ -174,9 +193,11 @@ def test_a_worker_variable_set_after_mxnet_loaded_warns_and_mxport_counts_the_wo
 
 
 def test_workers_asked_for_after_mxnet_ran_stay_one_with_a_warning_and_a_model_still_runs(resnet):
-    code = ("import mxnet as mx\n(mx.nd.ones((2, 2)) + 1).asnumpy()\nimport mxport, numpy as np\n"
-            f"out = mxport.load({str(resnet)!r})(np.zeros((1, 32, 32, 3), np.uint8)).asnumpy()\n"
-            "assert out.shape == (1, 1000), out.shape\n" + WORKERS_REPORT)
+    code = (
+        "import mxnet as mx\n(mx.nd.ones((2, 2)) + 1).asnumpy()\nimport mxport, numpy as np\n"
+        f"out = mxport.load({str(resnet)!r})(np.zeros((1, 32, 32, 3), np.uint8)).asnumpy()\n"
+        "assert out.shape == (1, 1000), out.shape\n" + WORKERS_REPORT
+    )
     done = run(code, MXPORT_ENGINE_WORKERS="2")
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout.strip().splitlines()[-1])

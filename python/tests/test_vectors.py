@@ -40,8 +40,7 @@ def arrays(folder, names):
 def test_valid_case_through_gluon(name):
     folder, case = read_case(name)
     for run in case["runs"]:
-        block = mxport.load(os.path.join(folder, "model"), load_transforms=run["load_transforms"],
-                            **load_kwargs(case))
+        block = mxport.load(os.path.join(folder, "model"), load_transforms=run["load_transforms"], **load_kwargs(case))
         inputs = arrays(folder, run["inputs"])
         if run.get("expected_error"):
             given = dict(zip(run["names"], inputs)) if "names" in run else inputs
@@ -63,13 +62,22 @@ def test_valid_case_through_module(name):
         if run.get("expected_error"):
             continue
         inputs = arrays(folder, run["inputs"])
-        mod = mxport.load_module(os.path.join(folder, "model"), load_transforms=run["load_transforms"],
-                                 data_shapes=[a.shape for a in inputs], **load_kwargs(case))
+        mod = mxport.load_module(
+            os.path.join(folder, "model"),
+            load_transforms=run["load_transforms"],
+            data_shapes=[a.shape for a in inputs],
+            **load_kwargs(case),
+        )
         mod.forward(mx.io.DataBatch([mx.nd.array(a, dtype=a.dtype) for a in inputs]))
         for j, want in enumerate(arrays(folder, run["outputs"])):
             # Module runs a GraphExecutor with oneDNN subgraph fusion: last bits may differ (about 1e-7 relative)
-            assert_close(mod.get_outputs()[j].asnumpy(), want, max(case["rtol"], 1e-4), max(case["atol"], 1e-5),
-                         f"{name} module out {j}")
+            assert_close(
+                mod.get_outputs()[j].asnumpy(),
+                want,
+                max(case["rtol"], 1e-4),
+                max(case["atol"], 1e-5),
+                f"{name} module out {j}",
+            )
 
 
 @pytest.mark.parametrize("name", case_names("valid"))
@@ -78,15 +86,19 @@ def test_valid_case_carries_its_format_version_labels_and_metadata(name):
     if "signature" not in case:  # an old model: no signature to carry them; its names are the graph's own
         assert case["load"]["inputs"] is not None
         if "output_names" in case:
-            for block in (mxport.load(os.path.join(folder, "model"), **load_kwargs(case)),
-                          mxport.load_module(os.path.join(folder, "model"), **load_kwargs(case))):
+            for block in (
+                mxport.load(os.path.join(folder, "model"), **load_kwargs(case)),
+                mxport.load_module(os.path.join(folder, "model"), **load_kwargs(case)),
+            ):
                 assert block.signature.output_names == case["output_names"]
                 assert block.signature.input_names == [s["name"] for s in case["load"]["inputs"]]
         return
     want = case["signature"]
     with open(os.path.join(folder, "model-symbol.json")) as f:
         nodes = json.load(f)["nodes"]
-    stored = [json.loads(n["attrs"]["__mxport_signature__"]) for n in nodes if "__mxport_signature__" in n.get("attrs", {})]
+    stored = [
+        json.loads(n["attrs"]["__mxport_signature__"]) for n in nodes if "__mxport_signature__" in n.get("attrs", {})
+    ]
     assert stored[0]["mxport_format"] == want["mxport_format"]
     sig = mxport.load(os.path.join(folder, "model")).signature
     assert sig.metadata == want["metadata"]
@@ -115,8 +127,11 @@ def fresh_vectors(out):
     suite and the integration matrix), else one into ``out``."""
     if os.environ.get("MXPORT_FRESH_VECTORS"):
         return pathlib.Path(os.environ["MXPORT_FRESH_VECTORS"])
-    subprocess.run([sys.executable, os.path.join(REPO, "spec", "tools", "make_vectors.py"), str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, os.path.join(REPO, "spec", "tools", "make_vectors.py"), str(out)],
+        check=True,
+        capture_output=True,
+    )
     return out
 
 
@@ -132,8 +147,9 @@ def test_committed_vectors_match_a_fresh_regeneration(tmp_path):
             if f.startswith("out_"):  # float results differ in the last bits on another CPU, int8 by the case's
                 assert_close(np.load(fresh / f), np.load(os.path.join(committed, f)), rtol, atol, f"{name}/{f}")
             else:
-                assert filecmp.cmp(fresh / f, os.path.join(committed, f), shallow=False), \
+                assert filecmp.cmp(fresh / f, os.path.join(committed, f), shallow=False), (
                     f"{name}/{f} differs from a regeneration: run make vectors and commit"
+                )
 
 
 def test_vectors_stay_small():

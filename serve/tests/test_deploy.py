@@ -66,8 +66,10 @@ def documents():
         return list(yaml.safe_load_all(f))
 
 
-KINDS = {("serving.kserve.io/v1alpha1", "ServingRuntime"): "V1alpha1ServingRuntime",
-         ("serving.kserve.io/v1beta1", "InferenceService"): "V1beta1InferenceService"}
+KINDS = {
+    ("serving.kserve.io/v1alpha1", "ServingRuntime"): "V1alpha1ServingRuntime",
+    ("serving.kserve.io/v1beta1", "InferenceService"): "V1beta1InferenceService",
+}
 
 
 def test_manifest_holds_a_serving_runtime_and_an_inference_service_that_use_it():

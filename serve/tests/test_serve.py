@@ -47,10 +47,28 @@ class Server:
         self.log_path = os.path.join(ROOT, ".cache", f"{log_name}-test.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            ["java", "-Xmx1g", "-jar", JAR, "--model", f"resnet={RESNET}", "--model", f"lite0={LITE0}",
-             "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port),
-             "--max-body-bytes", str(MAX_BODY), "--max-image-pixels", str(MAX_PIXELS), *extra],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                "java",
+                "-Xmx1g",
+                "-jar",
+                JAR,
+                "--model",
+                f"resnet={RESNET}",
+                "--model",
+                f"lite0={LITE0}",
+                "--http-port",
+                str(self.http_port),
+                "--grpc-port",
+                str(self.grpc_port),
+                "--max-body-bytes",
+                str(MAX_BODY),
+                "--max-image-pixels",
+                str(MAX_PIXELS),
+                *extra,
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.time() + 180
         while time.time() < deadline:
             assert self.proc.poll() is None, open(self.log_path).read()
@@ -89,8 +107,11 @@ class Server:
 @pytest.fixture(scope="module")
 def ref(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("ref") / "ref.npz")
-    subprocess.run([PROJECT_PYTHON, os.path.join(ROOT, "serve", "tests", "reference.py"), out, RESNET, LITE0, CAT],
-                   check=True, cwd="/tmp")
+    subprocess.run(
+        [PROJECT_PYTHON, os.path.join(ROOT, "serve", "tests", "reference.py"), out, RESNET, LITE0, CAT],
+        check=True,
+        cwd="/tmp",
+    )
     r = dict(np.load(out))
     # not degenerate: real probabilities that differ between the two images
     assert r["resnet_batch"].max() > 0.01 and not np.array_equal(r["resnet_single0"], r["resnet_single1"])
@@ -115,8 +136,10 @@ def grpc_client(server):
 
 def jpeg_input(module, data=None, count=1):
     inp = module.InferInput("image", [count], "BYTES")
-    inp.set_data_from_numpy(np.array([data or open(CAT, "rb").read()] * count, dtype=np.object_),
-                            **({"binary_data": True} if module is httpclient else {}))
+    inp.set_data_from_numpy(
+        np.array([data or open(CAT, "rb").read()] * count, dtype=np.object_),
+        **({"binary_data": True} if module is httpclient else {}),
+    )
     return inp
 
 
@@ -128,6 +151,7 @@ def pixel_input(module, pixels, binary=True):
 
 # ---- protocol: metadata and infer through tritonclient ----
 
+
 @pytest.mark.parametrize("module", [httpclient, grpcclient], ids=["http", "grpc"])
 def test_metadata(server, module):
     c = http_client(server) if module is httpclient else grpc_client(server)
@@ -135,6 +159,7 @@ def test_metadata(server, module):
     meta = c.get_model_metadata("lite0")
     if module is grpcclient:
         from google.protobuf.json_format import MessageToDict
+
         meta = MessageToDict(meta, preserving_proto_field_name=True)
         for t in meta["inputs"] + meta["outputs"]:
             t["shape"] = [int(d) for d in t["shape"]]
@@ -180,18 +205,31 @@ def test_top_k_answers_class_names(server, ref, module):
     assert [int(g[1]) for g in got] == list(order)
     assert [np.float32(g[0]) for g in got] == [ref["lite0_cat"][0][i] for i in order]
     assert got[0][2] == "tiger cat"
-    status, body, _ = server.infer("lite0", json.dumps({"inputs": [{"name": "image", "datatype": "UINT8",
-        "shape": [1, 2, 2, 3], "data": [0] * 12}], "parameters": {"top_k": 2}}).encode())
+    status, body, _ = server.infer(
+        "lite0",
+        json.dumps(
+            {
+                "inputs": [{"name": "image", "datatype": "UINT8", "shape": [1, 2, 2, 3], "data": [0] * 12}],
+                "parameters": {"top_k": 2},
+            }
+        ).encode(),
+    )
     assert status == 200 and len(json.loads(body)["outputs"][0]["data"]) == 2
 
 
 # ---- bad input: 4xx with a code, and the server goes on ----
 
+
 def png(width, height, idat):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
 
 
 def binary_body(header, *blobs):
@@ -201,14 +239,30 @@ def binary_body(header, *blobs):
 
 def image_body(data):
     blob = struct.pack("<I", len(data)) + data
-    return binary_body({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1],
-                                    "parameters": {"binary_data_size": len(blob)}}]}, blob)
+    return binary_body(
+        {
+            "inputs": [
+                {"name": "image", "datatype": "BYTES", "shape": [1], "parameters": {"binary_data_size": len(blob)}}
+            ]
+        },
+        blob,
+    )
 
 
 def uint8_json(name="data", datatype="UINT8", shape=(1, 4, 4, 3), data=None):
     n = int(np.prod(shape))
-    return json.dumps({"inputs": [{"name": name, "datatype": datatype, "shape": list(shape),
-                                   "data": data if data is not None else [1] * n}]}).encode(), {}
+    return json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": name,
+                    "datatype": datatype,
+                    "shape": list(shape),
+                    "data": data if data is not None else [1] * n,
+                }
+            ]
+        }
+    ).encode(), {}
 
 
 # a 20000x20000 grayscale PNG of zeros: 400 M pixels from 400 KB of compressed rows
@@ -224,18 +278,49 @@ BAD = {
     "data of another length": ("resnet", *uint8_json(data=[1, 2, 3]), 400, "INVALID_ARGUMENT"),
     "value out of range": ("resnet", *uint8_json(shape=(1, 1, 1, 3), data=[1, 2, 300]), 400, "INVALID_ARGUMENT"),
     "too many elements": ("resnet", *uint8_json(shape=(100000, 1000, 1000, 3), data=[]), 400, "INVALID_ARGUMENT"),
-    "truncated binary section": ("resnet", *binary_body({"inputs": [{"name": "data", "datatype": "UINT8",
-        "shape": [1, 8, 8, 3], "parameters": {"binary_data_size": 192}}]}, b"\x01" * 100), 400, "INVALID_ARGUMENT"),
-    "header length past the body": ("resnet", b"{}", {"Inference-Header-Content-Length": "99"}, 400,
-                                    "INVALID_ARGUMENT"),
+    "truncated binary section": (
+        "resnet",
+        *binary_body(
+            {
+                "inputs": [
+                    {
+                        "name": "data",
+                        "datatype": "UINT8",
+                        "shape": [1, 8, 8, 3],
+                        "parameters": {"binary_data_size": 192},
+                    }
+                ]
+            },
+            b"\x01" * 100,
+        ),
+        400,
+        "INVALID_ARGUMENT",
+    ),
+    "header length past the body": (
+        "resnet",
+        b"{}",
+        {"Inference-Header-Content-Length": "99"},
+        400,
+        "INVALID_ARGUMENT",
+    ),
     "garbage image bytes": ("lite0", *image_body(b"this is not an image at all" * 10), 400, "INVALID_ARGUMENT"),
     "decompression bomb": ("lite0", *image_body(BOMB), 400, "INVALID_ARGUMENT"),
     "body over the limit": ("resnet", b"{" + b" " * (MAX_BODY + 10) + b"}", {}, 413, "INVALID_ARGUMENT"),
     "unknown model": ("nosuchmodel", *uint8_json(), 404, "MODEL_NOT_FOUND"),
-    "unknown output": ("resnet", json.dumps({"inputs": json.loads(uint8_json()[0])["inputs"],
-                                             "outputs": [{"name": "logits"}]}).encode(), {}, 400, "INVALID_ARGUMENT"),
-    "bad top_k": ("resnet", json.dumps({"inputs": json.loads(uint8_json()[0])["inputs"],
-                                        "parameters": {"top_k": -3}}).encode(), {}, 400, "INVALID_ARGUMENT"),
+    "unknown output": (
+        "resnet",
+        json.dumps({"inputs": json.loads(uint8_json()[0])["inputs"], "outputs": [{"name": "logits"}]}).encode(),
+        {},
+        400,
+        "INVALID_ARGUMENT",
+    ),
+    "bad top_k": (
+        "resnet",
+        json.dumps({"inputs": json.loads(uint8_json()[0])["inputs"], "parameters": {"top_k": -3}}).encode(),
+        {},
+        400,
+        "INVALID_ARGUMENT",
+    ),
 }
 
 
@@ -254,6 +339,7 @@ def test_bad_request_gets_4xx_with_code_and_server_goes_on(server, ref, case):
 def test_bad_grpc_requests_get_codes(server):
     import grpc
     from tritonclient.utils import InferenceServerException
+
     c = grpc_client(server)
     with pytest.raises(InferenceServerException) as e:
         c.infer("lite0", [jpeg_input(grpcclient, b"garbage" * 9)])
@@ -265,6 +351,7 @@ def test_bad_grpc_requests_get_codes(server):
 
 
 # ---- batching, metrics ----
+
 
 def metrics(server):
     status, body, headers = server.get("/metrics")
@@ -287,12 +374,15 @@ def test_concurrent_requests_are_merged_and_each_reply_is_its_rows(server, ref):
     within that rounding, and each merged reply is exactly its rows of the merged batch (the Java BatcherTest).
     """
     before = batch_count(server, "resnet")
-    images = [ref["pixels"][i % 2:i % 2 + 1] for i in range(16)]
+    images = [ref["pixels"][i % 2 : i % 2 + 1] for i in range(16)]
 
     def one(i):
         out = httpclient.InferRequestedOutput("prob", binary_data=True)
-        return httpclient.InferenceServerClient(f"127.0.0.1:{server.http_port}").infer(
-            "resnet", [pixel_input(httpclient, images[i])], outputs=[out]).as_numpy("prob")
+        return (
+            httpclient.InferenceServerClient(f"127.0.0.1:{server.http_port}")
+            .infer("resnet", [pixel_input(httpclient, images[i])], outputs=[out])
+            .as_numpy("prob")
+        )
 
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         got = list(pool.map(one, range(16)))
@@ -333,12 +423,17 @@ def test_access_log_has_one_line_per_request(server):
 
 # ---- shutdown ----
 
+
 def test_sigterm_answers_every_request_in_flight(ref):
     s = Server("--max-batch-size", "1", log_name="serve-sigterm")
     try:
+
         def one(_):
-            return httpclient.InferenceServerClient(f"127.0.0.1:{s.http_port}", network_timeout=120).infer(
-                "lite0", [jpeg_input(httpclient, count=4)]).as_numpy("prob")
+            return (
+                httpclient.InferenceServerClient(f"127.0.0.1:{s.http_port}", network_timeout=120)
+                .infer("lite0", [jpeg_input(httpclient, count=4)])
+                .as_numpy("prob")
+            )
 
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(one, i) for i in range(6)]

@@ -4,6 +4,7 @@ to Parquet: the Python twin of io.mxport.spark.examples.ScoreImages.
 spark-submit --conf spark.pyspark.python=/path/to/venv/bin/python --files m-symbol.json,m.params \
   spark/examples/score_images.py sparkfiles:m IMAGES_DIR OUTPUT_DIR [BATCH_SIZE] [PARTITIONS]
 """
+
 import sys
 
 from pyspark.sql import SparkSession

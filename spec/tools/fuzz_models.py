@@ -51,6 +51,7 @@ def redigest(sig, params):
 # Each mutation takes (rng, graph, params) and returns (graph_or_bytes, params_or_None, note).
 # graph may come back as bytes (written as is); params None means the file is left out.
 
+
 def truncate_params(rng, g, p):
     cut = rng.randrange(0, len(p))
     return g, p[:cut], f"params truncated to {cut} of {len(p)} bytes"
@@ -87,7 +88,7 @@ def not_json(rng, g, p):
     text = json.dumps(g)
     choice = rng.randrange(4)
     if choice == 0:
-        return text[:rng.randrange(len(text))].encode(), p, "symbol JSON truncated"
+        return text[: rng.randrange(len(text))].encode(), p, "symbol JSON truncated"
     if choice == 1:
         return bytes(rng.randrange(256) for _ in range(rng.randint(0, 200))), p, "symbol is random bytes"
     if choice == 2:
@@ -126,7 +127,7 @@ def mutate_signature(rng, g, p):
         ("params missing", lambda: sig.pop("params")),
         ("a negative dimension", lambda: spec.update(shape=[-1] + [-rng.randint(2, 10)] * (len(spec["shape"]) - 1))),
         ("a zero dimension", lambda: spec.update(shape=[-1, 0])),
-        ("an enormous dimension", lambda: spec.update(shape=[-1, rng.choice([2 ** 31, 2 ** 40, 10 ** 30])])),
+        ("an enormous dimension", lambda: spec.update(shape=[-1, rng.choice([2**31, 2**40, 10**30])])),
         ("an enormous product", lambda: spec.update(shape=[-1, 65536, 65536])),
         ("a float dimension", lambda: spec.update(shape=[-1, 2.5])),
         ("rank 9", lambda: spec.update(shape=[-1] + [1] * 8)),
@@ -137,16 +138,38 @@ def mutate_signature(rng, g, p):
         ("a params path outside the folder", lambda: sig["params"].update(file="../../etc/passwd")),
         ("an extra top-level field", lambda: sig.update(weights="http://example.invalid/w.params")),
         ("format version 3", lambda: sig.update(mxport_format=3)),
-        ("version 2 with labels of the right count", lambda: (sig.update(mxport_format=2), sig["outputs"][0].update(
-            labels=[f"class {i}" for i in range(max(sig["outputs"][0]["shape"][-1], 1))]))),
-        ("version 2 with labels of the wrong count", lambda: (sig.update(mxport_format=2), sig["outputs"][0].update(
-            labels=["a"] * (abs(sig["outputs"][0]["shape"][-1]) + 1)))),
+        (
+            "version 2 with labels of the right count",
+            lambda: (
+                sig.update(mxport_format=2),
+                sig["outputs"][0].update(labels=[f"class {i}" for i in range(max(sig["outputs"][0]["shape"][-1], 1))]),
+            ),
+        ),
+        (
+            "version 2 with labels of the wrong count",
+            lambda: (
+                sig.update(mxport_format=2),
+                sig["outputs"][0].update(labels=["a"] * (abs(sig["outputs"][0]["shape"][-1]) + 1)),
+            ),
+        ),
         ("labels on a version-1 output", lambda: sig["outputs"][0].update(labels=["a"])),
-        ("version 2 with labels on an input", lambda: (sig.update(mxport_format=2), sig["inputs"][0].update(
-            labels=["a"]))),
-        ("version 2 metadata", lambda: sig.update(mxport_format=2, metadata={"name": rng.choice(["x", "", "é" * 4096])})),
-        ("version 2 metadata too long or not a string", lambda: sig.update(mxport_format=2, metadata=rng.choice([
-            {"name": "x" * 4097}, {"year": 2020}, {"bad key": "x"}, ["name"], {f"k{i}": "" for i in range(65)}]))),
+        (
+            "version 2 with labels on an input",
+            lambda: (sig.update(mxport_format=2), sig["inputs"][0].update(labels=["a"])),
+        ),
+        (
+            "version 2 metadata",
+            lambda: sig.update(mxport_format=2, metadata={"name": rng.choice(["x", "", "é" * 4096])}),
+        ),
+        (
+            "version 2 metadata too long or not a string",
+            lambda: sig.update(
+                mxport_format=2,
+                metadata=rng.choice(
+                    [{"name": "x" * 4097}, {"year": 2020}, {"bad key": "x"}, ["name"], {f"k{i}": "" for i in range(65)}]
+                ),
+            ),
+        ),
         ("metadata in version 1", lambda: sig.update(metadata={"name": "x"})),
         ("format version as a string", lambda: sig.update(mxport_format="1")),
         ("a digest of the wrong length", lambda: sig["params"].update(sha256="abc")),
@@ -161,7 +184,7 @@ def mutate_signature(rng, g, p):
 def signature_not_json(rng, g, p):
     for n in g["nodes"]:
         if SIG in n.get("attrs", {}):
-            n["attrs"][SIG] = n["attrs"][SIG][:rng.randrange(len(n["attrs"][SIG]))]
+            n["attrs"][SIG] = n["attrs"][SIG][: rng.randrange(len(n["attrs"][SIG]))]
     return g, p, "signature attribute truncated"
 
 
@@ -173,12 +196,22 @@ def connectors(rng, g, p):
         ("a connector's port renamed", lambda: target["attrs"].update(__mxport_port__="elsewhere")),
         ("a connector of an unknown kind", lambda: target["attrs"].update(__mxport_connector__="teleport")),
         ("a connector is not an identity", lambda: target.update(op="relu")),
-        ("a second signature", lambda: target["attrs"].update({SIG: next(
-            n["attrs"][SIG] for n in g["nodes"] if SIG in n.get("attrs", {}))}) if SIG not in target["attrs"]
-            else g["nodes"][0].setdefault("attrs", {}).update({SIG: target["attrs"][SIG]})),
-        ("a connector port is duplicated", lambda: [m["attrs"].update(__mxport_port__=target["attrs"]["__mxport_port__"])
-                                                    for m in marked if m["attrs"]["__mxport_connector__"]
-                                                    == target["attrs"]["__mxport_connector__"]]),
+        (
+            "a second signature",
+            lambda: (
+                target["attrs"].update({SIG: next(n["attrs"][SIG] for n in g["nodes"] if SIG in n.get("attrs", {}))})
+                if SIG not in target["attrs"]
+                else g["nodes"][0].setdefault("attrs", {}).update({SIG: target["attrs"][SIG]})
+            ),
+        ),
+        (
+            "a connector port is duplicated",
+            lambda: [
+                m["attrs"].update(__mxport_port__=target["attrs"]["__mxport_port__"])
+                for m in marked
+                if m["attrs"]["__mxport_connector__"] == target["attrs"]["__mxport_connector__"]
+            ],
+        ),
     ]
     note, fn = rng.choice(choices)
     fn()
@@ -187,8 +220,33 @@ def connectors(rng, g, p):
 
 # Pieces of the names converters and other tools give nodes (spec section 7: an old model keeps them). No tab
 # and no newline: the JVM adapters of integration_tests take descriptions as tab-separated lines.
-NAME_PIECES = ["/", " ", "0", "123", ".", ":", ";", "onnx::", "input.1", "/layer1/layer1.0/conv1/Conv_output_0",
-               "\u00e9", "\u540d", "\U0001F431", "'", '"', "\\", "-", "_output", "#", "%", "?", "=", ",", "[", "{"]
+NAME_PIECES = [
+    "/",
+    " ",
+    "0",
+    "123",
+    ".",
+    ":",
+    ";",
+    "onnx::",
+    "input.1",
+    "/layer1/layer1.0/conv1/Conv_output_0",
+    "\u00e9",
+    "\u540d",
+    "\U0001f431",
+    "'",
+    '"',
+    "\\",
+    "-",
+    "_output",
+    "#",
+    "%",
+    "?",
+    "=",
+    ",",
+    "[",
+    "{",
+]
 
 
 def converter_name(rng):
@@ -211,8 +269,11 @@ def old_names(rng, g, p, load):
     inputs = [n for n in g["nodes"] if n["op"] == "null" and n["name"] in names]
     if rng.random() < 0.7:
         target = rng.choice(inputs)
-        new = converter_name(rng) if rng.random() < 0.9 else rng.choice(
-            [n["name"] for n in g["nodes"] if n["op"] == "null" and n["name"] not in names])  # a parameter's name
+        new = (
+            converter_name(rng)
+            if rng.random() < 0.9
+            else rng.choice([n["name"] for n in g["nodes"] if n["op"] == "null" and n["name"] not in names])
+        )  # a parameter's name
         for spec in load["inputs"]:
             if spec["name"] == target["name"]:
                 spec["name"] = new
@@ -229,13 +290,38 @@ def old_names(rng, g, p, load):
 
 
 def files(rng, g, p):
-    return g, p, rng.choice(["params missing", "symbol missing", "params empty", "params is a directory",
-                             "symbol is a directory", "params is a symlink outside the folder"])
+    return (
+        g,
+        p,
+        rng.choice(
+            [
+                "params missing",
+                "symbol missing",
+                "params empty",
+                "params is a directory",
+                "symbol is a directory",
+                "params is a symlink outside the folder",
+            ]
+        ),
+    )
 
 
-MUTATIONS = [truncate_params, truncate_params_redigested, flip_params, flip_params_redigested, not_json,
-             wrong_shape_json, mutate_signature, mutate_signature, signature_not_json, connectors, connectors,
-             files]
+MUTATIONS = [
+    truncate_params,
+    truncate_params_redigested,
+    flip_params,
+    flip_params_redigested,
+    not_json,
+    wrong_shape_json,
+    mutate_signature,
+    mutate_signature,
+    signature_not_json,
+    connectors,
+    connectors,
+    files,
+]
+
+
 def flip_param_names(rng, g, p):
     """Bits flipped in the array names of a params file (an old model has no digest to catch it)."""
     data = bytearray(p)
@@ -243,7 +329,7 @@ def flip_param_names(rng, g, p):
     for prefix in (b"arg:", b"aux:"):
         at = p.find(prefix)
         while at >= 8:
-            length = int.from_bytes(p[at - 8:at], "little")
+            length = int.from_bytes(p[at - 8 : at], "little")
             if 4 <= length <= len(p) - at:
                 spots.extend(range(at, at + length))
             at = p.find(prefix, at + 1)
@@ -265,8 +351,16 @@ def scramble_params(rng, g, p):
 # An old model has no signature to break: its names are renamed, then now and then its files are broken too. Its
 # params have no digest, so a flipped header reaches the loaders' header check (spec/FORMAT.md section 10), which
 # must refuse it before MXNet allocates what it claims.
-OLD_MUTATIONS = [truncate_params, flip_params, flip_params, scramble_params, flip_param_names, not_json,
-                 wrong_shape_json, files]
+OLD_MUTATIONS = [
+    truncate_params,
+    flip_params,
+    flip_params,
+    scramble_params,
+    flip_param_names,
+    not_json,
+    wrong_shape_json,
+    files,
+]
 
 
 def write_case(folder, graph, params, note, params_name="model.params"):
@@ -323,8 +417,13 @@ def generate(out, cases, seed):
             mutation = rng.choice(OLD_MUTATIONS)
             graph, params, more = mutation(rng, graph, params)
             note = f"{note}; {more}"
-        write_case(os.path.join(out, name), graph, params, note.rsplit("; ", 1)[-1],
-                   params_name=f"model-{load['epoch']:04d}.params")
+        write_case(
+            os.path.join(out, name),
+            graph,
+            params,
+            note.rsplit("; ", 1)[-1],
+            params_name=f"model-{load['epoch']:04d}.params",
+        )
         index.append({"case": name, "source": source, "mutation": mutation.__name__, "note": note, "load": load})
     with open(os.path.join(out, "index.json"), "w") as f:
         json.dump(index, f, indent=1)

@@ -24,20 +24,32 @@ OUT = os.path.join(HERE, "..", "image_cases")
 
 def png(width, height, rows=None):
     """An 8-bit RGB PNG; rows (bytes per row, without the filter byte) default to a gradient."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     rows = rows or [bytes((x * 3 + y + c * 40) % 256 for x in range(width) for c in range(3)) for y in range(height)]
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"".join(b"\0" + r for r in rows))) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"".join(b"\0" + r for r in rows)))
+        + chunk(b"IEND", b"")
+    )
 
 
 def bmp(width, height):
     """A 24-bit BMP (bottom-up, BGR rows padded to 4 bytes)."""
     row = (width * 3 + 3) // 4 * 4
-    pixels = b"".join(bytes((x * 5 + y + c * 70) % 256 for x in range(width) for c in range(3)).ljust(row, b"\0")
-                      for y in range(height))
-    return (b"BM" + struct.pack("<IHHI", 54 + len(pixels), 0, 0, 54)
-            + struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, len(pixels), 2835, 2835, 0, 0) + pixels)
+    pixels = b"".join(
+        bytes((x * 5 + y + c * 70) % 256 for x in range(width) for c in range(3)).ljust(row, b"\0")
+        for y in range(height)
+    )
+    return (
+        b"BM"
+        + struct.pack("<IHHI", 54 + len(pixels), 0, 0, 54)
+        + struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
+        + pixels
+    )
 
 
 def jpeg_claiming(width, height, marker=0xC0):
@@ -69,8 +81,8 @@ def jfif_with_a_size_only_mxnet_reads():
 
 def cases():
     yield "png_100000x100000.png", png_claiming(100000, 100000), None
-    yield "png_2147483647x1.png", png_claiming(2 ** 31 - 1, 1), None
-    yield "png_4294967295x4294967295.png", png_claiming(2 ** 32 - 1, 2 ** 32 - 1), None
+    yield "png_2147483647x1.png", png_claiming(2**31 - 1, 1), None
+    yield "png_4294967295x4294967295.png", png_claiming(2**32 - 1, 2**32 - 1), None
     yield "jpeg_65535x65535.jpg", jpeg_claiming(65535, 65535), None
     yield "jpeg_30000x30000.jpg", jpeg_claiming(30000, 30000), None
     yield "progressive_jpeg_60000x60000.jpg", jpeg_claiming(60000, 60000, 0xC2), None
@@ -90,6 +102,7 @@ def cases():
 def main():
     sys.path.insert(0, os.path.join(REPO, "python", "src"))
     import mxport
+
     os.makedirs(OUT, exist_ok=True)
     for old in os.listdir(OUT):
         os.remove(os.path.join(OUT, old))
@@ -100,8 +113,9 @@ def main():
         case = {"file": name, "max_pixels": max_pixels}
         try:
             pixels = mxport.decode_image(data, **({} if max_pixels is None else {"max_pixels": max_pixels}))
-            case.update(code="OK", shape=list(pixels.shape),
-                        sha256=hashlib.sha256(pixels.asnumpy().tobytes()).hexdigest())
+            case.update(
+                code="OK", shape=list(pixels.shape), sha256=hashlib.sha256(pixels.asnumpy().tobytes()).hexdigest()
+            )
         except mxport.MxportError as e:
             case.update(code=e.code, message=e.detail)
         index.append(case)

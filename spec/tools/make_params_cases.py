@@ -30,17 +30,26 @@ def dense_v2(shape, dtype="float32", values=None, ndim=None, flag=None):
     for d in shape:
         n *= d
     values = values if values is not None else [i % 7 for i in range(n)]
-    return (struct.pack("<Ii", V2, 0) + struct.pack("<i", len(shape) if ndim is None else ndim)
-            + struct.pack(f"<{len(shape)}q", *shape) + struct.pack("<ii", 1, 0)
-            + struct.pack("<i", code if flag is None else flag) + struct.pack(f"<{len(values)}{fmt}", *values))
+    return (
+        struct.pack("<Ii", V2, 0)
+        + struct.pack("<i", len(shape) if ndim is None else ndim)
+        + struct.pack(f"<{len(shape)}q", *shape)
+        + struct.pack("<ii", 1, 0)
+        + struct.pack("<i", code if flag is None else flag)
+        + struct.pack(f"<{len(values)}{fmt}", *values)
+    )
 
 
 def dense_v1(shape):
     n = 1
     for d in shape:
         n *= d
-    return (struct.pack("<Ii", V1, len(shape)) + struct.pack(f"<{len(shape)}q", *shape) + struct.pack("<iii", 1, 0, 0)
-            + struct.pack(f"<{n}f", *range(n)))
+    return (
+        struct.pack("<Ii", V1, len(shape))
+        + struct.pack(f"<{len(shape)}q", *shape)
+        + struct.pack("<iii", 1, 0, 0)
+        + struct.pack(f"<{n}f", *range(n))
+    )
 
 
 def dense_oldest(shape):
@@ -48,8 +57,12 @@ def dense_oldest(shape):
     n = 1
     for d in shape:
         n *= d
-    return (struct.pack("<I", len(shape)) + struct.pack(f"<{len(shape)}I", *shape) + struct.pack("<iii", 1, 0, 0)
-            + struct.pack(f"<{n}f", *range(n)))
+    return (
+        struct.pack("<I", len(shape))
+        + struct.pack(f"<{len(shape)}I", *shape)
+        + struct.pack("<iii", 1, 0, 0)
+        + struct.pack(f"<{n}f", *range(n))
+    )
 
 
 def row_sparse(shape, rows, aux_ndim=1):
@@ -59,11 +72,20 @@ def row_sparse(shape, rows, aux_ndim=1):
         width *= d
     storage = (rows,) + tuple(shape[1:])
     index_shape = (rows,) if aux_ndim else ()
-    return (struct.pack("<Ii", V2, 1) + struct.pack("<i", len(storage)) + struct.pack(f"<{len(storage)}q", *storage)
-            + struct.pack("<i", len(shape)) + struct.pack(f"<{len(shape)}q", *shape) + struct.pack("<ii", 1, 0)
-            + struct.pack("<i", 0) + struct.pack("<i", 6) + struct.pack("<i", len(index_shape))
-            + struct.pack(f"<{len(index_shape)}q", *index_shape)
-            + struct.pack(f"<{rows * width}f", *range(rows * width)) + struct.pack(f"<{rows}q", *range(rows)))
+    return (
+        struct.pack("<Ii", V2, 1)
+        + struct.pack("<i", len(storage))
+        + struct.pack(f"<{len(storage)}q", *storage)
+        + struct.pack("<i", len(shape))
+        + struct.pack(f"<{len(shape)}q", *shape)
+        + struct.pack("<ii", 1, 0)
+        + struct.pack("<i", 0)
+        + struct.pack("<i", 6)
+        + struct.pack("<i", len(index_shape))
+        + struct.pack(f"<{len(index_shape)}q", *index_shape)
+        + struct.pack(f"<{rows * width}f", *range(rows * width))
+        + struct.pack(f"<{rows}q", *range(rows))
+    )
 
 
 def params_file(arrays, names, count=None, name_count=None, magic=0x112):
@@ -95,7 +117,7 @@ def split_source(data):
     at += 8
     for _ in range(count):
         (length,) = struct.unpack_from("<Q", data, at)
-        names.append(data[at + 8:at + 8 + length].decode())
+        names.append(data[at + 8 : at + 8 + length].decode())
         at += 8 + length
     return arrays, names
 
@@ -118,35 +140,54 @@ def cases():
     yield "ok_int64_and_uint8", params_file([dense_v2((3,), "int64"), dense_v2((5,), "uint8")], ["a", "b"]), "OK", None
     yield "too_short", good[:12], "BAD_PARAMS", None
     yield "not_params_magic", patch(good, 0, "<Q", 0x113), "BAD_PARAMS", None
-    yield "huge_array_count", patch(good, 16, "<Q", 2 ** 60), "BAD_PARAMS", None
+    yield "huge_array_count", patch(good, 16, "<Q", 2**60), "BAD_PARAMS", None
     yield "one_array_too_many", patch(good, 16, "<Q", len(arrays) + 1), "BAD_PARAMS", len(arrays)
-    yield "huge_ndim", params_file(arrays[:2] + [patch(a2, 8, "<i", 2 ** 30)] + arrays[3:], names), "BAD_PARAMS", 2
+    yield "huge_ndim", params_file(arrays[:2] + [patch(a2, 8, "<i", 2**30)] + arrays[3:], names), "BAD_PARAMS", 2
     yield "negative_ndim", params_file(arrays[:2] + [patch(a2, 8, "<i", -5)] + arrays[3:], names), "BAD_PARAMS", 2
-    yield "huge_dimension", params_file(arrays[:2] + [patch(a2, 12, "<q", 2 ** 40)] + arrays[3:], names), \
-        "BAD_PARAMS", 2
-    yield "negative_dimension", params_file(arrays[:2] + [patch(a2, 12, "<q", -8)] + arrays[3:], names), \
-        "BAD_PARAMS", 2
-    yield "elements_overflow", params_file([dense_v2((2 ** 33, 2 ** 33), values=[])], ["arg:w"]), "BAD_PARAMS", 0
+    yield "huge_dimension", params_file(arrays[:2] + [patch(a2, 12, "<q", 2**40)] + arrays[3:], names), "BAD_PARAMS", 2
+    yield "negative_dimension", params_file(arrays[:2] + [patch(a2, 12, "<q", -8)] + arrays[3:], names), "BAD_PARAMS", 2
+    yield "elements_overflow", params_file([dense_v2((2**33, 2**33), values=[])], ["arg:w"]), "BAD_PARAMS", 0
     yield "unknown_dtype", params_file([dense_v2((2,), flag=99)], ["arg:w"]), "BAD_PARAMS", 0
     yield "unknown_storage_type", params_file([patch(arrays[0], 4, "<i", 7)] + arrays[1:], names), "BAD_PARAMS", 0
-    yield "oldest_layout_huge_ndim", params_file([struct.pack("<I", 0x40000000) + b"\0" * 64], ["arg:w"]), \
-        "BAD_PARAMS", 0
-    yield "sparse_index_without_dimensions", params_file([row_sparse((10, 3), 0, aux_ndim=0)], ["arg:emb"]), \
-        "BAD_PARAMS", 0
-    yield "sparse_storage_disagrees_with_indices", params_file([patch(row_sparse((10, 3), 2), 12, "<q", 2 ** 35)],
-                                                               ["arg:emb"]), "BAD_PARAMS", 0
-    yield "sparse_indices_larger_than_file", params_file(
-        [patch(patch(row_sparse((10, 3), 2), 12, "<q", 2 ** 35), 68, "<q", 2 ** 35)], ["arg:emb"]), "BAD_PARAMS", 0
+    yield (
+        "oldest_layout_huge_ndim",
+        params_file([struct.pack("<I", 0x40000000) + b"\0" * 64], ["arg:w"]),
+        "BAD_PARAMS",
+        0,
+    )
+    yield (
+        "sparse_index_without_dimensions",
+        params_file([row_sparse((10, 3), 0, aux_ndim=0)], ["arg:emb"]),
+        "BAD_PARAMS",
+        0,
+    )
+    yield (
+        "sparse_storage_disagrees_with_indices",
+        params_file([patch(row_sparse((10, 3), 2), 12, "<q", 2**35)], ["arg:emb"]),
+        "BAD_PARAMS",
+        0,
+    )
+    yield (
+        "sparse_indices_larger_than_file",
+        params_file([patch(patch(row_sparse((10, 3), 2), 12, "<q", 2**35), 68, "<q", 2**35)], ["arg:emb"]),
+        "BAD_PARAMS",
+        0,
+    )
     yield "names_count_differs", params_file(arrays, names, name_count=len(names) - 1), "BAD_PARAMS", None
-    yield "huge_name_length", params_file(arrays, names[:-1] + [b"x"]).replace(
-        struct.pack("<Q", 1) + b"x", struct.pack("<Q", 2 ** 40) + b"x"), "BAD_PARAMS", None
-    yield "names_missing", good[:len(good) - sum(8 + len(n) for n in names) - 8], "BAD_PARAMS", None
+    yield (
+        "huge_name_length",
+        params_file(arrays, names[:-1] + [b"x"]).replace(struct.pack("<Q", 1) + b"x", struct.pack("<Q", 2**40) + b"x"),
+        "BAD_PARAMS",
+        None,
+    )
+    yield "names_missing", good[: len(good) - sum(8 + len(n) for n in names) - 8], "BAD_PARAMS", None
 
 
 def main():
     sys.path.insert(0, os.path.join(HERE, "..", "..", "python", "src"))
     from mxport import MxportError
     from mxport._params_header import check_params_header
+
     os.makedirs(OUT, exist_ok=True)
     for old in os.listdir(OUT):
         os.remove(os.path.join(OUT, old))

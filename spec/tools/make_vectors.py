@@ -75,8 +75,11 @@ def mlp(prefix, hidden=8, out=3):
 def image_pre():
     pre = nn.HybridSequential(prefix="pre_")
     with pre.name_scope():
-        pre.add(transforms.Resize((8, 8)), transforms.ToTensor(),
-                transforms.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)))
+        pre.add(
+            transforms.Resize((8, 8)),
+            transforms.ToTensor(),
+            transforms.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
+        )
     return pre
 
 
@@ -110,8 +113,24 @@ class Writer:
     def __init__(self, root):
         self.root = root
 
-    def case(self, name, description, net, specs, pre=None, post=None, output_names=None, layouts=None,
-             batches=(2,), extra_runs=(), seed=0, labels=None, metadata=None, optimize="none", calibration=None):
+    def case(
+        self,
+        name,
+        description,
+        net,
+        specs,
+        pre=None,
+        post=None,
+        output_names=None,
+        layouts=None,
+        batches=(2,),
+        extra_runs=(),
+        seed=0,
+        labels=None,
+        metadata=None,
+        optimize="none",
+        calibration=None,
+    ):
         folder = os.path.join(self.root, name)
         os.makedirs(folder)
         n_in = len(specs)
@@ -121,9 +140,19 @@ class Writer:
         for p in pre_list:
             if p is not None:
                 p.initialize(HE)
-        mxport.export(net, os.path.join(folder, "model"), inputs=specs, preprocess=pre, postprocess=post,
-                      output_names=output_names, layouts=layouts, labels=labels, metadata=metadata,
-                      optimize=optimize, calibration=calibration)
+        mxport.export(
+            net,
+            os.path.join(folder, "model"),
+            inputs=specs,
+            preprocess=pre,
+            postprocess=post,
+            output_names=output_names,
+            layouts=layouts,
+            labels=labels,
+            metadata=metadata,
+            optimize=optimize,
+            calibration=calibration,
+        )
         sig = mxport.read_signature(os.path.join(folder, "model"))
         n_out = len(sig.outputs)
         # the vectors belong to the format, not to a release: a fixed producer keeps them byte-stable across versions
@@ -132,8 +161,7 @@ class Writer:
         rng = np.random.RandomState(seed)
         runs = []
         for r, batch in enumerate(batches):
-            arrays = [rand(rng, (batch,) + tuple(12 if d == -1 else d for d in s.shape[1:]), s.dtype)
-                      for s in specs]
+            arrays = [rand(rng, (batch,) + tuple(12 if d == -1 else d for d in s.shape[1:]), s.dtype) for s in specs]
             outs, feats, raw = reference(pre_list, net, post_list, arrays)
             if optimize != "none":  # the optimised graph is not the Gluon blocks: stock MXNet runs its files
                 outs, raw = stock_outputs(folder, sig, arrays, feats)
@@ -144,8 +172,11 @@ class Writer:
                 runs.append(self._run(folder, f"{r}_net", False, feats, raw))
         for run in extra_runs:
             runs.append(self._bad_run(folder, rng, run))
-        expect = {"mxport_format": sig.format_version, "metadata": dict(sig.metadata),
-                  "labels": {s.name: list(s.labels) for s in sig.outputs if s.labels is not None}}
+        expect = {
+            "mxport_format": sig.format_version,
+            "metadata": dict(sig.metadata),
+            "labels": {s.name: list(s.labels) for s in sig.outputs if s.labels is not None},
+        }
         if sig.optimization is not None:
             expect["optimization"] = sig.optimization
         tolerance = (INT8_RTOL, INT8_ATOL) if optimize == "int8" else (RTOL, ATOL)
@@ -169,10 +200,25 @@ class Writer:
             out["names"] = run["names"]
         return out
 
-    def _case_json(self, folder, description, runs, load=None, expected_error=None, signature=None,
-                   output_names=None, tolerance=(RTOL, ATOL)):
-        doc = {"description": description, "rtol": tolerance[0], "atol": tolerance[1],
-               "load": load or {"inputs": None, "epoch": None}, "runs": runs, "expected_error": expected_error}
+    def _case_json(
+        self,
+        folder,
+        description,
+        runs,
+        load=None,
+        expected_error=None,
+        signature=None,
+        output_names=None,
+        tolerance=(RTOL, ATOL),
+    ):
+        doc = {
+            "description": description,
+            "rtol": tolerance[0],
+            "atol": tolerance[1],
+            "load": load or {"inputs": None, "epoch": None},
+            "runs": runs,
+            "expected_error": expected_error,
+        }
         if signature is not None:
             doc["signature"] = signature
         if output_names is not None:
@@ -184,8 +230,11 @@ class Writer:
     def invalid(self, name, description, source, code, mutate, load=None):
         """A copy of another case's model, broken by mutate(folder), that must fail to load with code."""
         folder = os.path.join(self.root, name)
-        shutil.copytree(os.path.join(self.root, source), folder,
-                        ignore=lambda d, files: [f for f in files if f.endswith(".npy") or f == "case.json"])
+        shutil.copytree(
+            os.path.join(self.root, source),
+            folder,
+            ignore=lambda d, files: [f for f in files if f.endswith(".npy") or f == "case.json"],
+        )
         mutate(folder)
         self._case_json(folder, description, [], load=load, expected_error=code)
 
@@ -215,6 +264,7 @@ def edit_symbol(fn):
         fn(graph)
         with open(path, "w") as f:
             json.dump(graph, f, indent=2)
+
     return mutate
 
 
@@ -226,6 +276,7 @@ def edit_signature(fn):
                 sig = json.loads(attrs[_graph.SIGNATURE_ATTR])
                 fn(sig)
                 attrs[_graph.SIGNATURE_ATTR] = json.dumps(sig, separators=(",", ":"))
+
     return edit_symbol(on_graph)
 
 
@@ -233,6 +284,7 @@ def write_text(name, text):
     def mutate(folder):
         with open(os.path.join(folder, name), "w") as f:
             f.write(text)
+
     return mutate
 
 
@@ -244,101 +296,274 @@ def main(root):
     os.makedirs(root, exist_ok=True)
     w = Writer(root)
     f32 = "float32"
-    w.case("single_in_single_out", "one float32 input, one output, no transforms",
-           mlp("mlp_"), [TensorSpec("x", (-1, 6), f32, "NC")], output_names=["y"], layouts={"y": "NC"})
-    w.case("single_in_multi_out", "one input, two outputs of different widths",
-           TwoHeads(prefix="twoheads_"), [TensorSpec("x", (-1, 6), f32, "NC")], output_names=["a", "b"])
-    w.case("multi_in_single_out", "two inputs, each with its own transforms (affine; negation), one output",
-           TwoInputs(prefix="twoin_"), [TensorSpec("a", (-1, 4), f32, "NC"), TensorSpec("b", (-1, 3), f32, "NC")],
-           pre=[lam(lambda F, x: x * 2 + 1, "scale_"), lam(lambda F, x: F.negative(x), "neg_")],
-           output_names=["y"], seed=1,
-           extra_runs=[
-               {"tag": "count", "arrays": [((2, 4), f32)], "error": "INPUT_COUNT"},
-               {"tag": "unknown", "arrays": [((2, 4), f32), ((2, 3), f32)], "names": ["a", "c"],
-                "error": "UNKNOWN_INPUT"},
-               {"tag": "rank", "arrays": [((4,), f32), ((2, 3), f32)], "error": "SHAPE_MISMATCH"},
-               {"tag": "dim", "arrays": [((2, 5), f32), ((2, 3), f32)], "error": "SHAPE_MISMATCH"},
-               {"tag": "batches", "arrays": [((2, 4), f32), ((3, 3), f32)], "error": "SHAPE_MISMATCH"},
-               {"tag": "empty", "arrays": [((0, 4), f32), ((0, 3), f32)], "error": "SHAPE_MISMATCH"},
-               {"tag": "dtype", "arrays": [((2, 4), "float64"), ((2, 3), f32)], "error": "DTYPE_MISMATCH"},
-           ])
-    w.case("multi_in_multi_out", "two inputs (one with transforms), two outputs (one with softmax after)",
-           TwoInputs(outputs=2, prefix="twoio_"),
-           [TensorSpec("a", (-1, 4), f32, "NC"), TensorSpec("b", (-1, 3), f32, "NC")],
-           pre=[lam(lambda F, x: x - 0.5, "shift_"), None],
-           post=[lam(lambda F, x: F.softmax(x), "softmax_"), None], output_names=["p", "q"], seed=2)
-    w.case("uint8_image", "a uint8 NHWC image batch; Resize(8,8) + ToTensor + Normalize in the graph",
-           image_net(), [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")], pre=image_pre(),
-           output_names=["logits"], layouts={"logits": "NC", "network:image": "NCHW"}, seed=3,
-           extra_runs=[{"tag": "f32", "arrays": [((1, 12, 10, 3), f32)], "error": "DTYPE_MISMATCH"}])
-    w.case("postprocess", "softmax as output transform",
-           mlp("post_mlp_", out=4), [TensorSpec("x", (-1, 5), f32, "NC")],
-           post=lam(lambda F, x: F.softmax(x), "post_"), output_names=["prob"], seed=4)
-    w.case("dynamic_batch", "one model run at batch 1 and batch 3",
-           mlp("dyn_mlp_"), [TensorSpec("x", (-1, 5), f32, "NC")], output_names=["y"], batches=(1, 3), seed=5)
-    w.case("labels_metadata", "format version 2: class names on the output, and model metadata",
-           mlp("labels_mlp_", out=4), [TensorSpec("x", (-1, 5), f32, "NC")],
-           post=lam(lambda F, x: F.softmax(x), "labels_post_"), output_names=["prob"], layouts={"prob": "NC"},
-           labels={"prob": ["tabby", "crane", "crane", "caf\u00e9 \U0001F431"]},  # duplicates and non-ASCII are fine
-           metadata={"name": "four-class example", "licence": "CC0-1.0", "source": "spec/tools/make_vectors.py"},
-           seed=7)
+    w.case(
+        "single_in_single_out",
+        "one float32 input, one output, no transforms",
+        mlp("mlp_"),
+        [TensorSpec("x", (-1, 6), f32, "NC")],
+        output_names=["y"],
+        layouts={"y": "NC"},
+    )
+    w.case(
+        "single_in_multi_out",
+        "one input, two outputs of different widths",
+        TwoHeads(prefix="twoheads_"),
+        [TensorSpec("x", (-1, 6), f32, "NC")],
+        output_names=["a", "b"],
+    )
+    w.case(
+        "multi_in_single_out",
+        "two inputs, each with its own transforms (affine; negation), one output",
+        TwoInputs(prefix="twoin_"),
+        [TensorSpec("a", (-1, 4), f32, "NC"), TensorSpec("b", (-1, 3), f32, "NC")],
+        pre=[lam(lambda F, x: x * 2 + 1, "scale_"), lam(lambda F, x: F.negative(x), "neg_")],
+        output_names=["y"],
+        seed=1,
+        extra_runs=[
+            {"tag": "count", "arrays": [((2, 4), f32)], "error": "INPUT_COUNT"},
+            {"tag": "unknown", "arrays": [((2, 4), f32), ((2, 3), f32)], "names": ["a", "c"], "error": "UNKNOWN_INPUT"},
+            {"tag": "rank", "arrays": [((4,), f32), ((2, 3), f32)], "error": "SHAPE_MISMATCH"},
+            {"tag": "dim", "arrays": [((2, 5), f32), ((2, 3), f32)], "error": "SHAPE_MISMATCH"},
+            {"tag": "batches", "arrays": [((2, 4), f32), ((3, 3), f32)], "error": "SHAPE_MISMATCH"},
+            {"tag": "empty", "arrays": [((0, 4), f32), ((0, 3), f32)], "error": "SHAPE_MISMATCH"},
+            {"tag": "dtype", "arrays": [((2, 4), "float64"), ((2, 3), f32)], "error": "DTYPE_MISMATCH"},
+        ],
+    )
+    w.case(
+        "multi_in_multi_out",
+        "two inputs (one with transforms), two outputs (one with softmax after)",
+        TwoInputs(outputs=2, prefix="twoio_"),
+        [TensorSpec("a", (-1, 4), f32, "NC"), TensorSpec("b", (-1, 3), f32, "NC")],
+        pre=[lam(lambda F, x: x - 0.5, "shift_"), None],
+        post=[lam(lambda F, x: F.softmax(x), "softmax_"), None],
+        output_names=["p", "q"],
+        seed=2,
+    )
+    w.case(
+        "uint8_image",
+        "a uint8 NHWC image batch; Resize(8,8) + ToTensor + Normalize in the graph",
+        image_net(),
+        [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")],
+        pre=image_pre(),
+        output_names=["logits"],
+        layouts={"logits": "NC", "network:image": "NCHW"},
+        seed=3,
+        extra_runs=[{"tag": "f32", "arrays": [((1, 12, 10, 3), f32)], "error": "DTYPE_MISMATCH"}],
+    )
+    w.case(
+        "postprocess",
+        "softmax as output transform",
+        mlp("post_mlp_", out=4),
+        [TensorSpec("x", (-1, 5), f32, "NC")],
+        post=lam(lambda F, x: F.softmax(x), "post_"),
+        output_names=["prob"],
+        seed=4,
+    )
+    w.case(
+        "dynamic_batch",
+        "one model run at batch 1 and batch 3",
+        mlp("dyn_mlp_"),
+        [TensorSpec("x", (-1, 5), f32, "NC")],
+        output_names=["y"],
+        batches=(1, 3),
+        seed=5,
+    )
+    w.case(
+        "labels_metadata",
+        "format version 2: class names on the output, and model metadata",
+        mlp("labels_mlp_", out=4),
+        [TensorSpec("x", (-1, 5), f32, "NC")],
+        post=lam(lambda F, x: F.softmax(x), "labels_post_"),
+        output_names=["prob"],
+        layouts={"prob": "NC"},
+        labels={"prob": ["tabby", "crane", "crane", "caf\u00e9 \U0001f431"]},  # duplicates and non-ASCII are fine
+        metadata={"name": "four-class example", "licence": "CC0-1.0", "source": "spec/tools/make_vectors.py"},
+        seed=7,
+    )
     calibration = [rand(np.random.RandomState(11), (4, 12, 10, 3), "uint8") for _ in range(2)]
-    w.case("optimized_fused", "format version 3: the uint8_image model with oneDNN fusion (optimize='fused')",
-           image_net(), [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")], pre=image_pre(),
-           output_names=["logits"], layouts={"logits": "NC", "network:image": "NCHW"}, seed=3, optimize="fused")
-    w.case("optimized_int8", "format version 3: the uint8_image model quantised to int8 (naive calibration on 8 "
-           "seeded images)", image_net(), [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")], pre=image_pre(),
-           output_names=["logits"], layouts={"logits": "NC", "network:image": "NCHW"}, seed=3, optimize="int8",
-           calibration=calibration)
+    w.case(
+        "optimized_fused",
+        "format version 3: the uint8_image model with oneDNN fusion (optimize='fused')",
+        image_net(),
+        [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")],
+        pre=image_pre(),
+        output_names=["logits"],
+        layouts={"logits": "NC", "network:image": "NCHW"},
+        seed=3,
+        optimize="fused",
+    )
+    w.case(
+        "optimized_int8",
+        "format version 3: the uint8_image model quantised to int8 (naive calibration on 8 seeded images)",
+        image_net(),
+        [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")],
+        pre=image_pre(),
+        output_names=["logits"],
+        layouts={"logits": "NC", "network:image": "NCHW"},
+        seed=3,
+        optimize="int8",
+        calibration=calibration,
+    )
     old_format(w, root)
     old_converter_names(w, root)
 
-    w.invalid("invalid_not_json", "the symbol file is not JSON", "single_in_single_out", "BAD_SYMBOL_JSON",
-              write_text("model-symbol.json", '{"nodes": [ this is not json'))
-    w.invalid("invalid_not_a_graph", "valid JSON without nodes and heads", "single_in_single_out",
-              "BAD_SYMBOL_JSON", write_text("model-symbol.json", '{"model": "resnet", "layers": 18}'))
-    w.invalid("invalid_params_missing", "the params file is absent", "single_in_single_out", "MODEL_NOT_FOUND",
-              lambda f: os.remove(os.path.join(f, "model.params")))
-    w.invalid("invalid_digest_mismatch", "one byte of the params file flipped", "single_in_single_out",
-              "DIGEST_MISMATCH", flip_byte)
-    w.invalid("invalid_params_garbage", "params of the right digest that MXNet cannot parse",
-              "single_in_single_out", "BAD_PARAMS", garbage_params)
-    w.invalid("invalid_format_version", "mxport_format 99", "single_in_single_out", "UNSUPPORTED_FORMAT_VERSION",
-              edit_signature(lambda s: s.update(mxport_format=99)))
-    w.invalid("invalid_signature_missing_dtype", "an input spec without dtype", "single_in_single_out",
-              "BAD_SIGNATURE", edit_signature(lambda s: s["inputs"][0].pop("dtype")))
-    w.invalid("invalid_signature_absurd_shape", "a dimension of 2^40", "single_in_single_out", "BAD_SIGNATURE",
-              edit_signature(lambda s: s["inputs"][0].update(shape=[-1, 2 ** 40])))
-    w.invalid("invalid_signature_bad_layout", "a layout whose length is not the rank", "single_in_single_out",
-              "BAD_SIGNATURE", edit_signature(lambda s: s["inputs"][0].update(layout="NCHW")))
-    w.invalid("invalid_signature_bad_name", "a signature output named as a converter names it ('/Softmax_output'):"
-              " the name rule binds signatures", "single_in_single_out", "BAD_SIGNATURE",
-              edit_signature(converter_output_name))
-    w.invalid("invalid_signature_unknown_dtype", "dtype bfloat7", "single_in_single_out", "BAD_SIGNATURE",
-              edit_signature(lambda s: s["outputs"][0].update(dtype="bfloat7")))
-    w.invalid("invalid_two_signatures", "two nodes carry a signature", "single_in_multi_out", "BAD_SIGNATURE",
-              edit_symbol(copy_signature_to_noop))
-    w.invalid("invalid_connector_missing", "the no-op connector lost its marks", "single_in_single_out",
-              "BAD_CONNECTORS", edit_symbol(lambda g: strip_connector(g, "noop")))
-    w.invalid("invalid_connector_doubled", "two batchify connectors for one input", "single_in_single_out",
-              "BAD_CONNECTORS", edit_symbol(double_batchify))
-    w.invalid("invalid_labels_count", "3 labels for an output of 4 classes", "labels_metadata", "BAD_SIGNATURE",
-              edit_signature(lambda s: s["outputs"][0]["labels"].pop()))
-    w.invalid("invalid_labels_on_input", "labels on an input (only outputs carry them)", "labels_metadata",
-              "BAD_SIGNATURE", edit_signature(lambda s: s["inputs"][0].update(labels=["a"] * 5)))
-    w.invalid("invalid_labels_in_version_1", "an output with labels in a format-1 signature", "labels_metadata",
-              "BAD_SIGNATURE", edit_signature(lambda s: (s.update(mxport_format=1), s.pop("metadata"))))
-    w.invalid("invalid_metadata_not_string", "a metadata value that is a number", "labels_metadata",
-              "BAD_SIGNATURE", edit_signature(lambda s: s["metadata"].update(year=2020)))
-    w.invalid("invalid_optimization_kind", "an optimization of kind 'int4'", "optimized_int8", "BAD_SIGNATURE",
-              edit_signature(lambda s: s["optimization"].update(kind="int4")))
-    w.invalid("invalid_optimization_in_version_2", "an optimization record in a format-2 signature",
-              "optimized_fused", "BAD_SIGNATURE", edit_signature(lambda s: s.update(mxport_format=2)))
-    w.invalid("invalid_params_name_not_utf8", "an old model whose params file has an array name that is not UTF-8 "
-              "(a flipped byte; an old model has no digest to catch it)", "old_converter_names", "BAD_PARAMS",
-              name_not_utf8, load=json.load(open(os.path.join(root, "old_converter_names", "case.json")))["load"])
-    w.invalid("invalid_no_signature", "an old model loaded without input descriptions", "old_format",
-              "NO_SIGNATURE", lambda f: None, load={"inputs": None, "epoch": 7})
+    w.invalid(
+        "invalid_not_json",
+        "the symbol file is not JSON",
+        "single_in_single_out",
+        "BAD_SYMBOL_JSON",
+        write_text("model-symbol.json", '{"nodes": [ this is not json'),
+    )
+    w.invalid(
+        "invalid_not_a_graph",
+        "valid JSON without nodes and heads",
+        "single_in_single_out",
+        "BAD_SYMBOL_JSON",
+        write_text("model-symbol.json", '{"model": "resnet", "layers": 18}'),
+    )
+    w.invalid(
+        "invalid_params_missing",
+        "the params file is absent",
+        "single_in_single_out",
+        "MODEL_NOT_FOUND",
+        lambda f: os.remove(os.path.join(f, "model.params")),
+    )
+    w.invalid(
+        "invalid_digest_mismatch",
+        "one byte of the params file flipped",
+        "single_in_single_out",
+        "DIGEST_MISMATCH",
+        flip_byte,
+    )
+    w.invalid(
+        "invalid_params_garbage",
+        "params of the right digest that MXNet cannot parse",
+        "single_in_single_out",
+        "BAD_PARAMS",
+        garbage_params,
+    )
+    w.invalid(
+        "invalid_format_version",
+        "mxport_format 99",
+        "single_in_single_out",
+        "UNSUPPORTED_FORMAT_VERSION",
+        edit_signature(lambda s: s.update(mxport_format=99)),
+    )
+    w.invalid(
+        "invalid_signature_missing_dtype",
+        "an input spec without dtype",
+        "single_in_single_out",
+        "BAD_SIGNATURE",
+        edit_signature(lambda s: s["inputs"][0].pop("dtype")),
+    )
+    w.invalid(
+        "invalid_signature_absurd_shape",
+        "a dimension of 2^40",
+        "single_in_single_out",
+        "BAD_SIGNATURE",
+        edit_signature(lambda s: s["inputs"][0].update(shape=[-1, 2**40])),
+    )
+    w.invalid(
+        "invalid_signature_bad_layout",
+        "a layout whose length is not the rank",
+        "single_in_single_out",
+        "BAD_SIGNATURE",
+        edit_signature(lambda s: s["inputs"][0].update(layout="NCHW")),
+    )
+    w.invalid(
+        "invalid_signature_bad_name",
+        "a signature output named as a converter names it ('/Softmax_output'): the name rule binds signatures",
+        "single_in_single_out",
+        "BAD_SIGNATURE",
+        edit_signature(converter_output_name),
+    )
+    w.invalid(
+        "invalid_signature_unknown_dtype",
+        "dtype bfloat7",
+        "single_in_single_out",
+        "BAD_SIGNATURE",
+        edit_signature(lambda s: s["outputs"][0].update(dtype="bfloat7")),
+    )
+    w.invalid(
+        "invalid_two_signatures",
+        "two nodes carry a signature",
+        "single_in_multi_out",
+        "BAD_SIGNATURE",
+        edit_symbol(copy_signature_to_noop),
+    )
+    w.invalid(
+        "invalid_connector_missing",
+        "the no-op connector lost its marks",
+        "single_in_single_out",
+        "BAD_CONNECTORS",
+        edit_symbol(lambda g: strip_connector(g, "noop")),
+    )
+    w.invalid(
+        "invalid_connector_doubled",
+        "two batchify connectors for one input",
+        "single_in_single_out",
+        "BAD_CONNECTORS",
+        edit_symbol(double_batchify),
+    )
+    w.invalid(
+        "invalid_labels_count",
+        "3 labels for an output of 4 classes",
+        "labels_metadata",
+        "BAD_SIGNATURE",
+        edit_signature(lambda s: s["outputs"][0]["labels"].pop()),
+    )
+    w.invalid(
+        "invalid_labels_on_input",
+        "labels on an input (only outputs carry them)",
+        "labels_metadata",
+        "BAD_SIGNATURE",
+        edit_signature(lambda s: s["inputs"][0].update(labels=["a"] * 5)),
+    )
+    w.invalid(
+        "invalid_labels_in_version_1",
+        "an output with labels in a format-1 signature",
+        "labels_metadata",
+        "BAD_SIGNATURE",
+        edit_signature(lambda s: (s.update(mxport_format=1), s.pop("metadata"))),
+    )
+    w.invalid(
+        "invalid_metadata_not_string",
+        "a metadata value that is a number",
+        "labels_metadata",
+        "BAD_SIGNATURE",
+        edit_signature(lambda s: s["metadata"].update(year=2020)),
+    )
+    w.invalid(
+        "invalid_optimization_kind",
+        "an optimization of kind 'int4'",
+        "optimized_int8",
+        "BAD_SIGNATURE",
+        edit_signature(lambda s: s["optimization"].update(kind="int4")),
+    )
+    w.invalid(
+        "invalid_optimization_in_version_2",
+        "an optimization record in a format-2 signature",
+        "optimized_fused",
+        "BAD_SIGNATURE",
+        edit_signature(lambda s: s.update(mxport_format=2)),
+    )
+    w.invalid(
+        "invalid_params_name_not_utf8",
+        "an old model whose params file has an array name that is not UTF-8 "
+        "(a flipped byte; an old model has no digest to catch it)",
+        "old_converter_names",
+        "BAD_PARAMS",
+        name_not_utf8,
+        load=json.load(open(os.path.join(root, "old_converter_names", "case.json")))["load"],
+    )
+    w.invalid(
+        "invalid_no_signature",
+        "an old model loaded without input descriptions",
+        "old_format",
+        "NO_SIGNATURE",
+        lambda f: None,
+        load={"inputs": None, "epoch": 7},
+    )
 
 
 def old_format(w, root):
@@ -356,8 +581,7 @@ def old_format(w, root):
     net.export(os.path.join(folder, "model"), epoch=7)
     run = w._run(folder, "0", True, [x], [y])
     load = {"inputs": [TensorSpec("data", (-1, 5), "float32", "NC").to_dict()], "epoch": 7}
-    w._case_json(folder, "an old model (stock Gluon export, epoch 7), loaded with input descriptions", [run],
-                 load=load)
+    w._case_json(folder, "an old model (stock Gluon export, epoch 7), loaded with input descriptions", [run], load=load)
 
 
 # Names as ONNX converters and the PyTorch exporter write them: '/', spaces, leading digits, ':' and ';', dots,
@@ -373,15 +597,26 @@ def old_converter_names(w, root):
     os.makedirs(folder)
     rng = np.random.RandomState(8)
     he = lambda *shape: (rng.randn(*shape) * np.sqrt(2.0 / shape[-1])).astype(np.float32)  # noqa: E731
-    params = {"layer1.0.fc.weight": he(8, 5), "layer1.0.fc.bias": rng.randn(8).astype(np.float32) * 0.1,
-              "onnx::Gemm_7": he(8, 3), "head weight/\u00e9": he(4, 8), "2": rng.randn(4).astype(np.float32) * 0.1}
+    params = {
+        "layer1.0.fc.weight": he(8, 5),
+        "layer1.0.fc.bias": rng.randn(8).astype(np.float32) * 0.1,
+        "onnx::Gemm_7": he(8, 3),
+        "head weight/\u00e9": he(4, 8),
+        "2": rng.randn(4).astype(np.float32) * 0.1,
+    }
     a, b = mx.sym.var(CONVERTER_INPUTS[0]), mx.sym.var(CONVERTER_INPUTS[1])
-    h = mx.sym.FullyConnected(a, mx.sym.var("layer1.0.fc.weight"), mx.sym.var("layer1.0.fc.bias"), num_hidden=8,
-                              name="/layer1/layer1.0/fc/Gemm")
+    h = mx.sym.FullyConnected(
+        a,
+        mx.sym.var("layer1.0.fc.weight"),
+        mx.sym.var("layer1.0.fc.bias"),
+        num_hidden=8,
+        name="/layer1/layer1.0/fc/Gemm",
+    )
     g = mx.sym.FullyConnected(b, mx.sym.var("onnx::Gemm_7"), num_hidden=8, no_bias=True, name="/Gemm_1 side")
     r = mx.sym.Activation(h + g, act_type="relu", name="/Relu;0:1")
-    logits = mx.sym.FullyConnected(r, mx.sym.var("head weight/\u00e9"), mx.sym.var("2"), num_hidden=4,
-                                   name="/head/Gemm")
+    logits = mx.sym.FullyConnected(
+        r, mx.sym.var("head weight/\u00e9"), mx.sym.var("2"), num_hidden=4, name="/head/Gemm"
+    )
     sym = mx.sym.Group([mx.sym.softmax(logits, name="/Softmax"), mx.sym.tanh(logits, name="123")])
     assert tuple(sym.list_outputs()) == CONVERTER_OUTPUTS, sym.list_outputs()
     sym.save(os.path.join(folder, "model-symbol.json"))
@@ -390,19 +625,30 @@ def old_converter_names(w, root):
     x = rand(np.random.RandomState(9), (3, 5), "float32")
     y = rand(np.random.RandomState(10), (3, 3), "float32")
     nd = {k: mx.nd.array(v) for k, v in params.items()}
-    hidden = mx.nd.relu(mx.nd.FullyConnected(mx.nd.array(x), nd["layer1.0.fc.weight"], nd["layer1.0.fc.bias"],
-                                             num_hidden=8)
-                        + mx.nd.FullyConnected(mx.nd.array(y), nd["onnx::Gemm_7"], num_hidden=8, no_bias=True))
+    hidden = mx.nd.relu(
+        mx.nd.FullyConnected(mx.nd.array(x), nd["layer1.0.fc.weight"], nd["layer1.0.fc.bias"], num_hidden=8)
+        + mx.nd.FullyConnected(mx.nd.array(y), nd["onnx::Gemm_7"], num_hidden=8, no_bias=True)
+    )
     out = mx.nd.FullyConnected(hidden, nd["head weight/\u00e9"], nd["2"], num_hidden=4)
     outs = [mx.nd.softmax(out).asnumpy(), mx.nd.tanh(out).asnumpy()]
     for o in outs:
         assert np.abs(o).max() > 1e-2 and o.std() > 1e-2, "degenerate reference output"
     run = w._run(folder, "0", True, [x, y], outs)
-    load = {"inputs": [TensorSpec("input.1", (-1, 5), "float32", "NC").to_dict(),
-                       TensorSpec("0", (-1, 3), "float32", "NC").to_dict()], "epoch": 3}
-    w._case_json(folder, "an old model with converter-style names ('/', spaces, leading digits, ';', ':', "
-                 "non-ASCII): it loads with the graph's own names", [run], load=load,
-                 output_names=list(CONVERTER_OUTPUTS))
+    load = {
+        "inputs": [
+            TensorSpec("input.1", (-1, 5), "float32", "NC").to_dict(),
+            TensorSpec("0", (-1, 3), "float32", "NC").to_dict(),
+        ],
+        "epoch": 3,
+    }
+    w._case_json(
+        folder,
+        "an old model with converter-style names ('/', spaces, leading digits, ';', ':', "
+        "non-ASCII): it loads with the graph's own names",
+        [run],
+        load=load,
+        output_names=list(CONVERTER_OUTPUTS),
+    )
 
 
 def name_not_utf8(folder):
@@ -428,11 +674,13 @@ def flip_byte(folder):
 
 def garbage_params(folder):
     import hashlib
+
     data = bytes(range(256)) * 4
     open(os.path.join(folder, "model.params"), "wb").write(data)
 
     def fix(sig):
         sig["params"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
     edit_signature(fix)(folder)
 
 
@@ -453,11 +701,15 @@ def double_batchify(graph):
     """Inserts a second batchify connector for the same input right after the first."""
     nodes = graph["nodes"]
     i = next(k for k, n in enumerate(nodes) if n.get("attrs", {}).get(_graph.CONNECTOR_ATTR) == "batchify")
-    twin = {"op": "_copy", "name": "mxport_batchify_twin", "inputs": [[i, 0, 0]],
-            "attrs": {_graph.CONNECTOR_ATTR: "batchify", _graph.PORT_ATTR: nodes[i]["attrs"][_graph.PORT_ATTR]}}
-    for n in nodes[i + 1:]:
+    twin = {
+        "op": "_copy",
+        "name": "mxport_batchify_twin",
+        "inputs": [[i, 0, 0]],
+        "attrs": {_graph.CONNECTOR_ATTR: "batchify", _graph.PORT_ATTR: nodes[i]["attrs"][_graph.PORT_ATTR]},
+    }
+    for n in nodes[i + 1 :]:
         n["inputs"] = [[r[0] + 1 if r[0] > i else r[0]] + r[1:] for r in n["inputs"]]
-    for n in nodes[i + 1:]:
+    for n in nodes[i + 1 :]:
         n["inputs"] = [[i + 1] + r[1:] if r[0] == i else r for r in n["inputs"]]
     nodes.insert(i + 1, twin)
     graph["heads"] = [[h[0] + 1 if h[0] > i else h[0]] + h[1:] for h in graph["heads"]]

@@ -39,5 +39,18 @@ from ._onnx import export_onnx  # noqa: E402
 from ._signature import Signature, TensorSpec  # noqa: E402
 from ._version import __version__  # noqa: E402
 
-__all__ = ["environment", "export", "optimize", "export_onnx", "load", "load_module", "read_signature", "read_image", "decode_image", "Signature", "TensorSpec", "MxportError",
-           "__version__"]
+__all__ = [
+    "environment",
+    "export",
+    "optimize",
+    "export_onnx",
+    "load",
+    "load_module",
+    "read_signature",
+    "read_image",
+    "decode_image",
+    "Signature",
+    "TensorSpec",
+    "MxportError",
+    "__version__",
+]

@@ -42,11 +42,15 @@ def _load_setuptools_distutils():
     setuptools = importlib.util.find_spec("setuptools")
     folder = os.path.join(os.path.dirname(setuptools.origin), "_distutils") if setuptools else None
     if folder is None or not os.path.isfile(os.path.join(folder, "__init__.py")):
-        raise MxportError("LIBRARY_NOT_FOUND", f"MXNet 1.9.1 imports distutils, which Python "
-                          f"{sys.version_info.major}.{sys.version_info.minor} no longer has: install setuptools "
-                          "(pip install setuptools), which carries it")
-    spec = importlib.util.spec_from_file_location("distutils", os.path.join(folder, "__init__.py"),
-                                                  submodule_search_locations=[folder])
+        raise MxportError(
+            "LIBRARY_NOT_FOUND",
+            f"MXNet 1.9.1 imports distutils, which Python "
+            f"{sys.version_info.major}.{sys.version_info.minor} no longer has: install setuptools "
+            "(pip install setuptools), which carries it",
+        )
+    spec = importlib.util.spec_from_file_location(
+        "distutils", os.path.join(folder, "__init__.py"), submodule_search_locations=[folder]
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules["distutils"] = module  # its submodules (distutils.version) then load from its folder
     spec.loader.exec_module(module)
@@ -55,7 +59,10 @@ def _load_setuptools_distutils():
 def mxnet_failed_before(error):
     """The error for ``import mxnet`` failing inside mxport after the user's own ``import mxnet`` had failed (it
     ran without these fixes and left half-imported modules behind)."""
-    return MxportError("LIBRARY_NOT_FOUND", f"MXNet cannot be imported ({type(error).__name__}: {error}); it was "
-                       f"imported before mxport and failed on Python {sys.version_info.major}."
-                       f"{sys.version_info.minor} (MXNet 1.9.1 needs numpy.bool and distutils, which mxport restores "
-                       "before it imports MXNet). Fix: put `import mxport` before `import mxnet`, in a new process")
+    return MxportError(
+        "LIBRARY_NOT_FOUND",
+        f"MXNet cannot be imported ({type(error).__name__}: {error}); it was "
+        f"imported before mxport and failed on Python {sys.version_info.major}."
+        f"{sys.version_info.minor} (MXNet 1.9.1 needs numpy.bool and distutils, which mxport restores "
+        "before it imports MXNet). Fix: put `import mxport` before `import mxnet`, in a new process",
+    )

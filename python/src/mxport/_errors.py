@@ -79,7 +79,7 @@ class Fix:
 def python_spelling(fix):
     """A fix in the Python API's words."""
     if fix.kind == "argument":
-        (name, value), = fix.arguments
+        ((name, value),) = fix.arguments
         if name == "load_transforms":
             return f"load it with load_transforms={value}"
         return f"pass {name}={value!r}"
@@ -142,6 +142,6 @@ def native_message(error):
     text = str(error).strip()
     for line in text.splitlines():
         line = line.strip()
-        if line and not line.startswith(("Traceback (most recent call last)", "File \"", "Stack trace", "[bt]")):
+        if line and not line.startswith(("Traceback (most recent call last)", 'File "', "Stack trace", "[bt]")):
             return line
     return type(error).__name__

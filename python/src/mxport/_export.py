@@ -15,9 +15,24 @@ from ._trace import _symbolic, _trace
 from ._version import __version__
 
 
-def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_names=None, layouts=None,
-           example_inputs=None, overwrite=False, labels=None, metadata=None, optimize="none", calibration=None,
-           calibration_mode="naive", exclude_layers=None):
+def export(
+    net,
+    prefix,
+    *,
+    inputs,
+    preprocess=None,
+    postprocess=None,
+    output_names=None,
+    layouts=None,
+    example_inputs=None,
+    overwrite=False,
+    labels=None,
+    metadata=None,
+    optimize="none",
+    calibration=None,
+    calibration_mode="naive",
+    exclude_layers=None,
+):
     """Exports a Gluon network with its pre- and post-processing as one mxport model.
 
     >>> sig = mxport.export(net, "out/my_model",                      # net, pre: as in help(mxport)
@@ -96,13 +111,16 @@ def export(net, prefix, *, inputs, preprocess=None, postprocess=None, output_nam
     exclude_layers = _optimize.check_arguments(optimize, calibration, calibration_mode, exclude_layers)
     specs = _input_specs(inputs)
     if not isinstance(net, gluon.HybridBlock):
-        raise MxportError("INVALID_ARGUMENT", f"net must be a gluon.HybridBlock, got {type(net).__name__}; "
-                          "a plain Block cannot become a graph")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"net must be a gluon.HybridBlock, got {type(net).__name__}; a plain Block cannot become a graph",
+        )
     traced = _trace(net, specs, preprocess, postprocess, output_names, example_inputs)
     graph, signature, values = _join(net, traced, dict(layouts or {}), labels, metadata)
     if optimize != "none":
-        graph, values, record = _optimize.optimize_model(graph, signature, values, optimize, calibration,
-                                                         calibration_mode, exclude_layers)
+        graph, values, record = _optimize.optimize_model(
+            graph, signature, values, optimize, calibration, calibration_mode, exclude_layers
+        )
         signature = dataclasses.replace(signature, optimization=record)
     _write.write_atomically(prefix, graph, values, signature, overwrite)
     return read_signature(prefix)
@@ -114,16 +132,22 @@ def _input_specs(inputs):
     for s in specs:
         problem = name_problem(s.name)
         if problem:
-            raise MxportError("INVALID_ARGUMENT", f"input {problem}: an mxport model's names follow the spec's "
-                              "name rule; give the input such a name (the network's own input names, e.g. an old "
-                              "model's, do not matter: export feeds the network by position)")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"input {problem}: an mxport model's names follow the spec's "
+                "name rule; give the input such a name (the network's own input names, e.g. an old "
+                "model's, do not matter: export feeds the network by position)",
+            )
     fixed = [s for s in specs if s.shape[0] != -1]
     if fixed:
         s = fixed[0]
-        raise MxportError("INVALID_ARGUMENT", f"input '{s.name}' has a fixed batch of {s.shape[0]} "
-                          f"(shape {list(s.shape)}): dimension 0 is the batch, and an mxport model takes any "
-                          f"batch size: write -1 there, e.g. TensorSpec('{s.name}', {(-1,) + tuple(s.shape[1:])}, "
-                          f"'{s.dtype}')")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"input '{s.name}' has a fixed batch of {s.shape[0]} "
+            f"(shape {list(s.shape)}): dimension 0 is the batch, and an mxport model takes any "
+            f"batch size: write -1 there, e.g. TensorSpec('{s.name}', {(-1,) + tuple(s.shape[1:])}, "
+            f"'{s.dtype}')",
+        )
     return specs
 
 
@@ -135,14 +159,20 @@ def _join(net, traced, layouts, labels, metadata):
     for s, p in zip(specs, traced.pre):
         v = mx.sym.var(s.name)
         t = _symbolic(p, v, f"preprocess of input '{s.name}'") if p is not None else v
-        connectors_in.append(mx.sym.identity(t, name=f"mxport_batchify_{s.name}", attr={
-            _graph.CONNECTOR_ATTR: _graph.BATCHIFY, _graph.PORT_ATTR: s.name}))
+        connectors_in.append(
+            mx.sym.identity(
+                t,
+                name=f"mxport_batchify_{s.name}",
+                attr={_graph.CONNECTOR_ATTR: _graph.BATCHIFY, _graph.PORT_ATTR: s.name},
+            )
+        )
     y = _symbolic(net, connectors_in, "the network")
     ys = list(y) if isinstance(y, (list, tuple)) else [y]
     heads, connectors_out = [], []
     for name, p, yj in zip(names, traced.post, ys):
-        c = mx.sym.identity(yj, name=f"mxport_noop_{name}", attr={
-            _graph.CONNECTOR_ATTR: _graph.NOOP, _graph.PORT_ATTR: name})
+        c = mx.sym.identity(
+            yj, name=f"mxport_noop_{name}", attr={_graph.CONNECTOR_ATTR: _graph.NOOP, _graph.PORT_ATTR: name}
+        )
         connectors_out.append(c)
         heads.append(_symbolic(p, c, f"postprocess of output '{name}'") if p is not None else c)
     fused = mx.sym.Group(heads)
@@ -151,10 +181,13 @@ def _join(net, traced, layouts, labels, metadata):
     aux_names = set(fused.list_auxiliary_states())
     missing = sorted((arg_names | aux_names) - set(traced.params))
     if missing:
-        raise MxportError("INVALID_ARGUMENT", f"the graph needs variables that are neither inputs nor "
-                          f"parameters: {missing}; list every input in inputs=")
-    values = {n: traced.params[n].data(traced.params[n].list_ctx()[0]).copyto(mx.cpu())
-              for n in sorted(arg_names | aux_names)}
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"the graph needs variables that are neither inputs nor parameters: {missing}; list every input in inputs=",
+        )
+    values = {
+        n: traced.params[n].data(traced.params[n].list_ctx()[0]).copyto(mx.cpu()) for n in sorted(arg_names | aux_names)
+    }
     return json.loads(fused.tojson()), signature, values
 
 
@@ -163,25 +196,44 @@ def _sign(fused, connectors_in, connectors_out, traced, layouts, labels, metadat
     specs, names = traced.specs, traced.names
     shapes = {s.name: tuple(x.shape) for s, x in zip(specs, traced.examples)}
     out_specs = _mx.infer_output_specs(fused, specs, shapes, names, [layouts.get(n) for n in names])
-    net_in = _mx.infer_output_specs(mx.sym.Group(connectors_in), specs, shapes, [s.name for s in specs], [
-        layouts.get("network:" + s.name, s.layout if p is None else None) for s, p in zip(specs, traced.pre)])
-    net_out = _mx.infer_output_specs(mx.sym.Group(connectors_out), specs, shapes, names, [
-        layouts.get("network:" + n, layouts.get(n) if p is None else None) for n, p in zip(names, traced.post)])
+    net_in = _mx.infer_output_specs(
+        mx.sym.Group(connectors_in),
+        specs,
+        shapes,
+        [s.name for s in specs],
+        [layouts.get("network:" + s.name, s.layout if p is None else None) for s, p in zip(specs, traced.pre)],
+    )
+    net_out = _mx.infer_output_specs(
+        mx.sym.Group(connectors_out),
+        specs,
+        shapes,
+        names,
+        [layouts.get("network:" + n, layouts.get(n) if p is None else None) for n, p in zip(names, traced.post)],
+    )
     unknown = set(layouts) - set(names) - {"network:" + s.name for s in specs} - {"network:" + n for n in names}
     if unknown:
-        raise MxportError("INVALID_ARGUMENT", f"layouts names {sorted(unknown)}, which are neither outputs "
-                          f"{names} nor network tensors {['network:' + s.name for s in specs]}")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"layouts names {sorted(unknown)}, which are neither outputs "
+            f"{names} nor network tensors {['network:' + s.name for s in specs]}",
+        )
     out_specs = _with_labels(out_specs, labels)
     metadata = dict(metadata or {})
     problem = metadata_problem(metadata)
     if problem:
         raise MxportError("INVALID_ARGUMENT", problem)
-    return Signature(specs, out_specs, Signature(net_in, net_out), None, None,
-                     {"name": "mxport", "version": __version__, "mxnet_version": mx.__version__}, metadata)
+    return Signature(
+        specs,
+        out_specs,
+        Signature(net_in, net_out),
+        None,
+        None,
+        {"name": "mxport", "version": __version__, "mxnet_version": mx.__version__},
+        metadata,
+    )
 
 
-def optimize(source, prefix, kind, *, calibration=None, calibration_mode="naive", exclude_layers=None,
-             overwrite=False):
+def optimize(source, prefix, kind, *, calibration=None, calibration_mode="naive", exclude_layers=None, overwrite=False):
     """Writes an optimised copy of an mxport model: ``export(..., optimize=...)`` for a model already on disk.
 
     >>> sig = mxport.optimize("out/my_model", "out/my_model-int8", "int8",
@@ -197,17 +249,25 @@ def optimize(source, prefix, kind, *, calibration=None, calibration_mode="naive"
     _write.check_prefix(prefix)
     exclude_layers = _optimize.check_arguments(kind, calibration, calibration_mode, exclude_layers)
     if kind == "none":
-        raise MxportError("INVALID_ARGUMENT", "optimize='none' would copy the model unchanged: give 'fused' or "
-                          "'int8' (or copy the two files)")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            "optimize='none' would copy the model unchanged: give 'fused' or 'int8' (or copy the two files)",
+        )
     model = open_model(source)
     if model.signature.optimization is not None:
-        raise MxportError("INVALID_ARGUMENT", f"{model.symbol_path} is already optimised "
-                          f"({model.signature.optimization['kind']}): optimise the fp32 model it came from")
-    graph, values, record = _optimize.optimize_model(model.graph, model.signature, model.params, kind,
-                                                     calibration, calibration_mode, exclude_layers)
-    signature = dataclasses.replace(model.signature, optimization=record,
-                                    producer={"name": "mxport", "version": __version__,
-                                              "mxnet_version": mx.__version__})
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"{model.symbol_path} is already optimised "
+            f"({model.signature.optimization['kind']}): optimise the fp32 model it came from",
+        )
+    graph, values, record = _optimize.optimize_model(
+        model.graph, model.signature, model.params, kind, calibration, calibration_mode, exclude_layers
+    )
+    signature = dataclasses.replace(
+        model.signature,
+        optimization=record,
+        producer={"name": "mxport", "version": __version__, "mxnet_version": mx.__version__},
+    )
     _write.write_atomically(prefix, graph, values, signature, overwrite)
     return read_signature(prefix)
 
@@ -216,11 +276,12 @@ def _with_labels(out_specs, labels):
     if labels is None:
         return out_specs
     if not isinstance(labels, dict):
-        raise MxportError("INVALID_ARGUMENT", f"labels must be a dict of output name -> list of class names, "
-                          f"got {type(labels).__name__}")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"labels must be a dict of output name -> list of class names, got {type(labels).__name__}",
+        )
     names = [s.name for s in out_specs]
     unknown = sorted(set(labels) - set(names))
     if unknown:
         raise MxportError("INVALID_ARGUMENT", f"labels names {unknown}, which are not outputs {names}")
     return [dataclasses.replace(s, labels=labels[s.name]) if s.name in labels else s for s in out_specs]
-

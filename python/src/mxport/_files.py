@@ -29,12 +29,15 @@ def resolve_prefix(prefix, epoch=None):
     when that file exists, the literal prefix names no model, and the file's own model is there: so the model
     loaded is always the one whose file was named."""
     if not isinstance(prefix, (str, os.PathLike)) or not os.fspath(prefix):
-        raise MxportError("INVALID_ARGUMENT", f"the model prefix must be a path such as 'out/my_model' (for "
-                          f"out/my_model-symbol.json and out/my_model.params), got {prefix!r}")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"the model prefix must be a path such as 'out/my_model' (for "
+            f"out/my_model-symbol.json and out/my_model.params), got {prefix!r}",
+        )
     prefix = os.fspath(prefix)
     if os.path.lexists(prefix + "-symbol.json") or not os.path.isfile(prefix) or not prefix.endswith(_SUFFIXES):
         return prefix, epoch
-    stem = prefix[:-len("-symbol.json")] if prefix.endswith("-symbol.json") else prefix[:-len(".params")]
+    stem = prefix[: -len("-symbol.json")] if prefix.endswith("-symbol.json") else prefix[: -len(".params")]
     candidates = [(stem, epoch)]
     numbered = re.match(r"^(.*)-(\d{4})\.params$", prefix)
     if numbered:
@@ -42,9 +45,11 @@ def resolve_prefix(prefix, epoch=None):
     for stem, file_epoch in candidates:
         if os.path.lexists(stem + "-symbol.json"):
             if epoch is not None and file_epoch != epoch:
-                raise MxportError("INVALID_ARGUMENT", f"{prefix} is the params file of epoch {file_epoch}, but "
-                                  f"epoch {epoch} was given",
-                                  Fix.drop(("epoch", epoch), after=f", or give the prefix {stem}"))
+                raise MxportError(
+                    "INVALID_ARGUMENT",
+                    f"{prefix} is the params file of epoch {file_epoch}, but epoch {epoch} was given",
+                    Fix.drop(("epoch", epoch), after=f", or give the prefix {stem}"),
+                )
             return stem, file_epoch
     return prefix, epoch
 
@@ -53,18 +58,22 @@ def _not_found_fix(path):
     given = re.sub(r"(-symbol\.json|(-\d{4})?\.params)$", "", path)  # the prefix the caller gave
     for suffix in _SUFFIXES:
         if given.endswith(suffix):
-            return (f"; the prefix names the model without its file suffix: drop the {suffix} suffix "
-                    f"('{given[:-len(suffix)]}')")
-    return ("; check the model prefix (a model is <prefix>-symbol.json and <prefix>.params, written by "
-            "mxport.export)")
+            return (
+                f"; the prefix names the model without its file suffix: drop the {suffix} suffix "
+                f"('{given[: -len(suffix)]}')"
+            )
+    return "; check the model prefix (a model is <prefix>-symbol.json and <prefix>.params, written by mxport.export)"
 
 
 def read_file(path):
     if not os.path.lexists(path):
         if os.path.lexists(path + ".mxport-backup"):
-            raise MxportError("MODEL_NOT_FOUND", f"{path} does not exist: an export to this prefix was "
-                              f"interrupted, and the previous model is in {path}.mxport-backup (and its params "
-                              "file's .mxport-backup): rename them back, or export again")
+            raise MxportError(
+                "MODEL_NOT_FOUND",
+                f"{path} does not exist: an export to this prefix was "
+                f"interrupted, and the previous model is in {path}.mxport-backup (and its params "
+                "file's .mxport-backup): rename them back, or export again",
+            )
         raise MxportError("MODEL_NOT_FOUND", f"{path} does not exist" + _not_found_fix(path))
     if os.path.isdir(path):
         raise MxportError("MODEL_UNREADABLE", f"{path} is a directory, not a model file")
@@ -94,10 +103,10 @@ def as_specs(inputs, what):
         return tuple(TensorSpec(name, tuple(shape)) for name, shape in inputs.items())
     if isinstance(inputs, TensorSpec):
         inputs = [inputs]
-    if (not isinstance(inputs, (list, tuple)) or not inputs
-            or not all(isinstance(s, TensorSpec) for s in inputs)):
-        raise MxportError("INVALID_ARGUMENT", f"{what} must be a list of TensorSpec or a dict name -> shape, "
-                          f"got {inputs!r:.200}")
+    if not isinstance(inputs, (list, tuple)) or not inputs or not all(isinstance(s, TensorSpec) for s in inputs):
+        raise MxportError(
+            "INVALID_ARGUMENT", f"{what} must be a list of TensorSpec or a dict name -> shape, got {inputs!r:.200}"
+        )
     names = [s.name for s in inputs]
     if len(set(names)) != len(names):
         raise MxportError("INVALID_ARGUMENT", f"{what} has duplicate names {names}")
@@ -134,17 +143,26 @@ def _decode(data, path):
         raise MxportError("BAD_SYMBOL_JSON", f"{path} is not UTF-8 text, so not a symbol file") from None
 
 
-_DTYPE_CODES = {"0": "float32", "1": "float64", "2": "float16", "3": "uint8", "4": "int32", "5": "int8",
-                "6": "int64"}
+_DTYPE_CODES = {"0": "float32", "1": "float64", "2": "float16", "3": "uint8", "4": "int32", "5": "int8", "6": "int64"}
 
 
-_PARAM_SUFFIXES = ("_weight", "_bias", "_gamma", "_beta", "_moving_mean", "_moving_var", "_running_mean",
-                   "_running_var", "_label")
+_PARAM_SUFFIXES = (
+    "_weight",
+    "_bias",
+    "_gamma",
+    "_beta",
+    "_moving_mean",
+    "_moving_var",
+    "_running_mean",
+    "_running_var",
+    "_label",
+)
 
 
 @dataclass
 class OldModelHint:
     """What a loader can say about an old model's inputs and epochs, for the message that asks for them."""
+
     inputs: list  # (name, shape with -1 for the batch or None when unknown, dtype)
     epochs: list  # the NNNN of each <prefix>-NNNN.params on disk, ascending
 
@@ -155,7 +173,7 @@ class OldModelHint:
 
 def epochs_on_disk(prefix):
     found = glob.glob(glob.escape(os.fspath(prefix)) + "-[0-9][0-9][0-9][0-9].params")
-    return sorted(int(p[-len("0000.params"):-len(".params")]) for p in found)
+    return sorted(int(p[-len("0000.params") : -len(".params")]) for p in found)
 
 
 def old_model_hint(prefix, graph):
@@ -172,8 +190,13 @@ def old_model_hint(prefix, graph):
     inputs = []
     for node in graph["nodes"]:
         attrs, name = node.get("attrs", {}), node["name"]
-        if (node["op"] != "null" or name in params or name.endswith(_PARAM_SUFFIXES)
-                or "__lr_mult__" in attrs or "__init__" in attrs):
+        if (
+            node["op"] != "null"
+            or name in params
+            or name.endswith(_PARAM_SUFFIXES)
+            or "__lr_mult__" in attrs
+            or "__init__" in attrs
+        ):
             continue
         shape = None
         try:
@@ -189,8 +212,11 @@ def old_model_hint(prefix, graph):
 def no_signature(prefix, graph):
     """NO_SIGNATURE, whose fix describes the graph's own inputs and the epoch on disk."""
     hint = old_model_hint(prefix, graph)
-    return MxportError("NO_SIGNATURE", f"{model_paths(prefix)[0]} carries no mxport signature: it is an old MXNet "
-                       "model", Fix.describe_inputs(hint.inputs, hint.epoch))
+    return MxportError(
+        "NO_SIGNATURE",
+        f"{model_paths(prefix)[0]} carries no mxport signature: it is an old MXNet model",
+        Fix.describe_inputs(hint.inputs, hint.epoch),
+    )
 
 
 def open_model(prefix, inputs=None, epoch=None):
@@ -201,17 +227,23 @@ def open_model(prefix, inputs=None, epoch=None):
     sig = _graph.find_signature(graph, symbol_path)
     if sig is not None:
         if inputs is not None or epoch is not None:
-            raise MxportError("INVALID_ARGUMENT", f"{symbol_path} carries its own signature",
-                              Fix.drop(("inputs", inputs), ("epoch", epoch), after=", which only old models need"))
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"{symbol_path} carries its own signature",
+                Fix.drop(("inputs", inputs), ("epoch", epoch), after=", which only old models need"),
+            )
         _graph.check_connectors(graph, sig, symbol_path)
         _, params_path = model_paths(prefix)
         data = read_file(params_path)
         digest = hashlib.sha256(data).hexdigest()
         if len(data) != sig.params_size or digest != sig.params_sha256:
-            raise MxportError("DIGEST_MISMATCH", f"{params_path} is not the params file this model was exported "
-                              f"with ({len(data)} bytes, sha256 {digest[:12]}..., expected {sig.params_size} "
-                              f"bytes, sha256 {sig.params_sha256[:12]}...): it was damaged or replaced; "
-                              "copy or export the model again")
+            raise MxportError(
+                "DIGEST_MISMATCH",
+                f"{params_path} is not the params file this model was exported "
+                f"with ({len(data)} bytes, sha256 {digest[:12]}..., expected {sig.params_size} "
+                f"bytes, sha256 {sig.params_sha256[:12]}...): it was damaged or replaced; "
+                "copy or export the model again",
+            )
         return ModelFiles(graph, sig, _mx.params_from_bytes(data, params_path), symbol_path, params_path)
     if inputs is None:
         raise no_signature(prefix, graph)
@@ -219,23 +251,28 @@ def open_model(prefix, inputs=None, epoch=None):
     variables = {n["name"] for n in graph["nodes"] if n["op"] == "null"}
     unknown = [s.name for s in specs if s.name not in variables]
     if unknown:
-        raise MxportError("UNKNOWN_INPUT", f"the graph in {symbol_path} has no input {unknown}; its variables "
-                          f"are {sorted(variables)}")
+        raise MxportError(
+            "UNKNOWN_INPUT", f"the graph in {symbol_path} has no input {unknown}; its variables are {sorted(variables)}"
+        )
     _, params_path = model_paths(prefix, epoch)
     epochs = epochs_on_disk(prefix)
     if epoch is None and epochs and not os.path.lexists(params_path):
-        raise MxportError("MODEL_NOT_FOUND", f"{params_path} does not exist, but {model_paths(prefix, epochs[-1])[1]}"
-                          " does", Fix.argument("epoch", epochs[-1], after=" (the NNNN of <prefix>-NNNN.params)"))
+        raise MxportError(
+            "MODEL_NOT_FOUND",
+            f"{params_path} does not exist, but {model_paths(prefix, epochs[-1])[1]} does",
+            Fix.argument("epoch", epochs[-1], after=" (the NNNN of <prefix>-NNNN.params)"),
+        )
     data = read_file(params_path)
     params = _mx.params_from_bytes(data, params_path)
     clash = [s.name for s in specs if s.name in params]
     if clash:
         inputs = [i[0] for i in old_model_hint(prefix, graph).inputs]
-        raise MxportError("INVALID_ARGUMENT", f"input {clash[0]!r} is a parameter of the network (an array of "
-                          f"{params_path}), not an input: describe the graph's inputs {inputs}")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"input {clash[0]!r} is a parameter of the network (an array of "
+            f"{params_path}), not an input: describe the graph's inputs {inputs}",
+        )
     symbol = _mx.symbol_from_graph(graph, symbol_path)
     example = {s.name: tuple(1 if d == -1 else d for d in s.shape) for s in specs}
-    outputs = _mx.infer_output_specs(symbol, specs, example, symbol.list_outputs(),
-                                     [None] * len(symbol.list_outputs()))
+    outputs = _mx.infer_output_specs(symbol, specs, example, symbol.list_outputs(), [None] * len(symbol.list_outputs()))
     return ModelFiles(graph, Signature(specs, outputs), params, symbol_path, params_path)
-

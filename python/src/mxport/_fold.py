@@ -46,8 +46,13 @@ def fold_image_transforms(transforms, spec):
             attrs = nodes[normalize].get("attrs", {})
             mean = _floats(attrs.get("mean", "(0, 0, 0, 0)"))
             std = _floats(attrs.get("std", "(1, 1, 1, 1)"))
-            if (mean is None or std is None or len(mean) not in (1, channels) or len(std) not in (1, channels)
-                    or any(s == 0 for s in std)):
+            if (
+                mean is None
+                or std is None
+                or len(mean) not in (1, channels)
+                or len(std) not in (1, channels)
+                or any(s == 0 for s in std)
+            ):
                 continue
         plans[i] = (normalize, channels, mean, std)
     if not plans:
@@ -60,16 +65,20 @@ def fold_image_transforms(transforms, spec):
             continue
         if i in plans:
             normalize, channels, mean, std = plans[i]
-            index[i], folded = _fold(node, _graph.remap(index[node["inputs"][0][0]], node["inputs"][0]), channels, mean,
-                                     std, out)
+            index[i], folded = _fold(
+                node, _graph.remap(index[node["inputs"][0][0]], node["inputs"][0]), channels, mean, std, out
+            )
             params.update(folded)
             continue
         new = dict(node)
         new["inputs"] = [_graph.remap(index[r[0]], r) for r in node.get("inputs", [])]
         index[i] = [len(out), 0]
         out.append(new)
-    result = {"nodes": out, "arg_nodes": [i for i, n in enumerate(out) if n["op"] == "null"],
-              "heads": [_graph.remap(index[h[0]], h) for h in transforms["heads"]]}
+    result = {
+        "nodes": out,
+        "arg_nodes": [i for i, n in enumerate(out) if n["op"] == "null"],
+        "heads": [_graph.remap(index[h[0]], h) for h in transforms["heads"]],
+    }
     if "attrs" in transforms:
         result["attrs"] = transforms["attrs"]
     return result, params
@@ -108,9 +117,12 @@ def _fold_nodes(name, channels):
         {"op": "Reshape", "name": name + "_rows", "attrs": {"shape": "(0, 0, 0, -1)"}, "inputs": [[2, 0, 0]]},
         {"op": "null", "name": name + "_weight", "inputs": []},
         {"op": "null", "name": name + "_bias", "inputs": []},
-        {"op": "Convolution", "name": name + "_conv",
-         "attrs": {"kernel": kernel, "num_filter": str(channels), "stride": kernel},
-         "inputs": [[3, 0, 0], [4, 0, 0], [5, 0, 0]]},
+        {
+            "op": "Convolution",
+            "name": name + "_conv",
+            "attrs": {"kernel": kernel, "num_filter": str(channels), "stride": kernel},
+            "inputs": [[3, 0, 0], [4, 0, 0], [5, 0, 0]],
+        },
     ]
 
 

@@ -17,25 +17,40 @@ def parse_graph(text, path):
     try:
         graph = json.loads(text)
     except (ValueError, TypeError) as e:
-        raise MxportError("BAD_SYMBOL_JSON", f"{path} is not JSON ({e}); it must be a symbol file written "
-                          "by MXNet or mxport.export") from None
-    if (not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list)
-            or not isinstance(graph.get("heads"), list) or not graph["nodes"] or not graph["heads"]):
-        raise MxportError("BAD_SYMBOL_JSON", f"{path} is JSON but not an MXNet graph: it needs non-empty "
-                          "lists 'nodes' and 'heads'")
+        raise MxportError(
+            "BAD_SYMBOL_JSON", f"{path} is not JSON ({e}); it must be a symbol file written by MXNet or mxport.export"
+        ) from None
+    if (
+        not isinstance(graph, dict)
+        or not isinstance(graph.get("nodes"), list)
+        or not isinstance(graph.get("heads"), list)
+        or not graph["nodes"]
+        or not graph["heads"]
+    ):
+        raise MxportError(
+            "BAD_SYMBOL_JSON", f"{path} is JSON but not an MXNet graph: it needs non-empty lists 'nodes' and 'heads'"
+        )
     for i, node in enumerate(graph["nodes"]):
-        if (not isinstance(node, dict) or not isinstance(node.get("op"), str)
-                or not isinstance(node.get("name"), str) or not isinstance(node.get("inputs", []), list)):
-            raise MxportError("BAD_SYMBOL_JSON", f"{path}: node {i} needs a string 'op', a string 'name' "
-                              "and a list 'inputs'")
+        if (
+            not isinstance(node, dict)
+            or not isinstance(node.get("op"), str)
+            or not isinstance(node.get("name"), str)
+            or not isinstance(node.get("inputs", []), list)
+        ):
+            raise MxportError(
+                "BAD_SYMBOL_JSON", f"{path}: node {i} needs a string 'op', a string 'name' and a list 'inputs'"
+            )
         attrs = node.get("attrs", {})
         if not isinstance(attrs, dict) or not all(isinstance(v, str) for v in attrs.values()):
-            raise MxportError("BAD_SYMBOL_JSON", f"{path}: node {i} ('{node['name']}') has 'attrs' that are "
-                              "not a map of strings")
+            raise MxportError(
+                "BAD_SYMBOL_JSON", f"{path}: node {i} ('{node['name']}') has 'attrs' that are not a map of strings"
+            )
         for ref in node.get("inputs", []):
             if not _entry_ok(ref, i):
-                raise MxportError("BAD_SYMBOL_JSON", f"{path}: node {i} ('{node['name']}') has input {ref!r} "
-                                  "that does not point at an earlier node")
+                raise MxportError(
+                    "BAD_SYMBOL_JSON",
+                    f"{path}: node {i} ('{node['name']}') has input {ref!r} that does not point at an earlier node",
+                )
     n = len(graph["nodes"])
     for ref in graph["heads"]:
         if not _entry_ok(ref, n):
@@ -44,9 +59,12 @@ def parse_graph(text, path):
 
 
 def _entry_ok(ref, limit):
-    return (isinstance(ref, list) and len(ref) in (2, 3)
-            and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in ref)
-            and ref[0] < limit)
+    return (
+        isinstance(ref, list)
+        and len(ref) in (2, 3)
+        and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in ref)
+        and ref[0] < limit
+    )
 
 
 def find_signature(graph, path):
@@ -55,8 +73,11 @@ def find_signature(graph, path):
     if not carriers:
         return None
     if len(carriers) > 1:
-        raise MxportError("BAD_SIGNATURE", f"{path}: {len(carriers)} nodes carry {SIGNATURE_ATTR} "
-                          f"({[c['name'] for c in carriers]}); a model has exactly one")
+        raise MxportError(
+            "BAD_SIGNATURE",
+            f"{path}: {len(carriers)} nodes carry {SIGNATURE_ATTR} "
+            f"({[c['name'] for c in carriers]}); a model has exactly one",
+        )
     return Signature.from_json(carriers[0]["attrs"][SIGNATURE_ATTR])
 
 
@@ -78,25 +99,34 @@ def check_connectors(graph, sig, path):
     nodes = graph["nodes"]
     for node in nodes:
         kind = node.get("attrs", {}).get(CONNECTOR_ATTR)
-        if kind is not None and (kind not in (BATCHIFY, NOOP) or node["op"] != "_copy"
-                                 or len(node["inputs"]) != 1):
-            raise MxportError("BAD_CONNECTORS", f"{path}: node '{node['name']}' is not a valid connector "
-                              f"(kind {kind!r}, op '{node['op']}'); connectors are '_copy' nodes of kind "
-                              "'batchify' or 'noop' with one input")
+        if kind is not None and (kind not in (BATCHIFY, NOOP) or node["op"] != "_copy" or len(node["inputs"]) != 1):
+            raise MxportError(
+                "BAD_CONNECTORS",
+                f"{path}: node '{node['name']}' is not a valid connector "
+                f"(kind {kind!r}, op '{node['op']}'); connectors are '_copy' nodes of kind "
+                "'batchify' or 'noop' with one input",
+            )
     for kind, specs in ((BATCHIFY, sig.inputs), (NOOP, sig.outputs)):
         found = connectors(graph, kind)
         want = [s.name for s in specs]
         if sorted(found, key=str) != sorted(want):
-            raise MxportError("BAD_CONNECTORS", f"{path}: {kind} connectors are for {sorted(found, key=str)} "
-                              f"but the signature names {want}; re-export the model")
+            raise MxportError(
+                "BAD_CONNECTORS",
+                f"{path}: {kind} connectors are for {sorted(found, key=str)} "
+                f"but the signature names {want}; re-export the model",
+            )
     variables = {node["name"] for node in nodes if node["op"] == "null"}
     for s in sig.inputs:
         if s.name not in variables:
-            raise MxportError("BAD_CONNECTORS", f"{path}: the signature names input '{s.name}' but the graph "
-                              "has no variable of that name")
+            raise MxportError(
+                "BAD_CONNECTORS",
+                f"{path}: the signature names input '{s.name}' but the graph has no variable of that name",
+            )
     if len(graph["heads"]) != len(sig.outputs):
-        raise MxportError("BAD_CONNECTORS", f"{path}: the graph has {len(graph['heads'])} heads but the "
-                          f"signature names {len(sig.outputs)} outputs")
+        raise MxportError(
+            "BAD_CONNECTORS",
+            f"{path}: the graph has {len(graph['heads'])} heads but the signature names {len(sig.outputs)} outputs",
+        )
     cut_network(graph, sig)  # raises BAD_CONNECTORS when an input bypasses its batchify connector
 
 
@@ -126,9 +156,11 @@ def _reduce(graph, nodes, heads):
         node = dict(nodes[old])
         node["inputs"] = [[index[r[0]]] + list(r[1:]) for r in node.get("inputs", [])]
         out_nodes.append(node)
-    out = {"nodes": out_nodes,
-           "arg_nodes": [i for i, n in enumerate(out_nodes) if n["op"] == "null"],
-           "heads": [[index[h[0]]] + list(h[1:]) for h in heads]}
+    out = {
+        "nodes": out_nodes,
+        "arg_nodes": [i for i, n in enumerate(out_nodes) if n["op"] == "null"],
+        "heads": [[index[h[0]]] + list(h[1:]) for h in heads],
+    }
     if "attrs" in graph:
         out["attrs"] = graph["attrs"]
     return out
@@ -145,8 +177,11 @@ def cut_network(graph, sig):
     names = [n["name"] for n in out["nodes"] if n["op"] == "null"]
     dup = sorted({x for x in names if names.count(x) > 1})
     if dup:
-        raise MxportError("BAD_CONNECTORS", f"cutting at the connectors leaves two variables named {dup}; "
-                          "every path from an input must pass its batchify connector")
+        raise MxportError(
+            "BAD_CONNECTORS",
+            f"cutting at the connectors leaves two variables named {dup}; "
+            "every path from an input must pass its batchify connector",
+        )
     return out
 
 

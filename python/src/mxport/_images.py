@@ -12,7 +12,7 @@ from ._errors import MxportError, native_message
 _FIX = "give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with any image tool"
 # The largest image read_image and decode_image take by default: 715,827,879 pixels (Java's Images.MAX_PIXELS,
 # the most a Java array holds as RGB); the same limit and text in every language (spec/RUNTIME.md section 4)
-MAX_PIXELS = (2 ** 31 - 1 - 8) // 3
+MAX_PIXELS = (2**31 - 1 - 8) // 3
 # The formats decoded: JPEG and PNG, by the signatures OpenCV's own decoders look for; other bytes never reach
 # libmxnet (its TIFF, BMP and other decoders are old and rarely exercised; SECURITY.md)
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
@@ -38,8 +38,9 @@ def read_image(path, max_pixels=MAX_PIXELS):
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        raise MxportError("INVALID_ARGUMENT", f"cannot read the image file {path} ({e}); give the path of a "
-                          "readable JPEG or PNG file") from None
+        raise MxportError(
+            "INVALID_ARGUMENT", f"cannot read the image file {path} ({e}); give the path of a readable JPEG or PNG file"
+        ) from None
     return _decode(data, path, max_pixels)
 
 
@@ -65,8 +66,11 @@ _PADDING = 32
 
 def _too_large(what, width, height, max_pixels):
     limit = min(max_pixels, MAX_PIXELS)
-    return MxportError("INVALID_ARGUMENT", f"{what} is a {width}x{height} image, more than {limit} pixels; shrink it"
-                       + (" or raise the limit" if max_pixels < MAX_PIXELS else ""))
+    return MxportError(
+        "INVALID_ARGUMENT",
+        f"{what} is a {width}x{height} image, more than {limit} pixels; shrink it"
+        + (" or raise the limit" if max_pixels < MAX_PIXELS else ""),
+    )
 
 
 def declared_size(b):
@@ -89,9 +93,12 @@ def declared_size(b):
             i += 2
             continue
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a frame header: SOFn
-            return (int.from_bytes(b[i + 7:i + 9], "big"), int.from_bytes(b[i + 5:i + 7], "big")) \
-                if i + 8 < len(b) else None
-        i += 2 + int.from_bytes(b[i + 2:i + 4], "big")
+            return (
+                (int.from_bytes(b[i + 7 : i + 9], "big"), int.from_bytes(b[i + 5 : i + 7], "big"))
+                if i + 8 < len(b)
+                else None
+            )
+        i += 2 + int.from_bytes(b[i + 2 : i + 4], "big")
     return None
 
 
@@ -122,11 +129,13 @@ def mxnet_declared_size(b):
 def _decode(data, what, max_pixels):
     import mxnet as mx
     import numpy as np
+
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
         raise MxportError("INVALID_ARGUMENT", f"max_pixels must be an integer >= 1, got {max_pixels!r}")
     if len(data) == 0:
-        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: it is empty; give a JPEG or PNG "
-                          "file's bytes")
+        raise MxportError(
+            "INVALID_ARGUMENT", f"cannot decode {what} as an image: it is empty; give a JPEG or PNG file's bytes"
+        )
     if not data.startswith(_SIGNATURES):  # other formats reach old decoders (libtiff 4.0.9...): SECURITY.md
         raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: it is not a JPEG or PNG file; {_FIX}")
     limit = min(max_pixels, MAX_PIXELS)
@@ -137,10 +146,11 @@ def _decode(data, what, max_pixels):
     # whatever memory follows (Java's Images.decode does the same)
     padded = mx.nd.array(np.frombuffer(data + bytes(_PADDING), dtype=np.uint8), dtype=np.uint8)
     try:
-        image = mx.image.imdecode(padded[0:len(data)], flag=1, to_rgb=1)
+        image = mx.image.imdecode(padded[0 : len(data)], flag=1, to_rgb=1)
     except mx.base.MXNetError as e:
-        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {native_message(e)}; {_FIX}") \
-            from None
+        raise MxportError(
+            "INVALID_ARGUMENT", f"cannot decode {what} as an image: {native_message(e)}; {_FIX}"
+        ) from None
     problem = shape = None
     try:
         shape = image.shape  # fails for more than 2^31 values (a header declaring a huge image)
@@ -157,6 +167,8 @@ def _decode(data, what, max_pixels):
     if problem is not None:
         raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {problem}; {_FIX}")
     if len(shape) != 3 or shape[2] != 3 or shape[0] < 1 or shape[1] < 1:
-        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: the decoder found no image "
-                          f"(shape {list(shape)}); {_FIX}")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"cannot decode {what} as an image: the decoder found no image (shape {list(shape)}); {_FIX}",
+        )
     return image.expand_dims(0)

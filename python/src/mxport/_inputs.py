@@ -17,8 +17,9 @@ def check_inputs(signature, arrays):
     if isinstance(arrays, dict):
         unknown = [n for n in arrays if n not in names]
         if unknown:
-            raise MxportError("UNKNOWN_INPUT", f"Unknown input name '{unknown[0]}', expected one of "
-                              f"[{', '.join(names)}]")
+            raise MxportError(
+                "UNKNOWN_INPUT", f"Unknown input name '{unknown[0]}', expected one of [{', '.join(names)}]"
+            )
         missing = [n for n in names if n not in arrays]
         if missing:
             raise MxportError("INPUT_COUNT", f"missing input(s) {missing}: the model takes {names}")
@@ -32,20 +33,33 @@ def check_inputs(signature, arrays):
         dtype = np.dtype(array.dtype).name
         if dtype != spec.dtype:
             convert = f"convert it to {spec.dtype}, x.astype(np.{spec.dtype})"
-            fix = (Fix.argument("load_transforms", True, before=convert + "; an image (uint8) feeds the model with "
-                                "its transforms: ")
-                   if dtype == "uint8" and spec.dtype.startswith("float") else Fix.text(convert))
-            raise MxportError("DTYPE_MISMATCH", f"input '{spec.name}' has dtype {dtype} but the model takes "
-                              f"{spec.dtype}", fix)
+            fix = (
+                Fix.argument(
+                    "load_transforms", True, before=convert + "; an image (uint8) feeds the model with its transforms: "
+                )
+                if dtype == "uint8" and spec.dtype.startswith("float")
+                else Fix.text(convert)
+            )
+            raise MxportError(
+                "DTYPE_MISMATCH", f"input '{spec.name}' has dtype {dtype} but the model takes {spec.dtype}", fix
+            )
         if len(shape) != len(spec.shape) or any(w != -1 and g != w for g, w in zip(shape, spec.shape)):
-            raise MxportError("SHAPE_MISMATCH", f"input '{spec.name}' has shape {_fmt(shape)} but the model "
-                              f"takes {_fmt(spec.shape)}", _shape_fix(shape, spec.shape))
+            raise MxportError(
+                "SHAPE_MISMATCH",
+                f"input '{spec.name}' has shape {_fmt(shape)} but the model takes {_fmt(spec.shape)}",
+                _shape_fix(shape, spec.shape),
+            )
         if shape[0] < 1 or any(d < 1 for d in shape):
-            raise MxportError("SHAPE_MISMATCH", f"input '{spec.name}' has shape {_fmt(shape)}: every dimension, "
-                              "the batch included, must be at least 1")
+            raise MxportError(
+                "SHAPE_MISMATCH",
+                f"input '{spec.name}' has shape {_fmt(shape)}: every dimension, the batch included, must be at least 1",
+            )
         if batch is not None and shape[0] != batch:
-            raise MxportError("SHAPE_MISMATCH", f"input '{spec.name}' has batch size {shape[0]} but "
-                              f"'{specs[0].name}' has {batch}: all inputs of a call share one batch size")
+            raise MxportError(
+                "SHAPE_MISMATCH",
+                f"input '{spec.name}' has batch size {shape[0]} but "
+                f"'{specs[0].name}' has {batch}: all inputs of a call share one batch size",
+            )
         batch = shape[0]
     return arrays
 
@@ -60,15 +74,20 @@ def _shape_fix(shape, want):
         return Fix.text("add the batch axis, x[None] (numpy) or x.expand_dims(0) (NDArray), for a batch of one")
     if len(shape) == 4 and len(want) == 4:
         if _fits((shape[0], shape[3], shape[1], shape[2]), want):
-            return Fix.argument("load_transforms", True, before="the array is channels-last (NHWC) and the model "
-                                "takes channels-first (NCHW): use x.transpose(0, 3, 1, 2); an image feeds the model "
-                                "with its transforms: ")
+            return Fix.argument(
+                "load_transforms",
+                True,
+                before="the array is channels-last (NHWC) and the model "
+                "takes channels-first (NCHW): use x.transpose(0, 3, 1, 2); an image feeds the model "
+                "with its transforms: ",
+            )
         if _fits((shape[0], shape[2], shape[3], shape[1]), want):
-            return Fix.text("the array is channels-first (NCHW) and the model takes channels-last (NHWC): use "
-                            "x.transpose(0, 2, 3, 1)")
+            return Fix.text(
+                "the array is channels-first (NCHW) and the model takes channels-last (NHWC): use "
+                "x.transpose(0, 2, 3, 1)"
+            )
     return None
 
 
 def _fmt(shape):
     return "[" + ",".join(str(d) for d in shape) + "]"
-

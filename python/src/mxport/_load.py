@@ -38,8 +38,10 @@ class MxportBlock(gluon.SymbolBlock):
         if isinstance(x, mx.sym.Symbol):
             return super().forward(x, *args)
         given = x if isinstance(x, dict) and not args else (x,) + args  # by name, or in signature order
-        arrays = [mx.nd.array(a, dtype=a.dtype) if isinstance(a, np.ndarray) else a
-                  for a in check_inputs(self.signature, given)]
+        arrays = [
+            mx.nd.array(a, dtype=a.dtype) if isinstance(a, np.ndarray) else a
+            for a in check_inputs(self.signature, given)
+        ]
         with _threads.engine_push_lock:  # spec/RUNTIME.md section 5: the CachedOp's push, not the computation
             return super().forward(*arrays)
 
@@ -55,8 +57,10 @@ def _context(ctx):
     if not isinstance(ctx, mx.Context):
         raise MxportError("INVALID_ARGUMENT", f"ctx must be an mx.Context such as mx.cpu(), got {ctx!r:.100}")
     if ctx.device_type != "cpu" and not mx.runtime.Features().is_enabled("CUDA"):
-        raise MxportError("INVALID_ARGUMENT", f"context {ctx} is not available: the mxnet=={mx.__version__} wheel "
-                          "is CPU-only; use mx.cpu()")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"context {ctx} is not available: the mxnet=={mx.__version__} wheel is CPU-only; use mx.cpu()",
+        )
     return ctx
 
 
@@ -103,6 +107,7 @@ def load(prefix, load_transforms=True, ctx=None, *, inputs=None, epoch=None, eng
     """
     if engine != "mxnet":
         from ._onnx._engines import load as load_on_engine
+
         return load_on_engine(prefix, engine, load_transforms, ctx, inputs, epoch)
     ctx = _context(ctx)
     model, signature, symbol = _prepare(prefix, load_transforms, inputs, epoch)
@@ -131,8 +136,7 @@ class MxportModule(mx.mod.Module):
             self._exec_group = None
 
 
-def load_module(prefix, load_transforms=True, ctx=None, *, batch_size=None, data_shapes=None, inputs=None,
-                epoch=None):
+def load_module(prefix, load_transforms=True, ctx=None, *, batch_size=None, data_shapes=None, inputs=None, epoch=None):
     """Loads a model as an ``mx.mod.Module`` bound for inference only.
 
     >>> mod = mxport.load_module("out/my_model", load_transforms=False)    # the network alone, batch 1
@@ -149,25 +153,38 @@ def load_module(prefix, load_transforms=True, ctx=None, *, batch_size=None, data
     model, signature, symbol = _prepare(prefix, load_transforms, inputs, epoch)
     if data_shapes is None:
         if any(d == -1 for s in signature.inputs for d in s.shape[1:]):
-            raise MxportError("INVALID_ARGUMENT", "an input has dynamic dimensions besides the batch: pass "
-                              "data_shapes=[...], one concrete shape per input")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                "an input has dynamic dimensions besides the batch: pass "
+                "data_shapes=[...], one concrete shape per input",
+            )
         data_shapes = [(batch_size or 1,) + tuple(s.shape[1:]) for s in signature.inputs]
     if len(data_shapes) != len(signature.inputs):
-        raise MxportError("INPUT_COUNT", f"data_shapes has {len(data_shapes)} shapes but the model takes "
-                          f"{len(signature.inputs)} inputs")
+        raise MxportError(
+            "INPUT_COUNT",
+            f"data_shapes has {len(data_shapes)} shapes but the model takes {len(signature.inputs)} inputs",
+        )
     batches = sorted({int(shape[0]) for shape in data_shapes if len(shape)})
     if batch_size is not None and batches != [batch_size]:
-        raise MxportError("INVALID_ARGUMENT", f"batch_size={batch_size} but data_shapes {list(data_shapes)} say "
-                          f"batch {', '.join(map(str, batches))}: give one of them (data_shapes alone binds at "
-                          "its own batch)")
-    check_inputs(signature, [_Shaped(shape, s.dtype)
-                             for shape, s in zip(data_shapes, signature.inputs)])
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"batch_size={batch_size} but data_shapes {list(data_shapes)} say "
+            f"batch {', '.join(map(str, batches))}: give one of them (data_shapes alone binds at "
+            "its own batch)",
+        )
+    check_inputs(signature, [_Shaped(shape, s.dtype) for shape, s in zip(data_shapes, signature.inputs)])
     mod = MxportModule(symbol, data_names=signature.input_names, label_names=None, context=ctx)
     mod.signature = signature
     # Module reads the batch axis from the layout's 'N' (axis 0 when None): dimension 0 in mxport (spec 2).
-    mod.bind(data_shapes=[mx.io.DataDesc(s.name, tuple(shape), np.dtype(s.dtype),
-                                         s.layout if s.layout and s.layout[0] == "N" else None)
-                          for shape, s in zip(data_shapes, signature.inputs)], for_training=False)
+    mod.bind(
+        data_shapes=[
+            mx.io.DataDesc(
+                s.name, tuple(shape), np.dtype(s.dtype), s.layout if s.layout and s.layout[0] == "N" else None
+            )
+            for shape, s in zip(data_shapes, signature.inputs)
+        ],
+        for_training=False,
+    )
     arg = {n: model.params[n] for n in symbol.list_arguments() if n in model.params}
     aux = {n: model.params[n] for n in symbol.list_auxiliary_states() if n in model.params}
     mod.set_params(arg, aux, allow_missing=False, allow_extra=True)
@@ -177,4 +194,3 @@ def load_module(prefix, load_transforms=True, ctx=None, *, batch_size=None, data
 class _Shaped:
     def __init__(self, shape, dtype):
         self.shape, self.dtype = tuple(shape), dtype
-

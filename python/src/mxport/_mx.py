@@ -24,20 +24,27 @@ def params_from_bytes(data, path):
     try:
         loaded = mx.nd.load_frombuffer(data)
     except mx.base.MXNetError as e:
-        raise MxportError("BAD_PARAMS", f"MXNet cannot parse {path}: {_first_line(e)}; the file is damaged or "
-                          "not a params file: export the model again") from None
+        raise MxportError(
+            "BAD_PARAMS",
+            f"MXNet cannot parse {path}: {_first_line(e)}; the file is damaged or "
+            "not a params file: export the model again",
+        ) from None
     except UnicodeDecodeError:
-        raise MxportError("BAD_PARAMS", f"{path}: an array name is not UTF-8 text; the file is damaged: export the "
-                          "model again") from None
+        raise MxportError(
+            "BAD_PARAMS", f"{path}: an array name is not UTF-8 text; the file is damaged: export the model again"
+        ) from None
     if not isinstance(loaded, dict):
-        raise MxportError("BAD_PARAMS", f"{path} holds unnamed arrays; a params file maps 'arg:'/'aux:' names "
-                          "to arrays")
+        raise MxportError(
+            "BAD_PARAMS", f"{path} holds unnamed arrays; a params file maps 'arg:'/'aux:' names to arrays"
+        )
     for name, array in loaded.items():
         try:
             _ = (array.shape, array.dtype)  # MXNet parses absurd shapes, then refuses to say them
         except mx.base.MXNetError as e:
-            raise MxportError("BAD_PARAMS", f"{path}: array '{name}' is unusable: {_first_line(e)}; the file is "
-                              "damaged: export the model again") from None
+            raise MxportError(
+                "BAD_PARAMS",
+                f"{path}: array '{name}' is unusable: {_first_line(e)}; the file is damaged: export the model again",
+            ) from None
     return {(k[4:] if k.startswith(("arg:", "aux:")) else k): v for k, v in loaded.items()}
 
 
@@ -47,30 +54,40 @@ def check_params(symbol, params, input_specs, path):
     needed = [n for n in symbol.list_arguments() + symbol.list_auxiliary_states() if n not in inputs]
     missing = [n for n in needed if n not in params]
     if missing:
-        raise MxportError("BAD_PARAMS", f"{path} lacks {len(missing)} array(s) the graph needs, e.g. "
-                          f"{missing[:3]}; export the model again")
+        raise MxportError(
+            "BAD_PARAMS",
+            f"{path} lacks {len(missing)} array(s) the graph needs, e.g. {missing[:3]}; export the model again",
+        )
     names = symbol.list_arguments() + symbol.list_auxiliary_states()
     try:
         arg_types, _, aux_types = symbol.infer_type(**{s.name: np.dtype(s.dtype) for s in input_specs})
     except mx.base.MXNetError as e:
-        raise MxportError("BAD_PARAMS", f"the graph's dtypes cannot be inferred from the inputs: "
-                          f"{_first_line(e)}") from None
+        raise MxportError(
+            "BAD_PARAMS", f"the graph's dtypes cannot be inferred from the inputs: {_first_line(e)}"
+        ) from None
     for name, dtype in zip(names, list(arg_types or []) + list(aux_types or [])):
         if name in params and dtype is not None and np.dtype(params[name].dtype) != np.dtype(dtype):
-            raise MxportError("BAD_PARAMS", f"{path}: array '{name}' has dtype {np.dtype(params[name].dtype).name} "
-                              f"but the graph needs {np.dtype(dtype).name}; export the model again")
+            raise MxportError(
+                "BAD_PARAMS",
+                f"{path}: array '{name}' has dtype {np.dtype(params[name].dtype).name} "
+                f"but the graph needs {np.dtype(dtype).name}; export the model again",
+            )
     if any(d == -1 for s in input_specs for d in s.shape[1:]):
         return  # shapes depend on the data: MXNet checks them at the first call
     shapes = {s.name: (1,) + tuple(s.shape[1:]) for s in input_specs}
     try:
         arg_shapes, _, aux_shapes = symbol.infer_shape(**shapes)
     except mx.base.MXNetError as e:
-        raise MxportError("BAD_PARAMS", f"the graph's shapes cannot be inferred with these params: "
-                          f"{_first_line(e)}") from None
+        raise MxportError(
+            "BAD_PARAMS", f"the graph's shapes cannot be inferred with these params: {_first_line(e)}"
+        ) from None
     for name, shape in zip(names, list(arg_shapes or []) + list(aux_shapes or [])):
         if name in params and shape is not None and tuple(params[name].shape) != tuple(shape):
-            raise MxportError("BAD_PARAMS", f"{path}: array '{name}' has shape {list(params[name].shape)} but "
-                              f"the graph needs {list(shape)}; export the model again")
+            raise MxportError(
+                "BAD_PARAMS",
+                f"{path}: array '{name}' has shape {list(params[name].shape)} but "
+                f"the graph needs {list(shape)}; export the model again",
+            )
 
 
 def infer_output_specs(symbol, input_specs, example_shapes, names, layouts):
@@ -81,11 +98,16 @@ def infer_output_specs(symbol, input_specs, example_shapes, names, layouts):
         _, out_b, _ = symbol.infer_shape(**shapes_b)
         _, types, _ = symbol.infer_type(**{s.name: np.dtype(s.dtype) for s in input_specs})
     except mx.base.MXNetError as e:
-        raise MxportError("INVALID_ARGUMENT", f"MXNet cannot infer the output shapes from the inputs "
-                          f"{example_shapes}: {_first_line(e)}") from None
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"MXNet cannot infer the output shapes from the inputs {example_shapes}: {_first_line(e)}",
+        ) from None
     if out_a is None or types is None:
-        raise MxportError("INVALID_ARGUMENT", f"MXNet cannot infer the output shapes from the inputs "
-                          f"{example_shapes}; give fixed input shapes or example inputs")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"MXNet cannot infer the output shapes from the inputs "
+            f"{example_shapes}; give fixed input shapes or example inputs",
+        )
     specs = []
     for name, a, b, t, layout in zip(names, out_a, out_b, types, layouts):
         shape = tuple(-1 if x != y else x for x, y in zip(a, b))

@@ -31,31 +31,45 @@ QUANTIZE_BACKEND = "MKLDNN_QUANTIZE"
 def check_arguments(optimize, calibration, calibration_mode, exclude_layers):
     """Checks export's optimisation arguments before any work; returns exclude_layers as a list."""
     if optimize not in KINDS:
-        raise MxportError("INVALID_ARGUMENT", f"optimize={optimize!r}: give one of {list(KINDS)} ('fused': "
-                          "oneDNN fusion, fp32; 'int8': quantised with calibration data)")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"optimize={optimize!r}: give one of {list(KINDS)} ('fused': "
+            "oneDNN fusion, fp32; 'int8': quantised with calibration data)",
+        )
     if optimize == "int8":
         if calibration is None:
-            raise MxportError("INVALID_ARGUMENT", "optimize='int8' needs calibration=: a list (or iterable) of "
-                              "input batches in the model's own input format, e.g. [uint8 array of shape "
-                              "(N, H, W, 3), ...]; a few hundred samples like those the model will see")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                "optimize='int8' needs calibration=: a list (or iterable) of "
+                "input batches in the model's own input format, e.g. [uint8 array of shape "
+                "(N, H, W, 3), ...]; a few hundred samples like those the model will see",
+            )
         if calibration_mode not in CALIBRATION_MODES:
-            raise MxportError("INVALID_ARGUMENT", f"calibration_mode={calibration_mode!r}: give one of "
-                              f"{list(CALIBRATION_MODES)}")
+            raise MxportError(
+                "INVALID_ARGUMENT", f"calibration_mode={calibration_mode!r}: give one of {list(CALIBRATION_MODES)}"
+            )
         if calibration_mode == "entropy":
             try:
                 import scipy.stats  # noqa: F401  (MXNet's entropy thresholds use it)
             except ImportError:
-                raise MxportError("INVALID_ARGUMENT", "calibration_mode='entropy' needs scipy, which is not "
-                                  "installed: pip install 'scipy<1.12' (numpy stays below 1.24), or use "
-                                  "calibration_mode='naive'") from None
+                raise MxportError(
+                    "INVALID_ARGUMENT",
+                    "calibration_mode='entropy' needs scipy, which is not "
+                    "installed: pip install 'scipy<1.12' (numpy stays below 1.24), or use "
+                    "calibration_mode='naive'",
+                ) from None
     elif calibration is not None or exclude_layers:
-        raise MxportError("INVALID_ARGUMENT", f"calibration= and exclude_layers= apply to optimize='int8' only, "
-                          f"not to optimize={optimize!r}")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"calibration= and exclude_layers= apply to optimize='int8' only, not to optimize={optimize!r}",
+        )
     if exclude_layers is None:
         return []
     if isinstance(exclude_layers, str) or not all(isinstance(x, str) for x in exclude_layers):
-        raise MxportError("INVALID_ARGUMENT", f"exclude_layers must be a list of node names of the network, got "
-                          f"{exclude_layers!r:.200}")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"exclude_layers must be a list of node names of the network, got {exclude_layers!r:.200}",
+        )
     return list(exclude_layers)
 
 
@@ -76,10 +90,24 @@ def optimize_model(graph, signature, params, optimize, calibration, calibration_
         new_params = net_params
         record = {"kind": "fused", "backend": BACKEND}
     else:
-        optimised, new_params, samples = _quantize(graph, signature, params, net_graph, net_symbol, net_params,
-                                                   calibration, calibration_mode, list(exclude_layers))
-        record = {"kind": "int8", "backend": BACKEND, "calibration_mode": calibration_mode,
-                  "calibration_samples": samples, "excluded_layers": list(exclude_layers)}
+        optimised, new_params, samples = _quantize(
+            graph,
+            signature,
+            params,
+            net_graph,
+            net_symbol,
+            net_params,
+            calibration,
+            calibration_mode,
+            list(exclude_layers),
+        )
+        record = {
+            "kind": "int8",
+            "backend": BACKEND,
+            "calibration_mode": calibration_mode,
+            "calibration_samples": samples,
+            "excluded_layers": list(exclude_layers),
+        }
     joined, fold_params = join(graph, signature, json.loads(optimised.tojson()))  # the one conversion out
     kept = {n["name"] for n in joined["nodes"] if n["op"] == "null"} - set(signature.input_names)
     all_params = dict(params)
@@ -102,14 +130,18 @@ def _graph_params(graph, params):
 
 def _quantize(graph, signature, params, net_graph, net_symbol, net_params, calibration, mode, exclude):
     from mxnet.contrib import quantization as q
+
     nodes = {n["name"] for n in net_graph["nodes"] if n["op"] != "null"}
     unknown = [x for x in exclude if x not in nodes]
     if unknown:
         layers = [n["name"] for n in net_graph["nodes"] if n["op"] in ("Convolution", "FullyConnected")]
-        raise MxportError("INVALID_ARGUMENT", f"exclude_layers names {unknown}, which are not nodes of the "
-                          f"network; its convolution and dense layers are {layers[:6]}"
-                          f"{' ... ' + repr(layers[-2:]) if len(layers) > 6 else ''} (mxport inspect does not "
-                          "list nodes: read them from the fp32 model's -symbol.json)")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"exclude_layers names {unknown}, which are not nodes of the "
+            f"network; its convolution and dense layers are {layers[:6]}"
+            f"{' ... ' + repr(layers[-2:]) if len(layers) > 6 else ''} (mxport inspect does not "
+            "list nodes: read them from the fp32 model's -symbol.json)",
+        )
     arg_names = set(net_symbol.list_arguments())
     aux_names = set(net_symbol.list_auxiliary_states())
     args = {k: v for k, v in net_params.items() if k in arg_names}
@@ -117,13 +149,21 @@ def _quantize(graph, signature, params, net_graph, net_symbol, net_params, calib
     fp32 = net_symbol.get_backend_symbol(QUANTIZE_BACKEND)
     try:
         qsym, qargs, qaux, collector = q.quantize_graph(
-            fp32, args, aux, ctx=mx.cpu(), excluded_sym_names=exclude, excluded_op_names=FP32_OPS,
-            calib_mode=mode, quantized_dtype="auto", quantize_mode="full", quantize_granularity="tensor-wise")
+            fp32,
+            args,
+            aux,
+            ctx=mx.cpu(),
+            excluded_sym_names=exclude,
+            excluded_op_names=FP32_OPS,
+            calib_mode=mode,
+            quantized_dtype="auto",
+            quantize_mode="full",
+            quantize_granularity="tensor-wise",
+        )
     except mx.base.MXNetError as e:
         raise MxportError("NATIVE_ERROR", f"quantisation failed: {native_message(e)}") from None
     samples = _calibrate(graph, signature, params, fp32, args, aux, collector, calibration)
-    qsym, qargs, qaux = q.calib_graph(qsym, args, aux, collector, calib_mode=mode, quantized_dtype="auto",
-                                      logger=None)
+    qsym, qargs, qaux = q.calib_graph(qsym, args, aux, collector, calib_mode=mode, quantized_dtype="auto", logger=None)
     qsym = qsym.get_backend_symbol(QUANTIZE_BACKEND)
     out = dict(qargs)
     out.update(qaux)
@@ -135,8 +175,10 @@ def _batches(calibration, signature):
     try:
         iterator = iter(calibration)
     except TypeError:
-        raise MxportError("INVALID_ARGUMENT", f"calibration must be a list or iterable of input batches, got "
-                          f"{type(calibration).__name__}") from None
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"calibration must be a list or iterable of input batches, got {type(calibration).__name__}",
+        ) from None
     for batch in iterator:
         if len(signature.inputs) == 1 and not isinstance(batch, (list, tuple, dict)):
             batch = [batch]
@@ -152,8 +194,7 @@ def _calibrate(graph, signature, params, fp32, args, aux, collector, calibration
         g = _graph.cut_input_transforms(graph, spec.name)
         sym = _mx.symbol_from_graph(g, "the transforms")
         block = mx.gluon.SymbolBlock(sym, [mx.sym.var(spec.name, dtype=spec.dtype)])
-        block.collect_params().load_dict(_graph_params(g, params), ctx=mx.cpu(), allow_missing=False,
-                                         ignore_extra=True)
+        block.collect_params().load_dict(_graph_params(g, params), ctx=mx.cpu(), allow_missing=False, ignore_extra=True)
         transforms.append(block)
     executors = {}
     samples = 0
@@ -163,8 +204,12 @@ def _calibrate(graph, signature, params, fp32, args, aux, collector, calibration
         key = tuple(f.shape for f in features)
         exe = executors.get(key)
         if exe is None:
-            exe = fp32.simple_bind(mx.cpu(), grad_req="null", type_dict={n: f.dtype for n, f in zip(names, features)},
-                                   **{n: f.shape for n, f in zip(names, features)})
+            exe = fp32.simple_bind(
+                mx.cpu(),
+                grad_req="null",
+                type_dict={n: f.dtype for n, f in zip(names, features)},
+                **{n: f.shape for n, f in zip(names, features)},
+            )
             exe.copy_params_from(args, aux, allow_extra_params=True)
             exe.set_monitor_callback(collector.collect, monitor_all=True)
             executors[key] = exe
@@ -212,8 +257,9 @@ def join(graph, signature, network):
         batchify[spec.name] = append(transforms, {})[0]
     net_heads = append(network, batchify)
     if len(net_heads) != len(signature.outputs):
-        raise MxportError("NATIVE_ERROR", f"the optimised network has {len(net_heads)} outputs, the model "
-                          f"{len(signature.outputs)}")
+        raise MxportError(
+            "NATIVE_ERROR", f"the optimised network has {len(net_heads)} outputs, the model {len(signature.outputs)}"
+        )
     noop = _graph.connectors(graph, _graph.NOOP)
     heads = []
     for spec, entry in zip(signature.outputs, net_heads):

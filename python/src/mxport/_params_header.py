@@ -20,8 +20,17 @@ V1_MAGIC = 0xF993FAC8  # int64 shape, no storage type
 V2_MAGIC = 0xF993FAC9  # with storage type
 V3_MAGIC = 0xF993FACA  # NumPy shape semantics (ndim -1: unknown, ndim 0: a scalar)
 # mshadow type flags MXNet 1.9.1 knows the size of (mshadow_sizeof): the rest make it fail
-DTYPES = {0: ("float32", 4), 1: ("float64", 8), 2: ("float16", 2), 3: ("uint8", 1), 4: ("int32", 4),
-          5: ("int8", 1), 6: ("int64", 8), 7: ("bool", 1), 12: ("bfloat16", 2)}
+DTYPES = {
+    0: ("float32", 4),
+    1: ("float64", 8),
+    2: ("float16", 2),
+    3: ("uint8", 1),
+    4: ("int32", 4),
+    5: ("int8", 1),
+    6: ("int64", 8),
+    7: ("bool", 1),
+    12: ("bfloat16", 2),
+}
 AUX_ARRAYS = {0: 0, 1: 1, 2: 2}  # storage type: dense, row_sparse (indices), csr (indptr, indices)
 # the fewest bytes an array takes (MXNet's "none" array: magic, storage type, ndim 0); a first bound on the
 # count, before every array is walked
@@ -57,8 +66,10 @@ class _Reader:
     def shape(self, dim_format, ndim, what):
         dim_size = struct.calcsize(dim_format)
         if ndim * dim_size > self.left():
-            raise _Lie(f"{what} claims {ndim} dimensions ({ndim * dim_size} bytes), but only {self.left()} bytes "
-                       "remain in the file")
+            raise _Lie(
+                f"{what} claims {ndim} dimensions ({ndim * dim_size} bytes), but only {self.left()} bytes "
+                "remain in the file"
+            )
         dims = struct.unpack_from(f"<{ndim}{dim_format[-1]}", self.data, self.at) if ndim else ()
         self.at += ndim * dim_size
         return tuple(dims)
@@ -70,7 +81,7 @@ def _elements(shape, what):
         if d < 0:
             raise _Lie(f"{what} has a negative dimension")
         count *= d
-    if count >= 2 ** 63:
+    if count >= 2**63:
         raise _Lie(f"{what} has more than 2^63 elements")
     return count
 
@@ -98,8 +109,10 @@ def _array(r):
     else:  # before V1 the magic number was the ndim of a shape of uint32 dimensions
         aux, storage_shape = 0, None
         if magic > r.left() // 4:
-            raise _Lie(f"an array of the oldest layout claims {magic} dimensions ({magic * 4} bytes), but only "
-                       f"{r.left()} bytes remain in the file (or its magic number {magic:#x} is damaged)")
+            raise _Lie(
+                f"an array of the oldest layout claims {magic} dimensions ({magic * 4} bytes), but only "
+                f"{r.left()} bytes remain in the file (or its magic number {magic:#x} is damaged)"
+            )
         shape = r.shape("<I", magic, "the shape")
     r.take("<ii", "the context")
     flag = r.take("<i", "the dtype")
@@ -119,7 +132,9 @@ def _array(r):
         aux_shape = r.shape("<q", _ndim(r, V2_MAGIC), f"auxiliary shape {i}")
         if not aux_shape:  # MXNet reads its first dimension
             raise _Lie(f"auxiliary shape {i} has no dimensions")
-        aux_specs.append((DTYPES[aux_flag][1], aux_shape, _elements(aux_shape, f"auxiliary shape {i} {list(aux_shape)}")))
+        aux_specs.append(
+            (DTYPES[aux_flag][1], aux_shape, _elements(aux_shape, f"auxiliary shape {i} {list(aux_shape)}"))
+        )
     # MXNet sizes a sparse array's storage from its indices (row_sparse: one row per index, csr: one value per
     # column index), whatever the saved storage shape says; a saved one that disagrees is a damaged file
     index_shape = aux_specs[-1][1]
@@ -150,11 +165,16 @@ def check_params_header(data, path):
     r = _Reader(data)
     header, _reserved, count = r.take("<QQQ", "the file header")
     if header != LIST_MAGIC:
-        raise MxportError("BAD_PARAMS", f"{path} does not start with MXNet's params magic number 0x112 (it starts "
-                          f"with {header:#x}); {_FIX}")
+        raise MxportError(
+            "BAD_PARAMS",
+            f"{path} does not start with MXNet's params magic number 0x112 (it starts with {header:#x}); {_FIX}",
+        )
     if count > r.left() // MIN_ARRAY_BYTES:
-        raise MxportError("BAD_PARAMS", f"{path} claims {count} arrays, but its {r.left()} bytes after the header "
-                          f"hold at most {r.left() // MIN_ARRAY_BYTES}; {_FIX}")
+        raise MxportError(
+            "BAD_PARAMS",
+            f"{path} claims {count} arrays, but its {r.left()} bytes after the header "
+            f"hold at most {r.left() // MIN_ARRAY_BYTES}; {_FIX}",
+        )
     arrays = []
     for index in range(count):
         try:
@@ -170,7 +190,7 @@ def check_params_header(data, path):
             length = r.take("<Q", f"the length of name {i}")
             start = r.at
             r.skip(length, f"name {i}")
-            found.append(data[start:r.at].decode("utf-8", "replace"))
+            found.append(data[start : r.at].decode("utf-8", "replace"))
     except _Lie as lie:
         raise MxportError("BAD_PARAMS", f"{path}: the array names: {lie}; {_FIX}") from None
     names = found or [None] * count

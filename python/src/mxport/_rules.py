@@ -27,8 +27,10 @@ def _labels_problem(name, shape, labels):
     if not isinstance(labels, (list, tuple)) or not all(isinstance(x, str) for x in labels):
         return f"'{name}': labels must be a list of strings"
     if shape[-1] != len(labels):
-        return (f"'{name}': {len(labels)} labels for a last dimension of {shape[-1]} in {list(shape)}: give one "
-                "name per index of the last dimension, which must be fixed")
+        return (
+            f"'{name}': {len(labels)} labels for a last dimension of {shape[-1]} in {list(shape)}: give one "
+            "name per index of the last dimension, which must be fixed"
+        )
     for i, x in enumerate(labels):
         if not 1 <= len(x) <= _MAX_LABEL:
             return f"'{name}': label {i} must have 1 to {_MAX_LABEL} characters, got {len(x)}"
@@ -56,8 +58,9 @@ def optimization_problem(opt):
     kind = opt.get("kind")
     if kind not in OPTIMIZATION_KINDS:
         return f"optimization kind {kind!r} must be one of {list(OPTIMIZATION_KINDS)}"
-    keys = {"kind", "backend"} | ({"calibration_mode", "calibration_samples", "excluded_layers"}
-                                  if kind == "int8" else set())
+    keys = {"kind", "backend"} | (
+        {"calibration_mode", "calibration_samples", "excluded_layers"} if kind == "int8" else set()
+    )
     if set(opt) != keys:
         return f"an optimization of kind '{kind}' has exactly the fields {sorted(keys)}, got {sorted(opt)}"
     if not isinstance(opt["backend"], str) or not _NAME.fullmatch(opt["backend"]):
@@ -69,10 +72,15 @@ def optimization_problem(opt):
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= _MAX_DIM:
             return f"calibration_samples {n!r} must be an integer from 1 to {_MAX_DIM}"
         layers = opt["excluded_layers"]
-        if not isinstance(layers, list) or len(layers) > _MAX_EXCLUDED or not all(
-                isinstance(x, str) and 1 <= len(x) <= _MAX_LAYER_NAME for x in layers):
-            return (f"excluded_layers must be a list of at most {_MAX_EXCLUDED} node names of 1 to "
-                    f"{_MAX_LAYER_NAME} characters")
+        if (
+            not isinstance(layers, list)
+            or len(layers) > _MAX_EXCLUDED
+            or not all(isinstance(x, str) and 1 <= len(x) <= _MAX_LAYER_NAME for x in layers)
+        ):
+            return (
+                f"excluded_layers must be a list of at most {_MAX_EXCLUDED} node names of 1 to "
+                f"{_MAX_LAYER_NAME} characters"
+            )
     return None
 
 

@@ -6,8 +6,17 @@ from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from ._errors import MxportError
-from ._rules import (READ_VERSIONS, _NEW_KEYS, _SPEC_KEYS, _TOP_KEYS, _labels_problem, _spec_problem, metadata_problem,
-                     name_problem, optimization_problem)
+from ._rules import (
+    READ_VERSIONS,
+    _NEW_KEYS,
+    _SPEC_KEYS,
+    _TOP_KEYS,
+    _labels_problem,
+    _spec_problem,
+    metadata_problem,
+    name_problem,
+    optimization_problem,
+)
 
 
 @dataclass(frozen=True)
@@ -52,10 +61,14 @@ class TensorSpec:
         >>> sig.outputs[0].top_k(prob[0])   # [(282, 'tiger cat', 0.40), (285, 'Egyptian cat', 0.35), ...]
         """
         import numpy as np
+
         scores = np.asarray(scores)
         if scores.ndim != 1 or scores.shape[0] != self.shape[-1]:
-            raise MxportError("SHAPE_MISMATCH", f"top_k takes one sample's scores of '{self.name}', shape "
-                              f"[{self.shape[-1]}]; got shape {list(scores.shape)}: pass outputs[i] for sample i")
+            raise MxportError(
+                "SHAPE_MISMATCH",
+                f"top_k takes one sample's scores of '{self.name}', shape "
+                f"[{self.shape[-1]}]; got shape {list(scores.shape)}: pass outputs[i] for sample i",
+            )
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise MxportError("INVALID_ARGUMENT", f"k must be a positive integer, got {k!r}")
         order = np.argsort(-scores, kind="stable")[:k]
@@ -65,9 +78,11 @@ class TensorSpec:
     def _from_dict(d, where, labels_allowed=False):
         keys = _SPEC_KEYS | {"labels"} if labels_allowed else _SPEC_KEYS
         if not isinstance(d, dict) or not _SPEC_KEYS <= set(d) <= keys:
-            raise MxportError("BAD_SIGNATURE", f"{where}: a tensor spec must be an object with the fields "
-                              f"{sorted(_SPEC_KEYS)}" + (" and optionally 'labels'" if labels_allowed else "")
-                              + f", got {d!r:.200}")
+            raise MxportError(
+                "BAD_SIGNATURE",
+                f"{where}: a tensor spec must be an object with the fields "
+                f"{sorted(_SPEC_KEYS)}" + (" and optionally 'labels'" if labels_allowed else "") + f", got {d!r:.200}",
+            )
         problem = name_problem(d["name"]) or _spec_problem(d["name"], d["shape"], d["dtype"], d["layout"])
         if problem is None and "labels" in d:
             problem = _labels_problem(d["name"], d["shape"], d["labels"])
@@ -124,8 +139,10 @@ class Signature:
             "mxport_format": self.format_version,
             "inputs": [s.to_dict() for s in self.inputs],
             "outputs": [s.to_dict() for s in self.outputs],
-            "network": {"inputs": [s.to_dict() for s in self.network.inputs],
-                        "outputs": [s.to_dict() for s in self.network.outputs]},
+            "network": {
+                "inputs": [s.to_dict() for s in self.network.inputs],
+                "outputs": [s.to_dict() for s in self.network.outputs],
+            },
             "params": {"sha256": self.params_sha256, "size": self.params_size},
         }
         if self.producer:
@@ -150,9 +167,11 @@ class Signature:
         if isinstance(version, bool) or not isinstance(version, int):
             raise MxportError("BAD_SIGNATURE", f"'mxport_format' must be an integer, got {version!r}")
         if version not in READ_VERSIONS:
-            raise MxportError("UNSUPPORTED_FORMAT_VERSION",
-                              f"the model has format version {version}; this mxport reads versions "
-                              f"{list(READ_VERSIONS)}: upgrade mxport")
+            raise MxportError(
+                "UNSUPPORTED_FORMAT_VERSION",
+                f"the model has format version {version}; this mxport reads versions "
+                f"{list(READ_VERSIONS)}: upgrade mxport",
+            )
         known = _TOP_KEYS - set().union(*(keys for v, keys in _NEW_KEYS.items() if v > version))
         extra = set(doc) - known
         missing = _TOP_KEYS - {"producer", "metadata", "optimization"} - set(doc)
@@ -162,8 +181,12 @@ class Signature:
         if not isinstance(net, dict) or set(net) != {"inputs", "outputs"}:
             raise MxportError("BAD_SIGNATURE", "'network' must be an object with exactly 'inputs' and 'outputs'")
         lists = {}
-        for where, value in (("inputs", doc["inputs"]), ("outputs", doc["outputs"]),
-                             ("network.inputs", net["inputs"]), ("network.outputs", net["outputs"])):
+        for where, value in (
+            ("inputs", doc["inputs"]),
+            ("outputs", doc["outputs"]),
+            ("network.inputs", net["inputs"]),
+            ("network.outputs", net["outputs"]),
+        ):
             if not isinstance(value, list) or not value:
                 raise MxportError("BAD_SIGNATURE", f"'{where}' must be a non-empty list")
             labels_allowed = version >= 2 and where == "outputs"
@@ -176,13 +199,11 @@ class Signature:
             model = [s.name for s in lists[kind]]
             network = [s.name for s in lists["network." + kind]]
             if model != network:
-                raise MxportError("BAD_SIGNATURE", f"network {kind} {network} must have the names of the "
-                                  f"model {kind} {model}, in order")
-        params = doc["params"]
-        if (not isinstance(params, dict) or set(params) != {"sha256", "size"}
-                or not isinstance(params["sha256"], str) or not re.fullmatch(r"[0-9a-f]{64}", params["sha256"])
-                or isinstance(params["size"], bool) or not isinstance(params["size"], int) or params["size"] < 0):
-            raise MxportError("BAD_SIGNATURE", "'params' must be {\"sha256\": <64 lowercase hex>, \"size\": <bytes>}")
+                raise MxportError(
+                    "BAD_SIGNATURE",
+                    f"network {kind} {network} must have the names of the model {kind} {model}, in order",
+                )
+        params = _checked_params(doc["params"])
         producer = doc.get("producer", {})
         if not isinstance(producer, dict):
             raise MxportError("BAD_SIGNATURE", "'producer' must be an object")
@@ -196,8 +217,16 @@ class Signature:
             if problem:
                 raise MxportError("BAD_SIGNATURE", problem)
         network = Signature(lists["network.inputs"], lists["network.outputs"])
-        return Signature(lists["inputs"], lists["outputs"], network, params["sha256"], params["size"], producer,
-                         metadata, optimization)
+        return Signature(
+            lists["inputs"],
+            lists["outputs"],
+            network,
+            params["sha256"],
+            params["size"],
+            producer,
+            metadata,
+            optimization,
+        )
 
     def describe(self):
         """A table of the signature, as ``mxport inspect`` prints it."""
@@ -235,5 +264,22 @@ def describe_optimization(opt):
     if opt["kind"] == "fused":
         return f"fused (oneDNN subgraph fusion, backend {opt['backend']}, fp32)"
     excluded = ", ".join(opt["excluded_layers"]) or "none"
-    return (f"int8 (quantised, backend {opt['backend']}, {opt['calibration_mode']} calibration on "
-            f"{opt['calibration_samples']} samples; layers kept fp32: {excluded})")
+    return (
+        f"int8 (quantised, backend {opt['backend']}, {opt['calibration_mode']} calibration on "
+        f"{opt['calibration_samples']} samples; layers kept fp32: {excluded})"
+    )
+
+
+def _checked_params(params):
+    """The signature's 'params' record (spec section 2), or BAD_SIGNATURE."""
+    if (
+        not isinstance(params, dict)
+        or set(params) != {"sha256", "size"}
+        or not isinstance(params["sha256"], str)
+        or not re.fullmatch(r"[0-9a-f]{64}", params["sha256"])
+        or isinstance(params["size"], bool)
+        or not isinstance(params["size"], int)
+        or params["size"] < 0
+    ):
+        raise MxportError("BAD_SIGNATURE", '\'params\' must be {"sha256": <64 lowercase hex>, "size": <bytes>}')
+    return params

@@ -42,8 +42,7 @@ class Decision:
         self.outcome, self.requested, self.requested_workers = outcome, requested, requested_workers
 
     def __repr__(self):
-        return (f"Decision(count={self.count!r}, reason={self.reason!r}, spin={self.spin!r}, "
-                f"workers={self.workers!r})")
+        return f"Decision(count={self.count!r}, reason={self.reason!r}, spin={self.spin!r}, workers={self.workers!r})"
 
 
 def decision():
@@ -55,6 +54,7 @@ def import_mxnet():
     """Imports mxnet; when this is the process's first OpenMP runtime, with the short spin-wait of rule 3 and the
     engine workers of rule 7 (MXPORT_ENGINE_WORKERS). Returns the spin it set, or None."""
     from ._compat import mxnet_failed_before, restore_what_mxnet_needs
+
     workers = wanted_workers()  # a bad request fails before MXNet loads
     failed_before = "mxnet" not in sys.modules and any(name.startswith("mxnet.") for name in sys.modules)
     restore_what_mxnet_needs()
@@ -79,11 +79,18 @@ def import_mxnet():
     global _workers
     _workers = workers if set_workers else _positive(os.environ.get(WORKERS_VARIABLE, "")) or 1
     if workers != _workers:
-        why = (f"{WORKERS_VARIABLE}={os.environ[WORKERS_VARIABLE]} is set" if WORKERS_VARIABLE in os.environ
-               else "MXNet was loaded before mxport")
-        warnings.warn(f"mxport: {WORKERS_REQUEST_VARIABLE}={workers} is not applied: {why}; MXNet runs {_workers} "
-                      f"CPU engine worker(s). Fix: set {WORKERS_VARIABLE}={workers} before the process starts, or "
-                      "import mxport before mxnet.", RuntimeWarning, stacklevel=3)
+        why = (
+            f"{WORKERS_VARIABLE}={os.environ[WORKERS_VARIABLE]} is set"
+            if WORKERS_VARIABLE in os.environ
+            else "MXNet was loaded before mxport"
+        )
+        warnings.warn(
+            f"mxport: {WORKERS_REQUEST_VARIABLE}={workers} is not applied: {why}; MXNet runs {_workers} "
+            f"CPU engine worker(s). Fix: set {WORKERS_VARIABLE}={workers} before the process starts, or "
+            "import mxport before mxnet.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return SPIN_COUNT if spin and _mapped("libgomp") else None
 
 
@@ -98,29 +105,38 @@ def _positive(text):
 def wanted_workers():
     """The engine workers of rule 7: MXPORT_ENGINE_WORKERS, else 1."""
     from ._errors import MxportError
+
     requested = os.environ.get(WORKERS_REQUEST_VARIABLE, "").strip()
     if not requested:
         return 1
     if _positive(requested) is None:
-        raise MxportError("INVALID_ARGUMENT", f"{WORKERS_REQUEST_VARIABLE}={requested!r} is not a positive integer; "
-                          f"set it to the number of calls MXNet should compute at once, e.g. "
-                          f"{WORKERS_REQUEST_VARIABLE}=2, or unset it for one (the default)")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"{WORKERS_REQUEST_VARIABLE}={requested!r} is not a positive integer; "
+            f"set it to the number of calls MXNet should compute at once, e.g. "
+            f"{WORKERS_REQUEST_VARIABLE}=2, or unset it for one (the default)",
+        )
     return int(requested)
 
 
 def wanted_count():
     """The count of rule 2: MXPORT_NUM_THREADS, else a PySpark task's cpus, else the cores this process may use."""
     from ._errors import MxportError
+
     requested = os.environ.get(REQUEST_VARIABLE, "").strip()
     if requested:
         if _positive(requested) is None:
-            raise MxportError("INVALID_ARGUMENT", f"{REQUEST_VARIABLE}={requested!r} is not a positive integer; "
-                              f"set it to the number of threads MXNet should compute with, e.g. "
-                              f"{REQUEST_VARIABLE}=2, or unset it to use every core")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"{REQUEST_VARIABLE}={requested!r} is not a positive integer; "
+                f"set it to the number of threads MXNet should compute with, e.g. "
+                f"{REQUEST_VARIABLE}=2, or unset it to use every core",
+            )
         return int(requested)
     if "pyspark" in sys.modules:  # a PySpark worker runs one task per cpu slot: use the task's share
         try:
             from pyspark import TaskContext
+
             task = TaskContext.get()
             if task is not None and task.cpus():
                 return int(task.cpus())
@@ -150,16 +166,26 @@ def apply_once(spin=None):
         if seen["fresh"]:
             _decision = Decision(count, "set on a new engine worker", spin, workers, "applied", **asked)
         elif seen["before"] == count:
-            _decision = Decision(count, "the engine worker already had this count", spin, workers, "already_set",
-                                 **asked)
+            _decision = Decision(
+                count, "the engine worker already had this count", spin, workers, "already_set", **asked
+            )
         else:
-            _decision = Decision(None, f"MXNet had already run operators at {seen['before']} thread(s)", spin,
-                                 workers, "not_applied", **asked)
+            _decision = Decision(
+                None,
+                f"MXNet had already run operators at {seen['before']} thread(s)",
+                spin,
+                workers,
+                "not_applied",
+                **asked,
+            )
             warnings.warn(
                 f"mxport: MXNet already ran operators in this process with {seen['before']} OpenMP thread(s); "
                 f"mxport leaves that count alone (raising it now would corrupt memory, spec/RUNTIME.md). To compute "
                 f"with {count}: import mxport before running MXNet operators, or set OMP_NUM_THREADS={count} "
-                "before the process starts.", RuntimeWarning, stacklevel=2)
+                "before the process starts.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return _decision
 
 
@@ -201,16 +227,37 @@ def _on_engine_workers(count, workers):
     _keep.extend(callbacks)
     cpu = _Context(1, 0)
     for callback in callbacks:
-        check_call(_LIB.MXEnginePushSync(callback, None, None, ctypes.byref(cpu), None, 0, None, 0, None, 0,
-                                         ctypes.c_char_p(b"mxport_thread_rule")))
+        check_call(
+            _LIB.MXEnginePushSync(
+                callback,
+                None,
+                None,
+                ctypes.byref(cpu),
+                None,
+                0,
+                None,
+                0,
+                None,
+                0,
+                ctypes.c_char_p(b"mxport_thread_rule"),
+            )
+        )
     for _ in callbacks:  # our callbacks only: mx.nd.waitall() would raise other work's failure (spec/RUNTIME.md)
         finished.acquire()
     met = len({v["thread"] for v in views})
     if met != workers:  # MXNET_CPU_WORKER_NTHREADS set after MXNet loaded: it has fewer workers
-        warnings.warn(f"mxport: MXNet has {met} CPU engine worker(s), not the {workers} of {WORKERS_VARIABLE}: was it "
-                      "set after MXNet loaded? Set it before the process starts.", RuntimeWarning, stacklevel=2)
-    return {"fresh": all(v["fresh"] for v in views), "before": views[0]["count"], "workers": met,
-            "each": [(v["thread"], v["count"]) for v in views]}
+        warnings.warn(
+            f"mxport: MXNet has {met} CPU engine worker(s), not the {workers} of {WORKERS_VARIABLE}: was it "
+            "set after MXNet loaded? Set it before the process starts.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return {
+        "fresh": all(v["fresh"] for v in views),
+        "before": views[0]["count"],
+        "workers": met,
+        "each": [(v["thread"], v["count"]) for v in views],
+    }
 
 
 def _libgomp():

@@ -16,6 +16,7 @@ from ._signature import Signature
 @dataclasses.dataclass
 class _Traced:
     """What one imperative pass learnt: the blocks per port, the output names, and every parameter."""
+
     specs: tuple
     examples: list
     pre: list
@@ -29,13 +30,17 @@ def _trace(net, specs, preprocess, postprocess, output_names, example_inputs):
     names them, and checks that each block gives arrays."""
     pre = _per_port(preprocess, len(specs), "preprocess", "input")
     examples = _examples(specs, example_inputs)
-    features = [_run_block(p, x, f"preprocess of input '{s.name}'") if p is not None else x
-                for s, p, x in zip(specs, pre, examples)]
+    features = [
+        _run_block(p, x, f"preprocess of input '{s.name}'") if p is not None else x
+        for s, p, x in zip(specs, pre, examples)
+    ]
     try:
         raw = net(*features)
     except Exception as e:  # Gluon reports uninitialised parameters and bad shapes with several types
-        raise MxportError("INVALID_ARGUMENT", f"the network does not run on the example inputs "
-                          f"{[x.shape for x in examples]}: {type(e).__name__}: {e}") from None
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"the network does not run on the example inputs {[x.shape for x in examples]}: {type(e).__name__}: {e}",
+        ) from None
     outputs = list(raw) if isinstance(raw, (list, tuple)) else [raw]
     post = _per_port(postprocess, len(outputs), "postprocess", "output")
     names = _output_names(output_names, len(outputs))
@@ -48,8 +53,11 @@ def _trace(net, specs, preprocess, postprocess, output_names, example_inputs):
             params[param.name] = param
     clash = [s.name for s in specs if s.name in params]
     if clash:
-        raise MxportError("INVALID_ARGUMENT", f"input '{clash[0]}' has the name of a parameter of the network "
-                          "(the two would become one variable of the graph): give the input another name")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"input '{clash[0]}' has the name of a parameter of the network "
+            "(the two would become one variable of the graph): give the input another name",
+        )
     return _Traced(specs, examples, pre, post, names, params)
 
 
@@ -59,11 +67,16 @@ def _run_block(block, x, what):
         y = block(x)
     except Exception as e:
         reason = f"{type(e).__name__}: {native_message(e)}"
-        raise MxportError("INVALID_ARGUMENT", f"{what} ({type(block).__name__}) does not run on an array of "
-                          f"shape {list(x.shape)}: {reason[:300]}") from None
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"{what} ({type(block).__name__}) does not run on an array of shape {list(x.shape)}: {reason[:300]}",
+        ) from None
     if not isinstance(y, mx.nd.NDArray):
-        raise MxportError("INVALID_ARGUMENT", f"{what} ({type(block).__name__}) returned {_kind(y)}, not an "
-                          "NDArray: a transform block gives one array; use F.* operators, not .asnumpy()")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"{what} ({type(block).__name__}) returned {_kind(y)}, not an "
+            "NDArray: a transform block gives one array; use F.* operators, not .asnumpy()",
+        )
     return y
 
 
@@ -81,9 +94,12 @@ def _symbolic(block, x, what):
         return block(*x) if isinstance(x, list) else block(x)
     except Exception as e:  # AttributeError (asnumpy), NotImplementedForSymbol (shape), TypeError (branches)...
         reason = f"{type(e).__name__}: {native_message(e)}"
-        raise MxportError("INVALID_ARGUMENT", f"{what} ({type(block).__name__}) cannot be hybridized into a graph "
-                          f"({reason[:300]}): its hybrid_forward must use only F.* operators, with no .asnumpy(), "
-                          "no x.shape and no Python branch on values") from None
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"{what} ({type(block).__name__}) cannot be hybridized into a graph "
+            f"({reason[:300]}): its hybrid_forward must use only F.* operators, with no .asnumpy(), "
+            "no x.shape and no Python branch on values",
+        ) from None
 
 
 def _per_port(blocks, count, what, port):
@@ -91,16 +107,20 @@ def _per_port(blocks, count, what, port):
         return [None] * count
     if not isinstance(blocks, (list, tuple)):
         if count != 1:
-            raise MxportError("INVALID_ARGUMENT", f"the model has {count} {port}s: give {what} as a list with "
-                              f"one HybridBlock or None per {port}")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"the model has {count} {port}s: give {what} as a list with one HybridBlock or None per {port}",
+            )
         blocks = [blocks]
     if len(blocks) != count:
-        raise MxportError("INVALID_ARGUMENT", f"{what} has {len(blocks)} entries but the model has {count} "
-                          f"{port}s")
+        raise MxportError("INVALID_ARGUMENT", f"{what} has {len(blocks)} entries but the model has {count} {port}s")
     for b in blocks:
         if b is not None and not isinstance(b, gluon.HybridBlock):
-            raise MxportError("INVALID_ARGUMENT", f"{what} entries must be gluon.HybridBlock or None, got "
-                              f"{type(b).__name__}; wrap plain functions in gluon.nn.HybridLambda")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"{what} entries must be gluon.HybridBlock or None, got "
+                f"{type(b).__name__}; wrap plain functions in gluon.nn.HybridLambda",
+            )
     return list(blocks)
 
 
@@ -108,8 +128,9 @@ def _examples(specs, example_inputs):
     if example_inputs is None:
         return [mx.nd.zeros(tuple(1 if d == -1 else d for d in s.shape), dtype=s.dtype) for s in specs]
     if len(example_inputs) != len(specs):
-        raise MxportError("INVALID_ARGUMENT", f"example_inputs has {len(example_inputs)} arrays for "
-                          f"{len(specs)} inputs")
+        raise MxportError(
+            "INVALID_ARGUMENT", f"example_inputs has {len(example_inputs)} arrays for {len(specs)} inputs"
+        )
     check_inputs(Signature(specs, specs), example_inputs)
     return [mx.nd.array(x, dtype=x.dtype) if isinstance(x, np.ndarray) else x for x in example_inputs]
 
@@ -119,11 +140,15 @@ def _output_names(output_names, count):
         output_names = [output_names]  # one output's name, not a sequence of one-letter names
     names = list(output_names) if output_names is not None else [f"output{j}" for j in range(count)]
     if len(names) != count or len(set(names)) != count:
-        raise MxportError("INVALID_ARGUMENT", f"output_names {names} must name the network's {count} "
-                          "output(s), each once")
+        raise MxportError(
+            "INVALID_ARGUMENT", f"output_names {names} must name the network's {count} output(s), each once"
+        )
     for n in names:
         problem = name_problem(n)
         if problem:
-            raise MxportError("INVALID_ARGUMENT", f"output {problem}: an mxport model's names follow the spec's "
-                              "name rule; give output_names=[...] such names, e.g. output_names=['prob']")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"output {problem}: an mxport model's names follow the spec's "
+                "name rule; give output_names=[...] such names, e.g. output_names=['prob']",
+            )
     return names

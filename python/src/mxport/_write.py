@@ -23,8 +23,11 @@ def check_prefix(prefix):
         raise MxportError("INVALID_ARGUMENT", f"prefix must be a path such as 'out/my_model', got {prefix!r}")
     for suffix in ("-symbol.json", ".params"):
         if os.fspath(prefix).endswith(suffix):
-            raise MxportError("INVALID_ARGUMENT", f"prefix {os.fspath(prefix)!r} ends with {suffix}: drop the "
-                              f"{suffix} suffix; export writes <prefix>-symbol.json and <prefix>.params")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"prefix {os.fspath(prefix)!r} ends with {suffix}: drop the "
+                f"{suffix} suffix; export writes <prefix>-symbol.json and <prefix>.params",
+            )
 
 
 def params_file_arrays(graph, params):
@@ -50,8 +53,9 @@ def write_atomically(prefix, graph, params, signature, overwrite):
         mx.nd.save(tmp_params, arrays)
         with open(tmp_params, "rb") as f:
             data = f.read()
-        signature = dataclasses.replace(signature, params_sha256=hashlib.sha256(data).hexdigest(),
-                                        params_size=len(data))
+        signature = dataclasses.replace(
+            signature, params_sha256=hashlib.sha256(data).hexdigest(), params_size=len(data)
+        )
         first = _graph.connectors(graph, _graph.BATCHIFY)[signature.inputs[0].name]
         graph["nodes"][first].setdefault("attrs", {})[_graph.SIGNATURE_ATTR] = signature.to_json()
         fd, tmp_symbol = tempfile.mkstemp(prefix=".mxport-", suffix="-symbol.json.tmp", dir=folder)
@@ -107,9 +111,15 @@ def _refuse_foreign(symbol_path, params_path):
         return any(_graph.SIGNATURE_ATTR in n.get("attrs", {}) for n in graph["nodes"])
 
     if os.path.lexists(symbol_path) and not is_mxport(symbol_path):
-        raise MxportError("TARGET_EXISTS", f"{symbol_path} exists and is not an mxport model; choose another "
-                          "prefix, or pass overwrite=True to replace it")
+        raise MxportError(
+            "TARGET_EXISTS",
+            f"{symbol_path} exists and is not an mxport model; choose another "
+            "prefix, or pass overwrite=True to replace it",
+        )
     ours = is_mxport(symbol_path) or is_mxport(symbol_path + BACKUP_SUFFIX)  # the backup: an interrupted export
     if os.path.lexists(params_path) and not ours:
-        raise MxportError("TARGET_EXISTS", f"{params_path} exists without an mxport symbol file beside it; "
-                          "choose another prefix, or pass overwrite=True to replace it")
+        raise MxportError(
+            "TARGET_EXISTS",
+            f"{params_path} exists without an mxport symbol file beside it; "
+            "choose another prefix, or pass overwrite=True to replace it",
+        )

@@ -1,11 +1,11 @@
 """The mxport command line.
 
-    mxport inspect PREFIX                      # the signature as a table
-    mxport predict PREFIX --input cat.jpg      # an image (JPEG/PNG) or a .npy array; prints the outputs
-    mxport predict old/mlp --input-spec data=-1,7 --epoch 5 --input x.npy   # an old model (no signature)
-    mxport optimize m m-int8 int8 --calibration a.jpg --calibration b.png ...  # an optimised copy (also: fused)
-    mxport export-onnx PREFIX model.onnx        # one ONNX file, signature in metadata_props (--no-transforms)
-    mxport predict PREFIX --input cat.jpg --engine onnxruntime                 # or openvino
+mxport inspect PREFIX                      # the signature as a table
+mxport predict PREFIX --input cat.jpg      # an image (JPEG/PNG) or a .npy array; prints the outputs
+mxport predict old/mlp --input-spec data=-1,7 --epoch 5 --input x.npy   # an old model (no signature)
+mxport optimize m m-int8 int8 --calibration a.jpg --calibration b.png ...  # an optimised copy (also: fused)
+mxport export-onnx PREFIX model.onnx        # one ONNX file, signature in metadata_props (--no-transforms)
+mxport predict PREFIX --input cat.jpg --engine onnxruntime                 # or openvino
 """
 
 import argparse
@@ -18,35 +18,44 @@ import numpy as np
 from ._errors import MxportError, native_message
 from ._version import __version__
 
-_PREFIX_HELP = ("the model: PREFIX-symbol.json and PREFIX.params (the path of either file works too)")
+_PREFIX_HELP = "the model: PREFIX-symbol.json and PREFIX.params (the path of either file works too)"
 
 _FLAGS = {"epoch": "--epoch", "inputs": "--input-spec", "load_transforms": "--no-transforms"}
 
 
 def _shell_spelling(args):
     """A fix (mxport.MxportError.fix) in the command line's words: its flags, not the Python API's arguments."""
+
     def spell(fix):
         if fix.kind == "argument":
-            (name, value), = fix.arguments
+            ((name, value),) = fix.arguments
             if name == "load_transforms":
                 return "drop --no-transforms" if value else "add --no-transforms"
             return f"add {_FLAGS.get(name, '--' + name.replace('_', '-'))} {value}"
         if fix.kind == "drop":
             return "drop " + " and ".join(_FLAGS.get(name, "--" + name.replace("_", "-")) for name, _ in fix.arguments)
-        specs = " ".join("--input-spec " + shlex.quote(f"{name}={','.join(map(str, shape)) if shape else '-1,...'}"
-                                                       f":{dtype}")
-                         for name, shape, dtype in fix.inputs) or "--input-spec data=-1,...:float32"
+        specs = (
+            " ".join(
+                "--input-spec " + shlex.quote(f"{name}={','.join(map(str, shape)) if shape else '-1,...'}:{dtype}")
+                for name, shape, dtype in fix.inputs
+            )
+            or "--input-spec data=-1,...:float32"
+        )
         epoch = "".join(f" --epoch {value}" for _, value in fix.arguments)
         rest = " --input FILE" if args.command == "predict" else ""
         unknown = " (write each input's shape in place of ...)" if "..." in specs else ""
-        return (f"describe its inputs, mxport {args.command} {shlex.quote(args.prefix)} {specs}{epoch}{rest}"
-                f"{unknown}, or re-export it with mxport.export")
+        return (
+            f"describe its inputs, mxport {args.command} {shlex.quote(args.prefix)} {specs}{epoch}{rest}"
+            f"{unknown}, or re-export it with mxport.export"
+        )
+
     return spell
 
 
 def _input_spec(text):
     """NAME=SHAPE[:DTYPE[:LAYOUT]], e.g. data=-1,3,224,224:float32:NCHW."""
     from ._signature import TensorSpec
+
     name, eq, rest = text.rpartition("=")  # a graph's own name may hold '=' and ':'; a shape holds neither
     parts = rest.split(":")
     try:
@@ -54,8 +63,9 @@ def _input_spec(text):
             raise ValueError
         shape = tuple(int(d) for d in parts[0].split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=SHAPE[:DTYPE[:LAYOUT]], e.g. "
-                                         "data=-1,3,224,224:float32:NCHW") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not NAME=SHAPE[:DTYPE[:LAYOUT]], e.g. data=-1,3,224,224:float32:NCHW"
+        ) from None
     try:
         return TensorSpec(name, shape, *parts[1:])
     except MxportError as e:
@@ -64,11 +74,13 @@ def _input_spec(text):
 
 def _load(args, signature_only=False):
     import mxport
+
     old = dict(inputs=args.input_spec, epoch=args.epoch)
     if signature_only and args.input_spec is None and args.epoch is None:
         return mxport.read_signature(args.prefix)
     if signature_only:
         from ._files import open_model
+
         return open_model(args.prefix, **old).signature
     engine = getattr(args, "engine", "mxnet")
     if engine != "mxnet":
@@ -83,43 +95,57 @@ def _inspect(args):
 def _read_input(path, spec, args):
     """A .npy array as it is, or an image decoded to RGB HWC uint8, resized to a fixed H, W, batched."""
     if not os.path.exists(path):
-        raise MxportError("INVALID_ARGUMENT", f"--input {path}: no such file; give an image (JPEG/PNG) or a .npy "
-                          "array per model input")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"--input {path}: no such file; give an image (JPEG/PNG) or a .npy array per model input",
+        )
     if os.path.isdir(path):
-        raise MxportError("INVALID_ARGUMENT", f"--input {path} is a directory; give one image (JPEG/PNG) or .npy "
-                          "file per model input")
+        raise MxportError(
+            "INVALID_ARGUMENT", f"--input {path} is a directory; give one image (JPEG/PNG) or .npy file per model input"
+        )
     if path.endswith(".npy"):
         try:
             return np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as e:
-            raise MxportError("INVALID_ARGUMENT", f"--input {path} is not a .npy array ({e}); write one with "
-                              "numpy.save") from None
+            raise MxportError(
+                "INVALID_ARGUMENT", f"--input {path} is not a .npy array ({e}); write one with numpy.save"
+            ) from None
     image_like = len(spec.shape) == 4 and spec.shape[3] in (3, -1)
     if not image_like:
-        fix = ("drop --no-transforms: the model's transforms take the image" if args.no_transforms else
-               f"give a .npy array of shape [{','.join(map(str, spec.shape))}] (batch first)")
-        raise MxportError("SHAPE_MISMATCH", f"--input {path} is read as an image (uint8 [1,H,W,3]) but input "
-                          f"'{spec.name}' takes {spec.dtype} [{','.join(map(str, spec.shape))}] ({spec.layout or 'layout unknown'}):"
-                          f" {fix}")
+        fix = (
+            "drop --no-transforms: the model's transforms take the image"
+            if args.no_transforms
+            else f"give a .npy array of shape [{','.join(map(str, spec.shape))}] (batch first)"
+        )
+        raise MxportError(
+            "SHAPE_MISMATCH",
+            f"--input {path} is read as an image (uint8 [1,H,W,3]) but input "
+            f"'{spec.name}' takes {spec.dtype} [{','.join(map(str, spec.shape))}] ({spec.layout or 'layout unknown'}):"
+            f" {fix}",
+        )
     import mxnet as mx
+
     try:
         image = mx.image.imread(path).asnumpy()  # RGB, HWC, uint8
     except mx.base.MXNetError as e:
-        raise MxportError("INVALID_ARGUMENT", f"cannot decode {path} as an image ({native_message(e)}); give a "
-                          "JPEG or PNG, or a .npy array") from None
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"cannot decode {path} as an image ({native_message(e)}); give a JPEG or PNG, or a .npy array",
+        ) from None
     if spec.layout == "NHWC" and len(spec.shape) == 4:
         height, width = spec.shape[1], spec.shape[2]
         if (height != -1 and height != image.shape[0]) or (width != -1 and width != image.shape[1]):
-            print(f"note: resizing the image from {image.shape[1]}x{image.shape[0]} to the model's "
-                  f"{width}x{height}", file=sys.stderr)
+            print(
+                f"note: resizing the image from {image.shape[1]}x{image.shape[0]} to the model's {width}x{height}",
+                file=sys.stderr,
+            )
             image = mx.image.imresize(mx.nd.array(image, dtype="uint8"), width, height).asnumpy()
     return image[np.newaxis].astype(spec.dtype)
 
 
 def _check_top(top, classes, name):
     if top is not None and not 1 <= top <= classes:
-        raise MxportError("INVALID_ARGUMENT", f"--top {top}: output '{name}' has {classes} classes; give 1.."
-                          f"{classes}")
+        raise MxportError("INVALID_ARGUMENT", f"--top {top}: output '{name}' has {classes} classes; give 1..{classes}")
 
 
 def _predict(args):
@@ -128,8 +154,10 @@ def _predict(args):
     block = _load(args)
     sig = block.signature
     if len(sig.inputs) != len(args.input):
-        raise MxportError("INPUT_COUNT", f"the model takes {len(sig.inputs)} input(s) {sig.input_names}: give "
-                          "one --input per input, in that order")
+        raise MxportError(
+            "INPUT_COUNT",
+            f"the model takes {len(sig.inputs)} input(s) {sig.input_names}: give one --input per input, in that order",
+        )
     for spec in sig.outputs:
         if len(spec.shape) == 2 and spec.shape[1] != -1:
             _check_top(args.top, spec.shape[1], spec.name)
@@ -153,41 +181,61 @@ def _predict(args):
 
 def _optimize(args):
     import mxport
+
     calibration = None
     if args.calibration:
         sig = mxport.read_signature(args.source)
         if len(sig.inputs) != 1:
-            raise MxportError("INVALID_ARGUMENT", f"the model takes {len(sig.inputs)} inputs: calibrate it with the "
-                              "Python API, mxport.optimize(..., calibration=[[a, b], ...])")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"the model takes {len(sig.inputs)} inputs: calibrate it with the "
+                "Python API, mxport.optimize(..., calibration=[[a, b], ...])",
+            )
         calibration = [_read_input(path, sig.inputs[0], args) for path in args.calibration]
-    sig = mxport.optimize(args.source, args.prefix, args.kind, calibration=calibration,
-                          calibration_mode=args.calibration_mode, exclude_layers=args.exclude_layer,
-                          overwrite=args.overwrite)
+    sig = mxport.optimize(
+        args.source,
+        args.prefix,
+        args.kind,
+        calibration=calibration,
+        calibration_mode=args.calibration_mode,
+        exclude_layers=args.exclude_layer,
+        overwrite=args.overwrite,
+    )
     from ._signature import describe_optimization
+
     print(f"wrote {args.prefix}-symbol.json and {args.prefix}.params: {describe_optimization(sig.optimization)}")
 
 
 def _export_onnx(args):
     import mxport
-    sig = mxport.export_onnx(args.prefix, args.path, load_transforms=not args.no_transforms,
-                             overwrite=args.overwrite)
+
+    sig = mxport.export_onnx(args.prefix, args.path, load_transforms=not args.no_transforms, overwrite=args.overwrite)
     what = "the network alone" if args.no_transforms else "the whole model"
-    print(f"wrote {args.path}: {what}, {', '.join(sig.input_names)} -> {', '.join(sig.output_names)} "
-          "(signature in metadata_props 'mxport_signature')")
+    print(
+        f"wrote {args.path}: {what}, {', '.join(sig.input_names)} -> {', '.join(sig.output_names)} "
+        "(signature in metadata_props 'mxport_signature')"
+    )
 
 
 def _old_model_arguments(p):
-    p.add_argument("--input-spec", action="append", type=_input_spec, metavar="NAME=SHAPE[:DTYPE[:LAYOUT]]",
-                   help="for an old model (no signature): one input's description, e.g. "
-                        "data=-1,3,224,224:float32:NCHW (dtype float32 when omitted); repeat for each input")
+    p.add_argument(
+        "--input-spec",
+        action="append",
+        type=_input_spec,
+        metavar="NAME=SHAPE[:DTYPE[:LAYOUT]]",
+        help="for an old model (no signature): one input's description, e.g. "
+        "data=-1,3,224,224:float32:NCHW (dtype float32 when omitted); repeat for each input",
+    )
     p.add_argument("--epoch", type=int, help="for an old model whose params file is PREFIX-NNNN.params: NNNN")
 
 
 def main(argv=None):
     from ._rules import FORMAT_VERSION
+
     parser = argparse.ArgumentParser(prog="mxport", description="Inspect and run mxport models.")
-    parser.add_argument("--version", action="version",
-                        version=f"mxport {__version__} (model format version {FORMAT_VERSION})")
+    parser.add_argument(
+        "--version", action="version", version=f"mxport {__version__} (model format version {FORMAT_VERSION})"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("inspect", help="print a model's signature as a table")
     p.add_argument("prefix", help=_PREFIX_HELP)
@@ -195,26 +243,48 @@ def main(argv=None):
     p.set_defaults(run=_inspect)
     p = sub.add_parser("predict", help="run a model on an image or a .npy array and print the outputs")
     p.add_argument("prefix", help=_PREFIX_HELP)
-    p.add_argument("--input", action="append", required=True, metavar="FILE",
-                   help="an image (JPEG/PNG) or a .npy array; repeat for each input, in signature order")
+    p.add_argument(
+        "--input",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="an image (JPEG/PNG) or a .npy array; repeat for each input, in signature order",
+    )
     p.add_argument("--no-transforms", action="store_true", help="run the network alone (load_transforms=False)")
-    p.add_argument("--top", type=int, help="for class scores, how many to print (default 5, at most the number "
-                   "of classes)")
-    p.add_argument("--engine", choices=["mxnet", "onnxruntime", "openvino"], default="mxnet",
-                   help="run on MXNet (default), or the model's ONNX graph on ONNX Runtime or OpenVINO")
+    p.add_argument(
+        "--top", type=int, help="for class scores, how many to print (default 5, at most the number of classes)"
+    )
+    p.add_argument(
+        "--engine",
+        choices=["mxnet", "onnxruntime", "openvino"],
+        default="mxnet",
+        help="run on MXNet (default), or the model's ONNX graph on ONNX Runtime or OpenVINO",
+    )
     _old_model_arguments(p)
     p.set_defaults(run=_predict)
     p = sub.add_parser("optimize", help="write an optimised copy of a model: oneDNN-fused fp32, or int8")
     p.add_argument("source", help="the fp32 model: SOURCE-symbol.json and SOURCE.params")
     p.add_argument("prefix", help="where the copy goes: PREFIX-symbol.json and PREFIX.params")
     p.add_argument("kind", choices=["fused", "int8"], help="fused: oneDNN subgraph fusion (fp32); int8: quantised")
-    p.add_argument("--calibration", action="append", metavar="FILE",
-                   help="int8: an image (JPEG/PNG) or a .npy batch in the model's input format; repeat, a few "
-                        "hundred samples like those the model will see")
-    p.add_argument("--calibration-mode", choices=["naive", "entropy"], default="naive",
-                   help="int8: naive (min/max, default) or entropy (KL-optimal clipping; needs scipy)")
-    p.add_argument("--exclude-layer", action="append", metavar="NODE",
-                   help="int8: a network node to keep in fp32 (its name in SOURCE-symbol.json); repeat")
+    p.add_argument(
+        "--calibration",
+        action="append",
+        metavar="FILE",
+        help="int8: an image (JPEG/PNG) or a .npy batch in the model's input format; repeat, a few "
+        "hundred samples like those the model will see",
+    )
+    p.add_argument(
+        "--calibration-mode",
+        choices=["naive", "entropy"],
+        default="naive",
+        help="int8: naive (min/max, default) or entropy (KL-optimal clipping; needs scipy)",
+    )
+    p.add_argument(
+        "--exclude-layer",
+        action="append",
+        metavar="NODE",
+        help="int8: a network node to keep in fp32 (its name in SOURCE-symbol.json); repeat",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace files at PREFIX that are not an mxport model")
     p.set_defaults(run=_optimize, no_transforms=False)
     p = sub.add_parser("export-onnx", help="write a model as one ONNX file (signature in metadata_props)")

@@ -49,9 +49,16 @@ class Applied:
 def applied():
     """What was applied at ``import mxport`` (an :class:`Applied`)."""
     d = _threads.decision()
-    return Applied(outcome=d.outcome, threads=d.count, requested_threads=d.requested, engine_workers=d.workers,
-                   requested_engine_workers=d.requested_workers, spin_count=d.spin, reason=d.reason,
-                   library_path=library_path())
+    return Applied(
+        outcome=d.outcome,
+        threads=d.count,
+        requested_threads=d.requested,
+        engine_workers=d.workers,
+        requested_engine_workers=d.requested_workers,
+        spin_count=d.spin,
+        reason=d.reason,
+        library_path=library_path(),
+    )
 
 
 def threads():

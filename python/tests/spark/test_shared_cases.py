@@ -22,11 +22,16 @@ with open(os.path.join(REPO, "spec", "spark", "cases.json")) as _f:
 def spark():
     """The suite's local Spark (test_spark.py's, when it runs first: one SparkContext per process)."""
     from pyspark.sql import SparkSession
+
     os.environ["PYSPARK_PYTHON"] = sys.executable
-    session = (SparkSession.builder.master("local[2]").appName("mxport-spark-tests")
-               .config("spark.ui.enabled", "false")
-               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-               .getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("mxport-spark-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .getOrCreate()
+    )
     return session
 
 
@@ -36,8 +41,17 @@ def python_options(options):
 
 
 def value(v, t):
-    from pyspark.sql.types import ArrayType, BinaryType, ByteType, DoubleType, FloatType, IntegerType, LongType, \
-        ShortType
+    from pyspark.sql.types import (
+        ArrayType,
+        BinaryType,
+        ByteType,
+        DoubleType,
+        FloatType,
+        IntegerType,
+        LongType,
+        ShortType,
+    )
+
     if v is None:
         return None
     if isinstance(t, ArrayType):
@@ -53,6 +67,7 @@ def value(v, t):
 
 def frame(spark, case):
     from pyspark.sql.types import _parse_datatype_string
+
     schema = _parse_datatype_string(case["schema"])
     rows = [tuple(value(v, f.dataType) for v, f in zip(r, schema.fields)) for r in case["rows"]]
     return spark.createDataFrame(spark.sparkContext.parallelize(rows, 1), schema)
@@ -76,7 +91,7 @@ def test_shared_case(spark, case):
         with pytest.raises(Exception, match=re.escape(case["fail"])):
             scored.collect()
         return
-    added = [(f.name, f.dataType.simpleString()) for f in scored.schema.fields[len(df.columns):]]
+    added = [(f.name, f.dataType.simpleString()) for f in scored.schema.fields[len(df.columns) :]]
     assert added == [tuple(c) for c in case["columns"]]
     rows = scored.collect()
     error_col = case["columns"][-1][0]

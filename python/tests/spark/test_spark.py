@@ -29,14 +29,19 @@ def vector(name):
 def spark():
     """One local Spark for the suite: 2 cores, UI off, Python workers on this interpreter."""
     from pyspark.sql import SparkSession
+
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    session = (SparkSession.builder.master("local[2]").appName("mxport-spark-tests")
-               .config("spark.ui.enabled", "false")
-               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.python.worker.reuse", "true")
-               .getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("mxport-spark-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.python.worker.reuse", "true")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -46,6 +51,7 @@ def spark():
 def images():
     """The demo photograph and seeded re-encodings of it (crops and resizes, JPEG and PNG): (name, bytes)."""
     from PIL import Image
+
     rnd = random.Random(20261125)
     src = Image.open(CAT).convert("RGB")
     w, h = src.size
@@ -55,8 +61,9 @@ def images():
         return src.crop((x, y, x + cw, y + ch))
 
     made = [(f"crop160x120_{i}", crop(160, 120)) for i in range(6)]
-    made += [(f"resize200x150_{i}", crop(300 - 20 * i, 225 - 15 * i).resize((200, 150), Image.BILINEAR))
-             for i in range(3)]
+    made += [
+        (f"resize200x150_{i}", crop(300 - 20 * i, 225 - 15 * i).resize((200, 150), Image.BILINEAR)) for i in range(3)
+    ]
     made += [("crop97x131", crop(97, 131)), ("resize250x90", src.resize((250, 90), Image.BILINEAR))]
     made += [(f"crop160x120_{6 + i}", crop(160, 120)) for i in range(3)]
     with open(CAT, "rb") as f:
@@ -86,8 +93,9 @@ def reference(block, partitions, batch_size, pad=True):
                 j += 1
             batch = rows[i:j]
             padded = batch + [batch[-1]] * ((batch_size if pad else len(batch)) - len(batch))
-            arrays = [mx.nd.array(np.stack([r[k] for r in padded]), dtype=str(rows[i][k].dtype))
-                      for k in range(len(shape))]
+            arrays = [
+                mx.nd.array(np.stack([r[k] for r in padded]), dtype=str(rows[i][k].dtype)) for k in range(len(shape))
+            ]
             outs = block(*arrays)
             outs = outs if isinstance(outs, (list, tuple)) else [outs]
             for r in range(len(batch)):
@@ -115,6 +123,7 @@ def test_schema_comes_from_the_signature(spark, resnet):
 
 def test_images_equal_mxport_load_bit_for_bit(spark, resnet, images):
     from pyspark.sql import functions as F
+
     df = frame(spark, images, IMAGE_SCHEMA, 3).withColumn("pid", F.spark_partition_id())
     got = transform(df, resnet, batch_size=4).select("path", "pid", "content", "prob", "mxport_error").collect()
     assert [r["path"] for r in got] == [n for n, _ in images], "row order"
@@ -148,10 +157,13 @@ def test_binary_file_folder(spark, resnet, images, tmp_path):
 
 def test_numeric_inputs_by_name(spark):
     from pyspark.sql import functions as F
+
     model = vector("multi_in_single_out")
     rng = np.random.default_rng(3)
-    rows = [(i, rng.standard_normal(3).astype("float32").tolist(), rng.standard_normal(4).astype("float32").tolist())
-            for i in range(11)]
+    rows = [
+        (i, rng.standard_normal(3).astype("float32").tolist(), rng.standard_normal(4).astype("float32").tolist())
+        for i in range(11)
+    ]
     df = frame(spark, rows, "id int, b array<float>, a array<float>", 2).withColumn("pid", F.spark_partition_id())
     got = transform(df, model, batch_size=3).collect()
     block = mxport.load(model)
@@ -165,6 +177,7 @@ def test_numeric_inputs_by_name(spark):
 def test_each_python_worker_loads_the_model_once(spark):
     import shutil
     import tempfile
+
     folder = tempfile.mkdtemp()
     for suffix in ("-symbol.json", ".params"):
         shutil.copy(vector("single_in_single_out") + suffix, f"{folder}/m{suffix}")
@@ -177,6 +190,7 @@ def test_each_python_worker_loads_the_model_once(spark):
         import os
         import pyarrow as pa
         from mxport.spark import _scoring
+
         for _ in batches:  # the worker's model cache: one block per model it loaded
             loads = sum(1 for key in _scoring._models if key[0] == uri)
             yield pa.RecordBatch.from_pydict({"pid": [os.getpid()], "loads": [loads]})
@@ -187,8 +201,14 @@ def test_each_python_worker_loads_the_model_once(spark):
 
 def test_bad_rows_get_an_error_column(spark, resnet, images):
     cat = images[0][1]
-    rows = [("good0.jpg", cat), ("garbage.jpg", b"not an image at all"), ("good1.jpg", cat), ("null.jpg", None),
-            ("empty.jpg", b""), ("good2.jpg", cat)]
+    rows = [
+        ("good0.jpg", cat),
+        ("garbage.jpg", b"not an image at all"),
+        ("good1.jpg", cat),
+        ("null.jpg", None),
+        ("empty.jpg", b""),
+        ("good2.jpg", cat),
+    ]
     got = transform(frame(spark, rows, IMAGE_SCHEMA, 1), resnet, batch_size=4).collect()
     assert [r["path"] for r in got] == [n for n, _ in rows]
     by = {r["path"]: r for r in got}
@@ -199,25 +219,39 @@ def test_bad_rows_get_an_error_column(spark, resnet, images):
         assert by[n]["prob"] is None
     # the core's message after the column (as the Scala API's): the allow-list refuses it before libmxnet
     assert by["garbage.jpg"]["mxport_error"].startswith(
-        "[INVALID_ARGUMENT] column 'content' (model input 'data'): cannot decode 19 bytes as an image")
-    assert "Traceback" not in by["garbage.jpg"]["mxport_error"] and "File \"" not in by["garbage.jpg"]["mxport_error"]
+        "[INVALID_ARGUMENT] column 'content' (model input 'data'): cannot decode 19 bytes as an image"
+    )
+    assert "Traceback" not in by["garbage.jpg"]["mxport_error"] and 'File "' not in by["garbage.jpg"]["mxport_error"]
     assert by["null.jpg"]["mxport_error"] == "[INVALID_ARGUMENT] column 'content' (model input 'data') is null"
 
 
 def test_bad_numeric_rows(spark):
-    rows = [(0, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), (1, [1.0, 2.0, 3.0]), (2, None), (3, [1.0, None, 3.0, 4.0, 5.0, 6.0]),
-            (4, [6.0, 5.0, 4.0, 3.0, 2.0, 1.0])]
-    got = transform(frame(spark, rows, "id int, x array<double>", 2), vector("single_in_single_out")) \
-        .orderBy("id").collect()
+    rows = [
+        (0, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+        (1, [1.0, 2.0, 3.0]),
+        (2, None),
+        (3, [1.0, None, 3.0, 4.0, 5.0, 6.0]),
+        (4, [6.0, 5.0, 4.0, 3.0, 2.0, 1.0]),
+    ]
+    got = (
+        transform(frame(spark, rows, "id int, x array<double>", 2), vector("single_in_single_out"))
+        .orderBy("id")
+        .collect()
+    )
     assert got[0]["mxport_error"] is None and got[4]["mxport_error"] is None
-    assert got[1]["mxport_error"] == ("[SHAPE_MISMATCH] column 'x' (model input 'x') has sample shape [3] (shape "
-                                      "[1,3]) but the model takes [-1,6]")
+    assert got[1]["mxport_error"] == (
+        "[SHAPE_MISMATCH] column 'x' (model input 'x') has sample shape [3] (shape [1,3]) but the model takes [-1,6]"
+    )
     assert got[2]["mxport_error"].endswith("is null")
     assert "null element" in got[3]["mxport_error"]
     px = [1.0, 2.0, 3.0]
     image_rows = [([[px] * 10] * 12,), ([[[1.5, 2.0, 3.0]] * 10] * 12,), ([[px] * 10] * 11 + [[px] * 9],)]
-    errs = [r["mxport_error"] for r in transform(frame(spark, image_rows, "image array<array<array<double>>>", 1),
-                                                  vector("uint8_image")).collect()]
+    errs = [
+        r["mxport_error"]
+        for r in transform(
+            frame(spark, image_rows, "image array<array<array<double>>>", 1), vector("uint8_image")
+        ).collect()
+    ]
     assert errs[0] is None, errs[0]
     assert errs[1].startswith("[DTYPE_MISMATCH]"), errs[1]
     assert "different lengths" in errs[2], errs[2]
@@ -236,13 +270,17 @@ def test_driver_side_errors(spark):
         transform(df, "/no/such/model")
     with pytest.raises(MxportError, match=r"input_cols=\{'x'"):
         transform(df, vector("single_in_single_out"))
-    assert output_schema(df, vector("single_in_single_out"), input_cols={"x": "z"}).fieldNames() == \
-        ["z", "y", "mxport_error"]
+    assert output_schema(df, vector("single_in_single_out"), input_cols={"x": "z"}).fieldNames() == [
+        "z",
+        "y",
+        "mxport_error",
+    ]
 
 
 def test_an_int8_model_scores_like_mxport_load_bit_for_bit(spark, resnet, images):
     """mxport.optimize's int8 ResNet-18 (format version 3, written by demo/export_resnet.py) in a Spark job."""
     from pyspark.sql import functions as F
+
     int8 = resnet + "-int8"
     assert mxport.read_signature(int8).optimization["kind"] == "int8"
     df = frame(spark, images, IMAGE_SCHEMA, 2).withColumn("pid", F.spark_partition_id())
@@ -260,9 +298,13 @@ def test_engine_onnxruntime_scores_like_mxport_load_on_that_engine(spark, resnet
     block's outputs on the same pixels, and stay within spec/onnx_tolerances.json of MXNet's."""
     import json
     from pyspark.sql import functions as F
+
     df = frame(spark, images, IMAGE_SCHEMA, 2).withColumn("pid", F.spark_partition_id())
-    got = transform(df, resnet, batch_size=4, engine="onnxruntime").select(
-        "path", "pid", "content", "prob", "mxport_error").collect()
+    got = (
+        transform(df, resnet, batch_size=4, engine="onnxruntime")
+        .select("path", "pid", "content", "prob", "mxport_error")
+        .collect()
+    )
     assert all(r["mxport_error"] is None for r in got), [r["mxport_error"] for r in got]
     decoded = [[[mx.image.imdecode(r["content"]).asnumpy()] for r in part] for part in by_partition(got)]
     want = reference(mxport.load(resnet, engine="onnxruntime"), decoded, 4)

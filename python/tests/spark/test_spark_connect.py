@@ -17,7 +17,7 @@ pytest.importorskip("grpc", reason="Spark Connect's client needs grpcio (the spa
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
-SCRIPT = r'''
+SCRIPT = r"""
 import os, sys
 import numpy as np
 os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -39,12 +39,17 @@ assert np.abs(want).max() > 1e-2
 assert np.array_equal(got, want), (got, want)
 print("CONNECT OK", type(spark).__module__)
 spark.stop()
-'''
+"""
 
 
 def test_transform_runs_on_a_spark_connect_session_and_equals_mxport_load():
     case = os.path.join(REPO, "spec", "vectors", "single_in_single_out")
-    done = subprocess.run([sys.executable, "-c", SCRIPT, os.path.join(case, "model"),
-                           os.path.join(case, "in_0_0.npy")], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0 and "CONNECT OK pyspark.sql.connect" in done.stdout, \
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, os.path.join(case, "model"), os.path.join(case, "in_0_0.npy")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0 and "CONNECT OK pyspark.sql.connect" in done.stdout, (
         done.stdout[-2000:] + done.stderr[-4000:]
+    )

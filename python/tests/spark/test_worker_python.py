@@ -13,12 +13,20 @@ pytest.importorskip("pyspark", reason="pip install -e 'python[spark]' -c require
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
     bare = getattr(sys, "_base_executable", None)
-    if not bare or bare == sys.executable or subprocess.run([bare, "-c", "import mxport"],
-                                                            capture_output=True).returncode == 0:
+    if (
+        not bare
+        or bare == sys.executable
+        or subprocess.run([bare, "-c", "import mxport"], capture_output=True).returncode == 0
+    ):
         pytest.skip("needs a Python of this version without mxport (this venv's base interpreter)")
     script = os.path.join(os.path.dirname(__file__), "worker_python.py")
-    run = subprocess.run([sys.executable, script, bare], capture_output=True, text=True, timeout=600,
-                         cwd=str(tmp_path_factory.mktemp("worker-python")))
+    run = subprocess.run(
+        [sys.executable, script, bare],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=str(tmp_path_factory.mktemp("worker-python")),
+    )
     found = {}
     for line in run.stdout.splitlines():
         if line.startswith("CASE "):
@@ -33,8 +41,10 @@ def test_a_worker_python_without_mxport_fails_before_any_task_naming_the_setting
     bare = cases["bare"]
     assert bare["code"] == "WORKER_PYTHON", bare
     message = bare["message"]
-    assert message.startswith(f"[WORKER_PYTHON] Spark's Python workers run {cases['bare_python']}, which cannot "
-                              "import mxport (ModuleNotFoundError: No module named 'mxport')"), message
+    assert message.startswith(
+        f"[WORKER_PYTHON] Spark's Python workers run {cases['bare_python']}, which cannot "
+        "import mxport (ModuleNotFoundError: No module named 'mxport')"
+    ), message
     assert "spark.pyspark.python" in message and "PYSPARK_PYTHON" in message
 
 

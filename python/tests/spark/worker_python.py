@@ -3,6 +3,7 @@ local Spark sessions one after the other, each printing one JSON line.
 
 python worker_python.py BARE_PYTHON
 """
+
 import json
 import os
 import sys
@@ -14,8 +15,13 @@ from mxport.spark import check_workers
 
 
 def session(**conf):
-    b = (SparkSession.builder.master("local[2]").appName("mxport-worker-python").config("spark.ui.enabled", "false")
-         .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1"))
+    b = (
+        SparkSession.builder.master("local[2]")
+        .appName("mxport-worker-python")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+    )
     for k, v in conf.items():
         b = b.config(k, v)
     return b.getOrCreate()
@@ -30,8 +36,9 @@ def main(bare):
     spark = session()
     try:
         df = spark.createDataFrame([([1.0] * 6,)], "x array<double>")
-        model = os.path.join(os.path.dirname(__file__), "..", "..", "..", "spec", "vectors", "single_in_single_out",
-                             "model")
+        model = os.path.join(
+            os.path.dirname(__file__), "..", "..", "..", "spec", "vectors", "single_in_single_out", "model"
+        )
         mxport.spark.transform(df, model)
         report("bare", code=None)
     except mxport.MxportError as e:
@@ -39,8 +46,10 @@ def main(bare):
     finally:
         spark.stop()
     os.environ["PYSPARK_PYTHON"] = sys.executable
-    for case, conf in (("task_cpus_2", {"spark.task.cpus": "2"}),
-                       ("user_omp", {"spark.task.cpus": "2", "spark.executorEnv.OMP_NUM_THREADS": "2"})):
+    for case, conf in (
+        ("task_cpus_2", {"spark.task.cpus": "2"}),
+        ("user_omp", {"spark.task.cpus": "2", "spark.executorEnv.OMP_NUM_THREADS": "2"}),
+    ):
         spark = session(**conf)
         try:
             python, version, decision = check_workers(spark)

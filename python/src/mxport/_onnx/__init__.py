@@ -22,12 +22,16 @@ _EXTRAS = {"onnx": "onnx", "onnxruntime": "onnxruntime", "openvino": "openvino"}
 def require(module, what):
     """Imports an optional dependency, or raises INVALID_ARGUMENT naming the extra that installs it."""
     import importlib
+
     try:
         return importlib.import_module(module)
     except ImportError as e:
         extra = _EXTRAS[module.split(".")[0]]
-        raise MxportError("INVALID_ARGUMENT", f"{what} needs the '{module.split('.')[0]}' package, which is not "
-                          f"installed ({e}): pip install 'mxport[{extra}]'") from None
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"{what} needs the '{module.split('.')[0]}' package, which is not "
+            f"installed ({e}): pip install 'mxport[{extra}]'",
+        ) from None
 
 
 def onnx_model(prefix, load_transforms=True):
@@ -44,19 +48,24 @@ def onnx_model(prefix, load_transforms=True):
     except MxportError as e:
         if e.code != "NO_SIGNATURE":
             raise
-        raise MxportError("NO_SIGNATURE", e.detail.split(": it is an old MXNet model")[0] + ": it is an old MXNet "
-                          "model, and an ONNX file carries a signature: export it with mxport.export(net, prefix, "
-                          "inputs=[...]) first (mxport.load(prefix, inputs=[...]) gives the net)") from None
+        raise MxportError(
+            "NO_SIGNATURE",
+            e.detail.split(": it is an old MXNet model")[0] + ": it is an old MXNet "
+            "model, and an ONNX file carries a signature: export it with mxport.export(net, prefix, "
+            "inputs=[...]) first (mxport.load(prefix, inputs=[...]) gives the net)",
+        ) from None
     graph, signature = model.graph, model.signature
-    raw = next(n["attrs"][_graph.SIGNATURE_ATTR] for n in graph["nodes"]
-               if _graph.SIGNATURE_ATTR in n.get("attrs", {}))
+    raw = next(n["attrs"][_graph.SIGNATURE_ATTR] for n in graph["nodes"] if _graph.SIGNATURE_ATTR in n.get("attrs", {}))
     params = {name: array.asnumpy() for name, array in model.params.items()}
     if signature.optimization is not None:
         low = sorted(n for n, a in params.items() if a.dtype in (np.int8, np.uint8))
         if low:
-            raise MxportError("INVALID_ARGUMENT", f"{model.params_path} holds 8-bit weights ({low[:3]}): the fp32 "
-                              "network cannot be recovered from this optimised model; export the fp32 model it "
-                              "was made from")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"{model.params_path} holds 8-bit weights ({low[:3]}): the fp32 "
+                "network cannot be recovered from this optimised model; export the fp32 model it "
+                "was made from",
+            )
         graph = float_graph(graph)
     if load_transforms:
         inputs, outputs, part = signature.inputs, signature.outputs, MODEL
@@ -64,14 +73,21 @@ def onnx_model(prefix, load_transforms=True):
         graph = _graph.cut_network(graph, signature)
         inputs, outputs, part = signature.network.inputs, signature.network.outputs, NETWORK
     body = convert_graph(graph, inputs, outputs, params, f"mxport {part}")
-    proto = helper.make_model(body, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="mxport",
-                              producer_version=__version__, ir_version=IR_VERSION)
+    proto = helper.make_model(
+        body,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="mxport",
+        producer_version=__version__,
+        ir_version=IR_VERSION,
+    )
     helper.set_model_props(proto, {SIGNATURE_KEY: raw, GRAPH_KEY: part})
     try:
         onnx.checker.check_model(proto)
     except onnx.checker.ValidationError as e:
-        raise MxportError("INVALID_ARGUMENT", f"the ONNX graph converted from {model.symbol_path} is not valid "
-                          f"ONNX: {str(e).splitlines()[0]}") from None
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"the ONNX graph converted from {model.symbol_path} is not valid ONNX: {str(e).splitlines()[0]}",
+        ) from None
     return proto
 
 
@@ -98,11 +114,16 @@ def export_onnx(prefix, path, *, load_transforms=True, overwrite=False):
         raise MxportError("INVALID_ARGUMENT", f"path must be a file path such as 'out/model.onnx', got {path!r}")
     path = os.fspath(path)
     if os.path.isdir(path):
-        raise MxportError("INVALID_ARGUMENT", f"{path} is a directory: give the ONNX file's path, e.g. "
-                          f"{os.path.join(path, 'model.onnx')}")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"{path} is a directory: give the ONNX file's path, e.g. {os.path.join(path, 'model.onnx')}",
+        )
     if os.path.lexists(path) and not overwrite and not _written_by_mxport(path):
-        raise MxportError("TARGET_EXISTS", f"{path} exists and is not an ONNX file written by mxport: choose "
-                          "another path, or pass overwrite=True (--overwrite) to replace it")
+        raise MxportError(
+            "TARGET_EXISTS",
+            f"{path} exists and is not an ONNX file written by mxport: choose "
+            "another path, or pass overwrite=True (--overwrite) to replace it",
+        )
     proto = onnx_model(prefix, load_transforms)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -139,11 +160,15 @@ def contract(props):
     """(signature of the graph, the model's whole signature, part) from an ONNX model's metadata_props: a
     ModelProto, or a dict key -> value (``InferenceSession.get_modelmeta().custom_metadata_map``)."""
     from .._signature import Signature
+
     if not isinstance(props, dict):
         props = {p.key: p.value for p in props.metadata_props}
     if SIGNATURE_KEY not in props:
-        raise MxportError("NO_SIGNATURE", f"the ONNX model has no '{SIGNATURE_KEY}' in its metadata_props: it was "
-                          "not written by mxport.export_onnx; export it from the mxport model")
+        raise MxportError(
+            "NO_SIGNATURE",
+            f"the ONNX model has no '{SIGNATURE_KEY}' in its metadata_props: it was "
+            "not written by mxport.export_onnx; export it from the mxport model",
+        )
     whole = Signature.from_json(props[SIGNATURE_KEY])
     part = props.get(GRAPH_KEY, MODEL)
     if part not in (MODEL, NETWORK):
@@ -163,10 +188,13 @@ def model_bytes(source, load_transforms):
         want = MODEL if load_transforms else NETWORK
         if part != want:
             held = "the network alone" if part == NETWORK else "the whole model"
-            raise MxportError("INVALID_ARGUMENT", f"{path} holds {held} but load_transforms={load_transforms} "
-                              f"asks for {'the whole model' if load_transforms else 'the network alone'}: load it "
-                              f"with load_transforms={not load_transforms}, or export what you need with "
-                              f"mxport.export_onnx(prefix, path{'' if load_transforms else ', load_transforms=False'})")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"{path} holds {held} but load_transforms={load_transforms} "
+                f"asks for {'the whole model' if load_transforms else 'the network alone'}: load it "
+                f"with load_transforms={not load_transforms}, or export what you need with "
+                f"mxport.export_onnx(prefix, path{'' if load_transforms else ', load_transforms=False'})",
+            )
         return data, sig, whole
     proto = onnx_model(source, load_transforms)
     sig, whole, _ = contract(proto)

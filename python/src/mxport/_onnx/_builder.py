@@ -10,16 +10,31 @@ from .._errors import MxportError
 OPSET = 13
 IR_VERSION = 8  # the lowest IR that opset 13 needs: readable by older runtimes too
 
-_NP = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "uint8": np.uint8,
-       "int8": np.int8, "int32": np.int32, "int64": np.int64}
+_NP = {
+    "float32": np.float32,
+    "float64": np.float64,
+    "float16": np.float16,
+    "uint8": np.uint8,
+    "int8": np.int8,
+    "int32": np.int32,
+    "int64": np.int64,
+}
 _INT64_MAX = np.iinfo(np.int64).max
 
 
 def _onnx_type(dtype):
     from onnx import TensorProto
-    return {"float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE, "float16": TensorProto.FLOAT16,
-            "uint8": TensorProto.UINT8, "int8": TensorProto.INT8, "int32": TensorProto.INT32,
-            "int64": TensorProto.INT64, "bool": TensorProto.BOOL}[dtype]
+
+    return {
+        "float32": TensorProto.FLOAT,
+        "float64": TensorProto.DOUBLE,
+        "float16": TensorProto.FLOAT16,
+        "uint8": TensorProto.UINT8,
+        "int8": TensorProto.INT8,
+        "int32": TensorProto.INT32,
+        "int64": TensorProto.INT64,
+        "bool": TensorProto.BOOL,
+    }[dtype]
 
 
 class _Value:
@@ -72,19 +87,24 @@ class _Builder:
     def reserve(self, name):
         """Claims a name the ONNX graph must carry as it is: an input, an output, a weight."""
         if name in self._names:
-            raise MxportError("INVALID_ARGUMENT", f"the name '{name}' is both a signature input or output and a "
-                              "weight of the graph, and ONNX names each tensor once: export the model with "
-                              "other input/output names")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"the name '{name}' is both a signature input or output and a "
+                "weight of the graph, and ONNX names each tensor once: export the model with "
+                "other input/output names",
+            )
         self._names.add(name)
 
     def op(self, op_type, inputs, hint, n_out=1, **attrs):
         from onnx import helper
+
         outs = [self.fresh(hint if n_out == 1 else f"{hint}:{k}") for k in range(n_out)]
         self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=self.fresh("node:" + hint), **attrs))
         return outs[0] if n_out == 1 else outs
 
     def const(self, array, hint):
         from onnx import numpy_helper
+
         name = self.fresh(hint)
         self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
         return name

@@ -34,8 +34,10 @@ class EngineModel:
 
     def __call__(self, x, *args):
         given = x if isinstance(x, dict) and not args else (x,) + args
-        arrays = [np.ascontiguousarray(a.asnumpy() if isinstance(a, mx.nd.NDArray) else np.asarray(a))
-                  for a in check_inputs(self.signature, given)]
+        arrays = [
+            np.ascontiguousarray(a.asnumpy() if isinstance(a, mx.nd.NDArray) else np.asarray(a))
+            for a in check_inputs(self.signature, given)
+        ]
         feed = {s.name: a for s, a in zip(self.signature.inputs, arrays)}
         try:
             outs = self._run(feed)
@@ -96,8 +98,11 @@ def load(source, engine, load_transforms=True, ctx=None, inputs=None, epoch=None
     if ctx is not None and (not isinstance(ctx, mx.Context) or ctx.device_type != "cpu"):
         raise MxportError("INVALID_ARGUMENT", f"engine='{engine}' runs on the CPU: drop ctx= (got {ctx!r:.100})")
     if inputs is not None or epoch is not None:
-        raise MxportError("INVALID_ARGUMENT", f"engine='{engine}' runs mxport models (with a signature) only: "
-                          "drop inputs= and epoch=, or re-export the old model with mxport.export")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"engine='{engine}' runs mxport models (with a signature) only: "
+            "drop inputs= and epoch=, or re-export the old model with mxport.export",
+        )
     require({"onnxruntime": "onnxruntime", "openvino": "openvino"}[engine], f"engine='{engine}'")
     data, signature, _ = model_bytes(source, load_transforms)
     return (OnnxRuntimeModel if engine == "onnxruntime" else OpenVinoModel)(data, signature)

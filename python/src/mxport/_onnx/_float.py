@@ -14,10 +14,20 @@ from .._errors import MxportError
 
 _PASS_THROUGH = ("_contrib_quantize_v2", "_contrib_quantize", "_contrib_dequantize", "_contrib_requantize")
 _QUANTIZED = "_contrib_quantized_"
-_FLOAT_OPS = {"batch_norm": "BatchNorm", "flatten": "Flatten", "conv": "Convolution", "pooling": "Pooling",
-              "fully_connected": "FullyConnected", "act": "Activation", "elemwise_add": "elemwise_add",
-              "elemwise_mul": "elemwise_mul", "concat": "Concat", "reshape": "Reshape", "transpose": "transpose",
-              "embedding": "Embedding"}
+_FLOAT_OPS = {
+    "batch_norm": "BatchNorm",
+    "flatten": "Flatten",
+    "conv": "Convolution",
+    "pooling": "Pooling",
+    "fully_connected": "FullyConnected",
+    "act": "Activation",
+    "elemwise_add": "elemwise_add",
+    "elemwise_mul": "elemwise_mul",
+    "concat": "Concat",
+    "reshape": "Reshape",
+    "transpose": "transpose",
+    "embedding": "Embedding",
+}
 _CALIBRATION_ATTRS = ("min_calib_range", "max_calib_range")
 _RANGE = object()  # an entry that is a quantisation range: it has no fp32 counterpart
 
@@ -34,8 +44,9 @@ def float_graph(graph):
     def mapped(ref, where):
         e = entry.get((ref[0], ref[1]))
         if e is None:
-            raise MxportError("BAD_SYMBOL_JSON", f"{where}: an input refers to an output that the optimised graph "
-                              "does not define")
+            raise MxportError(
+                "BAD_SYMBOL_JSON", f"{where}: an input refers to an output that the optimised graph does not define"
+            )
         return e
 
     for i, node in enumerate(graph["nodes"]):
@@ -56,10 +67,13 @@ def float_graph(graph):
             for k in range(len(heads), len(heads) + 2):
                 entry[(i, k)] = _RANGE
         elif op.startswith(_QUANTIZED):
-            base = op[len(_QUANTIZED):]
+            base = op[len(_QUANTIZED) :]
             if base not in _FLOAT_OPS:
-                raise MxportError("INVALID_ARGUMENT", f"the optimised graph's operator {op} (node "
-                                  f"'{node['name']}') has no known fp32 form; export the fp32 model instead")
+                raise MxportError(
+                    "INVALID_ARGUMENT",
+                    f"the optimised graph's operator {op} (node "
+                    f"'{node['name']}') has no known fp32 form; export the fp32 model instead",
+                )
             attrs = {k: v for k, v in node.get("attrs", {}).items() if k not in _CALIBRATION_ATTRS}
             new = {"op": _FLOAT_OPS[base], "name": node["name"], "inputs": floats}
             if attrs:
@@ -68,8 +82,11 @@ def float_graph(graph):
             entry[(i, 1)] = entry[(i, 2)] = _RANGE
         else:
             if any(e is _RANGE for e in ins):
-                raise MxportError("INVALID_ARGUMENT", f"node '{node['name']}' ({op}) reads a quantisation range; "
-                                  "its fp32 form is unknown: export the fp32 model instead")
+                raise MxportError(
+                    "INVALID_ARGUMENT",
+                    f"node '{node['name']}' ({op}) reads a quantisation range; "
+                    "its fp32 form is unknown: export the fp32 model instead",
+                )
             new = dict(node)
             new["inputs"] = ins
             n_out = 3 if op == "BatchNorm" else 1
@@ -90,8 +107,11 @@ def _inline(outer, sub, inputs, add):
     entries of its heads."""
     variables = [k for k, n in enumerate(sub["nodes"]) if n["op"] == "null"]
     if len(variables) > len(inputs):
-        raise MxportError("INVALID_ARGUMENT", f"the fused operator '{outer['name']}' has {len(inputs)} fp32 "
-                          f"inputs for the {len(variables)} variables of its subgraph; export the fp32 model instead")
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"the fused operator '{outer['name']}' has {len(inputs)} fp32 "
+            f"inputs for the {len(variables)} variables of its subgraph; export the fp32 model instead",
+        )
     local = {}
     for var, e in zip(variables, inputs):
         local[(var, 0)] = e
@@ -99,8 +119,10 @@ def _inline(outer, sub, inputs, add):
         if node["op"] == "null":
             continue
         if node.get("subgraphs"):
-            raise MxportError("INVALID_ARGUMENT", f"the fused operator '{outer['name']}' nests another fused "
-                              "operator; export the fp32 model instead")
+            raise MxportError(
+                "INVALID_ARGUMENT",
+                f"the fused operator '{outer['name']}' nests another fused operator; export the fp32 model instead",
+            )
         new = dict(node)
         new["inputs"] = [local[(r[0], r[1])] for r in node.get("inputs", [])]
         idx = add(new)

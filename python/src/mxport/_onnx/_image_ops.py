@@ -8,6 +8,7 @@ from ._builder import _NP, _ints, _onnx_type, _same
 
 # -- the image operators (Gluon's transforms; they take an HWC image or an NHWC batch) --
 
+
 def _image_to_tensor(ctx):
     x = ctx.inputs[0]
     f = ctx.op("Cast", [x.name], to=_onnx_type("float32"), hint=ctx.name + ":float")
@@ -38,8 +39,10 @@ def _image_crop(ctx):
     axes = [0, 1] if x.rank == 3 else [1, 2] if x.rank == 4 else None
     if axes is None:
         ctx.fail("the input's rank is unknown")
-    y = ctx.op("Slice", [x.name, ctx.ints([top, left], "starts"), ctx.ints([top + h, left + w], "ends"),
-                         ctx.ints(axes, "axes")])
+    y = ctx.op(
+        "Slice",
+        [x.name, ctx.ints([top, left], "starts"), ctx.ints([top + h, left + w], "ends"), ctx.ints(axes, "axes")],
+    )
     return _same(ctx, y)
 
 
@@ -47,17 +50,21 @@ def _image_crop(ctx):
 # (float images, nearest). OpenCV maps a target pixel to (x + 0.5) * scale - 0.5 (ONNX "half_pixel") for linear
 # and cubic (cubic coefficient -0.75, as OpenCV), and to floor(x * scale) ("asymmetric", nearest_mode "floor")
 # for nearest. Area and Lanczos have no ONNX form.
-_INTERP = {0: dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
-           1: dict(mode="linear", coordinate_transformation_mode="half_pixel"),
-           2: dict(mode="cubic", coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75)}
+_INTERP = {
+    0: dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+    1: dict(mode="linear", coordinate_transformation_mode="half_pixel"),
+    2: dict(mode="cubic", coordinate_transformation_mode="half_pixel", cubic_coeff_a=-0.75),
+}
 
 
 def _image_resize(ctx):
     x = ctx.inputs[0]
     interp = int(ctx.attr("interp", 1))
     if interp not in _INTERP:
-        ctx.fail(f"interp={interp} (OpenCV's area or Lanczos resampling) has no ONNX Resize equivalent; export "
-                 "the model with interp=1 (bilinear), 2 (bicubic) or 0 (nearest)")
+        ctx.fail(
+            f"interp={interp} (OpenCV's area or Lanczos resampling) has no ONNX Resize equivalent; export "
+            "the model with interp=1 (bilinear), 2 (bicubic) or 0 (nearest)"
+        )
     if x.rank not in (3, 4):
         ctx.fail("the input's rank is unknown")
     size = _ints(ctx.attrs.get("size"))
@@ -99,15 +106,19 @@ def _image_resize(ctx):
         source = ctx.op("Cast", [nchw], to=_onnx_type("float32"), hint=ctx.name + ":float")
     if interp == 2:  # a reshape to its own shape keeps ONNX Runtime from moving the transpose past Resize
         # (its cubic kernel takes NCHW only)
-        source = ctx.op("Reshape", [source, ctx.op("Shape", [source], hint=ctx.name + ":nchw_shape")],
-                        hint=ctx.name + ":pinned")
+        source = ctx.op(
+            "Reshape", [source, ctx.op("Shape", [source], hint=ctx.name + ":nchw_shape")], hint=ctx.name + ":pinned"
+        )
     resized = ctx.op("Resize", [source, "", "", sizes], hint=ctx.name + ":resized", **_INTERP[interp])
     if x.dtype != "float32":
         info = np.iinfo(_NP[x.dtype]) if np.issubdtype(_NP[x.dtype], np.integer) else None
         if info is not None:
             resized = ctx.op("Round", [resized], hint=ctx.name + ":rounded")
-            resized = ctx.op("Clip", [resized, ctx.scalar(float(info.min), "float32", "lo"),
-                                      ctx.scalar(float(info.max), "float32", "hi")], hint=ctx.name + ":saturated")
+            resized = ctx.op(
+                "Clip",
+                [resized, ctx.scalar(float(info.min), "float32", "lo"), ctx.scalar(float(info.max), "float32", "hi")],
+                hint=ctx.name + ":saturated",
+            )
         resized = ctx.op("Cast", [resized], to=_onnx_type(x.dtype), hint=ctx.name + ":cast")
     return _same(ctx, ctx.op("Transpose", [resized], perm=back))
 
@@ -120,12 +131,16 @@ def _opencv_uint8(ctx, x, interp, h_axis, rows, cols):
     wide = ctx.op("Cast", [x], to=_onnx_type("int32"), hint=ctx.name + ":int32")
     # columns: the axis after H, whose coefficients broadcast over the channels
     taps, coeffs = _opencv_taps(ctx, interp, *cols, tag="x")
-    coeffs = [ctx.op("Unsqueeze", [a, ctx.ints([1], "channel_axis")], hint=f"{ctx.name}:x:a{k}:c")
-              for k, a in enumerate(coeffs)]
+    coeffs = [
+        ctx.op("Unsqueeze", [a, ctx.ints([1], "channel_axis")], hint=f"{ctx.name}:x:a{k}:c")
+        for k, a in enumerate(coeffs)
+    ]
     across = _weighted(ctx, wide, taps, coeffs, h_axis + 1, "x")
     taps, coeffs = _opencv_taps(ctx, interp, *rows, tag="y")
-    coeffs = [ctx.op("Unsqueeze", [b, ctx.ints([1, 2], "row_axes")], hint=f"{ctx.name}:y:b{k}:c")
-              for k, b in enumerate(coeffs)]
+    coeffs = [
+        ctx.op("Unsqueeze", [b, ctx.ints([1, 2], "row_axes")], hint=f"{ctx.name}:y:b{k}:c")
+        for k, b in enumerate(coeffs)
+    ]
     picked = [ctx.op("Gather", [across, t], axis=h_axis, hint=f"{ctx.name}:y:rows{k}") for k, t in enumerate(taps)]
     if interp == 1:  # ((((r0 >> 4) * b0) >> 16) + (((r1 >> 4) * b1) >> 16) + 2) >> 2, all values >= 0
         terms = []
@@ -133,18 +148,27 @@ def _opencv_uint8(ctx, x, interp, h_axis, rows, cols):
             r = ctx.op("Div", [r, ctx.scalar(16, "int32", "16")], hint=f"{ctx.name}:y:shift{k}")
             r = ctx.op("Mul", [r, b], hint=f"{ctx.name}:y:weighted{k}")
             terms.append(ctx.op("Div", [r, ctx.scalar(65536, "int32", "65536")], hint=f"{ctx.name}:y:high{k}"))
-        total = ctx.op("Add", [ctx.op("Add", terms, hint=ctx.name + ":y:sum"), ctx.scalar(2, "int32", "two")],
-                       hint=ctx.name + ":y:rounding")
+        total = ctx.op(
+            "Add",
+            [ctx.op("Add", terms, hint=ctx.name + ":y:sum"), ctx.scalar(2, "int32", "two")],
+            hint=ctx.name + ":y:rounding",
+        )
         out = ctx.op("Div", [total, ctx.scalar(4, "int32", "four")], hint=ctx.name + ":y:value")
         lo, hi = ctx.scalar(0, "int32", "lo"), ctx.scalar(255, "int32", "hi")
     else:  # float32: ((r0 * b0' + r1 * b1') + r2 * b2') + r3 * b3', b' = b / 2^22, rounded to nearest even
         unit = ctx.scalar(1.0 / (1 << 22), "float32", "unit")
         total = None
         for k, (r, b) in enumerate(zip(picked, coeffs)):
-            scaled = ctx.op("Mul", [ctx.op("Cast", [b], to=_onnx_type("float32"), hint=f"{ctx.name}:y:bf{k}"), unit],
-                            hint=f"{ctx.name}:y:bs{k}")
-            term = ctx.op("Mul", [ctx.op("Cast", [r], to=_onnx_type("float32"), hint=f"{ctx.name}:y:rf{k}"), scaled],
-                          hint=f"{ctx.name}:y:term{k}")
+            scaled = ctx.op(
+                "Mul",
+                [ctx.op("Cast", [b], to=_onnx_type("float32"), hint=f"{ctx.name}:y:bf{k}"), unit],
+                hint=f"{ctx.name}:y:bs{k}",
+            )
+            term = ctx.op(
+                "Mul",
+                [ctx.op("Cast", [r], to=_onnx_type("float32"), hint=f"{ctx.name}:y:rf{k}"), scaled],
+                hint=f"{ctx.name}:y:term{k}",
+            )
             total = term if total is None else ctx.op("Add", [total, term], hint=f"{ctx.name}:y:sum{k}")
         out = ctx.op("Round", [total], hint=ctx.name + ":y:rounded")
         lo, hi = ctx.scalar(0.0, "float32", "lo"), ctx.scalar(255.0, "float32", "hi")
@@ -156,8 +180,11 @@ def _weighted(ctx, source, taps, coeffs, axis, tag):
     """sum_k source[taps[k] along axis] * coeffs[k], in int32."""
     total = None
     for k, (t, a) in enumerate(zip(taps, coeffs)):
-        term = ctx.op("Mul", [ctx.op("Gather", [source, t], axis=axis, hint=f"{ctx.name}:{tag}:tap{k}"), a],
-                      hint=f"{ctx.name}:{tag}:term{k}")
+        term = ctx.op(
+            "Mul",
+            [ctx.op("Gather", [source, t], axis=axis, hint=f"{ctx.name}:{tag}:tap{k}"), a],
+            hint=f"{ctx.name}:{tag}:term{k}",
+        )
         total = term if total is None else ctx.op("Add", [total, term], hint=f"{ctx.name}:{tag}:sum{k}")
     return total
 
@@ -166,21 +193,7 @@ def _opencv_taps(ctx, interp, old, new, tag):
     """For one axis: the source indices of each tap and the int32 coefficients (rint(c * 2048)), per output
     position, as OpenCV computes them: f = float32((i + 0.5) * (1 / (new / old)) - 0.5), s = floor(f), f -= s."""
     name = f"{ctx.name}:{tag}"
-    f64, f32, i64 = _onnx_type("float64"), _onnx_type("float32"), _onnx_type("int64")
-    old_f = ctx.op("Cast", [old], to=f64, hint=name + ":old")
-    scale = ctx.op("Div", [ctx.scalar(1.0, "float64", "one64"),
-                           ctx.op("Div", [ctx.op("Cast", [new], to=f64, hint=name + ":new"), old_f],
-                                  hint=name + ":ratio")], hint=name + ":scale")
-    count = ctx.op("Squeeze", [new, ctx.ints([0], "first")], hint=name + ":count")
-    at = ctx.op("Cast", [ctx.op("Range", [ctx.scalar(0, "int64", "zero"), count, ctx.scalar(1, "int64", "step")],
-                                hint=name + ":range")], to=f64, hint=name + ":at")
-    centre = ctx.op("Sub", [ctx.op("Mul", [ctx.op("Add", [at, ctx.scalar(0.5, "float64", "half64")],
-                                                  hint=name + ":mid"), scale], hint=name + ":scaled"),
-                            ctx.scalar(0.5, "float64", "half64b")], hint=name + ":centre")
-    f = ctx.op("Cast", [centre], to=f32, hint=name + ":f")
-    floor = ctx.op("Floor", [f], hint=name + ":floor")
-    frac = ctx.op("Sub", [f, floor], hint=name + ":frac")
-    start = ctx.op("Cast", [floor], to=i64, hint=name + ":start")
+    frac, start = _source_positions(ctx, name, old, new)
     last = ctx.op("Sub", [old, ctx.ints([1], "one")], hint=name + ":last")
     zero = ctx.ints([0], "zero_index")
 
@@ -191,39 +204,107 @@ def _opencv_taps(ctx, interp, old, new, tag):
         return ctx.scalar(v, "float32", tag2)
 
     if interp == 1:  # at a border the position is clamped and its fraction is 0
-        inside = ctx.op("And", [ctx.op("GreaterOrEqual", [start, zero], hint=name + ":from_first"),
-                                ctx.op("Less", [start, last], hint=name + ":before_last")], hint=name + ":inside")
+        inside = ctx.op(
+            "And",
+            [
+                ctx.op("GreaterOrEqual", [start, zero], hint=name + ":from_first"),
+                ctx.op("Less", [start, last], hint=name + ":before_last"),
+            ],
+            hint=name + ":inside",
+        )
         frac = ctx.op("Where", [inside, frac, const(0.0, "f0")], hint=name + ":frac_clamped")
         start = clamp(start, "s")
         taps = [start, clamp(ctx.op("Add", [start, ctx.ints([1], "plus1")], hint=name + ":next"), 1)]
         cs = [ctx.op("Sub", [const(1.0, "f1"), frac], hint=name + ":c0"), frac]
     else:  # OpenCV's interpolateCubic, A = -0.75, in float32 and in its order of operations
-        u = ctx.op("Add", [frac, const(1.0, "one32")], hint=name + ":u")
-
-        def mul(a, b, t):
-            return ctx.op("Mul", [a, b], hint=f"{name}:{t}")
-
-        def add(a, b, t):
-            return ctx.op("Add", [a, b], hint=f"{name}:{t}")
-
-        def sub(a, b, t):
-            return ctx.op("Sub", [a, b], hint=f"{name}:{t}")
-
-        c0 = sub(mul(add(mul(sub(mul(const(-0.75, "a"), u, "au"), const(-3.75, "5a"), "au5"), u, "au5u"),
-                         const(-6.0, "8a"), "au5u8"), u, "au5u8u"), const(-3.0, "4a"), "c0")
-
-        def middle(v, t):  # ((A + 2) * v - (A + 3)) * v * v + 1
-            inner = sub(mul(const(1.25, "a2"), v, t + "a"), const(2.25, "a3"), t + "b")
-            return add(mul(mul(inner, v, t + "c"), v, t + "d"), const(1.0, "one_c"), t)
-
-        c1 = middle(frac, "c1")
-        c2 = middle(sub(const(1.0, "one_y"), frac, "y"), "c2")
-        c3 = sub(sub(sub(const(1.0, "one_d"), c0, "c3a"), c1, "c3b"), c2, "c3")
-        cs = [c0, c1, c2, c3]
-        taps = [clamp(ctx.op("Add", [start, ctx.ints([k - 1], f"offset{k}")], hint=f"{name}:off{k}"), k)
-                for k in range(4)]
-    coeffs = [ctx.op("Cast", [ctx.op("Round", [mul_2048], hint=f"{name}:r{k}")], to=_onnx_type("int32"),
-                     hint=f"{name}:coeff{k}")
-              for k, mul_2048 in enumerate(ctx.op("Mul", [c, const(2048.0, "2048")], hint=f"{name}:c{k}x")
-                                           for k, c in enumerate(cs))]
+        cs = _cubic_coefficients(ctx, name, frac, const)
+        taps = [
+            clamp(ctx.op("Add", [start, ctx.ints([k - 1], f"offset{k}")], hint=f"{name}:off{k}"), k) for k in range(4)
+        ]
+    coeffs = [
+        ctx.op(
+            "Cast", [ctx.op("Round", [mul_2048], hint=f"{name}:r{k}")], to=_onnx_type("int32"), hint=f"{name}:coeff{k}"
+        )
+        for k, mul_2048 in enumerate(
+            ctx.op("Mul", [c, const(2048.0, "2048")], hint=f"{name}:c{k}x") for k, c in enumerate(cs)
+        )
+    ]
     return taps, coeffs
+
+
+def _source_positions(ctx, name, old, new):
+    """Per output position of one axis: the fraction and the first source index, as OpenCV computes them."""
+    f64, f32, i64 = _onnx_type("float64"), _onnx_type("float32"), _onnx_type("int64")
+    old_f = ctx.op("Cast", [old], to=f64, hint=name + ":old")
+    scale = ctx.op(
+        "Div",
+        [
+            ctx.scalar(1.0, "float64", "one64"),
+            ctx.op("Div", [ctx.op("Cast", [new], to=f64, hint=name + ":new"), old_f], hint=name + ":ratio"),
+        ],
+        hint=name + ":scale",
+    )
+    count = ctx.op("Squeeze", [new, ctx.ints([0], "first")], hint=name + ":count")
+    at = ctx.op(
+        "Cast",
+        [
+            ctx.op(
+                "Range", [ctx.scalar(0, "int64", "zero"), count, ctx.scalar(1, "int64", "step")], hint=name + ":range"
+            )
+        ],
+        to=f64,
+        hint=name + ":at",
+    )
+    centre = ctx.op(
+        "Sub",
+        [
+            ctx.op(
+                "Mul",
+                [ctx.op("Add", [at, ctx.scalar(0.5, "float64", "half64")], hint=name + ":mid"), scale],
+                hint=name + ":scaled",
+            ),
+            ctx.scalar(0.5, "float64", "half64b"),
+        ],
+        hint=name + ":centre",
+    )
+    f = ctx.op("Cast", [centre], to=f32, hint=name + ":f")
+    floor = ctx.op("Floor", [f], hint=name + ":floor")
+    frac = ctx.op("Sub", [f, floor], hint=name + ":frac")
+    return frac, ctx.op("Cast", [floor], to=i64, hint=name + ":start")
+
+
+def _cubic_coefficients(ctx, name, frac, const):
+    """OpenCV's interpolateCubic (A = -0.75) of the fractions, in float32 and in its order of operations."""
+    u = ctx.op("Add", [frac, const(1.0, "one32")], hint=name + ":u")
+
+    def mul(a, b, t):
+        return ctx.op("Mul", [a, b], hint=f"{name}:{t}")
+
+    def add(a, b, t):
+        return ctx.op("Add", [a, b], hint=f"{name}:{t}")
+
+    def sub(a, b, t):
+        return ctx.op("Sub", [a, b], hint=f"{name}:{t}")
+
+    c0 = sub(
+        mul(
+            add(
+                mul(sub(mul(const(-0.75, "a"), u, "au"), const(-3.75, "5a"), "au5"), u, "au5u"),
+                const(-6.0, "8a"),
+                "au5u8",
+            ),
+            u,
+            "au5u8u",
+        ),
+        const(-3.0, "4a"),
+        "c0",
+    )
+
+    def middle(v, t):  # ((A + 2) * v - (A + 3)) * v * v + 1
+        inner = sub(mul(const(1.25, "a2"), v, t + "a"), const(2.25, "a3"), t + "b")
+        return add(mul(mul(inner, v, t + "c"), v, t + "d"), const(1.0, "one_c"), t)
+
+    c1 = middle(frac, "c1")
+    c2 = middle(sub(const(1.0, "one_y"), frac, "y"), "c2")
+    c3 = sub(sub(sub(const(1.0, "one_d"), c0, "c3a"), c1, "c3b"), c2, "c3")
+    return [c0, c1, c2, c3]

@@ -17,6 +17,7 @@ def _binary(onnx_op):
     def convert(ctx):
         a, b = ctx.inputs[:2]
         return [_Value(ctx.op(onnx_op, [a.name, b.name]), a.dtype, _max_rank(a.rank, b.rank))]
+
     return convert
 
 
@@ -29,6 +30,7 @@ def _scalar_op(onnx_op, reverse=False):
         x = ctx.inputs[0]
         s = ctx.scalar(float(ctx.attr("scalar")), x.dtype)
         return _same(ctx, ctx.op(onnx_op, [s, x.name] if reverse else [x.name, s]))
+
     return convert
 
 
@@ -82,8 +84,15 @@ def _convolution(ctx):
     n = len(kernel)
     pad = _spatial(ctx, "pad", n, 0)
     inputs = [v.name for v in ctx.inputs[:2]] + ([] if ctx.attr("no_bias", False) else [ctx.inputs[2].name])
-    y = ctx.op("Conv", inputs, kernel_shape=kernel, strides=_spatial(ctx, "stride", n, 1),
-               dilations=_spatial(ctx, "dilate", n, 1), pads=pad + pad, group=int(ctx.attr("num_group", 1)))
+    y = ctx.op(
+        "Conv",
+        inputs,
+        kernel_shape=kernel,
+        strides=_spatial(ctx, "stride", n, 1),
+        dilations=_spatial(ctx, "dilate", n, 1),
+        pads=pad + pad,
+        group=int(ctx.attr("num_group", 1)),
+    )
     return _same(ctx, y)
 
 
@@ -95,8 +104,9 @@ def _batch_norm(ctx):
     if ctx.attr("fix_gamma", True):  # MXNet's symbol default: gamma is taken as 1 whatever the array holds
         ones = ctx.op("Mul", [gamma.name, ctx.scalar(0.0, gamma.dtype, "zero")], hint=ctx.name + ":zero_gamma")
         scale = ctx.op("Add", [ones, ctx.scalar(1.0, gamma.dtype, "one")], hint=ctx.name + ":unit_gamma")
-    y = ctx.op("BatchNormalization", [x.name, scale, beta.name, mean.name, var.name],
-               epsilon=float(ctx.attr("eps", 1e-3)))
+    y = ctx.op(
+        "BatchNormalization", [x.name, scale, beta.name, mean.name, var.name], epsilon=float(ctx.attr("eps", 1e-3))
+    )
     return _same(ctx, y)
 
 
@@ -116,14 +126,19 @@ def _pooling(ctx):
     convention = ctx.attr("pooling_convention", "valid")
     if convention not in ("valid", "full"):
         ctx.fail(f"pooling_convention {convention!r}")
-    common = dict(kernel_shape=kernel, strides=_spatial(ctx, "stride", n, 1), pads=pad + pad,
-                  ceil_mode=1 if convention == "full" else 0)
+    common = dict(
+        kernel_shape=kernel,
+        strides=_spatial(ctx, "stride", n, 1),
+        pads=pad + pad,
+        ceil_mode=1 if convention == "full" else 0,
+    )
     if kind == "max":
         return _same(ctx, ctx.op("MaxPool", [x.name], **common))
     if kind == "avg":
         include = ctx.attr("count_include_pad", True)
-        return _same(ctx, ctx.op("AveragePool", [x.name], count_include_pad=1 if include is None or include
-                                 else 0, **common))
+        return _same(
+            ctx, ctx.op("AveragePool", [x.name], count_include_pad=1 if include is None or include else 0, **common)
+        )
     ctx.fail(f"pool_type {kind!r}")
 
 
@@ -145,13 +160,13 @@ def _softmax(onnx_op):
         if dtype != x.dtype:
             y = ctx.op("Cast", [y], to=_onnx_type(dtype), hint=ctx.name + ":cast")
         return _same(ctx, y, dtype=dtype)
+
     return convert
 
 
 def _concat(ctx):
     dim = int(ctx.attr("dim", 1))
-    return [_Value(ctx.op("Concat", [v.name for v in ctx.inputs], axis=dim), ctx.inputs[0].dtype,
-                   ctx.inputs[0].rank)]
+    return [_Value(ctx.op("Concat", [v.name for v in ctx.inputs], axis=dim), ctx.inputs[0].dtype, ctx.inputs[0].rank)]
 
 
 def _cast(ctx):
@@ -161,8 +176,17 @@ def _cast(ctx):
 
 def _clip(ctx):
     x = ctx.inputs[0]
-    return _same(ctx, ctx.op("Clip", [x.name, ctx.scalar(float(ctx.attr("a_min")), x.dtype, "min"),
-                                      ctx.scalar(float(ctx.attr("a_max")), x.dtype, "max")]))
+    return _same(
+        ctx,
+        ctx.op(
+            "Clip",
+            [
+                x.name,
+                ctx.scalar(float(ctx.attr("a_min")), x.dtype, "min"),
+                ctx.scalar(float(ctx.attr("a_max")), x.dtype, "max"),
+            ],
+        ),
+    )
 
 
 def _pad(ctx):
@@ -192,6 +216,7 @@ def _reduce(onnx_op):
             kwargs["axes"] = axes
         rank = None if x.rank is None else (x.rank if keep else (0 if axes is None else x.rank - len(axes)))
         return _same(ctx, ctx.op(onnx_op, [x.name], **kwargs), rank=rank)
+
     return convert
 
 
@@ -207,8 +232,11 @@ def _transpose(ctx):
 
 def _expand_dims(ctx):
     x = ctx.inputs[0]
-    return _same(ctx, ctx.op("Unsqueeze", [x.name, ctx.ints([int(ctx.attr("axis"))], "axes")]),
-                 rank=None if x.rank is None else x.rank + 1)
+    return _same(
+        ctx,
+        ctx.op("Unsqueeze", [x.name, ctx.ints([int(ctx.attr("axis"))], "axes")]),
+        rank=None if x.rank is None else x.rank + 1,
+    )
 
 
 def _reshape(ctx):
@@ -228,8 +256,10 @@ def _slice_axis(ctx):
     x = ctx.inputs[0]
     begin, end = int(ctx.attr("begin")), ctx.attr("end")
     end = _INT64_MAX if end is None else int(end)
-    y = ctx.op("Slice", [x.name, ctx.ints([begin], "starts"), ctx.ints([end], "ends"),
-                         ctx.ints([int(ctx.attr("axis"))], "axes")])
+    y = ctx.op(
+        "Slice",
+        [x.name, ctx.ints([begin], "starts"), ctx.ints([end], "ends"), ctx.ints([int(ctx.attr("axis"))], "axes")],
+    )
     return _same(ctx, y)
 
 
@@ -243,8 +273,16 @@ def _slice(ctx):
         starts.append((0 if s > 0 else -1) if b is None else int(b))
         ends.append((_INT64_MAX if s > 0 else -_INT64_MAX) if e is None else int(e))
         steps.append(s)
-    y = ctx.op("Slice", [x.name, ctx.ints(starts, "starts"), ctx.ints(ends, "ends"),
-                         ctx.ints(list(range(len(begin))), "axes"), ctx.ints(steps, "steps")])
+    y = ctx.op(
+        "Slice",
+        [
+            x.name,
+            ctx.ints(starts, "starts"),
+            ctx.ints(ends, "ends"),
+            ctx.ints(list(range(len(begin))), "axes"),
+            ctx.ints(steps, "steps"),
+        ],
+    )
     return _same(ctx, y)
 
 
@@ -254,12 +292,19 @@ def _take(ctx):
     mode = ctx.attr("mode", "clip")
     i = ctx.op("Cast", [idx.name], to=_onnx_type("int64"), hint=ctx.name + ":indices")  # MXNet truncates too
     if mode in ("clip", "wrap"):
-        size = ctx.op("Gather", [ctx.op("Shape", [x.name], hint=ctx.name + ":shape"), ctx.ints([axis], "axis")],
-                      hint=ctx.name + ":size", axis=0)
+        size = ctx.op(
+            "Gather",
+            [ctx.op("Shape", [x.name], hint=ctx.name + ":shape"), ctx.ints([axis], "axis")],
+            hint=ctx.name + ":size",
+            axis=0,
+        )
         if mode == "clip":
             last = ctx.op("Sub", [size, ctx.ints([1], "one")], hint=ctx.name + ":last")
-            i = ctx.op("Max", [ctx.op("Min", [i, last], hint=ctx.name + ":below"), ctx.ints([0], "zero")],
-                       hint=ctx.name + ":clipped")
+            i = ctx.op(
+                "Max",
+                [ctx.op("Min", [i, last], hint=ctx.name + ":below"), ctx.ints([0], "zero")],
+                hint=ctx.name + ":clipped",
+            )
         else:
             i = ctx.op("Mod", [i, size], hint=ctx.name + ":wrapped")
     rank = None if x.rank is None or idx.rank is None else x.rank + idx.rank - 1

@@ -27,9 +27,18 @@ from ._plan import _plan, _schema
 
 __all__ = ["transform", "output_schema", "check_workers"]
 
-DEFAULTS = dict(batch_size=8, input_cols=None, output_cols=None, pad_tail=True, on_error="column",
-                error_col="mxport_error", id_col=None, load_transforms=True, max_image_pixels=100_000_000,
-                engine="mxnet")
+DEFAULTS = dict(
+    batch_size=8,
+    input_cols=None,
+    output_cols=None,
+    pad_tail=True,
+    on_error="column",
+    error_col="mxport_error",
+    id_col=None,
+    load_transforms=True,
+    max_image_pixels=100_000_000,
+    engine="mxnet",
+)
 
 _checked = set()
 _checked_lock = threading.Lock()
@@ -71,14 +80,20 @@ def _worker_state(session):
     """What a task needs before it imports mxport (plain data, see ``_task``)."""
     threads = _conf(session, "spark.mxport.threads")
     if threads is not None and (not str(threads).strip().isdigit() or int(threads) < 1):
-        raise MxportError("INVALID_ARGUMENT", f"spark.mxport.threads={threads!r} is not a positive integer; set it "
-                          "to the OpenMP thread count of each task, or unset it to use the task's spark.task.cpus")
-    return {"omp_from_spark": _conf(session, "spark.executorEnv.OMP_NUM_THREADS") is None,
-            "threads": int(threads) if threads is not None else None}
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"spark.mxport.threads={threads!r} is not a positive integer; set it "
+            "to the OpenMP thread count of each task, or unset it to use the task's spark.task.cpus",
+        )
+    return {
+        "omp_from_spark": _conf(session, "spark.executorEnv.OMP_NUM_THREADS") is None,
+        "threads": int(threads) if threads is not None else None,
+    }
 
 
 def _register_by_value():
     from pyspark import cloudpickle
+
     cloudpickle.register_pickle_by_value(_task)
 
 
@@ -93,21 +108,29 @@ def check_workers(session):
     executable = "python3"
     try:
         if _is_connect(session):
-            rows = (session.range(1).repartition(1)
-                    .mapInArrow(functools.partial(_task.probe_arrow, state), "status string, python string, detail "
-                                "string, threads string").collect())
+            rows = (
+                session.range(1)
+                .repartition(1)
+                .mapInArrow(
+                    functools.partial(_task.probe_arrow, state),
+                    "status string, python string, detail string, threads string",
+                )
+                .collect()
+            )
             status, executable, detail, threads = rows[0]
         else:
             sc = session.sparkContext
             executable = sc.pythonExec or executable
-            status, executable, detail, threads = (sc.parallelize([0], 1)
-                                                   .mapPartitions(functools.partial(_task.probe, state)).collect()[0])
+            status, executable, detail, threads = (
+                sc.parallelize([0], 1).mapPartitions(functools.partial(_task.probe, state)).collect()[0]
+            )
     except Exception as e:  # the worker did not even start: a missing interpreter, or one without pyspark
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise MxportError("WORKER_PYTHON", _task.worker_python_message(executable, first[:500])
-                          [len("[WORKER_PYTHON] "):]) from None
+        raise MxportError(
+            "WORKER_PYTHON", _task.worker_python_message(executable, first[:500])[len("[WORKER_PYTHON] ") :]
+        ) from None
     if status != "ok":
-        raise MxportError("WORKER_PYTHON", _task.worker_python_message(executable, detail)[len("[WORKER_PYTHON] "):])
+        raise MxportError("WORKER_PYTHON", _task.worker_python_message(executable, detail)[len("[WORKER_PYTHON] ") :])
     return executable, detail, threads
 
 
@@ -122,9 +145,21 @@ def _check_once(session):
         _checked.add(key)
 
 
-def transform(df, model_uri, *, batch_size=8, input_cols=None, output_cols=None, pad_tail=True, on_error="column",
-              error_col="mxport_error", id_col=None, load_transforms=True, max_image_pixels=100_000_000,
-              engine="mxnet"):
+def transform(
+    df,
+    model_uri,
+    *,
+    batch_size=8,
+    input_cols=None,
+    output_cols=None,
+    pad_tail=True,
+    on_error="column",
+    error_col="mxport_error",
+    id_col=None,
+    load_transforms=True,
+    max_image_pixels=100_000_000,
+    engine="mxnet",
+):
     """Scores ``df`` with the mxport model at ``model_uri``; returns ``df`` with one column per model output.
 
     Parameters
@@ -164,9 +199,20 @@ def transform(df, model_uri, *, batch_size=8, input_cols=None, output_cols=None,
         On the driver, before any scoring task: the model cannot be read, no column fits an input
         (spec codes), or the workers' Python cannot import mxport (``WORKER_PYTHON``).
     """
-    plan = _plan(df.schema, model_uri, batch_size=batch_size, input_cols=input_cols, output_cols=output_cols,
-                 pad_tail=pad_tail, on_error=on_error, error_col=error_col, id_col=id_col,
-                 load_transforms=load_transforms, max_image_pixels=max_image_pixels, engine=engine)
+    plan = _plan(
+        df.schema,
+        model_uri,
+        batch_size=batch_size,
+        input_cols=input_cols,
+        output_cols=output_cols,
+        pad_tail=pad_tail,
+        on_error=on_error,
+        error_col=error_col,
+        id_col=id_col,
+        load_transforms=load_transforms,
+        max_image_pixels=max_image_pixels,
+        engine=engine,
+    )
     schema = _schema(df.schema, plan)
     session = df.sparkSession
     _check_once(session)

@@ -25,22 +25,30 @@ def _model(plan):
         block = _models.get(key)
         if block is None:
             from .._load import load
+
             started = time.perf_counter()
             prefix, folder = _local_prefix(plan.uri, with_params=True)
             try:
                 found = _read_signature(prefix).params_sha256 or ""
                 if found != plan.params_sha256:
-                    raise MxportError("DIGEST_MISMATCH", f"the model at {plan.uri} changed after the job was planned "
-                                      f"(params sha256 {found[:12]}... here, {plan.params_sha256[:12]}... on the "
-                                      "driver): give every worker the same model files")
+                    raise MxportError(
+                        "DIGEST_MISMATCH",
+                        f"the model at {plan.uri} changed after the job was planned "
+                        f"(params sha256 {found[:12]}... here, {plan.params_sha256[:12]}... on the "
+                        "driver): give every worker the same model files",
+                    )
                 block = load(prefix, load_transforms=plan.load_transforms, engine=plan.engine)
             finally:
                 if folder:
                     shutil.rmtree(folder, ignore_errors=True)
             _models[key] = block
             # one line per load in the executor's stderr log, as the Scala ModelCache logs
-            print(f"mxport: loaded {plan.uri} (params sha256 {plan.params_sha256[:12]}) in "
-                  f"{time.perf_counter() - started:.2f} s in Python worker {os.getpid()}", file=sys.stderr, flush=True)
+            print(
+                f"mxport: loaded {plan.uri} (params sha256 {plan.params_sha256[:12]}) in "
+                f"{time.perf_counter() - started:.2f} s in Python worker {os.getpid()}",
+                file=sys.stderr,
+                flush=True,
+            )
     return block
 
 
@@ -60,6 +68,7 @@ def _decode_image(value, inp, max_pixels):
     """The core's decoder with the pixel limit (spec/RUNTIME.md section 4), as the Scala API's Samples.image: a
     row's error is the core's message after the column's name."""
     from .._images import decode_image
+
     what = f"column '{inp.column}' (model input '{inp.name}')"
     try:
         img = decode_image(bytes(value), max_pixels=max_pixels)[0].asnumpy()
@@ -68,8 +77,11 @@ def _decode_image(value, inp, max_pixels):
     h, w = img.shape[:2]
     want = inp.shape
     if (want[1] != -1 and want[1] != h) or (want[2] != -1 and want[2] != w):
-        raise _BadRow("SHAPE_MISMATCH", f"{what}: the image is {w}x{h} (shape [1,{h},{w},3]) but the model takes "
-                      f"{_dims(want)}; resize the images to {want[2]}x{want[1]} first")
+        raise _BadRow(
+            "SHAPE_MISMATCH",
+            f"{what}: the image is {w}x{h} (shape [1,{h},{w},3]) but the model takes "
+            f"{_dims(want)}; resize the images to {want[2]}x{want[1]} first",
+        )
     return np.ascontiguousarray(img, dtype=np.uint8)
 
 
@@ -80,8 +92,9 @@ def _numeric(value, inp):
         arr = np.array(value, dtype=object)
     except ValueError:
         arr = None
-    if arr is None or (arr.dtype == object and arr.ndim > 0 and any(isinstance(v, (list, tuple, np.ndarray))
-                                                                      for v in arr.reshape(-1))):
+    if arr is None or (
+        arr.dtype == object and arr.ndim > 0 and any(isinstance(v, (list, tuple, np.ndarray)) for v in arr.reshape(-1))
+    ):
         raise _BadRow("SHAPE_MISMATCH", f"{what}: nested arrays of different lengths; a sample is a rectangular array")
     if any(v is None for v in arr.reshape(-1)):
         raise _BadRow("INVALID_ARGUMENT", f"{what} holds a null element")
@@ -91,18 +104,29 @@ def _numeric(value, inp):
             free = sum(1 for d in want if d == -1)
             n = arr.size
             if free > 1:
-                raise _BadRow("SHAPE_MISMATCH", f"{what}: a flat array of {n} values cannot say the shape of one sample "
-                              f"of {_dims(inp.shape)}; give nested arrays")
+                raise _BadRow(
+                    "SHAPE_MISMATCH",
+                    f"{what}: a flat array of {n} values cannot say the shape of one sample "
+                    f"of {_dims(inp.shape)}; give nested arrays",
+                )
             if n == 0 or n % fixed or (free == 0 and n != fixed):
-                raise _BadRow("SHAPE_MISMATCH", f"{what} has {n} values but one sample of {_dims(inp.shape)} takes "
-                              + (f"{fixed}" if free == 0 else f"a positive multiple of {fixed}"))
+                raise _BadRow(
+                    "SHAPE_MISMATCH",
+                    f"{what} has {n} values but one sample of {_dims(inp.shape)} takes "
+                    + (f"{fixed}" if free == 0 else f"a positive multiple of {fixed}"),
+                )
             arr = arr.reshape([n // fixed if d == -1 else d for d in want])
         else:
-            raise _BadRow("SHAPE_MISMATCH", f"{what} has rank {arr.ndim} but one sample of {_dims(inp.shape)} has "
-                          f"rank {len(want)}")
+            raise _BadRow(
+                "SHAPE_MISMATCH",
+                f"{what} has rank {arr.ndim} but one sample of {_dims(inp.shape)} has rank {len(want)}",
+            )
     if any(g < 1 or (w != -1 and w != g) for g, w in zip(arr.shape, want)):
-        raise _BadRow("SHAPE_MISMATCH", f"{what} has sample shape {_dims(arr.shape)} (shape {_dims((1,) + arr.shape)}) "
-                      f"but the model takes {_dims(inp.shape)}")
+        raise _BadRow(
+            "SHAPE_MISMATCH",
+            f"{what} has sample shape {_dims(arr.shape)} (shape {_dims((1,) + arr.shape)}) "
+            f"but the model takes {_dims(inp.shape)}",
+        )
     if inp.dtype in ("float32", "float64"):
         return arr.astype(inp.dtype)
     info = np.iinfo(inp.dtype)
@@ -126,6 +150,7 @@ def _sample(values, inp, max_pixels):
 def _predict(block, plan, batch, padded):
     """Runs rows ``batch`` (lists of per-input arrays) padded to ``padded`` rows; per-row output arrays."""
     import mxnet as mx
+
     n = len(batch)
     rows = batch + [batch[-1]] * (padded - n)
     arrays = [mx.nd.array(np.stack([r[i] for r in rows]), dtype=inp.dtype) for i, inp in enumerate(plan.inputs)]
@@ -150,11 +175,17 @@ def _error_text(e):
 def _score(plan, batches):
     import pyarrow as pa
     from pyspark import TaskContext
+
     ctx = TaskContext.get()
     partition = ctx.partitionId() if ctx is not None else 0
     block = None
     index = 0
-    out_types = [pa.list_(pa.from_numpy_dtype(np.dtype(_OUT_NUMPY[o.dtype])), ) for o in plan.outputs]
+    out_types = [
+        pa.list_(
+            pa.from_numpy_dtype(np.dtype(_OUT_NUMPY[o.dtype])),
+        )
+        for o in plan.outputs
+    ]
     for rb in batches:
         n = rb.num_rows
         if n == 0:
@@ -202,19 +233,21 @@ def _score(plan, batches):
             for r in range(n):
                 if errors[r] is not None:
                     name = f" ({plan.id_col} = {ids[r]})" if ids is not None else ""
-                    raise RuntimeError(f"mxport cannot score row {index + r} of partition {partition}{name} with "
-                                       f"{plan.uri}: {errors[r]}")
+                    raise RuntimeError(
+                        f"mxport cannot score row {index + r} of partition {partition}{name} with "
+                        f"{plan.uri}: {errors[r]}"
+                    )
         arrays = list(rb.columns)
         for k in range(len(plan.outputs)):
-            arrays.append(pa.array([None if results[r] is None else results[r][k] for r in range(n)],
-                                   type=out_types[k]))
+            arrays.append(
+                pa.array([None if results[r] is None else results[r][k] for r in range(n)], type=out_types[k])
+            )
         names = list(rb.schema.names) + [o.column for o in plan.outputs]
         if plan.error_col:
             arrays.append(pa.array(errors, type=pa.string()))
             names.append(plan.error_col)
         index += n
         yield pa.RecordBatch.from_arrays(arrays, names=names)
-
 
 
 def score_state(state, batches):

@@ -18,12 +18,14 @@ CODE = "WORKER_PYTHON"
 
 def worker_python_message(executable, error):
     """The text of spec code WORKER_PYTHON: which Python the workers run, what failed, and the fix."""
-    return (f"[{CODE}] Spark's Python workers run {executable}, which cannot import mxport ({error}). The workers "
-            "run the Python named by spark.pyspark.python (or the PYSPARK_PYTHON environment variable; default "
-            "python3 on the PATH), not the driver's. Set spark.pyspark.python to a Python that has mxport, mxnet "
-            "and pyarrow, e.g. --conf spark.pyspark.python=/path/to/venv/bin/python (the same path on every "
-            "node), or ship a packed venv with --archives venv.tar.gz#venv and --conf "
-            "spark.pyspark.python=./venv/bin/python (spark/README.md)")
+    return (
+        f"[{CODE}] Spark's Python workers run {executable}, which cannot import mxport ({error}). The workers "
+        "run the Python named by spark.pyspark.python (or the PYSPARK_PYTHON environment variable; default "
+        "python3 on the PATH), not the driver's. Set spark.pyspark.python to a Python that has mxport, mxnet "
+        "and pyarrow, e.g. --conf spark.pyspark.python=/path/to/venv/bin/python (the same path on every "
+        "node), or ship a packed venv with --archives venv.tar.gz#venv and --conf "
+        "spark.pyspark.python=./venv/bin/python (spark/README.md)"
+    )
 
 
 def prepare(state):
@@ -44,6 +46,7 @@ def prepare(state):
         return
     try:
         from pyspark import TaskContext
+
         task = TaskContext.get()
         cpus = str(task.cpus()) if task is not None else None
     except Exception:  # an older PySpark: leave the environment as it is
@@ -70,6 +73,7 @@ def probe(state, _rows):
     try:
         import mxport  # noqa: F401  (mxnet and numpy with it)
         import pyarrow  # noqa: F401
+
         yield ("ok", sys.executable, mxport.__version__, repr(mxport.environment.applied()))
     except Exception as e:
         yield ("error", sys.executable, f"{type(e).__name__}: {e}", "")
@@ -80,6 +84,8 @@ def probe_arrow(state, batches):
     for _ in batches:
         pass
     import pyarrow as pa
+
     for status, python, detail, threads in probe(state, None):
-        yield pa.RecordBatch.from_pydict({"status": [status], "python": [python], "detail": [detail],
-                                          "threads": [threads]})
+        yield pa.RecordBatch.from_pydict(
+            {"status": [status], "python": [python], "detail": [detail], "threads": [threads]}
+        )

@@ -46,8 +46,7 @@ final class BundledLibrary {
     private static final String JAR_DIR = "native/lib/";
     private static final String PROPERTIES = "mxnet.properties";
 
-    private BundledLibrary() {
-    }
+    private BundledLibrary() {}
 
     /**
      * The path of the extracted {@code libmxnet.so}, or null when the native jar is not on the classpath or cannot
@@ -76,7 +75,8 @@ final class BundledLibrary {
             return folder.resolve(LibraryLocator.LIB).toString();
         } catch (IOException | RuntimeException e) {
             String why = e instanceof java.nio.file.FileSystemException || e.getMessage() == null
-                    ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getMessage();
+                    ? e.getClass().getSimpleName() + ": " + e.getMessage()
+                    : e.getMessage();
             tried.add(where + " (cannot extract into " + (folder != null ? folder : root) + ": " + why
                     + "; fix: point -D" + PROPERTY + " (or env " + ENV + ") at a writable folder that allows"
                     + " executables)");
@@ -94,7 +94,8 @@ final class BundledLibrary {
             return Paths.get(p).toAbsolutePath();
         }
         String xdg = System.getenv("XDG_CACHE_HOME");
-        Path base = xdg != null && !xdg.isBlank() ? Paths.get(xdg) : Paths.get(System.getProperty("user.home"), ".cache");
+        Path base =
+                xdg != null && !xdg.isBlank() ? Paths.get(xdg) : Paths.get(System.getProperty("user.home"), ".cache");
         return base.resolve("mxport").resolve("native").toAbsolutePath();
     }
 
@@ -127,10 +128,12 @@ final class BundledLibrary {
         try (InputStream in = loader.getResourceAsStream(JAR_DIR + PROPERTIES)) {
             props.load(in);
         }
-        TreeSet<String> listed = new TreeSet<>(List.of(props.getProperty("libraries", "").split(",")));
+        TreeSet<String> listed =
+                new TreeSet<>(List.of(props.getProperty("libraries", "").split(",")));
         listed.add(PROPERTIES);
         if (!listed.equals(new TreeSet<>(pinned))) {
-            throw new IOException("the native jar lists " + listed + ", mxport pins " + pinned + ": use " + COORDINATES);
+            throw new IOException(
+                    "the native jar lists " + listed + ", mxport pins " + pinned + ": use " + COORDINATES);
         }
         String version = props.getProperty("version", "");
         if (!version.matches("[0-9A-Za-z._-]+")) {
@@ -163,8 +166,8 @@ final class BundledLibrary {
         Files.createDirectories(root);
         Path lockFile = root.resolve(folder.getFileName() + ".lock");
         try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock lock = channel.lock()) {
-            if (matches(folder, pins)) {  // another JVM extracted it while this one waited for the lock
+                FileLock lock = channel.lock()) {
+            if (matches(folder, pins)) { // another JVM extracted it while this one waited for the lock
                 return;
             }
             Path tmp = Files.createTempDirectory(root, "." + folder.getFileName() + ".tmp-");
@@ -173,18 +176,19 @@ final class BundledLibrary {
                     Path file = tmp.resolve(pin.getKey());
                     String got;
                     try (InputStream in = loader.getResourceAsStream(JAR_DIR + pin.getKey());
-                         OutputStream out = Files.newOutputStream(file)) {
+                            OutputStream out = Files.newOutputStream(file)) {
                         if (in == null) {
                             throw new IOException("the native jar has no " + JAR_DIR + pin.getKey());
                         }
                         got = copy(in, out);
                     }
                     if (!got.equals(pin.getValue())) {
-                        throw new IOException("the native jar's " + pin.getKey() + " has SHA-256 " + got + ", mxport pins "
-                                + pin.getValue() + ": the jar on the classpath is not " + COORDINATES);
+                        throw new IOException(
+                                "the native jar's " + pin.getKey() + " has SHA-256 " + got + ", mxport pins "
+                                        + pin.getValue() + ": the jar on the classpath is not " + COORDINATES);
                     }
                 }
-                if (Files.exists(folder)) {  // a damaged earlier extraction: move it aside, then remove it
+                if (Files.exists(folder)) { // a damaged earlier extraction: move it aside, then remove it
                     Path old = Files.createTempDirectory(root, "." + folder.getFileName() + ".old-");
                     Files.move(folder, old.resolve("x"), StandardCopyOption.ATOMIC_MOVE);
                     deleteTree(old);
@@ -220,7 +224,7 @@ final class BundledLibrary {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);  // every JDK has SHA-256
+            throw new IllegalStateException(e); // every JDK has SHA-256
         }
     }
 

@@ -65,7 +65,8 @@ final class CachedOpRunner implements AutoCloseable {
             return p;
         }
         if (planned.size() >= MAX_CACHED_SHAPES) {
-            Map.Entry<List<Shape>, Planned> eldest = planned.entrySet().iterator().next();
+            Map.Entry<List<Shape>, Planned> eldest =
+                    planned.entrySet().iterator().next();
             planned.remove(eldest.getKey());
             eldest.getValue().free();
         }
@@ -101,10 +102,11 @@ final class CachedOpRunner implements AutoCloseable {
         Planned p = plannedFor(inputs);
         for (int i = 0; i < inputs.size(); i++) {
             byte[] raw = inputs.get(i).rawView();
-            // never write past a planned array (Inputs.check fixes each input's dtype; this guards against a change there)
+            // never write past a planned array (Inputs.check fixes each input's dtype; this guards against a change
+            // there)
             if (raw.length != p.inputBytes[i]) {
-                throw new IllegalStateException("input " + i + " holds " + raw.length + " bytes; its planned array "
-                        + p.inputBytes[i]);
+                throw new IllegalStateException(
+                        "input " + i + " holds " + raw.length + " bytes; its planned array " + p.inputBytes[i]);
             }
             Mxnet.writeInto(p.inputs[i], raw);
         }

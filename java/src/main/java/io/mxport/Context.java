@@ -41,7 +41,9 @@ public final class Context {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Context && ((Context) o).deviceType.equals(deviceType) && ((Context) o).deviceId == deviceId;
+        return o instanceof Context
+                && ((Context) o).deviceType.equals(deviceType)
+                && ((Context) o).deviceId == deviceId;
     }
 
     @Override

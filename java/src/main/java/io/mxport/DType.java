@@ -71,8 +71,9 @@ public enum DType {
                 return t;
             }
         }
-        throw new MxportException(ErrorCode.NATIVE_ERROR, "MXNet returned an array of type code " + code
-                + ", which mxport does not handle");
+        throw new MxportException(
+                ErrorCode.NATIVE_ERROR,
+                "MXNet returned an array of type code " + code + ", which mxport does not handle");
     }
 
     static String names() {

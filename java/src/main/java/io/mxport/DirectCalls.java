@@ -15,8 +15,7 @@ import com.sun.jna.Pointer;
  * first 1,000 calls; benchmarks/RESULTS.md). Bound once, by {@link Mxnet} when it loads the library.
  */
 final class DirectCalls {
-    private DirectCalls() {
-    }
+    private DirectCalls() {}
 
     static void bind(NativeLibrary library) {
         Native.register(DirectCalls.class, library);
@@ -28,8 +27,8 @@ final class DirectCalls {
     static native int MXNDArrayGetData(Pointer handle, long[] out);
 
     /** {@code numOutputs[0]} and {@code outputs[0]} in: 0 (MXNet allocates the outputs); out: their count and array. */
-    static native int MXInvokeCachedOpEx(Pointer op, int numInputs, Pointer inputs, int[] numOutputs, long[] outputs,
-                                         long[] outStypes);
+    static native int MXInvokeCachedOpEx(
+            Pointer op, int numInputs, Pointer inputs, int[] numOutputs, long[] outputs, long[] outStypes);
 
     /** {@code ndim[0]}, and {@code dims[0]}: MXNet's thread-local array of {@code ndim} ints. */
     static native int MXNDArrayGetShapeEx(Pointer handle, int[] ndim, long[] dims);

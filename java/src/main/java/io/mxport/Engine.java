@@ -49,8 +49,10 @@ public enum Engine {
                 return e;
             }
         }
-        throw new MxportException(ErrorCode.INVALID_ARGUMENT, "engine '" + id + "' is not one of [mxnet, onnxruntime]"
-                + " (OpenVINO runs from Python only: java/README.md says why)");
+        throw new MxportException(
+                ErrorCode.INVALID_ARGUMENT,
+                "engine '" + id + "' is not one of [mxnet, onnxruntime]"
+                        + " (OpenVINO runs from Python only: java/README.md says why)");
     }
 
     @Override

@@ -32,21 +32,28 @@ final class EngineModelFile implements AutoCloseable {
                 return p;
             }
         }
-        throw new MxportException(ErrorCode.INVALID_ARGUMENT, "engine " + engine + " is not on the classpath",
+        throw new MxportException(
+                ErrorCode.INVALID_ARGUMENT,
+                "engine " + engine + " is not on the classpath",
                 Fix.text("add the Maven artifact " + engine.getArtifact() + " (the same version as io.mxport:mxport)"));
     }
 
     static EngineModelFile open(String path, Engine engine, boolean loadTransforms) {
         if (path == null || !path.endsWith(".onnx")) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "engine " + engine + " runs an .onnx file, got " + path,
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "engine " + engine + " runs an .onnx file, got " + path,
                     Fix.text("write it from the mxport model with `mxport export-onnx <prefix> <prefix>.onnx`"
                             + (loadTransforms ? "" : " --no-transforms") + " and pass that file"));
         }
         EngineProvider provider = provider(engine);
         Path file = Paths.get(path);
         if (!Files.exists(file)) {
-            throw new MxportException(ErrorCode.MODEL_NOT_FOUND, "no such file: " + file.toAbsolutePath(),
-                    Fix.text("write it with `mxport export-onnx <prefix> " + path + "`" + (loadTransforms ? "" : " --no-transforms")));
+            throw new MxportException(
+                    ErrorCode.MODEL_NOT_FOUND,
+                    "no such file: " + file.toAbsolutePath(),
+                    Fix.text("write it with `mxport export-onnx <prefix> " + path + "`"
+                            + (loadTransforms ? "" : " --no-transforms")));
         }
         if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
             throw new MxportException(ErrorCode.MODEL_UNREADABLE, file.toAbsolutePath() + " is not a readable file");
@@ -66,28 +73,42 @@ final class EngineModelFile implements AutoCloseable {
         Map<String, String> meta = model.metadata();
         String json = meta.get("mxport_signature");
         if (json == null) {
-            throw new MxportException(ErrorCode.NO_SIGNATURE, path + " has no mxport_signature in its metadata_props",
+            throw new MxportException(
+                    ErrorCode.NO_SIGNATURE,
+                    path + " has no mxport_signature in its metadata_props",
                     Fix.text("write the file from an mxport model with `mxport export-onnx`"));
         }
         Signature whole = Signature.fromJson(json);
         String graph = meta.get("mxport_graph");
         if (!"model".equals(graph) && !"network".equals(graph)) {
-            throw new MxportException(ErrorCode.BAD_SIGNATURE, path + " has mxport_graph " + graph
-                    + ", not 'model' or 'network' (spec/FORMAT.md section 13.1)");
+            throw new MxportException(
+                    ErrorCode.BAD_SIGNATURE,
+                    path + " has mxport_graph " + graph + ", not 'model' or 'network' (spec/FORMAT.md section 13.1)");
         }
         if (graph.equals("network") == loadTransforms) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, path + " holds the " + (loadTransforms ? "network alone"
-                    : "whole model (transforms included)") + " but loadTransforms=" + loadTransforms + " asks for the "
-                    + (loadTransforms ? "whole model" : "network alone"), Fix.text("pass loadTransforms="
-                    + !loadTransforms + ", or write the other part with `mxport export-onnx <prefix> <file>"
-                    + (loadTransforms ? "`" : " --no-transforms`")));
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    path + " holds the " + (loadTransforms ? "network alone" : "whole model (transforms included)")
+                            + " but loadTransforms=" + loadTransforms + " asks for the "
+                            + (loadTransforms ? "whole model" : "network alone"),
+                    Fix.text("pass loadTransforms="
+                            + !loadTransforms + ", or write the other part with `mxport export-onnx <prefix> <file>"
+                            + (loadTransforms ? "`" : " --no-transforms`")));
         }
-        Signature part = loadTransforms ? whole : whole.getNetwork().orElseThrow(() -> new MxportException(
-                ErrorCode.BAD_SIGNATURE, path + " says it holds the network alone, but its signature has no network part"));
-        if (!model.inputNames().equals(part.getInputNames()) || !model.outputNames().equals(part.getOutputNames())) {
-            throw new MxportException(ErrorCode.BAD_CONNECTORS, path + ": the graph's inputs " + model.inputNames()
-                    + " and outputs " + model.outputNames() + " differ from the signature's " + part.getInputNames()
-                    + " and " + part.getOutputNames());
+        Signature part = loadTransforms
+                ? whole
+                : whole.getNetwork()
+                        .orElseThrow(() -> new MxportException(
+                                ErrorCode.BAD_SIGNATURE,
+                                path + " says it holds the network alone, but its signature has no network part"));
+        if (!model.inputNames().equals(part.getInputNames())
+                || !model.outputNames().equals(part.getOutputNames())) {
+            throw new MxportException(
+                    ErrorCode.BAD_CONNECTORS,
+                    path + ": the graph's inputs " + model.inputNames()
+                            + " and outputs " + model.outputNames() + " differ from the signature's "
+                            + part.getInputNames()
+                            + " and " + part.getOutputNames());
         }
         return part;
     }

@@ -30,8 +30,7 @@ final class EngineWorkers {
 
     private static volatile Environment.Applied applied;
 
-    private EngineWorkers() {
-    }
+    private EngineWorkers() {}
 
     /** What was applied when libmxnet.so loaded, or null when it is not loaded yet (loads nothing). */
     static Environment.Applied appliedIfLoaded() {
@@ -80,10 +79,16 @@ final class EngineWorkers {
             }
         }
         if (wantedWorkers != workers) {
-            ThreadRule.workersNotApplied(Environment.ENGINE_WORKERS_PROPERTY, wantedWorkers, workers, userWorkers > 0
-                    ? ThreadRule.WORKERS_VARIABLE + "=" + userWorkers + " is set" : "libmxnet.so was loaded before mxport");
+            ThreadRule.workersNotApplied(
+                    Environment.ENGINE_WORKERS_PROPERTY,
+                    wantedWorkers,
+                    workers,
+                    userWorkers > 0
+                            ? ThreadRule.WORKERS_VARIABLE + "=" + userWorkers + " is set"
+                            : "libmxnet.so was loaded before mxport");
         }
-        Environment.Applied decided = userVariable != null ? ThreadRule.environment(userVariable, workers, wantedWorkers)
+        Environment.Applied decided = userVariable != null
+                ? ThreadRule.environment(userVariable, workers, wantedWorkers)
                 : applyOnWorkers(ThreadRule.perWorker(wanted, workers), wanted, workers, wantedWorkers, spin);
         decided.libraryPath = Mxnet.path();
         decided.libraryVersion = Mxnet.version();
@@ -103,42 +108,52 @@ final class EngineWorkers {
      * was created for these callbacks (its thread id is not among the threads listed before the push). With
      * several workers, each callback waits until all have started, so that no worker runs two of them.
      */
-    private static Environment.Applied applyOnWorkers(int count, int wanted, int workers, int wantedWorkers,
-                                                      boolean spin) {
+    private static Environment.Applied applyOnWorkers(
+            int count, int wanted, int workers, int wantedWorkers, boolean spin) {
         Set<Long> before = ThreadRule.threadIds();
         ThreadRule.OpenMp openMp = ThreadRule.openMp();
         List<WorkerView> seen = Collections.synchronizedList(new ArrayList<>());
-        onEachCpuWorker(workers, () -> {
-            WorkerView view = new WorkerView();
-            seen.add(view);
-            try {
-                view.thread = ThreadRule.currentThreadId();
-                view.fresh = !before.contains(view.thread);
-                view.ompThreads = openMp == null ? -1 : openMp.omp_get_max_threads();
-                if (view.fresh) {
-                    view.failure = Mxnet.setOmpThreads(count);
-                }
-            } catch (Throwable e) { // nothing may escape into the engine
-                view.failure = e.toString();
-            }
-        }, "mxport_thread_rule");
+        onEachCpuWorker(
+                workers,
+                () -> {
+                    WorkerView view = new WorkerView();
+                    seen.add(view);
+                    try {
+                        view.thread = ThreadRule.currentThreadId();
+                        view.fresh = !before.contains(view.thread);
+                        view.ompThreads = openMp == null ? -1 : openMp.omp_get_max_threads();
+                        if (view.fresh) {
+                            view.failure = Mxnet.setOmpThreads(count);
+                        }
+                    } catch (Throwable e) { // nothing may escape into the engine
+                        view.failure = e.toString();
+                    }
+                },
+                "mxport_thread_rule");
         if (seen.isEmpty()) {
-            throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule failed on MXNet's CPU engine worker:"
-                    + " the callback did not run; set OMP_NUM_THREADS to skip the rule");
+            throw new MxportException(
+                    ErrorCode.NATIVE_ERROR,
+                    "mxport's thread rule failed on MXNet's CPU engine worker:"
+                            + " the callback did not run; set OMP_NUM_THREADS to skip the rule");
         }
         Set<Long> threadsSeen = new HashSet<>();
         boolean fresh = true;
         for (WorkerView view : seen) {
             if (view.failure != null) {
-                throw new MxportException(ErrorCode.NATIVE_ERROR, "mxport's thread rule failed on MXNet's CPU engine worker: "
-                        + view.failure + "; set OMP_NUM_THREADS to skip the rule");
+                throw new MxportException(
+                        ErrorCode.NATIVE_ERROR,
+                        "mxport's thread rule failed on MXNet's CPU engine worker: " + view.failure
+                                + "; set OMP_NUM_THREADS to skip the rule");
             }
             threadsSeen.add(view.thread);
             fresh &= view.fresh;
         }
         if (threadsSeen.size() != workers) { // MXNET_CPU_WORKER_NTHREADS set after libmxnet.so loaded: MXNet has fewer
-            ThreadRule.workersNotApplied(ThreadRule.WORKERS_VARIABLE, workers, threadsSeen.size(), "MXNet has "
-                    + threadsSeen.size() + " CPU engine worker(s): was it set after libmxnet.so loaded?");
+            ThreadRule.workersNotApplied(
+                    ThreadRule.WORKERS_VARIABLE,
+                    workers,
+                    threadsSeen.size(),
+                    "MXNet has " + threadsSeen.size() + " CPU engine worker(s): was it set after libmxnet.so loaded?");
         }
         return ThreadRule.decide(count, wanted, threadsSeen.size(), wantedWorkers, fresh, seen.get(0).ompThreads, spin);
     }
@@ -154,17 +169,19 @@ final class EngineWorkers {
         CountDownLatch arrived = new CountDownLatch(workers);
         CountDownLatch finished = new CountDownLatch(workers);
         for (int i = 0; i < workers; i++) {
-            Mxnet.pushSync((runContext, param) -> {
-                try {
-                    body.run();
-                    arrived.countDown();
-                    arrived.await(ThreadRule.WORKER_ARRIVAL_SECONDS, TimeUnit.SECONDS);
-                } catch (InterruptedException e) { // nothing may escape into the engine
-                    Thread.currentThread().interrupt();
-                } finally {
-                    finished.countDown();
-                }
-            }, name);
+            Mxnet.pushSync(
+                    (runContext, param) -> {
+                        try {
+                            body.run();
+                            arrived.countDown();
+                            arrived.await(ThreadRule.WORKER_ARRIVAL_SECONDS, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) { // nothing may escape into the engine
+                            Thread.currentThread().interrupt();
+                        } finally {
+                            finished.countDown();
+                        }
+                    },
+                    name);
         }
         boolean interrupted = false;
         while (true) {

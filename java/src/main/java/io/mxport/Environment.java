@@ -38,8 +38,7 @@ public final class Environment {
     private static Integer engineWorkers; // guarded by EngineWorkers.LOADING
     private static String libraryPath; // guarded by EngineWorkers.LOADING
 
-    private Environment() {
-    }
+    private Environment() {}
 
     /** What the thread rule did in this process (spec/RUNTIME.md rule 4). */
     public enum Outcome {
@@ -58,20 +57,30 @@ public final class Environment {
         final Outcome outcome;
         /** The count the rule wanted for each worker; -1 for ENVIRONMENT. */
         final int count;
+
         final int requestedThreads;
         /** MXNet's CPU engine workers in this process. */
         final int workers;
+
         final int requestedWorkers;
         /** The worker's omp_get_max_threads() before the rule, -1 when unknown or not asked. */
         final int workerCountBefore;
         /** Whether libmxnet was loaded with GOMP_SPINCOUNT=3000 (spec/RUNTIME.md rule 3). */
         final boolean spinSet;
+
         final String text;
         volatile String libraryPath; // set once the library is open
         volatile int libraryVersion;
 
-        Applied(Outcome outcome, int count, int requestedThreads, int workers, int requestedWorkers,
-                int workerCountBefore, boolean spinSet, String text) {
+        Applied(
+                Outcome outcome,
+                int count,
+                int requestedThreads,
+                int workers,
+                int requestedWorkers,
+                int workerCountBefore,
+                boolean spinSet,
+                String text) {
             this.outcome = outcome;
             this.count = count;
             this.requestedThreads = requestedThreads;
@@ -148,8 +157,12 @@ public final class Environment {
             positive(threads, THREADS_PROPERTY, "the number of threads MXNet should compute with");
             Applied a = EngineWorkers.appliedIfLoaded();
             if (a != null && a.requestedThreads != threads) {
-                throw tooLate(THREADS_PROPERTY, threads, a.requestedThreads < 0 ? a.text : "it computes with "
-                        + a.requestedThreads + " thread(s) in all");
+                throw tooLate(
+                        THREADS_PROPERTY,
+                        threads,
+                        a.requestedThreads < 0
+                                ? a.text
+                                : "it computes with " + a.requestedThreads + " thread(s) in all");
             }
             Environment.threads = threads;
         }
@@ -182,8 +195,9 @@ public final class Environment {
     public static void setLibraryPath(String path) {
         synchronized (EngineWorkers.LOADING) {
             if (path == null || path.isBlank()) {
-                throw new MxportException(ErrorCode.INVALID_ARGUMENT, "the library path is empty: give the path of"
-                        + " libmxnet.so or of its folder");
+                throw new MxportException(
+                        ErrorCode.INVALID_ARGUMENT,
+                        "the library path is empty: give the path of" + " libmxnet.so or of its folder");
             }
             Applied a = EngineWorkers.appliedIfLoaded();
             if (a != null && !path.equals(a.libraryPath) && !path.equals(a.libraryPath.replaceFirst("/[^/]*$", ""))) {
@@ -213,26 +227,41 @@ public final class Environment {
     /** The threads requested by {@link #setThreads} or the system property, or {@code absent}; checked. */
     static int requestedThreads(int absent) {
         synchronized (EngineWorkers.LOADING) {
-            return threads != null ? threads : property(THREADS_PROPERTY, absent, "set it to the number of threads"
-                    + " MXNet should compute with, e.g. -D" + THREADS_PROPERTY + "=" + absent + ", or remove it to use"
-                    + " every core");
+            return threads != null
+                    ? threads
+                    : property(
+                            THREADS_PROPERTY,
+                            absent,
+                            "set it to the number of threads"
+                                    + " MXNet should compute with, e.g. -D" + THREADS_PROPERTY + "=" + absent
+                                    + ", or remove it to use"
+                                    + " every core");
         }
     }
 
     /** The engine workers requested by {@link #setEngineWorkers} or the system property, else 1; checked. */
     static int requestedWorkers() {
         synchronized (EngineWorkers.LOADING) {
-            return engineWorkers != null ? engineWorkers : property(ENGINE_WORKERS_PROPERTY, 1, "set it to the number"
-                    + " of calls MXNet should compute at once, e.g. -D" + ENGINE_WORKERS_PROPERTY + "=2 for two"
-                    + " threads calling Predictors, or remove it for one (the default)");
+            return engineWorkers != null
+                    ? engineWorkers
+                    : property(
+                            ENGINE_WORKERS_PROPERTY,
+                            1,
+                            "set it to the number"
+                                    + " of calls MXNet should compute at once, e.g. -D" + ENGINE_WORKERS_PROPERTY
+                                    + "=2 for two"
+                                    + " threads calling Predictors, or remove it for one (the default)");
         }
     }
 
     /** Where the library path was given, and the path: {@link #setLibraryPath}, else the property (maybe null). */
     static String[] libraryPathSetting() {
         synchronized (EngineWorkers.LOADING) {
-            return libraryPath != null ? new String[] {"Environment.setLibraryPath", libraryPath}
-                    : new String[] {"system property " + LIBRARY_PATH_PROPERTY, System.getProperty(LIBRARY_PATH_PROPERTY)};
+            return libraryPath != null
+                    ? new String[] {"Environment.setLibraryPath", libraryPath}
+                    : new String[] {
+                        "system property " + LIBRARY_PATH_PROPERTY, System.getProperty(LIBRARY_PATH_PROPERTY)
+                    };
         }
     }
 
@@ -249,23 +278,28 @@ public final class Environment {
             n = -1;
         }
         if (n < 1) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "system property " + property + "=" + value
-                    + " is not a positive integer: " + fix);
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "system property " + property + "=" + value + " is not a positive integer: " + fix);
         }
         return n;
     }
 
     private static void positive(int n, String setting, String what) {
         if (n < 1) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, setting + "=" + n + " is not a positive integer: give "
-                    + what + ", e.g. 2");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    setting + "=" + n + " is not a positive integer: give " + what + ", e.g. 2");
         }
     }
 
     private static MxportException tooLate(String setting, Object value, String now) {
-        return new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot set " + setting + "=" + value + ": libmxnet.so"
-                + " is already loaded in this process and " + now + " (decided once: changing MXNet's threads after an"
-                + " operator ran corrupts memory, spec/RUNTIME.md). Fix: set it before the first Predictor loads, or -D"
-                + setting + "=" + value + " when the JVM starts");
+        return new MxportException(
+                ErrorCode.INVALID_ARGUMENT,
+                "cannot set " + setting + "=" + value + ": libmxnet.so"
+                        + " is already loaded in this process and " + now
+                        + " (decided once: changing MXNet's threads after an"
+                        + " operator ran corrupts memory, spec/RUNTIME.md). Fix: set it before the first Predictor loads, or -D"
+                        + setting + "=" + value + " when the JVM starts");
     }
 }

@@ -195,7 +195,8 @@ public final class Fix {
             if (descs.isEmpty()) {
                 descs.add("new DataDesc(\"data\", new Shape(-1, ...), DType.FLOAT32, null)");
             }
-            return "load it with new Predictor(prefix, List.of(" + String.join(", ", descs) + "), List.of(Context.cpu())"
+            return "load it with new Predictor(prefix, List.of(" + String.join(", ", descs)
+                    + "), List.of(Context.cpu())"
                     + (epoch == null ? "" : ", " + epoch) + ")" + unknownShapes(inputs)
                     + ", or re-export it with mxport.export";
         }
@@ -203,12 +204,15 @@ public final class Fix {
 
     /** An input's dimensions as a constructor's arguments: {@code -1, 5}, or {@code -1, ...} when unknown. */
     public static String dims(Input in) {
-        return in.getShape().map(s -> s.toString().replaceAll("[\\[\\]]", "").replace(",", ", ")).orElse("-1, ...");
+        return in.getShape()
+                .map(s -> s.toString().replaceAll("[\\[\\]]", "").replace(",", ", "))
+                .orElse("-1, ...");
     }
 
     /** The note a description of inputs ends with when a shape is unknown, empty otherwise. */
     public static String unknownShapes(List<Input> inputs) {
-        boolean unknown = inputs.isEmpty() || inputs.stream().anyMatch(i -> i.getShape().isEmpty());
+        boolean unknown =
+                inputs.isEmpty() || inputs.stream().anyMatch(i -> i.getShape().isEmpty());
         return unknown ? " (write each input's shape in place of ...)" : "";
     }
 

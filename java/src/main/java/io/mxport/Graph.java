@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.math.BigInteger;
-import java.util.ArrayList;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Deque;
 import java.util.HashMap;
@@ -73,16 +73,22 @@ final class Graph {
         String[] why = new String[1];
         JsonNode doc = Json.parse(text, why);
         if (doc == null) {
-            throw bad(path + " is not JSON (" + why[0] + "); it must be a symbol file written by MXNet or mxport.export");
+            throw bad(
+                    path + " is not JSON (" + why[0] + "); it must be a symbol file written by MXNet or mxport.export");
         }
-        if (!doc.isObject() || !doc.path("nodes").isArray() || !doc.path("heads").isArray()
-                || doc.get("nodes").isEmpty() || doc.get("heads").isEmpty()) {
+        if (!doc.isObject()
+                || !doc.path("nodes").isArray()
+                || !doc.path("heads").isArray()
+                || doc.get("nodes").isEmpty()
+                || doc.get("heads").isEmpty()) {
             throw bad(path + " is JSON but not an MXNet graph: it needs non-empty lists 'nodes' and 'heads'");
         }
         ArrayNode nodes = (ArrayNode) doc.get("nodes");
         for (int i = 0; i < nodes.size(); i++) {
             JsonNode node = nodes.get(i);
-            if (!node.isObject() || !node.path("op").isTextual() || !node.path("name").isTextual()
+            if (!node.isObject()
+                    || !node.path("op").isTextual()
+                    || !node.path("name").isTextual()
                     || (node.has("inputs") && !node.get("inputs").isArray())) {
                 throw bad(path + ": node " + i + " needs a string 'op', a string 'name' and a list 'inputs'");
             }
@@ -151,8 +157,10 @@ final class Graph {
         if (carriers.size() > 1) {
             List<String> names = new ArrayList<>();
             carriers.forEach(c -> names.add(c.get("name").asText()));
-            throw new MxportException(ErrorCode.BAD_SIGNATURE, path + ": " + carriers.size() + " nodes carry "
-                    + SIGNATURE_ATTR + " (" + names + "); a model has exactly one");
+            throw new MxportException(
+                    ErrorCode.BAD_SIGNATURE,
+                    path + ": " + carriers.size() + " nodes carry " + SIGNATURE_ATTR + " (" + names
+                            + "); a model has exactly one");
         }
         return Signature.fromJson(attr(carriers.get(0), SIGNATURE_ATTR));
     }
@@ -165,8 +173,9 @@ final class Graph {
             if (kind.equals(attr(nodes.get(i), CONNECTOR_ATTR))) {
                 String port = attr(nodes.get(i), PORT_ATTR);
                 if (found.containsKey(port)) {
-                    throw new MxportException(ErrorCode.BAD_CONNECTORS, "two " + kind + " connectors for '" + port
-                            + "'; re-export the model");
+                    throw new MxportException(
+                            ErrorCode.BAD_CONNECTORS,
+                            "two " + kind + " connectors for '" + port + "'; re-export the model");
                 }
                 found.put(port, i);
             }
@@ -178,11 +187,16 @@ final class Graph {
     void checkConnectors(Signature sig, String path) {
         for (JsonNode node : nodes()) {
             String kind = attr(node, CONNECTOR_ATTR);
-            if (kind != null && (!(kind.equals(BATCHIFY) || kind.equals(NOOP)) || !node.get("op").asText().equals("_copy")
-                    || node.path("inputs").size() != 1)) {
-                throw new MxportException(ErrorCode.BAD_CONNECTORS, path + ": node '" + node.get("name").asText()
-                        + "' is not a valid connector (kind '" + kind + "', op '" + node.get("op").asText()
-                        + "'); connectors are '_copy' nodes of kind 'batchify' or 'noop' with one input");
+            if (kind != null
+                    && (!(kind.equals(BATCHIFY) || kind.equals(NOOP))
+                            || !node.get("op").asText().equals("_copy")
+                            || node.path("inputs").size() != 1)) {
+                throw new MxportException(
+                        ErrorCode.BAD_CONNECTORS,
+                        path + ": node '" + node.get("name").asText()
+                                + "' is not a valid connector (kind '" + kind + "', op '"
+                                + node.get("op").asText()
+                                + "'); connectors are '_copy' nodes of kind 'batchify' or 'noop' with one input");
             }
         }
         checkPorts(BATCHIFY, sig.getInputNames(), path);
@@ -195,13 +209,16 @@ final class Graph {
         }
         for (String name : sig.getInputNames()) {
             if (!variables.contains(name)) {
-                throw new MxportException(ErrorCode.BAD_CONNECTORS, path + ": the signature names input '" + name
-                        + "' but the graph has no variable of that name");
+                throw new MxportException(
+                        ErrorCode.BAD_CONNECTORS,
+                        path + ": the signature names input '" + name + "' but the graph has no variable of that name");
             }
         }
         if (heads().size() != sig.getOutputs().size()) {
-            throw new MxportException(ErrorCode.BAD_CONNECTORS, path + ": the graph has " + heads().size()
-                    + " heads but the signature names " + sig.getOutputs().size() + " outputs");
+            throw new MxportException(
+                    ErrorCode.BAD_CONNECTORS,
+                    path + ": the graph has " + heads().size() + " heads but the signature names "
+                            + sig.getOutputs().size() + " outputs");
         }
         cutNetwork(sig); // BAD_CONNECTORS when an input bypasses its batchify connector
     }
@@ -211,8 +228,10 @@ final class Graph {
         if (!found.keySet().equals(new HashSet<>(want))) {
             List<String> got = new ArrayList<>();
             found.keySet().forEach(k -> got.add(String.valueOf(k)));
-            throw new MxportException(ErrorCode.BAD_CONNECTORS, path + ": " + kind + " connectors are for "
-                    + new TreeSet<>(got) + " but the signature names " + want + "; re-export the model");
+            throw new MxportException(
+                    ErrorCode.BAD_CONNECTORS,
+                    path + ": " + kind + " connectors are for " + new TreeSet<>(got) + " but the signature names "
+                            + want + "; re-export the model");
         }
     }
 
@@ -301,20 +320,25 @@ final class Graph {
         Set<String> seen = new HashSet<>();
         Set<String> dup = new TreeSet<>();
         for (JsonNode node : out.nodes()) {
-            if (node.get("op").asText().equals("null") && !seen.add(node.get("name").asText())) {
+            if (node.get("op").asText().equals("null")
+                    && !seen.add(node.get("name").asText())) {
                 dup.add(node.get("name").asText());
             }
         }
         if (!dup.isEmpty()) {
-            throw new MxportException(ErrorCode.BAD_CONNECTORS, "cutting at the connectors leaves two variables named "
-                    + dup + "; every path from an input must pass its batchify connector");
+            throw new MxportException(
+                    ErrorCode.BAD_CONNECTORS,
+                    "cutting at the connectors leaves two variables named " + dup
+                            + "; every path from an input must pass its batchify connector");
         }
         return out;
     }
 
     /** The transforms of one input: the graph up to its batchify connector. */
     Graph cutInputTransforms(String name) {
-        return reduce(nodeList(), List.of(F.arrayNode().add(connectors(BATCHIFY).get(name)).add(0).add(0)));
+        return reduce(
+                nodeList(),
+                List.of(F.arrayNode().add(connectors(BATCHIFY).get(name)).add(0).add(0)));
     }
 
     /** The transforms of one output: from its no-op connector (now a variable) to its head. */
@@ -335,8 +359,16 @@ final class Graph {
         return names;
     }
 
-    private static final List<String> PARAM_SUFFIXES = List.of("_weight", "_bias", "_gamma", "_beta", "_moving_mean",
-            "_moving_var", "_running_mean", "_running_var", "_label");
+    private static final List<String> PARAM_SUFFIXES = List.of(
+            "_weight",
+            "_bias",
+            "_gamma",
+            "_beta",
+            "_moving_mean",
+            "_moving_var",
+            "_running_mean",
+            "_running_var",
+            "_label");
 
     /** An input of an old model's graph as its variable node tells it: shape null when unknown. */
     static final class OldInput {
@@ -359,8 +391,10 @@ final class Graph {
         List<OldInput> out = new ArrayList<>();
         for (JsonNode node : nodes()) {
             String name = node.get("name").asText();
-            if (!node.get("op").asText().equals("null") || attr(node, "__lr_mult__") != null
-                    || attr(node, "__init__") != null || PARAM_SUFFIXES.stream().anyMatch(name::endsWith)) {
+            if (!node.get("op").asText().equals("null")
+                    || attr(node, "__lr_mult__") != null
+                    || attr(node, "__init__") != null
+                    || PARAM_SUFFIXES.stream().anyMatch(name::endsWith)) {
                 continue;
             }
             Shape shape = null;
@@ -373,7 +407,8 @@ final class Graph {
                             d.add(Integer.parseInt(x));
                         }
                     }
-                    boolean known = !d.isEmpty() && d.subList(1, d.size()).stream().allMatch(x -> x > 0);
+                    boolean known =
+                            !d.isEmpty() && d.subList(1, d.size()).stream().allMatch(x -> x > 0);
                     if (known) {
                         d.set(0, -1);
                         shape = new Shape(d.stream().mapToInt(Integer::intValue).toArray());

@@ -14,8 +14,7 @@ final class ImageDecoder {
 
     private static volatile Pointer imdecode;
 
-    private ImageDecoder() {
-    }
+    private ImageDecoder() {}
 
     /** An image that {@link #decode} decoded, or why it could not. */
     static final class DecodedImage {
@@ -23,6 +22,7 @@ final class ImageDecoder {
         final int width;
         /** RGB, uint8, HWC; null when {@link #problem} says why there is none. */
         final byte[] rgb;
+
         final String problem;
         /** True when the image decodes but has more pixels than allowed ({@link #height}, {@link #width} say). */
         final boolean tooLarge;
@@ -55,14 +55,17 @@ final class ImageDecoder {
         Pointer padded = Mxnet.newArray(new int[] {encoded.length + IMAGE_PADDING}, 3); // uint8
         Pointer in = null;
         try {
-            Mxnet.copyIn(padded, Arrays.copyOf(encoded, encoded.length + IMAGE_PADDING), encoded.length + IMAGE_PADDING);
+            Mxnet.copyIn(
+                    padded, Arrays.copyOf(encoded, encoded.length + IMAGE_PADDING), encoded.length + IMAGE_PADDING);
             in = Mxnet.slice(padded, 0, encoded.length);
-            Pointer out = Mxnet.invoke(op, new Pointer[] {in}, new String[] {"flag", "to_rgb"}, new String[] {"1", "1"});
+            Pointer out =
+                    Mxnet.invoke(op, new Pointer[] {in}, new String[] {"flag", "to_rgb"}, new String[] {"1", "1"});
             if (out == null) {
                 return DecodedImage.failed(Mxnet.lastErrorLine());
             }
             try {
-                int[] shape = Mxnet.shapeOrNull(out); // fails for more than 2^31 values (a header declaring a huge image)
+                int[] shape =
+                        Mxnet.shapeOrNull(out); // fails for more than 2^31 values (a header declaring a huge image)
                 String shapeProblem = shape == null ? Mxnet.lastErrorLine() : null;
                 // The decode may run on MXNet's engine; waiting surfaces its failure (a truncated PNG) and consumes
                 // it, else the next MXNDArrayWaitAll anywhere in the process would raise it.

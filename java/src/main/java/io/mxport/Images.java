@@ -31,8 +31,7 @@ public final class Images {
     /** The largest image {@link #read} and {@link #decode} take: 715,827,879 pixels, the most a Java array holds as RGB. */
     public static final long MAX_PIXELS = (Integer.MAX_VALUE - 8) / 3;
 
-    private Images() {
-    }
+    private Images() {}
 
     /**
      * Reads and decodes an image file: uint8 {@code [1, height, width, 3]}, RGB, the pixels Python's
@@ -60,8 +59,10 @@ public final class Images {
         try {
             data = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot read the image file " + file + " (" + e
-                    + "); give the path of a readable JPEG or PNG file");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "cannot read the image file " + file + " (" + e
+                            + "); give the path of a readable JPEG or PNG file");
         }
         return decode(data, maxPixels, file.toString());
     }
@@ -83,13 +84,17 @@ public final class Images {
     private static NDArray decode(byte[] encoded, long maxPixels, String file) {
         String what = file == null ? (encoded == null ? "null" : encoded.length + " bytes") : file;
         if (encoded == null || encoded.length == 0) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot decode " + what + " as an image: "
-                    + (encoded == null ? "no bytes" : "it is empty") + "; give a JPEG or PNG file's bytes");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "cannot decode " + what + " as an image: " + (encoded == null ? "no bytes" : "it is empty")
+                            + "; give a JPEG or PNG file's bytes");
         }
-        if (!isJpegOrPng(encoded)) {  // other formats reach old decoders (libtiff 4.0.9, ...): SECURITY.md
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot decode " + what + " as an image: it is not a"
-                    + " JPEG or PNG file; give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with"
-                    + " any image tool");
+        if (!isJpegOrPng(encoded)) { // other formats reach old decoders (libtiff 4.0.9, ...): SECURITY.md
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "cannot decode " + what + " as an image: it is not a"
+                            + " JPEG or PNG file; give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with"
+                            + " any image tool");
         }
         long limit = Math.min(maxPixels, MAX_PIXELS);
         for (long[] declared : new long[][] {declaredSize(encoded), mxnetDeclaredSize(encoded)}) {
@@ -103,9 +108,12 @@ public final class Images {
             throw tooLarge(what, img.width, img.height, maxPixels);
         }
         if (img.rgb == null) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "cannot decode " + what + " as an image: "
-                    + img.problem + "; give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with"
-                    + " any image tool");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "cannot decode " + what + " as an image: "
+                            + img.problem
+                            + "; give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with"
+                            + " any image tool");
         }
         return NDArray.wrap(new Shape(1, img.height, img.width, 3), DType.UINT8, img.rgb);
     }
@@ -129,8 +137,9 @@ public final class Images {
         int w = first.getWidth();
         long total = (long) images.size() * h * w * 3;
         if (total > Integer.MAX_VALUE) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, images.size() + " images of " + w + "x" + h
-                    + " exceed one Java array; pass fewer at a time");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    images.size() + " images of " + w + "x" + h + " exceed one Java array; pass fewer at a time");
         }
         byte[] out = new byte[(int) total];
         int[] row = new int[w];
@@ -138,8 +147,10 @@ public final class Images {
         for (int n = 0; n < images.size(); n++) {
             BufferedImage img = checked(images.get(n), n);
             if (img.getWidth() != w || img.getHeight() != h) {
-                throw new MxportException(ErrorCode.INVALID_ARGUMENT, "image " + n + " is " + img.getWidth() + "x"
-                        + img.getHeight() + " but image 0 is " + w + "x" + h + ": a batch needs one size; resize first");
+                throw new MxportException(
+                        ErrorCode.INVALID_ARGUMENT,
+                        "image " + n + " is " + img.getWidth() + "x" + img.getHeight() + " but image 0 is " + w + "x"
+                                + h + ": a batch needs one size; resize first");
             }
             for (int y = 0; y < h; y++) {
                 img.getRGB(0, y, w, 1, row, 0, w);
@@ -156,16 +167,19 @@ public final class Images {
 
     private static BufferedImage checked(BufferedImage image, int index) {
         if (image == null) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "image " + index + " is null (ImageIO.read returns null"
-                    + " for a format it cannot read)");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "image " + index + " is null (ImageIO.read returns null" + " for a format it cannot read)");
         }
         return image;
     }
 
     private static MxportException tooLarge(String what, long width, long height, long maxPixels) {
         long limit = Math.min(maxPixels, MAX_PIXELS);
-        return new MxportException(ErrorCode.INVALID_ARGUMENT, what + " is a " + width + "x" + height + " image, more"
-                + " than " + limit + " pixels; shrink it" + (maxPixels < MAX_PIXELS ? " or raise the limit" : ""));
+        return new MxportException(
+                ErrorCode.INVALID_ARGUMENT,
+                what + " is a " + width + "x" + height + " image, more" + " than " + limit + " pixels; shrink it"
+                        + (maxPixels < MAX_PIXELS ? " or raise the limit" : ""));
     }
 
     private static final byte[] JPEG = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF};
@@ -226,8 +240,15 @@ public final class Images {
         if ((b[0] & 0xFF) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
             return new long[] {u32(b, 16), u32(b, 20)};
         }
-        if ((b[0] & 0xFF) != 0xFF || (b[1] & 0xFF) != 0xD8 || (b[2] & 0xFF) != 0xFF || (b[3] & 0xFF) != 0xE0
-                || b[6] != 'J' || b[7] != 'F' || b[8] != 'I' || b[9] != 'F' || b[10] != 0) {
+        if ((b[0] & 0xFF) != 0xFF
+                || (b[1] & 0xFF) != 0xD8
+                || (b[2] & 0xFF) != 0xFF
+                || (b[3] & 0xFF) != 0xE0
+                || b[6] != 'J'
+                || b[7] != 'F'
+                || b[8] != 'I'
+                || b[9] != 'F'
+                || b[10] != 0) {
             return null;
         }
         long i = 4;

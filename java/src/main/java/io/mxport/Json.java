@@ -19,12 +19,15 @@ final class Json {
 
     static {
         // symbol files carry long attribute strings; nesting stays limited (a graph is shallow)
-        MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
-                .maxStringLength(1 << 30).maxNestingDepth(200).maxNumberLength(1000).build());
+        MAPPER.getFactory()
+                .setStreamReadConstraints(StreamReadConstraints.builder()
+                        .maxStringLength(1 << 30)
+                        .maxNestingDepth(200)
+                        .maxNumberLength(1000)
+                        .build());
     }
 
-    private Json() {
-    }
+    private Json() {}
 
     /** Parses text; returns null and leaves the reason in {@code why[0]} when it is not JSON. */
     static JsonNode parse(String text, String[] why) {

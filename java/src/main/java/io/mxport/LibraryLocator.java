@@ -42,8 +42,7 @@ import java.util.function.Predicate;
 final class LibraryLocator {
     static final String LIB = "libmxnet.so";
 
-    private LibraryLocator() {
-    }
+    private LibraryLocator() {}
 
     /** Where libmxnet.so is, and whether this process has it mapped already. */
     static final class Found {
@@ -65,8 +64,8 @@ final class LibraryLocator {
         String mapped = mappedLibrary();
         String chosen = null;
         for (String[] explicit : new String[][] {
-                Environment.libraryPathSetting(),
-                {"env MXNET_LIBRARY_PATH", System.getenv("MXNET_LIBRARY_PATH")}}) {
+            Environment.libraryPathSetting(), {"env MXNET_LIBRARY_PATH", System.getenv("MXNET_LIBRARY_PATH")}
+        }) {
             if (explicit[1] == null || explicit[1].isBlank()) {
                 tried.add(explicit[0] + " (not set)");
                 continue;
@@ -75,10 +74,14 @@ final class LibraryLocator {
             Path file = Files.isDirectory(p) ? p.resolve(LIB) : p;
             if (Files.isRegularFile(file)) {
                 if (mapped != null && !sameFile(file, Paths.get(mapped))) {
-                    throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, explicit[0] + " names " + file
-                            + " but this process already has " + mapped + " loaded (e.g. by Python's mxnet); loading a"
-                            + " second libmxnet aborts the process: unset " + explicit[0].replace("system property ", "-D")
-                            + " or point it at " + mapped);
+                    throw new MxportException(
+                            ErrorCode.LIBRARY_NOT_FOUND,
+                            explicit[0] + " names " + file
+                                    + " but this process already has " + mapped
+                                    + " loaded (e.g. by Python's mxnet); loading a"
+                                    + " second libmxnet aborts the process: unset "
+                                    + explicit[0].replace("system property ", "-D")
+                                    + " or point it at " + mapped);
                 }
                 chosen = file.toString();
                 break;
@@ -116,11 +119,16 @@ final class LibraryLocator {
             }
         }
         if (chosen == null) {
-            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "no " + LIB + " found; tried:\n  - "
-                    + String.join("\n  - ", tried) + "\nFix: depend on io.mxport:mxport with its runtime dependencies (it brings "
-                    + BundledLibrary.COORDINATES + "), or pip install mxnet==1.9.1 (numpy<1.24) into ./.venv or the"
-                    + " python3 on the PATH, or set -Dmxport.library.path=/path/to/" + LIB + " (or env MXNET_LIBRARY_PATH),"
-                    + " or env MXPORT_PYTHON=/path/to/python that has mxnet");
+            throw new MxportException(
+                    ErrorCode.LIBRARY_NOT_FOUND,
+                    "no " + LIB + " found; tried:\n  - "
+                            + String.join("\n  - ", tried)
+                            + "\nFix: depend on io.mxport:mxport with its runtime dependencies (it brings "
+                            + BundledLibrary.COORDINATES
+                            + "), or pip install mxnet==1.9.1 (numpy<1.24) into ./.venv or the"
+                            + " python3 on the PATH, or set -Dmxport.library.path=/path/to/" + LIB
+                            + " (or env MXNET_LIBRARY_PATH),"
+                            + " or env MXPORT_PYTHON=/path/to/python that has mxnet");
         }
         return new Found(chosen, mapped != null, tried);
     }
@@ -128,7 +136,11 @@ final class LibraryLocator {
     /** Whether this JVM runs inside a Python interpreter (JPype), which may import mxnet after Java loaded. */
     static boolean inPythonProcess() {
         try {
-            return Paths.get("/proc/self/exe").toRealPath().getFileName().toString().startsWith("python");
+            return Paths.get("/proc/self/exe")
+                    .toRealPath()
+                    .getFileName()
+                    .toString()
+                    .startsWith("python");
         } catch (IOException | RuntimeException e) {
             return false;
         }
@@ -218,10 +230,11 @@ final class LibraryLocator {
 
     private static String fromPython(List<String> tried) {
         String[][] pythons = {
-                {"system property mxport.python", System.getProperty("mxport.python")},
-                {"env MXPORT_PYTHON", System.getenv("MXPORT_PYTHON")},
-                {"this Python process (JPype)", inPythonProcess() ? pythonOfThisProcess() : null},
-                {"python3 on the PATH", "python3"}};
+            {"system property mxport.python", System.getProperty("mxport.python")},
+            {"env MXPORT_PYTHON", System.getenv("MXPORT_PYTHON")},
+            {"this Python process (JPype)", inPythonProcess() ? pythonOfThisProcess() : null},
+            {"python3 on the PATH", "python3"}
+        };
         for (String[] python : pythons) {
             if (python[1] == null || python[1].isBlank()) {
                 tried.add(python[0] + " (not set)");
@@ -231,16 +244,20 @@ final class LibraryLocator {
             if (answer != null && Files.isRegularFile(Paths.get(answer))) {
                 return answer;
             }
-            tried.add(python[0] + " = " + python[1] + " (" + (answer == null ? "no mxnet package" : "gave " + answer) + ")");
+            tried.add(python[0] + " = " + python[1] + " (" + (answer == null ? "no mxnet package" : "gave " + answer)
+                    + ")");
         }
         return null;
     }
 
     private static String ask(String python) {
         try {
-            Process p = new ProcessBuilder(python, "-c", ASK_LIBINFO).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = new ProcessBuilder(python, "-c", ASK_LIBINFO)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             String line;
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            try (BufferedReader r =
+                    new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 line = r.readLine();
             }
             if (!p.waitFor(30, TimeUnit.SECONDS)) {

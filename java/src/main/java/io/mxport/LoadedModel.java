@@ -22,6 +22,7 @@ final class LoadedModel implements AutoCloseable {
     final int[] dataSlots;
     /** The CachedOp's flags (data_indices, param_indices, static memory). */
     final String[] flagKeys;
+
     final String[] flagValues;
     private final List<String> inputNames;
     Pointer symbol;
@@ -47,8 +48,9 @@ final class LoadedModel implements AutoCloseable {
         try {
             symbol = Mxnet.symbolFromJson(graph.toJsonFor(Mxnet.version()));
             if (symbol == null) {
-                throw new MxportException(ErrorCode.BAD_SYMBOL_JSON, "MXNet cannot build the graph in " + where + ": "
-                        + Mxnet.lastErrorLine());
+                throw new MxportException(
+                        ErrorCode.BAD_SYMBOL_JSON,
+                        "MXNet cannot build the graph in " + where + ": " + Mxnet.lastErrorLine());
             }
             List<String> names = Mxnet.inputNames(symbol);
             this.inputNames = names;
@@ -59,9 +61,12 @@ final class LoadedModel implements AutoCloseable {
                     if (params.containsKey(s.getName())) {
                         List<String> graphInputs = new ArrayList<>();
                         names.stream().filter(n -> !params.containsKey(n)).forEach(n -> graphInputs.add("'" + n + "'"));
-                        throw new MxportException(ErrorCode.INVALID_ARGUMENT, "input '" + s.getName() + "' is a parameter"
-                                + " of the network (an array of " + model.paramsPath + "), not an input: describe the"
-                                + " graph's inputs " + graphInputs);
+                        throw new MxportException(
+                                ErrorCode.INVALID_ARGUMENT,
+                                "input '" + s.getName() + "' is a parameter"
+                                        + " of the network (an array of " + model.paramsPath
+                                        + "), not an input: describe the"
+                                        + " graph's inputs " + graphInputs);
                     }
                 }
             }
@@ -87,20 +92,25 @@ final class LoadedModel implements AutoCloseable {
                 }
             }
             if (!missing.isEmpty()) {
-                throw new MxportException(ErrorCode.BAD_PARAMS, model.paramsPath + " lacks " + missing.size()
-                        + " array(s) the graph needs, e.g. " + missing.subList(0, Math.min(3, missing.size()))
-                        + "; export the model again");
+                throw new MxportException(
+                        ErrorCode.BAD_PARAMS,
+                        model.paramsPath + " lacks " + missing.size()
+                                + " array(s) the graph needs, e.g. " + missing.subList(0, Math.min(3, missing.size()))
+                                + "; export the model again");
             }
             if (dataIndices.size() != inputSpecs.size()) {
                 List<String> absent = new ArrayList<>(sig.getInputNames());
                 absent.removeAll(names);
-                throw new MxportException(sig.getNetwork().isPresent() || model.signature != null
-                        ? ErrorCode.BAD_CONNECTORS : ErrorCode.UNKNOWN_INPUT, where + ": the graph does not use input(s) "
-                        + absent + "; its inputs are " + names);
+                throw new MxportException(
+                        sig.getNetwork().isPresent() || model.signature != null
+                                ? ErrorCode.BAD_CONNECTORS
+                                : ErrorCode.UNKNOWN_INPUT,
+                        where + ": the graph does not use input(s) " + absent + "; its inputs are " + names);
             }
             checkParamTypes(inputSpecs, model.paramsPath);
             checkParamShapes(inputSpecs, model.paramsPath);
-            this.flagKeys = new String[] {"data_indices", "param_indices", "static_alloc", "static_shape", "inline_limit"};
+            this.flagKeys =
+                    new String[] {"data_indices", "param_indices", "static_alloc", "static_shape", "inline_limit"};
             this.flagValues = new String[] {pyList(dataIndices), pyList(paramIndices), "True", "True", "2"};
             done = true;
         } finally {
@@ -131,7 +141,8 @@ final class LoadedModel implements AutoCloseable {
             }
             indPtr[i + 1] = data.size();
         }
-        Mxnet.Shapes shapes = Mxnet.inferShapes(symbol, keys, indPtr, data.stream().mapToInt(Integer::intValue).toArray());
+        Mxnet.Shapes shapes = Mxnet.inferShapes(
+                symbol, keys, indPtr, data.stream().mapToInt(Integer::intValue).toArray());
         if (shapes == null) {
             why[0] = Mxnet.lastErrorLine();
         }
@@ -165,7 +176,8 @@ final class LoadedModel implements AutoCloseable {
         String[] why = new String[1];
         Mxnet.Shapes shapes = inferShapes(inputs, 1, why);
         if (shapes == null) {
-            throw new MxportException(ErrorCode.BAD_PARAMS, "the graph's shapes cannot be inferred with these params: " + why[0]);
+            throw new MxportException(
+                    ErrorCode.BAD_PARAMS, "the graph's shapes cannot be inferred with these params: " + why[0]);
         }
         List<String> names = Mxnet.argumentAndAuxNames(symbol);
         List<int[]> all = new ArrayList<>(shapes.args);
@@ -176,8 +188,10 @@ final class LoadedModel implements AutoCloseable {
             if (handle != null && all.get(i) != null) {
                 int[] have = Mxnet.shapeOf(handle);
                 if (!Arrays.equals(have, all.get(i))) {
-                    throw new MxportException(ErrorCode.BAD_PARAMS, path + ": array '" + names.get(i) + "' has shape "
-                            + new Shape(have) + " but the graph needs " + new Shape(all.get(i)) + "; export the model again");
+                    throw new MxportException(
+                            ErrorCode.BAD_PARAMS,
+                            path + ": array '" + names.get(i) + "' has shape " + new Shape(have)
+                                    + " but the graph needs " + new Shape(all.get(i)) + "; export the model again");
                 }
             }
         }
@@ -188,8 +202,9 @@ final class LoadedModel implements AutoCloseable {
         String[] why = new String[1];
         int[][] types = inferTypes(inputs, why);
         if (types == null) {
-            throw new MxportException(ErrorCode.BAD_PARAMS, "the graph's dtypes cannot be inferred from the inputs "
-                    + inputs + ": " + why[0]);
+            throw new MxportException(
+                    ErrorCode.BAD_PARAMS,
+                    "the graph's dtypes cannot be inferred from the inputs " + inputs + ": " + why[0]);
         }
         List<String> names = Mxnet.argumentAndAuxNames(symbol);
         List<Integer> inferred = new ArrayList<>();
@@ -206,9 +221,11 @@ final class LoadedModel implements AutoCloseable {
             }
             int have = Mxnet.dtypeOf(handle);
             if (have != inferred.get(i)) {
-                throw new MxportException(ErrorCode.BAD_PARAMS, path + ": array '" + names.get(i) + "' has dtype "
-                        + DType.byMxnetCode(have) + " but the graph needs " + DType.byMxnetCode(inferred.get(i))
-                        + "; export the model again");
+                throw new MxportException(
+                        ErrorCode.BAD_PARAMS,
+                        path + ": array '" + names.get(i) + "' has dtype "
+                                + DType.byMxnetCode(have) + " but the graph needs " + DType.byMxnetCode(inferred.get(i))
+                                + "; export the model again");
             }
         }
     }
@@ -236,10 +253,16 @@ final class LoadedModel implements AutoCloseable {
                 outTypes = types[1];
             }
         }
-        if (a == null || b == null || outTypes == null || a.outs.size() != names.size() || a.outs.contains(null)
+        if (a == null
+                || b == null
+                || outTypes == null
+                || a.outs.size() != names.size()
+                || a.outs.contains(null)
                 || b.outs.contains(null)) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "MXNet cannot infer the output shapes of " + where
-                    + " from the inputs " + inputs + (why[0] == null ? "" : ": " + why[0]) + "; check the input descriptions");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "MXNet cannot infer the output shapes of " + where + " from the inputs " + inputs
+                            + (why[0] == null ? "" : ": " + why[0]) + "; check the input descriptions");
         }
         List<TensorSpec> specs = new ArrayList<>();
         for (int i = 0; i < names.size(); i++) {

@@ -29,14 +29,22 @@ final class ModelFiles {
     final Signature signature;
     /** For an old model: its input descriptions. */
     final List<TensorSpec> oldInputs;
+
     final byte[] params;
     /** SHA-256 of params, lowercase hex. */
     final String paramsDigest;
+
     final String symbolPath;
     final String paramsPath;
 
-    private ModelFiles(Graph graph, Signature signature, List<TensorSpec> oldInputs, byte[] params, String paramsDigest,
-                       String symbolPath, String paramsPath) {
+    private ModelFiles(
+            Graph graph,
+            Signature signature,
+            List<TensorSpec> oldInputs,
+            byte[] params,
+            String paramsDigest,
+            String symbolPath,
+            String paramsPath) {
         this.graph = graph;
         this.signature = signature;
         this.oldInputs = oldInputs;
@@ -84,8 +92,11 @@ final class ModelFiles {
             return new Resolved(prefix, epoch);
         }
         List<Resolved> candidates = new ArrayList<>();
-        candidates.add(new Resolved(prefix.substring(0, prefix.length()
-                - (prefix.endsWith(".params") ? ".params".length() : "-symbol.json".length())), epoch));
+        candidates.add(new Resolved(
+                prefix.substring(
+                        0,
+                        prefix.length() - (prefix.endsWith(".params") ? ".params".length() : "-symbol.json".length())),
+                epoch));
         Matcher m = NUMBERED.matcher(prefix);
         if (m.matches()) {
             candidates.add(new Resolved(m.group(1), Integer.parseInt(m.group(2))));
@@ -93,8 +104,9 @@ final class ModelFiles {
         for (Resolved c : candidates) {
             if (exists(symbolPath(c.prefix))) {
                 if (epoch != null && !epoch.equals(c.epoch)) {
-                    throw new MxportException(ErrorCode.INVALID_ARGUMENT, prefix + " is the params file of epoch "
-                            + c.epoch + ", but epoch " + epoch + " was given",
+                    throw new MxportException(
+                            ErrorCode.INVALID_ARGUMENT,
+                            prefix + " is the params file of epoch " + c.epoch + ", but epoch " + epoch + " was given",
                             Fix.drop(Map.of("epoch", epoch), ", or give the prefix " + c.prefix));
                 }
                 return c;
@@ -108,7 +120,7 @@ final class ModelFiles {
     }
 
     private static String notFoundFix(String path) {
-        String given = path.replaceFirst("(-symbol\\.json|(-\\d{4})?\\.params)$", "");  // the prefix the caller gave
+        String given = path.replaceFirst("(-symbol\\.json|(-\\d{4})?\\.params)$", ""); // the prefix the caller gave
         for (String suffix : SUFFIXES) {
             if (given.endsWith(suffix)) {
                 return "; the prefix names the model without its file suffix: drop the " + suffix + " suffix ('"
@@ -129,7 +141,8 @@ final class ModelFiles {
         try {
             return Files.readAllBytes(p);
         } catch (AccessDeniedException e) {
-            throw new MxportException(ErrorCode.MODEL_UNREADABLE, "cannot read " + path + ": permission denied; check its permissions");
+            throw new MxportException(
+                    ErrorCode.MODEL_UNREADABLE, "cannot read " + path + ": permission denied; check its permissions");
         } catch (IOException | OutOfMemoryError e) {
             throw new MxportException(ErrorCode.MODEL_UNREADABLE, "cannot read " + path + ": " + e);
         }
@@ -139,10 +152,15 @@ final class ModelFiles {
         byte[] data = read(symbolPath);
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(data)).toString();
+            text = StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(data))
+                    .toString();
         } catch (CharacterCodingException e) {
-            throw new MxportException(ErrorCode.BAD_SYMBOL_JSON, symbolPath + " is not UTF-8 text, so not a symbol file");
+            throw new MxportException(
+                    ErrorCode.BAD_SYMBOL_JSON, symbolPath + " is not UTF-8 text, so not a symbol file");
         }
         return Graph.parse(text, symbolPath);
     }
@@ -181,8 +199,10 @@ final class ModelFiles {
             inputs.add(new Fix.Input(in.name, in.shape, in.dtype));
         }
         List<Integer> epochs = epochsOnDisk(prefix);
-        return new MxportException(ErrorCode.NO_SIGNATURE, symbolPath(prefix) + " carries no mxport signature: it is an"
-                + " old MXNet model", Fix.describeInputs(inputs, epochs.isEmpty() ? null : epochs.get(epochs.size() - 1)));
+        return new MxportException(
+                ErrorCode.NO_SIGNATURE,
+                symbolPath(prefix) + " carries no mxport signature: it is an" + " old MXNet model",
+                Fix.describeInputs(inputs, epochs.isEmpty() ? null : epochs.get(epochs.size() - 1)));
     }
 
     static Signature readSignature(String given) {
@@ -199,8 +219,11 @@ final class ModelFiles {
 
     static void requirePrefix(String prefix) {
         if (prefix == null || prefix.isEmpty()) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "the model prefix must be a path such as \"out/my_model\""
-                    + " (for out/my_model-symbol.json and out/my_model.params), got " + (prefix == null ? "null" : "\"\""));
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "the model prefix must be a path such as \"out/my_model\""
+                            + " (for out/my_model-symbol.json and out/my_model.params), got "
+                            + (prefix == null ? "null" : "\"\""));
         }
     }
 
@@ -217,20 +240,27 @@ final class ModelFiles {
                 Map<String, Object> drop = new java.util.LinkedHashMap<>();
                 drop.put("inputs", inputs);
                 drop.put("epoch", epoch);
-                throw new MxportException(ErrorCode.INVALID_ARGUMENT, symbolPath + " carries its own signature",
+                throw new MxportException(
+                        ErrorCode.INVALID_ARGUMENT,
+                        symbolPath + " carries its own signature",
                         Fix.drop(drop, ", which only old models need"));
             }
             graph.checkConnectors(sig, symbolPath);
             String paramsPath = paramsPath(prefix, null);
             byte[] data = read(paramsPath);
             String digest = sha256(data);
-            if (data.length != sig.paramsSize() || !digest.equals(sig.getParamsSha256().get())) {
-                throw new MxportException(ErrorCode.DIGEST_MISMATCH, paramsPath + " is not the params file this model was"
-                        + " exported with (" + data.length + " bytes, sha256 " + digest.substring(0, 12) + "..., expected "
-                        + sig.paramsSize() + " bytes, sha256 " + sig.getParamsSha256().get().substring(0, 12)
-                        + "...): it was damaged or replaced; copy or export the model again");
+            if (data.length != sig.paramsSize()
+                    || !digest.equals(sig.getParamsSha256().get())) {
+                throw new MxportException(
+                        ErrorCode.DIGEST_MISMATCH,
+                        paramsPath + " is not the params file this model was"
+                                + " exported with (" + data.length + " bytes, sha256 " + digest.substring(0, 12)
+                                + "..., expected "
+                                + sig.paramsSize() + " bytes, sha256 "
+                                + sig.getParamsSha256().get().substring(0, 12)
+                                + "...): it was damaged or replaced; copy or export the model again");
             }
-            ParamsHeader.check(data, paramsPath);  // a file whose digest was recomputed can still lie
+            ParamsHeader.check(data, paramsPath); // a file whose digest was recomputed can still lie
             return new ModelFiles(graph, sig, null, data, digest, symbolPath, paramsPath);
         }
         if (inputs == null) {
@@ -244,32 +274,36 @@ final class ModelFiles {
             }
         }
         if (!unknown.isEmpty()) {
-            throw new MxportException(ErrorCode.UNKNOWN_INPUT, "the graph in " + symbolPath + " has no input " + unknown
-                    + "; its variables are " + variables);
+            throw new MxportException(
+                    ErrorCode.UNKNOWN_INPUT,
+                    "the graph in " + symbolPath + " has no input " + unknown + "; its variables are " + variables);
         }
         String paramsPath = paramsPath(prefix, epoch);
         List<Integer> epochs = epochsOnDisk(prefix);
         if (epoch == null && !epochs.isEmpty() && !exists(paramsPath)) {
             int last = epochs.get(epochs.size() - 1);
-            throw new MxportException(ErrorCode.MODEL_NOT_FOUND, paramsPath + " does not exist, but "
-                    + paramsPath(prefix, last) + " does", Fix.argument("epoch", last, "", " (the NNNN of <prefix>-NNNN.params)"));
+            throw new MxportException(
+                    ErrorCode.MODEL_NOT_FOUND,
+                    paramsPath + " does not exist, but " + paramsPath(prefix, last) + " does",
+                    Fix.argument("epoch", last, "", " (the NNNN of <prefix>-NNNN.params)"));
         }
         byte[] data = read(paramsPath);
-        ParamsHeader.check(data, paramsPath);  // before MXNet allocates what a damaged header claims
+        ParamsHeader.check(data, paramsPath); // before MXNet allocates what a damaged header claims
         return new ModelFiles(graph, null, inputs, data, sha256(data), symbolPath, paramsPath);
     }
 
     static List<TensorSpec> checkDescriptions(List<DataDesc> inputs) {
         if (inputs == null || inputs.isEmpty() || inputs.stream().anyMatch(java.util.Objects::isNull)) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "an old model needs a non-empty list of DataDesc, one"
-                    + " per input of its graph, got " + inputs);
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "an old model needs a non-empty list of DataDesc, one" + " per input of its graph, got " + inputs);
         }
         List<TensorSpec> specs = new ArrayList<>();
         Set<String> names = new HashSet<>();
         for (DataDesc d : inputs) {
             if (!names.add(d.getName())) {
-                throw new MxportException(ErrorCode.INVALID_ARGUMENT, "the input descriptions have duplicate name '"
-                        + d.getName() + "'");
+                throw new MxportException(
+                        ErrorCode.INVALID_ARGUMENT, "the input descriptions have duplicate name '" + d.getName() + "'");
             }
             specs.add(d.toTensorSpec());
         }

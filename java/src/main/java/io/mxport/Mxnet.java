@@ -25,16 +25,16 @@ final class Mxnet {
     private static volatile MxnetLibrary lib;
     private static volatile String libPath;
     private static volatile int libVersion;
-    private static final List<MxnetLibrary.EngineSyncFunc> KEEP = new ArrayList<>(); // callbacks must outlive the engine's use
+    private static final List<MxnetLibrary.EngineSyncFunc> KEEP =
+            new ArrayList<>(); // callbacks must outlive the engine's use
 
-    private Mxnet() {
-    }
+    private Mxnet() {}
 
     private static MxnetLibrary lib() {
         MxnetLibrary l = lib;
         if (l == null) {
-            throw new IllegalStateException("libmxnet.so is not open: EngineWorkers.load() opens it, applying the"
-                    + " thread rule first");
+            throw new IllegalStateException(
+                    "libmxnet.so is not open: EngineWorkers.load() opens it, applying the" + " thread rule first");
         }
         return l;
     }
@@ -51,14 +51,18 @@ final class Mxnet {
         } catch (UnsatisfiedLinkError e) {
             List<String> places = new ArrayList<>(tried);
             places.add(path + " (found, but loading failed: " + e.getMessage() + ")");
-            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, "cannot load libmxnet.so; tried:\n  - "
-                    + String.join("\n  - ", places) + "\nFix: install the system libraries it needs (libgomp1,"
-                    + " libquadmath0) or point -Dmxport.library.path at a working libmxnet.so");
+            throw new MxportException(
+                    ErrorCode.LIBRARY_NOT_FOUND,
+                    "cannot load libmxnet.so; tried:\n  - "
+                            + String.join("\n  - ", places) + "\nFix: install the system libraries it needs (libgomp1,"
+                            + " libquadmath0) or point -Dmxport.library.path at a working libmxnet.so");
         }
         IntByReference version = new IntByReference();
         if (loaded.MXGetVersion(version) != 0 || version.getValue() / 100 != 109) {
-            throw new MxportException(ErrorCode.LIBRARY_NOT_FOUND, path + " is MXNet version " + version.getValue()
-                    + "; mxport needs 1.9.x (pip install mxnet==1.9.1)");
+            throw new MxportException(
+                    ErrorCode.LIBRARY_NOT_FOUND,
+                    path + " is MXNet version " + version.getValue()
+                            + "; mxport needs 1.9.x (pip install mxnet==1.9.1)");
         }
         DirectCalls.bind(MxnetLibrary.library(path)); // after the version check: 2.x lacks MXInvokeCachedOpEx
         // MXNet registers the attributes of its legacy (OperatorProperty) operators, such as Pad's gradient, only
@@ -114,7 +118,8 @@ final class Mxnet {
     private static void check(MxnetLibrary l, int rc, String what) {
         if (rc != 0) {
             String e = l.MXGetLastError();
-            throw new MxportException(ErrorCode.NATIVE_ERROR, what + " failed: " + (e == null ? "(no message)" : e.strip()));
+            throw new MxportException(
+                    ErrorCode.NATIVE_ERROR, what + " failed: " + (e == null ? "(no message)" : e.strip()));
         }
     }
 
@@ -178,7 +183,8 @@ final class Mxnet {
     /** The arguments then the auxiliary states, in the order of shape and type inference. */
     static List<String> argumentAndAuxNames(Pointer symbol) {
         MxnetLibrary l = lib();
-        List<String> names = new ArrayList<>(listStrings((n, o) -> l.MXSymbolListArguments(symbol, n, o), "MXSymbolListArguments"));
+        List<String> names =
+                new ArrayList<>(listStrings((n, o) -> l.MXSymbolListArguments(symbol, n, o), "MXSymbolListArguments"));
         names.addAll(listStrings((n, o) -> l.MXSymbolListAuxiliaryStates(symbol, n, o), "MXSymbolListAuxiliaryStates"));
         return names;
     }
@@ -210,8 +216,23 @@ final class Mxnet {
         PointerByReference auxNdim = new PointerByReference();
         PointerByReference auxData = new PointerByReference();
         IntByReference complete = new IntByReference();
-        if (lib().MXSymbolInferShapeEx(symbol, keys.length, keys, indPtr, dims, inSize, inNdim, inData,
-                outSize, outNdim, outData, auxSize, auxNdim, auxData, complete) != 0) {
+        if (lib().MXSymbolInferShapeEx(
+                                symbol,
+                                keys.length,
+                                keys,
+                                indPtr,
+                                dims,
+                                inSize,
+                                inNdim,
+                                inData,
+                                outSize,
+                                outNdim,
+                                outData,
+                                auxSize,
+                                auxNdim,
+                                auxData,
+                                complete)
+                != 0) {
             return null;
         }
         Shapes r = new Shapes();
@@ -221,7 +242,8 @@ final class Mxnet {
         return r;
     }
 
-    private static void readShapes(IntByReference size, PointerByReference ndim, PointerByReference data, List<int[]> into) {
+    private static void readShapes(
+            IntByReference size, PointerByReference ndim, PointerByReference data, List<int[]> into) {
         int n = size.getValue();
         if (n == 0) {
             return;
@@ -245,7 +267,9 @@ final class Mxnet {
         PointerByReference outT = new PointerByReference();
         PointerByReference auxT = new PointerByReference();
         IntByReference complete = new IntByReference();
-        if (lib().MXSymbolInferType(symbol, keys.length, keys, types, inSize, inT, outSize, outT, auxSize, auxT, complete) != 0) {
+        if (lib().MXSymbolInferType(
+                                symbol, keys.length, keys, types, inSize, inT, outSize, outT, auxSize, auxT, complete)
+                != 0) {
             return null;
         }
         return new int[][] {intArray(inT, inSize), intArray(outT, outSize), intArray(auxT, auxSize)};
@@ -283,8 +307,10 @@ final class Mxnet {
         if (rc != 0) {
             return null;
         }
-        Pointer[] arrays = n.getValue() == 0 ? new Pointer[0] : handles.getValue().getPointerArray(0, n.getValue());
-        return new LoadedArrays(arrays, nNames.getValue() == arrays.length ? utf8Names(names.getValue(), nNames.getValue()) : null);
+        Pointer[] arrays =
+                n.getValue() == 0 ? new Pointer[0] : handles.getValue().getPointerArray(0, n.getValue());
+        return new LoadedArrays(
+                arrays, nNames.getValue() == arrays.length ? utf8Names(names.getValue(), nNames.getValue()) : null);
     }
 
     /** The array names of a params file, each null when its bytes are not UTF-8 (a damaged file: spec section 6). */
@@ -294,7 +320,10 @@ final class Mxnet {
             for (Pointer p : array.getPointerArray(0, n)) {
                 byte[] bytes = p.getByteArray(0, (int) p.indexOf(0, (byte) 0));
                 try {
-                    out.add(StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString());
+                    out.add(StandardCharsets.UTF_8
+                            .newDecoder()
+                            .decode(ByteBuffer.wrap(bytes))
+                            .toString());
                 } catch (CharacterCodingException e) {
                     out.add(null);
                 }

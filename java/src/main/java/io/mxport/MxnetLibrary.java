@@ -28,8 +28,18 @@ interface MxnetLibrary extends Library {
         void invoke(Pointer runContext, Pointer param);
     }
 
-    int MXEnginePushSync(EngineSyncFunc fn, Pointer param, Pointer deleter, Pointer ctx, Pointer constVars, int numConst,
-                         Pointer mutableVars, int numMutable, Pointer prop, int priority, String name);
+    int MXEnginePushSync(
+            EngineSyncFunc fn,
+            Pointer param,
+            Pointer deleter,
+            Pointer ctx,
+            Pointer constVars,
+            int numConst,
+            Pointer mutableVars,
+            int numMutable,
+            Pointer prop,
+            int priority,
+            String name);
 
     int MXSymbolCreateFromJSON(String json, PointerByReference out);
 
@@ -43,21 +53,46 @@ interface MxnetLibrary extends Library {
 
     int MXSymbolListOutputs(Pointer symbol, IntByReference outSize, PointerByReference outNames);
 
-    int MXSymbolInferShapeEx(Pointer symbol, int numArgs, String[] keys, int[] argIndPtr, int[] argShapeData,
-                             IntByReference inSize, PointerByReference inNdim, PointerByReference inData,
-                             IntByReference outSize, PointerByReference outNdim, PointerByReference outData,
-                             IntByReference auxSize, PointerByReference auxNdim, PointerByReference auxData,
-                             IntByReference complete);
+    int MXSymbolInferShapeEx(
+            Pointer symbol,
+            int numArgs,
+            String[] keys,
+            int[] argIndPtr,
+            int[] argShapeData,
+            IntByReference inSize,
+            PointerByReference inNdim,
+            PointerByReference inData,
+            IntByReference outSize,
+            PointerByReference outNdim,
+            PointerByReference outData,
+            IntByReference auxSize,
+            PointerByReference auxNdim,
+            PointerByReference auxData,
+            IntByReference complete);
 
-    int MXSymbolInferType(Pointer symbol, int numArgs, String[] keys, int[] argTypes,
-                          IntByReference inSize, PointerByReference inTypes,
-                          IntByReference outSize, PointerByReference outTypes,
-                          IntByReference auxSize, PointerByReference auxTypes, IntByReference complete);
+    int MXSymbolInferType(
+            Pointer symbol,
+            int numArgs,
+            String[] keys,
+            int[] argTypes,
+            IntByReference inSize,
+            PointerByReference inTypes,
+            IntByReference outSize,
+            PointerByReference outTypes,
+            IntByReference auxSize,
+            PointerByReference auxTypes,
+            IntByReference complete);
 
-    int MXNDArrayLoadFromBuffer(Pointer buffer, long size, IntByReference outSize, PointerByReference outArrays,
-                                IntByReference outNameSize, PointerByReference outNames);
+    int MXNDArrayLoadFromBuffer(
+            Pointer buffer,
+            long size,
+            IntByReference outSize,
+            PointerByReference outArrays,
+            IntByReference outNameSize,
+            PointerByReference outNames);
 
-    int MXNDArrayCreateEx(int[] shape, int ndim, int devType, int devId, int delayAlloc, int dtype, PointerByReference out);
+    int MXNDArrayCreateEx(
+            int[] shape, int ndim, int devType, int devId, int delayAlloc, int dtype, PointerByReference out);
 
     int MXNDArraySyncCopyFromCPU(Pointer handle, Pointer data, long size);
 
@@ -70,8 +105,15 @@ interface MxnetLibrary extends Library {
     int NNGetOpHandle(String opName, PointerByReference opOut);
 
     /** Runs one operator now; with {@code *outputs} NULL, MXNet allocates the outputs (the caller frees them). */
-    int MXImperativeInvoke(Pointer creator, int numInputs, Pointer[] inputs, IntByReference numOutputs,
-                           PointerByReference outputs, int numParams, String[] paramKeys, String[] paramVals);
+    int MXImperativeInvoke(
+            Pointer creator,
+            int numInputs,
+            Pointer[] inputs,
+            IntByReference numOutputs,
+            PointerByReference outputs,
+            int numParams,
+            String[] paramKeys,
+            String[] paramVals);
 
     int MXCreateCachedOpEx(Pointer symbol, int numFlags, String[] keys, String[] vals, PointerByReference out);
 

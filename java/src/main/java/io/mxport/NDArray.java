@@ -32,12 +32,14 @@ public final class NDArray {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "an NDArray needs a shape, got null");
         }
         if (shape.isDynamic()) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "an NDArray's shape cannot have -1 dimensions: " + shape);
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT, "an NDArray's shape cannot have -1 dimensions: " + shape);
         }
         int size = shape.size();
         if (size != length) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "shape " + shape + " has " + size + " elements but "
-                    + length + " " + what + " were given");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "shape " + shape + " has " + size + " elements but " + length + " " + what + " were given");
         }
         return size;
     }
@@ -98,12 +100,15 @@ public final class NDArray {
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(littleEndian, "littleEndian");
         if (shape == null || shape.isDynamic()) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "an NDArray needs a shape without -1 dimensions, got " + shape);
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT, "an NDArray needs a shape without -1 dimensions, got " + shape);
         }
         long want = (long) shape.size() * dtype.getByteSize();
         if (want != littleEndian.length) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "shape " + shape + " of " + dtype + " takes " + want
-                    + " bytes but " + littleEndian.length + " were given");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "shape " + shape + " of " + dtype + " takes " + want + " bytes but " + littleEndian.length
+                            + " were given");
         }
         return new NDArray(shape, dtype, littleEndian.clone());
     }
@@ -143,8 +148,10 @@ public final class NDArray {
      */
     public byte[] toByteArray() {
         if (dtype != DType.UINT8 && dtype != DType.INT8) {
-            throw new MxportException(ErrorCode.DTYPE_MISMATCH, "toByteArray() needs a uint8 or int8 array, this one is "
-                    + dtype + ": use toFloatArray() or toRawBytes()");
+            throw new MxportException(
+                    ErrorCode.DTYPE_MISMATCH,
+                    "toByteArray() needs a uint8 or int8 array, this one is " + dtype
+                            + ": use toFloatArray() or toRawBytes()");
         }
         return data.clone();
     }

@@ -24,8 +24,8 @@ import java.util.TreeSet;
  */
 public final class Optimization {
     private static final Set<String> FUSED_KEYS = Set.of("kind", "backend");
-    private static final Set<String> INT8_KEYS = Set.of("kind", "backend", "calibration_mode", "calibration_samples",
-            "excluded_layers");
+    private static final Set<String> INT8_KEYS =
+            Set.of("kind", "backend", "calibration_mode", "calibration_samples", "excluded_layers");
     private static final int MAX_EXCLUDED = 4096;
     private static final int MAX_LAYER_NAME = 1024;
 
@@ -35,8 +35,8 @@ public final class Optimization {
     private final long calibrationSamples;
     private final List<String> excludedLayers;
 
-    private Optimization(String kind, String backend, String calibrationMode, long calibrationSamples,
-                         List<String> excludedLayers) {
+    private Optimization(
+            String kind, String backend, String calibrationMode, long calibrationSamples, List<String> excludedLayers) {
         this.kind = kind;
         this.backend = backend;
         this.calibrationMode = calibrationMode;
@@ -75,8 +75,11 @@ public final class Optimization {
             return false;
         }
         Optimization x = (Optimization) o;
-        return kind.equals(x.kind) && backend.equals(x.backend) && Objects.equals(calibrationMode, x.calibrationMode)
-                && calibrationSamples == x.calibrationSamples && excludedLayers.equals(x.excludedLayers);
+        return kind.equals(x.kind)
+                && backend.equals(x.backend)
+                && Objects.equals(calibrationMode, x.calibrationMode)
+                && calibrationSamples == x.calibrationSamples
+                && excludedLayers.equals(x.excludedLayers);
     }
 
     @Override
@@ -113,7 +116,8 @@ public final class Optimization {
         o.fieldNames().forEachRemaining(keys::add);
         Set<String> want = k.equals("int8") ? INT8_KEYS : FUSED_KEYS;
         if (!keys.equals(want)) {
-            throw bad("an optimization of kind '" + k + "' has exactly the fields " + new TreeSet<>(want) + ", got " + keys);
+            throw bad("an optimization of kind '" + k + "' has exactly the fields " + new TreeSet<>(want) + ", got "
+                    + keys);
         }
         JsonNode backend = o.get("backend");
         if (!backend.isTextual() || !TensorSpec.NAME.matcher(backend.asText()).matches()) {
@@ -123,13 +127,15 @@ public final class Optimization {
             return new Optimization(k, backend.asText(), null, 0, List.of());
         }
         JsonNode mode = o.get("calibration_mode");
-        if (!mode.isTextual() || !(mode.asText().equals("naive") || mode.asText().equals("entropy"))) {
+        if (!mode.isTextual()
+                || !(mode.asText().equals("naive") || mode.asText().equals("entropy"))) {
             throw bad("calibration_mode " + Json.show(mode) + " must be one of [naive, entropy]");
         }
         JsonNode samples = o.get("calibration_samples");
         BigInteger n = Json.isInteger(samples) ? Json.integer(samples) : null;
         if (n == null || n.signum() <= 0 || n.compareTo(BigInteger.valueOf(Integer.MAX_VALUE)) > 0) {
-            throw bad("calibration_samples " + Json.show(samples) + " must be an integer from 1 to " + Integer.MAX_VALUE);
+            throw bad(
+                    "calibration_samples " + Json.show(samples) + " must be an integer from 1 to " + Integer.MAX_VALUE);
         }
         JsonNode layers = o.get("excluded_layers");
         List<String> names = new ArrayList<>();

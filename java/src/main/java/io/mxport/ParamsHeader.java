@@ -21,21 +21,37 @@ import java.util.Map;
  */
 final class ParamsHeader {
     static final long LIST_MAGIC = 0x112;
-    static final long V1_MAGIC = 0xF993FAC8L;  // int64 shape, no storage type
-    static final long V2_MAGIC = 0xF993FAC9L;  // with storage type
-    static final long V3_MAGIC = 0xF993FACAL;  // NumPy shape semantics (ndim -1: unknown, ndim 0: a scalar)
+    static final long V1_MAGIC = 0xF993FAC8L; // int64 shape, no storage type
+    static final long V2_MAGIC = 0xF993FAC9L; // with storage type
+    static final long V3_MAGIC = 0xF993FACAL; // NumPy shape semantics (ndim -1: unknown, ndim 0: a scalar)
     /** The mshadow type flags whose size MXNet 1.9.1 knows (mshadow_sizeof): name and bytes. */
-    private static final Map<Integer, Object[]> DTYPES = Map.of(0, new Object[] {"float32", 4}, 1,
-            new Object[] {"float64", 8}, 2, new Object[] {"float16", 2}, 3, new Object[] {"uint8", 1}, 4,
-            new Object[] {"int32", 4}, 5, new Object[] {"int8", 1}, 6, new Object[] {"int64", 8}, 7,
-            new Object[] {"bool", 1}, 12, new Object[] {"bfloat16", 2});
+    private static final Map<Integer, Object[]> DTYPES = Map.of(
+            0,
+            new Object[] {"float32", 4},
+            1,
+            new Object[] {"float64", 8},
+            2,
+            new Object[] {"float16", 2},
+            3,
+            new Object[] {"uint8", 1},
+            4,
+            new Object[] {"int32", 4},
+            5,
+            new Object[] {"int8", 1},
+            6,
+            new Object[] {"int64", 8},
+            7,
+            new Object[] {"bool", 1},
+            12,
+            new Object[] {"bfloat16", 2});
     /** The fewest bytes an array takes (MXNet's "none" array): a first bound on the count. */
     static final int MIN_ARRAY_BYTES = 12;
-    private static final String FIX = "the file is damaged or not an MXNet params file: export or download the model again";
+
+    private static final String FIX =
+            "the file is damaged or not an MXNet params file: export or download the model again";
     private static final BigInteger TWO_63 = BigInteger.ONE.shiftLeft(63);
 
-    private ParamsHeader() {
-    }
+    private ParamsHeader() {}
 
     /** A claim the bytes do not hold. */
     private static final class Lie extends Exception {
@@ -57,7 +73,8 @@ final class ParamsHeader {
 
         private void need(int size, String what) throws Lie {
             if (size > data.remaining()) {
-                throw new Lie("the file ends inside " + what + " (at byte " + data.position() + " of " + data.limit() + ")");
+                throw new Lie(
+                        "the file ends inside " + what + " (at byte " + data.position() + " of " + data.limit() + ")");
             }
         }
 
@@ -93,8 +110,8 @@ final class ParamsHeader {
         /** ndim dimensions of 8 (int64) or 4 (uint32) bytes. */
         List<Long> shape(int dimSize, long ndim, String what) throws Lie {
             if (ndim * dimSize > left()) {
-                throw new Lie(what + " claims " + ndim + " dimensions (" + ndim * dimSize + " bytes), but only " + left()
-                        + " bytes remain in the file");
+                throw new Lie(what + " claims " + ndim + " dimensions (" + ndim * dimSize + " bytes), but only "
+                        + left() + " bytes remain in the file");
             }
             List<Long> dims = new ArrayList<>((int) ndim);
             for (long i = 0; i < ndim; i++) {
@@ -137,28 +154,30 @@ final class ParamsHeader {
             if (stype < 0 || stype > 2 || (magic == V3_MAGIC && stype != 0)) {
                 throw new Lie("unknown storage type " + stype);
             }
-            aux = stype;  // dense 0, row_sparse 1 (indices), csr 2 (indptr, indices)
+            aux = stype; // dense 0, row_sparse 1 (indices), csr 2 (indptr, indices)
             if (aux > 0) {
                 storageShape = r.shape(8, ndim(r, magic), "the storage shape");
             }
             int ndim = ndim(r, magic);
             if (ndim == -1 || (magic == V2_MAGIC && ndim == 0)) {
-                return;  // MXNet's "none" array: nothing more follows
+                return; // MXNet's "none" array: nothing more follows
             }
             shape = r.shape(8, ndim, "the shape");
             if (magic == V3_MAGIC && shape.contains(-1L)) {
-                return;  // unknown shape in NumPy semantics
+                return; // unknown shape in NumPy semantics
             }
         } else if (magic == V1_MAGIC) {
             shape = r.shape(8, ndim(r, magic), "the shape");
             if (shape.contains(-1L)) {
-                return;  // MXNet's "none" array
+                return; // MXNet's "none" array
             }
-        } else {  // before V1 the magic number was the ndim of a shape of uint32 dimensions
+        } else { // before V1 the magic number was the ndim of a shape of uint32 dimensions
             if (magic > r.left() / 4) {
-                throw new Lie("an array of the oldest layout claims " + magic + " dimensions (" + magic * 4 + " bytes), but"
-                        + " only " + r.left() + " bytes remain in the file (or its magic number 0x" + Long.toHexString(magic)
-                        + " is damaged)");
+                throw new Lie(
+                        "an array of the oldest layout claims " + magic + " dimensions (" + magic * 4 + " bytes), but"
+                                + " only " + r.left() + " bytes remain in the file (or its magic number 0x"
+                                + Long.toHexString(magic)
+                                + " is damaged)");
             }
             shape = r.shape(4, magic, "the shape");
         }
@@ -184,7 +203,7 @@ final class ParamsHeader {
                 throw new Lie("unknown dtype code " + auxFlag + " of auxiliary array " + i);
             }
             List<Long> auxShape = r.shape(8, ndim(r, V2_MAGIC), "auxiliary shape " + i);
-            if (auxShape.isEmpty()) {  // MXNet reads its first dimension
+            if (auxShape.isEmpty()) { // MXNet reads its first dimension
                 throw new Lie("auxiliary shape " + i + " has no dimensions");
             }
             auxSizes.add(BigInteger.valueOf((Integer) DTYPES.get(auxFlag)[1]));
@@ -194,8 +213,8 @@ final class ParamsHeader {
         // MXNet sizes a sparse array's storage from its indices, whatever the saved storage shape says
         List<Long> indexShape = auxShapes.get(aux - 1);
         BigInteger stored = aux == 1
-                ? BigInteger.valueOf(indexShape.get(0)).multiply(elements(shape.subList(Math.min(1, shape.size()),
-                        shape.size()), what))
+                ? BigInteger.valueOf(indexShape.get(0))
+                        .multiply(elements(shape.subList(Math.min(1, shape.size()), shape.size()), what))
                 : auxElements.get(aux - 1);
         if (!elements(storageShape, "its storage shape " + storageShape).equals(stored)) {
             throw new Lie("its storage shape " + storageShape + " disagrees with its indices " + indexShape);
@@ -212,9 +231,10 @@ final class ParamsHeader {
      * @throws MxportException BAD_PARAMS naming the array (its index) and what it claims, before MXNet allocates
      */
     static int check(byte[] data, String path) {
-        if (data.length < 24) {  // magic number, reserved, array count
-            throw new MxportException(ErrorCode.BAD_PARAMS, path + " is " + data.length + " bytes, too short for a"
-                    + " params file; " + FIX);
+        if (data.length < 24) { // magic number, reserved, array count
+            throw new MxportException(
+                    ErrorCode.BAD_PARAMS,
+                    path + " is " + data.length + " bytes, too short for a" + " params file; " + FIX);
         }
         Reader r = new Reader(data);
         BigInteger header;
@@ -227,20 +247,25 @@ final class ParamsHeader {
             throw new IllegalStateException(impossible);
         }
         if (!header.equals(BigInteger.valueOf(LIST_MAGIC))) {
-            throw new MxportException(ErrorCode.BAD_PARAMS, path + " does not start with MXNet's params magic number"
-                    + " 0x112 (it starts with 0x" + header.toString(16) + "); " + FIX);
+            throw new MxportException(
+                    ErrorCode.BAD_PARAMS,
+                    path + " does not start with MXNet's params magic number" + " 0x112 (it starts with 0x"
+                            + header.toString(16) + "); " + FIX);
         }
         if (count.compareTo(BigInteger.valueOf(r.left() / MIN_ARRAY_BYTES)) > 0) {
-            throw new MxportException(ErrorCode.BAD_PARAMS, path + " claims " + count + " arrays, but its " + r.left()
-                    + " bytes after the header hold at most " + r.left() / MIN_ARRAY_BYTES + "; " + FIX);
+            throw new MxportException(
+                    ErrorCode.BAD_PARAMS,
+                    path + " claims " + count + " arrays, but its " + r.left() + " bytes after the header hold at most "
+                            + r.left() / MIN_ARRAY_BYTES + "; " + FIX);
         }
         int n = count.intValue();
         for (int index = 0; index < n; index++) {
             try {
                 array(r);
             } catch (Lie lie) {
-                throw new MxportException(ErrorCode.BAD_PARAMS, path + ": array " + index + " of " + n + ": "
-                        + lie.getMessage() + "; " + FIX);
+                throw new MxportException(
+                        ErrorCode.BAD_PARAMS,
+                        path + ": array " + index + " of " + n + ": " + lie.getMessage() + "; " + FIX);
             }
         }
         try {
@@ -252,7 +277,8 @@ final class ParamsHeader {
                 r.skip(r.u64("the length of name " + i), "name " + i);
             }
         } catch (Lie lie) {
-            throw new MxportException(ErrorCode.BAD_PARAMS, path + ": the array names: " + lie.getMessage() + "; " + FIX);
+            throw new MxportException(
+                    ErrorCode.BAD_PARAMS, path + ": the array names: " + lie.getMessage() + "; " + FIX);
         }
         return n;
     }

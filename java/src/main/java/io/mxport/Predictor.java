@@ -61,9 +61,11 @@ public final class Predictor implements AutoCloseable {
     private final LoadedModel model;
     /** The model on another engine (spec section 13); null on MXNet. */
     private final EngineModelFile engineFile;
+
     private int engineCalls; // calls running on engineFile now (guarded by lock)
     /** Runners no call holds now; at most one per CPU engine worker exists (guarded by lock). */
     private final ArrayDeque<CachedOpRunner> idle = new ArrayDeque<>();
+
     private final int maxRunners;
     private int runners; // guarded by lock
     private final ReentrantLock lock = new ReentrantLock();
@@ -95,7 +97,10 @@ public final class Predictor implements AutoCloseable {
      * @param epoch the NNNN of the params file name, at least 0
      */
     public Predictor(String prefix, List<DataDesc> inputs, List<Context> contexts, int epoch) {
-        this(checkContexts(contexts), ModelFiles.open(prefix, ModelFiles.checkDescriptions(inputs), checkEpoch(epoch)), true);
+        this(
+                checkContexts(contexts),
+                ModelFiles.open(prefix, ModelFiles.checkDescriptions(inputs), checkEpoch(epoch)),
+                true);
     }
 
     /** Loads an old model whose params file is {@code <prefix>.params} (no epoch in the name). */
@@ -124,7 +129,8 @@ public final class Predictor implements AutoCloseable {
      */
     public Predictor(String path, Engine engine, boolean loadTransforms) {
         if (engine == null) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "engine is null: pass Engine.MXNET or Engine.ONNXRUNTIME");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT, "engine is null: pass Engine.MXNET or Engine.ONNXRUNTIME");
         }
         if (engine == Engine.MXNET) {
             this.model = new LoadedModel(ModelFiles.open(path, null, null), loadTransforms);
@@ -139,20 +145,24 @@ public final class Predictor implements AutoCloseable {
 
     private static Integer checkEpoch(int epoch) {
         if (epoch < 0 || epoch > 9999) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "epoch " + epoch + " must be 0..9999 (the NNNN of"
-                    + " <prefix>-NNNN.params)");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "epoch " + epoch + " must be 0..9999 (the NNNN of" + " <prefix>-NNNN.params)");
         }
         return epoch;
     }
 
     private static Context checkContexts(List<Context> contexts) {
         if (contexts == null || contexts.size() != 1 || contexts.get(0) == null) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "contexts must hold exactly one context, e.g."
-                    + " List.of(Context.cpu()), got " + contexts);
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "contexts must hold exactly one context, e.g." + " List.of(Context.cpu()), got " + contexts);
         }
         if (!contexts.get(0).equals(Context.cpu())) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "context " + contexts.get(0) + " is not available: the"
-                    + " mxnet==1.9.1 wheel is CPU-only; use Context.cpu()");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "context " + contexts.get(0) + " is not available: the"
+                            + " mxnet==1.9.1 wheel is CPU-only; use Context.cpu()");
         }
         return contexts.get(0);
     }
@@ -217,8 +227,10 @@ public final class Predictor implements AutoCloseable {
         ensureOpen();
         List<String> names = signature().getOutputNames();
         if (new java.util.HashSet<>(names).size() != names.size()) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "the model's outputs " + names + " repeat a name, so"
-                    + " they cannot come back by name: call predictWithNDArray(List) and take them by position");
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "the model's outputs " + names + " repeat a name, so"
+                            + " they cannot come back by name: call predictWithNDArray(List) and take them by position");
         }
         List<NDArray> out = predictWithNDArray(Inputs.ordered(signature(), inputs));
         Map<String, NDArray> named = new LinkedHashMap<>();

@@ -23,8 +23,10 @@ public final class Shape {
         }
         for (int d : dims) {
             if (d < -1) {
-                throw new MxportException(ErrorCode.INVALID_ARGUMENT,
-                        "shape " + Arrays.toString(dims) + " has dimension " + d + "; dimensions are -1 (dynamic) or >= 0");
+                throw new MxportException(
+                        ErrorCode.INVALID_ARGUMENT,
+                        "shape " + Arrays.toString(dims) + " has dimension " + d
+                                + "; dimensions are -1 (dynamic) or >= 0");
             }
         }
         this.dims = dims.clone();
@@ -69,8 +71,9 @@ public final class Shape {
             }
             n *= d;
             if (n > Integer.MAX_VALUE) {
-                throw new MxportException(ErrorCode.INVALID_ARGUMENT, "shape " + this + " has more than "
-                        + Integer.MAX_VALUE + " elements");
+                throw new MxportException(
+                        ErrorCode.INVALID_ARGUMENT,
+                        "shape " + this + " has more than " + Integer.MAX_VALUE + " elements");
             }
         }
         return (int) n;

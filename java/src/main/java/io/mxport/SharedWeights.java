@@ -16,6 +16,7 @@ final class SharedWeights {
     private final String digest;
     /** Name (without arg:/aux:) to NDArray handle. */
     final Map<String, Pointer> arrays;
+
     private int references;
 
     private SharedWeights(String digest, Map<String, Pointer> arrays) {
@@ -49,16 +50,20 @@ final class SharedWeights {
     private static Map<String, Pointer> parse(byte[] data, String path) {
         Mxnet.LoadedArrays loaded = Mxnet.loadArrays(data);
         if (loaded == null) {
-            throw new MxportException(ErrorCode.BAD_PARAMS, "MXNet cannot parse " + path + ": " + Mxnet.lastErrorLine()
-                    + "; the file is damaged or not a params file: export the model again");
+            throw new MxportException(
+                    ErrorCode.BAD_PARAMS,
+                    "MXNet cannot parse " + path + ": " + Mxnet.lastErrorLine()
+                            + "; the file is damaged or not a params file: export the model again");
         }
         if (loaded.names == null || loaded.names.contains(null)) {
             for (Pointer h : loaded.handles) {
                 Mxnet.freeArray(h);
             }
-            throw new MxportException(ErrorCode.BAD_PARAMS, loaded.names == null
-                    ? path + " holds unnamed arrays; a params file maps 'arg:'/'aux:' names to arrays"
-                    : path + ": an array name is not UTF-8 text; the file is damaged: export the model again");
+            throw new MxportException(
+                    ErrorCode.BAD_PARAMS,
+                    loaded.names == null
+                            ? path + " holds unnamed arrays; a params file maps 'arg:'/'aux:' names to arrays"
+                            : path + ": an array name is not UTF-8 text; the file is damaged: export the model again");
         }
         Map<String, Pointer> out = new LinkedHashMap<>();
         for (int i = 0; i < loaded.handles.length; i++) {
@@ -73,8 +78,10 @@ final class SharedWeights {
             if (!Mxnet.describable(e.getValue())) {
                 String why = Mxnet.lastErrorLine();
                 out.values().forEach(Mxnet::freeArray);
-                throw new MxportException(ErrorCode.BAD_PARAMS, path + ": array '" + e.getKey() + "' is unusable: " + why
-                        + "; the file is damaged: export the model again");
+                throw new MxportException(
+                        ErrorCode.BAD_PARAMS,
+                        path + ": array '" + e.getKey() + "' is unusable: " + why
+                                + "; the file is damaged: export the model again");
             }
         }
         return out;

@@ -32,11 +32,12 @@ import java.util.regex.Pattern;
  */
 public final class Signature {
     static final int FORMAT_VERSION = 3;
-    private static final Set<String> TOP_KEYS_V1 = Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer");
-    private static final Set<String> TOP_KEYS_V2 = Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer",
-            "metadata");
-    private static final Set<String> TOP_KEYS_V3 = Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer",
-            "metadata", "optimization");
+    private static final Set<String> TOP_KEYS_V1 =
+            Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer");
+    private static final Set<String> TOP_KEYS_V2 =
+            Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer", "metadata");
+    private static final Set<String> TOP_KEYS_V3 =
+            Set.of("mxport_format", "inputs", "outputs", "network", "params", "producer", "metadata", "optimization");
     private static final int MAX_METADATA = 64;
     private static final int MAX_METADATA_VALUE = 4096;
     private static final Set<String> SPEC_KEYS = Set.of("name", "shape", "dtype", "layout");
@@ -72,8 +73,14 @@ public final class Signature {
         this(inputs, outputs, network, sha256, size, Map.of(), null);
     }
 
-    private Signature(List<TensorSpec> inputs, List<TensorSpec> outputs, Signature network, String sha256, long size,
-                      Map<String, String> metadata, Optimization optimization) {
+    private Signature(
+            List<TensorSpec> inputs,
+            List<TensorSpec> outputs,
+            Signature network,
+            String sha256,
+            long size,
+            Map<String, String> metadata,
+            Optimization optimization) {
         this.inputs = Collections.unmodifiableList(new ArrayList<>(inputs));
         this.outputs = Collections.unmodifiableList(new ArrayList<>(outputs));
         this.network = network;
@@ -85,7 +92,8 @@ public final class Signature {
 
     private static List<TensorSpec> checked(List<TensorSpec> specs, String what) {
         if (specs == null || specs.isEmpty() || specs.stream().anyMatch(Objects::isNull)) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, what + " must be a non-empty list of TensorSpec, got " + specs);
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT, what + " must be a non-empty list of TensorSpec, got " + specs);
         }
         List<String> names = names(specs);
         if (new HashSet<>(names).size() != names.size()) {
@@ -160,9 +168,13 @@ public final class Signature {
             return false;
         }
         Signature s = (Signature) o;
-        return inputs.equals(s.inputs) && outputs.equals(s.outputs) && Objects.equals(network, s.network)
-                && Objects.equals(paramsSha256, s.paramsSha256) && paramsSize == s.paramsSize
-                && metadata.equals(s.metadata) && Objects.equals(optimization, s.optimization);
+        return inputs.equals(s.inputs)
+                && outputs.equals(s.outputs)
+                && Objects.equals(network, s.network)
+                && Objects.equals(paramsSha256, s.paramsSha256)
+                && paramsSize == s.paramsSize
+                && metadata.equals(s.metadata)
+                && Objects.equals(optimization, s.optimization);
     }
 
     @Override
@@ -203,16 +215,28 @@ public final class Signature {
                     shown.append(i > 0 ? ", " : "").append(i).append(' ').append(l.get(i));
                 }
                 String more = l.size() > 3 ? ", ... " + (l.size() - 1) + " " + l.get(l.size() - 1) : "";
-                b.append("labels of ").append(s.getName()).append(": ").append(l.size()).append(" (").append(shown)
-                        .append(more).append(")\n");
+                b.append("labels of ")
+                        .append(s.getName())
+                        .append(": ")
+                        .append(l.size())
+                        .append(" (")
+                        .append(shown)
+                        .append(more)
+                        .append(")\n");
             }
         }
-        metadata.forEach((k, v) -> b.append("metadata ").append(k).append(": ").append(v).append('\n'));
+        metadata.forEach(
+                (k, v) -> b.append("metadata ").append(k).append(": ").append(v).append('\n'));
         if (paramsSha256 != null) {
-            b.append("params: ").append(paramsSize).append(" bytes, sha256 ").append(paramsSha256).append('\n');
+            b.append("params: ")
+                    .append(paramsSize)
+                    .append(" bytes, sha256 ")
+                    .append(paramsSha256)
+                    .append('\n');
         }
         if (network != null) {
-            b.append("optimization: ").append(optimization == null ? "none (fp32 graph as exported)" : optimization)
+            b.append("optimization: ")
+                    .append(optimization == null ? "none (fp32 graph as exported)" : optimization)
                     .append('\n');
         }
         return b.toString().stripTrailing();
@@ -220,8 +244,13 @@ public final class Signature {
 
     private static void add(List<String[]> rows, String kind, List<TensorSpec> specs) {
         for (TensorSpec s : specs) {
-            rows.add(new String[] {kind, s.getName(), s.getDType().getName(), s.getShape().toString(),
-                    s.getLayout() == null ? "-" : s.getLayout()});
+            rows.add(new String[] {
+                kind,
+                s.getName(),
+                s.getDType().getName(),
+                s.getShape().toString(),
+                s.getLayout() == null ? "-" : s.getLayout()
+            });
         }
     }
 
@@ -247,8 +276,10 @@ public final class Signature {
         }
         BigInteger v = Json.integer(version);
         if (v.signum() <= 0 || v.compareTo(BigInteger.valueOf(FORMAT_VERSION)) > 0) {
-            throw new MxportException(ErrorCode.UNSUPPORTED_FORMAT_VERSION, "the model has format version "
-                    + version + "; this mxport reads versions [1, 2, " + FORMAT_VERSION + "]: upgrade mxport");
+            throw new MxportException(
+                    ErrorCode.UNSUPPORTED_FORMAT_VERSION,
+                    "the model has format version " + version + "; this mxport reads versions [1, 2, " + FORMAT_VERSION
+                            + "]: upgrade mxport");
         }
         boolean v2 = v.intValue() >= 2;
         Set<String> keys = fieldNames(doc);
@@ -269,15 +300,20 @@ public final class Signature {
         List<TensorSpec> netIn = specs(net.get("inputs"), "network.inputs", false);
         List<TensorSpec> netOut = specs(net.get("outputs"), "network.outputs", false);
         if (!names(in).equals(names(netIn))) {
-            throw bad("network inputs " + names(netIn) + " must have the names of the model inputs " + names(in) + ", in order");
+            throw bad("network inputs " + names(netIn) + " must have the names of the model inputs " + names(in)
+                    + ", in order");
         }
         if (!names(out).equals(names(netOut))) {
-            throw bad("network outputs " + names(netOut) + " must have the names of the model outputs " + names(out) + ", in order");
+            throw bad("network outputs " + names(netOut) + " must have the names of the model outputs " + names(out)
+                    + ", in order");
         }
         JsonNode params = doc.get("params");
-        if (!params.isObject() || !fieldNames(params).equals(Set.of("sha256", "size"))
-                || !params.get("sha256").isTextual() || !SHA256.matcher(params.get("sha256").asText()).matches()
-                || !Json.isInteger(params.get("size")) || Json.integer(params.get("size")).signum() < 0) {
+        if (!params.isObject()
+                || !fieldNames(params).equals(Set.of("sha256", "size"))
+                || !params.get("sha256").isTextual()
+                || !SHA256.matcher(params.get("sha256").asText()).matches()
+                || !Json.isInteger(params.get("size"))
+                || Json.integer(params.get("size")).signum() < 0) {
             throw bad("'params' must be {\"sha256\": <64 lowercase hex>, \"size\": <bytes>}");
         }
         BigInteger size = Json.integer(params.get("size"));
@@ -309,8 +345,10 @@ public final class Signature {
                 throw bad("metadata key '" + e.getKey() + "' must match " + TensorSpec.NAME.pattern());
             }
             JsonNode value = e.getValue();
-            if (!value.isTextual() || value.asText().codePointCount(0, value.asText().length()) > MAX_METADATA_VALUE) {
-                throw bad("metadata '" + e.getKey() + "' must be a string of at most " + MAX_METADATA_VALUE + " characters");
+            if (!value.isTextual()
+                    || value.asText().codePointCount(0, value.asText().length()) > MAX_METADATA_VALUE) {
+                throw bad("metadata '" + e.getKey() + "' must be a string of at most " + MAX_METADATA_VALUE
+                        + " characters");
             }
             map.put(e.getKey(), value.asText());
         }
@@ -360,8 +398,9 @@ public final class Signature {
         for (int i = 0; i < dims.length; i++) {
             JsonNode x = shape.get(i);
             BigInteger v = Json.isInteger(x) ? Json.integer(x) : null;
-            if (v == null || !(v.equals(BigInteger.ONE.negate())
-                    || (v.signum() > 0 && v.compareTo(BigInteger.valueOf(Integer.MAX_VALUE)) <= 0))) {
+            if (v == null
+                    || !(v.equals(BigInteger.ONE.negate())
+                            || (v.signum() > 0 && v.compareTo(BigInteger.valueOf(Integer.MAX_VALUE)) <= 0))) {
                 throw bad(where + ": '" + n + "': dimension " + Json.show(x) + " in " + Json.show(shape)
                         + " must be -1 (dynamic) or 1.." + Integer.MAX_VALUE);
             }
@@ -374,7 +413,8 @@ public final class Signature {
         }
         JsonNode layout = d.get("layout");
         if (!layout.isNull() && !layout.isTextual()) {
-            throw bad(where + ": '" + n + "': layout " + Json.show(layout) + " must be distinct upper-case letters, e.g. 'NCHW', or null");
+            throw bad(where + ": '" + n + "': layout " + Json.show(layout)
+                    + " must be distinct upper-case letters, e.g. 'NCHW', or null");
         }
         String problem = TensorSpec.problem(n, new Shape(dims), t, layout.isNull() ? null : layout.asText());
         List<String> labels = null;

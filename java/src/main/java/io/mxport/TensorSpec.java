@@ -90,7 +90,8 @@ public final class TensorSpec {
         for (int i = 0; i < shape.rank(); i++) {
             int d = shape.get(i);
             if (d != -1 && d < 1) {
-                return "'" + name + "': dimension " + d + " in " + shape + " must be -1 (dynamic) or 1.." + Integer.MAX_VALUE;
+                return "'" + name + "': dimension " + d + " in " + shape + " must be -1 (dynamic) or 1.."
+                        + Integer.MAX_VALUE;
             }
             if (d > 0) {
                 fixed *= d;
@@ -105,7 +106,8 @@ public final class TensorSpec {
         }
         if (layout != null) {
             if (!LAYOUT.matcher(layout).matches() || layout.chars().distinct().count() != layout.length()) {
-                return "'" + name + "': layout '" + layout + "' must be distinct upper-case letters, e.g. 'NCHW', or null";
+                return "'" + name + "': layout '" + layout
+                        + "' must be distinct upper-case letters, e.g. 'NCHW', or null";
             }
             if (layout.length() != shape.rank()) {
                 return "'" + name + "': layout '" + layout + "' has " + layout.length() + " letters but the shape "
@@ -158,9 +160,11 @@ public final class TensorSpec {
     public List<ClassScore> topK(float[] scores, int k) {
         int classes = shape.get(shape.rank() - 1);
         if (scores == null || scores.length != classes) {
-            throw new MxportException(ErrorCode.SHAPE_MISMATCH, "topK takes one sample's scores of '" + name + "', ["
-                    + classes + "] values; got " + (scores == null ? "null" : scores.length + "")
-                    + ": pass the row of sample i");
+            throw new MxportException(
+                    ErrorCode.SHAPE_MISMATCH,
+                    "topK takes one sample's scores of '" + name + "', ["
+                            + classes + "] values; got " + (scores == null ? "null" : scores.length + "")
+                            + ": pass the row of sample i");
         }
         if (k < 1) {
             throw new MxportException(ErrorCode.INVALID_ARGUMENT, "k must be a positive integer, got " + k);
@@ -183,7 +187,10 @@ public final class TensorSpec {
             return false;
         }
         TensorSpec t = (TensorSpec) o;
-        return name.equals(t.name) && shape.equals(t.shape) && dtype == t.dtype && Objects.equals(layout, t.layout)
+        return name.equals(t.name)
+                && shape.equals(t.shape)
+                && dtype == t.dtype
+                && Objects.equals(layout, t.layout)
                 && Objects.equals(labels, t.labels);
     }
 

@@ -24,12 +24,12 @@ final class ThreadRule {
     static final String WORKERS_VARIABLE = "MXNET_CPU_WORKER_NTHREADS";
     /** How long a worker's callback waits for the others to arrive (they arrive at once on a fresh engine). */
     static final long WORKER_ARRIVAL_SECONDS = 10;
+
     static final String[] USER_VARIABLES = {"OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"};
     static final String[] SPIN_VARIABLES = {"GOMP_SPINCOUNT", "OMP_WAIT_POLICY"};
     private static final System.Logger LOG = System.getLogger("io.mxport");
 
-    private ThreadRule() {
-    }
+    private ThreadRule() {}
 
     /** The user's environment variable that fixes the count, or null (rule 1). */
     static String userVariable() {
@@ -76,9 +76,16 @@ final class ThreadRule {
     }
 
     static Environment.Applied environment(String variable, int workers, int wantedWorkers) {
-        return new Environment.Applied(Environment.Outcome.ENVIRONMENT, -1, -1, workers, wantedWorkers, -1, false,
-                variable + " is set: mxport changes no thread count" + (workers > 1 ? " (" + workers
-                + " CPU engine workers)" : ""));
+        return new Environment.Applied(
+                Environment.Outcome.ENVIRONMENT,
+                -1,
+                -1,
+                workers,
+                wantedWorkers,
+                -1,
+                false,
+                variable + " is set: mxport changes no thread count"
+                        + (workers > 1 ? " (" + workers + " CPU engine workers)" : ""));
     }
 
     /** Whether neither GOMP_SPINCOUNT nor OMP_WAIT_POLICY is set (rule 3). */
@@ -142,8 +149,10 @@ final class ThreadRule {
         try (Stream<Path> tasks = Files.list(Paths.get("/proc/self/task"))) {
             tasks.forEach(t -> ids.add(Long.parseLong(t.getFileName().toString())));
         } catch (IOException e) {
-            throw new MxportException(ErrorCode.NATIVE_ERROR, "cannot list /proc/self/task (" + e + "): mxport needs"
-                    + " Linux's /proc to apply its thread rule; set OMP_NUM_THREADS to skip the rule");
+            throw new MxportException(
+                    ErrorCode.NATIVE_ERROR,
+                    "cannot list /proc/self/task (" + e + "): mxport needs"
+                            + " Linux's /proc to apply its thread rule; set OMP_NUM_THREADS to skip the rule");
         }
         return ids;
     }
@@ -158,18 +167,37 @@ final class ThreadRule {
      * Rule 4, given what the callbacks saw on the CPU workers (all fresh, or all existing: an engine's workers are
      * created together); logs the one warning when the count stays.
      */
-    static Environment.Applied decide(int count, int wantedCount, int workers, int wantedWorkers, boolean freshWorkers,
-                                      int workerCount, boolean spinSet) {
+    static Environment.Applied decide(
+            int count,
+            int wantedCount,
+            int workers,
+            int wantedWorkers,
+            boolean freshWorkers,
+            int workerCount,
+            boolean spinSet) {
         String who = workers == 1 ? "MXNet's CPU engine worker" : "Each of MXNet's " + workers + " CPU engine workers";
         if (freshWorkers) {
-            return new Environment.Applied(Environment.Outcome.APPLIED, count, wantedCount, workers, wantedWorkers,
-                    workerCount, spinSet, who + " computes with "
-                    + count + " OpenMP thread(s)" + (spinSet ? ", GOMP_SPINCOUNT=" + SPIN_COUNT : ""));
+            return new Environment.Applied(
+                    Environment.Outcome.APPLIED,
+                    count,
+                    wantedCount,
+                    workers,
+                    wantedWorkers,
+                    workerCount,
+                    spinSet,
+                    who + " computes with " + count + " OpenMP thread(s)"
+                            + (spinSet ? ", GOMP_SPINCOUNT=" + SPIN_COUNT : ""));
         }
         if (workerCount == count) {
-            return new Environment.Applied(Environment.Outcome.ALREADY_SET, count, wantedCount, workers, wantedWorkers,
-                    workerCount, spinSet, who + " already"
-                    + " computes with " + count + " OpenMP thread(s)");
+            return new Environment.Applied(
+                    Environment.Outcome.ALREADY_SET,
+                    count,
+                    wantedCount,
+                    workers,
+                    wantedWorkers,
+                    workerCount,
+                    spinSet,
+                    who + " already" + " computes with " + count + " OpenMP thread(s)");
         }
         String text = who + (workers == 1 ? " has" : " have") + " already run operators with "
                 + (workerCount < 0 ? "an unknown number of" : String.valueOf(workerCount)) + " OpenMP thread(s); mxport"
@@ -177,14 +205,24 @@ final class ThreadRule {
                 + " OMP_NUM_THREADS=" + count + " before the process starts, or load the first Predictor before other"
                 + " MXNet work";
         LOG.log(System.Logger.Level.WARNING, "mxport: " + text);
-        return new Environment.Applied(Environment.Outcome.NOT_APPLIED, count, wantedCount, workers, wantedWorkers,
-                workerCount, spinSet, text);
+        return new Environment.Applied(
+                Environment.Outcome.NOT_APPLIED,
+                count,
+                wantedCount,
+                workers,
+                wantedWorkers,
+                workerCount,
+                spinSet,
+                text);
     }
 
     /** Logs that the engine workers asked for (by {@code setting}) are not what MXNet runs, and the fix. */
     static void workersNotApplied(String setting, int wanted, int workers, String why) {
-        LOG.log(System.Logger.Level.WARNING, "mxport: " + setting + "=" + wanted + " is not applied: " + why
-                + "; MXNet runs " + workers + " CPU engine worker(s). Fix: set " + WORKERS_VARIABLE + "=" + wanted
-                + " before the process starts, or load the first Predictor before other MXNet work");
+        LOG.log(
+                System.Logger.Level.WARNING,
+                "mxport: " + setting + "=" + wanted + " is not applied: " + why
+                        + "; MXNet runs " + workers + " CPU engine worker(s). Fix: set " + WORKERS_VARIABLE + "="
+                        + wanted
+                        + " before the process starts, or load the first Predictor before other MXNet work");
     }
 }

@@ -52,32 +52,44 @@ class ApiTest {
 
     @Test
     void missingAndUnreadableModels(@TempDir Path tmp) throws IOException {
-        assertEquals("MODEL_NOT_FOUND", code(() -> new Predictor(tmp.resolve("nothing").toString())));
+        assertEquals(
+                "MODEL_NOT_FOUND",
+                code(() -> new Predictor(tmp.resolve("nothing").toString())));
         Files.createDirectory(tmp.resolve("dir-symbol.json"));
-        assertEquals("MODEL_UNREADABLE", code(() -> new Predictor(tmp.resolve("dir").toString())));
+        assertEquals(
+                "MODEL_UNREADABLE", code(() -> new Predictor(tmp.resolve("dir").toString())));
         assertEquals("INVALID_ARGUMENT", code(() -> new Predictor("")));
         assertEquals("INVALID_ARGUMENT", code(() -> new Predictor(model("postprocess"), List.of(), true)));
-        assertEquals("INVALID_ARGUMENT", code(() -> new Predictor(model("postprocess"), List.of(Context.gpu(0)), true)));
+        assertEquals(
+                "INVALID_ARGUMENT", code(() -> new Predictor(model("postprocess"), List.of(Context.gpu(0)), true)));
         Files.write(tmp.resolve("bin-symbol.json"), new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1});
-        assertEquals("BAD_SYMBOL_JSON", code(() -> new Predictor(tmp.resolve("bin").toString())));
+        assertEquals(
+                "BAD_SYMBOL_JSON", code(() -> new Predictor(tmp.resolve("bin").toString())));
     }
 
     @Test
     void messagesNameTheInputWhatWasGivenAndWhatTheModelTakes() throws IOException {
         try (Predictor p = new Predictor(model("uint8_image"))) {
-            MxportException e = assertThrows(MxportException.class,
+            MxportException e = assertThrows(
+                    MxportException.class,
                     () -> p.predictWithNDArray(List.of(NDArray.ofBytes(new byte[120 * 3], new Shape(12, 10, 3)))));
             assertEquals("SHAPE_MISMATCH", e.getCode());
-            assertEquals("[SHAPE_MISMATCH] input 'image' has shape [12,10,3] but the model takes [-1,12,10,3]: add the batch"
-                    + " axis, shape [1,12,10,3] for a batch of one (the same bytes)", e.getMessage());
-            e = assertThrows(MxportException.class,
+            assertEquals(
+                    "[SHAPE_MISMATCH] input 'image' has shape [12,10,3] but the model takes [-1,12,10,3]: add the batch"
+                            + " axis, shape [1,12,10,3] for a batch of one (the same bytes)",
+                    e.getMessage());
+            e = assertThrows(
+                    MxportException.class,
                     () -> p.predictWithNDArray(Map.of("x", NDArray.ofBytes(new byte[360], new Shape(1, 12, 10, 3)))));
             assertEquals("UNKNOWN_INPUT", e.getCode());
             assertEquals("[UNKNOWN_INPUT] Unknown input name 'x', expected one of [image]", e.getMessage());
-            e = assertThrows(MxportException.class,
+            e = assertThrows(
+                    MxportException.class,
                     () -> p.predictWithNDArray(List.of(NDArray.ofFloats(new float[360], new Shape(1, 12, 10, 3)))));
-            assertEquals("[DTYPE_MISMATCH] input 'image' has dtype float32 but the model takes uint8: convert it to uint8, an"
-                    + " NDArray of DType.UINT8", e.getMessage());
+            assertEquals(
+                    "[DTYPE_MISMATCH] input 'image' has dtype float32 but the model takes uint8: convert it to uint8, an"
+                            + " NDArray of DType.UINT8",
+                    e.getMessage());
             assertEquals("INPUT_COUNT", code(() -> p.predictWithNDArray(List.of())));
             assertEquals("INPUT_COUNT", code(() -> p.predict(new float[0][])));
         }
@@ -107,10 +119,13 @@ class ApiTest {
     void signatureIsReadWithoutLoadingAndMatchesThePredictors() {
         Signature s = Signature.read(model("uint8_image"));
         assertEquals(List.of("image"), s.getInputNames());
-        assertEquals(new TensorSpec("image", new Shape(-1, 12, 10, 3), DType.UINT8, "NHWC"), s.getInputs().get(0));
-        assertEquals(new Shape(-1, 3, 8, 8), s.getNetwork().get().getInputs().get(0).getShape());
+        assertEquals(
+                new TensorSpec("image", new Shape(-1, 12, 10, 3), DType.UINT8, "NHWC"),
+                s.getInputs().get(0));
+        assertEquals(
+                new Shape(-1, 3, 8, 8), s.getNetwork().get().getInputs().get(0).getShape());
         try (Predictor whole = new Predictor(model("uint8_image"));
-             Predictor net = new Predictor(model("uint8_image"), List.of(Context.cpu()), false)) {
+                Predictor net = new Predictor(model("uint8_image"), List.of(Context.cpu()), false)) {
             assertEquals(s, whole.getSignature());
             assertEquals(s.getNetwork().get(), net.getSignature());
             assertTrue(net.getSignature().getNetwork().isEmpty());
@@ -161,12 +176,15 @@ class ApiTest {
         String old = TestSupport.models().resolve("resnet18-network").toString();
         List<DataDesc> inputs = List.of(new DataDesc("data", new Shape(-1, 3, 224, 224), DType.FLOAT32, "NCHW"));
         assertEquals("NO_SIGNATURE", code(() -> new Predictor(old)));
-        assertEquals("UNKNOWN_INPUT", code(() -> new Predictor(old, List.of(new DataDesc("x", new Shape(-1, 3))),
-                List.of(Context.cpu()), 0)));
+        assertEquals(
+                "UNKNOWN_INPUT",
+                code(() ->
+                        new Predictor(old, List.of(new DataDesc("x", new Shape(-1, 3))), List.of(Context.cpu()), 0)));
         assertEquals("MODEL_NOT_FOUND", code(() -> new Predictor(old, inputs, List.of(Context.cpu()), 3)));
-        assertEquals("INVALID_ARGUMENT", code(() -> new Predictor(TestSupport.resnet(), inputs, List.of(Context.cpu()), 0)));
+        assertEquals(
+                "INVALID_ARGUMENT", code(() -> new Predictor(TestSupport.resnet(), inputs, List.of(Context.cpu()), 0)));
         try (Predictor p = new Predictor(old, inputs, List.of(Context.cpu()), 0);
-             Predictor net = new Predictor(TestSupport.resnet(), List.of(Context.cpu()), false)) {
+                Predictor net = new Predictor(TestSupport.resnet(), List.of(Context.cpu()), false)) {
             Signature s = p.getSignature();
             assertEquals(1, s.getOutputs().size());
             assertEquals(new Shape(-1, 1000), s.getOutputs().get(0).getShape());
@@ -178,7 +196,8 @@ class ApiTest {
             }
             NDArray in = NDArray.ofFloats(x, new Shape(1, 3, 224, 224));
             // the stock-Gluon export has the same weights as the end-to-end model's network
-            assertArrayEquals(net.predictWithNDArray(List.of(in)).get(0).toFloatArray(),
+            assertArrayEquals(
+                    net.predictWithNDArray(List.of(in)).get(0).toFloatArray(),
                     p.predictWithNDArray(List.of(in)).get(0).toFloatArray());
         }
     }
@@ -190,7 +209,8 @@ class ApiTest {
         for (JsonNode node : root.get("nodes")) {
             JsonNode attrs = node.get("attrs");
             if (attrs != null && attrs.has(Graph.SIGNATURE_ATTR)) {
-                ObjectNode sig = (ObjectNode) JSON.readTree(attrs.get(Graph.SIGNATURE_ATTR).asText());
+                ObjectNode sig = (ObjectNode)
+                        JSON.readTree(attrs.get(Graph.SIGNATURE_ATTR).asText());
                 ObjectNode digest = (ObjectNode) sig.get("params");
                 digest.put("sha256", ModelFiles.sha256(params));
                 digest.put("size", params.length);
@@ -232,8 +252,8 @@ class ApiTest {
             assertEquals("BAD_SYMBOL_JSON", code(() -> new Predictor(prefix.toString())));
         }
         // a params file whose arrays do not fit the graph: the names of another model
-        String other = withParams(tmp, "multi_in_multi_out",
-                Files.readAllBytes(Path.of(model("single_in_single_out") + ".params")));
+        String other = withParams(
+                tmp, "multi_in_multi_out", Files.readAllBytes(Path.of(model("single_in_single_out") + ".params")));
         assertEquals("BAD_PARAMS", code(() -> new Predictor(other)));
     }
 
@@ -261,7 +281,8 @@ class ApiTest {
                     again.predictWithNDArray(List.of(x)).get(0).toFloatArray(),
                     1e-5f,
                     "reloaded after the last close (the vector's tolerance: it was computed on another CPU)");
-            assertArrayEquals(before, again.predictWithNDArray(List.of(x)).get(0).toFloatArray(), "bit for bit");
+            assertArrayEquals(
+                    before, again.predictWithNDArray(List.of(x)).get(0).toFloatArray(), "bit for bit");
         }
     }
 
@@ -298,18 +319,23 @@ class ApiTest {
         assertEquals(new Shape(1, 4, 5, 3), decoded.getShape());
         byte[] rgb = decoded.toByteArray();
         for (int i = 0; i < samples.length; i++) {
-            assertArrayEquals(new byte[] {samples[i], samples[i], samples[i]}, Arrays.copyOfRange(rgb, 3 * i, 3 * i + 3),
+            assertArrayEquals(
+                    new byte[] {samples[i], samples[i], samples[i]},
+                    Arrays.copyOfRange(rgb, 3 * i, 3 * i + 3),
                     "pixel " + i + ": OpenCV's gray-to-RGB copies the sample (ImageIO's getRGB applies a gamma)");
         }
         assertArrayEquals(rgb, Images.decode(Files.readAllBytes(png)).toByteArray());
-        assertEquals(new Shape(1, 300, 451, 3), Images.read(TestSupport.root().resolve("demo/cat.jpg")).getShape());
+        assertEquals(
+                new Shape(1, 300, 451, 3),
+                Images.read(TestSupport.root().resolve("demo/cat.jpg")).getShape());
         Path missing = tmp.resolve("missing.jpg");
         MxportException e = assertThrows(MxportException.class, () -> Images.read(missing));
         assertEquals("INVALID_ARGUMENT", e.getCode());
         assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
         assertEquals("INVALID_ARGUMENT", code(() -> Images.decode(new byte[0])));
         assertEquals("INVALID_ARGUMENT", code(() -> Images.decode("not an image".getBytes(StandardCharsets.UTF_8))));
-        assertTrue(assertThrows(MxportException.class, () -> Images.decode(Files.readAllBytes(png), 19)).getMessage()
+        assertTrue(assertThrows(MxportException.class, () -> Images.decode(Files.readAllBytes(png), 19))
+                .getMessage()
                 .contains("5x4 image, more than 19 pixels"));
     }
 
@@ -317,26 +343,35 @@ class ApiTest {
     void valueTypesCheckTheirArguments() {
         assertEquals("INVALID_ARGUMENT", code(() -> new TensorSpec("", new Shape(-1, 3), DType.FLOAT32, null)));
         // an old model's names are its graph's own (spec section 7): a converter's names are names
-        assertEquals("/Softmax_output", new TensorSpec("/Softmax_output", new Shape(-1, 3), DType.FLOAT32, null).getName());
+        assertEquals(
+                "/Softmax_output", new TensorSpec("/Softmax_output", new Shape(-1, 3), DType.FLOAT32, null).getName());
         assertEquals("0", new DataDesc("0", new Shape(-1, 3)).getName());
         assertEquals("INVALID_ARGUMENT", code(() -> new TensorSpec("x", new Shape(-1, 3), DType.FLOAT32, "NCHW")));
         assertEquals("INVALID_ARGUMENT", code(() -> new TensorSpec("x", new Shape(-1, 0), DType.FLOAT32, null)));
         assertEquals("INVALID_ARGUMENT", code(() -> NDArray.ofFloats(new float[5], new Shape(2, 3))));
         assertEquals("INVALID_ARGUMENT", code(() -> DType.of("bfloat7")));
-        assertEquals("DTYPE_MISMATCH", code(() -> NDArray.ofFloats(new float[1], new Shape(1)).toByteArray()));
+        assertEquals(
+                "DTYPE_MISMATCH",
+                code(() -> NDArray.ofFloats(new float[1], new Shape(1)).toByteArray()));
         assertEquals("[1,300,300,3]", new Shape(1, 300, 300, 3).toString());
         assertEquals(DType.UINT8, DType.of("uint8"));
-        assertEquals(1.5f, NDArray.ofRaw(DType.FLOAT16, new byte[] {0, 0x3e}, new Shape(1)).toFloatArray()[0]);
+        assertEquals(
+                1.5f,
+                NDArray.ofRaw(DType.FLOAT16, new byte[] {0, 0x3e}, new Shape(1)).toFloatArray()[0]);
     }
 
     @Test
     void aMissingLibraryIsReportedWithEveryPlaceTriedAndARetryWorks(@TempDir Path tmp) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        ProcessBuilder pb = new ProcessBuilder(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
                 "-Dmxport.library.path=" + tmp.resolve("nowhere"),
                 "-Dmxport.native.cache=/proc/mxport-native-cache", // the Maven native jar cannot be extracted there
                 LibraryProbe.class.getName(),
-                model("postprocess"), Environment.load().getLibraryPath());
+                model("postprocess"),
+                Environment.load().getLibraryPath());
         pb.directory(tmp.toFile());
         pb.environment().remove("MXPORT_PYTHON");
         pb.environment().remove("MXNET_LIBRARY_PATH");
@@ -346,9 +381,18 @@ class ApiTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), out);
         assertTrue(out.contains("FIRST LIBRARY_NOT_FOUND"), out);
-        for (String place : new String[] {"mxport.library.path", "MXNET_LIBRARY_PATH", "/proc/self/maps",
-                BundledLibrary.COORDINATES, "-Dmxport.native.cache", "MXPORT_NATIVE_CACHE", ".venv",
-                "MXPORT_PYTHON", "python3 on the PATH", "Fix:"}) {
+        for (String place : new String[] {
+            "mxport.library.path",
+            "MXNET_LIBRARY_PATH",
+            "/proc/self/maps",
+            BundledLibrary.COORDINATES,
+            "-Dmxport.native.cache",
+            "MXPORT_NATIVE_CACHE",
+            ".venv",
+            "MXPORT_PYTHON",
+            "python3 on the PATH",
+            "Fix:"
+        }) {
             assertTrue(out.contains(place), "the message names " + place + ":\n" + out);
         }
         assertTrue(out.contains("SECOND loaded [x]"), out);
@@ -358,8 +402,13 @@ class ApiTest {
     @Test
     void imageIoStillReadsJpegsAfterLibmxnetIsLoaded(@TempDir Path tmp) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                LibraryProbe.class.getName(), "--jpeg-after-load", model("postprocess"),
+        ProcessBuilder pb = new ProcessBuilder(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                LibraryProbe.class.getName(),
+                "--jpeg-after-load",
+                model("postprocess"),
                 TestSupport.root().resolve("demo").resolve("cat.jpg").toString());
         pb.redirectErrorStream(true);
         Process p = pb.start();

@@ -6,8 +6,7 @@ import java.util.List;
 
 /** Run in a child JVM by BundledLibraryTest: prints the libmxnet.so that BundledLibrary gives for a cache root. */
 public final class BundledLibraryProbe {
-    private BundledLibraryProbe() {
-    }
+    private BundledLibraryProbe() {}
 
     public static void main(String[] args) {
         List<String> tried = new ArrayList<>();

@@ -48,8 +48,9 @@ class BundledLibraryTest {
         for (Map.Entry<String, String> pin : pins.entrySet()) {
             assertEquals(pin.getValue(), sha256(folder.resolve(pin.getKey())), pin.getKey());
         }
-        try (var left = Files.list(root)) {  // the folder and its lock file; no temporary folder stays behind
-            assertEquals(List.of(folder.getFileName().toString(), folder.getFileName() + ".lock"),
+        try (var left = Files.list(root)) { // the folder and its lock file; no temporary folder stays behind
+            assertEquals(
+                    List.of(folder.getFileName().toString(), folder.getFileName() + ".lock"),
                     left.map(p -> p.getFileName().toString()).sorted().toList());
         }
     }
@@ -62,11 +63,13 @@ class BundledLibraryTest {
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Process p = new ProcessBuilder(java, "-cp", cp, "io.mxport.BundledLibraryProbe", root.toString())
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));
         assertTrue(out.contains("PATH " + lib), out);
-        assertEquals(before, Files.readAttributes(lib, BasicFileAttributes.class).fileKey(), "the file was rewritten");
+        assertEquals(
+                before, Files.readAttributes(lib, BasicFileAttributes.class).fileKey(), "the file was rewritten");
     }
 
     @Test
@@ -75,7 +78,7 @@ class BundledLibraryTest {
         Path lib = Paths.get(BundledLibrary.find(root, new ArrayList<>()));
         Path blas = lib.resolveSibling("libopenblas.so.0");
         String pinned = BundledLibrary.pins().get("libopenblas.so.0");
-        try (RandomAccessFile f = new RandomAccessFile(blas.toFile(), "rw")) {  // same size, one byte flipped
+        try (RandomAccessFile f = new RandomAccessFile(blas.toFile(), "rw")) { // same size, one byte flipped
             f.seek(4096);
             int b = f.read();
             f.seek(4096);
@@ -86,7 +89,8 @@ class BundledLibraryTest {
 
         assertEquals(lib.toString(), BundledLibrary.find(root, new ArrayList<>()));
         assertEquals(pinned, sha256(blas));
-        assertNotEquals(damaged, Files.readAttributes(blas, BasicFileAttributes.class).fileKey());
+        assertNotEquals(
+                damaged, Files.readAttributes(blas, BasicFileAttributes.class).fileKey());
     }
 
     @Test
@@ -96,8 +100,12 @@ class BundledLibraryTest {
         List<String> tried = new ArrayList<>();
         assertNull(BundledLibrary.find(Paths.get("/proc/mxport-native-cache"), tried));
         String reason = tried.get(tried.size() - 1);
-        assertTrue(reason.contains(BundledLibrary.COORDINATES) && reason.contains("/proc/mxport-native-cache")
-                && reason.contains("-Dmxport.native.cache") && reason.contains("MXPORT_NATIVE_CACHE"), reason);
+        assertTrue(
+                reason.contains(BundledLibrary.COORDINATES)
+                        && reason.contains("/proc/mxport-native-cache")
+                        && reason.contains("-Dmxport.native.cache")
+                        && reason.contains("MXPORT_NATIVE_CACHE"),
+                reason);
     }
 
     @Test
@@ -109,7 +117,8 @@ class BundledLibraryTest {
         List<Process> jvms = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             jvms.add(new ProcessBuilder(java, "-cp", cp, "io.mxport.BundledLibraryProbe", fresh.toString())
-                    .redirectErrorStream(true).start());
+                    .redirectErrorStream(true)
+                    .start());
         }
         List<String> outs = new ArrayList<>();
         for (Process p : jvms) {

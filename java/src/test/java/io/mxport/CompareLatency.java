@@ -16,8 +16,7 @@ import java.util.List;
  * this package's Predictor. Each figure is the median over repeated calls after one warm-up call.
  */
 public final class CompareLatency {
-    private CompareLatency() {
-    }
+    private CompareLatency() {}
 
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
@@ -28,16 +27,28 @@ public final class CompareLatency {
                 for (int batch : new int[] {1, 25}) {
                     NDArray input = ResNetTest.seededImages(batch, 300, 300, 7 + batch);
                     Npy.write(tmp.resolve("in.npy"), input);
-                    String py = TestSupport.run(List.of(TestSupport.python(), TestSupport.root().resolve(
-                            "java/src/test/resources/python_reference.py").toString(), prefix, "1", tmp.toString(),
-                            tmp.resolve("in.npy").toString()), 600).strip();
+                    String py = TestSupport.run(
+                                    List.of(
+                                            TestSupport.python(),
+                                            TestSupport.root()
+                                                    .resolve("java/src/test/resources/python_reference.py")
+                                                    .toString(),
+                                            prefix,
+                                            "1",
+                                            tmp.toString(),
+                                            tmp.resolve("in.npy").toString()),
+                                    600)
+                            .strip();
                     double pyMs = Double.parseDouble(py.replaceAll(".*\"ms_per_sample\": ([0-9.]+).*", "$1"));
                     double javaMs = ResNetTest.javaMsPerSample(predictor, input);
-                    System.out.printf("round %d  batch %2d  uint8 300x300: Java %6.1f ms/sample   Python %6.1f ms/sample"
-                            + "   (Java/Python %.2f)%n", round + 1, batch, javaMs, pyMs, javaMs / pyMs);
+                    System.out.printf(
+                            "round %d  batch %2d  uint8 300x300: Java %6.1f ms/sample   Python %6.1f ms/sample"
+                                    + "   (Java/Python %.2f)%n",
+                            round + 1, batch, javaMs, pyMs, javaMs / pyMs);
                 }
             }
         }
-        System.out.println("OpenMP threads set by mxport: " + Environment.applied().orElseThrow().getThreads() + " (-1: the environment's)");
+        System.out.println("OpenMP threads set by mxport: "
+                + Environment.applied().orElseThrow().getThreads() + " (-1: the environment's)");
     }
 }

@@ -3,7 +3,6 @@ package io.mxport;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,7 +49,8 @@ class ConcurrencyTest {
             for (int t = 0; t < THREADS * CALLS; t++) {
                 int k = (t * 7 + t / 8) % inputs.size();
                 which.add(k);
-                tasks.add(() -> shared.predictWithNDArray(List.of(inputs.get(k))).get(0).toFloatArray());
+                tasks.add(() ->
+                        shared.predictWithNDArray(List.of(inputs.get(k))).get(0).toFloatArray());
             }
             List<float[]> got = runAll(THREADS, tasks);
             for (int t = 0; t < got.size(); t++) {
@@ -93,7 +93,11 @@ class ConcurrencyTest {
             for (int t = 0; t < 300; t++) {
                 int k = t % predictors.size();
                 which.add(k);
-                tasks.add(() -> predictors.get(k).predictWithNDArray(inputs.get(k)).get(0).toFloatArray());
+                tasks.add(() -> predictors
+                        .get(k)
+                        .predictWithNDArray(inputs.get(k))
+                        .get(0)
+                        .toFloatArray());
             }
             List<float[]> got = runAll(predictors.size(), tasks);
             for (int t = 0; t < got.size(); t++) {
@@ -106,7 +110,8 @@ class ConcurrencyTest {
 
     @Test
     void closingWhileOtherThreadsPredictFailsCleanly() throws Exception {
-        Predictor p = new Predictor(TestSupport.vectors().resolve("postprocess/model").toString());
+        Predictor p =
+                new Predictor(TestSupport.vectors().resolve("postprocess/model").toString());
         NDArray x = Npy.read(TestSupport.vectors().resolve("postprocess/in_0_0.npy"));
         List<Callable<float[]>> tasks = new ArrayList<>();
         for (int t = 0; t < 200; t++) {
@@ -139,7 +144,8 @@ class ConcurrencyTest {
             try {
                 Future<float[]> call;
                 synchronized (EngineWorkers.PUSH_LOCK) {
-                    call = pool.submit(() -> p.predictWithNDArray(List.of(x)).get(0).toFloatArray());
+                    call = pool.submit(
+                            () -> p.predictWithNDArray(List.of(x)).get(0).toFloatArray());
                     Thread.sleep(2000);
                     assertEquals(false, call.isDone(), "the call ran while another thread held the push lock");
                 }

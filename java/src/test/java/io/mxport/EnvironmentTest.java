@@ -32,8 +32,10 @@ class EnvironmentTest {
         int other = a.getRequestedThreads() == 1 ? 2 : 1;
         MxportException e = assertThrows(MxportException.class, () -> Environment.setThreads(other));
         assertEquals("INVALID_ARGUMENT", e.getCode());
-        assertTrue(e.getMessage().contains("cannot set mxport.threads=" + other + ": libmxnet.so is already loaded")
-                && e.getMessage().contains("Fix: set it before the first Predictor loads"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("cannot set mxport.threads=" + other + ": libmxnet.so is already loaded")
+                        && e.getMessage().contains("Fix: set it before the first Predictor loads"),
+                e.getMessage());
         e = assertThrows(MxportException.class, () -> Environment.setEngineWorkers(a.getRequestedEngineWorkers() + 1));
         assertEquals("INVALID_ARGUMENT", e.getCode());
         Environment.setEngineWorkers(a.getRequestedEngineWorkers()); // the same value changes nothing
@@ -50,10 +52,18 @@ class EnvironmentTest {
         for (int bad : new int[] {0, -3}) {
             MxportException e = assertThrows(MxportException.class, () -> Environment.setThreads(bad));
             assertEquals("INVALID_ARGUMENT", e.getCode());
-            assertTrue(e.getMessage().startsWith("[INVALID_ARGUMENT] mxport.threads=" + bad + " is not a positive integer"),
+            assertTrue(
+                    e.getMessage()
+                            .startsWith("[INVALID_ARGUMENT] mxport.threads=" + bad + " is not a positive integer"),
                     e.getMessage());
-            assertEquals("INVALID_ARGUMENT", assertThrows(MxportException.class, () -> Environment.setEngineWorkers(bad)).getCode());
+            assertEquals(
+                    "INVALID_ARGUMENT",
+                    assertThrows(MxportException.class, () -> Environment.setEngineWorkers(bad))
+                            .getCode());
         }
-        assertEquals("INVALID_ARGUMENT", assertThrows(MxportException.class, () -> Environment.setLibraryPath(" ")).getCode());
+        assertEquals(
+                "INVALID_ARGUMENT",
+                assertThrows(MxportException.class, () -> Environment.setLibraryPath(" "))
+                        .getCode());
     }
 }

@@ -32,7 +32,9 @@ class ImageLimitTest {
     @MethodSource("cases")
     void eachImageCaseGivesPythonsCodeAndText(JsonNode c) throws Exception {
         byte[] data = Files.readAllBytes(CASES.resolve(c.get("file").asText()));
-        long limit = c.get("max_pixels").isNull() ? Images.MAX_PIXELS : c.get("max_pixels").asLong();
+        long limit = c.get("max_pixels").isNull()
+                ? Images.MAX_PIXELS
+                : c.get("max_pixels").asLong();
         if (c.get("code").asText().equals("OK")) {
             NDArray pixels = Images.decode(data, limit);
             int[] shape = new int[c.get("shape").size()];

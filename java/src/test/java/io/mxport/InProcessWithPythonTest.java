@@ -14,7 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 class InProcessWithPythonTest {
     @Test
     void javaUsesTheLibmxnetPythonLoaded(@TempDir Path tmp) throws Exception {
-        String script = String.join("\n",
+        String script = String.join(
+                "\n",
                 "import os, sys, jpype, mxnet as mx, numpy as np",
                 "import mxport",
                 "os.chdir(sys.argv[3])  # no .venv above: only /proc/self/maps can lead Java to libmxnet",
@@ -32,8 +33,15 @@ class InProcessWithPythonTest {
                 "print('EQUAL', bool((got == want.ravel()).all()))",
                 "p.close()");
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        String out = TestSupport.run(List.of(TestSupport.python(), "-c", script, classpath,
-                TestSupport.vectors().resolve("uint8_image/model").toString(), tmp.toString()), 300);
+        String out = TestSupport.run(
+                List.of(
+                        TestSupport.python(),
+                        "-c",
+                        script,
+                        classpath,
+                        TestSupport.vectors().resolve("uint8_image/model").toString(),
+                        tmp.toString()),
+                300);
         String javaLib = null;
         String pyLib = null;
         for (String line : out.split("\n")) {
@@ -43,7 +51,8 @@ class InProcessWithPythonTest {
                 pyLib = line.substring(7).strip();
             }
         }
-        assertTrue(javaLib != null && javaLib.equals(pyLib), "Java loaded " + javaLib + ", Python " + pyLib + ":\n" + out);
+        assertTrue(
+                javaLib != null && javaLib.equals(pyLib), "Java loaded " + javaLib + ", Python " + pyLib + ":\n" + out);
         assertTrue(out.contains("EQUAL True"), out);
     }
 }

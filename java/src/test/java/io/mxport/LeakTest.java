@@ -20,7 +20,8 @@ class LeakTest {
             }
             rss[round] = TestSupport.rssKb();
         }
-        System.out.printf("[leak] small predictors, VmRSS after 50, 100, 150, 200, 250: %s kB%n", java.util.Arrays.toString(rss));
+        System.out.printf(
+                "[leak] small predictors, VmRSS after 50, 100, 150, 200, 250: %s kB%n", java.util.Arrays.toString(rss));
         // the first 50 settle the allocators and the JIT; then 200 more must not grow the process by 32 MB
         long growth = rss[rss.length - 1] - rss[0];
         assertTrue(growth < 32 * 1024, "VmRSS grew by " + growth + " kB over 200 predictors");
@@ -40,7 +41,8 @@ class LeakTest {
             System.gc();
             rss[round] = TestSupport.rssKb();
         }
-        System.out.printf("[leak] ResNet-18 predictors (45 MB of weights each), VmRSS after 15, 30, 45, 60: %s kB%n",
+        System.out.printf(
+                "[leak] ResNet-18 predictors (45 MB of weights each), VmRSS after 15, 30, 45, 60: %s kB%n",
                 java.util.Arrays.toString(rss));
         // the first round settles the allocators; one leaked copy of the weights per predictor would add 2 GB
         // over the last 45

@@ -5,8 +5,7 @@ package io.mxport;
  * sets the path and loads a model in the same process, proving a failed load does not poison the class.
  */
 public final class LibraryProbe {
-    private LibraryProbe() {
-    }
+    private LibraryProbe() {}
 
     /** The path of the libmxnet.so this process uses (loads it if needed). */
     public static String loadedLibrary() {
@@ -14,7 +13,7 @@ public final class LibraryProbe {
     }
 
     public static void main(String[] args) throws java.io.IOException {
-        if (args[0].equals("--jpeg-after-load")) {  // the JDK's JPEG decoder must still work once MXNet is loaded
+        if (args[0].equals("--jpeg-after-load")) { // the JDK's JPEG decoder must still work once MXNet is loaded
             try (Predictor p = new Predictor(args[1])) {
                 java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(new java.io.File(args[2]));
                 System.out.println("JPEG " + image.getWidth() + "x" + image.getHeight());

@@ -28,7 +28,11 @@ class MistakesTest {
 
     static List<JsonNode> rows() throws IOException {
         List<JsonNode> rows = new ArrayList<>();
-        JSON.readTree(TestSupport.root().resolve("spec").resolve("mistakes.json").toFile()).get("mistakes")
+        JSON.readTree(TestSupport.root()
+                        .resolve("spec")
+                        .resolve("mistakes.json")
+                        .toFile())
+                .get("mistakes")
                 .forEach(rows::add);
         return rows;
     }
@@ -56,7 +60,10 @@ class MistakesTest {
     }
 
     static String model(JsonNode row) {
-        return TestSupport.vectors().resolve(row.path("model").asText("single_in_single_out")).resolve("model").toString();
+        return TestSupport.vectors()
+                .resolve(row.path("model").asText("single_in_single_out"))
+                .resolve("model")
+                .toString();
     }
 
     static String prefix(JsonNode row) {
@@ -77,16 +84,23 @@ class MistakesTest {
             return Signature.read(prefix(row));
         }
         String context = row.path("context").asText("cpu(0)");
-        List<Context> contexts = List.of(context.startsWith("gpu")
-                ? Context.gpu(Integer.parseInt(context.replaceAll("\\D", ""))) : Context.cpu());
+        List<Context> contexts = List.of(
+                context.startsWith("gpu")
+                        ? Context.gpu(Integer.parseInt(context.replaceAll("\\D", "")))
+                        : Context.cpu());
         Predictor p;
         if (row.path("inputs").isArray()) {
             List<DataDesc> descs = new ArrayList<>();
             for (JsonNode d : row.get("inputs")) {
-                descs.add(new DataDesc(d.get("name").asText(), shape(d.get("shape")), DType.of(d.get("dtype").asText()),
+                descs.add(new DataDesc(
+                        d.get("name").asText(),
+                        shape(d.get("shape")),
+                        DType.of(d.get("dtype").asText()),
                         d.get("layout").isNull() ? null : d.get("layout").asText()));
             }
-            p = row.path("epoch").isInt() ? new Predictor(prefix(row), descs, contexts, row.get("epoch").intValue())
+            p = row.path("epoch").isInt()
+                    ? new Predictor(
+                            prefix(row), descs, contexts, row.get("epoch").intValue())
                     : new Predictor(prefix(row), descs, contexts);
         } else {
             assertFalse(row.path("epoch").isInt(), "the Java API has no epoch without input descriptions");
@@ -122,7 +136,9 @@ class MistakesTest {
             if (!e.getCode().equals(code)) {
                 return "code " + e.getCode() + ", expected " + code + ": " + e.getMessage();
             }
-            String kind = e.getFix().map(f -> f.getKind().name().toLowerCase(java.util.Locale.ROOT)).orElse(null);
+            String kind = e.getFix()
+                    .map(f -> f.getKind().name().toLowerCase(java.util.Locale.ROOT))
+                    .orElse(null);
             if (!java.util.Objects.equals(kind, row.path("fix_kind").textValue())) {
                 return "fix kind " + kind + ", expected " + row.path("fix_kind").textValue() + ": " + e.getMessage();
             }
@@ -141,7 +157,7 @@ class MistakesTest {
         Set<String> ids = new java.util.HashSet<>();
         javaRows().forEach(r -> ids.add(r.get("id").asText()));
         assertTrue(ids.containsAll(KNOWN_FAILURES), "a known failure is no java row: " + KNOWN_FAILURES);
-        for (JsonNode r : rows()) {  // a row the JVM cannot make says why
+        for (JsonNode r : rows()) { // a row the JVM cannot make says why
             boolean jvm = languages(r).contains("java");
             assertEquals(jvm, languages(r).contains("scala"), r.get("id") + ": java and scala run the same rows");
             assertTrue(jvm != r.hasNonNull("not_on_jvm"), r.get("id") + ": names java, or says in not_on_jvm why not");
@@ -151,7 +167,10 @@ class MistakesTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("javaIds")
     void theMistakeGetsItsCodeAndFix(String id) throws IOException {
-        JsonNode row = javaRows().filter(r -> r.get("id").asText().equals(id)).findFirst().orElseThrow();
+        JsonNode row = javaRows()
+                .filter(r -> r.get("id").asText().equals(id))
+                .findFirst()
+                .orElseThrow();
         String why = outcome(row);
         if (KNOWN_FAILURES.contains(id)) {
             assertTrue(why != null, id + " passes now: remove it from MistakesTest.KNOWN_FAILURES");

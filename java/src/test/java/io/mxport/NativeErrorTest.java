@@ -21,7 +21,8 @@ class NativeErrorTest {
     void theThreadRuleWasDecidedOnce() {
         Environment.Applied d = Environment.load();
         boolean userSet = ThreadRule.userVariable() != null;
-        assertEquals(userSet ? Environment.Outcome.ENVIRONMENT : Environment.Outcome.APPLIED, d.getOutcome(), d.toString());
+        assertEquals(
+                userSet ? Environment.Outcome.ENVIRONMENT : Environment.Outcome.APPLIED, d.getOutcome(), d.toString());
         assertEquals(userSet ? -1 : Runtime.getRuntime().availableProcessors(), d.getThreads());
         assertTrue(d == Environment.load() && d == Environment.applied().orElseThrow(), "decided once per process");
     }

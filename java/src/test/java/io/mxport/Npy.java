@@ -14,15 +14,29 @@ import java.util.regex.Pattern;
 
 /** A small reader and writer of .npy files (versions 1-3, little-endian, C order), for the tests. */
 final class Npy {
-    private static final Map<String, DType> DESCR = Map.of("<f4", DType.FLOAT32, "<f8", DType.FLOAT64,
-            "<f2", DType.FLOAT16, "|u1", DType.UINT8, "|i1", DType.INT8, "<i4", DType.INT32, "<i8", DType.INT64);
+    private static final Map<String, DType> DESCR = Map.of(
+            "<f4",
+            DType.FLOAT32,
+            "<f8",
+            DType.FLOAT64,
+            "<f2",
+            DType.FLOAT16,
+            "|u1",
+            DType.UINT8,
+            "|i1",
+            DType.INT8,
+            "<i4",
+            DType.INT32,
+            "<i8",
+            DType.INT64);
 
-    private Npy() {
-    }
+    private Npy() {}
 
     static NDArray read(Path path) throws IOException {
         byte[] all = Files.readAllBytes(path);
-        if (all.length < 10 || all[0] != (byte) 0x93 || !new String(all, 1, 5, StandardCharsets.US_ASCII).equals("NUMPY")) {
+        if (all.length < 10
+                || all[0] != (byte) 0x93
+                || !new String(all, 1, 5, StandardCharsets.US_ASCII).equals("NUMPY")) {
             throw new IOException(path + " is not a .npy file");
         }
         int major = all[6];
@@ -75,7 +89,10 @@ final class Npy {
         int pad = (64 - total % 64) % 64;
         header = header + " ".repeat(pad) + "\n";
         ByteBuffer head = ByteBuffer.allocate(10).order(ByteOrder.LITTLE_ENDIAN);
-        head.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0)
+        head.put((byte) 0x93)
+                .put("NUMPY".getBytes(StandardCharsets.US_ASCII))
+                .put((byte) 1)
+                .put((byte) 0)
                 .putShort((short) header.length());
         byte[] raw = array.toRawBytes();
         byte[] out = new byte[10 + header.length() + raw.length];

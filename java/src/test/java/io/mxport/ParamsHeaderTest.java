@@ -49,7 +49,9 @@ class ParamsHeaderTest {
     void anOldModelWhoseParamsClaimAHugeArrayIsRefusedBeforeMxnetReadsIt(@TempDir Path dir) throws IOException {
         Path vector = TestSupport.vectors().resolve("old_converter_names");
         Files.copy(vector.resolve("model-symbol.json"), dir.resolve("model-symbol.json"));
-        Files.copy(CASES.resolve("huge_dimension.params"), dir.resolve("model-0003.params"),
+        Files.copy(
+                CASES.resolve("huge_dimension.params"),
+                dir.resolve("model-0003.params"),
                 StandardCopyOption.REPLACE_EXISTING);
         List<DataDesc> inputs = new ArrayList<>();
         for (JsonNode s : VectorsTest.caseOf("old_converter_names").path("load").path("inputs")) {
@@ -57,12 +59,18 @@ class ParamsHeaderTest {
             for (int i = 0; i < dims.length; i++) {
                 dims[i] = s.get("shape").get(i).intValue();
             }
-            inputs.add(new DataDesc(s.get("name").asText(), new Shape(dims), DType.of(s.get("dtype").asText()), null));
+            inputs.add(new DataDesc(
+                    s.get("name").asText(),
+                    new Shape(dims),
+                    DType.of(s.get("dtype").asText()),
+                    null));
         }
         String prefix = dir.resolve("model").toString();
-        MxportException e = assertThrows(MxportException.class,
-                () -> new Predictor(prefix, inputs, List.of(Context.cpu()), 3).close());
+        MxportException e = assertThrows(
+                MxportException.class, () -> new Predictor(prefix, inputs, List.of(Context.cpu()), 3).close());
         assertEquals("BAD_PARAMS", e.getCode());
-        assertTrue(e.getMessage().contains("model-0003.params: array 2 of 5: its shape [1099511627776, 3]"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("model-0003.params: array 2 of 5: its shape [1099511627776, 3]"),
+                e.getMessage());
     }
 }

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -61,9 +59,17 @@ class ResNetTest {
     void outputsEqualPythons(int batch, @TempDir Path tmp) throws Exception {
         NDArray input = seededImages(batch, 240, 320, 1234 + batch);
         Npy.write(tmp.resolve("in.npy"), input);
-        String log = TestSupport.run(List.of(TestSupport.python(), TestSupport.root().resolve(
-                "java/src/test/resources/python_reference.py").toString(), TestSupport.resnet(), "1", tmp.toString(),
-                tmp.resolve("in.npy").toString()), 600);
+        String log = TestSupport.run(
+                List.of(
+                        TestSupport.python(),
+                        TestSupport.root()
+                                .resolve("java/src/test/resources/python_reference.py")
+                                .toString(),
+                        TestSupport.resnet(),
+                        "1",
+                        tmp.toString(),
+                        tmp.resolve("in.npy").toString()),
+                600);
         NDArray want = Npy.read(tmp.resolve("out_0.npy"));
         NDArray got = predictor.predictWithNDArray(List.of(input)).get(0);
         assertEquals(new Shape(batch, 1000), want.getShape());
@@ -82,8 +88,10 @@ class ResNetTest {
             differing += Float.floatToIntBits(g[i]) != Float.floatToIntBits(w[i]) ? 1 : 0;
         }
         double javaMs = javaMsPerSample(predictor, input);
-        System.out.printf("[ResNet-18 batch %d] max prob %.5f, elements not bit-identical to Python: %d of %d;"
-                + " per-sample latency: Java %.1f ms, Python %s%n", batch, max, differing, w.length, javaMs, log.strip());
+        System.out.printf(
+                "[ResNet-18 batch %d] max prob %.5f, elements not bit-identical to Python: %d of %d;"
+                        + " per-sample latency: Java %.1f ms, Python %s%n",
+                batch, max, differing, w.length, javaMs, log.strip());
         assertEquals(0, differing, "Java's CachedOp should be bit-identical to Gluon's");
     }
 
@@ -100,9 +108,17 @@ class ResNetTest {
                 x[i] = (float) r.nextGaussian();
             }
             Npy.write(tmp.resolve("in.npy"), NDArray.ofFloats(x, new Shape(2, 3, 224, 224)));
-            TestSupport.run(List.of(TestSupport.python(), TestSupport.root().resolve(
-                    "java/src/test/resources/python_reference.py").toString(), TestSupport.resnet(), "0", tmp.toString(),
-                    tmp.resolve("in.npy").toString()), 600);
+            TestSupport.run(
+                    List.of(
+                            TestSupport.python(),
+                            TestSupport.root()
+                                    .resolve("java/src/test/resources/python_reference.py")
+                                    .toString(),
+                            TestSupport.resnet(),
+                            "0",
+                            tmp.toString(),
+                            tmp.resolve("in.npy").toString()),
+                    600);
             NDArray want = Npy.read(tmp.resolve("out_0.npy"));
             TestSupport.assertMeaningful(want, "Python's network-alone output (logits)");
             float[][] out = network.predict(new float[][] {x}); // flat floats: batch 2 from the length
@@ -118,7 +134,8 @@ class ResNetTest {
         int sample = 100 * 120 * 3;
         List<float[]> singles = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            NDArray one = NDArray.ofBytes(Arrays.copyOfRange(raw, i * sample, (i + 1) * sample), new Shape(1, 100, 120, 3));
+            NDArray one =
+                    NDArray.ofBytes(Arrays.copyOfRange(raw, i * sample, (i + 1) * sample), new Shape(1, 100, 120, 3));
             singles.add(predictor.predictWithNDArray(List.of(one)).get(0).toFloatArray());
             predictor.predictWithNDArray(List.of(three)); // alternate shapes: served by the per-shape cache
         }
@@ -128,7 +145,8 @@ class ResNetTest {
                 assertEquals(part[k], singles.get(i)[k], 1e-6f * Math.max(1f, Math.abs(part[k])), "sample " + i);
             }
         }
-        assertArrayEquals(all, predictor.predictWithNDArray(List.of(three)).get(0).toFloatArray(), "repeatable");
+        assertArrayEquals(
+                all, predictor.predictWithNDArray(List.of(three)).get(0).toFloatArray(), "repeatable");
     }
 
     @Test
@@ -140,11 +158,17 @@ class ResNetTest {
         List<float[]> first = new ArrayList<>();
         for (int i = 0; i < shapes; i++) {
             inputs.add(seededImages(1 + i % 2, 90 + 7 * i, 110, 300 + i));
-            first.add(predictor.predictWithNDArray(List.of(inputs.get(i))).get(0).toFloatArray());
+            first.add(
+                    predictor.predictWithNDArray(List.of(inputs.get(i))).get(0).toFloatArray());
         }
         for (int round = 0; round < 2; round++) {
             for (int i = shapes - 1; i >= 0; i--) {
-                assertArrayEquals(first.get(i), predictor.predictWithNDArray(List.of(inputs.get(i))).get(0).toFloatArray(),
+                assertArrayEquals(
+                        first.get(i),
+                        predictor
+                                .predictWithNDArray(List.of(inputs.get(i)))
+                                .get(0)
+                                .toFloatArray(),
                         "shape " + inputs.get(i).getShape() + ", round " + round);
             }
         }

@@ -50,12 +50,12 @@ public final class Soak {
     static final int REOPEN_SMALL = 25;
     /** The same for ResNet-18, whose load reads and hashes 45 MB. */
     static final int REOPEN_RESNET = 10;
+
     private static final int MAX_REPORTED_FAILURES = 20;
     /** Threads still in a call this long after the deadline count as a hang (system property mxport.soak.hangSeconds). */
     static final long HANG_SECONDS = Long.getLong("mxport.soak.hangSeconds", 300);
 
-    private Soak() {
-    }
+    private Soak() {}
 
     /** One input (a batch) of a model and its serial outputs. */
     static final class Case {
@@ -116,12 +116,29 @@ public final class Soak {
         }
 
         public String summary() {
-            return String.format("[soak] %d threads (%d on shared Predictors, %d on their own) x %.0f s (%.1f s run):"
-                    + " %d predictions checked (%d samples), %.1f predictions/s, %d mismatches, %d errors, %d reopens;"
-                    + " VmRSS start %d kB, mid %d kB, end %d kB (%+d kB), max %d kB, after close %d kB; load average %s -> %s",
-                    threads, sharedThreads, ownThreads, seconds, actualSeconds, predictions, samples, throughput(),
-                    mismatches, errors, reopens, rssStartKb, rssMidKb, rssEndKb, rssEndKb - rssStartKb, rssMaxKb,
-                    rssAfterCloseKb, report.get("loadAverageStart"), report.get("loadAverageEnd"));
+            return String.format(
+                    "[soak] %d threads (%d on shared Predictors, %d on their own) x %.0f s (%.1f s run):"
+                            + " %d predictions checked (%d samples), %.1f predictions/s, %d mismatches, %d errors, %d reopens;"
+                            + " VmRSS start %d kB, mid %d kB, end %d kB (%+d kB), max %d kB, after close %d kB; load average %s -> %s",
+                    threads,
+                    sharedThreads,
+                    ownThreads,
+                    seconds,
+                    actualSeconds,
+                    predictions,
+                    samples,
+                    throughput(),
+                    mismatches,
+                    errors,
+                    reopens,
+                    rssStartKb,
+                    rssMidKb,
+                    rssEndKb,
+                    rssEndKb - rssStartKb,
+                    rssMaxKb,
+                    rssAfterCloseKb,
+                    report.get("loadAverageStart"),
+                    report.get("loadAverageEnd"));
         }
     }
 
@@ -154,7 +171,8 @@ public final class Soak {
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 180;
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 4;
         String resnet = args.length > 2 && !args[2].isEmpty() ? args[2] : TestSupport.resnet();
-        Path report = args.length > 3 ? Paths.get(args[3])
+        Path report = args.length > 3
+                ? Paths.get(args[3])
                 : TestSupport.root().resolve(".cache").resolve("reports").resolve("soak.json");
         Result r = run(seconds, threads, resnet, report, System.out);
         System.exit(r.ok() ? 0 : 1);
@@ -167,17 +185,23 @@ public final class Soak {
             Model m = new Model("resnet18", resnet, REOPEN_RESNET);
             int[][] shapes = {{1, 32, 40}, {2, 48, 36}, {5, 24, 32}, {1, 64, 48}}; // batch, height, width
             for (int[] s : shapes) {
-                m.cases.add(new Case("b" + s[0] + "_" + s[1] + "x" + s[2],
+                m.cases.add(new Case(
+                        "b" + s[0] + "_" + s[1] + "x" + s[2],
                         List.of(ResNetTest.seededImages(s[0], s[1], s[2], 1000 + s[0] * 100 + s[1]))));
             }
             models.add(m);
         }
         Path vectors = TestSupport.vectors();
-        Model multi = new Model("multi_in_multi_out", vectors.resolve("multi_in_multi_out/model").toString(), REOPEN_SMALL);
-        Model image = new Model("uint8_image", vectors.resolve("uint8_image/model").toString(), REOPEN_SMALL);
+        Model multi = new Model(
+                "multi_in_multi_out",
+                vectors.resolve("multi_in_multi_out/model").toString(),
+                REOPEN_SMALL);
+        Model image =
+                new Model("uint8_image", vectors.resolve("uint8_image/model").toString(), REOPEN_SMALL);
         for (int batch : new int[] {1, 2, 5}) {
             Random rnd = new Random(500 + batch);
-            multi.cases.add(new Case("b" + batch, List.of(gaussian(rnd, new Shape(batch, 4)), gaussian(rnd, new Shape(batch, 3)))));
+            multi.cases.add(new Case(
+                    "b" + batch, List.of(gaussian(rnd, new Shape(batch, 4)), gaussian(rnd, new Shape(batch, 3)))));
             byte[] pixels = new byte[batch * 12 * 10 * 3];
             rnd.nextBytes(pixels);
             image.cases.add(new Case("b" + batch, List.of(NDArray.ofBytes(pixels, new Shape(batch, 12, 10, 3)))));
@@ -247,7 +271,8 @@ public final class Soak {
      * @param threads how many threads; the first {@code (threads + 1) / 2} share Predictors
      * @param resnet the ResNet-18 prefix, or null to run the small models alone
      */
-    public static Result run(double seconds, int threads, String resnet, Path report, PrintStream log) throws Exception {
+    public static Result run(double seconds, int threads, String resnet, Path report, PrintStream log)
+            throws Exception {
         Result r = new Result();
         r.threads = threads;
         r.sharedThreads = (threads + 1) / 2;
@@ -285,7 +310,8 @@ public final class Soak {
                 for (Case c : m.cases) {
                     if (!sameOutputs(p.predictWithNDArray(c.inputs), c.want)) {
                         mismatches.incrementAndGet();
-                        r.failures.add("serial: a second Predictor of " + m.name + " gives other outputs for " + c.name);
+                        r.failures.add(
+                                "serial: a second Predictor of " + m.name + " gives other outputs for " + c.name);
                     }
                 }
             }
@@ -299,56 +325,59 @@ public final class Soak {
             for (int t = 0; t < threads; t++) {
                 boolean useShared = t < r.sharedThreads;
                 int id = t;
-                Thread w = new Thread(() -> {
-                    Random rnd = new Random(7919L * (id + 1));
-                    Predictor[] own = new Predictor[models.size()];
-                    try {
-                        while (System.nanoTime() < deadline) {
-                            int mi = rnd.nextInt(models.size());
-                            Model m = models.get(mi);
-                            Case c = m.cases.get(rnd.nextInt(m.cases.size()));
+                Thread w = new Thread(
+                        () -> {
+                            Random rnd = new Random(7919L * (id + 1));
+                            Predictor[] own = new Predictor[models.size()];
                             try {
-                                Predictor p;
-                                if (useShared) {
-                                    p = shared.get(mi);
-                                } else {
-                                    if (own[mi] != null && rnd.nextInt(m.reopenOdds) == 0) {
-                                        own[mi].close();
-                                        own[mi] = null;
-                                        reopens.incrementAndGet();
+                                while (System.nanoTime() < deadline) {
+                                    int mi = rnd.nextInt(models.size());
+                                    Model m = models.get(mi);
+                                    Case c = m.cases.get(rnd.nextInt(m.cases.size()));
+                                    try {
+                                        Predictor p;
+                                        if (useShared) {
+                                            p = shared.get(mi);
+                                        } else {
+                                            if (own[mi] != null && rnd.nextInt(m.reopenOdds) == 0) {
+                                                own[mi].close();
+                                                own[mi] = null;
+                                                reopens.incrementAndGet();
+                                            }
+                                            if (own[mi] == null) {
+                                                own[mi] = new Predictor(m.prefix);
+                                            }
+                                            p = own[mi];
+                                        }
+                                        List<NDArray> got = p.predictWithNDArray(c.inputs);
+                                        predictions.incrementAndGet();
+                                        perModel.incrementAndGet(mi);
+                                        samples.addAndGet(c.batch());
+                                        if (!sameOutputs(got, c.want)) {
+                                            mismatches.incrementAndGet();
+                                            if (r.failures.size() < MAX_REPORTED_FAILURES) {
+                                                r.failures.add("thread " + id + (useShared ? " (shared)" : " (own)")
+                                                        + ": " + m.name + " " + c.name
+                                                        + " differs from the serial run");
+                                            }
+                                        }
+                                    } catch (Throwable e) {
+                                        errors.incrementAndGet();
+                                        if (r.failures.size() < MAX_REPORTED_FAILURES) {
+                                            r.failures.add("thread " + id + (useShared ? " (shared)" : " (own)") + ": "
+                                                    + m.name + " " + c.name + ": " + e);
+                                        }
                                     }
-                                    if (own[mi] == null) {
-                                        own[mi] = new Predictor(m.prefix);
-                                    }
-                                    p = own[mi];
                                 }
-                                List<NDArray> got = p.predictWithNDArray(c.inputs);
-                                predictions.incrementAndGet();
-                                perModel.incrementAndGet(mi);
-                                samples.addAndGet(c.batch());
-                                if (!sameOutputs(got, c.want)) {
-                                    mismatches.incrementAndGet();
-                                    if (r.failures.size() < MAX_REPORTED_FAILURES) {
-                                        r.failures.add("thread " + id + (useShared ? " (shared)" : " (own)") + ": "
-                                                + m.name + " " + c.name + " differs from the serial run");
+                            } finally {
+                                for (Predictor p : own) {
+                                    if (p != null) {
+                                        p.close();
                                     }
-                                }
-                            } catch (Throwable e) {
-                                errors.incrementAndGet();
-                                if (r.failures.size() < MAX_REPORTED_FAILURES) {
-                                    r.failures.add("thread " + id + (useShared ? " (shared)" : " (own)") + ": " + m.name
-                                            + " " + c.name + ": " + e);
                                 }
                             }
-                        }
-                    } finally {
-                        for (Predictor p : own) {
-                            if (p != null) {
-                                p.close();
-                            }
-                        }
-                    }
-                }, "soak-" + t + (useShared ? "-shared" : "-own"));
+                        },
+                        "soak-" + t + (useShared ? "-shared" : "-own"));
                 workers.add(w);
             }
             workers.forEach(Thread::start);
@@ -455,7 +484,8 @@ public final class Soak {
         }
         log.println(r.summary());
         if (j.containsKey("rssDriftAfterFirstMinutePercent")) {
-            log.printf("[soak] VmRSS after the first minute %d kB; largest distance from it while the threads ran %.1f %%%n",
+            log.printf(
+                    "[soak] VmRSS after the first minute %d kB; largest distance from it while the threads ran %.1f %%%n",
                     j.get("rssAfterFirstMinuteKb"), j.get("rssDriftAfterFirstMinutePercent"));
         }
         for (String f : r.failures) {

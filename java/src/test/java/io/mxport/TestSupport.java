@@ -14,8 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Paths of the repository and the comparisons every test uses. */
 final class TestSupport {
-    private TestSupport() {
-    }
+    private TestSupport() {}
 
     static Path root() {
         String p = System.getProperty("mxport.root");
@@ -36,7 +35,9 @@ final class TestSupport {
 
     static Path models() {
         String env = System.getenv("MXPORT_MODELS");
-        return env != null && !env.isEmpty() ? Paths.get(env) : root().resolve(".cache").resolve("models");
+        return env != null && !env.isEmpty()
+                ? Paths.get(env)
+                : root().resolve(".cache").resolve("models");
     }
 
     static String python() {
@@ -44,7 +45,9 @@ final class TestSupport {
         if (p == null || p.isEmpty()) {
             p = System.getenv("MXPORT_PYTHON");
         }
-        return p != null && !p.isEmpty() ? p : root().resolve(".venv").resolve("bin").resolve("python").toString();
+        return p != null && !p.isEmpty()
+                ? p
+                : root().resolve(".venv").resolve("bin").resolve("python").toString();
     }
 
     /** The end-to-end ResNet-18 prefix; fails (does not skip) when `make models` has not made it. */
@@ -77,7 +80,8 @@ final class TestSupport {
             }
         }
         if (worstAt >= 0) {
-            fail(what + ": element " + worstAt + " differs by " + worst + " (got " + g[worstAt] + ", want " + w[worstAt] + ")");
+            fail(what + ": element " + worstAt + " differs by " + worst + " (got " + g[worstAt] + ", want " + w[worstAt]
+                    + ")");
         }
     }
 
@@ -101,8 +105,10 @@ final class TestSupport {
     /** Runs a command, failing the test with its output when it fails. Returns stdout. */
     static String run(List<String> command, long timeoutSeconds) throws IOException, InterruptedException {
         Path log = Files.createTempFile("mxport-test", ".log");
-        Process p = new ProcessBuilder(new ArrayList<>(command)).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(new ArrayList<>(command))
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             fail(command + " did not finish in " + timeoutSeconds + " s");

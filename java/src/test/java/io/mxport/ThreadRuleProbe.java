@@ -13,8 +13,7 @@ import java.util.Random;
  * decided yet, and prints what it saw, one fact a line.
  */
 public final class ThreadRuleProbe {
-    private ThreadRuleProbe() {
-    }
+    private ThreadRuleProbe() {}
 
     private interface CLibrary extends Library {
         String getenv(String name);
@@ -36,7 +35,9 @@ public final class ThreadRuleProbe {
                 break;
             case "--busy-worker": // args: libmxnet path, model; an operator ran on the worker before mxport loads
                 busyWorker(args[1]);
-                System.setProperty(Environment.THREADS_PROPERTY, String.valueOf(Runtime.getRuntime().availableProcessors() + 1));
+                System.setProperty(
+                        Environment.THREADS_PROPERTY,
+                        String.valueOf(Runtime.getRuntime().availableProcessors() + 1));
                 new Predictor(args[2]).close();
                 break;
             case "--environment": // args: model; the typed settings, before the first load
@@ -44,19 +45,23 @@ public final class ThreadRuleProbe {
                 Environment.setEngineWorkers(Integer.parseInt(args[3]));
                 System.out.println("BEFORE_LOAD " + Environment.applied().isPresent());
                 new Predictor(args[1]).close();
-                System.out.println("REQUESTED " + Environment.applied().orElseThrow().getRequestedThreads() + " "
-                        + Environment.applied().orElseThrow().getRequestedEngineWorkers());
+                System.out.println(
+                        "REQUESTED " + Environment.applied().orElseThrow().getRequestedThreads() + " "
+                                + Environment.applied().orElseThrow().getRequestedEngineWorkers());
                 for (String w : eachWorkerOmpThreads()) {
                     System.out.println("EACH " + w);
                 }
                 break;
-            case "--stale-error": // args: libmxnet path, ResNet-18 end to end; the user's MXNet work failed, not waited for
+            case "--stale-error": // args: libmxnet path, ResNet-18 end to end; the user's MXNet work failed, not waited
+                // for
                 byte[] cutPng = truncatedPng();
                 MxnetLibrary user = MxnetLibrary.load(args[1]);
                 System.out.println("UNWAITED " + decodeWithoutWaiting(user, cutPng));
                 System.out.println("OUTPUT e2e=" + args[2] + " " + runOnce("e2e=" + args[2]));
-                System.out.println("STALE " + (user.MXNDArrayWaitAll() == 0 ? "none"
-                        : user.MXGetLastError().lines().findFirst().orElse("(no message)")));
+                System.out.println("STALE "
+                        + (user.MXNDArrayWaitAll() == 0
+                                ? "none"
+                                : user.MXGetLastError().lines().findFirst().orElse("(no message)")));
                 break;
             case "--sequence": // args: models to load and run one after the other; "e2e" is ResNet-18 end to end
                 for (int i = 1; i < args.length; i++) {
@@ -69,9 +74,10 @@ public final class ThreadRuleProbe {
                 for (String w : eachWorkerOmpThreads()) {
                     System.out.println("EACH " + w);
                 }
-                System.out.println("WORKERS " + Environment.applied().orElseThrow().getEngineWorkers());
-                System.out.println("WORKERENV MXNET_CPU_WORKER_NTHREADS=" + Native.load("c", CLibrary.class).getenv(
-                        "MXNET_CPU_WORKER_NTHREADS"));
+                System.out.println(
+                        "WORKERS " + Environment.applied().orElseThrow().getEngineWorkers());
+                System.out.println("WORKERENV MXNET_CPU_WORKER_NTHREADS="
+                        + Native.load("c", CLibrary.class).getenv("MXNET_CPU_WORKER_NTHREADS"));
                 break;
             default:
                 throw new IllegalArgumentException(args[0]);
@@ -83,7 +89,8 @@ public final class ThreadRuleProbe {
         System.out.println("SPIN " + d.isSpinCountSet());
         System.out.println("BEFORE " + d.workerCountBefore);
         System.out.println("WORKER " + workerOmpThreads());
-        System.out.println("ENV GOMP_SPINCOUNT=" + Native.load("c", CLibrary.class).getenv("GOMP_SPINCOUNT"));
+        System.out.println(
+                "ENV GOMP_SPINCOUNT=" + Native.load("c", CLibrary.class).getenv("GOMP_SPINCOUNT"));
         System.out.println("TEXT " + d.text);
     }
 
@@ -91,7 +98,8 @@ public final class ThreadRuleProbe {
     private static int workerOmpThreads() {
         ThreadRule.OpenMp openMp = ThreadRule.openMp();
         int[] seen = {-1};
-        EngineWorkers.onEachCpuWorker(1, () -> seen[0] = openMp == null ? -1 : openMp.omp_get_max_threads(), "mxport_probe");
+        EngineWorkers.onEachCpuWorker(
+                1, () -> seen[0] = openMp == null ? -1 : openMp.omp_get_max_threads(), "mxport_probe");
         return seen[0];
     }
 
@@ -102,24 +110,29 @@ public final class ThreadRuleProbe {
     private static List<String> eachWorkerOmpThreads() {
         ThreadRule.OpenMp openMp = ThreadRule.openMp();
         List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        EngineWorkers.onEachCpuWorker(Environment.applied().orElseThrow().getEngineWorkers(), () -> {
-            try {
-                seen.add(ThreadRule.currentThreadId() + ":" + (openMp == null ? -1 : openMp.omp_get_max_threads()));
-            } catch (Throwable e) { // nothing may escape into the engine
-                seen.add("failed:" + e);
-            }
-        }, "mxport_probe");
+        EngineWorkers.onEachCpuWorker(
+                Environment.applied().orElseThrow().getEngineWorkers(),
+                () -> {
+                    try {
+                        seen.add(ThreadRule.currentThreadId() + ":"
+                                + (openMp == null ? -1 : openMp.omp_get_max_threads()));
+                    } catch (Throwable e) { // nothing may escape into the engine
+                        seen.add("failed:" + e);
+                    }
+                },
+                "mxport_probe");
         return new java.util.ArrayList<>(seen);
     }
 
     /** Loads libmxnet itself and runs an engine operation on the CPU worker, as other MXNet code in the JVM could. */
     private static void busyWorker(String path) {
         MxnetLibrary lib = MxnetLibrary.load(path);
-        MxnetLibrary.EngineSyncFunc noop = (runContext, param) -> { };
+        MxnetLibrary.EngineSyncFunc noop = (runContext, param) -> {};
         Memory cpu = new Memory(8);
         cpu.setInt(0, 1);
         cpu.setInt(4, 0);
-        if (lib.MXEnginePushSync(noop, null, null, cpu, null, 0, null, 0, null, 0, "probe") != 0 || lib.MXNDArrayWaitAll() != 0) {
+        if (lib.MXEnginePushSync(noop, null, null, cpu, null, 0, null, 0, null, 0, "probe") != 0
+                || lib.MXNDArrayWaitAll() != 0) {
             throw new IllegalStateException(lib.MXGetLastError());
         }
         System.out.println("BUSY " + noop.hashCode());
@@ -127,7 +140,8 @@ public final class ThreadRuleProbe {
 
     /** The first half of a PNG: its header is whole, so MXNet decodes it on the engine, where the decode fails. */
     private static byte[] truncatedPng() throws java.io.IOException {
-        java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(64, 48, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.awt.image.BufferedImage image =
+                new java.awt.image.BufferedImage(64, 48, java.awt.image.BufferedImage.TYPE_INT_RGB);
         Random r = new Random(3);
         for (int y = 0; y < 48; y++) {
             for (int x = 0; x < 64; x++) {
@@ -154,9 +168,15 @@ public final class ThreadRuleProbe {
                 || lib.NNGetOpHandle("_cvimdecode", op) != 0) {
             throw new IllegalStateException(lib.MXGetLastError());
         }
-        return lib.MXImperativeInvoke(op.getValue(), 1, new com.sun.jna.Pointer[] {array.getValue()},
-                new com.sun.jna.ptr.IntByReference(0), new com.sun.jna.ptr.PointerByReference(com.sun.jna.Pointer.NULL),
-                2, new String[] {"flag", "to_rgb"}, new String[] {"1", "1"});
+        return lib.MXImperativeInvoke(
+                op.getValue(),
+                1,
+                new com.sun.jna.Pointer[] {array.getValue()},
+                new com.sun.jna.ptr.IntByReference(0),
+                new com.sun.jna.ptr.PointerByReference(com.sun.jna.Pointer.NULL),
+                2,
+                new String[] {"flag", "to_rgb"},
+                new String[] {"1", "1"});
     }
 
     /** Two threads call one Predictor 10 times each, started together; prints each distinct output digest. */
@@ -172,7 +192,8 @@ public final class ThreadRuleProbe {
                     start.await();
                     for (int i = 0; i < 10; i++) {
                         NDArray out = p.predictWithNDArray(List.of(input)).get(0);
-                        digests.add(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(out.toRawBytes())));
+                        digests.add(HexFormat.of()
+                                .formatHex(MessageDigest.getInstance("SHA-256").digest(out.toRawBytes())));
                     }
                     return null;
                 }));
@@ -195,8 +216,11 @@ public final class ThreadRuleProbe {
             p = new Predictor(parts[1]);
             input = ResNetTest.seededImages(1, 256, 320, 7);
         } else {
-            p = new Predictor(parts[1], List.of(new DataDesc("data", new Shape(-1, 3, 224, 224), DType.FLOAT32, "NCHW")),
-                    List.of(Context.cpu()), 0);
+            p = new Predictor(
+                    parts[1],
+                    List.of(new DataDesc("data", new Shape(-1, 3, 224, 224), DType.FLOAT32, "NCHW")),
+                    List.of(Context.cpu()),
+                    0);
             float[] x = new float[2 * 3 * 224 * 224];
             Random r = new Random(11);
             for (int i = 0; i < x.length; i++) {

@@ -22,14 +22,17 @@ class ThreadRuleTest {
     /** Runs ThreadRuleProbe; returns its output lines by their first word (the last line of each word wins). */
     private static Map<String, String> probe(Map<String, String> env, List<String> jvmArgs, String... args)
             throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path")));
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path")));
         command.addAll(jvmArgs);
         command.add(ThreadRuleProbe.class.getName());
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        for (String v : new String[] {"OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY",
-                "MXNET_CPU_WORKER_NTHREADS"}) {
+        for (String v : new String[] {
+            "OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "MXNET_CPU_WORKER_NTHREADS"
+        }) {
             pb.environment().remove(v);
         }
         pb.environment().putAll(env);
@@ -81,7 +84,8 @@ class ThreadRuleTest {
 
     @Test
     void theUsersEnvironmentWinsAndNothingChanges() throws Exception {
-        Map<String, String> out = probe(Map.of("OMP_NUM_THREADS", "1"), List.of("-Dmxport.threads=2"), "--decide", model());
+        Map<String, String> out =
+                probe(Map.of("OMP_NUM_THREADS", "1"), List.of("-Dmxport.threads=2"), "--decide", model());
         assertEquals("ENVIRONMENT", out.get("OUTCOME"), out.get("ALL"));
         assertEquals("-1", out.get("COUNT"), out.get("ALL"));
         assertEquals("false", out.get("SPIN"), out.get("ALL"));
@@ -90,12 +94,15 @@ class ThreadRuleTest {
 
     @Test
     void aWorkerThatRanOperatorsKeepsItsCountWithOneWarning() throws Exception {
-        Map<String, String> out = probe(Map.of(), List.of(), "--busy-worker", Environment.load().getLibraryPath(), model());
+        Map<String, String> out =
+                probe(Map.of(), List.of(), "--busy-worker", Environment.load().getLibraryPath(), model());
         assertEquals("NOT_APPLIED", out.get("OUTCOME"), out.get("ALL"));
         assertEquals("-1", out.get("COUNT"), out.get("ALL"));
         assertEquals("false", out.get("SPIN"), "libmxnet was loaded before mxport:\n" + out.get("ALL"));
         assertEquals(out.get("BEFORE"), out.get("WORKER"), "unchanged (MXNet's own default):\n" + out.get("ALL"));
-        assertTrue(Integer.parseInt(out.get("WORKER")) > 0 && !out.get("WORKER").equals(String.valueOf(CPUS + 1)), out.get("ALL"));
+        assertTrue(
+                Integer.parseInt(out.get("WORKER")) > 0 && !out.get("WORKER").equals(String.valueOf(CPUS + 1)),
+                out.get("ALL"));
         String all = out.get("ALL");
         int warnings = all.split("WARNING: mxport: ", -1).length - 1;
         assertEquals(1, warnings, "one warning naming the fix:\n" + all);
@@ -104,7 +111,11 @@ class ThreadRuleTest {
 
     @Test
     void workersAskedForAfterMxnetRanStayOneWithAWarningAndTheModelStillRuns() throws Exception {
-        Map<String, String> out = probe(Map.of(), List.of("-Dmxport.engineWorkers=2"), "--busy-worker", Environment.load().getLibraryPath(),
+        Map<String, String> out = probe(
+                Map.of(),
+                List.of("-Dmxport.engineWorkers=2"),
+                "--busy-worker",
+                Environment.load().getLibraryPath(),
                 model());
         String all = out.get("ALL");
         assertEquals("1", out.get("WORKERS"), "MXNet loaded with one worker before mxport:\n" + all);
@@ -115,15 +126,23 @@ class ThreadRuleTest {
     /** spec/RUNTIME.md section 6: Environment's setters win over the system properties, read once at the load. */
     @Test
     void environmentSettersBeforeTheFirstLoadWinOverTheProperties() throws Exception {
-        Map<String, String> out = probe(Map.of(), List.of("-Dmxport.threads=1", "-Dmxport.engineWorkers=1"),
-                "--environment", model(), "2", "2");
+        Map<String, String> out = probe(
+                Map.of(),
+                List.of("-Dmxport.threads=1", "-Dmxport.engineWorkers=1"),
+                "--environment",
+                model(),
+                "2",
+                "2");
         String all = out.get("ALL");
         assertEquals("false", out.get("BEFORE_LOAD"), all);
         assertEquals("2 2", out.get("REQUESTED"), all);
         assertEquals("APPLIED", out.get("OUTCOME"), all);
         assertEquals("2", out.get("WORKERS"), all);
         assertEquals("1", out.get("COUNT"), "2 threads shared out among 2 workers:\n" + all);
-        assertEquals(List.of("1", "1"), all(out, "EACH").stream().map(w -> w.split(":")[1]).toList(), all);
+        assertEquals(
+                List.of("1", "1"),
+                all(out, "EACH").stream().map(w -> w.split(":")[1]).toList(),
+                all);
     }
 
     /**
@@ -134,12 +153,14 @@ class ThreadRuleTest {
     @Test
     void aUsersUnwaitedFailureBeforeTheFirstLoadIsNotRaisedByTheLoad() throws Exception {
         String e2e = "e2e=" + TestSupport.resnet();
-        Map<String, String> out = probe(Map.of(), List.of(), "--stale-error", Environment.load().getLibraryPath(),
-                TestSupport.resnet());
+        Map<String, String> out =
+                probe(Map.of(), List.of(), "--stale-error", Environment.load().getLibraryPath(), TestSupport.resnet());
         String all = out.get("ALL");
-        assertEquals("0", out.get("UNWAITED"), "the failing decode was pushed, its failure left on the engine:\n" + all);
+        assertEquals(
+                "0", out.get("UNWAITED"), "the failing decode was pushed, its failure left on the engine:\n" + all);
         Map<String, String> fresh = probe(Map.of(), List.of(), "--sequence", e2e);
-        assertEquals(fresh.get("OUTPUT"), out.get("OUTPUT"), "the outputs of a fresh process:\n" + all + fresh.get("ALL"));
+        assertEquals(
+                fresh.get("OUTPUT"), out.get("OUTPUT"), "the outputs of a fresh process:\n" + all + fresh.get("ALL"));
         assertTrue(!out.get("STALE").equals("none"), "the user's own wait still raises the decode's failure:\n" + all);
     }
 
@@ -168,8 +189,11 @@ class ThreadRuleTest {
 
     @Test
     void twoEngineWorkersEachComputeWithTheirShareAndTwoCallersGetTheOutputOfOne() throws Exception {
-        Map<String, String> out = probe(Map.of(), List.of("-Dmxport.engineWorkers=2", "-Dmxport.threads=2"),
-                "--concurrent", TestSupport.resnet());
+        Map<String, String> out = probe(
+                Map.of(),
+                List.of("-Dmxport.engineWorkers=2", "-Dmxport.threads=2"),
+                "--concurrent",
+                TestSupport.resnet());
         String text = out.get("ALL");
         assertEquals("APPLIED", out.get("OUTCOME"), text);
         assertEquals("1", out.get("COUNT"), "2 threads shared by 2 workers:\n" + text);
@@ -180,23 +204,34 @@ class ThreadRuleTest {
         each.forEach(w -> assertEquals("1", w.split(":")[1], "every worker computes with 1 thread:\n" + text));
         assertEquals("MXNET_CPU_WORKER_NTHREADS=null", out.get("WORKERENV"), "removed once loaded:\n" + text);
         assertEquals("2", out.get("RUNNERS"), "two calls ran at once:\n" + text);
-        assertEquals(List.of(out.get("OUTPUT")), all(out, "CONCURRENT"), "every concurrent call gave the output of a"
-                + " call alone:\n" + text);
-        Map<String, String> oneWorker = probe(Map.of(), List.of("-Dmxport.threads=1"), "--concurrent", TestSupport.resnet());
-        assertEquals(out.get("OUTPUT"), oneWorker.get("OUTPUT"), "and of a process with one worker:\n" + oneWorker.get("ALL"));
+        assertEquals(
+                List.of(out.get("OUTPUT")),
+                all(out, "CONCURRENT"),
+                "every concurrent call gave the output of a" + " call alone:\n" + text);
+        Map<String, String> oneWorker =
+                probe(Map.of(), List.of("-Dmxport.threads=1"), "--concurrent", TestSupport.resnet());
+        assertEquals(
+                out.get("OUTPUT"),
+                oneWorker.get("OUTPUT"),
+                "and of a process with one worker:\n" + oneWorker.get("ALL"));
         assertEquals("1", oneWorker.get("RUNNERS"), oneWorker.get("ALL"));
     }
 
     @Test
     void theUsersWorkerVariableWinsAndAnInvalidWorkerCountIsAnInvalidArgument() throws Exception {
-        Map<String, String> out = probe(Map.of("MXNET_CPU_WORKER_NTHREADS", "2"), List.of("-Dmxport.threads=2"),
-                "--concurrent", TestSupport.resnet());
+        Map<String, String> out = probe(
+                Map.of("MXNET_CPU_WORKER_NTHREADS", "2"),
+                List.of("-Dmxport.threads=2"),
+                "--concurrent",
+                TestSupport.resnet());
         assertEquals("2", out.get("WORKERS"), out.get("ALL"));
-        assertEquals("MXNET_CPU_WORKER_NTHREADS=2", out.get("WORKERENV"), "the user's variable stays:\n" + out.get("ALL"));
+        assertEquals(
+                "MXNET_CPU_WORKER_NTHREADS=2", out.get("WORKERENV"), "the user's variable stays:\n" + out.get("ALL"));
         all(out, "EACH").forEach(w -> assertEquals("1", w.split(":")[1], out.get("ALL")));
         Map<String, String> bad = probe(Map.of(), List.of("-Dmxport.engineWorkers=0"), "--decide", model());
         String first = bad.get("FIRST");
-        assertTrue(first != null && first.startsWith("INVALID_ARGUMENT ") && first.contains("mxport.engineWorkers=0"),
+        assertTrue(
+                first != null && first.startsWith("INVALID_ARGUMENT ") && first.contains("mxport.engineWorkers=0"),
                 bad.get("ALL"));
     }
 }

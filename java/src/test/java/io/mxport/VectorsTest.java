@@ -29,8 +29,10 @@ class VectorsTest {
         assertTrue(Files.isDirectory(dir), dir + " is missing: run `make vectors`");
         List<String> names;
         try (Stream<Path> s = Files.list(dir)) {
-            names = s.filter(p -> Files.isRegularFile(p.resolve("case.json"))).map(p -> p.getFileName().toString())
-                    .sorted().collect(Collectors.toList());
+            names = s.filter(p -> Files.isRegularFile(p.resolve("case.json")))
+                    .map(p -> p.getFileName().toString())
+                    .sorted()
+                    .collect(Collectors.toList());
         }
         assertFalse(names.isEmpty(), dir + " holds no case: run `make vectors`");
         return names;
@@ -51,7 +53,8 @@ class VectorsTest {
     }
 
     static JsonNode caseOf(String name) throws IOException {
-        return JSON.readTree(TestSupport.vectors().resolve(name).resolve("case.json").toFile());
+        return JSON.readTree(
+                TestSupport.vectors().resolve(name).resolve("case.json").toFile());
     }
 
     private static Predictor load(Path folder, JsonNode c, boolean loadTransforms) {
@@ -67,10 +70,14 @@ class VectorsTest {
             for (int i = 0; i < dims.length; i++) {
                 dims[i] = s.get("shape").get(i).intValue();
             }
-            descs.add(new DataDesc(s.get("name").asText(), new Shape(dims), DType.of(s.get("dtype").asText()),
+            descs.add(new DataDesc(
+                    s.get("name").asText(),
+                    new Shape(dims),
+                    DType.of(s.get("dtype").asText()),
                     s.get("layout").isNull() ? null : s.get("layout").asText()));
         }
-        return epoch.isNull() || epoch.isMissingNode() ? new Predictor(prefix, descs, List.of(Context.cpu()))
+        return epoch.isNull() || epoch.isMissingNode()
+                ? new Predictor(prefix, descs, List.of(Context.cpu()))
                 : new Predictor(prefix, descs, List.of(Context.cpu()), epoch.intValue());
     }
 
@@ -111,7 +118,9 @@ class VectorsTest {
                     c.get("output_names").forEach(n -> names.add(n.asText()));
                     assertEquals(names, p.getSignature().getOutputNames(), name + ": output names");
                     List<String> inputNames = new ArrayList<>();
-                    c.get("load").get("inputs").forEach(n -> inputNames.add(n.get("name").asText()));
+                    c.get("load")
+                            .get("inputs")
+                            .forEach(n -> inputNames.add(n.get("name").asText()));
                     assertEquals(inputNames, p.getSignature().getInputNames(), name + ": input names");
                 }
                 List<NDArray> got = p.predictWithNDArray(inputs);
@@ -120,8 +129,12 @@ class VectorsTest {
                 assertEquals(p.getSignature().getOutputs().size(), got.size());
                 for (int j = 0; j < want.size(); j++) {
                     TestSupport.assertMeaningful(want.get(j), name + " output " + j);
-                    TestSupport.assertClose(got.get(j), want.get(j), c.get("rtol").doubleValue(),
-                            c.get("atol").doubleValue(), name + " run " + run.get("inputs") + " output " + j);
+                    TestSupport.assertClose(
+                            got.get(j),
+                            want.get(j),
+                            c.get("rtol").doubleValue(),
+                            c.get("atol").doubleValue(),
+                            name + " run " + run.get("inputs") + " output " + j);
                     compared++;
                 }
             }
@@ -138,17 +151,31 @@ class VectorsTest {
             assertFalse(c.path("load").path("inputs").isNull(), name);
             return;
         }
-        Signature sig = Signature.read(TestSupport.vectors().resolve(name).resolve("model").toString());
+        Signature sig = Signature.read(
+                TestSupport.vectors().resolve(name).resolve("model").toString());
         Map<String, String> metadata = new LinkedHashMap<>();
-        want.get("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
+        want.get("metadata")
+                .fields()
+                .forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
         assertEquals(metadata, sig.getMetadata(), name);
-        assertEquals(new ArrayList<>(metadata.keySet()), new ArrayList<>(sig.getMetadata().keySet()), name + ": order");
+        assertEquals(
+                new ArrayList<>(metadata.keySet()),
+                new ArrayList<>(sig.getMetadata().keySet()),
+                name + ": order");
         JsonNode optimization = want.get("optimization");
-        assertEquals(optimization == null ? null : optimization.get("kind").asText(),
-                sig.getOptimization().map(Optimization::getKind).orElse(null), name + ": optimization kind");
+        assertEquals(
+                optimization == null ? null : optimization.get("kind").asText(),
+                sig.getOptimization().map(Optimization::getKind).orElse(null),
+                name + ": optimization kind");
         if (optimization != null && optimization.has("calibration_samples")) {
-            assertEquals(optimization.get("calibration_samples").asLong(), sig.getOptimization().get().getCalibrationSamples(), name);
-            assertEquals(optimization.get("calibration_mode").asText(), sig.getOptimization().get().getCalibrationMode().get(), name);
+            assertEquals(
+                    optimization.get("calibration_samples").asLong(),
+                    sig.getOptimization().get().getCalibrationSamples(),
+                    name);
+            assertEquals(
+                    optimization.get("calibration_mode").asText(),
+                    sig.getOptimization().get().getCalibrationMode().get(),
+                    name);
         }
         for (TensorSpec out : sig.getOutputs()) {
             JsonNode labels = want.get("labels").get(out.getName());
@@ -172,7 +199,8 @@ class VectorsTest {
             if (!loadTransforms && !c.path("load").path("inputs").isNull()) {
                 continue; // an old model has no transforms to cut
             }
-            MxportException e = assertThrows(MxportException.class, () -> load(folder, c, loadTransforms).close());
+            MxportException e = assertThrows(
+                    MxportException.class, () -> load(folder, c, loadTransforms).close());
             assertEquals(want, e.getCode(), e.getMessage());
             assertTrue(e.getMessage().startsWith("[" + want + "] "), e.getMessage());
         }

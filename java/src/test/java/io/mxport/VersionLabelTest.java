@@ -28,8 +28,10 @@ class VersionLabelTest {
         JsonNode original = parse(graph.toJson());
         assertEquals(10901, original.path("attrs").path("mxnet_version").get(1).asInt(), "the wheel wrote 1.9.1");
         ObjectNode handed = (ObjectNode) parse(graph.toJsonFor(10900));
-        assertEquals("[\"int\",10900]", handed.path("attrs").path("mxnet_version").toString());
-        ((ObjectNode) handed.get("attrs")).set("mxnet_version", original.path("attrs").path("mxnet_version"));
+        assertEquals(
+                "[\"int\",10900]", handed.path("attrs").path("mxnet_version").toString());
+        ((ObjectNode) handed.get("attrs"))
+                .set("mxnet_version", original.path("attrs").path("mxnet_version"));
         assertEquals(original, handed);
         assertEquals(original, parse(graph.toJson()), "the graph itself is not modified");
     }

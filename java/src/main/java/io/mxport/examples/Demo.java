@@ -2,8 +2,8 @@ package io.mxport.examples;
 
 import io.mxport.ClassScore;
 import io.mxport.Engine;
-import io.mxport.MxportException;
 import io.mxport.Images;
+import io.mxport.MxportException;
 import io.mxport.NDArray;
 import io.mxport.Predictor;
 import io.mxport.Shape;
@@ -24,8 +24,7 @@ import java.util.Locale;
  * {@code io.mxport:mxport-onnxruntime} is on the classpath, the top-5 on ONNX Runtime too.
  */
 public final class Demo {
-    private Demo() {
-    }
+    private Demo() {}
 
     /**
      * @param args the model prefix (default {@code .cache/models/efficientnet_lite0}) and a JPEG or PNG
@@ -59,7 +58,12 @@ public final class Demo {
         float[] probs = predictor.predictWithNDArray(List.of(pixels)).get(0).toFloatArray();
         System.out.println(title);
         for (ClassScore c : predictor.getSignature().getOutputs().get(0).topK(probs, 5)) {
-            System.out.printf(Locale.ROOT, "  %4d %-24s %.6f%n", c.getIndex(), c.getLabel().orElse(""), c.getScore());
+            System.out.printf(
+                    Locale.ROOT,
+                    "  %4d %-24s %.6f%n",
+                    c.getIndex(),
+                    c.getLabel().orElse(""),
+                    c.getScore());
         }
     }
 

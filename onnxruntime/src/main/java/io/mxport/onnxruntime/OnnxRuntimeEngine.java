@@ -17,8 +17,7 @@ import java.nio.file.Path;
  */
 public final class OnnxRuntimeEngine implements EngineProvider {
     /** For ServiceLoader. */
-    public OnnxRuntimeEngine() {
-    }
+    public OnnxRuntimeEngine() {}
 
     @Override
     public Engine engine() {
@@ -34,7 +33,8 @@ public final class OnnxRuntimeEngine implements EngineProvider {
                 return new OnnxRuntimeModel(env, env.createSession(file.toString(), options));
             }
         } catch (OrtException e) {
-            throw new MxportException(ErrorCode.NATIVE_ERROR, "ONNX Runtime cannot load " + file + ": " + e.getMessage());
+            throw new MxportException(
+                    ErrorCode.NATIVE_ERROR, "ONNX Runtime cannot load " + file + ": " + e.getMessage());
         }
     }
 }

@@ -67,8 +67,9 @@ final class OnnxRuntimeModel implements EngineModel {
             try (OrtSession.Result result = session.run(feed, new LinkedHashSet<>(outputs))) {
                 List<NDArray> out = new ArrayList<>(outputs.size());
                 for (String name : outputs) {
-                    OnnxValue v = result.get(name).orElseThrow(() -> new MxportException(ErrorCode.NATIVE_ERROR,
-                            "ONNX Runtime returned no output '" + name + "'"));
+                    OnnxValue v = result.get(name)
+                            .orElseThrow(() -> new MxportException(
+                                    ErrorCode.NATIVE_ERROR, "ONNX Runtime returned no output '" + name + "'"));
                     out.add(array(name, (OnnxTensor) v));
                 }
                 return out;
@@ -124,8 +125,8 @@ final class OnnxRuntimeModel implements EngineModel {
                 return d;
             }
         }
-        throw new MxportException(ErrorCode.NATIVE_ERROR, "output '" + name + "' has ONNX type " + t
-                + ", which no mxport dtype holds");
+        throw new MxportException(
+                ErrorCode.NATIVE_ERROR, "output '" + name + "' has ONNX type " + t + ", which no mxport dtype holds");
     }
 
     private static NDArray array(String name, OnnxTensor t) {

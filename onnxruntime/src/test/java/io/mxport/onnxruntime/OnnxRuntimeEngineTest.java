@@ -16,8 +16,6 @@ import io.mxport.Predictor;
 import io.mxport.Shape;
 import io.mxport.Signature;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -36,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 class OnnxRuntimeEngineTest {
     @TempDir
     static Path dir;
+
     static JsonNode reference;
     static double rtol;
     static double atol;
@@ -55,26 +54,37 @@ class OnnxRuntimeEngineTest {
 
     static String prefix() {
         String env = System.getenv("MXPORT_MODELS");
-        Path models = env != null && !env.isEmpty() ? Paths.get(env) : root().resolve(".cache").resolve("models");
-        assertTrue(Files.isRegularFile(models.resolve("resnet18-symbol.json")), models + "/resnet18 is missing: run `make models`");
+        Path models = env != null && !env.isEmpty()
+                ? Paths.get(env)
+                : root().resolve(".cache").resolve("models");
+        assertTrue(
+                Files.isRegularFile(models.resolve("resnet18-symbol.json")),
+                models + "/resnet18 is missing: run `make models`");
         return models.resolve("resnet18").toString();
     }
 
     static String python() {
         String p = System.getenv("MXPORT_PYTHON");
-        return p != null && !p.isEmpty() ? p : root().resolve(".venv").resolve("bin").resolve("python").toString();
+        return p != null && !p.isEmpty()
+                ? p
+                : root().resolve(".venv").resolve("bin").resolve("python").toString();
     }
 
     @BeforeAll
     static void export() throws Exception {
         Path script = root().resolve("onnxruntime/src/test/python/reference.py");
         Process p = new ProcessBuilder(python(), script.toString(), prefix(), dir.toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("reference.log").toFile()).start();
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("reference.log").toFile())
+                .start();
         assertTrue(p.waitFor(300, TimeUnit.SECONDS), "reference.py timed out");
         assertEquals(0, p.exitValue(), () -> "reference.py failed: " + read(dir.resolve("reference.log")));
         reference = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
-        JsonNode tol = new ObjectMapper().readTree(root().resolve("spec/onnx_tolerances.json").toFile())
-                .get("engines").get("onnxruntime").get("default");
+        JsonNode tol = new ObjectMapper()
+                .readTree(root().resolve("spec/onnx_tolerances.json").toFile())
+                .get("engines")
+                .get("onnxruntime")
+                .get("default");
         rtol = tol.get("rtol").asDouble();
         atol = tol.get("atol").asDouble();
     }
@@ -97,12 +107,16 @@ class OnnxRuntimeEngineTest {
 
     static NDArray input(String part) throws IOException {
         JsonNode c = reference.get(part);
-        return NDArray.ofRaw(DType.of(c.get("input_dtype").asText()), Files.readAllBytes(dir.resolve(part + "-input.bin")),
+        return NDArray.ofRaw(
+                DType.of(c.get("input_dtype").asText()),
+                Files.readAllBytes(dir.resolve(part + "-input.bin")),
                 shape(c.get("input_shape")));
     }
 
     static NDArray mxnet(String part) throws IOException {
-        return NDArray.ofRaw(DType.FLOAT32, Files.readAllBytes(dir.resolve(part + "-mxnet.bin")),
+        return NDArray.ofRaw(
+                DType.FLOAT32,
+                Files.readAllBytes(dir.resolve(part + "-mxnet.bin")),
                 shape(reference.get(part).get("output_shape")));
     }
 
@@ -124,7 +138,8 @@ class OnnxRuntimeEngineTest {
         assertTrue(max > 1e-3 && max - min > 1e-3, "MXNet's reference output is degenerate: max |y| " + max);
         for (int i = 0; i < w.length; i++) {
             if (!(Math.abs((double) g[i] - w[i]) <= atol + rtol * Math.abs((double) w[i]))) {
-                fail("element " + i + ": ONNX Runtime " + g[i] + ", MXNet " + w[i] + " (rtol " + rtol + ", atol " + atol + ")");
+                fail("element " + i + ": ONNX Runtime " + g[i] + ", MXNet " + w[i] + " (rtol " + rtol + ", atol " + atol
+                        + ")");
             }
         }
     }
@@ -144,7 +159,8 @@ class OnnxRuntimeEngineTest {
     @Test
     void theNetworkAloneAgreesWithMxnet() throws IOException {
         try (Predictor p = new Predictor(file("network"), Engine.ONNXRUNTIME, false)) {
-            assertWithinTolerance(p.predictWithNDArray(List.of(input("network"))).get(0), mxnet("network"));
+            assertWithinTolerance(
+                    p.predictWithNDArray(List.of(input("network"))).get(0), mxnet("network"));
         }
     }
 
@@ -152,7 +168,7 @@ class OnnxRuntimeEngineTest {
     void theSignatureIsTheModelsOwnReadByTheCore() {
         Signature fromSymbolFile = Signature.read(prefix()); // the symbol file's JSON, parsed by the same code
         try (Predictor whole = new Predictor(file("model"), Engine.ONNXRUNTIME, true);
-             Predictor network = new Predictor(file("network"), Engine.ONNXRUNTIME, false)) {
+                Predictor network = new Predictor(file("network"), Engine.ONNXRUNTIME, false)) {
             assertEquals(fromSymbolFile, whole.getSignature());
             assertEquals(fromSymbolFile.getNetwork().get(), network.getSignature());
         }
@@ -179,7 +195,9 @@ class OnnxRuntimeEngineTest {
         assertEquals("INVALID_ARGUMENT", code(() -> new Predictor(file("network"), Engine.ONNXRUNTIME, true)));
         assertEquals("INVALID_ARGUMENT", code(() -> new Predictor(file("model"), Engine.ONNXRUNTIME, false)));
         assertEquals("INVALID_ARGUMENT", code(() -> new Predictor(prefix(), Engine.ONNXRUNTIME, true)));
-        assertEquals("MODEL_NOT_FOUND", code(() -> new Predictor(dir.resolve("absent.onnx").toString(), Engine.ONNXRUNTIME, true)));
+        assertEquals(
+                "MODEL_NOT_FOUND",
+                code(() -> new Predictor(dir.resolve("absent.onnx").toString(), Engine.ONNXRUNTIME, true)));
     }
 
     @Test

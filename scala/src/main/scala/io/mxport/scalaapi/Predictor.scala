@@ -149,18 +149,24 @@ object Predictor {
     val predictor = ScalaFixes {
       (inputs, epoch) match {
         case _ if engine != Engine.MXNET => onEngine(prefix, contexts, loadTransforms, inputs, epoch, engine)
-        case (Seq(), None)    => new JPredictor(prefix, jContexts, loadTransforms)
-        case (Seq(), Some(e)) => withEpochOnly(prefix, e)
-        case (_, None)        => new JPredictor(prefix, inputs.asJava, jContexts)
-        case (_, Some(e))     => new JPredictor(prefix, inputs.asJava, jContexts, e)
+        case (Seq(), None)               => new JPredictor(prefix, jContexts, loadTransforms)
+        case (Seq(), Some(e))            => withEpochOnly(prefix, e)
+        case (_, None)                   => new JPredictor(prefix, inputs.asJava, jContexts)
+        case (_, Some(e))                => new JPredictor(prefix, inputs.asJava, jContexts, e)
       }
     }
     new Predictor(predictor)
   }
 
   /** Another engine runs mxport models on the CPU only: the arguments of old models or GPUs are refused. */
-  private def onEngine(path: String, contexts: Seq[Context], loadTransforms: Boolean, inputs: Seq[DataDesc],
-                       epoch: Option[Int], engine: Engine): JPredictor = {
+  private def onEngine(
+      path: String,
+      contexts: Seq[Context],
+      loadTransforms: Boolean,
+      inputs: Seq[DataDesc],
+      epoch: Option[Int],
+      engine: Engine
+  ): JPredictor = {
     if (inputs.nonEmpty || epoch.nonEmpty || contexts != Seq(Context.cpu)) {
       throw new JMxportException(
         JErrorCode.INVALID_ARGUMENT,
@@ -201,14 +207,17 @@ private[scalaapi] object ScalaFixes {
     }
 
     override def drop(arguments: java.util.Map[String, AnyRef]): String =
-      "drop " + arguments.asScala.map {
-        case ("epoch", epoch) if epoch != null => s"epoch = Some($epoch)"
-        case ("inputs", _)                     => "inputs = Seq(...)"
-        case (name, _)                         => camelCase(name)
-      }.mkString(" and ")
+      "drop " + arguments.asScala
+        .map {
+          case ("epoch", epoch) if epoch != null => s"epoch = Some($epoch)"
+          case ("inputs", _)                     => "inputs = Seq(...)"
+          case (name, _)                         => camelCase(name)
+        }
+        .mkString(" and ")
 
     override def describeInputs(inputs: java.util.List[JFix.Input], epoch: Integer): String = {
-      val descs = inputs.asScala.map(in => s"""DataDesc("${in.getName}", Shape(${JFix.dims(in)}), DType.${in.getDType.name})""")
+      val descs =
+        inputs.asScala.map(in => s"""DataDesc("${in.getName}", Shape(${JFix.dims(in)}), DType.${in.getDType.name})""")
       val all = if (descs.isEmpty) "DataDesc(\"data\", Shape(-1, ...), DType.FLOAT32)" else descs.mkString(", ")
       val withEpoch = if (epoch == null) "" else s", epoch = Some($epoch)"
       s"load it with Predictor(prefix, inputs = Seq($all)$withEpoch)${JFix.unknownShapes(inputs)}, or re-export it with mxport.export"

@@ -5,8 +5,8 @@ import java.awt.image.BufferedImage
 import io.mxport.{
   Context => JContext,
   DType => JDType,
-  Engine => JEngine,
   DataDesc => JDataDesc,
+  Engine => JEngine,
   Images => JImages,
   NDArray => JNDArray,
   Shape => JShape,
@@ -139,7 +139,8 @@ object Signature {
     * @throws MxportException INVALID_ARGUMENT when a list is empty or has duplicate names
     */
   @throws[MxportException]
-  def apply(inputs: Seq[TensorSpec], outputs: Seq[TensorSpec]): Signature = new JSignature(inputs.asJava, outputs.asJava)
+  def apply(inputs: Seq[TensorSpec], outputs: Seq[TensorSpec]): Signature =
+    new JSignature(inputs.asJava, outputs.asJava)
 }
 
 /** Turns images into the uint8 NHWC batches image models take (RGB), through `io.mxport.Images`.

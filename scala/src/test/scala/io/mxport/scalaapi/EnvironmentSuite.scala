@@ -14,7 +14,10 @@ class EnvironmentSuite extends AnyFunSuite {
     assert(applied.getEngineWorkers >= 1 && applied.getLibraryPath.endsWith("libmxnet.so"), applied)
     val other = applied.getRequestedEngineWorkers + 1
     val e = intercept[MxportException](Environment.setEngineWorkers(other))
-    assert(e.getCode == "INVALID_ARGUMENT" && e.getMessage.contains(s"cannot set mxport.engineWorkers=$other"), e.getMessage)
+    assert(
+      e.getCode == "INVALID_ARGUMENT" && e.getMessage.contains(s"cannot set mxport.engineWorkers=$other"),
+      e.getMessage
+    )
     Environment.setEngineWorkers(applied.getRequestedEngineWorkers) // the same value changes nothing
     assert(Environment.applied.contains(applied))
   }

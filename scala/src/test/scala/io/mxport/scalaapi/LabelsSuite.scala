@@ -15,24 +15,33 @@ class LabelsSuite extends AnyFunSuite {
     assert(sig.metadata.keys.toSeq == Seq("name", "licence", "source"))
     assert(sig.metadata("licence") == "CC0-1.0")
     val top = sig.outputs.head.top(Array(0.1f, 0.4f, 0.4f, 0.1f), 3)
-    assert(top.map(c => (c.index, c.label, c.score)) == IndexedSeq((1, Some("crane"), 0.4f), (2, Some("crane"), 0.4f),
-      (0, Some("tabby"), 0.1f)))
+    assert(
+      top.map(c => (c.index, c.label, c.score)) == IndexedSeq(
+        (1, Some("crane"), 0.4f),
+        (2, Some("crane"), 0.4f),
+        (0, Some("tabby"), 0.1f)
+      )
+    )
     val e = intercept[MxportException](sig.outputs.head.top(Array(1f, 2f)))
     assert(e.getCode == "SHAPE_MISMATCH")
   }
 
   test("an optimised model's record reads as a Scala Option; an fp32 model's is None") {
     val int8 = Signature.read(TestSupport.vectors.resolve("optimized_int8").resolve("model").toString)
-    assert(int8.optimization.map(o => (o.getKind, o.getCalibrationMode.get, o.getCalibrationSamples)) ==
-      Some(("int8", "naive", 8L)))
+    assert(
+      int8.optimization.map(o => (o.getKind, o.getCalibrationMode.get, o.getCalibrationSamples)) ==
+        Some(("int8", "naive", 8L))
+    )
     assert(Signature.read(prefix).optimization.isEmpty)
   }
 
   test("a model without labels or metadata gives None and an empty map") {
     val sig = Signature.read(TestSupport.vectors.resolve("postprocess").resolve("model").toString)
     assert(sig.outputs.head.labels.isEmpty && sig.metadata.isEmpty)
-    assert(sig.outputs.head.top(Array(0.1f, 0.3f, 0.2f, 0.4f), 2).map(c => (c.index, c.label)) ==
-      IndexedSeq((3, None), (1, None)))
+    assert(
+      sig.outputs.head.top(Array(0.1f, 0.3f, 0.2f, 0.4f), 2).map(c => (c.index, c.label)) ==
+        IndexedSeq((3, None), (1, None))
+    )
   }
 
   test("the predictor's signature carries them too") {

@@ -11,12 +11,16 @@ import scala.util.Using
   * (code null) succeeds as the right call does. The rules are the Java core's; this checks the facade surfaces them.
   */
 class MistakesSuite extends AnyFunSuite {
+
   /** Rows that do not pass yet; a listed row that passes fails, so the list only shrinks. */
   private val KnownFailures = Set.empty[String]
 
   private val rows: IndexedSeq[JsonNode] = new ObjectMapper()
     .readTree(TestSupport.root.resolve("spec").resolve("mistakes.json").toFile)
-    .get("mistakes").elements.asScala.toIndexedSeq
+    .get("mistakes")
+    .elements
+    .asScala
+    .toIndexedSeq
     .filter(_.get("languages").elements.asScala.exists(_.asText == "scala"))
 
   private def text(row: JsonNode, key: String): Option[String] = Option(row.get(key)).filterNot(_.isNull).map(_.asText)
@@ -57,13 +61,15 @@ class MistakesSuite extends AnyFunSuite {
     try {
       val got = act(row)
       if (code.nonEmpty) Some(s"succeeded, expected ${code.get}")
-      else if (!row.path("inputs").isArray && got != Signature.read(model(row))) Some(s"loaded another model than ${model(row)}")
+      else if (!row.path("inputs").isArray && got != Signature.read(model(row)))
+        Some(s"loaded another model than ${model(row)}")
       else None
     } catch {
       case e: MxportException =>
         val kind = e.getFix.map[String](_.getKind.name.toLowerCase(java.util.Locale.ROOT)).orElse(null)
         if (!code.contains(e.getCode)) Some(s"code ${e.getCode}, expected $code: ${e.getMessage}")
-        else if (kind != row.path("fix_kind").textValue) Some(s"fix kind $kind, expected ${row.path("fix_kind")}: ${e.getMessage}")
+        else if (kind != row.path("fix_kind").textValue)
+          Some(s"fix kind $kind, expected ${row.path("fix_kind")}: ${e.getMessage}")
         else fixes(row).find(f => !e.getMessage.contains(f)).map(f => s"'$f' not in: ${e.getMessage}")
     }
   }

@@ -12,13 +12,16 @@ import scala.util.Using
   */
 class PredictorSuite extends AnyFunSuite {
   private def model(name: String): String = TestSupport.vectors.resolve(name).resolve("model").toString
-  private def npy(name: String, file: String): NDArray = TestSupport.readNpy(TestSupport.vectors.resolve(name).resolve(file))
+  private def npy(name: String, file: String): NDArray =
+    TestSupport.readNpy(TestSupport.vectors.resolve(name).resolve(file))
   private def code(f: => Any): String = intercept[MxportException](f).getCode
 
   test("Predictor(prefix) loads the whole model on the CPU; Using closes it") {
     val want = npy("uint8_image", "out_0_0.npy")
     val got = Using.resource(Predictor(model("uint8_image"))) { p =>
-      assert(p.signature.inputs.map(s => (s.name, s.dtype, s.layout)) == IndexedSeq(("image", DType.UINT8, Some("NHWC"))))
+      assert(
+        p.signature.inputs.map(s => (s.name, s.dtype, s.layout)) == IndexedSeq(("image", DType.UINT8, Some("NHWC")))
+      )
       assert(p.signature.paramsSha256.exists(_.length == 64))
       p.predictWithNDArray(IndexedSeq(npy("uint8_image", "in_0_0.npy"))).head
     }
@@ -138,9 +141,17 @@ class PredictorSuite extends AnyFunSuite {
     assert(Shape(1, 300, 300, 3) == new io.mxport.Shape(1, 300, 300, 3) && Shape(-1, 5).dims == IndexedSeq(-1, 5))
     assert(DType("uint8") == DType.UINT8 && DType.values.map(_.getName).contains("float16"))
     val shape = Shape(2, 3)
-    assert(Seq(NDArray(new Array[Byte](6), shape), NDArray(new Array[Float](6), shape), NDArray(new Array[Double](6), shape),
-      NDArray(new Array[Int](6), shape), NDArray(new Array[Long](6), shape), NDArray.raw(DType.FLOAT16, new Array[Byte](12), shape))
-      .map(_.dtype) == Seq(DType.UINT8, DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64, DType.FLOAT16))
+    assert(
+      Seq(
+        NDArray(new Array[Byte](6), shape),
+        NDArray(new Array[Float](6), shape),
+        NDArray(new Array[Double](6), shape),
+        NDArray(new Array[Int](6), shape),
+        NDArray(new Array[Long](6), shape),
+        NDArray.raw(DType.FLOAT16, new Array[Byte](12), shape)
+      )
+        .map(_.dtype) == Seq(DType.UINT8, DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64, DType.FLOAT16)
+    )
     val spec = TensorSpec("x", Shape(-1, 6), layout = Some("NC"))
     assert(spec == new io.mxport.TensorSpec("x", Shape(-1, 6), DType.FLOAT32, "NC"))
     assert((spec.name, spec.shape, spec.dtype, spec.layout) == (("x", Shape(-1, 6), DType.FLOAT32, Some("NC"))))

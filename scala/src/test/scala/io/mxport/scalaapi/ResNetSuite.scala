@@ -63,7 +63,9 @@ class ResNetSuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(got.head == want, s"batch $n: Scala's output is not bit-identical to Java's") // shape, dtype, bytes
     // by name too; the flat API cannot say H and W, which are dynamic here: the Java core refuses it
     assert(scalaPredictor.predictWithNDArray(Map("data" -> input)) == Map("prob" -> want))
-    assert(intercept[MxportException](scalaPredictor.predict(IndexedSeq(input.toFloatArray))).getCode == "INVALID_ARGUMENT")
+    assert(
+      intercept[MxportException](scalaPredictor.predict(IndexedSeq(input.toFloatArray))).getCode == "INVALID_ARGUMENT"
+    )
   }
 
   test("batch 1: Scala's output equals Java's bit for bit") {

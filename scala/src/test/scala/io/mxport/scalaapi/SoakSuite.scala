@@ -19,8 +19,12 @@ class SoakSuite extends AnyFunSuite {
   private val MaxRssGrowthKb = 512L * 1024
 
   private def rssKb(): Long =
-    Files.readAllLines(Paths.get("/proc/self/status")).toArray(Array.empty[String])
-      .find(_.startsWith("VmRSS:")).map(_.replaceAll("[^0-9]", "").toLong).getOrElse(-1L)
+    Files
+      .readAllLines(Paths.get("/proc/self/status"))
+      .toArray(Array.empty[String])
+      .find(_.startsWith("VmRSS:"))
+      .map(_.replaceAll("[^0-9]", "").toLong)
+      .getOrElse(-1L)
 
   private def pixels(batch: Int, h: Int, w: Int, seed: Long): NDArray = {
     val b = new Array[Byte](batch * h * w * 3)
@@ -61,39 +65,42 @@ class SoakSuite extends AnyFunSuite {
     val t0 = System.nanoTime()
     try {
       val workers = (0 until 2).map { id =>
-        new Thread(() => {
-          val r = new Random(100 + id)
-          val own = Array.fill[Option[Predictor]](prefixes.size)(None)
-          try {
-            while (System.nanoTime() < deadline) {
-              val k = r.nextInt(cases.size)
-              val c = cases(k)
-              try {
-                val p =
-                  if (id == 0) shared(c.model)
-                  else {
-                    if (own(c.model).isDefined && r.nextInt(reopenOdds(c.model)) == 0) {
-                      own(c.model).foreach(_.close())
-                      own(c.model) = None
-                      reopens.incrementAndGet()
+        new Thread(
+          () => {
+            val r = new Random(100 + id)
+            val own = Array.fill[Option[Predictor]](prefixes.size)(None)
+            try {
+              while (System.nanoTime() < deadline) {
+                val k = r.nextInt(cases.size)
+                val c = cases(k)
+                try {
+                  val p =
+                    if (id == 0) shared(c.model)
+                    else {
+                      if (own(c.model).isDefined && r.nextInt(reopenOdds(c.model)) == 0) {
+                        own(c.model).foreach(_.close())
+                        own(c.model) = None
+                        reopens.incrementAndGet()
+                      }
+                      if (own(c.model).isEmpty) own(c.model) = Some(Predictor(prefixes(c.model)))
+                      own(c.model).get
                     }
-                    if (own(c.model).isEmpty) own(c.model) = Some(Predictor(prefixes(c.model)))
-                    own(c.model).get
+                  val got = p.predictWithNDArray(c.inputs)
+                  predictions.incrementAndGet()
+                  if (got != want(k)) {
+                    mismatches.incrementAndGet()
+                    failures.synchronized(failures += s"thread $id: ${prefixes(c.model)} ${c.name} differs")
                   }
-                val got = p.predictWithNDArray(c.inputs)
-                predictions.incrementAndGet()
-                if (got != want(k)) {
-                  mismatches.incrementAndGet()
-                  failures.synchronized(failures += s"thread $id: ${prefixes(c.model)} ${c.name} differs")
+                } catch {
+                  case e: Exception =>
+                    errors.incrementAndGet()
+                    failures.synchronized(failures += s"thread $id: ${c.name}: $e")
                 }
-              } catch {
-                case e: Exception =>
-                  errors.incrementAndGet()
-                  failures.synchronized(failures += s"thread $id: ${c.name}: $e")
               }
-            }
-          } finally own.foreach(_.foreach(_.close()))
-        }, s"scala-soak-$id")
+            } finally own.foreach(_.foreach(_.close()))
+          },
+          s"scala-soak-$id"
+        )
       }
       workers.foreach(_.start())
       while (workers.exists(_.isAlive)) {
@@ -103,9 +110,11 @@ class SoakSuite extends AnyFunSuite {
     } finally shared.foreach(_.close())
     val seconds = (System.nanoTime() - t0) / 1e9
     val rssEnd = rssKb()
-    println(f"[scala soak] 2 threads (1 shared, 1 own) x $Seconds%.0f s: ${predictions.get} predictions checked," +
-      f" ${predictions.get / seconds}%.1f/s, ${mismatches.get} mismatches, ${errors.get} errors, ${reopens.get} reopens;" +
-      s" VmRSS start $rssStart kB, end (after close) $rssEnd kB, max $rssMax kB")
+    println(
+      f"[scala soak] 2 threads (1 shared, 1 own) x $Seconds%.0f s: ${predictions.get} predictions checked," +
+        f" ${predictions.get / seconds}%.1f/s, ${mismatches.get} mismatches, ${errors.get} errors, ${reopens.get} reopens;" +
+        s" VmRSS start $rssStart kB, end (after close) $rssEnd kB, max $rssMax kB"
+    )
     assert(mismatches.get == 0, failures.take(10).mkString("; "))
     assert(errors.get == 0, failures.take(10).mkString("; "))
     assert(predictions.get > 0)

@@ -13,7 +13,8 @@ object TestSupport {
     * working directory that has VERSION and spec/.
     */
   lazy val root: Path = {
-    val fromBuild = Option(System.getProperty("mxport.root")).map(Paths.get(_)).filter(p => Files.isRegularFile(p.resolve("VERSION")))
+    val fromBuild =
+      Option(System.getProperty("mxport.root")).map(Paths.get(_)).filter(p => Files.isRegularFile(p.resolve("VERSION")))
     fromBuild
       .orElse(
         Iterator
@@ -28,7 +29,11 @@ object TestSupport {
   def vectors: Path = root.resolve("spec").resolve("vectors")
 
   /** Where `make models` writes: env MXPORT_MODELS, else `<repo>/.cache/models`. */
-  def models: Path = sys.env.get("MXPORT_MODELS").filter(_.nonEmpty).map(Paths.get(_)).getOrElse(root.resolve(".cache").resolve("models"))
+  def models: Path = sys.env
+    .get("MXPORT_MODELS")
+    .filter(_.nonEmpty)
+    .map(Paths.get(_))
+    .getOrElse(root.resolve(".cache").resolve("models"))
 
   /** The end-to-end ResNet-18 prefix; fails (does not skip) when `make models` has not made it. */
   def resnet: String = {
@@ -38,15 +43,22 @@ object TestSupport {
   }
 
   private val Descr = Map(
-    "<f4" -> DType.FLOAT32, "<f8" -> DType.FLOAT64, "<f2" -> DType.FLOAT16, "|u1" -> DType.UINT8,
-    "|i1" -> DType.INT8, "<i4" -> DType.INT32, "<i8" -> DType.INT64
+    "<f4" -> DType.FLOAT32,
+    "<f8" -> DType.FLOAT64,
+    "<f2" -> DType.FLOAT16,
+    "|u1" -> DType.UINT8,
+    "|i1" -> DType.INT8,
+    "<i4" -> DType.INT32,
+    "<i8" -> DType.INT64
   )
 
   /** Reads a .npy file (versions 1-3, little-endian, C order). */
   def readNpy(path: Path): NDArray = {
     val all = Files.readAllBytes(path)
-    require(all.length >= 10 && all(0) == 0x93.toByte && new String(all, 1, 5, StandardCharsets.US_ASCII) == "NUMPY",
-      s"$path is not a .npy file")
+    require(
+      all.length >= 10 && all(0) == 0x93.toByte && new String(all, 1, 5, StandardCharsets.US_ASCII) == "NUMPY",
+      s"$path is not a .npy file"
+    )
     val b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN)
     val (headerLen, offset) = if (all(6) == 1) (b.getShort(8) & 0xffff, 10) else (b.getInt(8), 12)
     val header = new String(all, offset, headerLen, StandardCharsets.ISO_8859_1)
@@ -56,7 +68,11 @@ object TestSupport {
     (descr.flatMap(Descr.get), fortran, shape) match {
       case (Some(dtype), Some("False"), Some(dims)) =>
         val ints = dims.split(",").map(_.trim).filter(_.nonEmpty).map(_.toInt)
-        NDArray.raw(dtype, java.util.Arrays.copyOfRange(all, offset + headerLen, all.length), Shape(ints.toIndexedSeq: _*))
+        NDArray.raw(
+          dtype,
+          java.util.Arrays.copyOfRange(all, offset + headerLen, all.length),
+          Shape(ints.toIndexedSeq: _*)
+        )
       case _ => throw new IllegalArgumentException(s"$path: unsupported .npy header $header")
     }
   }

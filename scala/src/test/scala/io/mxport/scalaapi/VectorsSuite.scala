@@ -18,7 +18,11 @@ class VectorsSuite extends AnyFunSuite {
     val dir = TestSupport.vectors
     require(Files.isDirectory(dir), s"$dir is missing: run `make vectors`")
     val names = Using.resource(Files.list(dir)) { s =>
-      s.iterator.asScala.filter(p => Files.isRegularFile(p.resolve("case.json"))).map(_.getFileName.toString).toIndexedSeq.sorted
+      s.iterator.asScala
+        .filter(p => Files.isRegularFile(p.resolve("case.json")))
+        .map(_.getFileName.toString)
+        .toIndexedSeq
+        .sorted
     }
     require(names.nonEmpty, s"$dir holds no case: run `make vectors`")
     names
@@ -43,8 +47,12 @@ class VectorsSuite extends AnyFunSuite {
       if (inputs.isNull || inputs.isMissingNode) Seq.empty
       else
         inputs.asScala.toSeq.map { s =>
-          DataDesc(s.get("name").asText, Shape(s.get("shape").asScala.toSeq.map(_.intValue): _*), DType(s.get("dtype").asText),
-            layout = Option(s.get("layout")).filterNot(_.isNull).map(_.asText))
+          DataDesc(
+            s.get("name").asText,
+            Shape(s.get("shape").asScala.toSeq.map(_.intValue): _*),
+            DType(s.get("dtype").asText),
+            layout = Option(s.get("layout")).filterNot(_.isNull).map(_.asText)
+          )
         }
     val epoch = Option(c.path("load").path("epoch")).filter(_.isInt).map(_.intValue)
     Predictor(folder.resolve("model").toString, loadTransforms = loadTransforms, inputs = descriptions, epoch = epoch)
@@ -69,8 +77,11 @@ class VectorsSuite extends AnyFunSuite {
         } else {
           if (c.has("output_names")) { // an old model's names are its graph's own (spec section 7)
             assert(predictor.signature.outputs.map(_.name) == c.get("output_names").asScala.map(_.asText).toSeq, name)
-            assert(predictor.signature.inputs.map(_.name) ==
-              c.get("load").get("inputs").asScala.map(_.get("name").asText).toSeq, name)
+            assert(
+              predictor.signature.inputs.map(_.name) ==
+                c.get("load").get("inputs").asScala.map(_.get("name").asText).toSeq,
+              name
+            )
           }
           val got = predictor.predictWithNDArray(inputs)
           val want = arrays(folder, run.get("outputs"))
@@ -78,8 +89,13 @@ class VectorsSuite extends AnyFunSuite {
           assert(predictor.signature.outputs.size == got.size)
           for (((g, w), j) <- got.zip(want).zipWithIndex) {
             TestSupport.assertMeaningful(w, s"$name output $j")
-            TestSupport.assertClose(g, w, c.get("rtol").doubleValue, c.get("atol").doubleValue,
-              s"$name run ${run.get("inputs")} (load_transforms ${run.get("load_transforms")}) output $j")
+            TestSupport.assertClose(
+              g,
+              w,
+              c.get("rtol").doubleValue,
+              c.get("atol").doubleValue,
+              s"$name run ${run.get("inputs")} (load_transforms ${run.get("load_transforms")}) output $j"
+            )
             compared += 1
           }
         }

@@ -53,7 +53,9 @@ final class Batcher implements AutoCloseable {
             StringBuilder k = new StringBuilder();
             for (NDArray a : inputs) {
                 int[] dims = a.getShape().toArray();
-                k.append(a.getDType()).append(Arrays.toString(Arrays.copyOfRange(dims, 1, dims.length))).append(';');
+                k.append(a.getDType())
+                        .append(Arrays.toString(Arrays.copyOfRange(dims, 1, dims.length)))
+                        .append(';');
             }
             this.key = k.toString();
         }
@@ -98,8 +100,8 @@ final class Batcher implements AutoCloseable {
         lock.lock();
         try {
             if (closing) {
-                throw new ServeException(503, "UNAVAILABLE", "model '" + name + "' is shutting down: retry on another"
-                        + " replica");
+                throw new ServeException(
+                        503, "UNAVAILABLE", "model '" + name + "' is shutting down: retry on another" + " replica");
             }
             pending.addLast(job);
             arrived.signalAll();
@@ -231,12 +233,15 @@ final class Batcher implements AutoCloseable {
     private static NDArray rows(NDArray out, int offset, int count, int total) {
         int[] dims = out.getShape().toArray();
         if (dims.length == 0 || dims[0] != total) {
-            throw new IllegalStateException("output of shape " + out.getShape() + " has no batch dimension of " + total);
+            throw new IllegalStateException(
+                    "output of shape " + out.getShape() + " has no batch dimension of " + total);
         }
         byte[] raw = out.toRawBytes();
         int rowBytes = raw.length / total;
         dims[0] = count;
-        return NDArray.ofRaw(out.getDType(), Arrays.copyOfRange(raw, offset * rowBytes, (offset + count) * rowBytes),
+        return NDArray.ofRaw(
+                out.getDType(),
+                Arrays.copyOfRange(raw, offset * rowBytes, (offset + count) * rowBytes),
                 new Shape(dims));
     }
 

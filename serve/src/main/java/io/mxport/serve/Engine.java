@@ -13,8 +13,7 @@ interface Engine {
     String name();
 
     /** Applied before the first model loads (e.g. MXNet's engine workers, which libmxnet reads once). */
-    default void configure(ServeOptions options) {
-    }
+    default void configure(ServeOptions options) {}
 
     /** Loads the model at {@code prefix}; failures are {@link io.mxport.MxportException}s. */
     Model load(String prefix);

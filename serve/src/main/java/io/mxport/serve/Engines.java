@@ -1,7 +1,7 @@
 package io.mxport.serve;
 
-import io.mxport.NDArray;
 import io.mxport.Environment;
+import io.mxport.NDArray;
 import io.mxport.Predictor;
 import io.mxport.Signature;
 import java.util.LinkedHashMap;
@@ -17,8 +17,7 @@ final class Engines {
         ENGINES.put("mxnet", MxnetEngine::new);
     }
 
-    private Engines() {
-    }
+    private Engines() {}
 
     static String names() {
         return String.join(", ", ENGINES.keySet());
@@ -72,7 +71,7 @@ final class Engines {
 
         @Override
         public int concurrentCalls() {
-            return Math.max(1, Predictor.engineWorkerCount());
+            return Math.max(1, Environment.load().getEngineWorkers());
         }
     }
 }

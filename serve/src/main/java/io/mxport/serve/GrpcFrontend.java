@@ -6,6 +6,7 @@ import io.grpc.Status;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.mxport.ErrorCode;
+import io.mxport.TensorSpec;
 import io.mxport.serve.grpc.GRPCInferenceServiceGrpc;
 import io.mxport.serve.grpc.InferParameter;
 import io.mxport.serve.grpc.InferTensorContents;
@@ -21,7 +22,6 @@ import io.mxport.serve.grpc.ServerMetadataRequest;
 import io.mxport.serve.grpc.ServerMetadataResponse;
 import io.mxport.serve.grpc.ServerReadyRequest;
 import io.mxport.serve.grpc.ServerReadyResponse;
-import io.mxport.TensorSpec;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -83,7 +83,12 @@ final class GrpcFrontend implements AutoCloseable {
             this.server = server;
         }
 
-        private <T> void answer(StreamObserver<T> observer, String what, String model, long start, long in,
+        private <T> void answer(
+                StreamObserver<T> observer,
+                String what,
+                String model,
+                long start,
+                long in,
                 java.util.function.Supplier<T> body) {
             server.metrics.inFlight.incrementAndGet();
             try {
@@ -91,8 +96,16 @@ final class GrpcFrontend implements AutoCloseable {
                 observer.onNext(reply);
                 observer.onCompleted();
                 String id = reply instanceof ModelInferResponse r ? r.getId() : null;
-                server.log("grpc", what, model, 200, start, in, ((com.google.protobuf.MessageLite) reply).getSerializedSize(),
-                        id, null);
+                server.log(
+                        "grpc",
+                        what,
+                        model,
+                        200,
+                        start,
+                        in,
+                        ((com.google.protobuf.MessageLite) reply).getSerializedSize(),
+                        id,
+                        null);
             } catch (ServeException e) {
                 observer.onError(status(e).asRuntimeException());
                 server.log("grpc", what, model, e.httpStatus, start, in, 0, null, e.getMessage());
@@ -107,35 +120,68 @@ final class GrpcFrontend implements AutoCloseable {
 
         @Override
         public void serverLive(ServerLiveRequest request, StreamObserver<ServerLiveResponse> o) {
-            answer(o, "ServerLive", "", System.nanoTime(), 0,
-                    () -> ServerLiveResponse.newBuilder().setLive(server.isLive()).build());
+            answer(
+                    o,
+                    "ServerLive",
+                    "",
+                    System.nanoTime(),
+                    0,
+                    () -> ServerLiveResponse.newBuilder()
+                            .setLive(server.isLive())
+                            .build());
         }
 
         @Override
         public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> o) {
-            answer(o, "ServerReady", "", System.nanoTime(), 0,
-                    () -> ServerReadyResponse.newBuilder().setReady(server.isReady()).build());
+            answer(
+                    o,
+                    "ServerReady",
+                    "",
+                    System.nanoTime(),
+                    0,
+                    () -> ServerReadyResponse.newBuilder()
+                            .setReady(server.isReady())
+                            .build());
         }
 
         @Override
         public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> o) {
-            answer(o, "ModelReady", request.getName(), System.nanoTime(), 0, () -> ModelReadyResponse.newBuilder()
-                    .setReady(server.model(request.getName(), request.getVersion()).isReady() && !server.isDraining())
-                    .build());
+            answer(
+                    o,
+                    "ModelReady",
+                    request.getName(),
+                    System.nanoTime(),
+                    0,
+                    () -> ModelReadyResponse.newBuilder()
+                            .setReady(server.model(request.getName(), request.getVersion())
+                                            .isReady()
+                                    && !server.isDraining())
+                            .build());
         }
 
         @Override
         public void serverMetadata(ServerMetadataRequest request, StreamObserver<ServerMetadataResponse> o) {
-            answer(o, "ServerMetadata", "", System.nanoTime(), 0, () -> ServerMetadataResponse.newBuilder()
-                    .setName(InferenceServer.NAME).setVersion(InferenceServer.VERSION)
-                    .addExtensions("binary_tensor_data").addExtensions("classification").build());
+            answer(
+                    o,
+                    "ServerMetadata",
+                    "",
+                    System.nanoTime(),
+                    0,
+                    () -> ServerMetadataResponse.newBuilder()
+                            .setName(InferenceServer.NAME)
+                            .setVersion(InferenceServer.VERSION)
+                            .addExtensions("binary_tensor_data")
+                            .addExtensions("classification")
+                            .build());
         }
 
         @Override
         public void modelMetadata(ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> o) {
             answer(o, "ModelMetadata", request.getName(), System.nanoTime(), 0, () -> {
                 ModelHost m = server.model(request.getName(), request.getVersion());
-                ModelMetadataResponse.Builder b = ModelMetadataResponse.newBuilder().setName(m.name).addVersions("1")
+                ModelMetadataResponse.Builder b = ModelMetadataResponse.newBuilder()
+                        .setName(m.name)
+                        .addVersions("1")
                         .setPlatform(InferenceServer.PLATFORM);
                 for (TensorSpec s : m.signature.getInputs()) {
                     b.addInputs(metadata(s));
@@ -149,7 +195,8 @@ final class GrpcFrontend implements AutoCloseable {
 
         private static ModelMetadataResponse.TensorMetadata metadata(TensorSpec s) {
             ModelMetadataResponse.TensorMetadata.Builder t = ModelMetadataResponse.TensorMetadata.newBuilder()
-                    .setName(s.getName()).setDatatype(Tensor.v2(s.getDType()));
+                    .setName(s.getName())
+                    .setDatatype(Tensor.v2(s.getDType()));
             for (int d : s.getShape().toArray()) {
                 t.addShape(d);
             }
@@ -162,11 +209,14 @@ final class GrpcFrontend implements AutoCloseable {
             answer(o, "ModelInfer", request.getModelName(), start, request.getSerializedSize(), () -> {
                 InferenceRequest r = fromProto(request);
                 InferenceResult result = server.infer(r, request.getModelVersion(), start);
-                ModelInferResponse.Builder b = ModelInferResponse.newBuilder().setModelName(result.model())
-                        .setModelVersion("1").setId(result.id());
+                ModelInferResponse.Builder b = ModelInferResponse.newBuilder()
+                        .setModelName(result.model())
+                        .setModelVersion("1")
+                        .setId(result.id());
                 for (Tensor t : result.outputs()) {
                     ModelInferResponse.InferOutputTensor.Builder ot = ModelInferResponse.InferOutputTensor.newBuilder()
-                            .setName(t.name).setDatatype(t.datatype);
+                            .setName(t.name)
+                            .setDatatype(t.datatype);
                     for (long d : t.shape) {
                         ot.addShape(d);
                     }
@@ -180,22 +230,26 @@ final class GrpcFrontend implements AutoCloseable {
 
     static Map<String, Object> parameters(Map<String, InferParameter> p) {
         Map<String, Object> out = new LinkedHashMap<>();
-        p.forEach((k, v) -> out.put(k, switch (v.getParameterChoiceCase()) {
-            case BOOL_PARAM -> v.getBoolParam();
-            case INT64_PARAM -> v.getInt64Param();
-            case STRING_PARAM -> v.getStringParam();
-            case DOUBLE_PARAM -> v.getDoubleParam();
-            case UINT64_PARAM -> v.getUint64Param();
-            case PARAMETERCHOICE_NOT_SET -> "";
-        }));
+        p.forEach((k, v) -> out.put(
+                k,
+                switch (v.getParameterChoiceCase()) {
+                    case BOOL_PARAM -> v.getBoolParam();
+                    case INT64_PARAM -> v.getInt64Param();
+                    case STRING_PARAM -> v.getStringParam();
+                    case DOUBLE_PARAM -> v.getDoubleParam();
+                    case UINT64_PARAM -> v.getUint64Param();
+                    case PARAMETERCHOICE_NOT_SET -> "";
+                }));
         return out;
     }
 
     static InferenceRequest fromProto(ModelInferRequest request) {
         boolean raw = request.getRawInputContentsCount() > 0;
         if (raw && request.getRawInputContentsCount() != request.getInputsCount()) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, request.getInputsCount() + " inputs but "
-                    + request.getRawInputContentsCount() + " raw_input_contents: give one per input, in order");
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT,
+                    request.getInputsCount() + " inputs but " + request.getRawInputContentsCount()
+                            + " raw_input_contents: give one per input, in order");
         }
         List<Tensor> inputs = new ArrayList<>();
         for (int i = 0; i < request.getInputsCount(); i++) {
@@ -203,8 +257,10 @@ final class GrpcFrontend implements AutoCloseable {
             String name = in.getName();
             String datatype = in.getDatatype();
             if (!Tensor.isKnownDatatype(datatype)) {
-                throw ServeException.badRequest(ErrorCode.DTYPE_MISMATCH, "input '" + name + "' has datatype '" + datatype
-                        + "', which protocol v2 does not define: use UINT8, FP32, INT64, BYTES, ...");
+                throw ServeException.badRequest(
+                        ErrorCode.DTYPE_MISMATCH,
+                        "input '" + name + "' has datatype '" + datatype
+                                + "', which protocol v2 does not define: use UINT8, FP32, INT64, BYTES, ...");
             }
             long[] shape = in.getShapeList().stream().mapToLong(Long::longValue).toArray();
             long count = Tensor.elementCount(name, shape, Long.MAX_VALUE);
@@ -212,8 +268,10 @@ final class GrpcFrontend implements AutoCloseable {
             List<byte[]> elements = null;
             if (raw) {
                 if (in.hasContents()) {
-                    throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "input '" + name + "' has contents"
-                            + " while the request uses raw_input_contents: use one form");
+                    throw ServeException.badRequest(
+                            ErrorCode.INVALID_ARGUMENT,
+                            "input '" + name + "' has contents"
+                                    + " while the request uses raw_input_contents: use one form");
                 }
                 data = request.getRawInputContents(i).toByteArray();
                 if (Tensor.BYTES.equals(datatype)) {
@@ -237,8 +295,8 @@ final class GrpcFrontend implements AutoCloseable {
         for (ModelInferRequest.InferRequestedOutputTensor o : request.getOutputsList()) {
             outs.add(new InferenceRequest.RequestedOutput(o.getName(), parameters(o.getParametersMap())));
         }
-        return new InferenceRequest(request.getModelName(), request.getId(), parameters(request.getParametersMap()),
-                inputs, outs);
+        return new InferenceRequest(
+                request.getModelName(), request.getId(), parameters(request.getParametersMap()), inputs, outs);
     }
 
     private static byte[] typed(String name, String datatype, InferTensorContents c) {
@@ -257,8 +315,10 @@ final class GrpcFrontend implements AutoCloseable {
                 b = ByteBuffer.allocate(c.getUintContentsCount()).order(ByteOrder.LITTLE_ENDIAN);
                 for (int v : c.getUintContentsList()) {
                     if (v < 0 || v > 255) {
-                        throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "uint_contents of UINT8 input '"
-                                + name + "' holds " + Integer.toUnsignedString(v) + ": values are 0..255");
+                        throw ServeException.badRequest(
+                                ErrorCode.INVALID_ARGUMENT,
+                                "uint_contents of UINT8 input '" + name + "' holds " + Integer.toUnsignedString(v)
+                                        + ": values are 0..255");
                     }
                     b.put((byte) v);
                 }
@@ -267,8 +327,9 @@ final class GrpcFrontend implements AutoCloseable {
                 b = ByteBuffer.allocate(c.getIntContentsCount() * size).order(ByteOrder.LITTLE_ENDIAN);
                 for (int v : c.getIntContentsList()) {
                     if (size == 1 && (v < -128 || v > 127)) {
-                        throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "int_contents of INT8 input '"
-                                + name + "' holds " + v + ": values are -128..127");
+                        throw ServeException.badRequest(
+                                ErrorCode.INVALID_ARGUMENT,
+                                "int_contents of INT8 input '" + name + "' holds " + v + ": values are -128..127");
                     }
                     if (size == 1) {
                         b.put((byte) v);
@@ -281,8 +342,10 @@ final class GrpcFrontend implements AutoCloseable {
                 b = ByteBuffer.allocate(c.getInt64ContentsCount() * size).order(ByteOrder.LITTLE_ENDIAN);
                 c.getInt64ContentsList().forEach(b::putLong);
             }
-            default -> throw ServeException.badRequest(ErrorCode.DTYPE_MISMATCH, "input '" + name + "' of " + datatype
-                    + ": send it in raw_input_contents");
+            default ->
+                throw ServeException.badRequest(
+                        ErrorCode.DTYPE_MISMATCH,
+                        "input '" + name + "' of " + datatype + ": send it in raw_input_contents");
         }
         return b.array();
     }

@@ -57,13 +57,18 @@ final class HttpFrontend implements AutoCloseable {
         this.server = server;
         this.requests = requests;
         int maxBody = server.options.maxBodyBytes;
-        this.channel = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
+        this.channel = new ServerBootstrap()
+                .group(boss, workers)
+                .channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast(new HttpServerCodec(), new Aggregator(maxBody), new Handler());
                     }
-                }).bind(host, port).sync().channel();
+                })
+                .bind(host, port)
+                .sync()
+                .channel();
     }
 
     int port() {
@@ -93,11 +98,12 @@ final class HttpFrontend implements AutoCloseable {
             long start = System.nanoTime();
             String message = "[INVALID_ARGUMENT] the request body is over the server's limit of " + maxContentLength()
                     + " bytes: send fewer samples per request, or start the server with a larger --max-body-bytes";
-            FullHttpResponse r = response(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, RestCodec.error(message),
-                    "application/json", null);
+            FullHttpResponse r = response(
+                    HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, RestCodec.error(message), "application/json", null);
             // as Netty's own answer does: a keep-alive client may still be sending the body, which the aggregator
             // then reads and drops, so the client gets to read this answer; else close
-            boolean close = oversized instanceof io.netty.handler.codec.http.FullHttpMessage || !HttpUtil.isKeepAlive(oversized);
+            boolean close = oversized instanceof io.netty.handler.codec.http.FullHttpMessage
+                    || !HttpUtil.isKeepAlive(oversized);
             if (close) {
                 r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
                 ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
@@ -105,8 +111,16 @@ final class HttpFrontend implements AutoCloseable {
                 ctx.writeAndFlush(r);
             }
             String uri = oversized instanceof io.netty.handler.codec.http.HttpRequest q ? q.uri() : "?";
-            server.log("http", "POST " + uri, modelOf(uri), 413, start, HttpUtil.getContentLength(oversized, -1L),
-                    r.content().readableBytes(), null, message);
+            server.log(
+                    "http",
+                    "POST " + uri,
+                    modelOf(uri),
+                    413,
+                    start,
+                    HttpUtil.getContentLength(oversized, -1L),
+                    r.content().readableBytes(),
+                    null,
+                    message);
         }
     }
 
@@ -115,7 +129,8 @@ final class HttpFrontend implements AutoCloseable {
         return m.matches() ? m.group(1) : "";
     }
 
-    private static FullHttpResponse response(HttpResponseStatus status, byte[] body, String type, Integer headerLength) {
+    private static FullHttpResponse response(
+            HttpResponseStatus status, byte[] body, String type, Integer headerLength) {
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, type).setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
         if (headerLength != null) {
@@ -133,26 +148,53 @@ final class HttpFrontend implements AutoCloseable {
             String what = req.method() + " " + req.uri();
             boolean keepAlive = HttpUtil.isKeepAlive(req);
             if (!req.decoderResult().isSuccess()) {
-                reply(ctx, keepAlive, start, what, "", 0, null, new ServeException(400, "INVALID_ARGUMENT",
-                        "the HTTP request is malformed: " + req.decoderResult().cause()));
+                reply(
+                        ctx,
+                        keepAlive,
+                        start,
+                        what,
+                        "",
+                        0,
+                        null,
+                        new ServeException(
+                                400,
+                                "INVALID_ARGUMENT",
+                                "the HTTP request is malformed: "
+                                        + req.decoderResult().cause()));
                 return;
             }
             Matcher m = MODEL.matcher(path);
             if (req.method().equals(HttpMethod.POST) && m.matches() && "/infer".equals(m.group(3))) {
                 byte[] body = ByteBufUtil.getBytes(req.content());
                 if (server.isDraining()) {
-                    reply(ctx, false, start, what, m.group(1), body.length, null, new ServeException(503,
-                            "UNAVAILABLE", "the server is shutting down: retry on another replica"));
+                    reply(
+                            ctx,
+                            false,
+                            start,
+                            what,
+                            m.group(1),
+                            body.length,
+                            null,
+                            new ServeException(
+                                    503, "UNAVAILABLE", "the server is shutting down: retry on another replica"));
                     return;
                 }
                 String headerLength = req.headers().get(HEADER_LENGTH);
                 String encoding = req.headers().get(HttpHeaderNames.CONTENT_ENCODING);
                 try {
-                    requests.execute(() -> infer(ctx, keepAlive, start, what, m.group(1), m.group(2), body, headerLength,
-                            encoding));
+                    requests.execute(() ->
+                            infer(ctx, keepAlive, start, what, m.group(1), m.group(2), body, headerLength, encoding));
                 } catch (RejectedExecutionException e) {
-                    reply(ctx, keepAlive, start, what, m.group(1), body.length, null, new ServeException(503,
-                            "UNAVAILABLE", "the server is shutting down: retry on another replica"));
+                    reply(
+                            ctx,
+                            keepAlive,
+                            start,
+                            what,
+                            m.group(1),
+                            body.length,
+                            null,
+                            new ServeException(
+                                    503, "UNAVAILABLE", "the server is shutting down: retry on another replica"));
                 }
                 return;
             }
@@ -171,60 +213,89 @@ final class HttpFrontend implements AutoCloseable {
         }
     }
 
-    private record Reply(HttpResponseStatus status, byte[] body, String type, String model) {
-    }
+    private record Reply(HttpResponseStatus status, byte[] body, String type, String model) {}
 
     private Reply route(HttpMethod method, String path, Matcher m) {
         if (!method.equals(HttpMethod.GET)) {
-            throw new ServeException(405, "INVALID_ARGUMENT", method + " " + path + " is not a call of protocol v2: use"
-                    + " GET, or POST .../infer");
+            throw new ServeException(
+                    405,
+                    "INVALID_ARGUMENT",
+                    method + " " + path + " is not a call of protocol v2: use" + " GET, or POST .../infer");
         }
         String json = "application/json";
         switch (path) {
             case "/v2/health/live", "/v2/health/live/":
-                return new Reply(server.isLive() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                        RestCodec.bytes(RestCodec.JSON.createObjectNode().put("live", server.isLive())), json, "");
+                return new Reply(
+                        server.isLive() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                        RestCodec.bytes(RestCodec.JSON.createObjectNode().put("live", server.isLive())),
+                        json,
+                        "");
             case "/v2/health/ready", "/v2/health/ready/":
                 boolean ready = server.isReady();
-                return new Reply(ready ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                        RestCodec.bytes(RestCodec.JSON.createObjectNode().put("ready", ready)), json, "");
+                return new Reply(
+                        ready ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                        RestCodec.bytes(RestCodec.JSON.createObjectNode().put("ready", ready)),
+                        json,
+                        "");
             case "/v2", "/v2/":
                 return new Reply(HttpResponseStatus.OK, RestCodec.serverMetadata(), json, "");
             case "/metrics":
-                return new Reply(HttpResponseStatus.OK, server.metrics.scrape().getBytes(StandardCharsets.UTF_8),
-                        Metrics.CONTENT_TYPE, "");
+                return new Reply(
+                        HttpResponseStatus.OK,
+                        server.metrics.scrape().getBytes(StandardCharsets.UTF_8),
+                        Metrics.CONTENT_TYPE,
+                        "");
             default:
                 break;
         }
         if (!m.matches() || "/infer".equals(m.group(3))) {
-            throw new ServeException(404, "INVALID_ARGUMENT", "no such path " + path + ": the paths are /v2,"
-                    + " /v2/health/live, /v2/health/ready, /v2/models/NAME, /v2/models/NAME/ready,"
-                    + " /v2/models/NAME/infer (POST), /metrics");
+            throw new ServeException(
+                    404,
+                    "INVALID_ARGUMENT",
+                    "no such path " + path + ": the paths are /v2,"
+                            + " /v2/health/live, /v2/health/ready, /v2/models/NAME, /v2/models/NAME/ready,"
+                            + " /v2/models/NAME/infer (POST), /metrics");
         }
         ModelHost model = server.model(m.group(1), m.group(2));
         if ("/ready".equals(m.group(3))) {
             boolean ready = model.isReady() && !server.isDraining();
-            return new Reply(ready ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, RestCodec.bytes(
-                    RestCodec.JSON.createObjectNode().put("name", model.name).put("ready", ready)), json, model.name);
+            return new Reply(
+                    ready ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                    RestCodec.bytes(RestCodec.JSON
+                            .createObjectNode()
+                            .put("name", model.name)
+                            .put("ready", ready)),
+                    json,
+                    model.name);
         }
         return new Reply(HttpResponseStatus.OK, RestCodec.modelMetadata(model), json, model.name);
     }
 
-    private void infer(ChannelHandlerContext ctx, boolean keepAlive, long start, String what, String model,
-            String version, byte[] body, String headerLength, String encoding) {
+    private void infer(
+            ChannelHandlerContext ctx,
+            boolean keepAlive,
+            long start,
+            String what,
+            String model,
+            String version,
+            byte[] body,
+            String headerLength,
+            String encoding) {
         String id = null;
         try {
             if (encoding != null && !encoding.equalsIgnoreCase("identity")) {
-                throw ServeException.badRequest(io.mxport.ErrorCode.INVALID_ARGUMENT, "Content-Encoding " + encoding
-                        + " is not accepted: send the body uncompressed");
+                throw ServeException.badRequest(
+                        io.mxport.ErrorCode.INVALID_ARGUMENT,
+                        "Content-Encoding " + encoding + " is not accepted: send the body uncompressed");
             }
             Integer jsonLength = null;
             if (headerLength != null) {
                 try {
                     jsonLength = Integer.valueOf(headerLength.trim());
                 } catch (NumberFormatException e) {
-                    throw ServeException.badRequest(io.mxport.ErrorCode.INVALID_ARGUMENT, HEADER_LENGTH + " is '"
-                            + headerLength + "': give the JSON header's length in bytes");
+                    throw ServeException.badRequest(
+                            io.mxport.ErrorCode.INVALID_ARGUMENT,
+                            HEADER_LENGTH + " is '" + headerLength + "': give the JSON header's length in bytes");
                 }
             }
             server.model(model, version); // an unknown model is 404 whatever the body
@@ -232,26 +303,51 @@ final class HttpFrontend implements AutoCloseable {
             id = request.id;
             InferenceResult result = server.infer(request, version, start);
             RestCodec.Body answer = RestCodec.answer(result, request);
-            FullHttpResponse r = response(HttpResponseStatus.OK, answer.bytes(), answer.headerLength() == null
-                    ? "application/json" : "application/octet-stream", answer.headerLength());
+            FullHttpResponse r = response(
+                    HttpResponseStatus.OK,
+                    answer.bytes(),
+                    answer.headerLength() == null ? "application/json" : "application/octet-stream",
+                    answer.headerLength());
             send(ctx, r, keepAlive, start, what, model, body.length, id, null);
         } catch (ServeException e) {
             reply(ctx, keepAlive, start, what, model, body.length, id, e);
         } catch (RuntimeException e) {
-            reply(ctx, keepAlive, start, what, model, body.length, id, new ServeException(500, "INTERNAL",
-                    "the server failed on this request: " + e));
+            reply(
+                    ctx,
+                    keepAlive,
+                    start,
+                    what,
+                    model,
+                    body.length,
+                    id,
+                    new ServeException(500, "INTERNAL", "the server failed on this request: " + e));
         }
     }
 
-    private void reply(ChannelHandlerContext ctx, boolean keepAlive, long start, String what, String model, long in,
-            String id, ServeException e) {
-        FullHttpResponse r = response(HttpResponseStatus.valueOf(e.httpStatus), RestCodec.error(e.getMessage()),
-                "application/json", null);
+    private void reply(
+            ChannelHandlerContext ctx,
+            boolean keepAlive,
+            long start,
+            String what,
+            String model,
+            long in,
+            String id,
+            ServeException e) {
+        FullHttpResponse r = response(
+                HttpResponseStatus.valueOf(e.httpStatus), RestCodec.error(e.getMessage()), "application/json", null);
         send(ctx, r, keepAlive, start, what, model, in, id, e.getMessage());
     }
 
-    private void send(ChannelHandlerContext ctx, FullHttpResponse r, boolean keepAlive, long start, String what,
-            String model, long in, String id, String error) {
+    private void send(
+            ChannelHandlerContext ctx,
+            FullHttpResponse r,
+            boolean keepAlive,
+            long start,
+            String what,
+            String model,
+            long in,
+            String id,
+            String error) {
         int status = r.status().code();
         long out = r.content().readableBytes();
         if (keepAlive) {

@@ -6,8 +6,7 @@ import java.util.Map;
 /** An infer call as either protocol gives it. */
 final class InferenceRequest {
     /** An output the client asked for by name, with its parameters ({@code binary_data}, {@code classification}). */
-    record RequestedOutput(String name, Map<String, Object> parameters) {
-    }
+    record RequestedOutput(String name, Map<String, Object> parameters) {}
 
     final String model;
     final String id;
@@ -16,7 +15,11 @@ final class InferenceRequest {
     /** Empty: every output. */
     final List<RequestedOutput> outputs;
 
-    InferenceRequest(String model, String id, Map<String, Object> parameters, List<Tensor> inputs,
+    InferenceRequest(
+            String model,
+            String id,
+            Map<String, Object> parameters,
+            List<Tensor> inputs,
             List<RequestedOutput> outputs) {
         this.model = model;
         this.id = id == null ? "" : id;

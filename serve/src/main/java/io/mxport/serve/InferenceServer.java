@@ -72,12 +72,17 @@ final class InferenceServer implements AutoCloseable {
     ModelHost model(String name, String version) {
         ModelHost m = models.get(name);
         if (m == null) {
-            throw new ServeException(404, ErrorCode.MODEL_NOT_FOUND.name(), "no model '" + name + "' is served here; the"
-                    + " models are " + models.keySet() + " (GET /v2/models/<name>)");
+            throw new ServeException(
+                    404,
+                    ErrorCode.MODEL_NOT_FOUND.name(),
+                    "no model '" + name + "' is served here; the" + " models are " + models.keySet()
+                            + " (GET /v2/models/<name>)");
         }
         if (version != null && !version.isEmpty() && !version.equals("1")) {
-            throw new ServeException(404, ErrorCode.MODEL_NOT_FOUND.name(), "model '" + name + "' has only version 1,"
-                    + " not '" + version + "': leave the version out");
+            throw new ServeException(
+                    404,
+                    ErrorCode.MODEL_NOT_FOUND.name(),
+                    "model '" + name + "' has only version 1," + " not '" + version + "': leave the version out");
         }
         return m;
     }
@@ -96,15 +101,35 @@ final class InferenceServer implements AutoCloseable {
     }
 
     /** One line per request: time, protocol, what, model, status, milliseconds, bytes in and out, request id. */
-    void log(String protocol, String what, String model, int status, long startNanos, long bytesIn, long bytesOut,
-            String id, String error) {
+    void log(
+            String protocol,
+            String what,
+            String model,
+            int status,
+            long startNanos,
+            long bytesIn,
+            long bytesOut,
+            String id,
+            String error) {
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         metrics.request(model == null ? "" : model, protocol, status, seconds);
         if (options.accessLog) {
-            StringBuilder b = new StringBuilder(160).append(Instant.now()).append(' ').append(protocol).append(' ')
-                    .append(what).append(" model=").append(model == null || model.isEmpty() ? "-" : model)
-                    .append(" status=").append(status).append(String.format(java.util.Locale.ROOT, " ms=%.2f", seconds * 1e3))
-                    .append(" in=").append(bytesIn).append(" out=").append(bytesOut).append(" id=")
+            StringBuilder b = new StringBuilder(160)
+                    .append(Instant.now())
+                    .append(' ')
+                    .append(protocol)
+                    .append(' ')
+                    .append(what)
+                    .append(" model=")
+                    .append(model == null || model.isEmpty() ? "-" : model)
+                    .append(" status=")
+                    .append(status)
+                    .append(String.format(java.util.Locale.ROOT, " ms=%.2f", seconds * 1e3))
+                    .append(" in=")
+                    .append(bytesIn)
+                    .append(" out=")
+                    .append(bytesOut)
+                    .append(" id=")
                     .append(id == null || id.isEmpty() ? "-" : id);
             if (error != null) {
                 b.append(" error=").append(error.length() > 200 ? error.substring(0, 200) : error);

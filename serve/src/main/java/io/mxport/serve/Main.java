@@ -20,8 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * then the process exits.
  */
 public final class Main {
-    private Main() {
-    }
+    private Main() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length == 1 && (args[0].equals("--help") || args[0].equals("-h"))) {
@@ -56,8 +55,13 @@ public final class Main {
     /** Loads the models and opens both ports; the models are not ready until {@link InferenceServer#warmUp()}. */
     static Running start(ServeOptions options) throws Exception {
         AtomicInteger n = new AtomicInteger();
-        ThreadPoolExecutor requests = new ThreadPoolExecutor(options.requestThreads, options.requestThreads, 60,
-                TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+        ThreadPoolExecutor requests = new ThreadPoolExecutor(
+                options.requestThreads,
+                options.requestThreads,
+                60,
+                TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(),
+                r -> {
                     Thread t = new Thread(r, "mxport-serve-request-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;

@@ -23,19 +23,24 @@ final class Metrics {
 
     /** One answered request: model ("" when none was named), protocol (http, grpc), status (HTTP code). */
     void request(String model, String protocol, int status, double seconds) {
-        requests.computeIfAbsent(labels("model", model, "protocol", protocol, "status", Integer.toString(status)),
-                k -> new LongAdder()).increment();
+        requests.computeIfAbsent(
+                        labels("model", model, "protocol", protocol, "status", Integer.toString(status)),
+                        k -> new LongAdder())
+                .increment();
         if (!model.isEmpty()) {
-            latency.computeIfAbsent(labels("model", model), k -> new Histogram(SECONDS)).observe(seconds);
+            latency.computeIfAbsent(labels("model", model), k -> new Histogram(SECONDS))
+                    .observe(seconds);
         }
     }
 
     void queued(String model, double seconds) {
-        queue.computeIfAbsent(labels("model", model), k -> new Histogram(SECONDS)).observe(seconds);
+        queue.computeIfAbsent(labels("model", model), k -> new Histogram(SECONDS))
+                .observe(seconds);
     }
 
     void batch(String model, int samples) {
-        batches.computeIfAbsent(labels("model", model), k -> new Histogram(SAMPLES)).observe(samples);
+        batches.computeIfAbsent(labels("model", model), k -> new Histogram(SAMPLES))
+                .observe(samples);
     }
 
     void readiness(String model, BooleanSupplier isReady) {
@@ -46,7 +51,11 @@ final class Metrics {
         StringBuilder b = new StringBuilder();
         b.append("# HELP mxport_requests_total Requests answered, by model, protocol and HTTP status.\n");
         b.append("# TYPE mxport_requests_total counter\n");
-        requests.forEach((l, n) -> b.append("mxport_requests_total").append(l).append(' ').append(n.sum()).append('\n'));
+        requests.forEach((l, n) -> b.append("mxport_requests_total")
+                .append(l)
+                .append(' ')
+                .append(n.sum())
+                .append('\n'));
         histogram(b, "mxport_request_duration_seconds", "Time from a request's arrival to its answer.", latency);
         histogram(b, "mxport_queue_duration_seconds", "Time a request waited for its batch to start computing.", queue);
         histogram(b, "mxport_batch_size", "Samples per computed batch (merged requests).", batches);
@@ -55,7 +64,11 @@ final class Metrics {
         b.append("mxport_requests_in_flight ").append(inFlight.get()).append('\n');
         b.append("# HELP mxport_model_ready 1 when the model has warmed up and takes requests.\n");
         b.append("# TYPE mxport_model_ready gauge\n");
-        ready.forEach((l, r) -> b.append("mxport_model_ready").append(l).append(' ').append(r.getAsBoolean() ? 1 : 0).append('\n'));
+        ready.forEach((l, r) -> b.append("mxport_model_ready")
+                .append(l)
+                .append(' ')
+                .append(r.getAsBoolean() ? 1 : 0)
+                .append('\n'));
         return b.toString();
     }
 
@@ -68,8 +81,14 @@ final class Metrics {
     static String labels(String... kv) {
         StringBuilder b = new StringBuilder("{");
         for (int i = 0; i < kv.length; i += 2) {
-            b.append(i > 0 ? "," : "").append(kv[i]).append("=\"").append(kv[i + 1].replace("\\", "\\\\")
-                    .replace("\"", "\\\"").replace("\n", "\\n")).append('"');
+            b.append(i > 0 ? "," : "")
+                    .append(kv[i])
+                    .append("=\"")
+                    .append(kv[i + 1]
+                            .replace("\\", "\\\\")
+                            .replace("\"", "\\\"")
+                            .replace("\n", "\\n"))
+                    .append('"');
         }
         return b.append('}').toString();
     }
@@ -104,12 +123,33 @@ final class Metrics {
             long cumulative = 0;
             for (int i = 0; i < bounds.length; i++) {
                 cumulative += counts[i].sum();
-                b.append(name).append("_bucket{").append(inner).append(",le=\"").append(format(bounds[i])).append("\"} ")
-                        .append(cumulative).append('\n');
+                b.append(name)
+                        .append("_bucket{")
+                        .append(inner)
+                        .append(",le=\"")
+                        .append(format(bounds[i]))
+                        .append("\"} ")
+                        .append(cumulative)
+                        .append('\n');
             }
-            b.append(name).append("_bucket{").append(inner).append(",le=\"+Inf\"} ").append(count.sum()).append('\n');
-            b.append(name).append("_sum").append(labels).append(' ').append(format(sum.sum())).append('\n');
-            b.append(name).append("_count").append(labels).append(' ').append(count.sum()).append('\n');
+            b.append(name)
+                    .append("_bucket{")
+                    .append(inner)
+                    .append(",le=\"+Inf\"} ")
+                    .append(count.sum())
+                    .append('\n');
+            b.append(name)
+                    .append("_sum")
+                    .append(labels)
+                    .append(' ')
+                    .append(format(sum.sum()))
+                    .append('\n');
+            b.append(name)
+                    .append("_count")
+                    .append(labels)
+                    .append(' ')
+                    .append(count.sum())
+                    .append('\n');
         }
 
         private static String format(double v) {

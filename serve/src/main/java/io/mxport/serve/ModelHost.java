@@ -42,8 +42,8 @@ final class ModelHost implements AutoCloseable {
         this.model = model;
         this.signature = model.signature();
         this.options = options;
-        this.batcher = new Batcher(name, model, options.maxBatchSize, options.maxBatchDelayMs, engine.concurrentCalls(),
-                metrics);
+        this.batcher = new Batcher(
+                name, model, options.maxBatchSize, options.maxBatchDelayMs, engine.concurrentCalls(), metrics);
         metrics.readiness(name, this::isReady);
     }
 
@@ -62,7 +62,8 @@ final class ModelHost implements AutoCloseable {
                 }
             }
             Shape shape = new Shape(dims);
-            inputs.add(NDArray.ofRaw(s.getDType(), new byte[shape.size() * s.getDType().getByteSize()], shape));
+            inputs.add(NDArray.ofRaw(
+                    s.getDType(), new byte[shape.size() * s.getDType().getByteSize()], shape));
         }
         model.predict(inputs);
         ready = true;
@@ -70,14 +71,19 @@ final class ModelHost implements AutoCloseable {
 
     /** An input that takes encoded images as BYTES: uint8 NHWC with 3 channels (or any). */
     static boolean isImage(TensorSpec s) {
-        return s.getDType() == DType.UINT8 && "NHWC".equals(s.getLayout()) && s.getShape().rank() == 4
+        return s.getDType() == DType.UINT8
+                && "NHWC".equals(s.getLayout())
+                && s.getShape().rank() == 4
                 && (s.getShape().get(3) == 3 || s.getShape().get(3) == -1);
     }
 
     InferenceResult infer(InferenceRequest request, long deadlineNanos) {
         if (!ready) {
-            throw new ServeException(503, "UNAVAILABLE", "model '" + name + "' is not ready yet (warming up): retry"
-                    + " when GET /v2/models/" + name + "/ready answers 200");
+            throw new ServeException(
+                    503,
+                    "UNAVAILABLE",
+                    "model '" + name + "' is not ready yet (warming up): retry" + " when GET /v2/models/" + name
+                            + "/ready answers 200");
         }
         List<NDArray> inputs = inputs(request);
         List<TensorSpec> wanted = outputs(request);
@@ -89,9 +95,13 @@ final class ModelHost implements AutoCloseable {
             outputs = future.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             future.cancel(false);
-            throw new ServeException(504, "DEADLINE_EXCEEDED", "model '" + name + "' did not answer within "
-                    + options.requestTimeoutMs + " ms: send fewer samples per request, or start the server with a larger"
-                    + " --request-timeout-ms");
+            throw new ServeException(
+                    504,
+                    "DEADLINE_EXCEEDED",
+                    "model '" + name + "' did not answer within "
+                            + options.requestTimeoutMs
+                            + " ms: send fewer samples per request, or start the server with a larger"
+                            + " --request-timeout-ms");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ServeException(503, "UNAVAILABLE", "the server is stopping");
@@ -115,8 +125,11 @@ final class ModelHost implements AutoCloseable {
             int i = names.indexOf(spec.getName());
             NDArray out = outputs.get(i);
             Map<String, Object> params = asked[i] == null ? Map.of() : asked[i].parameters();
-            int k = params.containsKey("classification") ? topK(params.get("classification"), "output parameter"
-                    + " classification of '" + spec.getName() + "'") : topK;
+            int k = params.containsKey("classification")
+                    ? topK(
+                            params.get("classification"),
+                            "output parameter" + " classification of '" + spec.getName() + "'")
+                    : topK;
             answer.add(k > 0 ? classes(spec, out, k, params) : tensor(spec.getName(), out, params));
         }
         return new InferenceResult(name, request.id, answer);
@@ -126,19 +139,23 @@ final class ModelHost implements AutoCloseable {
         Map<String, Tensor> byName = new HashMap<>();
         for (Tensor t : request.inputs) {
             if (byName.put(t.name, t) != null) {
-                throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "input '" + t.name + "' is given twice: give"
-                        + " each input once");
+                throw ServeException.badRequest(
+                        ErrorCode.INVALID_ARGUMENT, "input '" + t.name + "' is given twice: give" + " each input once");
             }
             if (!signature.getInputNames().contains(t.name)) {
-                throw ServeException.badRequest(ErrorCode.UNKNOWN_INPUT, "model '" + name + "' has no input '" + t.name
-                        + "'; its inputs are " + signature.getInputNames() + " (GET /v2/models/" + name + ")");
+                throw ServeException.badRequest(
+                        ErrorCode.UNKNOWN_INPUT,
+                        "model '" + name + "' has no input '" + t.name + "'; its inputs are "
+                                + signature.getInputNames() + " (GET /v2/models/" + name + ")");
             }
         }
         if (byName.size() != signature.getInputs().size()) {
             Set<String> missing = new HashSet<>(signature.getInputNames());
             missing.removeAll(byName.keySet());
-            throw ServeException.badRequest(ErrorCode.INPUT_COUNT, "model '" + name + "' takes " + signature.getInputs()
-                    .size() + " input(s) " + signature.getInputNames() + "; missing " + missing);
+            throw ServeException.badRequest(
+                    ErrorCode.INPUT_COUNT,
+                    "model '" + name + "' takes " + signature.getInputs().size() + " input(s) "
+                            + signature.getInputNames() + "; missing " + missing);
         }
         List<NDArray> arrays = new ArrayList<>();
         int batch = -1;
@@ -146,8 +163,10 @@ final class ModelHost implements AutoCloseable {
             NDArray a = array(spec, byName.get(spec.getName()));
             int n = a.getShape().get(0);
             if (batch >= 0 && n != batch) {
-                throw ServeException.badRequest(ErrorCode.SHAPE_MISMATCH, "inputs have different batch sizes (" + batch
-                        + " and " + n + " for '" + spec.getName() + "'): give every input the same dimension 0");
+                throw ServeException.badRequest(
+                        ErrorCode.SHAPE_MISMATCH,
+                        "inputs have different batch sizes (" + batch + " and " + n + " for '" + spec.getName()
+                                + "'): give every input the same dimension 0");
             }
             batch = n;
             arrays.add(a);
@@ -161,8 +180,10 @@ final class ModelHost implements AutoCloseable {
             return images(spec, t);
         }
         if (!want.equals(t.datatype)) {
-            throw ServeException.badRequest(ErrorCode.DTYPE_MISMATCH, "input '" + spec.getName() + "' is " + want
-                    + (isImage(spec) ? " (or BYTES: encoded images)" : "") + ", got " + t.datatype + ": send " + want);
+            throw ServeException.badRequest(
+                    ErrorCode.DTYPE_MISMATCH,
+                    "input '" + spec.getName() + "' is " + want + (isImage(spec) ? " (or BYTES: encoded images)" : "")
+                            + ", got " + t.datatype + ": send " + want);
         }
         Tensor.elementCount(t.name, t.shape, options.maxTensorElements);
         checkShape(spec, t.shape);
@@ -173,9 +194,12 @@ final class ModelHost implements AutoCloseable {
         Shape shape = new Shape(dims);
         long bytes = (long) shape.size() * spec.getDType().getByteSize();
         if (t.raw.length != bytes) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "input '" + t.name + "' of shape "
-                    + Arrays.toString(t.shape) + " " + want + " takes " + bytes + " bytes of data, got " + t.raw.length
-                    + ": send exactly the shape's elements");
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "input '" + t.name + "' of shape "
+                            + Arrays.toString(t.shape) + " " + want + " takes " + bytes + " bytes of data, got "
+                            + t.raw.length
+                            + ": send exactly the shape's elements");
         }
         return NDArray.ofRaw(spec.getDType(), t.raw, shape);
     }
@@ -187,9 +211,12 @@ final class ModelHost implements AutoCloseable {
             ok = shape[i] > 0 && (s.get(i) == -1 || s.get(i) == shape[i]);
         }
         if (!ok) {
-            throw ServeException.badRequest(ErrorCode.SHAPE_MISMATCH, "input '" + spec.getName() + "' has shape "
-                    + Arrays.toString(shape) + " but the model takes " + s + " (-1: any size above 0; dimension 0 is the"
-                    + " batch): send that shape");
+            throw ServeException.badRequest(
+                    ErrorCode.SHAPE_MISMATCH,
+                    "input '" + spec.getName() + "' has shape "
+                            + Arrays.toString(shape) + " but the model takes " + s
+                            + " (-1: any size above 0; dimension 0 is the"
+                            + " batch): send that shape");
         }
     }
 
@@ -197,8 +224,10 @@ final class ModelHost implements AutoCloseable {
     private NDArray images(TensorSpec spec, Tensor t) {
         long n = Tensor.elementCount(t.name, t.shape, options.maxTensorElements);
         if (n == 0 || t.elements.size() != n) {
-            throw ServeException.badRequest(ErrorCode.SHAPE_MISMATCH, "BYTES input '" + t.name + "' of shape "
-                    + Arrays.toString(t.shape) + " holds " + t.elements.size() + " images: give shape [N] for N images");
+            throw ServeException.badRequest(
+                    ErrorCode.SHAPE_MISMATCH,
+                    "BYTES input '" + t.name + "' of shape " + Arrays.toString(t.shape) + " holds " + t.elements.size()
+                            + " images: give shape [N] for N images");
         }
         List<NDArray> decoded = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -206,14 +235,20 @@ final class ModelHost implements AutoCloseable {
             try {
                 img = Images.decode(t.elements.get(i), options.maxImagePixels);
             } catch (MxportException e) {
-                throw ServeException.badRequest(e.getErrorCode(), "image " + i + " of input '" + t.name + "': "
-                        + e.getMessage().substring(e.getCode().length() + 3) + " (at most " + options.maxImagePixels
-                        + " pixels: --max-image-pixels)");
+                throw ServeException.badRequest(
+                        e.getErrorCode(),
+                        "image " + i + " of input '" + t.name + "': "
+                                + e.getMessage().substring(e.getCode().length() + 3) + " (at most "
+                                + options.maxImagePixels
+                                + " pixels: --max-image-pixels)");
             }
             if (!decoded.isEmpty() && !img.getShape().equals(decoded.get(0).getShape())) {
-                throw ServeException.badRequest(ErrorCode.SHAPE_MISMATCH, "the images of input '" + t.name + "' differ"
-                        + " in size (" + decoded.get(0).getShape() + " and " + img.getShape() + "): send images of one"
-                        + " size together, or one image per request");
+                throw ServeException.badRequest(
+                        ErrorCode.SHAPE_MISMATCH,
+                        "the images of input '" + t.name + "' differ"
+                                + " in size (" + decoded.get(0).getShape() + " and " + img.getShape()
+                                + "): send images of one"
+                                + " size together, or one image per request");
             }
             decoded.add(img);
         }
@@ -239,8 +274,10 @@ final class ModelHost implements AutoCloseable {
         for (InferenceRequest.RequestedOutput r : request.outputs) {
             int i = signature.getOutputNames().indexOf(r.name());
             if (i < 0) {
-                throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "model '" + name + "' has no output '"
-                        + r.name() + "'; its outputs are " + signature.getOutputNames());
+                throw ServeException.badRequest(
+                        ErrorCode.INVALID_ARGUMENT,
+                        "model '" + name + "' has no output '" + r.name() + "'; its outputs are "
+                                + signature.getOutputNames());
             }
             wanted.add(signature.getOutputs().get(i));
         }
@@ -261,8 +298,9 @@ final class ModelHost implements AutoCloseable {
             k = -1;
         }
         if (k < 1 || k > 100_000) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, what + " must be a positive integer (how many"
-                    + " classes to answer), got " + value);
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT,
+                    what + " must be a positive integer (how many" + " classes to answer), got " + value);
         }
         return (int) k;
     }
@@ -280,8 +318,10 @@ final class ModelHost implements AutoCloseable {
     private Tensor classes(TensorSpec spec, NDArray out, int k, Map<String, Object> params) {
         int[] dims = out.getShape().toArray();
         if (dims.length != 2) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "output '" + spec.getName() + "' has shape "
-                    + out.getShape() + ", not [batch, classes]: top_k works on class scores only; drop top_k");
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "output '" + spec.getName() + "' has shape " + out.getShape()
+                            + ", not [batch, classes]: top_k works on class scores only; drop top_k");
         }
         float[] all = out.toFloatArray();
         int classes = dims[1];
@@ -290,7 +330,8 @@ final class ModelHost implements AutoCloseable {
         for (int row = 0; row < dims[0]; row++) {
             float[] scores = Arrays.copyOfRange(all, row * classes, (row + 1) * classes);
             for (ClassScore c : spec.topK(scores, kk)) {
-                String s = c.getScore() + ":" + c.getIndex() + c.getLabel().map(l -> ":" + l).orElse("");
+                String s = c.getScore() + ":" + c.getIndex()
+                        + c.getLabel().map(l -> ":" + l).orElse("");
                 elements.add(s.getBytes(StandardCharsets.UTF_8));
             }
         }

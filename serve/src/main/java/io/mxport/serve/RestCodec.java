@@ -28,15 +28,15 @@ final class RestCodec {
     static final ObjectMapper JSON = new ObjectMapper();
 
     static {
-        JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
+        JSON.getFactory()
+                .setStreamReadConstraints(
+                        StreamReadConstraints.builder().maxNestingDepth(64).build());
     }
 
-    private RestCodec() {
-    }
+    private RestCodec() {}
 
     /** A finished HTTP body: the bytes, and the JSON header's length when binary tensors follow it. */
-    record Body(byte[] bytes, Integer headerLength) {
-    }
+    record Body(byte[] bytes, Integer headerLength) {}
 
     static byte[] error(String message) {
         ObjectNode o = JSON.createObjectNode().put("error", message);
@@ -52,7 +52,8 @@ final class RestCodec {
     }
 
     static byte[] serverMetadata() {
-        ObjectNode o = JSON.createObjectNode().put("name", InferenceServer.NAME).put("version", InferenceServer.VERSION);
+        ObjectNode o =
+                JSON.createObjectNode().put("name", InferenceServer.NAME).put("version", InferenceServer.VERSION);
         o.putArray("extensions").add("binary_tensor_data").add("classification");
         return bytes(o);
     }
@@ -80,25 +81,34 @@ final class RestCodec {
     static InferenceRequest parse(String model, byte[] body, Integer headerLength) {
         int jsonLength = headerLength == null ? body.length : headerLength;
         if (jsonLength < 0 || jsonLength > body.length) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "Inference-Header-Content-Length is "
-                    + headerLength + " but the body has " + body.length + " bytes: give the JSON header's length in bytes");
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "Inference-Header-Content-Length is " + headerLength + " but the body has " + body.length
+                            + " bytes: give the JSON header's length in bytes");
         }
         JsonNode root;
         try {
             root = JSON.readTree(body, 0, jsonLength);
         } catch (IOException e) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "the request is not valid JSON ("
-                    + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()) + "): send a JSON object {\"inputs\": [...]} (protocol v2)");
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "the request is not valid JSON ("
+                            + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+                                    ? j.getOriginalMessage()
+                                    : e.getMessage())
+                            + "): send a JSON object {\"inputs\": [...]} (protocol v2)");
         }
         if (root == null || !root.isObject()) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "the request must be a JSON object with"
-                    + " \"inputs\": [...]");
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT, "the request must be a JSON object with" + " \"inputs\": [...]");
         }
         Map<String, Object> params = parameters(root.get("parameters"), "request");
         JsonNode inputs = root.get("inputs");
         if (inputs == null || !inputs.isArray() || inputs.isEmpty()) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "the request has no \"inputs\" array: give"
-                    + " [{\"name\", \"datatype\", \"shape\", \"data\"}, ...]");
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "the request has no \"inputs\" array: give"
+                            + " [{\"name\", \"datatype\", \"shape\", \"data\"}, ...]");
         }
         int binaryAt = jsonLength;
         List<Tensor> tensors = new ArrayList<>();
@@ -109,8 +119,10 @@ final class RestCodec {
             String name = text(in, "name", "input");
             String datatype = text(in, "datatype", "input '" + name + "'");
             if (!Tensor.isKnownDatatype(datatype)) {
-                throw ServeException.badRequest(ErrorCode.DTYPE_MISMATCH, "input '" + name + "' has datatype '" + datatype
-                        + "', which protocol v2 does not define: use UINT8, FP32, INT64, BYTES, ...");
+                throw ServeException.badRequest(
+                        ErrorCode.DTYPE_MISMATCH,
+                        "input '" + name + "' has datatype '" + datatype
+                                + "', which protocol v2 does not define: use UINT8, FP32, INT64, BYTES, ...");
             }
             long[] shape = shape(in.get("shape"), name);
             Map<String, Object> tp = parameters(in.get("parameters"), "input '" + name + "'");
@@ -119,17 +131,22 @@ final class RestCodec {
             List<byte[]> elements = null;
             if (binarySize != null) {
                 if (!(binarySize instanceof Long size) || size < 0) {
-                    throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "binary_data_size of input '" + name
-                            + "' must be a byte count, got " + binarySize);
+                    throw ServeException.badRequest(
+                            ErrorCode.INVALID_ARGUMENT,
+                            "binary_data_size of input '" + name + "' must be a byte count, got " + binarySize);
                 }
                 if (in.has("data")) {
-                    throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "input '" + name + "' has both"
-                            + " binary_data_size and \"data\": give one");
+                    throw ServeException.badRequest(
+                            ErrorCode.INVALID_ARGUMENT,
+                            "input '" + name + "' has both" + " binary_data_size and \"data\": give one");
                 }
                 if (size > body.length - binaryAt) {
-                    throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "input '" + name + "' says "
-                            + size + " bytes of binary data but only " + (body.length - binaryAt) + " follow the JSON"
-                            + " header: the binary section is cut short; send every tensor's bytes after the header");
+                    throw ServeException.badRequest(
+                            ErrorCode.INVALID_ARGUMENT,
+                            "input '" + name + "' says "
+                                    + size + " bytes of binary data but only " + (body.length - binaryAt)
+                                    + " follow the JSON"
+                                    + " header: the binary section is cut short; send every tensor's bytes after the header");
                 }
                 data = Arrays.copyOfRange(body, binaryAt, binaryAt + size.intValue());
                 binaryAt += size.intValue();
@@ -140,8 +157,9 @@ final class RestCodec {
             } else {
                 JsonNode d = in.get("data");
                 if (d == null) {
-                    throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "input '" + name + "' has no \"data\""
-                            + " and no binary_data_size parameter: give one");
+                    throw ServeException.badRequest(
+                            ErrorCode.INVALID_ARGUMENT,
+                            "input '" + name + "' has no \"data\"" + " and no binary_data_size parameter: give one");
                 }
                 List<JsonNode> flat = new ArrayList<>();
                 flatten(d, flat, name, 0);
@@ -149,8 +167,10 @@ final class RestCodec {
                     elements = new ArrayList<>();
                     for (JsonNode e : flat) {
                         if (!e.isTextual()) {
-                            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "BYTES input '" + name
-                                    + "' takes strings in \"data\"; send binary data (binary_data_size) for raw bytes");
+                            throw ServeException.badRequest(
+                                    ErrorCode.INVALID_ARGUMENT,
+                                    "BYTES input '" + name
+                                            + "' takes strings in \"data\"; send binary data (binary_data_size) for raw bytes");
                         }
                         elements.add(e.textValue().getBytes(StandardCharsets.UTF_8));
                     }
@@ -162,18 +182,22 @@ final class RestCodec {
             tensors.add(new Tensor(name, datatype, shape, data, elements, tp));
         }
         if (binaryAt != body.length) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, (body.length - binaryAt) + " bytes follow the"
-                    + " tensors the JSON header describes: give each binary input its binary_data_size");
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT,
+                    (body.length - binaryAt) + " bytes follow the"
+                            + " tensors the JSON header describes: give each binary input its binary_data_size");
         }
         List<InferenceRequest.RequestedOutput> outs = new ArrayList<>();
         JsonNode outputs = root.get("outputs");
         if (outputs != null) {
             if (!outputs.isArray()) {
-                throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "\"outputs\" must be an array of {\"name\"}");
+                throw ServeException.badRequest(
+                        ErrorCode.INVALID_ARGUMENT, "\"outputs\" must be an array of {\"name\"}");
             }
             for (JsonNode o : outputs) {
                 String name = text(o, "name", "requested output");
-                outs.add(new InferenceRequest.RequestedOutput(name, parameters(o.get("parameters"), "output '" + name + "'")));
+                outs.add(new InferenceRequest.RequestedOutput(
+                        name, parameters(o.get("parameters"), "output '" + name + "'")));
             }
         }
         JsonNode id = root.get("id");
@@ -195,9 +219,14 @@ final class RestCodec {
         long[] shape = new long[s.size()];
         for (int i = 0; i < shape.length; i++) {
             JsonNode d = s.get(i);
-            if (!d.canConvertToLong() || !d.isIntegralNumber() || d.longValue() < 0 || d.longValue() > Integer.MAX_VALUE) {
-                throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "input '" + name + "' has shape " + s
-                        + ": every dimension is an integer 0.." + Integer.MAX_VALUE);
+            if (!d.canConvertToLong()
+                    || !d.isIntegralNumber()
+                    || d.longValue() < 0
+                    || d.longValue() > Integer.MAX_VALUE) {
+                throw ServeException.badRequest(
+                        ErrorCode.INVALID_ARGUMENT,
+                        "input '" + name + "' has shape " + s + ": every dimension is an integer 0.."
+                                + Integer.MAX_VALUE);
             }
             shape[i] = d.longValue();
         }
@@ -209,8 +238,8 @@ final class RestCodec {
             return Map.of();
         }
         if (!p.isObject()) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "the parameters of the " + what + " must be a"
-                    + " JSON object");
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT, "the parameters of the " + what + " must be a" + " JSON object");
         }
         Map<String, Object> out = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = p.fields(); it.hasNext(); ) {
@@ -226,8 +255,9 @@ final class RestCodec {
             } else if (v.isTextual()) {
                 value = v.textValue();
             } else {
-                throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "parameter '" + e.getKey() + "' of the "
-                        + what + " must be a boolean, number or string");
+                throw ServeException.badRequest(
+                        ErrorCode.INVALID_ARGUMENT,
+                        "parameter '" + e.getKey() + "' of the " + what + " must be a boolean, number or string");
             }
             out.put(e.getKey(), value);
         }
@@ -236,7 +266,8 @@ final class RestCodec {
 
     private static void flatten(JsonNode d, List<JsonNode> out, String name, int depth) {
         if (depth > 32) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "\"data\" of input '" + name + "' nests too deep");
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT, "\"data\" of input '" + name + "' nests too deep");
         }
         if (d.isArray()) {
             for (JsonNode e : d) {
@@ -259,14 +290,18 @@ final class RestCodec {
                 case "FP64" -> b.putDouble(e.doubleValue());
                 case "UINT8" -> b.put((byte) integer(e, 0, 255, name, datatype));
                 case "INT8" -> b.put((byte) integer(e, -128, 127, name, datatype));
-                case "BOOL" -> b.put((byte) (e.isBoolean() ? (e.booleanValue() ? 1 : 0) : integer(e, 0, 1, name, datatype)));
+                case "BOOL" ->
+                    b.put((byte) (e.isBoolean() ? (e.booleanValue() ? 1 : 0) : integer(e, 0, 1, name, datatype)));
                 case "INT16" -> b.putShort((short) integer(e, Short.MIN_VALUE, Short.MAX_VALUE, name, datatype));
                 case "UINT16" -> b.putShort((short) integer(e, 0, 65535, name, datatype));
                 case "INT32" -> b.putInt((int) integer(e, Integer.MIN_VALUE, Integer.MAX_VALUE, name, datatype));
                 case "UINT32" -> b.putInt((int) integer(e, 0, 0xFFFFFFFFL, name, datatype));
                 case "INT64", "UINT64" -> b.putLong(integer(e, Long.MIN_VALUE, Long.MAX_VALUE, name, datatype));
-                default -> throw ServeException.badRequest(ErrorCode.DTYPE_MISMATCH, "input '" + name + "' of "
-                        + datatype + " needs binary data (binary_data_size): JSON has no form for it");
+                default ->
+                    throw ServeException.badRequest(
+                            ErrorCode.DTYPE_MISMATCH,
+                            "input '" + name + "' of " + datatype
+                                    + " needs binary data (binary_data_size): JSON has no form for it");
             }
         }
         return b.array();
@@ -280,8 +315,10 @@ final class RestCodec {
     }
 
     private static ServeException notNumber(String name, String datatype, JsonNode e) {
-        return ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "\"data\" of input '" + name + "' holds " + e
-                + ", which is not a " + datatype + " value: send numbers of the input's datatype");
+        return ServeException.badRequest(
+                ErrorCode.INVALID_ARGUMENT,
+                "\"data\" of input '" + name + "' holds " + e + ", which is not a " + datatype
+                        + " value: send numbers of the input's datatype");
     }
 
     /** The answer: JSON, or JSON then binary outputs when the request asked for binary data. */

@@ -31,6 +31,7 @@ final class ServeException extends RuntimeException {
         };
         String message = e.getMessage();
         String prefix = "[" + e.getCode() + "] ";
-        return new ServeException(status, e.getCode(), message.startsWith(prefix) ? message.substring(prefix.length()) : message);
+        return new ServeException(
+                status, e.getCode(), message.startsWith(prefix) ? message.substring(prefix.length()) : message);
     }
 }

@@ -13,7 +13,8 @@ import java.util.Map;
  * }</pre>
  */
 final class ServeOptions {
-    static final String USAGE = String.join("\n",
+    static final String USAGE = String.join(
+            "\n",
             "usage: java -jar mxport-serve.jar --model NAME=PREFIX [--model NAME=PREFIX ...] [options]",
             "  --model NAME=PREFIX        serve the mxport model <PREFIX>-symbol.json + <PREFIX>.params as NAME (repeatable)",
             "  --http-port P              REST port (default 8000; 0 picks a free port)",
@@ -67,13 +68,13 @@ final class ServeOptions {
                 case "--model" -> {
                     int at = value.indexOf('=');
                     if (at <= 0 || at == value.length() - 1) {
-                        throw new IllegalArgumentException("--model takes NAME=PREFIX, e.g. resnet=models/resnet18; got '"
-                                + value + "'");
+                        throw new IllegalArgumentException(
+                                "--model takes NAME=PREFIX, e.g. resnet=models/resnet18; got '" + value + "'");
                     }
                     String name = value.substring(0, at);
                     if (!name.matches("[A-Za-z0-9_.-]+")) {
-                        throw new IllegalArgumentException("model name '" + name + "' may hold only letters, digits, '_', '.'"
-                                + " and '-' (it is a URL path segment)");
+                        throw new IllegalArgumentException("model name '" + name
+                                + "' may hold only letters, digits, '_', '.'" + " and '-' (it is a URL path segment)");
                     }
                     if (o.models.put(name, value.substring(at + 1)) != null) {
                         throw new IllegalArgumentException("model name '" + name + "' is given twice");

@@ -22,9 +22,16 @@ final class Tensor {
     final byte[] raw;
     /** BYTES tensors: one byte string per element. Null otherwise. */
     final List<byte[]> elements;
+
     final Map<String, Object> parameters;
 
-    Tensor(String name, String datatype, long[] shape, byte[] raw, List<byte[]> elements, Map<String, Object> parameters) {
+    Tensor(
+            String name,
+            String datatype,
+            long[] shape,
+            byte[] raw,
+            List<byte[]> elements,
+            Map<String, Object> parameters) {
         this.name = name;
         this.datatype = datatype;
         this.shape = shape;
@@ -68,8 +75,10 @@ final class Tensor {
         long n = 1;
         for (long d : shape) {
             if (d < 0) {
-                throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "input '" + name + "' has shape "
-                        + Arrays.toString(shape) + ": a request's shape gives every dimension (no -1)");
+                throw ServeException.badRequest(
+                        ErrorCode.INVALID_ARGUMENT,
+                        "input '" + name + "' has shape " + Arrays.toString(shape)
+                                + ": a request's shape gives every dimension (no -1)");
             }
             if (d != 0 && n > limit / d) {
                 n = -1; // over the limit (and maybe over a long)
@@ -78,9 +87,11 @@ final class Tensor {
             n *= d;
         }
         if (n < 0 || n > limit) {
-            throw ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "input '" + name + "' of shape "
-                    + Arrays.toString(shape) + " has more than " + limit + " elements, the server's limit: send"
-                    + " smaller batches, or start the server with a larger --max-tensor-elements");
+            throw ServeException.badRequest(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "input '" + name + "' of shape "
+                            + Arrays.toString(shape) + " has more than " + limit + " elements, the server's limit: send"
+                            + " smaller batches, or start the server with a larger --max-tensor-elements");
         }
         return n;
     }
@@ -102,15 +113,19 @@ final class Tensor {
             out.add(e);
         }
         if (out.size() != count) {
-            throw ServeException.badRequest(ErrorCode.SHAPE_MISMATCH, "BYTES input '" + name + "' holds " + out.size()
-                    + " elements but its shape says " + count + ": give one element (e.g. one encoded image) per position");
+            throw ServeException.badRequest(
+                    ErrorCode.SHAPE_MISMATCH,
+                    "BYTES input '" + name + "' holds " + out.size() + " elements but its shape says " + count
+                            + ": give one element (e.g. one encoded image) per position");
         }
         return out;
     }
 
     private static ServeException truncatedBytes(String name) {
-        return ServeException.badRequest(ErrorCode.INVALID_ARGUMENT, "BYTES input '" + name + "' is cut short: each"
-                + " element is a 4-byte little-endian length followed by that many bytes");
+        return ServeException.badRequest(
+                ErrorCode.INVALID_ARGUMENT,
+                "BYTES input '" + name + "' is cut short: each"
+                        + " element is a 4-byte little-endian length followed by that many bytes");
     }
 
     /** The binary form of BYTES elements (4-byte little-endian length, then the bytes). */

@@ -23,6 +23,7 @@ class BatcherTest {
     private static Predictor predictor;
     /** Every batch the engine computed, by its input shape. */
     private static final List<Shape> computed = Collections.synchronizedList(new ArrayList<>());
+
     private static Engine.Model model;
 
     @BeforeAll
@@ -41,8 +42,7 @@ class BatcherTest {
             }
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
     }
 
@@ -79,15 +79,18 @@ class BatcherTest {
             System.arraycopy(b, 0, all, at, b.length);
             at += b.length;
         }
-        float[] merged = predictor.predictWithNDArray(List.of(NDArray.ofBytes(all, new Shape(4, 64, 80, 3))))
-                .get(0).toFloatArray();
+        float[] merged = predictor
+                .predictWithNDArray(List.of(NDArray.ofBytes(all, new Shape(4, 64, 80, 3))))
+                .get(0)
+                .toFloatArray();
         int row = 0;
         for (int i = 0; i < inputs.size(); i++) {
             NDArray got = replies.get(i).get().get(0);
             int n = inputs.get(i).getShape().get(0);
             assertEquals(new Shape(n, 1000), got.getShape());
             float[] want = java.util.Arrays.copyOfRange(merged, row * 1000, (row + n) * 1000);
-            assertArrayEquals(want, got.toFloatArray(), 0f, "request " + i + ": its rows of the merged batch, bit for bit");
+            assertArrayEquals(
+                    want, got.toFloatArray(), 0f, "request " + i + ": its rows of the merged batch, bit for bit");
             row += n;
         }
         assertTrue(metrics.scrape().contains("mxport_batch_size_bucket{model=\"resnet\",le=\"4.0\"} 1"));
@@ -110,8 +113,11 @@ class BatcherTest {
         }
         assertEquals(2, computed.size(), "a and c merged, b alone: " + computed);
         assertTrue(computed.contains(new Shape(2, 64, 80, 3)) && computed.contains(new Shape(1, 48, 48, 3)));
-        assertArrayEquals(predictor.predictWithNDArray(List.of(b)).get(0).toFloatArray(), rb.get().get(0).toFloatArray(),
-                0f, "computed alone: the Predictor's output bit for bit");
+        assertArrayEquals(
+                predictor.predictWithNDArray(List.of(b)).get(0).toFloatArray(),
+                rb.get().get(0).toFloatArray(),
+                0f,
+                "computed alone: the Predictor's output bit for bit");
         assertEquals(DType.FLOAT32, ra.get().get(0).getDType());
         assertEquals(new Shape(1, 1000), rc.get().get(0).getShape());
     }
@@ -129,8 +135,10 @@ class BatcherTest {
         }
         assertEquals(List.of(new Shape(1, 32, 32, 3), new Shape(1, 32, 32, 3)), computed);
         for (int i = 0; i < in.length; i++) {
-            assertArrayEquals(predictor.predictWithNDArray(List.of(in[i])).get(0).toFloatArray(),
-                    replies.get(i).get().get(0).toFloatArray(), 0f);
+            assertArrayEquals(
+                    predictor.predictWithNDArray(List.of(in[i])).get(0).toFloatArray(),
+                    replies.get(i).get().get(0).toFloatArray(),
+                    0f);
         }
     }
 }

@@ -18,8 +18,7 @@ import java.util.concurrent.Future;
  * <pre>java -cp serve/target/test-classes:serve/target/mxport-serve-VERSION.jar io.mxport.serve.PredictorBench PREFIX C R B</pre>
  */
 public final class PredictorBench {
-    private PredictorBench() {
-    }
+    private PredictorBench() {}
 
     public static void main(String[] args) throws Exception {
         String prefix = args[0];
@@ -54,9 +53,12 @@ public final class PredictorBench {
             double seconds = (System.nanoTime() - start) / 1e9;
             pool.shutdown();
             Arrays.sort(all);
-            System.out.printf(java.util.Locale.ROOT, "{\"samples_per_s\": %.2f, \"p50_ms\": %.3f, \"p99_ms\": %.3f}%n",
-                    clients * calls * batch / seconds, all[all.length / 2], all[Math.min(all.length - 1,
-                            (int) Math.ceil(all.length * 0.99) - 1)]);
+            System.out.printf(
+                    java.util.Locale.ROOT,
+                    "{\"samples_per_s\": %.2f, \"p50_ms\": %.3f, \"p99_ms\": %.3f}%n",
+                    clients * calls * batch / seconds,
+                    all[all.length / 2],
+                    all[Math.min(all.length - 1, (int) Math.ceil(all.length * 0.99) - 1)]);
         }
     }
 }

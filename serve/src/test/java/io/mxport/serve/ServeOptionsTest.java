@@ -10,10 +10,29 @@ import org.junit.jupiter.api.Test;
 class ServeOptionsTest {
     @Test
     void theIssuesCommandLineAndTheLimits() {
-        ServeOptions o = ServeOptions.parse(new String[] {"--model", "a=models/a", "--model=b=/m/b", "--http-port", "0",
-            "--grpc-port", "9001", "--max-batch-size", "16", "--max-batch-delay-ms", "5", "--max-body-bytes", "2048",
-            "--max-tensor-elements", "100", "--max-image-pixels", "1000", "--request-timeout-ms", "250", "--engine",
-            "mxnet"});
+        ServeOptions o = ServeOptions.parse(new String[] {
+            "--model",
+            "a=models/a",
+            "--model=b=/m/b",
+            "--http-port",
+            "0",
+            "--grpc-port",
+            "9001",
+            "--max-batch-size",
+            "16",
+            "--max-batch-delay-ms",
+            "5",
+            "--max-body-bytes",
+            "2048",
+            "--max-tensor-elements",
+            "100",
+            "--max-image-pixels",
+            "1000",
+            "--request-timeout-ms",
+            "250",
+            "--engine",
+            "mxnet"
+        });
         assertEquals(Map.of("a", "models/a", "b", "/m/b"), o.models);
         assertEquals(0, o.httpPort);
         assertEquals(9001, o.grpcPort);
@@ -39,6 +58,7 @@ class ServeOptionsTest {
     }
 
     private static String fails(String... args) {
-        return assertThrows(IllegalArgumentException.class, () -> ServeOptions.parse(args)).getMessage();
+        return assertThrows(IllegalArgumentException.class, () -> ServeOptions.parse(args))
+                .getMessage();
     }
 }

@@ -38,8 +38,9 @@ class ServerTest {
     @Test
     void notReadyUntilWarmedUpThenAnswersAsThePredictorDoes() throws Exception {
         String prefix = TestModels.resnet();
-        ServeOptions o = ServeOptions.parse(new String[] {"--model", "resnet=" + prefix, "--http-port", "0",
-            "--grpc-port", "0", "--access-log", "off"});
+        ServeOptions o = ServeOptions.parse(new String[] {
+            "--model", "resnet=" + prefix, "--http-port", "0", "--grpc-port", "0", "--access-log", "off"
+        });
         Main.Running running = Main.start(o);
         ManagedChannel channel = null;
         try (Predictor predictor = new Predictor(prefix)) {
@@ -61,7 +62,9 @@ class ServerTest {
             assertEquals("a1", out.get("id").asText());
             JsonNode data = out.get("outputs").get(0).get("data");
             byte[] pixels = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-            float[] want = predictor.predictWithNDArray(List.of(NDArray.ofBytes(pixels, new Shape(1, 2, 2, 3)))).get(0)
+            float[] want = predictor
+                    .predictWithNDArray(List.of(NDArray.ofBytes(pixels, new Shape(1, 2, 2, 3))))
+                    .get(0)
                     .toFloatArray();
             float[] got = new float[data.size()];
             for (int i = 0; i < got.length; i++) {
@@ -69,20 +72,40 @@ class ServerTest {
             }
             assertArrayEquals(want, got, 0f, "JSON floats round-trip bit for bit");
 
-            channel = NettyChannelBuilder.forAddress("127.0.0.1", running.grpc.port()).usePlaintext().build();
-            GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
-            assertTrue(stub.modelReady(ModelReadyRequest.newBuilder().setName("resnet").build()).getReady());
+            channel = NettyChannelBuilder.forAddress("127.0.0.1", running.grpc.port())
+                    .usePlaintext()
+                    .build();
+            GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub =
+                    GRPCInferenceServiceGrpc.newBlockingStub(channel);
+            assertTrue(stub.modelReady(
+                            ModelReadyRequest.newBuilder().setName("resnet").build())
+                    .getReady());
             byte[] big = new byte[2 * 40 * 50 * 3];
             new Random(3).nextBytes(big);
-            ModelInferResponse g = stub.modelInfer(ModelInferRequest.newBuilder().setModelName("resnet")
-                    .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("data").setDatatype("UINT8")
-                            .addShape(2).addShape(40).addShape(50).addShape(3))
-                    .addRawInputContents(ByteString.copyFrom(big)).build());
+            ModelInferResponse g = stub.modelInfer(ModelInferRequest.newBuilder()
+                    .setModelName("resnet")
+                    .addInputs(ModelInferRequest.InferInputTensor.newBuilder()
+                            .setName("data")
+                            .setDatatype("UINT8")
+                            .addShape(2)
+                            .addShape(40)
+                            .addShape(50)
+                            .addShape(3))
+                    .addRawInputContents(ByteString.copyFrom(big))
+                    .build());
             assertEquals(List.of(2L, 1000L), g.getOutputs(0).getShapeList());
             float[] grpcGot = new float[2000];
-            ByteBuffer.wrap(g.getRawOutputContents(0).toByteArray()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(grpcGot);
-            assertArrayEquals(predictor.predictWithNDArray(List.of(NDArray.ofBytes(big, new Shape(2, 40, 50, 3)))).get(0)
-                    .toFloatArray(), grpcGot, 0f);
+            ByteBuffer.wrap(g.getRawOutputContents(0).toByteArray())
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .asFloatBuffer()
+                    .get(grpcGot);
+            assertArrayEquals(
+                    predictor
+                            .predictWithNDArray(List.of(NDArray.ofBytes(big, new Shape(2, 40, 50, 3))))
+                            .get(0)
+                            .toFloatArray(),
+                    grpcGot,
+                    0f);
         } finally {
             if (channel != null) {
                 channel.shutdownNow();
@@ -93,8 +116,18 @@ class ServerTest {
 
     @Test
     void aRequestPastTheTimeoutIsA504AndTheServerGoesOn() throws Exception {
-        ServeOptions o = ServeOptions.parse(new String[] {"--model", "resnet=" + TestModels.resnet(), "--http-port", "0",
-            "--grpc-port", "0", "--access-log", "off", "--request-timeout-ms", "1"});
+        ServeOptions o = ServeOptions.parse(new String[] {
+            "--model",
+            "resnet=" + TestModels.resnet(),
+            "--http-port",
+            "0",
+            "--grpc-port",
+            "0",
+            "--access-log",
+            "off",
+            "--request-timeout-ms",
+            "1"
+        });
         Main.Running running = Main.start(o);
         try {
             running.server.warmUp();
@@ -107,7 +140,8 @@ class ServerTest {
                     + "\"data\":[" + data + "]}]}";
             HttpResponse<String> r = send(port, "POST", "/v2/models/resnet/infer", json);
             assertEquals(504, r.statusCode(), r.body());
-            assertTrue(r.body().startsWith("{\"error\":\"[DEADLINE_EXCEEDED] model 'resnet' did not answer within 1 ms"),
+            assertTrue(
+                    r.body().startsWith("{\"error\":\"[DEADLINE_EXCEEDED] model 'resnet' did not answer within 1 ms"),
                     r.body());
             assertEquals(200, send(port, "GET", "/v2/health/ready", null).statusCode());
         } finally {

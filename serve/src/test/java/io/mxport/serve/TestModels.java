@@ -8,8 +8,7 @@ import java.nio.file.Paths;
 
 /** The test models of `make models` / `make real-model` (.cache/models, or env MXPORT_MODELS). */
 final class TestModels {
-    private TestModels() {
-    }
+    private TestModels() {}
 
     static Path root() {
         String p = System.getProperty("mxport.root");
@@ -26,7 +25,9 @@ final class TestModels {
 
     static String resnet() {
         String env = System.getenv("MXPORT_MODELS");
-        Path models = env != null && !env.isEmpty() ? Paths.get(env) : root().resolve(".cache").resolve("models");
+        Path models = env != null && !env.isEmpty()
+                ? Paths.get(env)
+                : root().resolve(".cache").resolve("models");
         assertTrue(Files.isRegularFile(models.resolve("resnet18-symbol.json")), "run `make models` first");
         return models.resolve("resnet18").toString();
     }

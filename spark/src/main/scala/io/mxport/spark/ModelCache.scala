@@ -96,8 +96,10 @@ private[spark] object ModelCache {
           entry.predictor = load
           loads.incrementAndGet()
           loadsByKey.computeIfAbsent(key, _ => new AtomicLong()).incrementAndGet()
-          log.info(f"mxport: loaded ${key.uri} (params sha256 ${key.paramsSha256.take(12)}) in " +
-            f"${(System.nanoTime() - started) / 1e9}%.2f s")
+          log.info(
+            f"mxport: loaded ${key.uri} (params sha256 ${key.paramsSha256.take(12)}) in " +
+              f"${(System.nanoTime() - started) / 1e9}%.2f s"
+          )
         }
       }
       evict()

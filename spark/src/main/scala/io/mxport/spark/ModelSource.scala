@@ -42,7 +42,10 @@ private[spark] object ModelSource {
 
   /** The URI's scheme in lower case, or None for a plain local path. */
   def scheme(uri: String): Option[String] = {
-    require(uri != null && uri.nonEmpty, "the model URI must be a model prefix such as /models/resnet18, got an empty value")
+    require(
+      uri != null && uri.nonEmpty,
+      "the model URI must be a model prefix such as /models/resnet18, got an empty value"
+    )
     // a Windows-like or relative path has no scheme; URI parsing fails on spaces, which plain paths may have
     val colon = uri.indexOf(':')
     if (colon <= 0 || !uri.substring(0, colon).matches("[A-Za-z][A-Za-z0-9+.-]*")) None
@@ -61,12 +64,15 @@ private[spark] object ModelSource {
    */
   def localPrefix(uri: String, hadoopConf: => Configuration, withParams: Boolean): (String, Option[Path]) =
     scheme(uri) match {
-      case None => (uri, None)
-      case Some("file") => (Paths.get(new URI(uri)).toString, None)
+      case None                   => (uri, None)
+      case Some("file")           => (Paths.get(new URI(uri)).toString, None)
       case Some(SparkFilesScheme) =>
         val name = uri.substring(SparkFilesScheme.length + 1)
-        require(name.nonEmpty && !name.contains('/'), s"a sparkfiles: URI names the prefix of files added with " +
-          s"SparkContext.addFile, e.g. sparkfiles:resnet18 for resnet18-symbol.json and resnet18.params; got '$uri'")
+        require(
+          name.nonEmpty && !name.contains('/'),
+          s"a sparkfiles: URI names the prefix of files added with " +
+            s"SparkContext.addFile, e.g. sparkfiles:resnet18 for resnet18-symbol.json and resnet18.params; got '$uri'"
+        )
         (SparkFiles.get(name), None)
       case Some(_) =>
         val dir = Files.createTempDirectory("mxport-spark-")
@@ -103,8 +109,11 @@ private[spark] object ModelSource {
     val src = new HPath(from)
     val fs = src.getFileSystem(conf)
     if (!fs.exists(src)) {
-      throw new io.mxport.MxportException(io.mxport.ErrorCode.MODEL_NOT_FOUND, s"$from does not exist; check the " +
-        "model URI (a model is <prefix>-symbol.json and <prefix>.params, written by mxport.export)")
+      throw new io.mxport.MxportException(
+        io.mxport.ErrorCode.MODEL_NOT_FOUND,
+        s"$from does not exist; check the " +
+          "model URI (a model is <prefix>-symbol.json and <prefix>.params, written by mxport.export)"
+      )
     }
     val in = fs.open(src)
     try Files.copy(in, to, StandardCopyOption.REPLACE_EXISTING)

@@ -10,7 +10,8 @@ import org.apache.spark.api.plugin.{DriverPlugin, ExecutorPlugin, PluginContext,
  */
 class MxportSparkPlugin extends SparkPlugin {
   override def driverPlugin(): DriverPlugin = new DriverPlugin {
-    override def init(sc: org.apache.spark.SparkContext, ctx: PluginContext): JMap[String, String] = Collections.emptyMap()
+    override def init(sc: org.apache.spark.SparkContext, ctx: PluginContext): JMap[String, String] =
+      Collections.emptyMap()
     override def shutdown(): Unit = ModelCache.closeAll() // local mode: the driver's JVM is the executor
   }
 

@@ -55,36 +55,65 @@ class MxportTransformer(override val uid: String) extends Transformer with Defau
 
   def this() = this(Identifiable.randomUID("mxport"))
 
-  final val modelUri = new Param[String](this, "modelUri", "the model prefix: a local path, file:, sparkfiles:NAME or " +
-    "a Hadoop filesystem URI")
-  final val loadTransforms = new BooleanParam(this, "loadTransforms", "run the whole model (true) or the network " +
-    "alone (false)")
+  final val modelUri = new Param[String](
+    this,
+    "modelUri",
+    "the model prefix: a local path, file:, sparkfiles:NAME or " +
+      "a Hadoop filesystem URI"
+  )
+  final val loadTransforms = new BooleanParam(
+    this,
+    "loadTransforms",
+    "run the whole model (true) or the network " +
+      "alone (false)"
+  )
   final val batchSize = new IntParam(this, "batchSize", "rows per native call", ParamValidators.gtEq(1))
   final val padTail = new BooleanParam(this, "padTail", "pad short batches to batchSize")
   final val inputCols = new StringArrayParam(this, "inputCols", "'input=column' overrides of the by-name mapping")
   final val outputCols = new StringArrayParam(this, "outputCols", "'output=column' overrides of the output names")
-  final val onError = new Param[String](this, "onError", "what a bad row gives: 'column' or 'fail'",
-    ParamValidators.inArray(Array("column", "fail")))
+  final val onError = new Param[String](
+    this,
+    "onError",
+    "what a bad row gives: 'column' or 'fail'",
+    ParamValidators.inArray(Array("column", "fail"))
+  )
   final val errorCol = new Param[String](this, "errorCol", "the column that holds a bad row's error")
   final val idCol = new Param[String](this, "idCol", "a column that names a row in failures (default: path, if any)")
-  final val maxImagePixels = new LongParam(this, "maxImagePixels", "larger images are bad rows",
-    ParamValidators.gtEq(1))
-  final val engine = new Param[String](this, "engine", "what executors run the model on: 'mxnet' or 'onnxruntime' " +
-    "(<modelUri>.onnx, io.mxport:mxport-onnxruntime on the classpath)", ParamValidators.inArray(Array("mxnet", "onnxruntime")))
+  final val maxImagePixels =
+    new LongParam(this, "maxImagePixels", "larger images are bad rows", ParamValidators.gtEq(1))
+  final val engine = new Param[String](
+    this,
+    "engine",
+    "what executors run the model on: 'mxnet' or 'onnxruntime' " +
+      "(<modelUri>.onnx, io.mxport:mxport-onnxruntime on the classpath)",
+    ParamValidators.inArray(Array("mxnet", "onnxruntime"))
+  )
 
-  setDefault(loadTransforms -> true, batchSize -> 8, padTail -> true, inputCols -> Array.empty[String],
-    outputCols -> Array.empty[String], onError -> "column", errorCol -> "mxport_error", idCol -> "",
-    maxImagePixels -> 100000000L, engine -> "mxnet")
+  setDefault(
+    loadTransforms -> true,
+    batchSize -> 8,
+    padTail -> true,
+    inputCols -> Array.empty[String],
+    outputCols -> Array.empty[String],
+    onError -> "column",
+    errorCol -> "mxport_error",
+    idCol -> "",
+    maxImagePixels -> 100000000L,
+    engine -> "mxnet"
+  )
 
   def setModelUri(value: String): this.type = set(modelUri, value)
   def setLoadTransforms(value: Boolean): this.type = set(loadTransforms, value)
+
   /** "mxnet" (default) or "onnxruntime". */
   def setEngine(value: String): this.type = set(engine, value)
   def setBatchSize(value: Int): this.type = set(batchSize, value)
   def setPadTail(value: Boolean): this.type = set(padTail, value)
+
   /** Feeds model input `input` from column `column`. */
   def setInputCol(input: String, column: String): this.type =
     set(inputCols, $(inputCols).filterNot(_.startsWith(input + "=")) :+ s"$input=$column")
+
   /** Writes model output `output` to column `column`. */
   def setOutputCol(output: String, column: String): this.type =
     set(outputCols, $(outputCols).filterNot(_.startsWith(output + "=")) :+ s"$output=$column")
@@ -101,13 +130,30 @@ class MxportTransformer(override val uid: String) extends Transformer with Defau
     require(isDefined(modelUri), "set the model URI first: setModelUri(\"/models/resnet18\")")
     val whole = MxportTransformer.readSignature($(modelUri))
     if ($(loadTransforms)) whole
-    else whole.getNetwork.orElseThrow(() => new MxportException(ErrorCode.BAD_SIGNATURE, s"${$(modelUri)} has no " +
-      "network signature"))
+    else
+      whole.getNetwork.orElseThrow(() =>
+        new MxportException(
+          ErrorCode.BAD_SIGNATURE,
+          s"${$(modelUri)} has no " +
+            "network signature"
+        )
+      )
   }
 
   private def plan(schema: StructType): Plan = {
-    Plan.build($(modelUri), signature, schema, $(inputCols), $(outputCols), $(batchSize), $(padTail),
-      $(onError) == "fail", $(errorCol), $(idCol), $(maxImagePixels))
+    Plan.build(
+      $(modelUri),
+      signature,
+      schema,
+      $(inputCols),
+      $(outputCols),
+      $(batchSize),
+      $(padTail),
+      $(onError) == "fail",
+      $(errorCol),
+      $(idCol),
+      $(maxImagePixels)
+    )
   }
 
   override def transformSchema(schema: StructType): StructType = plan(schema).outputSchema
@@ -117,9 +163,11 @@ class MxportTransformer(override val uid: String) extends Transformer with Defau
     val p = plan(df.schema)
     val sha = MxportTransformer.readSignature(p.uri).getParamsSha256.orElse("")
     val key = ModelCache.Key(p.uri, sha, $(loadTransforms), $(engine))
-    val conf = if (ModelSource.needsHadoop(p.uri)) Some(new SerializableHadoopConf(MxportTransformer.hadoopConf())) else None
+    val conf =
+      if (ModelSource.needsHadoop(p.uri)) Some(new SerializableHadoopConf(MxportTransformer.hadoopConf())) else None
     df.mapPartitions((rows: Iterator[org.apache.spark.sql.Row]) => Scoring.partition(rows, p, key, conf))(
-      Encoders.row(p.outputSchema))
+      Encoders.row(p.outputSchema)
+    )
   }
 
   override def copy(extra: ParamMap): MxportTransformer = defaultCopy(extra)

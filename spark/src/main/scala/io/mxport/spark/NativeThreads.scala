@@ -52,7 +52,7 @@ private[spark] object NativeThreads {
       .orElse(conf.getOption("spark.executor.cores").map(_.trim.toInt))
       .orElse(conf.getOption("spark.master").collect {
         case local(n) => if (n == "*") cpus else n.toInt
-        case "local" => 1
+        case "local"  => 1
       })
       .getOrElse(cpus)
     cores.max(1).min(cpus)
@@ -66,13 +66,23 @@ private[spark] object NativeThreads {
    *  env MXNET_CPU_WORKER_NTHREADS stands. */
   def wantedWorkers(conf: SparkConf): Option[Int] =
     if (Option(System.getenv("MXNET_CPU_WORKER_NTHREADS")).exists(_.nonEmpty)) None
-    else Some(positive(conf, "spark.mxport.engineWorkers")
-      .getOrElse(cores(conf) / conf.getInt("spark.task.cpus", 1)).max(1))
+    else
+      Some(
+        positive(conf, "spark.mxport.engineWorkers")
+          .getOrElse(cores(conf) / conf.getInt("spark.task.cpus", 1))
+          .max(1)
+      )
 
   /** A Spark option that must be a positive integer, if set; else INVALID_ARGUMENT naming it and the fix. */
   private def positive(conf: SparkConf, key: String): Option[Int] = conf.getOption(key).map { value =>
-    value.trim.toIntOption.filter(_ >= 1).getOrElse(throw new MxportException(ErrorCode.INVALID_ARGUMENT,
-      s"$key=$value is not a positive integer: set it to a count such as 2, or remove it for the default"))
+    value.trim.toIntOption
+      .filter(_ >= 1)
+      .getOrElse(
+        throw new MxportException(
+          ErrorCode.INVALID_ARGUMENT,
+          s"$key=$value is not a positive integer: set it to a count such as 2, or remove it for the default"
+        )
+      )
   }
 
   /** Hands the wanted counts to the Java core; call it before the executor's first Predictor loads. */
@@ -81,16 +91,21 @@ private[spark] object NativeThreads {
     val workers = wantedWorkers(conf)
     if (Environment.applied().isEmpty) synchronized {
       count.foreach(c => hand(Environment.THREADS_PROPERTY, c, "thread(s)", Environment.setThreads(c)))
-      workers.foreach(w => hand(Environment.ENGINE_WORKERS_PROPERTY, w, "engine worker(s)", Environment.setEngineWorkers(w))
-        .foreach(h => handedWorkersCount = Some(h)))
-    } else {
+      workers.foreach(w =>
+        hand(Environment.ENGINE_WORKERS_PROPERTY, w, "engine worker(s)", Environment.setEngineWorkers(w))
+          .foreach(h => handedWorkersCount = Some(h))
+      )
+    }
+    else {
       val decided = (appliedCount, appliedWorkers)
       val perWorker = count.map(c => (c / workers.getOrElse(decided._2)).max(1))
       if (perWorker.exists(_ != decided._1) || workers.exists(_ != decided._2)) {
-        reportOnce(s"mxport: MXNet in this JVM already computes on ${decided._2} engine worker(s) with " +
-          (if (decided._1 > 0) s"${decided._1} OpenMP thread(s) each" else "the thread count decided before") +
-          " (decided once per JVM, when its first Predictor loaded); the executor's " +
-          count.fold("")(c => s"$c thread(s) and ") + workers.fold("")(w => s"$w worker(s) ") + "are not applied")
+        reportOnce(
+          s"mxport: MXNet in this JVM already computes on ${decided._2} engine worker(s) with " +
+            (if (decided._1 > 0) s"${decided._1} OpenMP thread(s) each" else "the thread count decided before") +
+            " (decided once per JVM, when its first Predictor loaded); the executor's " +
+            count.fold("")(c => s"$c thread(s) and ") + workers.fold("")(w => s"$w worker(s) ") + "are not applied"
+        )
       }
     }
   }
@@ -105,7 +120,8 @@ private[spark] object NativeThreads {
           Some(value)
         } catch { case _: MxportException if Environment.applied().isPresent => None }
       case Some(given) =>
-        if (given.trim != value.toString) reportOnce(s"mxport: -D$property=$given set in this JVM wins over the executor's $value $what")
+        if (given.trim != value.toString)
+          reportOnce(s"mxport: -D$property=$given set in this JVM wins over the executor's $value $what")
         None
     }
 

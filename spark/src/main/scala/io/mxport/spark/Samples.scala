@@ -29,14 +29,20 @@ private[spark] object Samples {
    */
   def image(bytes: Array[Byte], in: InputPlan, maxImagePixels: Long): Sample = {
     val what = s"column '${in.column}' (model input '${in.name}')"
-    val img = try Images.decode(bytes, maxImagePixels) catch {
-      case e: MxportException => bad(ErrorCode.valueOf(e.getCode), s"$what: ${e.getMessage.stripPrefix(s"[${e.getCode}] ")}")
-    }
+    val img =
+      try Images.decode(bytes, maxImagePixels)
+      catch {
+        case e: MxportException =>
+          bad(ErrorCode.valueOf(e.getCode), s"$what: ${e.getMessage.stripPrefix(s"[${e.getCode}] ")}")
+      }
     val (h, w) = (img.getShape.get(1), img.getShape.get(2))
     val want = in.dims
     if ((want(1) != -1 && want(1) != h) || (want(2) != -1 && want(2) != w))
-      bad(ErrorCode.SHAPE_MISMATCH, s"$what: the image is ${w}x$h (shape [1,$h,$w,3]) but the model takes " +
-        s"${in.shapeText}; resize the images to ${want(2)}x${want(1)} first")
+      bad(
+        ErrorCode.SHAPE_MISMATCH,
+        s"$what: the image is ${w}x$h (shape [1,$h,$w,3]) but the model takes " +
+          s"${in.shapeText}; resize the images to ${want(2)}x${want(1)} first"
+      )
     new Sample(Array(h, w, 3), img.toByteArray)
   }
 
@@ -51,24 +57,35 @@ private[spark] object Samples {
     def exact(v: Any, min: Long, max: Long, index: Int): Long = v match {
       case n @ (_: java.lang.Byte | _: java.lang.Short | _: java.lang.Integer | _: java.lang.Long) =>
         val l = n.asInstanceOf[java.lang.Number].longValue()
-        if (l < min || l > max) bad(ErrorCode.DTYPE_MISMATCH, s"$what: value $index ($l) is outside $min..$max, the " +
-          s"range of ${in.dtype}")
+        if (l < min || l > max)
+          bad(
+            ErrorCode.DTYPE_MISMATCH,
+            s"$what: value $index ($l) is outside $min..$max, the " +
+              s"range of ${in.dtype}"
+          )
         l
       case other =>
         val d = asDouble(other)
         if (d != math.rint(d) || d < min.toDouble || d > max.toDouble)
-          bad(ErrorCode.DTYPE_MISMATCH, s"$what: value $index ($d) is not an integer in $min..$max, as ${in.dtype} takes")
+          bad(
+            ErrorCode.DTYPE_MISMATCH,
+            s"$what: value $index ($d) is not an integer in $min..$max, as ${in.dtype} takes"
+          )
         d.toLong
     }
 
     val leaves = new ArrayBuffer[Any]()
     val nested = new ArrayBuffer[Int]()
     def walk(v: Any, level: Int): Unit = v match {
-      case null => bad(ErrorCode.INVALID_ARGUMENT, s"$what holds a null element")
+      case null                       => bad(ErrorCode.INVALID_ARGUMENT, s"$what holds a null element")
       case s: scala.collection.Seq[_] =>
         if (level == nested.length) nested += s.length
-        else if (nested(level) != s.length) bad(ErrorCode.SHAPE_MISMATCH, s"$what: nested arrays of different " +
-          s"lengths (${nested(level)} and ${s.length} at depth ${level + 1}); a sample is a rectangular array")
+        else if (nested(level) != s.length)
+          bad(
+            ErrorCode.SHAPE_MISMATCH,
+            s"$what: nested arrays of different " +
+              s"lengths (${nested(level)} and ${s.length} at depth ${level + 1}); a sample is a rectangular array"
+          )
         s.foreach(walk(_, level + 1))
       case x => leaves += x
     }
@@ -80,22 +97,32 @@ private[spark] object Samples {
         val fixed = want.filter(_ != -1).map(_.toLong).product
         val free = want.count(_ == -1)
         val n = leaves.length
-        if (free > 1) bad(ErrorCode.SHAPE_MISMATCH, s"$what: a flat array of $n values cannot say the shape of one " +
-          s"sample of ${in.shapeText} (${free} dynamic dimensions); give nested arrays")
+        if (free > 1)
+          bad(
+            ErrorCode.SHAPE_MISMATCH,
+            s"$what: a flat array of $n values cannot say the shape of one " +
+              s"sample of ${in.shapeText} (${free} dynamic dimensions); give nested arrays"
+          )
         if (n == 0 || n % fixed != 0 || (free == 0 && n != fixed))
-          bad(ErrorCode.SHAPE_MISMATCH, s"$what has $n values but one sample of ${in.shapeText} takes " +
-            (if (free == 0) s"$fixed" else s"a positive multiple of $fixed"))
+          bad(
+            ErrorCode.SHAPE_MISMATCH,
+            s"$what has $n values but one sample of ${in.shapeText} takes " +
+              (if (free == 0) s"$fixed" else s"a positive multiple of $fixed")
+          )
         want.map(d => if (d == -1) (n / fixed).toInt else d)
       }
     for (k <- want.indices) {
       if (dims(k) < 1 || (want(k) != -1 && want(k) != dims(k)))
-        bad(ErrorCode.SHAPE_MISMATCH, s"$what has sample shape ${dims.mkString("[", ",", "]")} (shape " +
-          s"${(1 +: dims.toSeq).mkString("[", ",", "]")}) but the model takes ${in.shapeText}")
+        bad(
+          ErrorCode.SHAPE_MISMATCH,
+          s"$what has sample shape ${dims.mkString("[", ",", "]")} (shape " +
+            s"${(1 +: dims.toSeq).mkString("[", ",", "]")}) but the model takes ${in.shapeText}"
+        )
     }
     val size = in.dtype match {
       case "float64" | "int64" => 8
       case "float32" | "int32" => 4
-      case _ => 1
+      case _                   => 1
     }
     val buf = ByteBuffer.allocate(leaves.length * size).order(ByteOrder.LITTLE_ENDIAN)
     var i = 0
@@ -104,11 +131,11 @@ private[spark] object Samples {
       in.dtype match {
         case "float32" => buf.putFloat(asDouble(v).toFloat)
         case "float64" => buf.putDouble(asDouble(v))
-        case "uint8" => buf.put(exact(v, 0, 255, i).toByte)
-        case "int8" => buf.put(exact(v, -128, 127, i).toByte)
-        case "int32" => buf.putInt(exact(v, Int.MinValue, Int.MaxValue, i).toInt)
-        case "int64" => buf.putLong(exact(v, Long.MinValue, Long.MaxValue, i))
-        case t => bad(ErrorCode.DTYPE_MISMATCH, s"$what: dtype $t is not fed by the Spark integration")
+        case "uint8"   => buf.put(exact(v, 0, 255, i).toByte)
+        case "int8"    => buf.put(exact(v, -128, 127, i).toByte)
+        case "int32"   => buf.putInt(exact(v, Int.MinValue, Int.MaxValue, i).toInt)
+        case "int64"   => buf.putLong(exact(v, Long.MinValue, Long.MaxValue, i))
+        case t         => bad(ErrorCode.DTYPE_MISMATCH, s"$what: dtype $t is not fed by the Spark integration")
       }
       i += 1
     }

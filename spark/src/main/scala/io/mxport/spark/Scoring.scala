@@ -29,9 +29,12 @@ private[spark] object Scoring {
       val found = predictor.getSignature.getParamsSha256.orElse(key.paramsSha256)
       if (found != key.paramsSha256) {
         predictor.close()
-        throw new MxportException(ErrorCode.DIGEST_MISMATCH, s"${key.uri}$suffix was written from another model " +
-          s"(params sha256 ${found.take(12)}..., the model's is ${key.paramsSha256.take(12)}...): write it again with " +
-          s"`mxport export-onnx ${key.uri} ${key.uri}$suffix`")
+        throw new MxportException(
+          ErrorCode.DIGEST_MISMATCH,
+          s"${key.uri}$suffix was written from another model " +
+            s"(params sha256 ${found.take(12)}..., the model's is ${key.paramsSha256.take(12)}...): write it again with " +
+            s"`mxport export-onnx ${key.uri} ${key.uri}$suffix`"
+        )
       }
       predictor
     } finally temp.foreach(ModelSource.deleteFolder)
@@ -42,15 +45,23 @@ private[spark] object Scoring {
     try {
       val found = Signature.read(prefix).getParamsSha256.orElse("")
       if (found != key.paramsSha256) {
-        throw new MxportException(ErrorCode.DIGEST_MISMATCH, s"the model at ${key.uri} changed after the job was " +
-          s"planned (params sha256 ${found.take(12)}... here, ${key.paramsSha256.take(12)}... on the driver): give " +
-          "every executor the same model files")
+        throw new MxportException(
+          ErrorCode.DIGEST_MISMATCH,
+          s"the model at ${key.uri} changed after the job was " +
+            s"planned (params sha256 ${found.take(12)}... here, ${key.paramsSha256.take(12)}... on the driver): give " +
+            "every executor the same model files"
+        )
       }
       new Predictor(prefix, java.util.List.of(Context.cpu()), key.loadTransforms)
     } finally temp.foreach(ModelSource.deleteFolder)
   }
 
-  def partition(rows: Iterator[Row], plan: Plan, key: ModelCache.Key, conf: Option[SerializableHadoopConf]): Iterator[Row] = {
+  def partition(
+      rows: Iterator[Row],
+      plan: Plan,
+      key: ModelCache.Key,
+      conf: Option[SerializableHadoopConf]
+  ): Iterator[Row] = {
     if (!rows.hasNext) return Iterator.empty // an empty partition loads nothing
     val ctx = TaskContext.get()
     Option(SparkEnv.get).foreach(env => NativeThreads.prepare(env.conf)) // before this JVM's first model loads
@@ -91,7 +102,7 @@ private[spark] final class ScoringIterator(rows: Iterator[Row], plan: Plan, pred
       val samples = plan.inputs.map(in => Samples.of(row.get(in.columnIndex), in, plan.maxImagePixels)).toArray
       new Pending(row, i, samples, null)
     } catch {
-      case b: BadRow => new Pending(row, i, null, b)
+      case b: BadRow   => new Pending(row, i, null, b)
       case NonFatal(e) => new Pending(row, i, null, BadRow(ErrorCode.INVALID_ARGUMENT.name, e.toString))
     }
   }
@@ -154,7 +165,7 @@ private[spark] final class ScoringIterator(rows: Iterator[Row], plan: Plan, pred
 
   private def asBadRow(e: Throwable): BadRow = e match {
     case m: MxportException => BadRow(m.getCode, m.getMessage.stripPrefix(s"[${m.getCode}] "))
-    case other => BadRow(ErrorCode.NATIVE_ERROR.name, other.toString)
+    case other              => BadRow(ErrorCode.NATIVE_ERROR.name, other.toString)
   }
 
   private def predict(batch: IndexedSeq[Pending], padded: Int): IndexedSeq[Array[AnyRef]] = {
@@ -181,8 +192,11 @@ private[spark] final class ScoringIterator(rows: Iterator[Row], plan: Plan, pred
   private def emit(p: Pending): Row = {
     if (!p.good && plan.failOnError) {
       val id = if (plan.idColumnIndex >= 0) s" (${plan.idCol.get} = ${p.row.get(plan.idColumnIndex)})" else ""
-      throw new MxportRowException(s"mxport cannot score row ${p.index} of partition $partitionId$id with " +
-        s"${plan.uri}: ${p.error.text}", p.error)
+      throw new MxportRowException(
+        s"mxport cannot score row ${p.index} of partition $partitionId$id with " +
+          s"${plan.uri}: ${p.error.text}",
+        p.error
+      )
     }
     val values = new Array[Any](p.row.length + plan.outputs.size + (if (plan.errorCol.isDefined) 1 else 0))
     var c = 0
@@ -201,12 +215,15 @@ private[spark] object Outputs {
     (0 until rows).map { k =>
       val base = k * per
       o.getDType match {
-        case DType.FLOAT32 => val a = new Array[Float](per); raw.asFloatBuffer().get(base, a); ArraySeq.unsafeWrapArray(a)
-        case DType.FLOAT64 => val a = new Array[Double](per); raw.asDoubleBuffer().get(base, a); ArraySeq.unsafeWrapArray(a)
+        case DType.FLOAT32 =>
+          val a = new Array[Float](per); raw.asFloatBuffer().get(base, a); ArraySeq.unsafeWrapArray(a)
+        case DType.FLOAT64 =>
+          val a = new Array[Double](per); raw.asDoubleBuffer().get(base, a); ArraySeq.unsafeWrapArray(a)
         case DType.INT32 => val a = new Array[Int](per); raw.asIntBuffer().get(base, a); ArraySeq.unsafeWrapArray(a)
         case DType.INT64 => val a = new Array[Long](per); raw.asLongBuffer().get(base, a); ArraySeq.unsafeWrapArray(a)
-        case DType.INT8 => val a = new Array[Byte](per); raw.get(base, a); ArraySeq.unsafeWrapArray(a)
-        case DType.UINT8 => ArraySeq.unsafeWrapArray(Array.tabulate[Short](per)(i => (raw.get(base + i) & 0xFF).toShort))
+        case DType.INT8  => val a = new Array[Byte](per); raw.get(base, a); ArraySeq.unsafeWrapArray(a)
+        case DType.UINT8 =>
+          ArraySeq.unsafeWrapArray(Array.tabulate[Short](per)(i => (raw.get(base + i) & 0xff).toShort))
         case DType.FLOAT16 => ArraySeq.unsafeWrapArray(java.util.Arrays.copyOfRange(halves, base, base + per))
         case other => throw new MxportException(ErrorCode.DTYPE_MISMATCH, s"output dtype $other has no Spark type")
       }

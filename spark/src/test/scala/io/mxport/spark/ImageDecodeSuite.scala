@@ -19,13 +19,19 @@ class ImageDecodeSuite extends AnyFunSuite {
 
   private lazy val corpus: Path = {
     val dir = Files.createTempDirectory("mxport-image-corpus-")
-    val python = Option(System.getenv("MXPORT_PYTHON")).filter(_.nonEmpty)
+    val python = Option(System.getenv("MXPORT_PYTHON"))
+      .filter(_.nonEmpty)
       .getOrElse(TestData.root.resolve(".venv").resolve("bin").resolve("python").toString)
     val log = dir.resolve("generator.log")
-    val p = new ProcessBuilder(python, TestData.root.resolve("integration_tests").resolve("image_corpus.py").toString,
-      dir.toString).redirectErrorStream(true).redirectOutput(log.toFile).start()
-    require(p.waitFor(300, TimeUnit.SECONDS) && p.exitValue() == 0,
-      s"the image corpus generator failed (needs `make spark-setup real-model`):\n${Files.readString(log)}")
+    val p = new ProcessBuilder(
+      python,
+      TestData.root.resolve("integration_tests").resolve("image_corpus.py").toString,
+      dir.toString
+    ).redirectErrorStream(true).redirectOutput(log.toFile).start()
+    require(
+      p.waitFor(300, TimeUnit.SECONDS) && p.exitValue() == 0,
+      s"the image corpus generator failed (needs `make spark-setup real-model`):\n${Files.readString(log)}"
+    )
     dir
   }
 
@@ -38,13 +44,14 @@ class ImageDecodeSuite extends AnyFunSuite {
     assert(names.size >= 30)
     val failures = names.flatMap { name =>
       val want = reference.get(name)
-      val got = try Right(Samples.image(Files.readAllBytes(corpus.resolve(name)), plan, Long.MaxValue))
-      catch { case b: BadRow => Left(b) }
+      val got =
+        try Right(Samples.image(Files.readAllBytes(corpus.resolve(name)), plan, Long.MaxValue))
+        catch { case b: BadRow => Left(b) }
       (got, Option(want.get("error")).map(_.asText)) match {
         case (Left(b), Some(code)) if b.code == code => None
-        case (Left(b), _) => Some(s"$name: ${b.text}; Python: $want")
-        case (Right(s), Some(code)) => Some(s"$name: decoded ${s.dims.mkString("x")}; Python: [$code]")
-        case (Right(s), None) =>
+        case (Left(b), _)                            => Some(s"$name: ${b.text}; Python: $want")
+        case (Right(s), Some(code))                  => Some(s"$name: decoded ${s.dims.mkString("x")}; Python: [$code]")
+        case (Right(s), None)                        =>
           val shape = want.get("shape").elements().asScala.map(_.asInt).toSeq
           if (shape == (1 +: s.dims.toSeq) && hex(s.bytes) == want.get("sha256").asText) None
           else Some(s"$name: ${s.dims.mkString("x")} ${hex(s.bytes).take(12)}; Python: $want")

@@ -30,8 +30,12 @@ class ImageScoringSuite extends SparkSuite {
   }
 
   test("outputs on real images equal the Java Predictor's bit for bit, in row order (batches of 4, 3 partitions)") {
-    val got = new MxportTransformer().setModelUri(resnet).setBatchSize(4)
-      .transform(imagesFrame(3)).select("path", "prob", "mxport_error").collect()
+    val got = new MxportTransformer()
+      .setModelUri(resnet)
+      .setBatchSize(4)
+      .transform(imagesFrame(3))
+      .select("path", "prob", "mxport_error")
+      .collect()
     assert(got.map(_.getString(0)).toSeq == images.map(_._1), "row order")
     assert(got.forall(_.isNullAt(2)), got.map(_.getString(2)).mkString("; "))
     val want = Using.resource(new Predictor(resnet, java.util.List.of(Context.cpu()), true)) { p =>
@@ -39,14 +43,21 @@ class ImageScoringSuite extends SparkSuite {
     }
     assertNotDegenerate(want)
     for ((row, w) <- got.zip(want)) {
-      assert(java.util.Arrays.equals(floats(row.get(1)), w.head), s"${row.getString(0)} differs from the Java Predictor")
+      assert(
+        java.util.Arrays.equals(floats(row.get(1)), w.head),
+        s"${row.getString(0)} differs from the Java Predictor"
+      )
     }
   }
 
   test("an int8 model (mxport.optimize, format version 3) scores like the Java Predictor, bit for bit") {
     val int8 = resnet + "-int8" // written beside resnet18 by demo/export_resnet.py (make models)
-    val got = new MxportTransformer().setModelUri(int8).setBatchSize(4)
-      .transform(imagesFrame(2)).select("path", "prob", "mxport_error").collect()
+    val got = new MxportTransformer()
+      .setModelUri(int8)
+      .setBatchSize(4)
+      .transform(imagesFrame(2))
+      .select("path", "prob", "mxport_error")
+      .collect()
     assert(got.forall(_.isNullAt(2)), got.map(_.getString(2)).mkString("; "))
     val want = Using.resource(new Predictor(int8)) { p =>
       assert(p.getSignature.getOptimization.get.getKind == "int8")
@@ -54,19 +65,33 @@ class ImageScoringSuite extends SparkSuite {
     }
     assertNotDegenerate(want)
     for ((row, w) <- got.zip(want)) {
-      assert(java.util.Arrays.equals(floats(row.get(1)), w.head), s"${row.getString(0)} differs from the Java Predictor")
+      assert(
+        java.util.Arrays.equals(floats(row.get(1)), w.head),
+        s"${row.getString(0)} differs from the Java Predictor"
+      )
     }
   }
 
   test("with padded tails, a row's outputs do not depend on how the rows are partitioned") {
-    def run(parts: Int) = new MxportTransformer().setModelUri(resnet).setBatchSize(4)
-      .transform(imagesFrame(parts)).select("prob").collect().map(r => floats(r.get(0)).toSeq).toSeq
+    def run(parts: Int) = new MxportTransformer()
+      .setModelUri(resnet)
+      .setBatchSize(4)
+      .transform(imagesFrame(parts))
+      .select("prob")
+      .collect()
+      .map(r => floats(r.get(0)).toSeq)
+      .toSeq
     assert(run(1) == run(4))
   }
 
   test("without padding, short batches run at their own size (and still equal the Java Predictor's)") {
-    val got = new MxportTransformer().setModelUri(resnet).setBatchSize(4).setPadTail(false)
-      .transform(imagesFrame(2)).select("prob").collect()
+    val got = new MxportTransformer()
+      .setModelUri(resnet)
+      .setBatchSize(4)
+      .setPadTail(false)
+      .transform(imagesFrame(2))
+      .select("prob")
+      .collect()
     val want = Using.resource(new Predictor(resnet)) { p => reference(p, slices(decoded, 2), 4, pad = false) }
     for ((row, w) <- got.zip(want)) assert(java.util.Arrays.equals(floats(row.get(0)), w.head))
   }
@@ -74,8 +99,12 @@ class ImageScoringSuite extends SparkSuite {
   test("a folder read with binaryFile scores like the Java Predictor at batch size 1") {
     val dir = tempDir()
     writeImages(dir)
-    val got = new MxportTransformer().setModelUri(resnet).setBatchSize(1)
-      .transform(spark.read.format("binaryFile").load(dir.toString)).select("path", "prob").collect()
+    val got = new MxportTransformer()
+      .setModelUri(resnet)
+      .setBatchSize(1)
+      .transform(spark.read.format("binaryFile").load(dir.toString))
+      .select("path", "prob")
+      .collect()
     assert(got.length == images.size)
     Using.resource(new Predictor(resnet)) { p =>
       for (row <- got) {
@@ -98,8 +127,10 @@ class ImageScoringSuite extends SparkSuite {
     val userEnv = Seq("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "MXNET_CPU_WORKER_NTHREADS").exists(sys.env.contains)
     val (workers, threads) =
       if (NativeThreads.handedWorkers.contains(2)) (2, 1) else (1, Runtime.getRuntime.availableProcessors())
-    assert(userEnv || (NativeThreads.appliedWorkers == workers && NativeThreads.appliedCount == threads),
+    assert(
+      userEnv || (NativeThreads.appliedWorkers == workers && NativeThreads.appliedCount == threads),
       s"local[2] computes on $workers engine worker(s) with $threads thread(s) each, not " +
-        s"${NativeThreads.appliedWorkers} x ${NativeThreads.appliedCount}")
+        s"${NativeThreads.appliedWorkers} x ${NativeThreads.appliedCount}"
+    )
   }
 }

@@ -14,7 +14,9 @@ class NativeThreadsSuite extends AnyFunSuite {
   test("the executor's cores: spark.mxport.threads, else spark.executor.cores, else local[N], capped by the JVM's") {
     assume(!userEnv, "the environment's thread count stands")
     assert(NativeThreads.wanted(new SparkConf(false).set("spark.mxport.threads", "1")).contains(1))
-    assert(NativeThreads.wanted(new SparkConf(false).set("spark.executor.cores", "1").setMaster("local[2]")).contains(1))
+    assert(
+      NativeThreads.wanted(new SparkConf(false).set("spark.executor.cores", "1").setMaster("local[2]")).contains(1)
+    )
     assert(NativeThreads.wanted(new SparkConf(false).setMaster("local[1]")).contains(1))
     assert(NativeThreads.wanted(new SparkConf(false).setMaster("local[*]")).contains(cpus))
     assert(NativeThreads.wanted(new SparkConf(false).setMaster(s"local[${cpus + 5}]")).contains(cpus))
@@ -25,10 +27,17 @@ class NativeThreadsSuite extends AnyFunSuite {
     assert(NativeThreads.wantedWorkers(new SparkConf(false).setMaster("local[1]")).contains(1))
     assert(NativeThreads.wantedWorkers(new SparkConf(false).setMaster(s"local[$cpus]")).contains(cpus))
     assert(NativeThreads.wantedWorkers(new SparkConf(false).set("spark.executor.cores", "1")).contains(1))
-    assert(NativeThreads.wantedWorkers(new SparkConf(false).setMaster(s"local[$cpus]").set("spark.task.cpus",
-      cpus.toString)).contains(1), "one slot of every core")
-    assert(NativeThreads.wantedWorkers(new SparkConf(false).setMaster("local[1]").set("spark.mxport.engineWorkers", "3"))
-      .contains(3))
+    assert(
+      NativeThreads
+        .wantedWorkers(new SparkConf(false).setMaster(s"local[$cpus]").set("spark.task.cpus", cpus.toString))
+        .contains(1),
+      "one slot of every core"
+    )
+    assert(
+      NativeThreads
+        .wantedWorkers(new SparkConf(false).setMaster("local[1]").set("spark.mxport.engineWorkers", "3"))
+        .contains(3)
+    )
   }
 
   test("a count option that is not a positive integer is INVALID_ARGUMENT naming it") {
@@ -49,7 +58,9 @@ class NativeThreadsSuite extends AnyFunSuite {
     NativeThreads.prepare(new SparkConf(false).set("spark.mxport.engineWorkers", "7"))
     assert(NativeThreads.appliedWorkers == applied.getEngineWorkers)
     assert(io.mxport.Environment.applied().get eq applied, "decided once per JVM")
-    assert(!sys.props.contains("mxport.threads") && !sys.props.contains("mxport.engineWorkers"),
-      "Spark hands its counts to io.mxport.Environment, not to system properties")
+    assert(
+      !sys.props.contains("mxport.threads") && !sys.props.contains("mxport.engineWorkers"),
+      "Spark hands its counts to io.mxport.Environment, not to system properties"
+    )
   }
 }

@@ -22,14 +22,31 @@ class NumericScoringSuite extends SparkSuite {
     val model = vector("multi_in_single_out")
     val as = Seq.fill(11)(sample(4))
     val bs = Seq.fill(11)(sample(3))
-    val schema = StructType(Seq(StructField("id", IntegerType), StructField("b", ArrayType(FloatType)),
-      StructField("a", ArrayType(FloatType))))
+    val schema = StructType(
+      Seq(
+        StructField("id", IntegerType),
+        StructField("b", ArrayType(FloatType)),
+        StructField("a", ArrayType(FloatType))
+      )
+    )
     val rows = as.indices.map(i => Row(i, bs(i).toSeq, as(i).toSeq))
-    val got = new MxportTransformer().setModelUri(model).setBatchSize(3).transform(frame(rows, schema, 2))
-      .orderBy("id").select("y").collect()
+    val got = new MxportTransformer()
+      .setModelUri(model)
+      .setBatchSize(3)
+      .transform(frame(rows, schema, 2))
+      .orderBy("id")
+      .select("y")
+      .collect()
     val want = Using.resource(new Predictor(model)) { p =>
-      reference(p, slices(as.indices.map(i => Seq(NDArray.ofFloats(as(i), new Shape(1, 4)),
-        NDArray.ofFloats(bs(i), new Shape(1, 3)))), 2), 3, pad = true)
+      reference(
+        p,
+        slices(
+          as.indices.map(i => Seq(NDArray.ofFloats(as(i), new Shape(1, 4)), NDArray.ofFloats(bs(i), new Shape(1, 3)))),
+          2
+        ),
+        3,
+        pad = true
+      )
     }
     assert(want.flatMap(_.head).exists(v => math.abs(v) > 0.1f), "degenerate reference")
     got.zip(want).foreach { case (r, w) => assert(java.util.Arrays.equals(floats(r.get(0)), w.head)) }
@@ -39,13 +56,17 @@ class NumericScoringSuite extends SparkSuite {
     val model = vector("single_in_multi_out")
     val xs = Seq.fill(5)(Array.fill(6)(rnd.nextGaussian()))
     val schema = StructType(Seq(StructField("x", ArrayType(DoubleType))))
-    val out = new MxportTransformer().setModelUri(model).setBatchSize(8).setOutputCol("b", "second")
+    val out = new MxportTransformer()
+      .setModelUri(model)
+      .setBatchSize(8)
+      .setOutputCol("b", "second")
       .transform(frame(xs.map(x => Row(x.toSeq)), schema, 1))
     assert(out.columns.toSeq == Seq("x", "a", "second", "mxport_error"))
     val got = out.collect()
     Using.resource(new Predictor(model)) { p =>
       val batch = xs.map(_.map(_.toFloat)) ++ Seq.fill(3)(xs.last.map(_.toFloat))
-      val outs = p.predictWithNDArray(java.util.List.of(NDArray.ofFloats(batch.flatten.toArray, new Shape(8, 6)))).asScala
+      val outs =
+        p.predictWithNDArray(java.util.List.of(NDArray.ofFloats(batch.flatten.toArray, new Shape(8, 6)))).asScala
       for (i <- xs.indices) {
         assert(floats(got(i).get(1)).toSeq == outs(0).toFloatArray.slice(i * 3, i * 3 + 3).toSeq)
         assert(floats(got(i).get(2)).toSeq == outs(1).toFloatArray.slice(i * 2, i * 2 + 2).toSeq)
@@ -58,8 +79,11 @@ class NumericScoringSuite extends SparkSuite {
     spark.sparkContext.addFile(copy + "-symbol.json")
     spark.sparkContext.addFile(copy + ".params")
     val schema = StructType(Seq(StructField("x", ArrayType(FloatType))))
-    val got = new MxportTransformer().setModelUri("sparkfiles:sio_sparkfiles").setBatchSize(2)
-      .transform(frame(Seq.fill(3)(Row(sample(6).toSeq)), schema, 2)).collect()
+    val got = new MxportTransformer()
+      .setModelUri("sparkfiles:sio_sparkfiles")
+      .setBatchSize(2)
+      .transform(frame(Seq.fill(3)(Row(sample(6).toSeq)), schema, 2))
+      .collect()
     assert(got.forall(r => r.isNullAt(2) && floats(r.get(1)).length == 3))
   }
 
@@ -76,23 +100,33 @@ class NumericScoringSuite extends SparkSuite {
   }
 
   test("a missing model fails on the driver with MODEL_NOT_FOUND, before any task") {
-    val e = intercept[MxportException](new MxportTransformer().setModelUri("/no/such/model")
-      .transformSchema(StructType(Seq(StructField("x", ArrayType(FloatType))))))
+    val e = intercept[MxportException](
+      new MxportTransformer()
+        .setModelUri("/no/such/model")
+        .transformSchema(StructType(Seq(StructField("x", ArrayType(FloatType)))))
+    )
     assert(e.getCode == "MODEL_NOT_FOUND")
     assert(!Files.exists(Paths.get("/no/such/model-symbol.json")))
   }
 
   test("columns that cannot feed the model are refused when the schema is checked") {
     val t = new MxportTransformer().setModelUri(vector("single_in_single_out"))
-    val noColumn = intercept[MxportException](t.transformSchema(StructType(Seq(StructField("z", ArrayType(FloatType))))))
+    val noColumn =
+      intercept[MxportException](t.transformSchema(StructType(Seq(StructField("z", ArrayType(FloatType))))))
     assert(noColumn.getMessage.contains("setInputCol(\"x\""))
-    val strings = intercept[MxportException](t.transformSchema(StructType(Seq(StructField("x", ArrayType(StringType))))))
+    val strings =
+      intercept[MxportException](t.transformSchema(StructType(Seq(StructField("x", ArrayType(StringType))))))
     assert(strings.getCode == "DTYPE_MISMATCH")
-    val clash = intercept[MxportException](t.transformSchema(StructType(Seq(StructField("x", ArrayType(FloatType)),
-      StructField("y", StringType)))))
+    val clash = intercept[MxportException](
+      t.transformSchema(StructType(Seq(StructField("x", ArrayType(FloatType)), StructField("y", StringType))))
+    )
     assert(clash.getMessage.contains("already has a column 'y'"))
-    assert(t.setInputCol("x", "z").transformSchema(StructType(Seq(StructField("z", ArrayType(FloatType)))))
-      .fieldNames.toSeq == Seq("z", "y", "mxport_error"))
+    assert(
+      t.setInputCol("x", "z")
+        .transformSchema(StructType(Seq(StructField("z", ArrayType(FloatType)))))
+        .fieldNames
+        .toSeq == Seq("z", "y", "mxport_error")
+    )
   }
 }
 
@@ -107,12 +141,17 @@ class PersistenceSuite extends SparkSuite {
 
   test("the transformer saves and loads with its params (DefaultParamsWritable)") {
     val dir = tempDir().resolve("t").toString
-    val t = new MxportTransformer().setModelUri(vector("single_in_single_out")).setBatchSize(3)
-      .setInputCol("x", "features").setOnError("fail")
+    val t = new MxportTransformer()
+      .setModelUri(vector("single_in_single_out"))
+      .setBatchSize(3)
+      .setInputCol("x", "features")
+      .setOnError("fail")
     t.write.overwrite().save(dir)
     val back = MxportTransformer.load(dir)
     assert(back.getModelUri == t.getModelUri && back.getBatchSize == 3)
-    assert(back.transformSchema(StructType(Seq(StructField("features", ArrayType(FloatType))))).fieldNames.toSeq ==
-      Seq("features", "y"))
+    assert(
+      back.transformSchema(StructType(Seq(StructField("features", ArrayType(FloatType))))).fieldNames.toSeq ==
+        Seq("features", "y")
+    )
   }
 }

@@ -16,34 +16,36 @@ class SharedCasesSuite extends SparkSuite {
     new ObjectMapper().readTree(file).get("cases").elements().asScala.toSeq
   }
 
-  private def value(v: JsonNode, t: DataType): Any = if (v == null || v.isNull) null else t match {
-    case ArrayType(e, _) => v.elements().asScala.map(value(_, e)).toSeq
-    case BinaryType => Base64.getDecoder.decode(v.asText())
-    case FloatType => v.asDouble().toFloat
-    case DoubleType => v.asDouble()
-    case ByteType => v.asInt().toByte
-    case ShortType => v.asInt().toShort
-    case IntegerType => v.asInt()
-    case LongType => v.asLong()
-    case StringType => v.asText()
-    case other => throw new IllegalArgumentException(s"cases.json: no test value for $other")
-  }
+  private def value(v: JsonNode, t: DataType): Any = if (v == null || v.isNull) null
+  else
+    t match {
+      case ArrayType(e, _) => v.elements().asScala.map(value(_, e)).toSeq
+      case BinaryType      => Base64.getDecoder.decode(v.asText())
+      case FloatType       => v.asDouble().toFloat
+      case DoubleType      => v.asDouble()
+      case ByteType        => v.asInt().toByte
+      case ShortType       => v.asInt().toShort
+      case IntegerType     => v.asInt()
+      case LongType        => v.asLong()
+      case StringType      => v.asText()
+      case other           => throw new IllegalArgumentException(s"cases.json: no test value for $other")
+    }
 
   private def transformer(c: JsonNode): MxportTransformer = {
     val t = new MxportTransformer().setModelUri(TestData.vector(c.get("model").asText()))
     c.get("options").properties().asScala.foreach { e =>
       val v = e.getValue
       e.getKey match {
-        case "batchSize" => t.setBatchSize(v.asInt())
-        case "padTail" => t.setPadTail(v.asBoolean())
-        case "inputCols" => v.properties().asScala.foreach(m => t.setInputCol(m.getKey, m.getValue.asText()))
-        case "outputCols" => v.properties().asScala.foreach(m => t.setOutputCol(m.getKey, m.getValue.asText()))
-        case "onError" => t.setOnError(v.asText())
-        case "errorCol" => t.setErrorCol(v.asText())
-        case "idCol" => t.setIdCol(v.asText())
+        case "batchSize"      => t.setBatchSize(v.asInt())
+        case "padTail"        => t.setPadTail(v.asBoolean())
+        case "inputCols"      => v.properties().asScala.foreach(m => t.setInputCol(m.getKey, m.getValue.asText()))
+        case "outputCols"     => v.properties().asScala.foreach(m => t.setOutputCol(m.getKey, m.getValue.asText()))
+        case "onError"        => t.setOnError(v.asText())
+        case "errorCol"       => t.setErrorCol(v.asText())
+        case "idCol"          => t.setIdCol(v.asText())
         case "loadTransforms" => t.setLoadTransforms(v.asBoolean())
         case "maxImagePixels" => t.setMaxImagePixels(v.asLong())
-        case other => fail(s"cases.json: unknown option $other")
+        case other            => fail(s"cases.json: unknown option $other")
       }
     }
     t
@@ -54,9 +56,14 @@ class SharedCasesSuite extends SparkSuite {
 
   for (c <- cases) test(c.get("name").asText()) {
     val schema = StructType.fromDDL(c.get("schema").asText())
-    val rows = c.get("rows").elements().asScala.map { r =>
-      Row.fromSeq(r.elements().asScala.toSeq.zip(schema.fields).map { case (v, f) => value(v, f.dataType) })
-    }.toSeq
+    val rows = c
+      .get("rows")
+      .elements()
+      .asScala
+      .map { r =>
+        Row.fromSeq(r.elements().asScala.toSeq.zip(schema.fields).map { case (v, f) => value(v, f.dataType) })
+      }
+      .toSeq
     val df = spark.createDataFrame(spark.sparkContext.parallelize(rows, 1), schema)
     val t = transformer(c)
     if (c.has("plan_error")) {
@@ -73,7 +80,8 @@ class SharedCasesSuite extends SparkSuite {
       val errorCol = columns.last._1
       val outputs = columns.init.map(_._1)
       assert(got.length == rows.length)
-      val sizes = Option(c.get("output_sizes")).map(_.properties().asScala.map(e => e.getKey -> e.getValue.asInt()).toMap)
+      val sizes = Option(c.get("output_sizes"))
+        .map(_.properties().asScala.map(e => e.getKey -> e.getValue.asInt()).toMap)
         .getOrElse(Map.empty)
       for ((want, i) <- c.get("errors").elements().asScala.zipWithIndex) {
         val row = got(i)
@@ -83,14 +91,20 @@ class SharedCasesSuite extends SparkSuite {
           sizes.foreach { case (col, n) => assert(row.getAs[scala.collection.Seq[Any]](col).size == n, s"row $i $col") }
         } else {
           val w = want.asText()
-          assert(error != null && (if (w.endsWith("...")) error.startsWith(w.dropRight(3)) else error == w), s"row $i: $error")
+          assert(
+            error != null && (if (w.endsWith("...")) error.startsWith(w.dropRight(3)) else error == w),
+            s"row $i: $error"
+          )
           outputs.foreach(col => assert(row.getAs[AnyRef](col) == null, s"row $i $col"))
         }
       }
       Option(c.get("equal_rows")).foreach(_.elements().asScala.foreach { p =>
         val (a, b) = (p.get(0).asInt(), p.get(1).asInt())
         outputs.foreach { col =>
-          assert(got(a).getAs[AnyRef](col) != null && got(a).getAs[AnyRef](col) == got(b).getAs[AnyRef](col), s"rows $a $b")
+          assert(
+            got(a).getAs[AnyRef](col) != null && got(a).getAs[AnyRef](col) == got(b).getAs[AnyRef](col),
+            s"rows $a $b"
+          )
         }
       })
     }

@@ -14,7 +14,8 @@ import org.scalatest.funsuite.AnyFunSuite
 
 /** One local SparkSession per suite (UI off, small partitions), and the repository's models and photo. */
 trait SparkSuite extends AnyFunSuite with BeforeAndAfterAll {
-  @transient lazy val spark: SparkSession = SparkSession.builder()
+  @transient lazy val spark: SparkSession = SparkSession
+    .builder()
     .master("local[2]")
     .appName(getClass.getSimpleName)
     .config("spark.ui.enabled", "false")
@@ -37,17 +38,24 @@ trait SparkSuite extends AnyFunSuite with BeforeAndAfterAll {
 
 object TestData {
   lazy val root: Path = {
-    val p = Option(System.getProperty("mxport.root")).map(Paths.get(_))
+    val p = Option(System.getProperty("mxport.root"))
+      .map(Paths.get(_))
       .filter(d => Files.isRegularFile(d.resolve("VERSION")))
-      .getOrElse(Iterator.iterate(Paths.get("").toAbsolutePath)(_.getParent).takeWhile(_ != null)
-        .find(d => Files.isRegularFile(d.resolve("VERSION")) && Files.isDirectory(d.resolve("spec")))
-        .getOrElse(throw new IllegalStateException("cannot find the repository root (VERSION, spec/)")))
+      .getOrElse(
+        Iterator
+          .iterate(Paths.get("").toAbsolutePath)(_.getParent)
+          .takeWhile(_ != null)
+          .find(d => Files.isRegularFile(d.resolve("VERSION")) && Files.isDirectory(d.resolve("spec")))
+          .getOrElse(throw new IllegalStateException("cannot find the repository root (VERSION, spec/)"))
+      )
     p.toAbsolutePath.normalize()
   }
 
   /** The end-to-end ResNet-18; fails (does not skip) when `make models` has not made it. */
   lazy val resnet: String = {
-    val dir = Option(System.getenv("MXPORT_MODELS")).filter(_.nonEmpty).map(Paths.get(_))
+    val dir = Option(System.getenv("MXPORT_MODELS"))
+      .filter(_.nonEmpty)
+      .map(Paths.get(_))
       .getOrElse(root.resolve(".cache").resolve("models"))
     val symbol = dir.resolve("resnet18-symbol.json")
     require(Files.isRegularFile(symbol), s"$symbol is missing: run `make models` first")
@@ -116,7 +124,12 @@ object TestData {
    * What the transformer computes, with the single-process Java Predictor: per partition, consecutive rows of one
    * shape in batches of up to `batchSize`, a short batch padded to `batchSize` by repeating its last row.
    */
-  def reference(predictor: Predictor, partitions: Seq[Seq[Seq[NDArray]]], batchSize: Int, pad: Boolean): Seq[Seq[Array[Float]]] =
+  def reference(
+      predictor: Predictor,
+      partitions: Seq[Seq[Seq[NDArray]]],
+      batchSize: Int,
+      pad: Boolean
+  ): Seq[Seq[Array[Float]]] =
     partitions.flatMap { rows =>
       val out = Seq.newBuilder[Seq[Array[Float]]]
       var i = 0

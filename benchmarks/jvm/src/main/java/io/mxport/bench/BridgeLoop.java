@@ -12,7 +12,10 @@ public final class BridgeLoop {
         Shape shape = new Shape(1, 300, 300, 3);
         long start = System.nanoTime();
         for (int i = 0; i < runs; i++) {
-            predictor.predictWithNDArray(List.of(NDArray.ofBytes(pixels, shape))).get(0).toRawBytes();
+            predictor
+                    .predictWithNDArray(List.of(NDArray.ofBytes(pixels, shape)))
+                    .get(0)
+                    .toRawBytes();
         }
         return (System.nanoTime() - start) / 1e6 / runs;
     }

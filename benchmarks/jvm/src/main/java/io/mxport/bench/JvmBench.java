@@ -59,37 +59,56 @@ public final class JvmBench {
                 resource = p;
                 // built once, as the Python rows build their mx.nd input once: the call then starts from the
                 // API's own input type in both languages (the JVM's still lives in the Java heap)
-                List<io.mxport.NDArray> input = List.of(io.mxport.NDArray.ofBytes(pixels, new Shape(batch, 300, 300, 3)));
+                List<io.mxport.NDArray> input =
+                        List.of(io.mxport.NDArray.ofBytes(pixels, new Shape(batch, 300, 300, 3)));
                 step = e2e
                         ? () -> p.predictWithNDArray(input).get(0).toFloatArray()
-                        : () -> softmax(p.predictWithNDArray(List.of(io.mxport.NDArray.ofFloats(
-                                preprocess(pixels, batch), new Shape(batch, 3, 224, 224)))).get(0).toFloatArray(), batch);
+                        : () -> softmax(
+                                p.predictWithNDArray(List.of(io.mxport.NDArray.ofFloats(
+                                                preprocess(pixels, batch), new Shape(batch, 3, 224, 224))))
+                                        .get(0)
+                                        .toFloatArray(),
+                                batch);
                 break;
             }
             case "djl": {
                 Path dir = Path.of(model).toAbsolutePath().getParent();
                 String name = Path.of(model).getFileName().toString() + (e2e ? "" : "-network");
-                if (e2e) {  // DJL insists on an epoch in the params file name: link the mxport files under one
+                if (e2e) { // DJL insists on an epoch in the params file name: link the mxport files under one
                     Path links = java.nio.file.Files.createTempDirectory("mxport-djl");
-                    links.toFile().deleteOnExit();  // deleteOnExit runs in reverse order: the links go first
-                    for (String[] link : new String[][] {{"-symbol.json", "-symbol.json"}, {"-0000.params", ".params"}}) {
+                    links.toFile().deleteOnExit(); // deleteOnExit runs in reverse order: the links go first
+                    for (String[] link :
+                            new String[][] {{"-symbol.json", "-symbol.json"}, {"-0000.params", ".params"}}) {
                         Path at = links.resolve(name + link[0]);
                         java.nio.file.Files.createSymbolicLink(at, dir.resolve(name + link[1]));
                         at.toFile().deleteOnExit();
                     }
                     dir = links;
                 }
-                ZooModel<NDList, NDList> zoo = Criteria.builder().setTypes(NDList.class, NDList.class)
-                        .optModelPath(dir).optModelName(name).optEngine("MXNet")
-                        .optTranslator(new NoopTranslator()).build().loadModel();
+                ZooModel<NDList, NDList> zoo = Criteria.builder()
+                        .setTypes(NDList.class, NDList.class)
+                        .optModelPath(dir)
+                        .optModelName(name)
+                        .optEngine("MXNet")
+                        .optTranslator(new NoopTranslator())
+                        .build()
+                        .loadModel();
                 Predictor<NDList, NDList> p = zoo.newPredictor();
-                resource = () -> { p.close(); zoo.close(); };
+                resource = () -> {
+                    p.close();
+                    zoo.close();
+                };
                 step = () -> {
                     try (NDManager m = NDManager.newBaseManager()) {
                         NDArray x = e2e
-                                ? m.create(ByteBuffer.wrap(pixels), new ai.djl.ndarray.types.Shape(batch, 300, 300, 3), DataType.UINT8)
-                                : m.create(preprocess(pixels, batch), new ai.djl.ndarray.types.Shape(batch, 3, 224, 224));
-                        float[] out = p.predict(new NDList(x)).singletonOrThrow().toFloatArray();
+                                ? m.create(
+                                        ByteBuffer.wrap(pixels),
+                                        new ai.djl.ndarray.types.Shape(batch, 300, 300, 3),
+                                        DataType.UINT8)
+                                : m.create(
+                                        preprocess(pixels, batch), new ai.djl.ndarray.types.Shape(batch, 3, 224, 224));
+                        float[] out =
+                                p.predict(new NDList(x)).singletonOrThrow().toFloatArray();
                         return e2e ? out : softmax(out, batch);
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
@@ -117,7 +136,7 @@ public final class JvmBench {
     /** The proposal's synthetic input: uniform random pixels, seeded. */
     public static byte[] syntheticPixels(int batch) {
         byte[] b = new byte[batch * 300 * 300 * 3];
-        new Random(0).nextBytes(b);  // uniform over 0..255, as the proposal's random.uniform(0, 255)
+        new Random(0).nextBytes(b); // uniform over 0..255, as the proposal's random.uniform(0, 255)
         return b;
     }
 
@@ -177,11 +196,18 @@ public final class JvmBench {
         Arrays.sort(sorted);
         double mean = Arrays.stream(ms).average().orElse(Double.NaN);
         String language = "java".equals(lang) ? "Java" : "scala".equals(lang) ? "Scala" : "DJL";
-        return String.format(java.util.Locale.ROOT,
+        return String.format(
+                java.util.Locale.ROOT,
                 "{\"language\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"runs\": %d, \"ms_per_sample\": %.4f,"
                         + " \"p50\": %.4f, \"p90\": %.4f, \"raw_ms\": %s}",
-                language, e2e ? "e2e" : "split", batch, runs, mean, sorted[sorted.length / 2],
-                sorted[(int) (sorted.length * 0.9)], Arrays.toString(ms));
+                language,
+                e2e ? "e2e" : "split",
+                batch,
+                runs,
+                mean,
+                sorted[sorted.length / 2],
+                sorted[(int) (sorted.length * 0.9)],
+                Arrays.toString(ms));
     }
 
     private JvmBench() {}

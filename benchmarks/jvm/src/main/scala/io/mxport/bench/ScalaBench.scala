@@ -29,10 +29,11 @@ object ScalaBench {
       val input = IndexedSeq(NDArray(pixels, Shape(batch, 300, 300, 3))) // built once, as in JvmBench
       val step: () => Array[Float] =
         if (e2e) () => predictor.predictWithNDArray(input)(0).toFloatArray
-        else () => {
-          val x = NDArray(preprocess(pixels, batch), Shape(batch, 3, 224, 224))
-          softmax(predictor.predictWithNDArray(IndexedSeq(x))(0).toFloatArray, batch)
-        }
+        else
+          () => {
+            val x = NDArray(preprocess(pixels, batch), Shape(batch, 3, 224, 224))
+            softmax(predictor.predictWithNDArray(IndexedSeq(x))(0).toFloatArray, batch)
+          }
       (1 to warmup).foreach(_ => step())
       val ms = Array.fill(runs) {
         val t = System.nanoTime()
@@ -65,10 +66,13 @@ object ScalaBench {
   }
 
   private def softmax(logits: Array[Float], batch: Int): Array[Float] =
-    logits.grouped(logits.length / batch).flatMap { row =>
-      val max = row.max
-      val e = row.map(v => math.exp((v - max).toDouble))
-      val sum = e.sum
-      e.map(v => (v / sum).toFloat)
-    }.toArray
+    logits
+      .grouped(logits.length / batch)
+      .flatMap { row =>
+        val max = row.max
+        val e = row.map(v => math.exp((v - max).toDouble))
+        val sum = e.sum
+        e.map(v => (v / sum).toFloat)
+      }
+      .toArray
 }

@@ -17,34 +17,35 @@ import java.security.MessageDigest;
  * }</pre>
  */
 public final class ImageFuzzWorker {
-    private ImageFuzzWorker() {
-    }
+    private ImageFuzzWorker() {}
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         int first = Integer.parseInt(args[1]);
         int end = Integer.parseInt(args[2]);
         long maxPixels = Long.parseLong(args[3]);
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
-                StandardCharsets.UTF_8);
-        System.setOut(System.err);  // only the results on stdout
+        PrintStream out =
+                new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+        System.setOut(System.err); // only the results on stdout
         for (int i = first; i < end; i++) {
             Path file = dir.resolve(String.format("%05d", i));
             String line;
             try {
                 NDArray pixels = Images.read(file, maxPixels);
                 byte[] digest = MessageDigest.getInstance("SHA-256").digest(pixels.toByteArray());
-                byte[] again = MessageDigest.getInstance("SHA-256").digest(Images.read(file, maxPixels).toByteArray());
+                byte[] again = MessageDigest.getInstance("SHA-256")
+                        .digest(Images.read(file, maxPixels).toByteArray());
                 StringBuilder hex = new StringBuilder();
                 for (byte b : digest) {
                     hex.append(String.format("%02x", b));
                 }
-                line = "{\"case\": " + i + ", \"shape\": " + java.util.Arrays.toString(pixels.getShape().toArray())
-                        + ", \"sha256\": \"" + hex + "\", \"stable\": " + java.util.Arrays.equals(digest, again) + "}";
+                line = "{\"case\": " + i + ", \"shape\": "
+                        + java.util.Arrays.toString(pixels.getShape().toArray()) + ", \"sha256\": \"" + hex
+                        + "\", \"stable\": " + java.util.Arrays.equals(digest, again) + "}";
             } catch (MxportException e) {
                 line = "{\"case\": " + i + ", \"code\": \"" + e.getCode() + "\", \"names_file\": "
                         + e.getMessage().contains(file.toString()) + "}";
-            } catch (Throwable t) {  // a Java failure of another kind is a finding too
+            } catch (Throwable t) { // a Java failure of another kind is a finding too
                 line = "{\"case\": " + i + ", \"code\": \"" + t.getClass().getName() + "\", \"names_file\": false}";
             }
             out.println(line);

@@ -42,7 +42,9 @@ public final class JavaRunner implements AutoCloseable {
         List<DataDesc> out = new ArrayList<>();
         for (String item : text.split("\n")) {
             String[] parts = item.split("\t"); // an old model's names may hold ':' and ';' (spec section 7)
-            int[] dims = java.util.Arrays.stream(parts[2].split(",")).mapToInt(Integer::parseInt).toArray();
+            int[] dims = java.util.Arrays.stream(parts[2].split(","))
+                    .mapToInt(Integer::parseInt)
+                    .toArray();
             out.add(new DataDesc(parts[0], new Shape(dims), DType.of(parts[1]), parts.length > 3 ? parts[3] : null));
         }
         return out;
@@ -69,8 +71,11 @@ public final class JavaRunner implements AutoCloseable {
 
     /** The libmxnet.so this JVM has mapped (/proc/self/maps), or null before one is loaded. */
     public static String libmxnet() throws IOException {
-        return Files.readAllLines(Path.of("/proc/self/maps")).stream().filter(l -> l.endsWith("/libmxnet.so"))
-                .map(l -> l.substring(l.indexOf('/'))).findFirst().orElse(null);
+        return Files.readAllLines(Path.of("/proc/self/maps")).stream()
+                .filter(l -> l.endsWith("/libmxnet.so"))
+                .map(l -> l.substring(l.indexOf('/')))
+                .findFirst()
+                .orElse(null);
     }
 
     public String signature() {

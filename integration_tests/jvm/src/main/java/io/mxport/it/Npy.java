@@ -12,10 +12,22 @@ import java.util.regex.Pattern;
 /** The .npy format (version 1.0, little-endian, C order): how arrays cross the Python-JVM bridges as bytes. */
 public final class Npy {
     private static final Map<String, DType> DESCR = Map.of(
-            "<f4", DType.FLOAT32, "<f8", DType.FLOAT64, "<f2", DType.FLOAT16, "|u1", DType.UINT8,
-            "|i1", DType.INT8, "<i4", DType.INT32, "<i8", DType.INT64);
-    private static final Pattern HEADER = Pattern.compile(
-            "'descr': '([^']+)', 'fortran_order': False, 'shape': \\(([0-9, ]*)\\)");
+            "<f4",
+            DType.FLOAT32,
+            "<f8",
+            DType.FLOAT64,
+            "<f2",
+            DType.FLOAT16,
+            "|u1",
+            DType.UINT8,
+            "|i1",
+            DType.INT8,
+            "<i4",
+            DType.INT32,
+            "<i8",
+            DType.INT64);
+    private static final Pattern HEADER =
+            Pattern.compile("'descr': '([^']+)', 'fortran_order': False, 'shape': \\(([0-9, ]*)\\)");
 
     /** Parses .npy bytes into a host NDArray. */
     public static NDArray read(byte[] npy) {
@@ -25,16 +37,22 @@ public final class Npy {
         if (!m.find() || !DESCR.containsKey(m.group(1))) {
             throw new IllegalArgumentException("unsupported .npy header: " + header.trim());
         }
-        int[] dims = Arrays.stream(m.group(2).split(",")).map(String::trim).filter(s -> !s.isEmpty())
-                .mapToInt(Integer::parseInt).toArray();
+        int[] dims = Arrays.stream(m.group(2).split(","))
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .mapToInt(Integer::parseInt)
+                .toArray();
         byte[] data = Arrays.copyOfRange(npy, 10 + headerLength, npy.length);
         return NDArray.ofRaw(DESCR.get(m.group(1)), data, new Shape(dims));
     }
 
     /** Writes a host NDArray as .npy bytes. */
     public static byte[] write(NDArray array) {
-        String descr = DESCR.entrySet().stream().filter(e -> e.getValue() == array.getDType()).findFirst()
-                .orElseThrow().getKey();
+        String descr = DESCR.entrySet().stream()
+                .filter(e -> e.getValue() == array.getDType())
+                .findFirst()
+                .orElseThrow()
+                .getKey();
         int[] dims = array.getShape().toArray();
         StringBuilder shape = new StringBuilder();
         for (int d : dims) {

@@ -9,8 +9,14 @@ final class ScalaRunner private (predictor: Predictor) extends AutoCloseable {
     this(Predictor(prefix, loadTransforms = loadTransforms))
 
   def this(prefix: String, oldInputs: String, epoch: Int) =
-    this(Predictor(prefix, contexts = Seq(Context.cpu), inputs = JavaRunner.descriptions(oldInputs).toArray(
-      Array.empty[io.mxport.DataDesc]).toSeq, epoch = Some(epoch)))
+    this(
+      Predictor(
+        prefix,
+        contexts = Seq(Context.cpu),
+        inputs = JavaRunner.descriptions(oldInputs).toArray(Array.empty[io.mxport.DataDesc]).toSeq,
+        epoch = Some(epoch)
+      )
+    )
 
   /** Runs the model on .npy inputs in signature order; returns .npy outputs in signature order. */
   def predict(npyInputs: Array[Array[Byte]]): Array[Array[Byte]] =

@@ -48,11 +48,13 @@ object Demo {
     val onnx = prefix + ".onnx"
     if (!new java.io.File(onnx).isFile) println(s"(no $onnx: `mxport export-onnx` writes it, for ONNX Runtime)")
     else
-      try Using.resource(Predictor(onnx, engine = Engine.ONNXRUNTIME)) { ort =>
-        val prob = ort.predictWithNDArray(IndexedSeq(pixels)).head.toFloatArray
-        println(s"top-5 on ONNX Runtime ($onnx):")
-        for (c <- ort.signature.outputs.head.top(prob, 5))
-          println("  %4d %-24s %.6f".formatLocal(java.util.Locale.ROOT, c.index, c.label.getOrElse(""), c.score))
-      } catch { case e: MxportException => println(s"ONNX Runtime: ${e.getMessage}") }
+      try
+        Using.resource(Predictor(onnx, engine = Engine.ONNXRUNTIME)) { ort =>
+          val prob = ort.predictWithNDArray(IndexedSeq(pixels)).head.toFloatArray
+          println(s"top-5 on ONNX Runtime ($onnx):")
+          for (c <- ort.signature.outputs.head.top(prob, 5))
+            println("  %4d %-24s %.6f".formatLocal(java.util.Locale.ROOT, c.index, c.label.getOrElse(""), c.score))
+        }
+      catch { case e: MxportException => println(s"ONNX Runtime: ${e.getMessage}") }
   }
 }

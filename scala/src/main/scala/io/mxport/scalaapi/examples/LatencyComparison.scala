@@ -31,8 +31,10 @@ object LatencyComparison {
     val inputs = batches.map(b => b -> Images.toNHWC(Seq.fill(b)(image))).toMap // before the model loads
 
     Using.resources(new JPredictor(prefix), Predictor(prefix)) { (java, scala) =>
-      println(s"model $prefix, image $imagePath ${image.getWidth}x${image.getHeight}, " +
-        s"${Runtime.getRuntime.availableProcessors} cores")
+      println(
+        s"model $prefix, image $imagePath ${image.getWidth}x${image.getHeight}, " +
+          s"${Runtime.getRuntime.availableProcessors} cores"
+      )
       for (batch <- batches) {
         val input = inputs(batch)
         val javaCall = () => java.predictWithNDArray(List(input).asJava).get(0)
@@ -49,8 +51,10 @@ object LatencyComparison {
           else { val s = time(scalaCall); (time(javaCall), s) }
         }.unzip
         def median(xs: Seq[Double]) = xs.sorted.apply(xs.size / 2)
-        println(f"batch $batch%3d: per-sample latency Java ${median(javaMs)}%.2f ms, Scala ${median(scalaMs)}%.2f ms " +
-          f"(median of $runs%d calls each; Scala/Java ${median(scalaMs) / median(javaMs)}%.3f)")
+        println(
+          f"batch $batch%3d: per-sample latency Java ${median(javaMs)}%.2f ms, Scala ${median(scalaMs)}%.2f ms " +
+            f"(median of $runs%d calls each; Scala/Java ${median(scalaMs) / median(javaMs)}%.3f)"
+        )
       }
     }
   }

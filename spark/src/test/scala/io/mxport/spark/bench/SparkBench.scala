@@ -32,7 +32,12 @@ object SparkBench {
       for (i <- 0 until n.toInt) {
         val img = new java.awt.image.BufferedImage(320, 240, java.awt.image.BufferedImage.TYPE_INT_RGB)
         val g = img.createGraphics()
-        g.drawImage(src.getSubimage(rnd.nextInt(src.getWidth - 320), rnd.nextInt(src.getHeight - 240), 320, 240), 0, 0, null)
+        g.drawImage(
+          src.getSubimage(rnd.nextInt(src.getWidth - 320), rnd.nextInt(src.getHeight - 240), 320, 240),
+          0,
+          0,
+          null
+        )
         g.dispose()
         ImageIO.write(img, "jpg", out.resolve(f"img$i%04d.jpg").toFile)
       }
@@ -43,7 +48,9 @@ object SparkBench {
   }
 
   private def report(mode: String, rows: Int, seconds: Double, firstRow: Double, threads: String): Unit =
-    println(f"RESULT mode=$mode%-9s rows=$rows%4d rows_per_s=${rows / seconds}%6.2f first_row_s=$firstRow%5.2f threads=$threads")
+    println(
+      f"RESULT mode=$mode%-9s rows=$rows%4d rows_per_s=${rows / seconds}%6.2f first_row_s=$firstRow%5.2f threads=$threads"
+    )
 
   private def javaPredictor(model: String, dir: String, batch: Int): Unit = {
     val files = new File(dir).listFiles().filter(_.getName.endsWith(".jpg")).sortBy(_.getName).toSeq
@@ -67,12 +74,19 @@ object SparkBench {
 
   private def spark(master: String, model: String, dir: String, batch: Int): Unit = {
     val started = System.nanoTime()
-    val builder = SparkSession.builder().master(master).appName("mxport-bench")
-      .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+    val builder = SparkSession
+      .builder()
+      .master(master)
+      .appName("mxport-bench")
+      .config("spark.ui.enabled", "false")
+      .config("spark.driver.host", "127.0.0.1")
       .config("spark.driver.bindAddress", "127.0.0.1")
     if (master.startsWith("spark://")) { // spark/cluster.py's workers: one 1-core executor each, mxport from the shaded jar
       val version = new String(Files.readAllBytes(TestData.root.resolve("VERSION"))).trim
-      builder.config("spark.executor.cores", "1").config("spark.cores.max", "2").config("spark.executor.memory", "1g")
+      builder
+        .config("spark.executor.cores", "1")
+        .config("spark.cores.max", "2")
+        .config("spark.executor.memory", "1g")
         .config("spark.jars", TestData.root.resolve(s"spark/target/mxport-spark_2.13-$version-all.jar").toString)
         .config("spark.plugins", "io.mxport.spark.MxportSparkPlugin")
     }
@@ -91,10 +105,16 @@ object SparkBench {
       val seconds = secs(t1)
       require(scored == rows, s"$scored of $rows rows scored")
       val parts = df.rdd.getNumPartitions
-      report(master, rows, seconds, first, (if (NativeThreads.appliedWorkers == 0) "decided in each executor, "
-        else s"${NativeThreads.appliedWorkers} engine worker(s) x ${NativeThreads.appliedCount} thread(s), ") +
-        s"$parts partitions, " +
-        f"session start $session%.2f s before that")
+      report(
+        master,
+        rows,
+        seconds,
+        first,
+        (if (NativeThreads.appliedWorkers == 0) "decided in each executor, "
+         else s"${NativeThreads.appliedWorkers} engine worker(s) x ${NativeThreads.appliedCount} thread(s), ") +
+          s"$parts partitions, " +
+          f"session start $session%.2f s before that"
+      )
     } finally spark.stop()
   }
 }
