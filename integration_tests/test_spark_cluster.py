@@ -3,8 +3,9 @@ with spark-submit, executors in JVMs of their own, the model shipped with --file
 
 Both APIs: the Scala transformer through the shaded jar (io.mxport.spark.examples.ScoreImages) and the Python
 API through a PySpark driver (spark/examples/score_images.py, workers on this venv's Python via spark.pyspark.python).
-Each job's outputs equal, bit for bit, the single-process Java Predictor's and mxport.load's (PNG images, which
-every decoder turns into the same pixels; batches of 8, padded, as the jobs run them); each executor loads the
+Each job's outputs equal the single-process Java Predictor's and mxport.load's (PNG images, which every decoder
+turns into the same pixels; batches of 8, padded, as the jobs run them) to the last bits: a row's position in its
+batch moves those on CPUs without AVX-512; each executor loads the
 model once (its log line, counted in the executors' stderr). `make test-cluster` (MXPORT_SPARK_CLUSTER_FULL=1)
 also kills an executor while it scores: its tasks are retried and the output holds every row once.
 """
@@ -128,7 +129,11 @@ def check_output(folder, images, want):
     assert errors == [None] * len(names)
     for name, values in zip(names, outputs):
         for who, ref in want.items():
-            assert np.array_equal(np.asarray(values, dtype=np.float32), ref[name]), (who, name)
+            # the executors batch their own partitions: a row's position in its batch differs from the reference's,
+            # and on CPUs without AVX-512 oneDNN's kernels round a row otherwise by position (last bits only)
+            got = np.asarray(values, dtype=np.float32)
+            np.testing.assert_allclose(got, ref[name], rtol=1e-5, atol=1e-7, err_msg=f"{who} {name}")
+            assert np.argmax(got) == np.argmax(ref[name]), (who, name)
 
 
 def python_conf():
