@@ -15,12 +15,12 @@ import hashlib
 import os
 import sys
 
+import mxport  # first: it sets up MXNet's threads and, on Python 3.12+, what MXNet needs to import (spec/RUNTIME.md)
+from mxport import TensorSpec
 import mxnet as mx
 from mxnet import gluon
 from mxnet.gluon.data.vision import transforms
 
-import mxport
-from mxport import TensorSpec
 
 SEED = 42
 MEAN = (0.485, 0.456, 0.406)

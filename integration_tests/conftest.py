@@ -13,11 +13,11 @@ import os
 import subprocess
 import sys
 
+import mxport  # first: it sets up MXNet's threads and, on Python 3.12+, what MXNet needs to import (spec/RUNTIME.md)
 import mxnet as mx
 import numpy as np
 import pytest
 
-import mxport
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 ADAPTERS = os.path.join(REPO, "integration_tests", "jvm", "target")

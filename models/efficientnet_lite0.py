@@ -34,11 +34,11 @@ import subprocess
 import sys
 import zipfile
 
+import mxport  # first: it sets up MXNet's threads and, on Python 3.12+, what MXNet needs to import (spec/RUNTIME.md)
+from mxport import TensorSpec
 import mxnet as mx
 from mxnet import gluon
 
-import mxport
-from mxport import TensorSpec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)

@@ -13,17 +13,16 @@ import os
 import shutil
 import sys
 
-import mxnet as mx
-import numpy as np
-from mxnet import gluon
-from mxnet.gluon import nn
-from mxnet.gluon.data.vision import transforms
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python", "src"))
-import mxport  # noqa: E402
-from mxport import TensorSpec  # noqa: E402
-from mxport import _graph  # noqa: E402
+import mxport  # noqa: E402  first: it sets up what MXNet needs on Python 3.12+ (spec/RUNTIME.md section 7)
+import mxnet as mx  # noqa: E402
+import numpy as np  # noqa: E402
+from mxnet import gluon  # noqa: E402
+from mxnet.gluon import nn  # noqa: E402
+from mxnet.gluon.data.vision import transforms  # noqa: E402
+
+from mxport import TensorSpec, _graph  # noqa: E402
 
 HE = mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2)
 RTOL, ATOL = 1e-5, 1e-6

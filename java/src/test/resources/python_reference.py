@@ -11,10 +11,9 @@ import os
 import sys
 import time
 
+import mxport  # first: it sets up MXNet's threads and, on Python 3.12+, what MXNet needs to import (spec/RUNTIME.md)
 import mxnet as mx
 import numpy as np
-
-import mxport
 
 
 def main(prefix, load_transforms, out_dir, *inputs):
