@@ -176,7 +176,8 @@ test-on-python: ## the Python suite and the JPype matrix on Python ON_PYTHON (3.
 	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) test-python-and-matrix
 
 test-python-and-matrix: setup spark-setup onnx-setup models real-model jvm-package $(FRESH_VECTORS_MADE)
-	$(USE_FRESH_VECTORS) $(PY) -m pytest -q python/tests integration_tests/test_matrix.py
+	$(USE_FRESH_VECTORS) $(PY) -m pytest -q python/tests
+	$(USE_FRESH_VECTORS) $(PY) -m pytest -q integration_tests/test_matrix.py  # apart: each folder has its conftest.py
 
 test-jdk25: models real-model spark-setup ## the Java, Scala and Spark suites on JDK 25 (the jars stay Java 17 bytecode)
 	@test -x $(JDK25)/bin/java || { echo "no JDK 25 at $(JDK25): set JDK25=<its home>"; exit 1; }
