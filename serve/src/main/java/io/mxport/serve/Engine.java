@@ -5,8 +5,8 @@ import io.mxport.Signature;
 import java.util.List;
 
 /**
- * What runs a model for the server: MXNet through {@link io.mxport.Predictor} today. Another engine (e.g. ONNX
- * Runtime) implements this and registers itself in {@link Engines}; the server needs nothing else from it.
+ * What runs a model for the server: the Java core's {@link io.mxport.Predictor} on MXNet or ONNX Runtime. Another
+ * engine implements this and registers itself in {@link Engines}; the server needs nothing else from it.
  */
 interface Engine {
     /** The name {@code --engine} takes. */

@@ -15,6 +15,7 @@ final class Engines {
 
     static {
         ENGINES.put("mxnet", MxnetEngine::new);
+        ENGINES.put("onnxruntime", OnnxRuntimeEngine::new);
     }
 
     private Engines() {}
@@ -50,28 +51,62 @@ final class Engines {
 
         @Override
         public Model load(String prefix) {
-            Predictor predictor = new Predictor(prefix);
-            return new Model() {
-                @Override
-                public Signature signature() {
-                    return predictor.getSignature();
-                }
-
-                @Override
-                public List<NDArray> predict(List<NDArray> inputs) {
-                    return predictor.predictWithNDArray(inputs);
-                }
-
-                @Override
-                public void close() {
-                    predictor.close();
-                }
-            };
+            return wrap(new Predictor(prefix));
         }
 
         @Override
         public int concurrentCalls() {
             return Math.max(1, Environment.load().getEngineWorkers());
         }
+    }
+
+    /**
+     * ONNX Runtime through the Java core's Predictor (io.mxport:mxport-onnxruntime, in the jar) on the {@code .onnx}
+     * file that {@code mxport export-onnx} wrote: {@code --model NAME=FILE.onnx}, or a prefix whose
+     * {@code <PREFIX>.onnx} is that file. Outputs are the in-process Predictor's on the same engine.
+     */
+    static final class OnnxRuntimeEngine implements Engine {
+        private int concurrentCalls = 1;
+
+        @Override
+        public String name() {
+            return "onnxruntime";
+        }
+
+        @Override
+        public void configure(ServeOptions options) {
+            concurrentCalls = options.engineWorkers; // each run uses ONNX Runtime's own threads
+        }
+
+        @Override
+        public Model load(String prefix) {
+            Predictor predictor = new Predictor(
+                    prefix.endsWith(".onnx") ? prefix : prefix + ".onnx", io.mxport.Engine.ONNXRUNTIME, true);
+            return wrap(predictor);
+        }
+
+        @Override
+        public int concurrentCalls() {
+            return concurrentCalls;
+        }
+    }
+
+    static Engine.Model wrap(Predictor predictor) {
+        return new Engine.Model() {
+            @Override
+            public Signature signature() {
+                return predictor.getSignature();
+            }
+
+            @Override
+            public List<NDArray> predict(List<NDArray> inputs) {
+                return predictor.predictWithNDArray(inputs);
+            }
+
+            @Override
+            public void close() {
+                predictor.close();
+            }
+        };
     }
 }

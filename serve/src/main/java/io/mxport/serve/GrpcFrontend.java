@@ -1,8 +1,13 @@
 package io.mxport.serve;
 
 import com.google.protobuf.ByteString;
+import io.grpc.MethodDescriptor;
 import io.grpc.Server;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.mxport.ErrorCode;
@@ -23,6 +28,7 @@ import io.mxport.serve.grpc.ServerMetadataResponse;
 import io.mxport.serve.grpc.ServerReadyRequest;
 import io.mxport.serve.grpc.ServerReadyResponse;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -41,7 +47,7 @@ final class GrpcFrontend implements AutoCloseable {
         this.grpc = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
                 .maxInboundMessageSize(server.options.maxBodyBytes)
                 .executor(requests)
-                .addService(new Service(server))
+                .addService(checkedParsing(new Service(server).bindService(), server.options.maxBodyBytes))
                 .build()
                 .start();
     }
@@ -62,6 +68,51 @@ final class GrpcFrontend implements AutoCloseable {
     @Override
     public void close() {
         grpc.shutdownNow();
+    }
+
+    /** Stands for a ModelInferRequest over the size limit once inflated (grpc-java counts the inflated bytes). */
+    private static final ModelInferRequest TOO_LARGE =
+            ModelInferRequest.newBuilder().build();
+    /** Stands for a ModelInferRequest that is not valid protobuf. */
+    private static final ModelInferRequest MALFORMED =
+            ModelInferRequest.newBuilder().build();
+
+    /**
+     * The service with ModelInfer's request parsed so that a message over the limit, or not protobuf, reaches
+     * {@link Service#modelInfer} as {@link #TOO_LARGE} or {@link #MALFORMED} and is answered with a status and a
+     * code: grpc-java parses on the request thread, outside any handler, and answers a failure there UNKNOWN.
+     */
+    private static ServerServiceDefinition checkedParsing(ServerServiceDefinition service, int maxBodyBytes) {
+        MethodDescriptor<ModelInferRequest, ModelInferResponse> infer = GRPCInferenceServiceGrpc.getModelInferMethod();
+        MethodDescriptor.Marshaller<ModelInferRequest> proto = infer.getRequestMarshaller();
+        MethodDescriptor.Marshaller<ModelInferRequest> checked = new MethodDescriptor.Marshaller<>() {
+            @Override
+            public InputStream stream(ModelInferRequest value) {
+                return proto.stream(value);
+            }
+
+            @Override
+            public ModelInferRequest parse(InputStream stream) {
+                try {
+                    return proto.parse(stream);
+                } catch (StatusRuntimeException e) {
+                    return e.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED ? TOO_LARGE : MALFORMED;
+                }
+            }
+        };
+        ServerServiceDefinition.Builder b =
+                ServerServiceDefinition.builder(service.getServiceDescriptor().getName());
+        for (ServerMethodDefinition<?, ?> m : service.getMethods()) {
+            if (m.getMethodDescriptor().getFullMethodName().equals(infer.getFullMethodName())) {
+                @SuppressWarnings("unchecked")
+                ServerCallHandler<ModelInferRequest, ModelInferResponse> handler =
+                        (ServerCallHandler<ModelInferRequest, ModelInferResponse>) m.getServerCallHandler();
+                b.addMethod(infer.toBuilder().setRequestMarshaller(checked).build(), handler);
+            } else {
+                b.addMethod(m);
+            }
+        }
+        return b.build();
     }
 
     static Status status(ServeException e) {
@@ -182,7 +233,7 @@ final class GrpcFrontend implements AutoCloseable {
                 ModelMetadataResponse.Builder b = ModelMetadataResponse.newBuilder()
                         .setName(m.name)
                         .addVersions("1")
-                        .setPlatform(InferenceServer.PLATFORM);
+                        .setPlatform(m.platform);
                 for (TensorSpec s : m.signature.getInputs()) {
                     b.addInputs(metadata(s));
                 }
@@ -207,6 +258,20 @@ final class GrpcFrontend implements AutoCloseable {
         public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> o) {
             long start = System.nanoTime();
             answer(o, "ModelInfer", request.getModelName(), start, request.getSerializedSize(), () -> {
+                if (request == TOO_LARGE) {
+                    throw new ServeException(
+                            413,
+                            "INVALID_ARGUMENT",
+                            "the request message is over the server's limit of " + server.options.maxBodyBytes
+                                    + " bytes (once inflated, when compressed): send fewer samples per request, or"
+                                    + " start the server with a larger --max-body-bytes");
+                }
+                if (request == MALFORMED) {
+                    throw ServeException.badRequest(
+                            ErrorCode.INVALID_ARGUMENT,
+                            "the request is not a valid inference.ModelInferRequest message: send one built from"
+                                    + " grpc_predict_v2.proto");
+                }
                 InferenceRequest r = fromProto(request);
                 InferenceResult result = server.infer(r, request.getModelVersion(), start);
                 ModelInferResponse.Builder b = ModelInferResponse.newBuilder()

@@ -14,7 +14,6 @@ import java.util.concurrent.TimeUnit;
 final class InferenceServer implements AutoCloseable {
     static final String NAME = "mxport-serve";
     static final String VERSION = version();
-    static final String PLATFORM = "mxport_mxnet";
 
     final ServeOptions options;
     final Metrics metrics = new Metrics();

@@ -31,6 +31,9 @@ final class ModelHost implements AutoCloseable {
     static final int WARM_UP_SIDE = 224;
 
     final String name;
+    /** The metadata's platform: mxport_ and the engine's name. */
+    final String platform;
+
     final Signature signature;
     private final Engine.Model model;
     private final Batcher batcher;
@@ -39,6 +42,7 @@ final class ModelHost implements AutoCloseable {
 
     ModelHost(String name, Engine.Model model, Engine engine, ServeOptions options, Metrics metrics) {
         this.name = name;
+        this.platform = "mxport_" + engine.name();
         this.model = model;
         this.signature = model.signature();
         this.options = options;

@@ -61,7 +61,7 @@ final class RestCodec {
     static byte[] modelMetadata(ModelHost m) {
         ObjectNode o = JSON.createObjectNode().put("name", m.name);
         o.putArray("versions").add("1");
-        o.put("platform", InferenceServer.PLATFORM);
+        o.put("platform", m.platform);
         tensors(o.putArray("inputs"), m.signature.getInputs());
         tensors(o.putArray("outputs"), m.signature.getOutputs());
         return bytes(o);

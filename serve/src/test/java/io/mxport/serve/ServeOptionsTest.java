@@ -47,7 +47,7 @@ class ServeOptionsTest {
 
     @Test
     void mistakesNameTheFlagAndTheFix() {
-        assertTrue(fails("--model", "a=b", "--engine", "onnxruntime").contains("choose one of: mxnet"));
+        assertTrue(fails("--model", "a=b", "--engine", "openvino").contains("choose one of: mxnet, onnxruntime"));
         assertTrue(fails("--model", "nameonly").contains("NAME=PREFIX"));
         assertTrue(fails("--model", "a/b=c").contains("model name 'a/b'"));
         assertTrue(fails("--model", "a=b", "--model", "a=c").contains("given twice"));

@@ -1,0 +1,190 @@
+package io.mxport.serve;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.mxport.Engine;
+import io.mxport.Images;
+import io.mxport.NDArray;
+import io.mxport.Predictor;
+import io.mxport.Shape;
+import io.mxport.serve.grpc.GRPCInferenceServiceGrpc;
+import io.mxport.serve.grpc.ModelInferRequest;
+import io.mxport.serve.grpc.ModelInferResponse;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code --engine onnxruntime} on loopback: the ResNet-18 model, written to ONNX by the Python exporter at test time,
+ * answers over REST and gRPC, tensors and JPEG bytes, bit for bit as the in-process Predictor on ONNX Runtime does.
+ */
+class OnnxRuntimeServeTest {
+    @TempDir
+    static Path dir;
+
+    static Main.Running running;
+    static Predictor predictor;
+    static ManagedChannel channel;
+
+    @BeforeAll
+    static void start() throws Exception {
+        String python = System.getenv("MXPORT_PYTHON");
+        if (python == null || python.isEmpty()) {
+            python = TestModels.root().resolve(".venv/bin/python").toString();
+        }
+        Path onnx = dir.resolve("resnet18.onnx");
+        Process p = new ProcessBuilder(
+                        python,
+                        "-c",
+                        "import sys, mxport; mxport.export_onnx(sys.argv[1], sys.argv[2])",
+                        TestModels.resnet(),
+                        onnx.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("export.log").toFile())
+                .start();
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "export_onnx timed out");
+        assertEquals(
+                0,
+                p.exitValue(),
+                "export_onnx failed (run `make onnx-setup`): " + Files.readString(dir.resolve("export.log")));
+        running = Main.start(ServeOptions.parse(new String[] {
+            "--engine", "onnxruntime",
+            "--model", "resnet=" + dir.resolve("resnet18"), // the prefix form: <PREFIX>.onnx
+            "--http-port", "0",
+            "--grpc-port", "0",
+            "--access-log", "off"
+        }));
+        running.server.warmUp();
+        predictor = new Predictor(onnx.toString(), Engine.ONNXRUNTIME, true);
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", running.grpc.port())
+                .usePlaintext()
+                .build();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (channel != null) {
+            channel.shutdownNow();
+        }
+        if (running != null) {
+            running.stop();
+        }
+        if (predictor != null) {
+            predictor.close();
+        }
+    }
+
+    private static float[] floats(ByteString raw) {
+        float[] f = new float[raw.size() / 4];
+        ByteBuffer.wrap(raw.toByteArray())
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer()
+                .get(f);
+        return f;
+    }
+
+    private static float[] expected(NDArray pixels) {
+        return predictor.predictWithNDArray(List.of(pixels)).get(0).toFloatArray();
+    }
+
+    @Test
+    void metadataNamesTheEngine() throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(
+                                        URI.create("http://127.0.0.1:" + running.http.port() + "/v2/models/resnet"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        JsonNode meta = RestCodec.JSON.readTree(r.body());
+        assertEquals("mxport_onnxruntime", meta.get("platform").asText());
+        assertEquals("UINT8", meta.get("inputs").get(0).get("datatype").asText());
+    }
+
+    @Test
+    void restAndGrpcTensorsEqualThePredictorOnOnnxRuntime() throws Exception {
+        byte[] pixels = new byte[2 * 64 * 48 * 3];
+        new Random(5).nextBytes(pixels);
+        float[] want = expected(NDArray.ofBytes(pixels, new Shape(2, 64, 48, 3)));
+        float[] first = Arrays.copyOfRange(want, 0, 1000);
+        float[] second = Arrays.copyOfRange(want, 1000, 2000);
+        float max = 0;
+        for (float v : first) {
+            max = Math.max(max, v);
+        }
+        assertTrue(max > 0.01f && !Arrays.equals(first, second), "the reference is not degenerate");
+
+        ModelInferResponse g = GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                .modelInfer(ModelInferRequest.newBuilder()
+                        .setModelName("resnet")
+                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder()
+                                .setName("data")
+                                .setDatatype("UINT8")
+                                .addAllShape(List.of(2L, 64L, 48L, 3L)))
+                        .addRawInputContents(ByteString.copyFrom(pixels))
+                        .build());
+        assertEquals(List.of(2L, 1000L), g.getOutputs(0).getShapeList());
+        assertArrayEquals(want, floats(g.getRawOutputContents(0)), 0f, "gRPC raw tensors, bit for bit");
+
+        StringBuilder data = new StringBuilder();
+        for (int i = 0; i < pixels.length / 2; i++) {
+            data.append(i == 0 ? "" : ",").append(pixels[i] & 0xff);
+        }
+        String json = "{\"inputs\":[{\"name\":\"data\",\"datatype\":\"UINT8\",\"shape\":[1,64,48,3],\"data\":[" + data
+                + "]}]}";
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(
+                                        "http://127.0.0.1:" + running.http.port() + "/v2/models/resnet/infer"))
+                                .POST(HttpRequest.BodyPublishers.ofString(json))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode out = RestCodec.JSON.readTree(r.body()).get("outputs").get(0).get("data");
+        float[] got = new float[out.size()];
+        for (int i = 0; i < got.length; i++) {
+            got[i] = out.get(i).floatValue();
+        }
+        float[] alone = expected(NDArray.ofBytes(Arrays.copyOf(pixels, pixels.length / 2), new Shape(1, 64, 48, 3)));
+        assertArrayEquals(alone, got, 0f, "REST JSON tensors, bit for bit");
+    }
+
+    @Test
+    void jpegBytesAreDecodedByTheCoreThenRunOnOnnxRuntime() throws Exception {
+        byte[] jpeg = Files.readAllBytes(TestModels.root().resolve("demo/cat.jpg"));
+        ByteBuffer element = ByteBuffer.allocate(4 + jpeg.length).order(ByteOrder.LITTLE_ENDIAN);
+        element.putInt(jpeg.length).put(jpeg);
+        ModelInferResponse g = GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                .modelInfer(ModelInferRequest.newBuilder()
+                        .setModelName("resnet")
+                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder()
+                                .setName("data")
+                                .setDatatype("BYTES")
+                                .addShape(1))
+                        .addRawInputContents(ByteString.copyFrom(element.array()))
+                        .build());
+        float[] want = expected(Images.decode(jpeg));
+        assertArrayEquals(want, floats(g.getRawOutputContents(0)), 0f);
+        assertFalse(Arrays.equals(want, new float[want.length]));
+    }
+}
