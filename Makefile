@@ -12,7 +12,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup lint format models real-model jvm-package serve-jar serve test-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup lint format models real-model jvm-package serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -106,9 +106,14 @@ $(KSERVE_VENV)/.done: serve/tests/deploy_requirements.txt
 	$(KSERVE_VENV)/bin/pip install -q --disable-pip-version-check -r serve/tests/deploy_requirements.txt
 	touch $@
 
-test-serve: models real-model serve-jar $(SERVE_VENV)/.done $(KSERVE_VENV)/.done ## mxport-serve against tritonclient (http, grpc), bad input, batching, /metrics, SIGTERM; serve/deploy against KServe's schema (about a minute)
+test-serve: models real-model serve-jar $(SERVE_VENV)/.done $(KSERVE_VENV)/.done ## mxport-serve against tritonclient (http, grpc), bad input, compressed bodies, batching, /metrics, a 15 s soak, SIGTERM (REST and gRPC); serve/deploy against KServe's schema (under two minutes)
 	$(SERVE_VENV)/bin/python -m pytest -q serve/tests/test_serve.py
 	$(KSERVE_VENV)/bin/python -m pytest -q serve/tests/test_deploy.py
+
+SOAK_SERVE_SECONDS ?= 600
+
+soak-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve for 10 minutes at 16 loopback clients mixing valid and invalid requests: no 5xx, no wrong output, RSS drift under 5 % (make test-serve runs 15 s) -> .cache/reports/soak_serve.json
+	$(SERVE_VENV)/bin/python serve/tests/soak.py --seconds $(SOAK_SERVE_SECONDS) --clients 16
 
 bench-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve vs the in-process Predictor vs FastAPI over mxport.load: bounded loopback load -> .cache/reports/bench_serve.json
 	$(MVN) -pl serve -am test-compile

@@ -5,6 +5,7 @@ Python's ``mxport.load`` (serve/tests/reference.py, run by the project's .venv).
 """
 
 import concurrent.futures
+import gzip
 import http.client
 import json
 import os
@@ -42,7 +43,7 @@ def free_port():
 class Server:
     """One mxport-serve process on loopback; stopped (SIGTERM) at the end."""
 
-    def __init__(self, *extra, log_name="serve"):
+    def __init__(self, *extra, log_name="serve", java_options=()):
         self.http_port, self.grpc_port = free_port(), free_port()
         self.log_path = os.path.join(ROOT, ".cache", f"{log_name}-test.log")
         self.log = open(self.log_path, "w")
@@ -50,6 +51,7 @@ class Server:
             [
                 "java",
                 "-Xmx1g",
+                *java_options,
                 "-jar",
                 JAR,
                 "--model",
@@ -217,6 +219,30 @@ def test_top_k_answers_class_names(server, ref, module):
     assert status == 200 and len(json.loads(body)["outputs"][0]["data"]) == 2
 
 
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_compressed_http_requests_equal_mxport_load(server, ref, algorithm):
+    c = http_client(server)
+    out = httpclient.InferRequestedOutput("prob", binary_data=True)
+    r = c.infer(
+        "resnet", [pixel_input(httpclient, ref["pixels"])], outputs=[out], request_compression_algorithm=algorithm
+    )
+    assert np.array_equal(r.as_numpy("prob"), ref["resnet_batch"])
+
+
+def test_compressed_grpc_requests_equal_mxport_load_and_a_bomb_is_refused(server, ref):
+    from tritonclient.utils import InferenceServerException
+
+    c = grpc_client(server)
+    r = c.infer("resnet", [pixel_input(grpcclient, ref["pixels"])], compression_algorithm="gzip")
+    assert np.array_equal(r.as_numpy("prob"), ref["resnet_batch"])
+    zeros = np.zeros((1, 1200, 1200, 3), dtype=np.uint8)  # 4.3 MB inflated, a few KB on the wire
+    with pytest.raises(InferenceServerException) as e:
+        c.infer("resnet", [pixel_input(grpcclient, zeros)], compression_algorithm="gzip")
+    assert e.value.status() == "StatusCode.RESOURCE_EXHAUSTED", e.value  # the inflated size counts
+    assert "[INVALID_ARGUMENT] the request message is over the server's limit" in e.value.message()
+    assert np.array_equal(c.infer("lite0", [jpeg_input(grpcclient)]).as_numpy("prob"), ref["lite0_cat"])
+
+
 # ---- bad input: 4xx with a code, and the server goes on ----
 
 
@@ -306,6 +332,21 @@ BAD = {
     "garbage image bytes": ("lite0", *image_body(b"this is not an image at all" * 10), 400, "INVALID_ARGUMENT"),
     "decompression bomb": ("lite0", *image_body(BOMB), 400, "INVALID_ARGUMENT"),
     "body over the limit": ("resnet", b"{" + b" " * (MAX_BODY + 10) + b"}", {}, 413, "INVALID_ARGUMENT"),
+    "gzip body inflating past the limit": (
+        "resnet",
+        gzip.compress(b"{" + b" " * (MAX_BODY + 10) + b"}"),
+        {"Content-Encoding": "gzip"},
+        413,
+        "INVALID_ARGUMENT",
+    ),
+    "corrupt gzip body": (
+        "resnet",
+        b"\x1f\x8b\x08\x00" + b"not gzip" * 8,
+        {"Content-Encoding": "gzip"},
+        400,
+        "INVALID_ARGUMENT",
+    ),
+    "unknown Content-Encoding": ("resnet", uint8_json()[0], {"Content-Encoding": "br"}, 415, "INVALID_ARGUMENT"),
     "unknown model": ("nosuchmodel", *uint8_json(), 404, "MODEL_NOT_FOUND"),
     "unknown output": (
         "resnet",
@@ -421,6 +462,15 @@ def test_access_log_has_one_line_per_request(server):
     assert "status=404" in lines[-2] and "model=nosuchmodel" in lines[-2]
 
 
+def test_short_soak_mixing_valid_and_invalid_requests(server, ref):
+    """make soak-serve's short leg: 16 clients for 15 s, no 5xx, no wrong output, every bad request its 4xx."""
+    import soak
+
+    report = soak.run(server.http_port, server.proc.pid, ref, CAT, MAX_BODY, seconds=15, clients=16, exact=False)
+    assert soak.passed(report, check_rss=False), report
+    assert all(n > 0 for n in report["by_case"].values()), report
+
+
 # ---- shutdown ----
 
 
@@ -450,9 +500,54 @@ def test_sigterm_answers_every_request_in_flight(ref):
             assert r.shape == (4, 1000)
             for row in r:
                 np.testing.assert_allclose(row, ref["lite0_cat"][0], rtol=0, atol=1e-6)  # batch 4, see above
-        assert s.proc.wait(60) in (0, 143)
+        assert s.proc.wait(60) == 143  # the JVM's exit on SIGTERM (128 + 15), after the shutdown hook ran
         with pytest.raises(OSError):
             s.get("/v2/health/live")
+        log = open(s.log_path).read()
+        assert "every request answered" in log, log[-2000:]
+    finally:
+        s.stop()
+
+
+def test_sigterm_answers_every_grpc_call_in_flight_and_refuses_new_ones(ref):
+    from tritonclient.utils import InferenceServerException
+
+    s = Server("--max-batch-size", "1", log_name="serve-sigterm-grpc")
+    try:
+        late = grpc_client(s)
+        assert late.is_server_live()  # its connection is open before SIGTERM
+
+        def one(_):
+            return grpc_client(s).infer("lite0", [jpeg_input(grpcclient, count=4)]).as_numpy("prob")
+
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            futures = [pool.submit(one, i) for i in range(6)]
+            deadline = time.time() + 30
+            while time.time() < deadline:  # all six under way (the scrape itself is the seventh)
+                inflight = metrics(s)["mxport_requests_in_flight"].samples[0].value
+                if inflight >= 7:
+                    break
+                time.sleep(0.01)
+            assert inflight >= 7, f"only {inflight - 1} calls arrived"
+            s.proc.send_signal(signal.SIGTERM)
+            refused = None
+            deadline = time.time() + 30
+            while refused is None and time.time() < deadline:  # a call sent before the hook ran is answered
+                try:
+                    late.infer("lite0", [jpeg_input(grpcclient)])
+                    time.sleep(0.02)
+                except InferenceServerException as e:
+                    refused = e
+            results = [f.result(timeout=120) for f in futures]
+        assert refused is not None and refused.status() == "StatusCode.UNAVAILABLE", refused
+        for r in results:
+            assert r.shape == (4, 1000)
+            for row in r:
+                np.testing.assert_allclose(row, ref["lite0_cat"][0], rtol=0, atol=1e-6)  # batch 4, see above
+        assert s.proc.wait(60) == 143
+        with pytest.raises(InferenceServerException) as e:
+            grpc_client(s).is_server_live()
+        assert e.value.status() == "StatusCode.UNAVAILABLE"
         log = open(s.log_path).read()
         assert "every request answered" in log, log[-2000:]
     finally:

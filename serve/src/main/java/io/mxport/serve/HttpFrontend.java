@@ -26,12 +26,18 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.InflaterInputStream;
 
 /**
  * The REST side (protocol v2 over HTTP/1.1) on Netty: Netty parses HTTP and enforces the body limit
@@ -283,11 +289,8 @@ final class HttpFrontend implements AutoCloseable {
             String encoding) {
         String id = null;
         try {
-            if (encoding != null && !encoding.equalsIgnoreCase("identity")) {
-                throw ServeException.badRequest(
-                        io.mxport.ErrorCode.INVALID_ARGUMENT,
-                        "Content-Encoding " + encoding + " is not accepted: send the body uncompressed");
-            }
+            server.model(model, version); // an unknown model is 404 whatever the body
+            byte[] plain = decompress(body, encoding, server.options.maxBodyBytes);
             Integer jsonLength = null;
             if (headerLength != null) {
                 try {
@@ -298,8 +301,7 @@ final class HttpFrontend implements AutoCloseable {
                             HEADER_LENGTH + " is '" + headerLength + "': give the JSON header's length in bytes");
                 }
             }
-            server.model(model, version); // an unknown model is 404 whatever the body
-            InferenceRequest request = RestCodec.parse(model, body, jsonLength);
+            InferenceRequest request = RestCodec.parse(model, plain, jsonLength);
             id = request.id;
             InferenceResult result = server.infer(request, version, start);
             RestCodec.Body answer = RestCodec.answer(result, request);
@@ -321,6 +323,50 @@ final class HttpFrontend implements AutoCloseable {
                     body.length,
                     id,
                     new ServeException(500, "INTERNAL", "the server failed on this request: " + e));
+        }
+    }
+
+    /**
+     * The body as sent, or inflated from gzip or deflate (Content-Encoding, as tritonclient's
+     * request_compression_algorithm sends it). The body limit applies to the inflated bytes too, counted while
+     * inflating: a decompression bomb stops at the limit, with 413.
+     */
+    static byte[] decompress(byte[] body, String encoding, int maxBodyBytes) {
+        String e = encoding == null ? "identity" : encoding.trim().toLowerCase(java.util.Locale.ROOT);
+        if (e.isEmpty() || e.equals("identity")) {
+            return body;
+        }
+        InputStream in;
+        try {
+            in = switch (e) {
+                case "gzip", "x-gzip" -> new GZIPInputStream(new ByteArrayInputStream(body));
+                case "deflate" -> new InflaterInputStream(new ByteArrayInputStream(body));
+                default ->
+                    throw new ServeException(
+                            415,
+                            "INVALID_ARGUMENT",
+                            "Content-Encoding '" + encoding + "' is not accepted: send the body uncompressed, gzip or"
+                                    + " deflate");
+            };
+            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(maxBodyBytes, body.length * 4 + 64));
+            byte[] chunk = new byte[64 * 1024];
+            for (int n; (n = in.read(chunk)) > 0; ) {
+                if (out.size() + n > maxBodyBytes) {
+                    throw new ServeException(
+                            413,
+                            "INVALID_ARGUMENT",
+                            "the " + e + " request body inflates to more than the server's limit of " + maxBodyBytes
+                                    + " bytes: send fewer samples per request, or start the server with a larger"
+                                    + " --max-body-bytes");
+                }
+                out.write(chunk, 0, n);
+            }
+            return out.toByteArray();
+        } catch (IOException x) {
+            throw ServeException.badRequest(
+                    io.mxport.ErrorCode.INVALID_ARGUMENT,
+                    "the body is not valid " + e + " (" + x.getMessage() + "), as its Content-Encoding says: compress"
+                            + " it whole, or drop the header");
         }
     }
 

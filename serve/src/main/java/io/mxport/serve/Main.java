@@ -115,12 +115,13 @@ public final class Main {
                     break;
                 }
             }
-            long left = server.metrics.inFlight.get();
             try {
-                grpc.awaitTermination(1_000);
+                // a call grpc-java took in but had not yet handed to its handler is not counted in flight
+                grpc.awaitTermination(Math.max(1_000, TimeUnit.NANOSECONDS.toMillis(limit - System.nanoTime())));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            long left = server.metrics.inFlight.get();
             requests.shutdown();
             server.close();
             http.close();
