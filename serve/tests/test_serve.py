@@ -534,7 +534,7 @@ def test_sigterm_answers_every_grpc_call_in_flight_and_refuses_new_ones(ref):
             deadline = time.time() + 30
             while refused is None and time.time() < deadline:  # a call sent before the hook ran is answered
                 try:
-                    late.infer("lite0", [jpeg_input(grpcclient)])
+                    late.infer("lite0", [jpeg_input(grpcclient)], client_timeout=60)
                     time.sleep(0.02)
                 except InferenceServerException as e:
                     refused = e

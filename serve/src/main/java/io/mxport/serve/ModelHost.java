@@ -27,6 +27,10 @@ import java.util.concurrent.TimeoutException;
  * queues the inputs on the model's {@link Batcher} and shapes the answer.
  */
 final class ModelHost implements AutoCloseable {
+    /** A 1x1 PNG: the warm-up loads the image decoder with it. */
+    private static final byte[] WARM_UP_PNG = java.util.Base64.getDecoder()
+            .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==");
+
     /** The side of the warm-up image where the signature leaves height and width open. */
     static final int WARM_UP_SIDE = 224;
 
@@ -70,6 +74,10 @@ final class ModelHost implements AutoCloseable {
                     s.getDType(), new byte[shape.size() * s.getDType().getByteSize()], shape));
         }
         model.predict(inputs);
+        if (signature.getInputs().stream().anyMatch(ModelHost::isImage)) {
+            // the decoder is libmxnet's, which an engine besides MXNet has not loaded yet (seconds)
+            Images.decode(WARM_UP_PNG, options.maxImagePixels);
+        }
         ready = true;
     }
 
