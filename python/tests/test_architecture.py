@@ -59,7 +59,7 @@ JAVA_FORMAT = [
     "Fix",
     "ClassScore",
 ]
-JAVA_DOOR = ["Mxnet", "DirectCalls", "MxnetLibrary"]
+JAVA_DOOR = ["Mxnet", "NativeArrays", "DirectCalls", "MxnetLibrary"]
 JAVA_RUN = [
     "Predictor",
     "LoadedModel",
