@@ -18,6 +18,7 @@ CORE = os.path.join(ROOT, "java", "src", "main", "java", "io", "mxport")
 PYTHON_FORMAT = [
     "_signature",
     "_graph",
+    "_files",
     "_inputs",
     "_params_header",
     "_errors",

@@ -79,7 +79,7 @@ def _load(args, signature_only=False):
     if signature_only and args.input_spec is None and args.epoch is None:
         return mxport.read_signature(args.prefix)
     if signature_only:
-        from ._files import open_model
+        from ._load import open_model
 
         return open_model(args.prefix, **old).signature
     engine = getattr(args, "engine", "mxnet")

@@ -39,7 +39,7 @@ def onnx_model(prefix, load_transforms=True):
     onnx = require("onnx", "ONNX export")
     from onnx import helper
     from .. import _graph
-    from .._files import open_model
+    from .._load import open_model
     from ._convert import IR_VERSION, OPSET, convert_graph
     from ._float import float_graph
 
