@@ -36,9 +36,8 @@ def _listing(path):
 
 
 # the options Spark needs on Java 17+ (the spark-submit launcher adds them): spark/pom.xml's spark.test.jvm.args
-SPARK_JVM_OPTIONS = re.search(
-    r"<spark.test.jvm.args>(.*?)</spark.test.jvm.args>", open(os.path.join(REPO, "spark", "pom.xml")).read(), re.S
-).group(1).split()
+SPARK_POM = open(os.path.join(REPO, "spark", "pom.xml")).read()
+SPARK_JVM_OPTIONS = re.search(r"<spark.test.jvm.args>(.*?)</spark.test.jvm.args>", SPARK_POM, re.S).group(1).split()
 
 
 def _spark(block):

@@ -104,9 +104,8 @@ def test_a_java_program_gives_pythons_output_bytes(no_python, pixels, python_ref
 
 
 # the options Spark needs on Java 17+ (the spark-submit launcher adds them): spark/pom.xml's spark.test.jvm.args
-SPARK_JVM_OPTIONS = re.search(
-    r"<spark.test.jvm.args>(.*?)</spark.test.jvm.args>", open(os.path.join(REPO, "spark", "pom.xml")).read(), re.S
-).group(1).split()
+SPARK_POM = open(os.path.join(REPO, "spark", "pom.xml")).read()
+SPARK_JVM_OPTIONS = re.search(r"<spark.test.jvm.args>(.*?)</spark.test.jvm.args>", SPARK_POM, re.S).group(1).split()
 
 
 def test_a_spark_local_job_through_the_shaded_jar_gives_pythons_top_class(no_python, tmp_path):
