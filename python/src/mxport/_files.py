@@ -276,10 +276,10 @@ def open_files(prefix, inputs=None, epoch=None):
     data = read_file(params_path)
     clash = [s.name for s in specs if s.name in param_names(data, params_path)]
     if clash:
-        inputs = [i[0] for i in old_model_hint(prefix, graph).inputs]
+        hint = old_model_hint(prefix, graph)
         raise MxportError(
             "INVALID_ARGUMENT",
-            f"input {clash[0]!r} is a parameter of the network (an array of "
-            f"{params_path}), not an input: describe the graph's inputs {inputs}",
+            f"input {clash[0]!r} is a parameter of the network (an array of {params_path}), not an input",
+            Fix.describe_inputs(hint.inputs, hint.epoch),
         )
     return ModelFiles(graph, None, specs, data, symbol_path, params_path)

@@ -59,14 +59,11 @@ final class LoadedModel implements AutoCloseable {
             if (sig == null) {
                 for (TensorSpec s : inputSpecs) {
                     if (params.containsKey(s.getName())) {
-                        List<String> graphInputs = new ArrayList<>();
-                        names.stream().filter(n -> !params.containsKey(n)).forEach(n -> graphInputs.add("'" + n + "'"));
                         throw new MxportException(
                                 ErrorCode.INVALID_ARGUMENT,
-                                "input '" + s.getName() + "' is a parameter"
-                                        + " of the network (an array of " + model.paramsPath
-                                        + "), not an input: describe the"
-                                        + " graph's inputs " + graphInputs);
+                                "input '" + s.getName() + "' is a parameter of the network (an array of "
+                                        + model.paramsPath + "), not an input",
+                                ModelFiles.describeInputs(model.prefix(), model.graph, params.keySet()));
                     }
                 }
             }
