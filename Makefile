@@ -77,7 +77,8 @@ define build_dist
 	$(MVN) -P dist -pl java,onnxruntime,scala,spark,serve -am $(1) -DskipTests
 	cp $(SERVE_JAR) dist/
 	for m in java:mxport onnxruntime:mxport-onnxruntime scala:mxport-scala_2.13 spark:mxport-spark_2.13; do \
-	  cp $${m%%:*}/target/$${m#*:}-$(VERSION)*.jar dist/ && cp $${m%%:*}/target/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done
+	  cp $$(ls $${m%%:*}/target/$${m#*:}-$(VERSION)*.jar | grep -v -- '-tests\.jar$$') dist/ \
+	  && cp $${m%%:*}/target/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done  # not the core's test-jar
 	cp target/.flattened-pom.xml dist/mxport-parent-$(VERSION).pom
 	ls dist
 endef

@@ -33,37 +33,10 @@ SETTINGS = [  # (label, environment)
 
 
 def command(language, runs, model, classpath):
+    row = ["--mode", "e2e", "--batch", "1", "--runs", str(runs), "--model", model]  # what both runners measure
     if language == "Python":
-        return [
-            sys.executable,
-            os.path.join(HERE, "python_rows.py"),
-            "--api",
-            "gluon",
-            "--mode",
-            "e2e",
-            "--batch",
-            "1",
-            "--runs",
-            str(runs),
-            "--model",
-            model,
-        ]
-    return [
-        "java",
-        "-cp",
-        classpath,
-        "io.mxport.bench.JvmBench",
-        "--lang",
-        "java",
-        "--mode",
-        "e2e",
-        "--batch",
-        "1",
-        "--runs",
-        str(runs),
-        "--model",
-        model,
-    ]
+        return [sys.executable, os.path.join(HERE, "python_rows.py"), "--api", "gluon"] + row
+    return ["java", "-cp", classpath, "io.mxport.bench.JvmBench", "--lang", "java"] + row
 
 
 def cell(cmd, env, busy):

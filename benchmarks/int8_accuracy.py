@@ -179,6 +179,14 @@ def agreement(reference, other):
     return top1, overlap, float(np.abs(reference - other).max())
 
 
+def write_rows(rows, path):
+    """Writes the report's rows as JSON (the folder made if missing) and says where."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(rows, f, indent=1)
+    print(f"wrote {path}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=os.path.join(REPO, ".cache", "models"))
@@ -241,10 +249,7 @@ def main(argv=None):
                     f"max |dprob| {diff:.4f}",
                     flush=True,
                 )
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(rows, f, indent=1)
-    print(f"wrote {args.out}")
+    write_rows(rows, args.out)
 
 
 if __name__ == "__main__":

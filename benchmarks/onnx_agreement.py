@@ -10,7 +10,6 @@ size). Issue 23 asks for at least 99.5 % top-1 agreement at fp32 and bf16.
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -88,10 +87,7 @@ def main(argv=None):
                     f"they differ: {', '.join(f'{m:.4f}' for m in margins) or '-'}",
                     flush=True,
                 )
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(rows, f, indent=1)
-    print(f"wrote {args.out}")
+    photos.write_rows(rows, args.out)
 
 
 if __name__ == "__main__":

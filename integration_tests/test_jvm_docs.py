@@ -35,26 +35,9 @@ def _listing(path):
     return open(full).read().strip()
 
 
-# Spark needs these on Java 17 (spark.test.jvm.args in spark/pom.xml; the spark-submit launcher adds them)
-SPARK_JVM_OPTIONS = [
-    "--add-opens=java.base/" + p + "=ALL-UNNAMED"
-    for p in (
-        "java.lang",
-        "java.lang.invoke",
-        "java.lang.reflect",
-        "java.io",
-        "java.net",
-        "java.nio",
-        "java.util",
-        "java.util.concurrent",
-        "java.util.concurrent.atomic",
-        "jdk.internal.ref",
-        "sun.nio.ch",
-        "sun.nio.cs",
-        "sun.security.action",
-        "sun.util.calendar",
-    )
-] + ["-Djdk.reflect.useDirectMethodHandle=false"]
+# the options Spark needs on Java 17+ (the spark-submit launcher adds them): spark/pom.xml's spark.test.jvm.args
+SPARK_POM = open(os.path.join(REPO, "spark", "pom.xml")).read()
+SPARK_JVM_OPTIONS = re.search(r"<spark.test.jvm.args>(.*?)</spark.test.jvm.args>", SPARK_POM, re.S).group(1).split()
 
 
 def _spark(block):

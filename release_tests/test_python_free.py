@@ -103,25 +103,9 @@ def test_a_java_program_gives_pythons_output_bytes(no_python, pixels, python_ref
     assert_same_output(cwd / "prob.f32", python_reference, "Java on the Maven native library")
 
 
-SPARK_JVM_OPTIONS = [
-    "--add-opens=java.base/" + p + "=ALL-UNNAMED"
-    for p in (
-        "java.lang",
-        "java.lang.invoke",
-        "java.lang.reflect",
-        "java.io",
-        "java.net",
-        "java.nio",
-        "java.util",
-        "java.util.concurrent",
-        "java.util.concurrent.atomic",
-        "jdk.internal.ref",
-        "sun.nio.ch",
-        "sun.nio.cs",
-        "sun.security.action",
-        "sun.util.calendar",
-    )
-] + ["-Djdk.reflect.useDirectMethodHandle=false"]
+# the options Spark needs on Java 17+ (the spark-submit launcher adds them): spark/pom.xml's spark.test.jvm.args
+SPARK_POM = open(os.path.join(REPO, "spark", "pom.xml")).read()
+SPARK_JVM_OPTIONS = re.search(r"<spark.test.jvm.args>(.*?)</spark.test.jvm.args>", SPARK_POM, re.S).group(1).split()
 
 
 def test_a_spark_local_job_through_the_shaded_jar_gives_pythons_top_class(no_python, tmp_path):

@@ -18,6 +18,7 @@ CORE = os.path.join(ROOT, "java", "src", "main", "java", "io", "mxport")
 PYTHON_FORMAT = [
     "_signature",
     "_graph",
+    "_files",
     "_inputs",
     "_params_header",
     "_errors",
@@ -59,7 +60,7 @@ JAVA_FORMAT = [
     "Fix",
     "ClassScore",
 ]
-JAVA_DOOR = ["Mxnet", "DirectCalls", "MxnetLibrary"]
+JAVA_DOOR = ["Mxnet", "NativeArrays", "DirectCalls", "MxnetLibrary"]
 JAVA_RUN = [
     "Predictor",
     "LoadedModel",

@@ -120,7 +120,8 @@ def test_export_refuses_to_overwrite_foreign_files_unless_asked(tmp_path):
     foreign.write_text("my own notes")
     with pytest.raises(mxport.MxportError) as e:
         mxport.export(small_net(), tmp_path / "m", inputs=[TensorSpec("x", (-1, 4))])
-    assert e.value.code == "TARGET_EXISTS"
+    assert e.value.code == "TARGET_EXISTS" and e.value.fix.arguments == (("overwrite", True),)
+    assert "choose another prefix, or pass overwrite=True to replace it" in str(e.value)
     assert foreign.read_text() == "my own notes"
     (tmp_path / "p.params").write_bytes(b"weights of another model")
     with pytest.raises(mxport.MxportError) as e:

@@ -175,7 +175,7 @@ def test_an_unknown_engine_and_old_model_arguments_are_refused():
     assert e.value.code == "INVALID_ARGUMENT" and "onnxruntime" in str(e.value)
     with pytest.raises(mxport.MxportError) as e:
         mxport.load(prefix, engine="onnxruntime", epoch=0)
-    assert e.value.code == "INVALID_ARGUMENT"
+    assert e.value.code == "INVALID_ARGUMENT" and e.value.fix.kind == "drop" and "drop epoch=" in str(e.value)
 
 
 def test_export_onnx_does_not_overwrite_a_file_it_did_not_write(tmp_path):
@@ -184,7 +184,7 @@ def test_export_onnx_does_not_overwrite_a_file_it_did_not_write(tmp_path):
     target.write_bytes(b"precious")
     with pytest.raises(mxport.MxportError) as e:
         mxport.export_onnx(prefix, str(target))
-    assert e.value.code == "TARGET_EXISTS"
+    assert e.value.code == "TARGET_EXISTS" and e.value.fix.arguments == (("overwrite", True),)
     assert target.read_bytes() == b"precious"
     mxport.export_onnx(prefix, str(target), overwrite=True)
     mxport.export_onnx(prefix, str(target))  # its own file: replaced

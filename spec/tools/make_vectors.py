@@ -89,6 +89,21 @@ def image_net():
     return net
 
 
+def image_case(w, name, what, **options):
+    """A case of the uint8 image model (image_net with image_pre, seed 3): as is, or optimised."""
+    w.case(
+        name,
+        what,
+        image_net(),
+        [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")],
+        pre=image_pre(),
+        output_names=["logits"],
+        layouts={"logits": "NC", "network:image": "NCHW"},
+        seed=3,
+        **options,
+    )
+
+
 def rand(rng, shape, dtype):
     if dtype == "uint8":
         return rng.randint(0, 256, size=shape).astype("uint8")
@@ -338,15 +353,10 @@ def main(root):
         output_names=["p", "q"],
         seed=2,
     )
-    w.case(
+    image_case(
+        w,
         "uint8_image",
         "a uint8 NHWC image batch; Resize(8,8) + ToTensor + Normalize in the graph",
-        image_net(),
-        [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")],
-        pre=image_pre(),
-        output_names=["logits"],
-        layouts={"logits": "NC", "network:image": "NCHW"},
-        seed=3,
         extra_runs=[{"tag": "f32", "arrays": [((1, 12, 10, 3), f32)], "error": "DTYPE_MISMATCH"}],
     )
     w.case(
@@ -380,26 +390,16 @@ def main(root):
         seed=7,
     )
     calibration = [rand(np.random.RandomState(11), (4, 12, 10, 3), "uint8") for _ in range(2)]
-    w.case(
+    image_case(
+        w,
         "optimized_fused",
         "format version 3: the uint8_image model with oneDNN fusion (optimize='fused')",
-        image_net(),
-        [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")],
-        pre=image_pre(),
-        output_names=["logits"],
-        layouts={"logits": "NC", "network:image": "NCHW"},
-        seed=3,
         optimize="fused",
     )
-    w.case(
+    image_case(
+        w,
         "optimized_int8",
         "format version 3: the uint8_image model quantised to int8 (naive calibration on 8 seeded images)",
-        image_net(),
-        [TensorSpec("image", (-1, 12, 10, 3), "uint8", "NHWC")],
-        pre=image_pre(),
-        output_names=["logits"],
-        layouts={"logits": "NC", "network:image": "NCHW"},
-        seed=3,
         optimize="int8",
         calibration=calibration,
     )

@@ -1,5 +1,6 @@
 """The model's files (the twin of Java's ModelFiles): what a prefix means, reading and checking both files
-(spec/FORMAT.md section 6, steps 1-3), the params digest, and what an old model's files say about its inputs."""
+(spec/FORMAT.md section 6, steps 1-3), the params digest, and what an old model's files say about its inputs.
+It reads bytes and checks them; MXNet parses the params later, in ``_load``."""
 
 import glob
 import hashlib
@@ -7,8 +8,9 @@ import os
 import re
 from dataclasses import dataclass
 
-from . import _graph, _mx
+from . import _graph
 from ._errors import Fix, MxportError
+from ._params_header import check_params_header
 from ._signature import Signature, TensorSpec
 
 
@@ -87,14 +89,15 @@ def read_file(path):
 @dataclass
 class ModelFiles:
     graph: dict
-    signature: Signature  # the whole model's; for an old model, network is None
-    params: dict
+    signature: Signature  # the whole model's; None for an old model
+    inputs: tuple  # an old model's input descriptions (TensorSpec); the signature's inputs otherwise
+    params_data: bytes  # the params file's bytes, its header checked
     symbol_path: str
     params_path: str
 
     @property
     def old(self):
-        return self.signature.network is None
+        return self.signature is None
 
 
 def as_specs(inputs, what):
@@ -184,7 +187,7 @@ def old_model_hint(prefix, graph):
     params_path = model_paths(prefix, epochs[-1] if epochs else None)[1]
     if os.path.isfile(params_path):
         try:
-            params = set(_mx.params_from_bytes(read_file(params_path), params_path))
+            params = param_names(read_file(params_path), params_path)
         except MxportError:
             pass
     inputs = []
@@ -209,6 +212,12 @@ def old_model_hint(prefix, graph):
     return OldModelHint(inputs, epochs)
 
 
+def param_names(data, path):
+    """The array names of a params file's bytes, without their 'arg:'/'aux:' prefixes (its header checked)."""
+    names = (name or "" for name, _, _ in check_params_header(data, path))
+    return {n[4:] if n.startswith(("arg:", "aux:")) else n for n in names}
+
+
 def no_signature(prefix, graph):
     """NO_SIGNATURE, whose fix describes the graph's own inputs and the epoch on disk."""
     hint = old_model_hint(prefix, graph)
@@ -219,8 +228,9 @@ def no_signature(prefix, graph):
     )
 
 
-def open_model(prefix, inputs=None, epoch=None):
-    """Reads and checks both files (spec section 6, steps 1-3)."""
+def open_files(prefix, inputs=None, epoch=None):
+    """Reads and checks both files (spec section 6, steps 1-3): the graph and the params bytes, whose header is
+    checked before MXNet allocates what it claims."""
     prefix, epoch = resolve_prefix(prefix, epoch)
     symbol_path, _ = model_paths(prefix)
     graph = read_graph(symbol_path)
@@ -244,7 +254,8 @@ def open_model(prefix, inputs=None, epoch=None):
                 f"bytes, sha256 {sig.params_sha256[:12]}...): it was damaged or replaced; "
                 "copy or export the model again",
             )
-        return ModelFiles(graph, sig, _mx.params_from_bytes(data, params_path), symbol_path, params_path)
+        check_params_header(data, params_path)  # a file whose digest was recomputed can still lie
+        return ModelFiles(graph, sig, sig.inputs, data, symbol_path, params_path)
     if inputs is None:
         raise no_signature(prefix, graph)
     specs = as_specs(inputs, "inputs")
@@ -263,16 +274,12 @@ def open_model(prefix, inputs=None, epoch=None):
             Fix.argument("epoch", epochs[-1], after=" (the NNNN of <prefix>-NNNN.params)"),
         )
     data = read_file(params_path)
-    params = _mx.params_from_bytes(data, params_path)
-    clash = [s.name for s in specs if s.name in params]
+    clash = [s.name for s in specs if s.name in param_names(data, params_path)]
     if clash:
-        inputs = [i[0] for i in old_model_hint(prefix, graph).inputs]
+        hint = old_model_hint(prefix, graph)
         raise MxportError(
             "INVALID_ARGUMENT",
-            f"input {clash[0]!r} is a parameter of the network (an array of "
-            f"{params_path}), not an input: describe the graph's inputs {inputs}",
+            f"input {clash[0]!r} is a parameter of the network (an array of {params_path}), not an input",
+            Fix.describe_inputs(hint.inputs, hint.epoch),
         )
-    symbol = _mx.symbol_from_graph(graph, symbol_path)
-    example = {s.name: tuple(1 if d == -1 else d for d in s.shape) for s in specs}
-    outputs = _mx.infer_output_specs(symbol, specs, example, symbol.list_outputs(), [None] * len(symbol.list_outputs()))
-    return ModelFiles(graph, Signature(specs, outputs), params, symbol_path, params_path)
+    return ModelFiles(graph, None, specs, data, symbol_path, params_path)

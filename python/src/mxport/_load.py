@@ -1,13 +1,47 @@
 """The loaders: load (a Gluon block) and load_module (a bound Module), over the checked files of _files."""
 
+from dataclasses import dataclass
+
 import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
 from . import _graph, _mx, _threads
 from ._errors import MxportError
-from ._files import open_model
+from ._files import open_files
 from ._inputs import check_inputs
+from ._signature import Signature
+
+
+@dataclass
+class Model:
+    """A model's checked files with its params parsed by MXNet, and its whole signature (an old model's outputs
+    inferred from its described inputs)."""
+
+    graph: dict
+    signature: Signature  # the whole model's; for an old model, network is None
+    params: dict  # name -> NDArray, without the 'arg:'/'aux:' prefixes
+    symbol_path: str
+    params_path: str
+
+    @property
+    def old(self):
+        return self.signature.network is None
+
+
+def open_model(prefix, inputs=None, epoch=None):
+    """Reads and checks both files (spec section 6, steps 1-3), then hands the params to MXNet."""
+    files = open_files(prefix, inputs, epoch)
+    params = _mx.params_from_bytes(files.params_data, files.params_path)
+    signature = files.signature
+    if files.old:
+        symbol = _mx.symbol_from_graph(files.graph, files.symbol_path)
+        names = symbol.list_outputs()
+        example = {s.name: tuple(1 if d == -1 else d for d in s.shape) for s in files.inputs}
+        signature = Signature(
+            files.inputs, _mx.infer_output_specs(symbol, files.inputs, example, names, [None] * len(names))
+        )
+    return Model(files.graph, signature, params, files.symbol_path, files.params_path)
 
 
 def _prepare(prefix, load_transforms, inputs, epoch):

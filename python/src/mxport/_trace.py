@@ -7,7 +7,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
-from ._errors import MxportError, native_message
+from ._errors import Fix, MxportError, native_message
 from ._inputs import check_inputs
 from ._rules import name_problem
 from ._signature import Signature
@@ -148,7 +148,7 @@ def _output_names(output_names, count):
         if problem:
             raise MxportError(
                 "INVALID_ARGUMENT",
-                f"output {problem}: an mxport model's names follow the spec's "
-                "name rule; give output_names=[...] such names, e.g. output_names=['prob']",
+                f"output {problem}: an mxport model's names follow the spec's name rule",
+                Fix.argument("output_names", ["prob"], before="give the outputs such names, e.g. "),
             )
     return names

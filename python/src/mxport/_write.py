@@ -10,7 +10,7 @@ import tempfile
 import mxnet as mx
 
 from . import _graph, _mx
-from ._errors import MxportError
+from ._errors import Fix, MxportError
 from ._files import model_paths
 
 
@@ -113,13 +113,13 @@ def _refuse_foreign(symbol_path, params_path):
     if os.path.lexists(symbol_path) and not is_mxport(symbol_path):
         raise MxportError(
             "TARGET_EXISTS",
-            f"{symbol_path} exists and is not an mxport model; choose another "
-            "prefix, or pass overwrite=True to replace it",
+            f"{symbol_path} exists and is not an mxport model",
+            Fix.argument("overwrite", True, before="choose another prefix, or ", after=" to replace it"),
         )
     ours = is_mxport(symbol_path) or is_mxport(symbol_path + BACKUP_SUFFIX)  # the backup: an interrupted export
     if os.path.lexists(params_path) and not ours:
         raise MxportError(
             "TARGET_EXISTS",
-            f"{params_path} exists without an mxport symbol file beside it; "
-            "choose another prefix, or pass overwrite=True to replace it",
+            f"{params_path} exists without an mxport symbol file beside it",
+            Fix.argument("overwrite", True, before="choose another prefix, or ", after=" to replace it"),
         )

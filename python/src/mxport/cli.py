@@ -31,7 +31,8 @@ def _shell_spelling(args):
             ((name, value),) = fix.arguments
             if name == "load_transforms":
                 return "drop --no-transforms" if value else "add --no-transforms"
-            return f"add {_FLAGS.get(name, '--' + name.replace('_', '-'))} {value}"
+            flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
+            return f"add {flag}" if value is True else f"add {flag} {value}"
         if fix.kind == "drop":
             return "drop " + " and ".join(_FLAGS.get(name, "--" + name.replace("_", "-")) for name, _ in fix.arguments)
         specs = (
@@ -79,7 +80,7 @@ def _load(args, signature_only=False):
     if signature_only and args.input_spec is None and args.epoch is None:
         return mxport.read_signature(args.prefix)
     if signature_only:
-        from ._files import open_model
+        from ._load import open_model
 
         return open_model(args.prefix, **old).signature
     engine = getattr(args, "engine", "mxnet")

@@ -4,7 +4,6 @@ import base64
 import json
 import os
 import re
-import sys
 
 import pytest
 
@@ -12,27 +11,14 @@ pytest.importorskip("pyspark", reason="pip install -e 'python[spark]' -c require
 
 from mxport import MxportError  # noqa: E402
 from mxport.spark import transform  # noqa: E402
+import test_spark  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 with open(os.path.join(REPO, "spec", "spark", "cases.json")) as _f:
     CASES = json.load(_f)["cases"]
 
 
-@pytest.fixture(scope="module")
-def spark():
-    """The suite's local Spark (test_spark.py's, when it runs first: one SparkContext per process)."""
-    from pyspark.sql import SparkSession
-
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("mxport-spark-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .getOrCreate()
-    )
-    return session
+spark = test_spark.spark  # the fixture of the suite's one local Spark (one SparkContext per process)
 
 
 def python_options(options):

@@ -9,7 +9,7 @@ import tempfile
 
 import numpy as np
 
-from .._errors import MxportError
+from .._errors import Fix, MxportError
 from .._version import __version__
 
 SIGNATURE_KEY = "mxport_signature"
@@ -39,7 +39,7 @@ def onnx_model(prefix, load_transforms=True):
     onnx = require("onnx", "ONNX export")
     from onnx import helper
     from .. import _graph
-    from .._files import open_model
+    from .._load import open_model
     from ._convert import IR_VERSION, OPSET, convert_graph
     from ._float import float_graph
 
@@ -121,8 +121,8 @@ def export_onnx(prefix, path, *, load_transforms=True, overwrite=False):
     if os.path.lexists(path) and not overwrite and not _written_by_mxport(path):
         raise MxportError(
             "TARGET_EXISTS",
-            f"{path} exists and is not an ONNX file written by mxport: choose "
-            "another path, or pass overwrite=True (--overwrite) to replace it",
+            f"{path} exists and is not an ONNX file written by mxport",
+            Fix.argument("overwrite", True, before="choose another path, or ", after=" to replace it"),
         )
     proto = onnx_model(prefix, load_transforms)
     folder = os.path.dirname(os.path.abspath(path))
@@ -191,9 +191,13 @@ def model_bytes(source, load_transforms):
             raise MxportError(
                 "INVALID_ARGUMENT",
                 f"{path} holds {held} but load_transforms={load_transforms} "
-                f"asks for {'the whole model' if load_transforms else 'the network alone'}: load it "
-                f"with load_transforms={not load_transforms}, or export what you need with "
-                f"mxport.export_onnx(prefix, path{'' if load_transforms else ', load_transforms=False'})",
+                f"asks for {'the whole model' if load_transforms else 'the network alone'}",
+                Fix.argument(
+                    "load_transforms",
+                    not load_transforms,
+                    after=", or export what you need with "
+                    f"mxport.export_onnx(prefix, path{'' if load_transforms else ', load_transforms=False'})",
+                ),
             )
         return data, sig, whole
     proto = onnx_model(source, load_transforms)

@@ -6,7 +6,7 @@ import threading
 import mxnet as mx
 import numpy as np
 
-from .._errors import MxportError, native_message
+from .._errors import Fix, MxportError, native_message
 from .._inputs import check_inputs
 from . import model_bytes, require
 
@@ -96,12 +96,14 @@ def load(source, engine, load_transforms=True, ctx=None, inputs=None, epoch=None
     if engine not in ENGINES:
         raise MxportError("INVALID_ARGUMENT", f"engine={engine!r}: give one of {list(ENGINES)}")
     if ctx is not None and (not isinstance(ctx, mx.Context) or ctx.device_type != "cpu"):
-        raise MxportError("INVALID_ARGUMENT", f"engine='{engine}' runs on the CPU: drop ctx= (got {ctx!r:.100})")
+        raise MxportError(
+            "INVALID_ARGUMENT", f"engine='{engine}' runs on the CPU (got ctx={ctx!r:.100})", Fix.drop(("ctx", ctx))
+        )
     if inputs is not None or epoch is not None:
         raise MxportError(
             "INVALID_ARGUMENT",
-            f"engine='{engine}' runs mxport models (with a signature) only: "
-            "drop inputs= and epoch=, or re-export the old model with mxport.export",
+            f"engine='{engine}' runs mxport models (with a signature) only",
+            Fix.drop(("inputs", inputs), ("epoch", epoch), after=", or re-export the old model with mxport.export"),
         )
     require({"onnxruntime": "onnxruntime", "openvino": "openvino"}[engine], f"engine='{engine}'")
     data, signature, _ = model_bytes(source, load_transforms)

@@ -19,6 +19,7 @@ naming that Python and the fix when it cannot (once per application and worker P
 """
 
 import functools
+import inspect
 import threading
 
 from .._errors import MxportError
@@ -26,19 +27,6 @@ from . import _task
 from ._plan import _plan, _schema
 
 __all__ = ["transform", "output_schema", "check_workers"]
-
-DEFAULTS = dict(
-    batch_size=8,
-    input_cols=None,
-    output_cols=None,
-    pad_tail=True,
-    on_error="column",
-    error_col="mxport_error",
-    id_col=None,
-    load_transforms=True,
-    max_image_pixels=100_000_000,
-    engine="mxnet",
-)
 
 _checked = set()
 _checked_lock = threading.Lock()
@@ -199,23 +187,15 @@ def transform(
         On the driver, before any scoring task: the model cannot be read, no column fits an input
         (spec codes), or the workers' Python cannot import mxport (``WORKER_PYTHON``).
     """
-    plan = _plan(
-        df.schema,
-        model_uri,
-        batch_size=batch_size,
-        input_cols=input_cols,
-        output_cols=output_cols,
-        pad_tail=pad_tail,
-        on_error=on_error,
-        error_col=error_col,
-        id_col=id_col,
-        load_transforms=load_transforms,
-        max_image_pixels=max_image_pixels,
-        engine=engine,
-    )
+    options = {name: value for name, value in locals().items() if name in DEFAULTS}
+    plan = _plan(df.schema, model_uri, **options)
     schema = _schema(df.schema, plan)
     session = df.sparkSession
     _check_once(session)
     state = dict(_worker_state(session), plan=plan.to_state())
     _register_by_value()
     return df.mapInArrow(functools.partial(_task.run, state), schema)
+
+
+# transform's keyword options and their defaults, which output_schema shares
+DEFAULTS = {name: p.default for name, p in inspect.signature(transform).parameters.items() if p.kind is p.KEYWORD_ONLY}

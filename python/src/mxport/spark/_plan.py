@@ -7,7 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from .._errors import MxportError
+from .._errors import Fix, MxportError
 
 CONTENT_COLUMN = "content"
 PATH_COLUMN = "path"
@@ -246,9 +246,8 @@ def _column_of(spec, schema, n_inputs, input_cols):
             return CONTENT_COLUMN
         raise MxportError(
             "INVALID_ARGUMENT",
-            f"no column for model input '{spec.name}' {spec.dtype}"
-            f"{list(spec.shape)}: the DataFrame has {names}; name a column '{spec.name}' or "
-            f"pass input_cols={{'{spec.name}': '<column>'}}",
+            f"no column for model input '{spec.name}' {spec.dtype}{list(spec.shape)}: the DataFrame has {names}",
+            Fix.argument("input_cols", {spec.name: "<column>"}, before=f"name a column '{spec.name}' or "),
         )
     if column not in names:
         raise MxportError(

@@ -92,7 +92,7 @@ final class CachedOpRunner implements AutoCloseable {
         for (int i = 0; i < arrays.length; i++) {
             args[model.dataSlots[i]] = arrays[i];
         }
-        p = new Planned(op, arrays, bytes, Mxnet.handleArray(args), args.length);
+        p = new Planned(op, arrays, bytes, NativeArrays.handleArray(args), args.length);
         planned.put(key, p);
         return p;
     }

@@ -91,9 +91,12 @@ final class EngineModelFile implements AutoCloseable {
                     path + " holds the " + (loadTransforms ? "network alone" : "whole model (transforms included)")
                             + " but loadTransforms=" + loadTransforms + " asks for the "
                             + (loadTransforms ? "whole model" : "network alone"),
-                    Fix.text("pass loadTransforms="
-                            + !loadTransforms + ", or write the other part with `mxport export-onnx <prefix> <file>"
-                            + (loadTransforms ? "`" : " --no-transforms`")));
+                    Fix.argument(
+                            "load_transforms",
+                            !loadTransforms,
+                            "",
+                            ", or write the other part with `mxport export-onnx <prefix> <file>"
+                                    + (loadTransforms ? "`" : " --no-transforms`")));
         }
         Signature part = loadTransforms
                 ? whole

@@ -59,14 +59,11 @@ final class LoadedModel implements AutoCloseable {
             if (sig == null) {
                 for (TensorSpec s : inputSpecs) {
                     if (params.containsKey(s.getName())) {
-                        List<String> graphInputs = new ArrayList<>();
-                        names.stream().filter(n -> !params.containsKey(n)).forEach(n -> graphInputs.add("'" + n + "'"));
                         throw new MxportException(
                                 ErrorCode.INVALID_ARGUMENT,
-                                "input '" + s.getName() + "' is a parameter"
-                                        + " of the network (an array of " + model.paramsPath
-                                        + "), not an input: describe the"
-                                        + " graph's inputs " + graphInputs);
+                                "input '" + s.getName() + "' is a parameter of the network (an array of "
+                                        + model.paramsPath + "), not an input",
+                                ModelFiles.describeInputs(model.prefix(), model.graph, params.keySet()));
                     }
                 }
             }
@@ -129,7 +126,7 @@ final class LoadedModel implements AutoCloseable {
     }
 
     /** Shape inference with the inputs at the given batch (other dynamic dimensions 1); null, why[0] set, on failure. */
-    private Mxnet.Shapes inferShapes(List<TensorSpec> inputs, int batch, String[] why) {
+    private NativeArrays.Shapes inferShapes(List<TensorSpec> inputs, int batch, String[] why) {
         String[] keys = new String[inputs.size()];
         int[] indPtr = new int[inputs.size() + 1];
         List<Integer> data = new ArrayList<>();
@@ -141,7 +138,7 @@ final class LoadedModel implements AutoCloseable {
             }
             indPtr[i + 1] = data.size();
         }
-        Mxnet.Shapes shapes = Mxnet.inferShapes(
+        NativeArrays.Shapes shapes = Mxnet.inferShapes(
                 symbol, keys, indPtr, data.stream().mapToInt(Integer::intValue).toArray());
         if (shapes == null) {
             why[0] = Mxnet.lastErrorLine();
@@ -174,7 +171,7 @@ final class LoadedModel implements AutoCloseable {
             }
         }
         String[] why = new String[1];
-        Mxnet.Shapes shapes = inferShapes(inputs, 1, why);
+        NativeArrays.Shapes shapes = inferShapes(inputs, 1, why);
         if (shapes == null) {
             throw new MxportException(
                     ErrorCode.BAD_PARAMS, "the graph's shapes cannot be inferred with these params: " + why[0]);
@@ -244,8 +241,8 @@ final class LoadedModel implements AutoCloseable {
     private List<TensorSpec> inferOutputs(List<TensorSpec> inputs) {
         List<String> names = Mxnet.outputNames(symbol);
         String[] why = new String[1];
-        Mxnet.Shapes a = inferShapes(inputs, 1, why);
-        Mxnet.Shapes b = a == null ? null : inferShapes(inputs, 2, why);
+        NativeArrays.Shapes a = inferShapes(inputs, 1, why);
+        NativeArrays.Shapes b = a == null ? null : inferShapes(inputs, 2, why);
         int[] outTypes = null;
         if (b != null) {
             int[][] types = inferTypes(inputs, why);

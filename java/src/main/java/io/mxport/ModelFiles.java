@@ -194,15 +194,27 @@ final class ModelFiles {
      * {@code __shape__} attributes where known) and the epoch whose params file is on disk.
      */
     static MxportException noSignature(String prefix, Graph graph) {
-        List<Fix.Input> inputs = new ArrayList<>();
-        for (Graph.OldInput in : graph.oldModelInputs()) {
-            inputs.add(new Fix.Input(in.name, in.shape, in.dtype));
-        }
-        List<Integer> epochs = epochsOnDisk(prefix);
         return new MxportException(
                 ErrorCode.NO_SIGNATURE,
                 symbolPath(prefix) + " carries no mxport signature: it is an" + " old MXNet model",
-                Fix.describeInputs(inputs, epochs.isEmpty() ? null : epochs.get(epochs.size() - 1)));
+                describeInputs(prefix, graph, Set.of()));
+    }
+
+    /** The fix that describes an old model's own inputs (its variables less {@code params}) and its last epoch. */
+    static Fix describeInputs(String prefix, Graph graph, Set<String> params) {
+        List<Fix.Input> inputs = new ArrayList<>();
+        for (Graph.OldInput in : graph.oldModelInputs()) {
+            if (!params.contains(in.name)) {
+                inputs.add(new Fix.Input(in.name, in.shape, in.dtype));
+            }
+        }
+        List<Integer> epochs = epochsOnDisk(prefix);
+        return Fix.describeInputs(inputs, epochs.isEmpty() ? null : epochs.get(epochs.size() - 1));
+    }
+
+    /** The prefix these files were read with. */
+    String prefix() {
+        return symbolPath.substring(0, symbolPath.length() - "-symbol.json".length());
     }
 
     static Signature readSignature(String given) {

@@ -1,13 +1,9 @@
 package io.mxport;
 
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.PointerByReference;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -140,17 +136,6 @@ final class Mxnet {
         return text;
     }
 
-    /** Reads a C array of {@code n} C strings. */
-    private static List<String> strings(Pointer array, int n) {
-        List<String> out = new ArrayList<>(n);
-        if (n > 0) {
-            for (Pointer p : array.getPointerArray(0, n)) {
-                out.add(p.getString(0, "UTF-8"));
-            }
-        }
-        return out;
-    }
-
     private interface StringLister {
         int call(IntByReference n, PointerByReference out);
     }
@@ -159,7 +144,7 @@ final class Mxnet {
         IntByReference n = new IntByReference();
         PointerByReference out = new PointerByReference();
         check(lister.call(n, out), what);
-        return strings(out.getValue(), n.getValue());
+        return NativeArrays.strings(out.getValue(), n.getValue());
     }
 
     // ---- symbols ----
@@ -194,18 +179,11 @@ final class Mxnet {
         return listStrings((n, o) -> l.MXSymbolListOutputs(symbol, n, o), "MXSymbolListOutputs");
     }
 
-    /** Inferred shapes; an entry is null where MXNet could not infer it. */
-    static final class Shapes {
-        final List<int[]> args = new ArrayList<>();
-        final List<int[]> outs = new ArrayList<>();
-        final List<int[]> aux = new ArrayList<>();
-    }
-
     /**
      * Shape inference given the named inputs' shapes in CSR form ({@code indPtr}, {@code dims}); null when MXNet
      * cannot infer ({@link #lastErrorLine()} says why).
      */
-    static Shapes inferShapes(Pointer symbol, String[] keys, int[] indPtr, int[] dims) {
+    static NativeArrays.Shapes inferShapes(Pointer symbol, String[] keys, int[] indPtr, int[] dims) {
         IntByReference inSize = new IntByReference();
         IntByReference outSize = new IntByReference();
         IntByReference auxSize = new IntByReference();
@@ -235,24 +213,11 @@ final class Mxnet {
                 != 0) {
             return null;
         }
-        Shapes r = new Shapes();
-        readShapes(inSize, inNdim, inData, r.args);
-        readShapes(outSize, outNdim, outData, r.outs);
-        readShapes(auxSize, auxNdim, auxData, r.aux);
+        NativeArrays.Shapes r = new NativeArrays.Shapes();
+        NativeArrays.readShapes(inSize, inNdim, inData, r.args);
+        NativeArrays.readShapes(outSize, outNdim, outData, r.outs);
+        NativeArrays.readShapes(auxSize, auxNdim, auxData, r.aux);
         return r;
-    }
-
-    private static void readShapes(
-            IntByReference size, PointerByReference ndim, PointerByReference data, List<int[]> into) {
-        int n = size.getValue();
-        if (n == 0) {
-            return;
-        }
-        int[] ndims = ndim.getValue().getIntArray(0, n);
-        Pointer[] ptrs = data.getValue().getPointerArray(0, n);
-        for (int i = 0; i < n; i++) {
-            into.add(ndims[i] <= 0 || ptrs[i] == null ? null : ptrs[i].getIntArray(0, ndims[i]));
-        }
     }
 
     /**
@@ -272,29 +237,15 @@ final class Mxnet {
                 != 0) {
             return null;
         }
-        return new int[][] {intArray(inT, inSize), intArray(outT, outSize), intArray(auxT, auxSize)};
-    }
-
-    private static int[] intArray(PointerByReference data, IntByReference size) {
-        return size.getValue() == 0 ? new int[0] : data.getValue().getIntArray(0, size.getValue());
+        return new int[][] {
+            NativeArrays.ints(inT, inSize), NativeArrays.ints(outT, outSize), NativeArrays.ints(auxT, auxSize)
+        };
     }
 
     // ---- arrays ----
 
-    /** The arrays of a params file's bytes and their names (as stored, with arg:/aux:). */
-    static final class LoadedArrays {
-        final Pointer[] handles;
-        /** Null when the file holds unnamed arrays; an entry is null when that name is not UTF-8. */
-        final List<String> names;
-
-        LoadedArrays(Pointer[] handles, List<String> names) {
-            this.handles = handles;
-            this.names = names;
-        }
-    }
-
     /** Parses params bytes (exactly these bytes); null when MXNet cannot ({@link #lastErrorLine()} says why). */
-    static LoadedArrays loadArrays(byte[] data) {
+    static NativeArrays.LoadedArrays loadArrays(byte[] data) {
         IntByReference n = new IntByReference();
         PointerByReference handles = new PointerByReference();
         IntByReference nNames = new IntByReference();
@@ -309,27 +260,11 @@ final class Mxnet {
         }
         Pointer[] arrays =
                 n.getValue() == 0 ? new Pointer[0] : handles.getValue().getPointerArray(0, n.getValue());
-        return new LoadedArrays(
-                arrays, nNames.getValue() == arrays.length ? utf8Names(names.getValue(), nNames.getValue()) : null);
-    }
-
-    /** The array names of a params file, each null when its bytes are not UTF-8 (a damaged file: spec section 6). */
-    private static List<String> utf8Names(Pointer array, int n) {
-        List<String> out = new ArrayList<>(n);
-        if (n > 0) {
-            for (Pointer p : array.getPointerArray(0, n)) {
-                byte[] bytes = p.getByteArray(0, (int) p.indexOf(0, (byte) 0));
-                try {
-                    out.add(StandardCharsets.UTF_8
-                            .newDecoder()
-                            .decode(ByteBuffer.wrap(bytes))
-                            .toString());
-                } catch (CharacterCodingException e) {
-                    out.add(null);
-                }
-            }
-        }
-        return out;
+        return new NativeArrays.LoadedArrays(
+                arrays,
+                nNames.getValue() == arrays.length
+                        ? NativeArrays.utf8Names(names.getValue(), nNames.getValue())
+                        : null);
     }
 
     /** Whether MXNet can tell the array's shape and dtype (it parses absurd shapes, then refuses to say them). */
@@ -399,15 +334,8 @@ final class Mxnet {
         return out.getValue();
     }
 
-    /** The handles as a native array, for {@link #invokeCachedOp(Pointer, Memory, int)} (kept while they live). */
-    static Memory handleArray(Pointer[] handles) {
-        Memory m = new Memory((long) Math.max(1, handles.length) * Native.POINTER_SIZE);
-        m.write(0, handles, 0, handles.length);
-        return m;
-    }
-
     /**
-     * Runs the CachedOp on {@code count} argument handles already in native memory ({@link #handleArray}); returns
+     * Runs the CachedOp on {@code count} argument handles already in native memory ({@link NativeArrays#handleArray}); returns
      * the outputs MXNet allocated, which the caller frees with {@link #freeArray}. The caller holds the push lock
      * (spec/RUNTIME.md section 5), as for {@link #freeCachedOp}.
      */

@@ -48,7 +48,7 @@ final class SharedWeights {
 
     /** Parses params bytes with MXNet; hands it exactly these bytes (spec section 6, step 3). */
     private static Map<String, Pointer> parse(byte[] data, String path) {
-        Mxnet.LoadedArrays loaded = Mxnet.loadArrays(data);
+        NativeArrays.LoadedArrays loaded = Mxnet.loadArrays(data);
         if (loaded == null) {
             throw new MxportException(
                     ErrorCode.BAD_PARAMS,

@@ -176,44 +176,25 @@ final class ThreadRule {
             int workerCount,
             boolean spinSet) {
         String who = workers == 1 ? "MXNet's CPU engine worker" : "Each of MXNet's " + workers + " CPU engine workers";
+        Environment.Outcome outcome;
+        String text;
         if (freshWorkers) {
-            return new Environment.Applied(
-                    Environment.Outcome.APPLIED,
-                    count,
-                    wantedCount,
-                    workers,
-                    wantedWorkers,
-                    workerCount,
-                    spinSet,
-                    who + " computes with " + count + " OpenMP thread(s)"
-                            + (spinSet ? ", GOMP_SPINCOUNT=" + SPIN_COUNT : ""));
+            outcome = Environment.Outcome.APPLIED;
+            text = who + " computes with " + count + " OpenMP thread(s)"
+                    + (spinSet ? ", GOMP_SPINCOUNT=" + SPIN_COUNT : "");
+        } else if (workerCount == count) {
+            outcome = Environment.Outcome.ALREADY_SET;
+            text = who + " already" + " computes with " + count + " OpenMP thread(s)";
+        } else {
+            outcome = Environment.Outcome.NOT_APPLIED;
+            text = who + (workers == 1 ? " has" : " have") + " already run operators with "
+                    + (workerCount < 0 ? "an unknown number of" : String.valueOf(workerCount))
+                    + " OpenMP thread(s); mxport leaves it so (changing it corrupts memory, spec/RUNTIME.md) instead of "
+                    + count + ". Fix: set OMP_NUM_THREADS=" + count + " before the process starts, or load the first"
+                    + " Predictor before other MXNet work";
+            LOG.log(System.Logger.Level.WARNING, "mxport: " + text);
         }
-        if (workerCount == count) {
-            return new Environment.Applied(
-                    Environment.Outcome.ALREADY_SET,
-                    count,
-                    wantedCount,
-                    workers,
-                    wantedWorkers,
-                    workerCount,
-                    spinSet,
-                    who + " already" + " computes with " + count + " OpenMP thread(s)");
-        }
-        String text = who + (workers == 1 ? " has" : " have") + " already run operators with "
-                + (workerCount < 0 ? "an unknown number of" : String.valueOf(workerCount)) + " OpenMP thread(s); mxport"
-                + " leaves it so (changing it corrupts memory, spec/RUNTIME.md) instead of " + count + ". Fix: set"
-                + " OMP_NUM_THREADS=" + count + " before the process starts, or load the first Predictor before other"
-                + " MXNet work";
-        LOG.log(System.Logger.Level.WARNING, "mxport: " + text);
-        return new Environment.Applied(
-                Environment.Outcome.NOT_APPLIED,
-                count,
-                wantedCount,
-                workers,
-                wantedWorkers,
-                workerCount,
-                spinSet,
-                text);
+        return new Environment.Applied(outcome, count, wantedCount, workers, wantedWorkers, workerCount, spinSet, text);
     }
 
     /** Logs that the engine workers asked for (by {@code setting}) are not what MXNet runs, and the fix. */

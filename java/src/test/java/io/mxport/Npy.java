@@ -12,8 +12,11 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** A small reader and writer of .npy files (versions 1-3, little-endian, C order), for the tests. */
-final class Npy {
+/**
+ * A small reader and writer of .npy files (versions 1-3, little-endian, C order), for the tests: the core's, and
+ * the integration adapters', through which arrays cross the Python-JVM bridges as bytes (this test-jar's one copy).
+ */
+public final class Npy {
     private static final Map<String, DType> DESCR = Map.of(
             "<f4",
             DType.FLOAT32,
@@ -32,8 +35,20 @@ final class Npy {
 
     private Npy() {}
 
-    static NDArray read(Path path) throws IOException {
-        byte[] all = Files.readAllBytes(path);
+    public static NDArray read(Path path) throws IOException {
+        return read(Files.readAllBytes(path), path.toString());
+    }
+
+    /** Parses .npy bytes into a host NDArray. */
+    public static NDArray read(byte[] npy) {
+        try {
+            return read(npy, ".npy bytes");
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+    }
+
+    private static NDArray read(byte[] all, String path) throws IOException {
         if (all.length < 10
                 || all[0] != (byte) 0x93
                 || !new String(all, 1, 5, StandardCharsets.US_ASCII).equals("NUMPY")) {
@@ -73,7 +88,12 @@ final class Npy {
         return NDArray.ofRaw(dtype, data, new Shape(shape));
     }
 
-    static void write(Path path, NDArray array) throws IOException {
+    public static void write(Path path, NDArray array) throws IOException {
+        Files.write(path, write(array));
+    }
+
+    /** A host NDArray as .npy bytes (version 1.0). */
+    public static byte[] write(NDArray array) {
         String descr = null;
         for (Map.Entry<String, DType> e : DESCR.entrySet()) {
             if (e.getValue() == array.getDType()) {
@@ -99,6 +119,6 @@ final class Npy {
         System.arraycopy(head.array(), 0, out, 0, 10);
         System.arraycopy(header.getBytes(StandardCharsets.US_ASCII), 0, out, 10, header.length());
         System.arraycopy(raw, 0, out, 10 + header.length(), raw.length);
-        Files.write(path, out);
+        return out;
     }
 }

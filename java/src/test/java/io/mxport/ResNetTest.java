@@ -58,18 +58,7 @@ class ResNetTest {
     @ValueSource(ints = {1, 25})
     void outputsEqualPythons(int batch, @TempDir Path tmp) throws Exception {
         NDArray input = seededImages(batch, 240, 320, 1234 + batch);
-        Npy.write(tmp.resolve("in.npy"), input);
-        String log = TestSupport.run(
-                List.of(
-                        TestSupport.python(),
-                        TestSupport.root()
-                                .resolve("java/src/test/resources/python_reference.py")
-                                .toString(),
-                        TestSupport.resnet(),
-                        "1",
-                        tmp.toString(),
-                        tmp.resolve("in.npy").toString()),
-                600);
+        String log = runPythonReference(input, true, tmp);
         NDArray want = Npy.read(tmp.resolve("out_0.npy"));
         NDArray got = predictor.predictWithNDArray(List.of(input)).get(0);
         assertEquals(new Shape(batch, 1000), want.getShape());
@@ -107,18 +96,7 @@ class ResNetTest {
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) r.nextGaussian();
             }
-            Npy.write(tmp.resolve("in.npy"), NDArray.ofFloats(x, new Shape(2, 3, 224, 224)));
-            TestSupport.run(
-                    List.of(
-                            TestSupport.python(),
-                            TestSupport.root()
-                                    .resolve("java/src/test/resources/python_reference.py")
-                                    .toString(),
-                            TestSupport.resnet(),
-                            "0",
-                            tmp.toString(),
-                            tmp.resolve("in.npy").toString()),
-                    600);
+            runPythonReference(NDArray.ofFloats(x, new Shape(2, 3, 224, 224)), false, tmp);
             NDArray want = Npy.read(tmp.resolve("out_0.npy"));
             TestSupport.assertMeaningful(want, "Python's network-alone output (logits)");
             float[][] out = network.predict(new float[][] {x}); // flat floats: batch 2 from the length
@@ -173,5 +151,23 @@ class ResNetTest {
             }
         }
         assertFalse(Arrays.equals(first.get(0), first.get(2)), "different images, different answers");
+    }
+
+    /**
+     * Runs ResNet-18 on {@code input} in Python (python_reference.py), which writes its outputs to {@code tmp}
+     * (out_0.npy, ...); returns what it prints (its latency).
+     */
+    private static String runPythonReference(NDArray input, boolean loadTransforms, Path tmp) throws Exception {
+        Npy.write(tmp.resolve("in.npy"), input);
+        Path script = TestSupport.root().resolve("java/src/test/resources/python_reference.py");
+        return TestSupport.run(
+                List.of(
+                        TestSupport.python(),
+                        script.toString(),
+                        TestSupport.resnet(),
+                        loadTransforms ? "1" : "0",
+                        tmp.toString(),
+                        tmp.resolve("in.npy").toString()),
+                600);
     }
 }

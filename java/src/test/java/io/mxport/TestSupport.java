@@ -12,11 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Paths of the repository and the comparisons every test uses. */
-final class TestSupport {
+/**
+ * Paths of the repository and the comparisons every test uses; the other modules' tests (serve, onnxruntime) use
+ * it from the core's test-jar.
+ */
+public final class TestSupport {
     private TestSupport() {}
 
-    static Path root() {
+    public static Path root() {
         String p = System.getProperty("mxport.root");
         if (p != null && Files.isRegularFile(Paths.get(p, "VERSION"))) {
             return Paths.get(p).toAbsolutePath();
@@ -29,18 +32,18 @@ final class TestSupport {
         throw new IllegalStateException("cannot find the repository root (a folder with VERSION and spec/)");
     }
 
-    static Path vectors() {
+    public static Path vectors() {
         return root().resolve("spec").resolve("vectors");
     }
 
-    static Path models() {
+    public static Path models() {
         String env = System.getenv("MXPORT_MODELS");
         return env != null && !env.isEmpty()
                 ? Paths.get(env)
                 : root().resolve(".cache").resolve("models");
     }
 
-    static String python() {
+    public static String python() {
         String p = System.getProperty("mxport.python");
         if (p == null || p.isEmpty()) {
             p = System.getenv("MXPORT_PYTHON");
@@ -51,14 +54,14 @@ final class TestSupport {
     }
 
     /** The end-to-end ResNet-18 prefix; fails (does not skip) when `make models` has not made it. */
-    static String resnet() {
+    public static String resnet() {
         Path symbol = models().resolve("resnet18-symbol.json");
         assertTrue(Files.isRegularFile(symbol), symbol + " is missing: run `make models` before mvn verify");
         return models().resolve("resnet18").toString();
     }
 
     /** The EfficientNet-Lite0 ImageNet model's prefix; fails (does not skip) when `make real-model` has not made it. */
-    static String realModel() {
+    public static String realModel() {
         Path symbol = models().resolve("efficientnet_lite0-symbol.json");
         assertTrue(Files.isRegularFile(symbol), symbol + " is missing: run `make real-model` before mvn verify");
         return models().resolve("efficientnet_lite0").toString();

@@ -1,5 +1,8 @@
 package io.mxport.onnxruntime;
 
+import static io.mxport.TestSupport.python;
+import static io.mxport.TestSupport.resnet;
+import static io.mxport.TestSupport.root;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,6 +13,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mxport.DType;
 import io.mxport.Engine;
+import io.mxport.Fix;
 import io.mxport.MxportException;
 import io.mxport.NDArray;
 import io.mxport.Predictor;
@@ -39,41 +43,10 @@ class OnnxRuntimeEngineTest {
     static double rtol;
     static double atol;
 
-    static Path root() {
-        String p = System.getProperty("mxport.root");
-        if (p != null && Files.isRegularFile(Paths.get(p, "VERSION"))) {
-            return Paths.get(p).toAbsolutePath();
-        }
-        for (Path d = Paths.get("").toAbsolutePath(); d != null; d = d.getParent()) {
-            if (Files.isRegularFile(d.resolve("VERSION")) && Files.isDirectory(d.resolve("spec"))) {
-                return d;
-            }
-        }
-        throw new IllegalStateException("cannot find the repository root (a folder with VERSION and spec/)");
-    }
-
-    static String prefix() {
-        String env = System.getenv("MXPORT_MODELS");
-        Path models = env != null && !env.isEmpty()
-                ? Paths.get(env)
-                : root().resolve(".cache").resolve("models");
-        assertTrue(
-                Files.isRegularFile(models.resolve("resnet18-symbol.json")),
-                models + "/resnet18 is missing: run `make models`");
-        return models.resolve("resnet18").toString();
-    }
-
-    static String python() {
-        String p = System.getenv("MXPORT_PYTHON");
-        return p != null && !p.isEmpty()
-                ? p
-                : root().resolve(".venv").resolve("bin").resolve("python").toString();
-    }
-
     @BeforeAll
     static void export() throws Exception {
         Path script = root().resolve("onnxruntime/src/test/python/reference.py");
-        Process p = new ProcessBuilder(python(), script.toString(), prefix(), dir.toString())
+        Process p = new ProcessBuilder(python(), script.toString(), resnet(), dir.toString())
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("reference.log").toFile())
                 .start();
@@ -166,7 +139,7 @@ class OnnxRuntimeEngineTest {
 
     @Test
     void theSignatureIsTheModelsOwnReadByTheCore() {
-        Signature fromSymbolFile = Signature.read(prefix()); // the symbol file's JSON, parsed by the same code
+        Signature fromSymbolFile = Signature.read(resnet()); // the symbol file's JSON, parsed by the same code
         try (Predictor whole = new Predictor(file("model"), Engine.ONNXRUNTIME, true);
                 Predictor network = new Predictor(file("network"), Engine.ONNXRUNTIME, false)) {
             assertEquals(fromSymbolFile, whole.getSignature());
@@ -194,7 +167,11 @@ class OnnxRuntimeEngineTest {
     void filesAreCheckedWithTheCoresCodes() {
         assertEquals("INVALID_ARGUMENT", code(() -> new Predictor(file("network"), Engine.ONNXRUNTIME, true)));
         assertEquals("INVALID_ARGUMENT", code(() -> new Predictor(file("model"), Engine.ONNXRUNTIME, false)));
-        assertEquals("INVALID_ARGUMENT", code(() -> new Predictor(prefix(), Engine.ONNXRUNTIME, true)));
+        MxportException part =
+                assertThrows(MxportException.class, () -> new Predictor(file("network"), Engine.ONNXRUNTIME, true));
+        assertEquals(Fix.Kind.ARGUMENT, part.getFix().orElseThrow().getKind());
+        assertTrue(part.getMessage().contains("load it with loadTransforms=false"), part.getMessage());
+        assertEquals("INVALID_ARGUMENT", code(() -> new Predictor(resnet(), Engine.ONNXRUNTIME, true)));
         assertEquals(
                 "MODEL_NOT_FOUND",
                 code(() -> new Predictor(dir.resolve("absent.onnx").toString(), Engine.ONNXRUNTIME, true)));

@@ -167,10 +167,16 @@ object Predictor {
       epoch: Option[Int],
       engine: Engine
   ): JPredictor = {
-    if (inputs.nonEmpty || epoch.nonEmpty || contexts != Seq(Context.cpu)) {
+    val passed = new java.util.LinkedHashMap[String, AnyRef]()
+    if (inputs.nonEmpty) passed.put("inputs", inputs)
+    epoch.foreach(e => passed.put("epoch", Int.box(e)))
+    if (contexts != Seq(Context.cpu)) passed.put("contexts", contexts)
+    if (!passed.isEmpty) {
       throw new JMxportException(
         JErrorCode.INVALID_ARGUMENT,
-        s"engine = $engine runs an mxport model's .onnx file on the CPU: drop inputs, epoch and contexts (model $path)"
+        s"engine = $engine runs an mxport model's .onnx file (model $path) on the CPU, with no old model's arguments",
+        JFix.drop(passed, ""),
+        ScalaFixes.Spelling
       )
     }
     new JPredictor(path, engine, loadTransforms)

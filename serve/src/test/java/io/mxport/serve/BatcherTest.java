@@ -9,6 +9,7 @@ import io.mxport.NDArray;
 import io.mxport.Predictor;
 import io.mxport.Shape;
 import io.mxport.Signature;
+import io.mxport.TestSupport;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -28,7 +29,7 @@ class BatcherTest {
 
     @BeforeAll
     static void load() {
-        predictor = new Predictor(TestModels.resnet());
+        predictor = new Predictor(TestSupport.resnet());
         model = new Engine.Model() {
             @Override
             public Signature signature() {

@@ -11,6 +11,7 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.mxport.NDArray;
 import io.mxport.Predictor;
 import io.mxport.Shape;
+import io.mxport.TestSupport;
 import io.mxport.serve.grpc.GRPCInferenceServiceGrpc;
 import io.mxport.serve.grpc.ModelInferRequest;
 import io.mxport.serve.grpc.ModelInferResponse;
@@ -37,7 +38,7 @@ class ServerTest {
 
     @Test
     void notReadyUntilWarmedUpThenAnswersAsThePredictorDoes() throws Exception {
-        String prefix = TestModels.resnet();
+        String prefix = TestSupport.resnet();
         ServeOptions o = ServeOptions.parse(new String[] {
             "--model", "resnet=" + prefix, "--http-port", "0", "--grpc-port", "0", "--access-log", "off"
         });
@@ -118,7 +119,7 @@ class ServerTest {
     void aRequestPastTheTimeoutIsA504AndTheServerGoesOn() throws Exception {
         ServeOptions o = ServeOptions.parse(new String[] {
             "--model",
-            "resnet=" + TestModels.resnet(),
+            "resnet=" + TestSupport.resnet(),
             "--http-port",
             "0",
             "--grpc-port",

@@ -6,6 +6,7 @@ import io.mxport.DataDesc;
 import io.mxport.Engine;
 import io.mxport.Images;
 import io.mxport.NDArray;
+import io.mxport.Npy;
 import io.mxport.Predictor;
 import io.mxport.Shape;
 import java.io.IOException;

@@ -1,5 +1,6 @@
 package io.mxport.it
 
+import io.mxport.Npy
 import io.mxport.scalaapi.{Context, Images, Predictor}
 
 /** The Scala tester adapter: the same calls as [[JavaRunner]], through the idiomatic Scala API. */
