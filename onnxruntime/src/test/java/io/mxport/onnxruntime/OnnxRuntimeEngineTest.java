@@ -21,7 +21,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,62 +38,30 @@ class OnnxRuntimeEngineTest {
     static double rtol;
     static double atol;
 
-    static Path root() {
-        String p = System.getProperty("mxport.root");
-        if (p != null && Files.isRegularFile(Paths.get(p, "VERSION"))) {
-            return Paths.get(p).toAbsolutePath();
-        }
-        for (Path d = Paths.get("").toAbsolutePath(); d != null; d = d.getParent()) {
-            if (Files.isRegularFile(d.resolve("VERSION")) && Files.isDirectory(d.resolve("spec"))) {
-                return d;
-            }
-        }
-        throw new IllegalStateException("cannot find the repository root (a folder with VERSION and spec/)");
-    }
-
     static String prefix() {
         String env = System.getenv("MXPORT_MODELS");
         Path models = env != null && !env.isEmpty()
                 ? Paths.get(env)
-                : root().resolve(".cache").resolve("models");
+                : EngineTestSupport.root().resolve(".cache").resolve("models");
         assertTrue(
                 Files.isRegularFile(models.resolve("resnet18-symbol.json")),
                 models + "/resnet18 is missing: run `make models`");
         return models.resolve("resnet18").toString();
     }
 
-    static String python() {
-        String p = System.getenv("MXPORT_PYTHON");
-        return p != null && !p.isEmpty()
-                ? p
-                : root().resolve(".venv").resolve("bin").resolve("python").toString();
-    }
-
     @BeforeAll
     static void export() throws Exception {
-        Path script = root().resolve("onnxruntime/src/test/python/reference.py");
-        Process p = new ProcessBuilder(python(), script.toString(), prefix(), dir.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("reference.log").toFile())
-                .start();
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "reference.py timed out");
-        assertEquals(0, p.exitValue(), () -> "reference.py failed: " + read(dir.resolve("reference.log")));
+        EngineTestSupport.runPython("reference.py", dir.resolve("reference.log"), prefix(), dir.toString());
         reference = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
         JsonNode tol = new ObjectMapper()
-                .readTree(root().resolve("spec/onnx_tolerances.json").toFile())
+                .readTree(EngineTestSupport.root()
+                        .resolve("spec/onnx_tolerances.json")
+                        .toFile())
                 .get("engines")
                 .get("onnxruntime")
                 .get("default");
         rtol = tol.get("rtol").asDouble();
         atol = tol.get("atol").asDouble();
-    }
-
-    static String read(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (IOException e) {
-            return e.toString();
-        }
     }
 
     static Shape shape(JsonNode dims) {
