@@ -63,6 +63,25 @@ final class EngineTestSupport {
         assertEquals(0, p.exitValue(), () -> script + " failed: " + read(log));
     }
 
+    private static Path exported;
+
+    /**
+     * Every vector of spec/vectors through the Python exporter (src/test/python/export_vectors.py), once per JVM:
+     * the folder of {@code <case>-<part>.onnx} and {@code exported.json}.
+     */
+    static synchronized Path exportedVectors() throws IOException, InterruptedException {
+        if (exported == null) {
+            Path dir = Files.createTempDirectory("mxport-onnx-vectors");
+            runPython("export_vectors.py", dir.resolve("export.log"), vectors().toString(), dir.toString());
+            exported = dir;
+        }
+        return exported;
+    }
+
+    static Path vectors() {
+        return root().resolve("spec").resolve("vectors");
+    }
+
     static String read(Path p) {
         try {
             return Files.readString(p);

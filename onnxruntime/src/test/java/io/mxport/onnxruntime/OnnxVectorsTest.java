@@ -3,6 +3,7 @@ package io.mxport.onnxruntime;
 import static io.mxport.onnxruntime.EngineTestSupport.assertClose;
 import static io.mxport.onnxruntime.EngineTestSupport.assertMeaningful;
 import static io.mxport.onnxruntime.EngineTestSupport.readNpy;
+import static io.mxport.onnxruntime.EngineTestSupport.vectors;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -28,7 +29,6 @@ import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -42,7 +42,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 class OnnxVectorsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @TempDir
     static Path dir;
 
     /** Per vector: {"model": file, "network": file}, or {"error": code} when the exporter refused it. */
@@ -50,14 +49,9 @@ class OnnxVectorsTest {
 
     static JsonNode tolerances;
 
-    static Path vectors() {
-        return EngineTestSupport.root().resolve("spec").resolve("vectors");
-    }
-
     @BeforeAll
     static void export() throws Exception {
-        EngineTestSupport.runPython(
-                "export_vectors.py", dir.resolve("export.log"), vectors().toString(), dir.toString());
+        dir = EngineTestSupport.exportedVectors();
         exported = JSON.readTree(dir.resolve("exported.json").toFile());
         tolerances = JSON.readTree(
                 EngineTestSupport.root().resolve("spec/onnx_tolerances.json").toFile());
