@@ -16,11 +16,13 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /** The repository's paths, the Python that writes the ONNX files, and the comparisons of this module's tests. */
 final class EngineTestSupport {
@@ -72,10 +74,19 @@ final class EngineTestSupport {
     static synchronized Path exportedVectors() throws IOException, InterruptedException {
         if (exported == null) {
             Path dir = Files.createTempDirectory("mxport-onnx-vectors");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(dir)));
             runPython("export_vectors.py", dir.resolve("export.log"), vectors().toString(), dir.toString());
             exported = dir;
         }
         return exported;
+    }
+
+    private static void delete(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            // a temporary folder: the system cleans it up otherwise
+        }
     }
 
     static Path vectors() {
