@@ -12,7 +12,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup lint format models real-model jvm-package serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup lint format models real-model jvm-package serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -208,12 +208,17 @@ BENCH_CP = benchmarks/jvm/target/mxport-benchmarks-$(VERSION).jar:$$(cat benchma
 bench-jvm: setup
 	$(MVN) -P bench -pl benchmarks/jvm -am package -DskipTests
 
-bench: bench-setup bench-jvm models real-model ## int8 agreement (.cache/reports/int8_accuracy.json), then the end-to-end and optimised tables: 3 interleaved rounds, 200 samples per cell and round (benchmarks/results/full.*)
+bench: bench-setup bench-jvm models real-model ## int8 agreement (.cache/reports/int8_accuracy.json), then the end-to-end and optimised tables: 3 interleaved rounds, 200 samples per cell and round (benchmarks/results/full.*); then bench-engines
 	$(PY) benchmarks/int8_accuracy.py
 	$(PY) benchmarks/bench.py --runs 200 --rounds 3 --jvm-classpath "$(BENCH_CP)"
+	$(MAKE) bench-engines
 
-bench-quick: bench-setup bench-jvm models real-model ## a 5-run pass of the benchmark harness (asserts nothing about speed)
+bench-engines: bench-setup onnx-setup bench-jvm models ## each engine through mxport in Python and Java side by side, and bare ONNX Runtime on the same file (benchmarks/results/engines-full.*)
+	$(PY) benchmarks/engine_bench.py --runs 200 --rounds 3 --jvm-classpath "$(BENCH_CP)"
+
+bench-quick: bench-setup onnx-setup bench-jvm models real-model ## a 5-run pass of the benchmark harnesses (asserts nothing about speed)
 	$(PY) benchmarks/bench.py --runs 5 --rounds 1 --quick --jvm-classpath "$(BENCH_CP)"
+	$(PY) benchmarks/engine_bench.py --runs 5 --rounds 1 --quick --jvm-classpath "$(BENCH_CP)"
 
 bench-onnx: bench-setup onnx-setup models real-model ## top-1 agreement of ONNX Runtime and OpenVINO (export_onnx files) with MXNet fp32 on the int8_accuracy photos (.cache/reports/onnx_agreement.json)
 	$(PY) benchmarks/onnx_agreement.py

@@ -58,6 +58,7 @@ final class EngineModelFile implements AutoCloseable {
         if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
             throw new MxportException(ErrorCode.MODEL_UNREADABLE, file.toAbsolutePath() + " is not a readable file");
         }
+        Environment.configure(provider);
         EngineModel model = provider.open(file);
         try {
             Signature signature = signature(model, path, loadTransforms);

@@ -1,5 +1,8 @@
 package io.mxport;
 
+import io.mxport.spi.EngineProvider;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -23,6 +26,11 @@ import java.util.Optional;
  * thread count after an operator ran corrupts memory, so a setter called after the load with another value throws
  * INVALID_ARGUMENT naming the fix (the same value is accepted and changes nothing).
  *
+ * <p>Another engine ({@link Engine#ONNXRUNTIME}) computes with the same {@link #setThreads} count, decided when
+ * its first Predictor opens a model: one pool of that many threads for every model of the engine in the process
+ * ({@link #applied(Engine)} says what was done), and a setter called afterwards with another value throws
+ * INVALID_ARGUMENT as above. The engine variables of OpenMP and MXNet do not apply to it.
+ *
  * <p>Python's twin is the module {@code mxport.environment} (read-only there: Python decides at
  * {@code import mxport}, from env {@code MXPORT_NUM_THREADS} and {@code MXPORT_ENGINE_WORKERS}).
  */
@@ -37,6 +45,8 @@ public final class Environment {
     private static Integer threads; // guarded by EngineWorkers.LOADING
     private static Integer engineWorkers; // guarded by EngineWorkers.LOADING
     private static String libraryPath; // guarded by EngineWorkers.LOADING
+    /** What each engine besides MXNet applied at its first model (guarded by EngineWorkers.LOADING). */
+    private static final Map<Engine, Applied> ENGINES = new EnumMap<>(Engine.class);
 
     private Environment() {}
 
@@ -59,7 +69,7 @@ public final class Environment {
         final int count;
 
         final int requestedThreads;
-        /** MXNet's CPU engine workers in this process. */
+        /** MXNet's CPU engine workers in this process; -1 for another engine. */
         final int workers;
 
         final int requestedWorkers;
@@ -109,12 +119,12 @@ public final class Environment {
             return requestedThreads;
         }
 
-        /** MXNet's CPU engine workers, so how many calls of one Predictor compute at once. */
+        /** MXNet's CPU engine workers, so how many calls of one Predictor compute at once; -1 for another engine. */
         public int getEngineWorkers() {
             return workers;
         }
 
-        /** The engine workers mxport was asked for (setter, property, else 1). */
+        /** The engine workers mxport was asked for (setter, property, else 1); -1 for another engine. */
         public int getRequestedEngineWorkers() {
             return requestedWorkers;
         }
@@ -129,7 +139,7 @@ public final class Environment {
             return text;
         }
 
-        /** The libmxnet.so this process runs on. */
+        /** The libmxnet.so this process runs on; null for another engine. */
         public String getLibraryPath() {
             return libraryPath;
         }
@@ -146,11 +156,12 @@ public final class Environment {
     }
 
     /**
-     * The OpenMP threads MXNet computes with, all engine workers together (each gets its share, at least 1); the
-     * default is every core the JVM may run on. Same as system property {@value #THREADS_PROPERTY}.
+     * The OpenMP threads MXNet computes with, all engine workers together (each gets its share, at least 1), and
+     * the threads of another engine's pool; the default is every core the JVM may run on. Same as system property
+     * {@value #THREADS_PROPERTY}.
      *
-     * @throws MxportException INVALID_ARGUMENT when not positive, or when libmxnet.so already loaded with another
-     *     request
+     * @throws MxportException INVALID_ARGUMENT when not positive, or when libmxnet.so already loaded (or another
+     *     engine opened a model) with another request
      */
     public static void setThreads(int threads) {
         synchronized (EngineWorkers.LOADING) {
@@ -163,6 +174,16 @@ public final class Environment {
                         a.requestedThreads < 0
                                 ? a.text
                                 : "it computes with " + a.requestedThreads + " thread(s) in all");
+            }
+            for (Applied e : ENGINES.values()) {
+                if (e.requestedThreads != threads) {
+                    throw new MxportException(
+                            ErrorCode.INVALID_ARGUMENT,
+                            "cannot set " + THREADS_PROPERTY + "=" + threads + ": " + e.text
+                                    + " (decided once, at the engine's first model)",
+                            Fix.text("set it before the first Predictor opens a model, or -D" + THREADS_PROPERTY + "="
+                                    + threads + " when the JVM starts"));
+                }
             }
             Environment.threads = threads;
         }
@@ -213,6 +234,20 @@ public final class Environment {
     }
 
     /**
+     * What was applied for an engine: for {@link Engine#MXNET} the same as {@link #applied()}; for another, empty
+     * until its first Predictor opened a model, then its thread count ({@link Applied#getThreads()}) and how the
+     * engine took it ({@link Applied#getReason()}).
+     */
+    public static Optional<Applied> applied(Engine engine) {
+        if (engine == Engine.MXNET) {
+            return applied();
+        }
+        synchronized (EngineWorkers.LOADING) {
+            return Optional.ofNullable(ENGINES.get(engine));
+        }
+    }
+
+    /**
      * Loads libmxnet.so now, if this process has not, applying the settings (the first Predictor does it too);
      * returns what was applied. Call it before other MXNet work in the process (e.g. Python's through JPype).
      *
@@ -222,7 +257,19 @@ public final class Environment {
         return EngineWorkers.load();
     }
 
-    // ---- for the thread rule and the library locator ----
+    // ---- for the thread rule, the library locator and the other engines ----
+
+    /** Hands an engine its threads before its first model opens, once per process (spec/RUNTIME.md section 6). */
+    static void configure(EngineProvider provider) {
+        synchronized (EngineWorkers.LOADING) {
+            if (ENGINES.containsKey(provider.engine())) {
+                return;
+            }
+            int count = requestedThreads(Runtime.getRuntime().availableProcessors());
+            String text = provider.configure(count);
+            ENGINES.put(provider.engine(), new Applied(Outcome.APPLIED, count, count, -1, -1, -1, false, text));
+        }
+    }
 
     /** The threads requested by {@link #setThreads} or the system property, or {@code absent}; checked. */
     static int requestedThreads(int absent) {

@@ -68,8 +68,9 @@ public final class TestSupport {
     }
 
     /** |got - want| <= atol + rtol * |want| everywhere, as in spec section 11. */
-    static void assertClose(NDArray got, NDArray want, double rtol, double atol, String what) {
+    public static void assertClose(NDArray got, NDArray want, double rtol, double atol, String what) {
         assertEquals(want.getShape(), got.getShape(), what + ": shape");
+        assertEquals(want.getDType(), got.getDType(), what + ": dtype");
         float[] g = got.toFloatArray();
         float[] w = want.toFloatArray();
         double worst = 0;
@@ -89,7 +90,7 @@ public final class TestSupport {
     }
 
     /** A reference that is ~0 everywhere would make any equality check pass whatever the code does. */
-    static void assertMeaningful(NDArray reference, String what) {
+    public static void assertMeaningful(NDArray reference, String what) {
         float[] r = reference.toFloatArray();
         double max = 0;
         double mean = 0;

@@ -13,6 +13,16 @@ public interface EngineProvider {
     Engine engine();
 
     /**
+     * Sizes the engine's process-wide threads before its first model opens: called once per process, by
+     * {@link io.mxport.Environment}, with the count it decided for every engine (spec/RUNTIME.md section 6).
+     *
+     * @param threads the threads calls compute with, all calls of all models together; at least 1
+     * @return what was done, in a sentence, for {@link io.mxport.Environment.Applied#getReason()}
+     * @throws io.mxport.MxportException NATIVE_ERROR when the engine cannot start
+     */
+    String configure(int threads);
+
+    /**
      * Opens a model file on the engine. The core then reads the signature from {@link EngineModel#metadata()} and
      * checks every call's inputs before {@link EngineModel#run}.
      *

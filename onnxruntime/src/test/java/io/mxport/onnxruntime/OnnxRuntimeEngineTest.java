@@ -1,6 +1,5 @@
 package io.mxport.onnxruntime;
 
-import static io.mxport.TestSupport.python;
 import static io.mxport.TestSupport.resnet;
 import static io.mxport.TestSupport.root;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,7 +24,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,13 +43,7 @@ class OnnxRuntimeEngineTest {
 
     @BeforeAll
     static void export() throws Exception {
-        Path script = root().resolve("onnxruntime/src/test/python/reference.py");
-        Process p = new ProcessBuilder(python(), script.toString(), resnet(), dir.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("reference.log").toFile())
-                .start();
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "reference.py timed out");
-        assertEquals(0, p.exitValue(), () -> "reference.py failed: " + read(dir.resolve("reference.log")));
+        EngineTestSupport.runPython("reference.py", dir.resolve("reference.log"), resnet(), dir.toString());
         reference = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
         JsonNode tol = new ObjectMapper()
                 .readTree(root().resolve("spec/onnx_tolerances.json").toFile())
@@ -60,14 +52,6 @@ class OnnxRuntimeEngineTest {
                 .get("default");
         rtol = tol.get("rtol").asDouble();
         atol = tol.get("atol").asDouble();
-    }
-
-    static String read(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (IOException e) {
-            return e.toString();
-        }
     }
 
     static Shape shape(JsonNode dims) {

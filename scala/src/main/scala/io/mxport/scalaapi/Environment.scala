@@ -18,14 +18,17 @@ import scala.jdk.OptionConverters._
   * The settings are read once, when the first Predictor loads libmxnet.so; a setter wins over its system property
   * (`-Dmxport.threads`, `-Dmxport.engineWorkers`, `-Dmxport.library.path`), env `OMP_NUM_THREADS` over both. A
   * setter called afterwards with another value throws INVALID_ARGUMENT naming the fix: MXNet's thread count never
-  * changes after an operator ran.
+  * changes after an operator ran. ONNX Runtime (`Engine.ONNXRUNTIME`) computes with the same `setThreads` count,
+  * one pool for every model, decided at its first model: `applied(Engine.ONNXRUNTIME)` says what was done.
   */
 object Environment {
 
   /** What was applied when libmxnet.so loaded (`getThreads`, `getEngineWorkers`, `getReason`, ...). */
   type Applied = JEnvironment.Applied
 
-  /** The OpenMP threads MXNet computes with, all engine workers together; default every core. */
+  /** The OpenMP threads MXNet computes with, all engine workers together, and ONNX Runtime's pool; default every
+    * core.
+    */
   @throws[MxportException]
   def setThreads(threads: Int): Unit = JEnvironment.setThreads(threads)
 
@@ -39,6 +42,9 @@ object Environment {
 
   /** What was applied, or None while libmxnet.so is not loaded yet (loads nothing). */
   def applied: Option[Applied] = JEnvironment.applied().toScala
+
+  /** What was applied for an engine: `applied` for MXNet; for another, None until its first model opened. */
+  def applied(engine: Engine): Option[Applied] = JEnvironment.applied(engine).toScala
 
   /** Loads libmxnet.so now if this process has not, applying the settings; returns what was applied. */
   @throws[MxportException]

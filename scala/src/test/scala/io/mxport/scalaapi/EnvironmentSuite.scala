@@ -21,4 +21,10 @@ class EnvironmentSuite extends AnyFunSuite {
     Environment.setEngineWorkers(applied.getRequestedEngineWorkers) // the same value changes nothing
     assert(Environment.applied.contains(applied))
   }
+
+  test("per engine: MXNet's is the same record; ONNX Runtime's is None while no model opened on it") {
+    Using.resource(Predictor(TestSupport.resnet))(_ => ())
+    assert(Environment.applied(Engine.MXNET) == Environment.applied)
+    assert(Environment.applied(Engine.ONNXRUNTIME).isEmpty) // this module does not depend on mxport-onnxruntime
+  }
 }

@@ -1,6 +1,6 @@
 package io.mxport.spark
 
-import io.mxport.{Environment, ErrorCode, MxportException}
+import io.mxport.{Engine, Environment, ErrorCode, MxportException}
 import org.apache.spark.SparkConf
 import org.slf4j.LoggerFactory
 
@@ -14,6 +14,9 @@ import org.slf4j.LoggerFactory
  * engine worker per task slot (`setEngineWorkers`) and the executor's cores (`setThreads`),
  * shared out among the workers: each task computes on its own worker with its `spark.task.cpus` threads, as the
  * tasks of the Python API do in their own processes.
+ *
+ * On ONNX Runtime (`setEngine("onnxruntime")`) the same `setThreads` count is the one thread pool every model of
+ * the executor shares (spec/RUNTIME.md section 6); the engine workers are MXNet's alone.
  *
  * The cores:
  *  1. env `OMP_NUM_THREADS` or `MXNET_OMP_MAX_THREADS`, when set, wins (as in the Java core): no count is handed;
@@ -118,12 +121,16 @@ private[spark] object NativeThreads {
         try {
           set
           Some(value)
-        } catch { case _: MxportException if Environment.applied().isPresent => None }
+        } catch { case _: MxportException if decided => None }
       case Some(given) =>
         if (given.trim != value.toString)
           reportOnce(s"mxport: -D$property=$given set in this JVM wins over the executor's $value $what")
         None
     }
+
+  /** Whether the Java core decided the counts already: libmxnet.so loaded, or ONNX Runtime opened a model. */
+  private def decided: Boolean =
+    Environment.applied().isPresent || Environment.applied(Engine.ONNXRUNTIME).isPresent
 
   private def reportOnce(message: String): Unit = if (!reported) synchronized {
     if (!reported) {

@@ -1,0 +1,228 @@
+"""The engine table of issue #23: each engine through mxport, in Python and in Java side by side, and the bare
+engine on the same file beside them, so that mxport's own cost and the Java/Python ratio show.
+
+    python benchmarks/engine_bench.py --runs 200 --rounds 3 --jvm-classpath CP   # make bench-engines (make bench)
+    python benchmarks/engine_bench.py --runs 5 --rounds 1 --quick ...            # proves the harness, asserts nothing
+
+ResNet-18 (demo/export_resnet.py), the model part (uint8 [N, 300, 300, 3] in, probabilities out: end to end) and
+the network part (float32 [N, 3, 224, 224] in, logits out), batch 1 and 25. Settings: MXNet fp32 and int8 (the
+mxport models), ONNX Runtime fp32 (the files mxport.export_onnx writes from the fp32 model). Rows of a setting:
+mxport in Python (benchmarks/engine_rows.py) and in Java (io.mxport.bench.EngineBench), and for ONNX Runtime
+also the bare session on the same file in each language (no mxport code). Every cell is a fresh process, the
+rows of one setting run next to each other (reversed every other round); ratios are taken per round, then the
+median. Every row computes with ``--threads`` threads (default: every core), except Python's mxport.load on ONNX
+Runtime, which takes ONNX Runtime's defaults (no thread setting reaches it yet; its row says so). Writes
+benchmarks/results/engines-<name>.json (every raw figure, the CPU's ISA flags, both ONNX Runtime versions) and
+.md (the table).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+PY = sys.executable
+BATCHES = (1, 25)
+PARTS = ("model", "network")
+SETTINGS = (("mxnet", "fp32"), ("mxnet", "int8"), ("onnxruntime", "fp32"))
+ISA = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+
+
+def rows(engine):
+    return ("mxport", "bare") if engine == "onnxruntime" else ("mxport",)
+
+
+def model_files(prefix):
+    """{(engine, precision, part): what the row loads}: the mxport prefixes, and the ONNX files exported (again,
+    when older than the params) from the fp32 model."""
+    import mxport
+
+    files = {}
+    for part in PARTS:
+        files[("mxnet", "fp32", part)] = prefix
+        files[("mxnet", "int8", part)] = prefix + "-int8"
+        onnx = prefix + (".onnx" if part == "model" else "-network.onnx")
+        if not os.path.exists(onnx) or os.path.getmtime(onnx) < os.path.getmtime(prefix + ".params"):
+            mxport.export_onnx(prefix, onnx, load_transforms=part == "model", overwrite=True)
+        files[("onnxruntime", "fp32", part)] = onnx
+    return files
+
+
+def command(language, row, engine, part, batch, runs, warmup, threads, pixels, model, classpath):
+    args = ["--row", row, "--engine", engine, "--part", part, "--batch", str(batch), "--runs", str(runs)]
+    args += ["--warmup", str(warmup), "--pixels", pixels, "--model", model]
+    if language == "Python":
+        return [PY, os.path.join(HERE, "engine_rows.py"), "--threads", str(threads)] + args
+    return ["java", f"-Dmxport.threads={threads}", "-cp", classpath, "io.mxport.bench.EngineBench"] + args
+
+
+def run_cell(argv, threads):
+    import mxnet.libinfo
+
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    env.update(MXPORT_NUM_THREADS=str(threads), MXNET_LIBRARY_PATH=mxnet.libinfo.find_lib_path()[0])
+    done = subprocess.run(argv, capture_output=True, text=True, env=env)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines or done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]}
+    return json.loads(lines[-1])
+
+
+def machine(classpath):
+    import onnxruntime
+
+    info = open("/proc/cpuinfo").read()
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    java_ort = next(
+        (os.path.basename(p) for p in (classpath or "").split(":") if os.path.basename(p).startswith("onnxruntime-")),
+        "not on the classpath",
+    )
+    return {
+        "cpu": next(
+            (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?"
+        ),
+        "cores": len(os.sched_getaffinity(0)),
+        "isa": {f: f in flags for f in ISA},
+        "platform": platform.platform(),
+        "python_onnxruntime": onnxruntime.__version__,
+        "java_onnxruntime": java_ort,
+        "java": (subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines() or ["?"])[0],
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def median_ratio(a, b):
+    per_round = [
+        x["ms_per_sample"] / y["ms_per_sample"] for x, y in zip(a, b) if "ms_per_sample" in x and "ms_per_sample" in y
+    ]
+    return (statistics.median(per_round), per_round) if per_round else (None, [])
+
+
+def table(rounds_of):
+    def ms(key):
+        cells = rounds_of.get(key, [])
+        done = [c["ms_per_sample"] for c in cells if "ms_per_sample" in c]
+        if not cells:
+            return ""
+        return (
+            f"{sum(done) / len(done):.2f}"
+            if len(done) == len(cells)
+            else next(c for c in cells if "error" in c)["error"][:50]
+        )
+
+    def ratio(a, b):
+        r, _ = median_ratio(rounds_of.get(a, []), rounds_of.get(b, []))
+        return f"{r:.3f}x" if r else ""
+
+    lines = [
+        "| Part | Batch | Engine | Precision | Python mxport (ms) | Java mxport (ms) | Java / Python | Python bare (ms) | "
+        "Java bare (ms) | mxport / bare, Python | mxport / bare, Java |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for part in PARTS:
+        for batch in BATCHES:
+            for engine, precision in SETTINGS:
+                setting = (engine, precision, part, batch)
+                py, java = setting + ("Python", "mxport"), setting + ("Java", "mxport")
+                py_bare, java_bare = setting + ("Python", "bare"), setting + ("Java", "bare")
+                if not any(k in rounds_of for k in (py, java)):
+                    continue
+                figures = [ms(py), ms(java), ratio(java, py), ms(py_bare), ms(java_bare)]
+                figures += [ratio(py, py_bare), ratio(java, java_bare)]
+                part_name = "end to end" if part == "model" else "network alone"
+                lines.append(f"| {part_name} | {batch} | {engine} | {precision} | " + " | ".join(figures) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=200, help="calls per cell at batch 1 (the same samples at batch 25)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    p.add_argument("--batches", default="1,25", help="the batch sizes, comma-separated")
+    p.add_argument("--quick", action="store_true", help="a short run that proves the harness")
+    p.add_argument("--model", default=os.path.join(REPO, ".cache", "models", "resnet18"))
+    p.add_argument("--jvm-classpath", default=os.environ.get("MXPORT_BENCH_CLASSPATH"))
+    p.add_argument("--name", default=None)
+    a = p.parse_args()
+    sys.path.insert(0, os.path.join(REPO, "demo"))
+    import export_resnet
+
+    export_resnet.main(a.model)  # writes <model>-int8 too; a no-op when up to date
+    files = model_files(a.model)
+    pixels = os.path.join(REPO, ".cache", "reports", "engine_pixels.bin")
+    os.makedirs(os.path.dirname(pixels), exist_ok=True)
+    import numpy as np
+
+    np.random.default_rng(0).integers(0, 256, max(BATCHES) * 300 * 300 * 3, dtype=np.uint8).tofile(pixels)
+    batches = [int(b) for b in a.batches.split(",")]
+    languages = ("Python", "Java") if a.jvm_classpath else ("Python",)
+    warmup = 2 if a.quick else a.warmup
+    started = datetime.datetime.now(datetime.timezone.utc)
+    rounds_of = {}
+    for r in range(a.rounds):
+        for part in PARTS:
+            for batch in batches:
+                for engine, precision in SETTINGS:
+                    cells = [(lang, row) for row in rows(engine) for lang in languages]
+                    for lang, row in cells if r % 2 == 0 else cells[::-1]:
+                        argv = command(
+                            lang,
+                            row,
+                            engine,
+                            part,
+                            batch,
+                            max(3, -(-a.runs // batch)),
+                            max(2, warmup // batch) if batch > 1 else warmup,
+                            a.threads,
+                            pixels,
+                            files[(engine, precision, part)],
+                            a.jvm_classpath,
+                        )
+                        cell = run_cell(argv, a.threads)
+                        rounds_of.setdefault((engine, precision, part, batch, lang, row), []).append(cell)
+                        print(engine, precision, part, batch, lang, row, cell.get("ms_per_sample", cell.get("error")))
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    info = machine(a.jvm_classpath)
+    name = "engines-" + (a.name or ("quick" if a.quick else "full"))
+    out = os.path.join(HERE, "results")
+    os.makedirs(out, exist_ok=True)
+    doc = {
+        "command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
+        "runs": a.runs,
+        "rounds": a.rounds,
+        "threads": a.threads,
+        "machine": info,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "load_average_after": os.getloadavg(),
+        "cells": [
+            dict(zip(("engine", "precision", "part", "batch", "language", "row"), k), rounds=v)
+            for k, v in rounds_of.items()
+        ],
+    }
+    with open(os.path.join(out, f"{name}.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+    isa = ", ".join(f for f, on in info["isa"].items() if on) or "none of " + ", ".join(ISA)
+    md = (
+        f"{info['cpu']}, {info['cores']} cores; ISA: {isa}; ONNX Runtime {info['python_onnxruntime']} (Python), "
+        f"{info['java_onnxruntime']} (Java); {a.threads} thread(s) per row; {started:%Y-%m-%d %H:%M}-"
+        f"{finished:%H:%M} UTC; {a.rounds} round(s), {a.runs} samples per cell and round; load average at the end "
+        f"{os.getloadavg()[0]:.2f}\n\n" + table(rounds_of)
+    )
+    with open(os.path.join(out, f"{name}.md"), "w") as f:
+        f.write(md + "\n")
+    print(md)
+    print(f"\nwritten: benchmarks/results/{name}.json, .md")
+
+
+if __name__ == "__main__":
+    main()
