@@ -78,10 +78,10 @@ def import_mxnet():
             del os.environ[WORKERS_VARIABLE]
     hooked = _set_by_import_hook()
     global _workers
-    _workers = (
-        workers if set_workers else _positive(hooked.get(WORKERS_VARIABLE) or os.environ.get(WORKERS_VARIABLE, ""))
-    )
-    _workers = _workers or 1
+    if set_workers:
+        _workers = workers
+    else:  # the user's variable, or the hook's while MXNet loaded (MXNet imported before mxport)
+        _workers = _positive(hooked.get(WORKERS_VARIABLE) or os.environ.get(WORKERS_VARIABLE, "")) or 1
     if workers != _workers:
         why = (
             f"{WORKERS_VARIABLE}={os.environ[WORKERS_VARIABLE]} is set"
