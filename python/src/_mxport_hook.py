@@ -53,10 +53,11 @@ class _SettingLoader:
         os.environ.update(wanted)
         try:
             self.loader.exec_module(module)
-            applied.update(wanted)
-        finally:
+        finally:  # a failed import (Python 3.12+ without mxport's fixes) may have loaded the libraries already
             for name in wanted:
                 os.environ.pop(name, None)
+            readers = {SPIN_VARIABLE: "libgomp", WORKERS_VARIABLE: "libmxnet"}  # each read its variable as it loaded
+            applied.update({name: value for name, value in wanted.items() if _mapped(readers[name])})
 
     def __getattr__(self, name):  # get_resource_reader, is_package, ...: mxnet's loader answers
         return getattr(self.loader, name)
