@@ -22,7 +22,18 @@ VARIABLES = (
 )
 # What the C environment held when libmxnet.so (and with it libgomp) loaded, and after: a spy on ctypes.CDLL,
 # which is how mxnet/base.py loads its library.
-LOAD_SPY = """
+# Python 3.12+: what mxport restores before it imports MXNet (spec/RUNTIME.md section 7), here for `import mxnet`
+# first; numpy loads no libgomp
+NUMPY_BOOL = """
+import numpy, warnings
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    if not hasattr(numpy, "bool"):
+        numpy.bool = bool
+"""
+LOAD_SPY = (
+    NUMPY_BOOL
+    + """
 import ctypes, json, os, sys
 libc = ctypes.CDLL(None)
 libc.getenv.restype = ctypes.c_char_p
@@ -43,6 +54,7 @@ seen["spin_count"] = mxport.environment.applied().spin_count
 seen["workers"] = mxport.environment.engine_workers()
 print(json.dumps(seen))
 """
+)
 
 
 def run(code, **env):
@@ -99,7 +111,7 @@ def test_engine_workers_asked_for_reach_mxnet_imported_first():
     got = spy(MXPORT_ENGINE_WORKERS="2", MXPORT_NUM_THREADS="2")
     assert (got["workers"], got["applied"]) == (2, {"GOMP_SPINCOUNT": "3000", "MXNET_CPU_WORKER_NTHREADS": "2"})
     done = run(
-        "import os, mxnet\nassert 'MXNET_CPU_WORKER_NTHREADS' not in os.environ\nimport mxport",
+        NUMPY_BOOL + "import os, mxnet\nassert 'MXNET_CPU_WORKER_NTHREADS' not in os.environ\nimport mxport",
         MXPORT_ENGINE_WORKERS="zero",
     )
     assert done.returncode != 0 and "[INVALID_ARGUMENT] MXPORT_ENGINE_WORKERS='zero'" in done.stderr
