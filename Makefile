@@ -223,7 +223,7 @@ bench-quick: bench-setup onnx-setup bench-jvm models real-model ## a 5-run pass 
 bench-onnx: bench-setup onnx-setup models real-model ## top-1 agreement of ONNX Runtime and OpenVINO (export_onnx files) with MXNet fp32 on the int8_accuracy photos (.cache/reports/onnx_agreement.json)
 	$(PY) benchmarks/onnx_agreement.py
 
-bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting, Python and Java (about 15 minutes)
+bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting and (Python) import order, Python and Java (about 20 minutes)
 	$(PY) benchmarks/contention.py --runs 60 --rounds 3 --jvm-classpath "$(BENCH_CP)"
 
 bench-workers: bench-setup models ## calls/s from 1 and 2 threads with 1 and 2 MXNet engine workers (spec/RUNTIME.md rule 7; a few minutes)

@@ -3,8 +3,9 @@
     python benchmarks/contention.py --runs 60 --rounds 3 --jvm-classpath CP    # make bench-contention
 
 Rows: mxport's default (spec/RUNTIME.md: every core on the engine worker, GOMP_SPINCOUNT=3000 at load), the
-same with libgomp's default spin (GOMP_SPINCOUNT=300000, the first release's), OMP_WAIT_POLICY=PASSIVE, and
-OMP_NUM_THREADS=1; each for Python (mxport.load) and Java (Predictor), ResNet-18
+same with ``import mxnet`` before ``import mxport`` (Python only: the installed start-up hook sets the spin as
+MXNet loads) and with that hook turned off, the same with libgomp's default spin (GOMP_SPINCOUNT=300000, the first release's),
+OMP_WAIT_POLICY=PASSIVE, and OMP_NUM_THREADS=1; each for Python (mxport.load) and Java (Predictor), ResNet-18
 end to end. Cells run one process at a time, the settings interleaved round by round so that drift hits all of
 them; "busy" starts `python3 -c 'while 1: pass'` beside the measured process. p50 and p90 pool every call of
 every round. Writes benchmarks/results/contention.{json,md}.
@@ -24,23 +25,34 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from bench import THREAD_VARIABLES, machine  # noqa: E402
 
+MXNET_FIRST = "mxport default, `import mxnet` first"
+MXNET_FIRST_NO_HOOK = "`import mxnet` first, hook off (MXPORT_IMPORT_HOOK=0)"
+PYTHON_ONLY = (MXNET_FIRST, MXNET_FIRST_NO_HOOK)
+# python_rows.py imports mxport first; this runs it after a user's `import mxnet`
+IMPORT_MXNET_THEN_RUN = (
+    "import mxnet, runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
 SETTINGS = [  # (label, environment)
     ("mxport default", {}),
+    (MXNET_FIRST, {}),
+    (MXNET_FIRST_NO_HOOK, {"MXPORT_IMPORT_HOOK": "0"}),  # what that order gave before the hook
     ("libgomp default spin (GOMP_SPINCOUNT=300000)", {"GOMP_SPINCOUNT": "300000"}),
     ("OMP_WAIT_POLICY=PASSIVE", {"OMP_WAIT_POLICY": "PASSIVE"}),
     ("OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1"}),
 ]
 
 
-def command(language, runs, model, classpath):
+def command(language, runs, model, classpath, mxnet_first=False):
     row = ["--mode", "e2e", "--batch", "1", "--runs", str(runs), "--model", model]  # what both runners measure
     if language == "Python":
-        return [sys.executable, os.path.join(HERE, "python_rows.py"), "--api", "gluon"] + row
+        first = ["-c", IMPORT_MXNET_THEN_RUN] if mxnet_first else []
+        return [sys.executable, *first, os.path.join(HERE, "python_rows.py"), "--api", "gluon"] + row
     return ["java", "-cp", classpath, "io.mxport.bench.JvmBench", "--lang", "java"] + row
 
 
 def cell(cmd, env, busy):
-    clean = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    clean = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES + ("MXPORT_IMPORT_HOOK",)}
     hog = subprocess.Popen([sys.executable, "-c", "while 1: pass"]) if busy else None
     try:
         out = subprocess.run(cmd, env=dict(clean, **env), capture_output=True, text=True, check=True, cwd=REPO)
@@ -49,6 +61,11 @@ def cell(cmd, env, busy):
             hog.kill()
             hog.wait()
     return json.loads(out.stdout.strip().splitlines()[-1])["raw_ms"]
+
+
+def settings(language):
+    """The import order is a Python matter: a JVM loads libmxnet itself."""
+    return [(label, env) for label, env in SETTINGS if language == "Python" or label not in PYTHON_ONLY]
 
 
 def main():
@@ -63,21 +80,20 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     for r in range(a.rounds):
         for language in languages:
-            for label, env in SETTINGS:
+            for label, env in settings(language):
                 for busy in (False, True):
                     key = (language, label, busy)
-                    times.setdefault(key, []).extend(
-                        cell(command(language, a.runs, a.model, a.jvm_classpath), env, busy)
-                    )
+                    cmd = command(language, a.runs, a.model, a.jvm_classpath, label in PYTHON_ONLY)
+                    times.setdefault(key, []).extend(cell(cmd, env, busy))
                     print(
-                        f"round {r + 1}/{a.rounds} {language:6} {label:40} {'busy' if busy else 'idle'} done",
+                        f"round {r + 1}/{a.rounds} {language:6} {label:55} {'busy' if busy else 'idle'} done",
                         flush=True,
                     )
     info = machine()
     rows = []
     for language in languages:
         base_idle = None
-        for label, _ in SETTINGS:
+        for label, _ in settings(language):
             idle, busy = (np.array(times[(language, label, b)]) for b in (False, True))
             row = {
                 "language": language,

@@ -25,6 +25,8 @@ SCENARIOS = (
     "spark_worker_after_user_ops",
     "python_ops_without_mxport_then_jvm",
     "jvm_first_then_gluon",
+    "mxnet_first_then_load",
+    "mxport_first_then_load",
 )
 
 
@@ -189,8 +191,24 @@ def spark_after_user_ops(run):
         spark.stop()
 
 
+def spin_set_by_import_hook():
+    """What the installed start-up hook (python/src/_mxport_hook.py) set while MXNet loaded."""
+    return sys.modules["_mxport_hook"].applied.get("GOMP_SPINCOUNT")
+
+
 def main(name, work):
     run = Run(name, work)
+    if name in ("mxnet_first_then_load", "mxport_first_then_load"):  # the two lines users write
+        if name == "mxnet_first_then_load":
+            import mxnet as mx, mxport  # noqa: E401  the short spin comes from the hook here
+        else:
+            import mxport, mxnet as mx  # noqa: E401  and from mxport's own import here
+
+        applied = mxport.environment.applied()
+        assert (applied.spin_count, applied.outcome) == ("3000", "applied"), applied
+        assert spin_set_by_import_hook() == ("3000" if name.startswith("mxnet") else None)
+        run.answer(mxport.load(run.model)(mx.nd.array(run.x, dtype="uint8")).asnumpy())
+        return
     if name == "import_late_after_eager":  # MXNet ran before mxport was imported: the count is left alone
         import mxnet as mx
 
@@ -198,10 +216,12 @@ def main(name, work):
         import mxport
 
         assert mxport.environment.threads() is None, mxport.environment.applied()
+        assert mxport.environment.applied().spin_count == "3000", mxport.environment.applied()  # the hook's
         run.answer(mxport.load(run.model)(mx.nd.array(run.x, dtype="uint8")).asnumpy())
         return
     if name == "python_ops_without_mxport_then_jvm":  # a Python service that never imports mxport hands over
         user_eager_forward(run)
+        assert spin_set_by_import_hook() == "3000"  # a JPype program that imports mxnet before the JVM
         run.answer(jvm_predict("java", run.model, run.x))
         run.answer(jvm_predict("scala", run.model, run.x))
         assert "mxport" not in sys.modules
@@ -210,6 +230,8 @@ def main(name, work):
         run.answer(jvm_predict("java", run.model, run.x))
         assert "mxnet" not in sys.modules
         import mxnet as mx  # the very libmxnet.so the JVM took (test_jvm_first_in_python.py)
+
+        assert spin_set_by_import_hook() is None  # libgomp was loaded by then: the JVM decided its spin
 
         user_eager_forward(run)  # the user's own Gluon net, eagerly
         import mxport
@@ -220,6 +242,7 @@ def main(name, work):
     import mxnet as mx
     import mxport
 
+    assert mxport.environment.applied().spin_count == "3000", mxport.environment.applied()  # the hook's
     x = mx.nd.array(run.x, dtype="uint8")
     if name == "only_load":
         run.answer(mxport.load(run.model)(x).asnumpy())

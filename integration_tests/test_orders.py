@@ -31,11 +31,15 @@ EXPECTED = {  # what each scenario's answers are, in order: the end-to-end mobil
     "spark_worker_after_user_ops": ["model"],
     "python_ops_without_mxport_then_jvm": ["model", "model"],
     "jvm_first_then_gluon": ["model", "model", "model"],
+    "mxnet_first_then_load": ["model"],
+    "mxport_first_then_load": ["model"],
 }
+# the thread rule's own variables (and the hook's switch) are the scenarios' to decide
+UNSET = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "MXPORT_IMPORT_HOOK")
 
 
 def scenario(name, work):
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS")}
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
     env["MXPORT_IT_CLASSPATH"] = classpath()
     return subprocess.run(
         [sys.executable, os.path.join(HERE, "orders.py"), name, str(work)],

@@ -4,6 +4,8 @@ and numpy come from PyPI through pip, pinned by requirements-dev.txt), runs `mxp
 import glob
 import os
 import subprocess
+import tarfile
+import zipfile
 
 import pytest
 
@@ -50,3 +52,19 @@ def test_the_wheel_carries_the_licence(venv):
     licences = os.listdir(os.path.join(lib, f"mxport-{VERSION}.dist-info", "licenses"))
     assert sorted(licences) == ["LICENSE", "NOTICE"]
     assert subprocess.run([str(venv / "venv/bin/python"), "-c", "import mxport"], cwd=venv).returncode == 0
+
+
+def test_the_wheel_and_the_sdist_carry_the_start_up_hook(venv):
+    """spec/RUNTIME.md rule 3: mxport-hook.pth lands in site-packages, so `import mxnet` first gets the short spin."""
+    wheel = zipfile.ZipFile(os.path.join(DIST, f"mxport-{VERSION}-py3-none-any.whl")).namelist()
+    assert {"mxport-hook.pth", "_mxport_hook.py"} <= set(wheel)
+    with tarfile.open(os.path.join(DIST, f"mxport-{VERSION}.tar.gz")) as sdist:
+        assert f"mxport-{VERSION}/src/mxport-hook.pth" in sdist.getnames()
+    lib = glob.glob(str(venv / "venv/lib/python3*/site-packages"))[0]
+    with open(os.path.join(lib, "mxport-hook.pth")) as f:
+        assert f.read().strip() == "import _mxport_hook"
+    ours = ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "MXPORT_IMPORT_HOOK")
+    env = {k: v for k, v in os.environ.items() if k not in ours}
+    code = "import mxnet as mx, mxport; print(mxport.environment.applied().spin_count)"
+    out = run([str(venv / "venv/bin/python"), "-c", code], cwd=venv, env=env)
+    assert out.split()[-1] == "3000", out

@@ -55,10 +55,13 @@ def test_import_sets_every_core_on_a_new_engine_worker_with_a_short_spin():
     assert mxport_warnings(err) == []
 
 
-def test_mxnet_imported_first_but_no_operator_run_still_gets_every_core():
-    got, _ = report("import mxnet as mx\nfrom mxnet import gluon\nnet = gluon.nn.Dense(3)")
+@pytest.mark.parametrize("hook, spin", [("", "3000"), ("0", None)])
+def test_mxnet_imported_first_but_no_operator_run_still_gets_every_core(hook, spin):
+    """The short spin comes from the installed start-up hook (python/src/_mxport_hook.py) as MXNet loads; with
+    the hook turned off, libgomp was loaded before mxport and its spin setting stands."""
+    got, _ = report("import mxnet as mx\nfrom mxnet import gluon\nnet = gluon.nn.Dense(3)", MXPORT_IMPORT_HOOK=hook)
     assert (got["count"], got["reason"], got["worker"]) == (CORES, "set on a new engine worker", CORES)
-    assert got["spin"] is None  # libgomp was loaded before mxport: its spin setting stands
+    assert (got["spin"], got["spin_left"]) == (spin, None)
 
 
 @pytest.mark.parametrize(
@@ -192,14 +195,19 @@ def test_a_worker_variable_set_after_mxnet_loaded_warns_and_mxport_counts_the_wo
     assert "MXNet has 1 CPU engine worker(s), not the 2 of MXNET_CPU_WORKER_NTHREADS" in done.stderr
 
 
-def test_workers_asked_for_after_mxnet_ran_stay_one_with_a_warning_and_a_model_still_runs(resnet):
+@pytest.mark.parametrize("hook, workers, count", [("0", 1, None), ("", 2, max(CORES // 2, 1))])
+def test_workers_asked_for_after_mxnet_ran_and_a_model_still_runs(resnet, hook, workers, count):
+    """Without the start-up hook (python/src/_mxport_hook.py) MXNet loaded with one worker: mxport warns, naming
+    the fix, and leaves the count. With it, MXNet loaded with the two asked for, and each worker already had its
+    share of the cores (MXNet's own default, half of them)."""
     code = (
         "import mxnet as mx\n(mx.nd.ones((2, 2)) + 1).asnumpy()\nimport mxport, numpy as np\n"
         f"out = mxport.load({str(resnet)!r})(np.zeros((1, 32, 32, 3), np.uint8)).asnumpy()\n"
         "assert out.shape == (1, 1000), out.shape\n" + WORKERS_REPORT
     )
-    done = run(code, MXPORT_ENGINE_WORKERS="2")
+    done = run(code, MXPORT_ENGINE_WORKERS="2", MXPORT_IMPORT_HOOK=hook)
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout.strip().splitlines()[-1])
-    assert (got["workers"], got["threads"]) == (1, 1)
-    assert "MXPORT_ENGINE_WORKERS=2 is not applied: MXNet was loaded before mxport" in done.stderr
+    assert (got["workers"], got["threads"], got["count"]) == (workers, workers, count)
+    warned = "MXPORT_ENGINE_WORKERS=2 is not applied: MXNet was loaded before mxport" in done.stderr
+    assert warned == (workers == 1)

@@ -76,8 +76,12 @@ def import_mxnet():
             del os.environ[SPIN_VARIABLE]
         if set_workers:
             del os.environ[WORKERS_VARIABLE]
+    hooked = _set_by_import_hook()
     global _workers
-    _workers = workers if set_workers else _positive(os.environ.get(WORKERS_VARIABLE, "")) or 1
+    if set_workers:
+        _workers = workers
+    else:  # the user's variable, or the hook's while MXNet loaded (MXNet imported before mxport)
+        _workers = _positive(hooked.get(WORKERS_VARIABLE) or os.environ.get(WORKERS_VARIABLE, "")) or 1
     if workers != _workers:
         why = (
             f"{WORKERS_VARIABLE}={os.environ[WORKERS_VARIABLE]} is set"
@@ -91,7 +95,14 @@ def import_mxnet():
             RuntimeWarning,
             stacklevel=3,
         )
-    return SPIN_COUNT if spin and _mapped("libgomp") else None
+    return SPIN_COUNT if spin and _mapped("libgomp") else hooked.get(SPIN_VARIABLE)
+
+
+def _set_by_import_hook():
+    """What the wheel's start-up hook (``_mxport_hook``, spec/RUNTIME.md rule 3) set while MXNet loaded: it covers
+    ``import mxnet`` before ``import mxport``."""
+    hook = sys.modules.get("_mxport_hook")
+    return dict(getattr(hook, "applied", {}))
 
 
 _workers = 1  # MXNet's CPU engine workers in this process, known once import_mxnet ran
