@@ -22,6 +22,7 @@ setup: $(VENV)/.done ## create .venv with pinned mxnet 1.9.1 and the mxport pack
 $(VENV)/.done: requirements-dev.txt python/pyproject.toml python/setup.py VERSION
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e python
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps mxnet==1.9.1  # 3.13: without its numpy<2 (elsewhere: there)
 	touch $@
 
 $(VENV)/.spark-done: $(VENV)/.done python/pyproject.toml
@@ -164,14 +165,13 @@ test-release: models setup ## the artifacts as a user installs them: wheel in a 
 	$(call build_dist,install)
 	$(PY) -m pytest -q release_tests
 
-# the second leg of make test: the newest Python and JDK on what they change (spec/RUNTIME.md section 7, java/README)
-# 3.12: numpy 1.26.4 has wheels there; on 3.13 pip builds it from source (over an hour on 2 cores), so 3.13
-# runs in make test-all only
-ON_PYTHON ?= 3.12
+# the second leg of make test: the newest Python and JDK on what they change (spec/RUNTIME.md section 7, java/README);
+# Python 3.13 runs on numpy 2.2 (wheels), 3.12 on numpy 1.26.4, 3.10/3.11 on 1.23.5
+ON_PYTHON ?= 3.13
 python_for = $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/$(1).*/bin/python$(1)) $(shell command -v python$(1)))
 JDK25 ?= /usr/lib/jvm/temurin-25-jdk-amd64
 
-test-on-python: ## the Python suite and the JPype matrix on Python ON_PYTHON (3.12; 3.10-3.13) in .venv$(ON_PYTHON) (on 3.13 pip builds numpy 1.26.4 from source once: over an hour)
+test-on-python: ## the Python suite and the JPype matrix on Python ON_PYTHON (3.13; 3.10-3.13) in .venv$(ON_PYTHON)
 	@test -n "$(call python_for,$(ON_PYTHON))" || { echo "no python$(ON_PYTHON) on PATH or in pyenv: install it (pyenv install $(ON_PYTHON))"; exit 1; }
 	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) test-python-and-matrix
 
@@ -183,16 +183,16 @@ test-jdk25: models real-model spark-setup ## the Java, Scala and Spark suites on
 	@test -x $(JDK25)/bin/java || { echo "no JDK 25 at $(JDK25): set JDK25=<its home>"; exit 1; }
 	JAVA_HOME=$(JDK25) $(MVN) -pl java,scala,spark -am test
 
-test-second-leg: test-jdk25 ## the JVM suites on JDK 25 (the Python suite on 3.12, make test-on-python, is not in it yet: 13 tests that import mxnet before mxport in a child process fail there)
+test-second-leg: test-jdk25 test-on-python ## the JVM suites on JDK 25, the Python suite and the JPype matrix on Python 3.13
 
 TEST_SUITES := lint test-python test-jvm test-integration test-serve test-release test-second-leg
 
 test: ## every test suite: the linters, Python, JVM, cross-language, the server, the artifacts, then the second leg; each suite's time at the end
 	@bash .ci/timed $(MAKE) --no-print-directory -- $(TEST_SUITES)
 
-test-all: test test-orders test-cluster ## make test, then every order 20 times, the full Spark cluster run, and Python 3.10 and 3.13
+test-all: test test-orders test-cluster ## make test, then every order 20 times, the full Spark cluster run, and Python 3.10 and 3.12
 	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.10
-	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.13
+	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.12
 
 bench-setup: setup
 	$(PY) -m pip install -q --disable-pip-version-check -e 'python[bench]' -c requirements-dev.txt

@@ -106,3 +106,17 @@ def mxnet_failed_before(error):
         f"{sys.version_info.minor} (MXNet 1.9.1 needs numpy.bool, distutils and, with numpy 2, names numpy 2 "
         "removed, which mxport restores before it imports MXNet). Fix: put `import mxport` before `import mxnet`, in a new process",
     )
+
+
+def mxnet_missing():
+    """The error for ``import mxnet`` finding no MXNet: on Python 3.13 the mxport package does not depend on it (pip
+    would build numpy 1.26 from source to honour MXNet's numpy<2), so MXNet is installed on its own."""
+    from ._errors import MxportError
+
+    return MxportError(
+        "LIBRARY_NOT_FOUND",
+        "MXNet is not installed in this Python "
+        f"({sys.version_info.major}.{sys.version_info.minor}). Fix: pip install --no-deps mxnet==1.9.1 "
+        "(--no-deps: MXNet declares numpy<2, which has no wheel for Python 3.13; mxport restores what MXNet 1.9.1 "
+        "needs from numpy 2)",
+    )
