@@ -158,12 +158,14 @@ test-jvm: models real-model spark-setup onnx-setup ## the Java, ONNX Runtime eng
 	$(MVN) -pl java exec:help > /dev/null
 	mkdir -p $(dir $(JVM_BUILT)) && touch $(JVM_BUILT)  # verify packaged every jar of jvm-package
 
-# make test runs each order 2 times (a Spark order once); make test-orders 20 times
-ORDER_RUNS ?= 2
+# make test runs each order once (every order is there; the rule of the first release failed 6 runs out of 6);
+# make test-orders 20 times
+ORDER_RUNS ?= 1
 ORDER_SPARK_RUNS ?= 1
+ORDER_JVM_FIRST_RUNS ?= 1
 
 test-integration: spark-setup onnx-setup models real-model jvm-package $(FRESH_VECTORS_MADE) ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J, ONNX Runtime and OpenVINO
-	MXPORT_ORDER_RUNS=$(ORDER_RUNS) MXPORT_ORDER_SPARK_RUNS=$(ORDER_SPARK_RUNS) $(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 integration_tests
+	MXPORT_ORDER_RUNS=$(ORDER_RUNS) MXPORT_ORDER_SPARK_RUNS=$(ORDER_SPARK_RUNS) MXPORT_ORDER_JVM_FIRST_RUNS=$(ORDER_JVM_FIRST_RUNS) $(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 integration_tests
 
 test-cluster: models jvm-package spark-setup ## a Spark standalone cluster (master + 2 workers) here: both APIs via spark-submit, a killed executor (make test runs a short leg)
 	MXPORT_SPARK_CLUSTER_FULL=1 $(PY) -m pytest -q integration_tests/test_spark_cluster.py
