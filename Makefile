@@ -99,7 +99,10 @@ dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -ja
 SERVE_JAR := serve/target/mxport-serve-$(VERSION).jar
 SERVE_VENV := $(CACHE)/serve-venv
 
-serve-jar: ## build serve/target/mxport-serve-<version>.jar, the runnable KServe V2 server (no tests)
+serve-jar: $(SERVE_JAR) ## build serve/target/mxport-serve-<version>.jar, the runnable KServe V2 server (no tests)
+
+# built again only when a JVM source changed: make test-jvm's `mvn verify` builds it too, so test-serve starts no Maven
+$(SERVE_JAR): $(JVM_SOURCES) $(shell find serve/src -type f 2>/dev/null)
 	$(MVN) -pl serve -am package -DskipTests
 
 serve: real-model serve-jar ## serve EfficientNet-Lite0 on 127.0.0.1 (REST :8000, gRPC :8001) until Ctrl-C; README shows a curl call
