@@ -31,6 +31,9 @@ def venv(tmp_path_factory):
         ],
         cwd=root,
     )
+    # what mxport's error asks for on Python 3.13, where the wheel does not pull MXNet in (elsewhere: already there)
+    pip = [str(root / "venv/bin/pip"), "install", "-q", "--disable-pip-version-check"]
+    run(pip + ["--no-deps", "mxnet==1.9.1"], cwd=root)
     return root
 
 

@@ -1,6 +1,7 @@
 import os
 import sys
 
+import mxport  # noqa: F401  first: on Python 3.12+ each test file's `import mxnet` works only after it (spec/RUNTIME.md)
 import numpy as np
 import pytest
 

@@ -6,11 +6,10 @@ python predict_api.py PREFIX INPUT.npy PRED_OUT.npy GLUON_OUT.npy
 import ctypes
 import sys
 
+import mxport  # first: on Python 3.12+ MXNet imports only after mxport restored what it needs (spec/RUNTIME.md)
 import mxnet as mx
 import numpy as np
 from mxnet.base import _LIB, check_call
-
-import mxport
 
 prefix, input_path, pred_path, gluon_path = sys.argv[1:5]
 x = np.load(input_path)

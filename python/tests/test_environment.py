@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from mxnet_first import MXNET_FIRST
+
 CORES = len(os.sched_getaffinity(0))
 REPORT = """
 import dataclasses, json, mxport, mxnet.libinfo
@@ -71,7 +73,7 @@ def test_the_environment_s_count_wins_and_nothing_is_applied():
 
 
 def test_operators_run_before_import_leave_the_count_with_the_reason():
-    got = report("import mxnet as mx\n(mx.nd.ones((2, 2)) + 1).asnumpy()\n")
+    got = report(MXNET_FIRST + "import mxnet as mx\n(mx.nd.ones((2, 2)) + 1).asnumpy()\n")
     assert (got["applied"]["outcome"], got["threads"]) == ("not_applied", None)
     assert got["applied"]["reason"].startswith("MXNet had already run operators")
     assert got["applied"]["requested_threads"] == CORES
@@ -108,7 +110,7 @@ def test_a_failure_of_the_user_s_unwaited_mxnet_work_is_not_raised_by_import_mxp
     clean = {k: v for k, v in os.environ.items() if k not in VARIABLES}
     done = [
         subprocess.run(
-            [sys.executable, "-c", STALE.format(stale=stale, model=str(resnet))],
+            [sys.executable, "-c", MXNET_FIRST + STALE.format(stale=stale, model=str(resnet))],
             env=clean,
             capture_output=True,
             text=True,

@@ -199,10 +199,10 @@ def test_example_inputs_give_dynamic_dimensions_a_size(tmp_path):
 
 KILLER = """
 import os, sys
-import mxnet as mx
-from mxnet.gluon import nn
 import mxport
 from mxport import TensorSpec
+import mxnet as mx
+from mxnet.gluon import nn
 calls, kill_at = [0], int(sys.argv[2])
 real = os.replace
 def replace(a, b):

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 NEW_PYTHON = sys.version_info >= (3, 12)
-NUMPY_WITHOUT_BOOL = tuple(int(x) for x in np.__version__.split(".")[:2]) >= (1, 24)
+NUMPY = tuple(int(x) for x in np.__version__.split(".")[:2])
+NUMPY_WITHOUT_BOOL = (1, 24) <= NUMPY < (2, 0)  # numpy 2.0 brought the name back, as numpy.bool_
+NUMPY_2 = NUMPY >= (2, 0)
 
 MODEL_RUNS = """
 import mxnet as mx, numpy as np
@@ -44,6 +46,7 @@ def test_import_mxport_then_mxnet_runs_a_hybridized_net_and_round_trips_uint8():
     got = json.loads(done.stdout.splitlines()[-1])
     assert got["shape"] == [2, 3]
     assert ("numpy.bool" in got["restored"]) == NUMPY_WITHOUT_BOOL  # only where numpy lacks the alias
+    assert ("numpy.PZERO" in got["restored"]) == NUMPY_2  # one of the names numpy 2.0 removed
 
 
 def test_distutils_is_restored_only_where_python_lacks_it():
@@ -60,7 +63,8 @@ def test_after_import_mxnet_failed_on_a_new_python_import_mxport_still_gives_a_w
         "else:\n    raise SystemExit('MXNet imported without the fixes')\nimport mxport\n" + MODEL_RUNS
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("mxnet failed: module 'numpy' has no attribute 'bool'")
+    first_missing = "PZERO" if NUMPY_2 else "module 'numpy' has no attribute 'bool'"
+    assert done.stdout.startswith("mxnet failed: ") and first_missing in done.stdout.splitlines()[0]
 
 
 def test_when_mxnet_imported_before_mxport_failed_and_cannot_be_imported_again_the_error_names_the_fix():
@@ -69,3 +73,11 @@ def test_when_mxnet_imported_before_mxport_failed_and_cannot_be_imported_again_t
     assert done.returncode != 0
     assert "MxportError: [LIBRARY_NOT_FOUND] MXNet cannot be imported" in done.stderr
     assert "Fix: put `import mxport` before `import mxnet`, in a new process" in done.stderr
+
+
+def test_without_mxnet_import_mxport_is_library_not_found_naming_the_install_command():
+    """On Python 3.13 the package does not pull MXNet in (spec/RUNTIME.md section 7): its absence names the fix."""
+    done = run("import sys\nsys.modules['mxnet'] = None  # as if not installed\nimport mxport")
+    assert done.returncode != 0
+    assert "[LIBRARY_NOT_FOUND] MXNet is not installed" in done.stderr
+    assert "pip install --no-deps mxnet==1.9.1" in done.stderr

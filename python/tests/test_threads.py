@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from mxnet_first import MXNET_FIRST
 
 CORES = len(os.sched_getaffinity(0))
 REPORT = """
@@ -59,7 +60,9 @@ def test_import_sets_every_core_on_a_new_engine_worker_with_a_short_spin():
 def test_mxnet_imported_first_but_no_operator_run_still_gets_every_core(hook, spin):
     """The short spin comes from the installed start-up hook (python/src/_mxport_hook.py) as MXNet loads; with
     the hook turned off, libgomp was loaded before mxport and its spin setting stands."""
-    got, _ = report("import mxnet as mx\nfrom mxnet import gluon\nnet = gluon.nn.Dense(3)", MXPORT_IMPORT_HOOK=hook)
+    got, _ = report(
+        MXNET_FIRST + "import mxnet as mx\nfrom mxnet import gluon\nnet = gluon.nn.Dense(3)", MXPORT_IMPORT_HOOK=hook
+    )
     assert (got["count"], got["reason"], got["worker"]) == (CORES, "set on a new engine worker", CORES)
     assert (got["spin"], got["spin_left"]) == (spin, None)
 
@@ -68,7 +71,7 @@ def test_mxnet_imported_first_but_no_operator_run_still_gets_every_core(hook, sp
     "before", ["(mx.nd.ones((2, 2)) + 1).asnumpy()", "x = mx.nd.array([1, 2])"]
 )  # even a copy counts: the worker exists
 def test_after_operators_ran_the_count_is_left_alone_and_the_fix_is_named_once(before):
-    got, err = report("import mxnet as mx\n" + before)
+    got, err = report(MXNET_FIRST + "import mxnet as mx\n" + before)
     assert got["count"] is None and got["reason"].startswith("MXNet had already run operators")
     assert got["worker"] == max(CORES // 2, 1)  # MXNet's own default: half the cores on x86
     assert err.count("RuntimeWarning") == 1 and len(mxport_warnings(err)) == 1
@@ -186,7 +189,9 @@ print(json.dumps({{"alone": alone, "seen": sorted(seen), "workers": mxport.envir
 def test_a_worker_variable_set_after_mxnet_loaded_warns_and_mxport_counts_the_workers_mxnet_has():
     """MXNet read MXNET_CPU_WORKER_NTHREADS as it loaded (unset: one worker); mxport waits for two, meets one."""
     done = run(
-        "import os, mxnet\nos.environ['MXNET_CPU_WORKER_NTHREADS'] = '2'\nimport mxport\n" + WORKERS_REPORT,
+        MXNET_FIRST
+        + "import os, mxnet\nos.environ['MXNET_CPU_WORKER_NTHREADS'] = '2'\nimport mxport\n"
+        + WORKERS_REPORT,
         MXPORT_NUM_THREADS="2",
     )
     assert done.returncode == 0, done.stderr
@@ -201,7 +206,7 @@ def test_workers_asked_for_after_mxnet_ran_and_a_model_still_runs(resnet, hook, 
     the fix, and leaves the count. With it, MXNet loaded with the two asked for, and each worker already had its
     share of the cores (MXNet's own default, half of them)."""
     code = (
-        "import mxnet as mx\n(mx.nd.ones((2, 2)) + 1).asnumpy()\nimport mxport, numpy as np\n"
+        MXNET_FIRST + "import mxnet as mx\n(mx.nd.ones((2, 2)) + 1).asnumpy()\nimport mxport, numpy as np\n"
         f"out = mxport.load({str(resnet)!r})(np.zeros((1, 32, 32, 3), np.uint8)).asnumpy()\n"
         "assert out.shape == (1, 1000), out.shape\n" + WORKERS_REPORT
     )

@@ -4,8 +4,12 @@
 >>> import mxnet as mx     # works: numpy.bool and distutils are there
 
 MXNet 1.9.1 uses the alias ``numpy.bool`` (numpy 1.24 removed it) and imports ``distutils.version`` (Python 3.12
-removed ``distutils``; setuptools carries a copy). Each is restored only where it is missing, so nothing changes
-on Python 3.10/3.11 with numpy 1.23.
+removed ``distutils``; setuptools carries a copy). With numpy 2 it also reads, as it imports, the names numpy 2.0
+removed that ``NUMPY_2_REMOVED`` lists. Each is restored only where it is missing, so nothing changes on Python
+3.10/3.11 with numpy 1.23.
+
+This module imports nothing of mxport at its top, so that a program that must import MXNet before mxport can load
+this file on its own and apply the same fixes (python/tests/mxnet_first.py does).
 """
 
 import importlib.util
@@ -13,22 +17,54 @@ import os
 import sys
 import warnings
 
-from ._errors import MxportError
+restored = []  # what restore_what_mxnet_needs added in this process: "numpy.bool", "distutils", "numpy.PZERO", ...
 
-restored = []  # what restore_what_mxnet_needs added in this process: "numpy.bool", "distutils"
+
+def _removed_in_numpy(name, replacement):
+    def removed(*args, **kwargs):
+        raise AttributeError(f"numpy.{name} was removed from numpy; use {replacement}")
+
+    removed.__name__ = name
+    return removed
+
+
+def numpy_2_removed(numpy):
+    """Every name numpy 2.0 removed that MXNet 1.9.1 reads as it imports (mxnet/numpy/utils.py, mxnet/numpy/
+    fallback.py, mxnet/numpy_dispatch_protocol.py), with what it was: the constants and aliases as they were in
+    numpy 1.26; the financial functions (gone since numpy 1.20, MXNet only lists them) raise, as numpy 1.26 did."""
+    return {
+        "PZERO": 0.0,
+        "NZERO": -0.0,
+        "PINF": float("inf"),
+        "NINF": float("-inf"),
+        "NAN": float("nan"),
+        "NaN": float("nan"),
+        "Inf": float("inf"),
+        "alltrue": numpy.all,
+        "sometrue": numpy.any,
+        "product": numpy.prod,
+        "round_": numpy.round,
+        "msort": lambda a: numpy.sort(a, axis=0),
+        **{name: _removed_in_numpy(name, "numpy_financial") for name in ("mirr", "npv", "pmt", "ppmt", "pv", "rate")},
+    }
 
 
 def restore_what_mxnet_needs():
-    """Adds ``numpy.bool`` and an importable ``distutils`` where they are missing. Returns what it added."""
+    """Adds ``numpy.bool``, the names of ``numpy_2_removed`` and an importable ``distutils`` where they are
+    missing. Returns what it added."""
     import numpy
 
     added = []
-    with warnings.catch_warnings():  # numpy 1.20-1.23 warn on the alias: it exists there, leave it
+    with warnings.catch_warnings():  # numpy 1.20-1.26 warn on some of these names: they exist there, leave them
         warnings.simplefilter("ignore")
         has_bool = hasattr(numpy, "bool")
+        missing = {n: v for n, v in numpy_2_removed(numpy).items() if not hasattr(numpy, n)}
     if not has_bool:
         numpy.bool = bool  # what the alias was: MXNet passes it as a dtype
         added.append("numpy.bool")
+    for name, value in missing.items():
+        setattr(numpy, name, value)
+        added.append(f"numpy.{name}")
     if "distutils" not in sys.modules and importlib.util.find_spec("distutils") is None:
         _load_setuptools_distutils()
         added.append("distutils")
@@ -42,6 +78,8 @@ def _load_setuptools_distutils():
     setuptools = importlib.util.find_spec("setuptools")
     folder = os.path.join(os.path.dirname(setuptools.origin), "_distutils") if setuptools else None
     if folder is None or not os.path.isfile(os.path.join(folder, "__init__.py")):
+        from ._errors import MxportError
+
         raise MxportError(
             "LIBRARY_NOT_FOUND",
             f"MXNet 1.9.1 imports distutils, which Python "
@@ -59,10 +97,26 @@ def _load_setuptools_distutils():
 def mxnet_failed_before(error):
     """The error for ``import mxnet`` failing inside mxport after the user's own ``import mxnet`` had failed (it
     ran without these fixes and left half-imported modules behind)."""
+    from ._errors import MxportError
+
     return MxportError(
         "LIBRARY_NOT_FOUND",
         f"MXNet cannot be imported ({type(error).__name__}: {error}); it was "
         f"imported before mxport and failed on Python {sys.version_info.major}."
-        f"{sys.version_info.minor} (MXNet 1.9.1 needs numpy.bool and distutils, which mxport restores "
-        "before it imports MXNet). Fix: put `import mxport` before `import mxnet`, in a new process",
+        f"{sys.version_info.minor} (MXNet 1.9.1 needs numpy.bool, distutils and, with numpy 2, names numpy 2 "
+        "removed, which mxport restores before it imports MXNet). Fix: put `import mxport` before `import mxnet`, in a new process",
+    )
+
+
+def mxnet_missing():
+    """The error for ``import mxnet`` finding no MXNet: on Python 3.13 the mxport package does not depend on it (pip
+    would build numpy 1.26 from source to honour MXNet's numpy<2), so MXNet is installed on its own."""
+    from ._errors import MxportError
+
+    return MxportError(
+        "LIBRARY_NOT_FOUND",
+        "MXNet is not installed in this Python "
+        f"({sys.version_info.major}.{sys.version_info.minor}). Fix: pip install --no-deps mxnet==1.9.1 "
+        "(--no-deps: MXNet declares numpy<2, which has no wheel for Python 3.13; mxport restores what MXNet 1.9.1 "
+        "needs from numpy 2)",
     )

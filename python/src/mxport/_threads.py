@@ -53,7 +53,7 @@ def decision():
 def import_mxnet():
     """Imports mxnet; when this is the process's first OpenMP runtime, with the short spin-wait of rule 3 and the
     engine workers of rule 7 (MXPORT_ENGINE_WORKERS). Returns the spin it set, or None."""
-    from ._compat import mxnet_failed_before, restore_what_mxnet_needs
+    from ._compat import mxnet_failed_before, mxnet_missing, restore_what_mxnet_needs
 
     workers = wanted_workers()  # a bad request fails before MXNet loads
     failed_before = "mxnet" not in sys.modules and any(name.startswith("mxnet.") for name in sys.modules)
@@ -68,6 +68,8 @@ def import_mxnet():
     try:
         import mxnet  # noqa: F401  libgomp and libmxnet read the variables once, as they load
     except Exception as e:
+        if isinstance(e, ModuleNotFoundError) and e.name == "mxnet":
+            raise mxnet_missing() from None
         if failed_before:
             raise mxnet_failed_before(e) from None
         raise
