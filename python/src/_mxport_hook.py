@@ -6,7 +6,8 @@ The wheel installs ``mxport-hook.pth`` beside the package; its one line imports 
 and this module only puts a finder on ``sys.meta_path``. Nothing else happens until the process imports mxnet:
 then, while ``mxnet/__init__.py`` runs (it loads libmxnet.so and, through it, libgomp, which read these
 variables once, as they load), the variables below are in the environment, and they are removed again once it
-returned, so child processes do not inherit them. Rule 3's spin is set only when none of ``OMP_NUM_THREADS``,
+returned, so child processes do not inherit them. Before that it puts back what MXNet 1.9.1 needs on Python 3.12+
+and numpy 2 (``mxport/_compat.py``), so ``import mxnet`` first imports on every supported Python. Rule 3's spin is set only when none of ``OMP_NUM_THREADS``,
 ``MXNET_OMP_MAX_THREADS``, ``GOMP_SPINCOUNT``, ``OMP_WAIT_POLICY`` is set and libgomp is not loaded yet; rule 7's
 ``MXNET_CPU_WORKER_NTHREADS`` only when ``MXPORT_ENGINE_WORKERS`` asks for more than one, the user set none, and
 libmxnet is not loaded yet (a JVM may have loaded it). ``MXPORT_IMPORT_HOOK=0`` turns the hook off.
@@ -23,6 +24,7 @@ SPIN_VARIABLE, SPIN_COUNT = "GOMP_SPINCOUNT", "3000"
 SPIN_USER_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
 WORKERS_VARIABLE, WORKERS_REQUEST_VARIABLE = "MXNET_CPU_WORKER_NTHREADS", "MXPORT_ENGINE_WORKERS"
 
+restored = []  # what restore_what_mxnet_needs put back for MXNet in this process: "numpy.bool", "numpy.PZERO", ...
 applied = {}  # what was in the environment because of this hook while mxnet loaded, e.g. {"GOMP_SPINCOUNT": "3000"}
 
 
@@ -49,6 +51,7 @@ class _SettingLoader:
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
+        restore_what_mxnet_needs()
         wanted = settings()
         os.environ.update(wanted)
         try:
@@ -61,6 +64,23 @@ class _SettingLoader:
 
     def __getattr__(self, name):  # get_resource_reader, is_package, ...: mxnet's loader answers
         return getattr(self.loader, name)
+
+
+def restore_what_mxnet_needs():
+    """Python 3.12+ and numpy 2: puts back what stock MXNet 1.9.1 reads as it imports (spec/RUNTIME.md section 7),
+    with mxport's own ``_compat.py`` loaded on its own (the package is not imported), so that ``import mxnet``
+    first imports there too. Each fix only where it is missing; ``MXPORT_IMPORT_HOOK=0`` turns this off too."""
+    if os.environ.get(OFF_VARIABLE, "").strip() == "0":
+        return
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mxport", "_compat.py")
+    if not os.path.isfile(path):  # mxport uninstalled, its .pth left behind
+        return
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    spec = spec_from_file_location("_mxport_hook_compat", path)
+    fixes = module_from_spec(spec)
+    spec.loader.exec_module(fixes)
+    restored.extend(fixes.restore_what_mxnet_needs())
 
 
 class MxnetFinder:

@@ -115,3 +115,18 @@ def test_engine_workers_asked_for_reach_mxnet_imported_first():
         MXPORT_ENGINE_WORKERS="zero",
     )
     assert done.returncode != 0 and "[INVALID_ARGUMENT] MXPORT_ENGINE_WORKERS='zero'" in done.stderr
+
+
+def test_mxnet_imported_first_imports_on_every_python_the_hook_restoring_what_mxport_would():
+    """Python 3.12+ / numpy 2 (spec/RUNTIME.md section 7 item 3): the hook puts back what MXNet 1.9.1 reads, as
+    mxport does when imported first (this process imported mxport first: conftest.py); without the hook, MXNet
+    imported first fails exactly where something was missing."""
+    import mxport._compat
+
+    expected = sorted(mxport._compat.restored)
+    code = "import sys, mxnet as mx\nprint(mx.nd.ones((2, 2)).sum().asscalar(), sorted(sys.modules['_mxport_hook'].restored))"
+    done = run(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split(" ", 1) == ["4.0", f"{expected}\n"]
+    off = run("import mxnet", MXPORT_IMPORT_HOOK="0")
+    assert (off.returncode != 0) == bool(expected), off.stderr

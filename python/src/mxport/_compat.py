@@ -1,6 +1,6 @@
 """What MXNet 1.9.1 needs from numpy and Python that newer releases removed, put back before mxport imports MXNet.
 
->>> import mxport          # on Python 3.12+: before ``import mxnet`` (spec/RUNTIME.md section 7)
+>>> import mxport          # or after `import mxnet`: the start-up hook applies these first (RUNTIME.md section 7)
 >>> import mxnet as mx     # works: numpy.bool and distutils are there
 
 MXNet 1.9.1 uses the alias ``numpy.bool`` (numpy 1.24 removed it) and imports ``distutils.version`` (Python 3.12
