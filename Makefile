@@ -12,7 +12,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup lint format models real-model jvm-package serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup lint format models real-model jvm-package serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -38,6 +38,14 @@ $(VENV)/.onnx-done: $(VENV)/.done python/pyproject.toml requirements-onnx.txt
 	touch $@
 
 onnx-setup: $(VENV)/.onnx-done ## the onnx, onnxruntime and openvino extras for export_onnx and load(engine=...) (numpy stays at its pin)
+
+QUANT_VENV := $(CACHE)/venv-onnx-quant
+$(QUANT_VENV)/.done: requirements-onnx-int8.txt
+	$(PYTHON) -m venv $(QUANT_VENV)
+	$(QUANT_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-onnx-int8.txt
+	touch $@
+
+onnx-int8-setup: $(QUANT_VENV)/.done ## the venv of ONNX Runtime's quantiser, for the int8 recipe benchmarks/onnx_int8.py (spec/FORMAT.md 13.5)
 
 # Each script skips its work when its recipe (<prefix>.recipe) made the files; as make targets they also skip starting
 # the script (and MXNet) in each suite's own make of make test. touch: a skip leaves the file's time as it was.
@@ -235,7 +243,7 @@ bench-quick: bench-setup onnx-setup bench-jvm models real-model ## a 5-run pass 
 	$(PY) benchmarks/bench.py --runs 5 --rounds 1 --quick --jvm-classpath "$(BENCH_CP)"
 	$(PY) benchmarks/engine_bench.py --runs 5 --rounds 1 --quick --jvm-classpath "$(BENCH_CP)"
 
-bench-onnx: bench-setup onnx-setup models real-model ## top-1 agreement of ONNX Runtime and OpenVINO (export_onnx files) with MXNet fp32 on the int8_accuracy photos (.cache/reports/onnx_agreement.json)
+bench-onnx: bench-setup onnx-setup onnx-int8-setup models real-model ## top-1 agreement of ONNX Runtime and OpenVINO (export_onnx files; fp32, bf16, int8 by the QDQ recipe) with MXNet fp32 on the int8_accuracy photos (.cache/reports/onnx_agreement.json)
 	$(PY) benchmarks/onnx_agreement.py
 
 bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting and (Python) import order, Python and Java (about 20 minutes)

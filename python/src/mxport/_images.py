@@ -2,7 +2,8 @@
 
 The decoder is libmxnet's own ``_cvimdecode`` operator (OpenCV inside libmxnet.so), the one ``mx.image.imdecode``
 runs; Java's ``io.mxport.Images.read`` calls the same operator through the C API, so a file gives the same
-pixels in Python, Java, Scala and Spark (spec/RUNTIME.md section 4).
+pixels in Python, Java, Scala and Spark (spec/RUNTIME.md section 4). ``decoder="pillow"`` decodes without
+libmxnet, for the ONNX engines, by the same rules (section 4, rules 9-10).
 """
 
 import os
@@ -18,13 +19,19 @@ MAX_PIXELS = (2**31 - 1 - 8) // 3
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 
 
-def read_image(path, max_pixels=MAX_PIXELS):
+def read_image(path, max_pixels=MAX_PIXELS, decoder="mxnet"):
     """Read and decode an image file into uint8 ``[1, height, width, 3]``, RGB (an ``mx.nd.NDArray``).
 
     >>> pixels = mxport.read_image("images/cat.jpg")         # uint8 (1, 300, 451, 3); Java's Images.read: same bytes
+    >>> pixels = mxport.read_image("images/cat.jpg", decoder="pillow")  # a numpy array, decoded without libmxnet
 
     JPEG and PNG only. Grayscale becomes R=G=B, alpha is dropped (not blended), 16-bit samples keep their high
     byte, CMYK JPEG is converted by OpenCV; a truncated JPEG decodes (its missing part as libjpeg fills it).
+
+    ``decoder="mxnet"`` (the default and the reference) runs libmxnet's OpenCV; ``decoder="pillow"`` runs Pillow
+    (libjpeg-turbo, zlib: ``pip install pillow``) by the same rules and returns a ``numpy.ndarray``, for models
+    loaded with ``engine="onnxruntime"`` or ``"openvino"``. Both gave the same bytes on every file of the image
+    corpus; a truncated JPEG's missing part differs (spec/RUNTIME.md section 4, rule 9).
 
     Raises
     ------
@@ -41,23 +48,24 @@ def read_image(path, max_pixels=MAX_PIXELS):
         raise MxportError(
             "INVALID_ARGUMENT", f"cannot read the image file {path} ({e}); give the path of a readable JPEG or PNG file"
         ) from None
-    return _decode(data, path, max_pixels)
+    return _decode(data, path, max_pixels, decoder)
 
 
-def decode_image(data, max_pixels=MAX_PIXELS):
+def decode_image(data, max_pixels=MAX_PIXELS, decoder="mxnet"):
     """Decode an encoded image (the bytes of a JPEG or PNG file) into uint8 ``[1, height, width, 3]``, RGB.
 
     >>> with open("images/cat.jpg", "rb") as f:
     ...     data = f.read()
     >>> pixels = mxport.decode_image(data)                     # uint8 (1, 300, 451, 3)
     >>> pixels = mxport.decode_image(data, max_pixels=200_000)  # more pixels: refused from the header
+    >>> pixels = mxport.decode_image(data, decoder="pillow")   # numpy uint8 (1, 300, 451, 3), without libmxnet
 
     The pixels of ``mx.image.imdecode(data, flag=1, to_rgb=1)``, with errors as ``MxportError`` (see
-    ``read_image``; the message names the byte count).
+    ``read_image``, also for ``decoder``; the message names the byte count).
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"decode_image takes bytes, got {type(data).__name__}")
-    return _decode(bytes(data), f"{len(data)} bytes", max_pixels)
+    return _decode(bytes(data), f"{len(data)} bytes", max_pixels, decoder)
 
 
 # MXNet's JPEG and PNG header readers look up to 24 bytes past the end of the bytes they are given
@@ -126,10 +134,12 @@ def mxnet_declared_size(b):
     return None
 
 
-def _decode(data, what, max_pixels):
-    import mxnet as mx
-    import numpy as np
+DECODERS = ("mxnet", "pillow")
 
+
+def _decode(data, what, max_pixels, decoder):
+    if decoder not in DECODERS:
+        raise MxportError("INVALID_ARGUMENT", f"decoder={decoder!r}: give one of {list(DECODERS)}")
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
         raise MxportError("INVALID_ARGUMENT", f"max_pixels must be an integer >= 1, got {max_pixels!r}")
     if len(data) == 0:
@@ -142,6 +152,11 @@ def _decode(data, what, max_pixels):
     for declared in (declared_size(data), mxnet_declared_size(data)):
         if declared is not None and declared[0] * declared[1] > limit:  # refused before MXNet allocates for it
             raise _too_large(what, declared[0], declared[1], max_pixels)
+    if decoder == "pillow":
+        return _decode_pillow(data, what, max_pixels)
+    import mxnet as mx
+    import numpy as np
+
     # the bytes in a zero-padded buffer, MXNet given a view of them: a file cut in its header reads zeros, not
     # whatever memory follows (Java's Images.decode does the same)
     padded = mx.nd.array(np.frombuffer(data + bytes(_PADDING), dtype=np.uint8), dtype=np.uint8)
@@ -172,3 +187,15 @@ def _decode(data, what, max_pixels):
             f"cannot decode {what} as an image: the decoder found no image (shape {list(shape)}); {_FIX}",
         )
     return image.expand_dims(0)
+
+
+def _decode_pillow(data, what, max_pixels):
+    try:
+        from . import _pillow_images
+    except ImportError:
+        raise MxportError(
+            "INVALID_ARGUMENT", "decoder='pillow' needs Pillow: pip install pillow (or the extra mxport[onnxruntime])"
+        ) from None
+    return _pillow_images.decode(
+        data, what, min(max_pixels, MAX_PIXELS), lambda w, width, height: _too_large(w, width, height, max_pixels), _FIX
+    )

@@ -5,6 +5,7 @@
 >>> mxport.environment.threads()          # OpenMP threads of each MXNet CPU engine worker; None: mxport left them
 >>> mxport.environment.engine_workers()   # how many calls compute at once (one per loaded block)
 >>> mxport.environment.library_path()     # the libmxnet.so this process runs on
+>>> mxport.environment.onnx_threads()     # threads of each ONNX Runtime session / OpenVINO model (load(engine=...))
 >>> print(mxport.environment.applied())   # all of it, with what was requested and the reason
 
 Python decides once, at ``import mxport``, before the caller's first operator: the settings are the environment
@@ -13,14 +14,16 @@ may run on, or a PySpark task's cpus) and ``MXPORT_ENGINE_WORKERS`` (default 1);
 ``MXNET_OMP_MAX_THREADS``, when set, wins (mxport changes no thread count), and ``MXNET_CPU_WORKER_NTHREADS``
 over the workers. Set them before ``import mxport``: nothing changes afterwards, since changing MXNet's thread
 count after an operator ran corrupts memory. Java sets the same through ``io.mxport.Environment`` (or the system
-properties ``mxport.threads``, ``mxport.engineWorkers``, ``mxport.library.path``).
+properties ``mxport.threads``, ``mxport.engineWorkers``, ``mxport.library.path``). The ONNX engines
+(``mxport.load(..., engine="onnxruntime" | "openvino")``) compute with ``onnx_threads()`` threads each, from the
+same ``MXPORT_NUM_THREADS`` (spec/RUNTIME.md section 6, rule 4).
 """
 
 from dataclasses import dataclass
 
 from . import _threads
 
-__all__ = ["Applied", "applied", "threads", "engine_workers", "library_path"]
+__all__ = ["Applied", "applied", "threads", "engine_workers", "library_path", "onnx_threads"]
 
 OUTCOMES = ("environment", "applied", "already_set", "not_applied")
 
@@ -74,3 +77,17 @@ def engine_workers():
 def library_path():
     """The path of the libmxnet.so this process runs on."""
     return _threads._mapped("libmxnet")
+
+
+_onnx_threads = []
+
+
+def onnx_threads():
+    """The intra-op threads of each ONNX Runtime session and OpenVINO compiled model that ``mxport.load(...,
+    engine=...)`` makes: ``MXPORT_NUM_THREADS``, else a PySpark task's cpus, else every core this process may run
+    on (the count MXNet is asked for, rule 2; ``OMP_NUM_THREADS`` is MXNet's and OpenMP's, not theirs). Read
+    once, at the first call."""
+    with _threads._lock:
+        if not _onnx_threads:
+            _onnx_threads.append(_threads.wanted_count())
+        return _onnx_threads[0]

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._errors import Fix, MxportError, native_message
 from .._inputs import check_inputs
+from ..environment import onnx_threads
 from . import model_bytes, require
 
 ENGINES = ("mxnet", "onnxruntime", "openvino")
@@ -58,8 +59,11 @@ class OnnxRuntimeModel(EngineModel):
     def __init__(self, data, signature):
         super().__init__(data, signature)
         ort = require("onnxruntime", "engine='onnxruntime'")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = onnx_threads()  # spec/RUNTIME.md section 6, rule 4
+        options.inter_op_num_threads = 1
         try:
-            self.session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as e:  # noqa: BLE001
             raise MxportError("NATIVE_ERROR", f"ONNX Runtime cannot load the model: {native_message(e)}") from None
 
@@ -78,7 +82,11 @@ class OpenVinoModel(EngineModel):
         ov = require("openvino", "engine='openvino'")
         try:
             core = ov.Core()
-            self.compiled = core.compile_model(core.read_model(data), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+            self.compiled = core.compile_model(
+                core.read_model(data),
+                "CPU",
+                {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": onnx_threads()},
+            )
         except Exception as e:  # noqa: BLE001
             raise MxportError("NATIVE_ERROR", f"OpenVINO cannot load the model: {native_message(e)}") from None
         self._request = self.compiled.create_infer_request()
