@@ -14,6 +14,7 @@ MXNet's int8 model is calibrated with, and the QDQ file runs on both engines (sp
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
