@@ -115,7 +115,11 @@ final class ImageDecoder {
             if (b[at + 4] == 'I' && b[at + 5] == 'D' && b[at + 6] == 'A' && b[at + 7] == 'T') {
                 return Arrays.copyOf(b, Math.max(at + 8, 24));
             }
-            i += 12 + ((long) (b[at] & 0xFF) << 24 | (b[at + 1] & 0xFF) << 16 | (b[at + 2] & 0xFF) << 8 | (b[at + 3] & 0xFF));
+            i += 12
+                    + ((long) (b[at] & 0xFF) << 24
+                            | (b[at + 1] & 0xFF) << 16
+                            | (b[at + 2] & 0xFF) << 8
+                            | (b[at + 3] & 0xFF));
         }
         return b;
     }

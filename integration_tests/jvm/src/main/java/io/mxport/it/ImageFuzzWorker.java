@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.List;
 
 /**
  * Decodes cases of the image fuzz (integration_tests/image_fuzz.py) with {@code Images.read}, one JSON line per case
@@ -19,11 +20,38 @@ import java.security.MessageDigest;
 public final class ImageFuzzWorker {
     private ImageFuzzWorker() {}
 
+    // as integration_tests/image_fuzz.py's python_worker: before each decode, images of the sizes the case's header
+    // declares, every byte POISON, are decoded and freed (what an earlier request leaves in a server), and an output
+    // holding a run of POISON_RUN such bytes holds memory the decoder never wrote
+    private static final byte POISON = (byte) 0xA5;
+    private static final int POISON_RUN = 48;
+
+    private static void poison(Path dir, String line) throws java.io.IOException {
+        for (String name : line.trim().split(" ")) {
+            if (!name.isEmpty()) {
+                Images.decode(
+                        java.nio.file.Files.readAllBytes(dir.resolve("poison").resolve(name)));
+            }
+        }
+    }
+
+    private static boolean poisoned(byte[] pixels) {
+        int run = 0;
+        for (byte b : pixels) {
+            run = b == POISON ? run + 1 : 0;
+            if (run >= POISON_RUN) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         int first = Integer.parseInt(args[1]);
         int end = Integer.parseInt(args[2]);
         long maxPixels = Long.parseLong(args[3]);
+        List<String> poisons = java.nio.file.Files.readAllLines(dir.resolve("poison.txt"));
         PrintStream out =
                 new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
         System.setOut(System.err); // only the results on stdout
@@ -31,17 +59,21 @@ public final class ImageFuzzWorker {
             Path file = dir.resolve(String.format("%05d", i));
             String line;
             try {
+                poison(dir, poisons.get(i));
                 NDArray pixels = Images.read(file, maxPixels);
-                byte[] digest = MessageDigest.getInstance("SHA-256").digest(pixels.toByteArray());
-                byte[] again = MessageDigest.getInstance("SHA-256")
-                        .digest(Images.read(file, maxPixels).toByteArray());
+                byte[] bytes = pixels.toByteArray();
+                poison(dir, poisons.get(i));
+                byte[] second = Images.read(file, maxPixels).toByteArray();
+                byte[] digest = MessageDigest.getInstance("SHA-256").digest(bytes);
+                byte[] again = MessageDigest.getInstance("SHA-256").digest(second);
                 StringBuilder hex = new StringBuilder();
                 for (byte b : digest) {
                     hex.append(String.format("%02x", b));
                 }
                 line = "{\"case\": " + i + ", \"shape\": "
                         + java.util.Arrays.toString(pixels.getShape().toArray()) + ", \"sha256\": \"" + hex
-                        + "\", \"stable\": " + java.util.Arrays.equals(digest, again) + "}";
+                        + "\", \"stable\": " + java.util.Arrays.equals(digest, again) + ", \"poisoned\": "
+                        + (poisoned(bytes) || poisoned(second)) + "}";
             } catch (MxportException e) {
                 line = "{\"case\": " + i + ", \"code\": \"" + e.getCode() + "\", \"names_file\": "
                         + e.getMessage().contains(file.toString()) + "}";
