@@ -167,6 +167,14 @@ _PNG_DAMAGED = (
 )
 
 
+# libmxnet's words when OpenCV decoded nothing (a header or image data it cannot read)
+_OPENCV_FAILED = "Decoding failed. Invalid image file."
+_DAMAGED = (
+    "OpenCV inside libmxnet cannot decode it (it is damaged, cut short, or a JPEG or PNG variant libjpeg or libpng "
+    "does not read); give the whole, undamaged file, e.g. save it again with any image tool"
+)
+
+
 def _cvimdecode(data, flag):
     """libmxnet's ``_cvimdecode`` on ``data`` in a zero-padded buffer: (image, shape, problem); problem is None when
     it decoded."""
@@ -214,6 +222,8 @@ def _decode(data, what, max_pixels):
         image, shape, problem = _cvimdecode(data, 1)
     if shape is not None and len(shape) == 3 and shape[0] * shape[1] > limit:  # a header the pre-read missed
         raise _too_large(what, shape[1], shape[0], max_pixels)
+    if problem is not None and _OPENCV_FAILED in problem:
+        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {_DAMAGED}")
     if problem is not None:
         raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {problem}; {_FIX}")
     if len(shape) != 3 or shape[2] != 3 or shape[0] < 1 or shape[1] < 1:

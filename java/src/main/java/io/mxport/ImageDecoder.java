@@ -64,6 +64,17 @@ final class ImageDecoder {
     static final String PNG_DAMAGED = "its PNG header is damaged (libpng inside libmxnet cannot read the chunks before"
             + " its image data); give the whole, undamaged file, e.g. save it again with any image tool";
 
+    /** libmxnet's words when OpenCV decoded nothing (a header or image data it cannot read). */
+    private static final String OPENCV_FAILED = "Decoding failed. Invalid image file.";
+
+    static final String DAMAGED = "OpenCV inside libmxnet cannot decode it (it is damaged, cut short, or a JPEG or PNG"
+            + " variant libjpeg or libpng does not read); give the whole, undamaged file, e.g. save it again with any"
+            + " image tool";
+
+    private static DecodedImage failedDecoding(String problem) {
+        return DecodedImage.failed(problem != null && problem.contains(OPENCV_FAILED) ? DAMAGED : problem);
+    }
+
     private static final byte[] EOI = {(byte) 0xFF, (byte) 0xD9};
 
     /** Whether libmxnet's get_jpeg_size reads the bytes as JFIF (and so decodes into a buffer of its own sizing). */
@@ -142,7 +153,7 @@ final class ImageDecoder {
             Pointer out =
                     Mxnet.invoke(op, new Pointer[] {in}, new String[] {"flag", "to_rgb"}, new String[] {flag, "1"});
             if (out == null) {
-                return DecodedImage.failed(Mxnet.lastErrorLine());
+                return failedDecoding(Mxnet.lastErrorLine());
             }
             try {
                 int[] shape =
@@ -159,7 +170,7 @@ final class ImageDecoder {
                     return new DecodedImage(shape[0], shape[1], null, null, true);
                 }
                 if (decodeProblem != null) {
-                    return DecodedImage.failed(decodeProblem);
+                    return failedDecoding(decodeProblem);
                 }
                 if (shape.length != 3 || shape[2] != 3 || shape[0] < 1 || shape[1] < 1) {
                     return DecodedImage.failed("the decoder found no image (shape " + Arrays.toString(shape) + ")");

@@ -113,7 +113,7 @@ public final class Images {
                     ErrorCode.INVALID_ARGUMENT,
                     "cannot decode " + what + " as an image: "
                             + img.problem
-                            + (ImageDecoder.PNG_DAMAGED.equals(img.problem)
+                            + (ImageDecoder.PNG_DAMAGED.equals(img.problem) || ImageDecoder.DAMAGED.equals(img.problem)
                                     ? ""
                                     : "; give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it"
                                             + " with any image tool"));
