@@ -124,7 +124,7 @@ final class ImageDecoder {
         while (i + 8 <= b.length) {
             int at = (int) i;
             if (b[at + 4] == 'I' && b[at + 5] == 'D' && b[at + 6] == 'A' && b[at + 7] == 'T') {
-                return Arrays.copyOf(b, Math.max(at + 8, 24));
+                return Arrays.copyOf(b, Math.min(b.length, Math.max(at + 8, 24)));
             }
             i += 12
                     + ((long) (b[at] & 0xFF) << 24
