@@ -312,31 +312,32 @@ def generate(out, cases, seed):
         for k in range(cases):
             with open(os.path.join(out, f"{k:05d}"), "rb") as case:
                 sizes = poison_sizes(case.read())
-            for w, h in sizes:
-                path = os.path.join(out, "poison", f"{w}x{h}.png")
+            for (w, h), value in ((size, value) for size in sizes for value in POISONS):
+                path = os.path.join(out, "poison", f"{w}x{h}-{value:02x}.png")
                 if not os.path.exists(path):
                     with open(path, "wb") as png:
-                        png.write(poison_png(w, h))
-            f.write(" ".join(f"{w}x{h}.png" for w, h in sizes) + "\n")
+                        png.write(poison_png(w, h, value))
+            f.write(" ".join(f"{w}x{h}" for w, h in sizes) + "\n")
     return index
 
 
 # ---- the workers ----
 
 
-# Before each decode, a worker decodes images of the sizes the case's header declares whose every byte is POISON
-# (the decoder's own buffers, freed: what an earlier request leaves behind in a server), and after it counts an
-# output holding a run of POISON_RUN such bytes as stale, pixels the decoder never wrote (the value survives
-# libmxnet's R/B swap). The poison images are poison/WxH.png; poison.txt lists a case's per line.
-POISON = 0xA5
+# Before each decode, a worker decodes images of the sizes the case's header declares whose every byte is one poison
+# value (the decoder's own buffers, freed: what an earlier request leaves behind in a server): POISONS[0] before
+# the first decode, POISONS[1] before the second. An output holding a run of POISON_RUN bytes of the value it was
+# poisoned with, where the other output has none, holds memory the decoder never wrote (the value survives
+# libmxnet's R/B swap; an image's own run of that value is in both outputs). The poison images are
+# poison/WxH-VV.png; poison.txt lists a case's sizes per line.
+POISONS = (0xA5, 0x5A)
 POISON_RUN = 48
-POISON_CHUNKS = 1
 POISON_MAX_PIXELS = 1_000_000
 
 
-def poison_png(width, height):
-    """An 8-bit RGB PNG of one colour, (POISON, POISON, POISON)."""
-    row = b"\0" + bytes([POISON]) * (3 * width)
+def poison_png(width, height, value):
+    """An 8-bit RGB PNG of one colour, (value, value, value)."""
+    row = b"\0" + bytes([value]) * (3 * width)
 
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
@@ -370,30 +371,32 @@ def python_worker(folder, first, end, max_pixels):
     with open(os.path.join(folder, "poison.txt")) as f:
         names = [line.split() for line in f]
 
-    def poison(case):
-        for name in names[case]:
-            with open(os.path.join(folder, "poison", name), "rb") as f:
-                data = f.read()
-            held = [mxport.decode_image(data) for _ in range(POISON_CHUNKS)]
-            del held
+    def poison(case, value):
+        for size in names[case]:
+            with open(os.path.join(folder, "poison", f"{size}-{value:02x}.png"), "rb") as f:
+                mxport.decode_image(f.read())
         mx.nd.waitall()
+
+    def stale(first, second):
+        """Whether an output holds a run of the value it was poisoned with that the other output lacks."""
+        runs = [bytes([value]) * POISON_RUN for value in POISONS]
+        return (runs[0] in first and runs[0] not in second) or (runs[1] in second and runs[1] not in first)
 
     out = sys.stdout
     sys.stdout = sys.stderr  # only the results on stdout
-    run = bytes([POISON]) * POISON_RUN
     for i in range(first, end):
         path = os.path.join(folder, f"{i:05d}")
         try:
-            poison(i)
+            poison(i, POISONS[0])
             pixels = mxport.read_image(path, max_pixels=max_pixels).asnumpy()
-            poison(i)
+            poison(i, POISONS[1])
             again = mxport.read_image(path, max_pixels=max_pixels).asnumpy()  # while the first is held
             line = {
                 "case": i,
                 "shape": list(pixels.shape),
                 "sha256": hashlib.sha256(pixels.tobytes()).hexdigest(),
                 "stable": hashlib.sha256(again.tobytes()).hexdigest() == hashlib.sha256(pixels.tobytes()).hexdigest(),
-                "poisoned": run in pixels.tobytes() or run in again.tobytes(),
+                "poisoned": stale(pixels.tobytes(), again.tobytes()),
             }
         except mxport.MxportError as e:
             line = {"case": i, "code": e.code, "names_file": path in str(e)}

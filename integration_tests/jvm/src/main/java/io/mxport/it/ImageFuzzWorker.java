@@ -21,29 +21,36 @@ public final class ImageFuzzWorker {
     private ImageFuzzWorker() {}
 
     // as integration_tests/image_fuzz.py's python_worker: before each decode, images of the sizes the case's header
-    // declares, every byte POISON, are decoded and freed (what an earlier request leaves in a server), and an output
-    // holding a run of POISON_RUN such bytes holds memory the decoder never wrote
-    private static final byte POISON = (byte) 0xA5;
+    // declares, every byte one poison value, are decoded and freed (what an earlier request leaves in a server):
+    // POISONS[0] before the first decode, POISONS[1] before the second. An output holding a run of POISON_RUN bytes
+    // of its poison value that the other output lacks holds memory the decoder never wrote.
+    private static final int[] POISONS = {0xA5, 0x5A};
     private static final int POISON_RUN = 48;
 
-    private static void poison(Path dir, String line) throws java.io.IOException {
-        for (String name : line.trim().split(" ")) {
-            if (!name.isEmpty()) {
+    private static void poison(Path dir, String sizes, int value) throws java.io.IOException {
+        for (String size : sizes.trim().split(" ")) {
+            if (!size.isEmpty()) {
+                String name = size + "-" + String.format("%02x", value) + ".png";
                 Images.decode(
                         java.nio.file.Files.readAllBytes(dir.resolve("poison").resolve(name)));
             }
         }
     }
 
-    private static boolean poisoned(byte[] pixels) {
+    private static boolean hasRun(byte[] pixels, int value) {
         int run = 0;
         for (byte b : pixels) {
-            run = b == POISON ? run + 1 : 0;
+            run = (b & 0xFF) == value ? run + 1 : 0;
             if (run >= POISON_RUN) {
                 return true;
             }
         }
         return false;
+    }
+
+    private static boolean stale(byte[] first, byte[] second) {
+        return (hasRun(first, POISONS[0]) && !hasRun(second, POISONS[0]))
+                || (hasRun(second, POISONS[1]) && !hasRun(first, POISONS[1]));
     }
 
     public static void main(String[] args) throws Exception {
@@ -59,10 +66,10 @@ public final class ImageFuzzWorker {
             Path file = dir.resolve(String.format("%05d", i));
             String line;
             try {
-                poison(dir, poisons.get(i));
+                poison(dir, poisons.get(i), POISONS[0]);
                 NDArray pixels = Images.read(file, maxPixels);
                 byte[] bytes = pixels.toByteArray();
-                poison(dir, poisons.get(i));
+                poison(dir, poisons.get(i), POISONS[1]);
                 byte[] second = Images.read(file, maxPixels).toByteArray();
                 byte[] digest = MessageDigest.getInstance("SHA-256").digest(bytes);
                 byte[] again = MessageDigest.getInstance("SHA-256").digest(second);
@@ -73,7 +80,7 @@ public final class ImageFuzzWorker {
                 line = "{\"case\": " + i + ", \"shape\": "
                         + java.util.Arrays.toString(pixels.getShape().toArray()) + ", \"sha256\": \"" + hex
                         + "\", \"stable\": " + java.util.Arrays.equals(digest, again) + ", \"poisoned\": "
-                        + (poisoned(bytes) || poisoned(second)) + "}";
+                        + stale(bytes, second) + "}";
             } catch (MxportException e) {
                 line = "{\"case\": " + i + ", \"code\": \"" + e.getCode() + "\", \"names_file\": "
                         + e.getMessage().contains(file.toString()) + "}";
