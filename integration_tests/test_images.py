@@ -26,8 +26,14 @@ def corpus(tmp_path_factory):
         return folder, json.load(f)
 
 
+# a JPEG cut short: mx.image.imdecode repeats a row buffer into its missing rows, mxport lets libjpeg fill them
+# (spec/RUNTIME.md section 4, rule 9)
+CUT_SHORT = {"truncated.jpg"}
+
+
 def python_reference(folder, name, want):
-    """Python's own pixels (mxport.read_image) equal mx.image.imdecode's, and the corpus's reference."""
+    """Python's own pixels (mxport.read_image) equal mx.image.imdecode's for a whole file, and the corpus's
+    reference."""
     path = str(folder / name)
     if "error" in want:
         with pytest.raises(mxport.MxportError) as e:
@@ -35,8 +41,9 @@ def python_reference(folder, name, want):
         assert e.value.code == want["error"] and path in str(e.value)
         return None
     got = mxport.read_image(path).asnumpy()
-    with open(path, "rb") as f:
-        assert np.array_equal(got[0], mx.image.imdecode(f.read(), flag=1, to_rgb=1).asnumpy())
+    if name not in CUT_SHORT:
+        with open(path, "rb") as f:
+            assert np.array_equal(got[0], mx.image.imdecode(f.read(), flag=1, to_rgb=1).asnumpy())
     return np.load(str(folder / (name + ".npy")))
 
 

@@ -1,4 +1,4 @@
-"""decoder="pillow" (spec/RUNTIME.md section 4, rules 9-10): images without libmxnet, for the ONNX engines. On every
+"""decoder="pillow" (spec/RUNTIME.md section 4, rules 11-12): images without libmxnet, for the ONNX engines. On every
 file of the image corpus it gives MXNet's bytes or MXNet's error code, and on spec/image_cases the code and text
 every runtime gives; libmxnet's decoder is never called."""
 
@@ -42,13 +42,14 @@ def test_each_corpus_file_gives_mxnets_bytes_or_its_code(name):
 
 
 def test_a_truncated_jpeg_decodes_its_rows_and_fills_the_rest_as_libjpeg_does():
-    # MXNet leaves the missing rows as whatever memory its pool held (rule 9); Pillow's are libjpeg's fill
+    # both decoders are given an end-of-image marker (rules 9 and 12): libjpeg fills the missing rows in each
     got = outcome(CORPUS["truncated.jpg"], "pillow")
     whole = outcome(CORPUS["baseline.jpg"], "pillow")
     assert got.shape == whole.shape
     assert np.array_equal(got[0, :8], whole[0, :8])  # the first row of 8x8 blocks came from the bytes
     assert (got[0, -8:] == 128).all() and not (whole[0, -8:] == 128).all()
     assert np.array_equal(outcome(CORPUS["truncated.jpg"], "pillow"), got)
+    assert np.array_equal(outcome(CORPUS["truncated.jpg"], "mxnet"), got)  # the reference's fill too
 
 
 @pytest.mark.parametrize("case", INDEX, ids=[c["file"] for c in INDEX])

@@ -2,7 +2,8 @@
 
     python spec/tools/make_image_cases.py            # rewrites spec/image_cases (make vectors runs it)
 
-Every runtime decodes JPEG and PNG only, and refuses an image of more pixels (width x height) than the caller's limit, by default 715,827,879
+Damaged files (a PNG whose header chunks libpng cannot read, JPEGs cut short) check that no runtime returns
+pixels the decoder did not write. Every runtime decodes JPEG and PNG only, and refuses an image of more pixels (width x height) than the caller's limit, by default 715,827,879
 (the most a Java array holds as RGB), as INVALID_ARGUMENT with one text; a JPEG's or PNG's size is read from its
 header, before MXNet allocates for it. Each case is a file and the limit to decode it with (`max_pixels`, null:
 the default); `cases.json` holds what Python's `mxport.decode_image` gives: the code and message (the file
@@ -79,6 +80,26 @@ def jfif_with_a_size_only_mxnet_reads():
     return cat[:20] + fake + cat[20:2048]
 
 
+def png_damaged(kind):
+    """png(83, 61) with a damaged header: its IDAT chunk renamed (libpng meets IEND before any image data), or its
+    IHDR's CRC wrong. libmxnet sizes its output from the IHDR, OpenCV cannot read the header and writes nothing,
+    and libmxnet 1.9.1 returns that buffer, unwritten, as the image: mxport refuses the file."""
+    data = bytearray(png(83, 61))
+    if kind == "idat_renamed":
+        at = data.index(b"IDAT")
+        data[at : at + 4] = b"iDAT"
+    else:
+        data[29] ^= 0xFF
+    return bytes(data)
+
+
+def cat_cut(end):
+    """demo/cat.jpg (a JFIF baseline JPEG, 451x300; its scan data starts at byte 623) cut to its first end bytes."""
+    cat = open(os.path.join(REPO, "demo", "cat.jpg"), "rb").read()
+    assert cat[609:611] == b"\xff\xda" and end < len(cat)
+    return cat[:end]
+
+
 def cases():
     yield "png_100000x100000.png", png_claiming(100000, 100000), None
     yield "png_2147483647x1.png", png_claiming(2**31 - 1, 1), None
@@ -97,6 +118,12 @@ def cases():
     yield "tiff_header.tif", b"II*\x00\x08\x00\x00\x00" + bytes(64), None
     yield "gif_header.gif", b"GIF89a" + bytes(64), None
     yield "jpeg_soi_only.jpg", b"\xff\xd8\x00" + bytes(64), None
+    # damaged files: never pixels the decoder did not write (spec/RUNTIME.md section 4, rules 9 and 10)
+    yield "png_83x61_idat_renamed.png", png_damaged("idat_renamed"), None
+    yield "png_83x61_ihdr_crc_wrong.png", png_damaged("ihdr_crc"), None
+    yield "jfif_451x300_cut_before_its_scan.jpg", cat_cut(400), None
+    yield "jfif_451x300_cut_in_its_first_rows.jpg", cat_cut(660), None
+    yield "jfif_451x300_cut_halfway.jpg", cat_cut(12000), None
 
 
 def main():

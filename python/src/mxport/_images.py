@@ -3,7 +3,7 @@
 The decoder is libmxnet's own ``_cvimdecode`` operator (OpenCV inside libmxnet.so), the one ``mx.image.imdecode``
 runs; Java's ``io.mxport.Images.read`` calls the same operator through the C API, so a file gives the same
 pixels in Python, Java, Scala and Spark (spec/RUNTIME.md section 4). ``decoder="pillow"`` decodes without
-libmxnet, for the ONNX engines, by the same rules (section 4, rules 9-10).
+libmxnet, for the ONNX engines, by the same rules (section 4, rules 11-12).
 """
 
 import os
@@ -26,12 +26,13 @@ def read_image(path, max_pixels=MAX_PIXELS, decoder="mxnet"):
     >>> pixels = mxport.read_image("images/cat.jpg", decoder="pillow")  # a numpy array, decoded without libmxnet
 
     JPEG and PNG only. Grayscale becomes R=G=B, alpha is dropped (not blended), 16-bit samples keep their high
-    byte, CMYK JPEG is converted by OpenCV; a truncated JPEG decodes (its missing part as libjpeg fills it).
+    byte, CMYK JPEG is converted by OpenCV; a truncated JPEG decodes (its missing part as libjpeg fills it); a PNG
+    whose header chunks libpng cannot read is refused (libmxnet would return memory it never wrote).
 
     ``decoder="mxnet"`` (the default and the reference) runs libmxnet's OpenCV; ``decoder="pillow"`` runs Pillow
     (libjpeg-turbo, zlib: ``pip install pillow``) by the same rules and returns a ``numpy.ndarray``, for models
     loaded with ``engine="onnxruntime"`` or ``"openvino"``. Both gave the same bytes on every file of the image
-    corpus; a truncated JPEG's missing part differs (spec/RUNTIME.md section 4, rule 9).
+    corpus; a truncated JPEG is filled as libjpeg fills it (spec/RUNTIME.md section 4, rules 9 and 11).
 
     Raises
     ------
@@ -60,8 +61,9 @@ def decode_image(data, max_pixels=MAX_PIXELS, decoder="mxnet"):
     >>> pixels = mxport.decode_image(data, max_pixels=200_000)  # more pixels: refused from the header
     >>> pixels = mxport.decode_image(data, decoder="pillow")   # numpy uint8 (1, 300, 451, 3), without libmxnet
 
-    The pixels of ``mx.image.imdecode(data, flag=1, to_rgb=1)``, with errors as ``MxportError`` (see
-    ``read_image``, also for ``decoder``; the message names the byte count).
+    The pixels of ``mx.image.imdecode(data, flag=1, to_rgb=1)`` for a whole file, with errors as ``MxportError``
+    (see ``read_image``, also for ``decoder``; the message names the byte count). A damaged file never gives pixels the decoder did not
+    write (spec/RUNTIME.md section 4).
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"decode_image takes bytes, got {type(data).__name__}")
@@ -134,6 +136,79 @@ def mxnet_declared_size(b):
     return None
 
 
+def jpeg_for_decoder(b):
+    """(bytes, flag) that libmxnet's ``_cvimdecode`` is given for JPEG bytes ``b``, so that every pixel it returns
+    was written by the decoder (spec/RUNTIME.md section 4, rules 9 and 10; Java's ImageDecoder does the same):
+
+    - an EOI marker (FF D9) is appended: OpenCV's JPEG source suspends at the end of the bytes instead of ending
+      the scan, and a cut file's missing rows would be copies of a row buffer that may never have been written;
+      with the marker, libjpeg fills them as it fills any truncated file. A whole file ends at its own EOI first.
+    - a JFIF file (the header libmxnet's get_jpeg_size reads) gets a fill byte (FF) before its APP0 marker, so that
+      libmxnet lets OpenCV allocate the output instead of decoding into a buffer of the header's size that it
+      returns unwritten when OpenCV cannot read the header; flag 129 (colour, EXIF orientation ignored) keeps
+      the pixels libmxnet's header path gives.
+    """
+    if b[:4] == b"\xff\xd8\xff\xe0" and b[6:11] == b"JFIF\x00":
+        return b[:2] + b"\xff" + b[2:] + _EOI, 129
+    return b + _EOI, 1
+
+
+def png_header_for_decoder(b):
+    """The first bytes of a PNG that libpng's header read (png_read_info, in OpenCV's readHeader) consumes: up to
+    and including the first IDAT chunk's length and type, at least the 24 bytes libmxnet's get_png_size reads; the
+    whole file when no IDAT chunk is found in its chunk walk. Decoding these bytes fails once the header was read
+    (the image data is missing) and returns unwritten memory when it was not: the probe for a damaged header."""
+    i = 8
+    while i + 8 <= len(b):
+        if b[i + 4 : i + 8] == b"IDAT":
+            return b[: max(i + 8, 24)]
+        i += 12 + int.from_bytes(b[i : i + 4], "big")
+    return b
+
+
+_EOI = b"\xff\xd9"
+# OpenCV 3.4.2's imdecode returns without touching a caller's buffer when its header read fails, and libmxnet
+# returns that buffer as the image (SECURITY.md): the PNG header is probed first
+_PNG_DAMAGED = (
+    "its PNG header is damaged (the chunks before its image data cannot be read); "
+    "give the whole, undamaged file, e.g. save it again with any image tool"
+)
+
+
+# libmxnet's words when OpenCV decoded nothing (a header or image data it cannot read)
+_OPENCV_FAILED = "Decoding failed. Invalid image file."
+_DAMAGED = (
+    "it cannot be decoded (it is damaged, cut short, or a JPEG or PNG variant libjpeg or libpng "
+    "does not read); give the whole, undamaged file, e.g. save it again with any image tool"
+)
+
+
+def _cvimdecode(data, flag):
+    """libmxnet's ``_cvimdecode`` on ``data`` in a zero-padded buffer: (image, shape, problem); problem is None when
+    it decoded."""
+    import mxnet as mx
+    import numpy as np
+
+    # MXNet given a view of zero-padded bytes: a file cut in its header reads zeros, not whatever memory follows
+    padded = mx.nd.array(np.frombuffer(data + bytes(_PADDING), dtype=np.uint8), dtype=np.uint8)
+    try:
+        image = mx.nd._internal._cvimdecode(padded[0 : len(data)], flag=flag, to_rgb=1)
+    except mx.base.MXNetError as e:
+        return None, None, native_message(e)
+    problem = shape = None
+    try:
+        shape = image.shape  # fails for more than 2^31 values (a header declaring a huge image)
+    except mx.base.MXNetError as e:
+        problem = native_message(e)
+    try:
+        # a JFIF JPEG or a PNG is decoded on MXNet's engine: waiting surfaces its failure and consumes it, else the
+        # next mx.nd.waitall() would raise it
+        image.wait_to_read()
+    except mx.base.MXNetError as e:
+        problem = problem or native_message(e)
+    return image, shape, problem
+
+
 DECODERS = ("mxnet", "pillow")
 
 
@@ -154,31 +229,16 @@ def _decode(data, what, max_pixels, decoder):
             raise _too_large(what, declared[0], declared[1], max_pixels)
     if decoder == "pillow":
         return _decode_pillow(data, what, max_pixels)
-    import mxnet as mx
-    import numpy as np
-
-    # the bytes in a zero-padded buffer, MXNet given a view of them: a file cut in its header reads zeros, not
-    # whatever memory follows (Java's Images.decode does the same)
-    padded = mx.nd.array(np.frombuffer(data + bytes(_PADDING), dtype=np.uint8), dtype=np.uint8)
-    try:
-        image = mx.image.imdecode(padded[0 : len(data)], flag=1, to_rgb=1)
-    except mx.base.MXNetError as e:
-        raise MxportError(
-            "INVALID_ARGUMENT", f"cannot decode {what} as an image: {native_message(e)}; {_FIX}"
-        ) from None
-    problem = shape = None
-    try:
-        shape = image.shape  # fails for more than 2^31 values (a header declaring a huge image)
-    except mx.base.MXNetError as e:
-        problem = native_message(e)
-    try:
-        # the decode may run on MXNet's engine: waiting surfaces its failure (a truncated PNG) and consumes it,
-        # else the next mx.nd.waitall() would raise it
-        image.wait_to_read()
-    except mx.base.MXNetError as e:
-        problem = problem or native_message(e)
+    if data[:2] == b"\xff\xd8":
+        image, shape, problem = _cvimdecode(*jpeg_for_decoder(data))
+    else:
+        if _cvimdecode(png_header_for_decoder(data), 1)[2] is None:
+            raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {_PNG_DAMAGED}")
+        image, shape, problem = _cvimdecode(data, 1)
     if shape is not None and len(shape) == 3 and shape[0] * shape[1] > limit:  # a header the pre-read missed
         raise _too_large(what, shape[1], shape[0], max_pixels)
+    if problem is not None and _OPENCV_FAILED in problem:
+        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {_DAMAGED}")
     if problem is not None:
         raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {problem}; {_FIX}")
     if len(shape) != 3 or shape[2] != 3 or shape[0] < 1 or shape[1] < 1:
@@ -197,5 +257,9 @@ def _decode_pillow(data, what, max_pixels):
             "INVALID_ARGUMENT", "decoder='pillow' needs Pillow: pip install pillow (or the extra mxport[onnxruntime])"
         ) from None
     return _pillow_images.decode(
-        data, what, min(max_pixels, MAX_PIXELS), lambda w, width, height: _too_large(w, width, height, max_pixels), _FIX
+        data,
+        what,
+        min(max_pixels, MAX_PIXELS),
+        lambda w, width, height: _too_large(w, width, height, max_pixels),
+        (_PNG_DAMAGED, _DAMAGED),
     )

@@ -1,7 +1,7 @@
 """Decoding image files without libmxnet: Pillow (libjpeg-turbo, zlib), for the ONNX engines.
 
 The rules are those of MXNet's decoder (spec/RUNTIME.md section 4), written out here where Pillow's own defaults
-differ, so that only JPEG's inverse DCT can make a pixel differ from the reference (section 4, rule 9).
+differ, so that only JPEG's inverse DCT can make a pixel differ from the reference (section 4, rule 11).
 """
 
 import io
@@ -41,15 +41,18 @@ def _orient(pixels, orientation):
     return np.ascontiguousarray(flips[orientation](pixels)) if orientation in flips else pixels
 
 
-def decode(data, what, limit, too_large, fix):
-    """uint8 [1, H, W, 3] RGB (numpy) from JPEG or PNG bytes whose signature the caller checked."""
+def decode(data, what, limit, too_large, damaged):
+    """uint8 [1, H, W, 3] RGB (numpy) from JPEG or PNG bytes whose signature the caller checked. ``damaged`` gives
+    the texts of MXNet's decoder for a failure: ``(png_header_damaged, damaged)`` (section 4, rules 7 and 10)."""
     # the plugin chosen by the signature, not Image.open: no other format, and no decompression-bomb check of
     # Pillow's own (process-wide; the caller's limit applies instead, before the pixels are allocated)
     plugin = JpegImagePlugin.JpegImageFile if data.startswith(_JPEG) else PngImagePlugin.PngImageFile
     try:
         # an end-of-image marker after the bytes: a truncated JPEG then decodes, its missing part as libjpeg
         # fills it (rule 2), as its own reader does at the end of a memory buffer; a complete JPEG ends before it
+        opened = False
         image = plugin(io.BytesIO(data + b"\xff\xd9" if plugin is JpegImagePlugin.JpegImageFile else data))
+        opened = True
         width, height = image.size
         if width * height > limit:
             raise too_large(what, width, height)
@@ -60,8 +63,10 @@ def decode(data, what, limit, too_large, fix):
         pixels = _pixels(image)
     except MxportError:
         raise
-    except Exception as e:  # noqa: BLE001 - Pillow's failures on bad bytes have many types
-        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {e}; {fix}") from None
+    except Exception:  # noqa: BLE001 - Pillow's failures on bad bytes have many types
+        png_header, other = damaged
+        problem = png_header if plugin is PngImagePlugin.PngImageFile and not opened else other
+        raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {problem}") from None
     if plugin is JpegImagePlugin.JpegImageFile and not _jfif(data):
         pixels = _orient(pixels, orientation)
     return pixels[None]

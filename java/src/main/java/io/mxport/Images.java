@@ -20,8 +20,9 @@ import java.util.List;
  * file gives the same pixels in Java, Scala, Spark and Python (spec/RUNTIME.md, "Decoding images"): JPEG
  * (baseline, progressive, grayscale, CMYK) and PNG (8 and 16 bits, gray, palette, alpha) only. Grayscale
  * becomes R=G=B, alpha is dropped (not blended), 16-bit samples keep their high byte, CMYK is converted by
- * OpenCV. Other bytes (BMP, TIFF, GIF, text, a truncated PNG) are INVALID_ARGUMENT; a truncated
- * JPEG decodes, its missing part filled as libjpeg fills it, as in Python.
+ * OpenCV. Other bytes (BMP, TIFF, GIF, text, a truncated PNG, a PNG whose header chunks libpng cannot read) are
+ * INVALID_ARGUMENT; a truncated JPEG decodes, its missing part filled as libjpeg fills it, as in Python. A damaged
+ * file never gives pixels the decoder did not write (libmxnet 1.9.1 alone can: spec/RUNTIME.md section 4).
  *
  * <p>{@link #toNHWC} takes images already decoded by Java (e.g. {@code ImageIO.read}): their pixels are read as
  * sRGB through {@link BufferedImage#getRGB}, so a grayscale image's pixels differ from OpenCV's (by up to 73 of
@@ -112,8 +113,10 @@ public final class Images {
                     ErrorCode.INVALID_ARGUMENT,
                     "cannot decode " + what + " as an image: "
                             + img.problem
-                            + "; give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with"
-                            + " any image tool");
+                            + (ImageDecoder.PNG_DAMAGED.equals(img.problem) || ImageDecoder.DAMAGED.equals(img.problem)
+                                    ? ""
+                                    : "; give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it"
+                                            + " with any image tool"));
         }
         return NDArray.wrap(new Shape(1, img.height, img.width, 3), DType.UINT8, img.rgb);
     }
