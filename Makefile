@@ -224,6 +224,7 @@ test-spark35: models spark35-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_
 test-spark35-all: models real-model spark35-setup onnx-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) ## every Scala and Spark suite on Scala 2.12 / Spark 3.5 and python/tests/spark on pyspark 3.5 (make test-cluster runs the full cluster on 3.5 too)
 	$(SPARK35_RUN) $(SCALA212_TESTS) -pl scala,spark -am test
 	$(SPARK35_RUN) $(SPARK35_PY) -m pytest -q python/tests/spark
+	MXPORT_SCALA_LINE=2.12 $(PY) -m pytest -q integration_tests/test_jvm_docs.py  # the READMEs' Scala blocks on 2.12
 
 test-second-leg: test-jdk25 test-spark35 ## the JVM suites on JDK 25, the Spark 3.5 short leg (the Python suite on 3.12, make test-on-python, is not in it yet: 13 tests that import mxnet before mxport in a child process fail there)
 

@@ -121,7 +121,8 @@ private[spark] object Plan {
           fail(
             ErrorCode.INVALID_ARGUMENT,
             s"no column for model input '$n' ${spec.getDType}${spec.getShape}: the " +
-              s"""DataFrame has ${names.mkString("[", ", ", "]")}; name a column '$n' or call setInputCol("$n", "<column>")"""
+              s"""DataFrame has ${names
+                  .mkString("[", ", ", "]")}; name a column '$n' or call setInputCol("$n", "<column>")"""
           )
       )
       val index = names.indexOf(column)

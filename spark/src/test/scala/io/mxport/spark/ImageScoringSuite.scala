@@ -109,7 +109,10 @@ class ImageScoringSuite extends SparkSuite {
     Using.resource(new Predictor(resnet)) { p =>
       for (row <- got) {
         val name = row.getString(0).substring(row.getString(0).lastIndexOf('/') + 1)
-        val want = p.predictWithNDArray(java.util.Collections.singletonList(decode(images.toMap.apply(name)))).get(0).toFloatArray
+        val want = p
+          .predictWithNDArray(java.util.Collections.singletonList(decode(images.toMap.apply(name))))
+          .get(0)
+          .toFloatArray
         assert(java.util.Arrays.equals(floats(row.get(1)), want), name)
       }
     }
