@@ -211,14 +211,14 @@ test-jdk25: models real-model spark-setup ## the Java, Scala and Spark suites on
 	@test -x $(JDK25)/bin/java || { echo "no JDK 25 at $(JDK25): set JDK25=<its home>"; exit 1; }
 	JAVA_HOME=$(JDK25) $(MVN) -pl java,scala,spark -am test
 
-# the Spark 3.5 / Scala 2.12 line (spark/README.md): make test runs spec/spark/cases.json on both APIs and the
-# standalone-cluster short leg; make test-all every Scala, Spark and PySpark suite on it
+# the Spark 3.5 / Scala 2.12 line (spark/README.md): make test runs spec/spark/cases.json on the Scala transformer and
+# the standalone-cluster short leg (both APIs); make test-all every Scala, Spark and PySpark suite on it (the PySpark
+# suite holds the cases too)
 SPARK35_RUN = $(USE_FRESH_VECTORS)
 SCALA212_TESTS = $(MVN) $(SCALA212) -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false
 
-test-spark35: models spark35-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) ## Spark 3.5 (Scala 2.12, pyspark 3.5): spec/spark/cases.json in Scala and PySpark, the cluster short leg (both APIs)
+test-spark35: models spark35-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) ## Spark 3.5 (Scala 2.12, pyspark 3.5): spec/spark/cases.json on the Scala transformer, the cluster short leg (a Scala and a PySpark job)
 	$(SPARK35_RUN) $(SCALA212_TESTS) -pl spark -am test -Dsuites=io.mxport.spark.SharedCasesSuite
-	$(SPARK35_RUN) $(SPARK35_PY) -m pytest -q python/tests/spark/test_shared_cases.py
 	$(SPARK35_RUN) $(SPARK35_PY) -m pytest -q integration_tests/test_spark_cluster.py
 
 test-spark35-all: models real-model spark35-setup onnx-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) ## every Scala and Spark suite on Scala 2.12 / Spark 3.5 and python/tests/spark on pyspark 3.5 (make test-cluster runs the full cluster on 3.5 too)
