@@ -277,4 +277,4 @@ soak: models ## 8 Java threads on shared and own predictors for 10 minutes, agai
 		$(abspath $(PY)) $(abspath integration_tests/soak_after_python.py) $(SOAK_SECONDS) $(SOAK_THREADS) $(abspath $(CACHE)/reports/soak-after-python.json)
 
 clean: ## remove build outputs and caches (keeps .venv)
-	rm -rf $(CACHE) dist target */target */*/target
+	rm -rf $(CACHE) dist target */target */target-2.12 */*/target
