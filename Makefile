@@ -12,7 +12,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup lint format models real-model jvm-package serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup onnx-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-all test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -31,6 +31,19 @@ $(VENV)/.spark-done: $(VENV)/.done python/pyproject.toml
 	touch $@
 
 spark-setup: $(VENV)/.spark-done ## the spark extra (pyspark, pyarrow, pandas, pillow) for mxport.spark (numpy stays at its pin)
+
+# the Spark 3.5 line (Scala 2.12): its own venv, as pyspark 3.5 and 4 cannot share one; its pyspark wheel also holds
+# the spark-class that integration_tests/test_spark_cluster.py starts the 3.5 cluster with
+SPARK35_VENV := $(CACHE)/spark35-venv
+SPARK35_PY := $(SPARK35_VENV)/bin/python
+
+$(SPARK35_VENV)/.done: requirements-dev.txt requirements-spark35.txt python/pyproject.toml python/setup.py VERSION
+	test -x $(SPARK35_PY) || $(PYTHON) -m venv $(SPARK35_VENV)
+	$(SPARK35_PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-spark35.txt -e python
+	$(SPARK35_PY) -c "import mxport, pyspark; assert pyspark.__version__.startswith('3.5.'), pyspark.__version__"
+	touch $@
+
+spark35-setup: $(SPARK35_VENV)/.done ## .cache/spark35-venv: mxport with pyspark 3.5 (the Spark 3.5 / Scala 2.12 line), numpy at its pin
 
 $(VENV)/.onnx-done: $(VENV)/.done python/pyproject.toml requirements-onnx.txt
 	$(PY) -m pip install -q --disable-pip-version-check -e 'python[onnx,onnxruntime,openvino]' -c requirements-dev.txt -c requirements-onnx.txt
@@ -78,6 +91,18 @@ $(JVM_BUILT): $(JVM_SOURCES)
 	$(MVN) -pl java exec:help > /dev/null  # java/README's `mvn ... exec:java` then runs offline (test_jvm_docs.py)
 	mkdir -p $(@D) && touch $@
 
+# the Spark 3.5 line: mxport-scala_2.12 and mxport-spark_2.12 (+ its -all.jar) from the same sources with
+# -Pscala-2.12, into scala/target-2.12 and spark/target-2.12, so that no 2.12 jar or class meets a 2.13 one
+SCALA212 := -P scala-2.12
+SPARK212_JAR := spark/target-2.12/mxport-spark_2.12-$(VERSION)-all.jar
+JVM_BUILT_212 := $(CACHE)/stamps/jvm-package-2.12
+
+jvm-package-2.12: $(JVM_BUILT_212) ## the Scala 2.12 line's jars (mxport-scala_2.12, mxport-spark_2.12 and its shaded jar for Spark 3.5; no tests)
+
+$(JVM_BUILT_212): $(JVM_SOURCES)
+	$(MVN) $(SCALA212) -pl scala,spark -am package -DskipTests
+	mkdir -p $(@D) && touch $@
+
 # one regeneration of spec/vectors per change of the code that makes them, which test_vectors.py and test_matrix.py
 # compare (each regenerates on its own when run without it)
 FRESH_VECTORS := $(CACHE)/fresh-vectors
@@ -94,15 +119,17 @@ define build_dist
 	rm -rf dist && mkdir -p dist
 	$(PY) -m build --no-isolation --outdir dist python > /dev/null
 	$(MVN) -P dist -pl java,onnxruntime,scala,spark,serve -am $(1) -DskipTests
+	$(MVN) -P dist $(SCALA212) -pl scala,spark -am $(1) -DskipTests  # the Scala 2.12 / Spark 3.5 line, into target-2.12
 	cp $(SERVE_JAR) dist/
-	for m in java:mxport onnxruntime:mxport-onnxruntime scala:mxport-scala_2.13 spark:mxport-spark_2.13; do \
-	  cp $$(ls $${m%%:*}/target/$${m#*:}-$(VERSION)*.jar | grep -v -- '-tests\.jar$$') dist/ \
-	  && cp $${m%%:*}/target/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done  # not the core's test-jar
+	for m in java/target:mxport onnxruntime/target:mxport-onnxruntime scala/target:mxport-scala_2.13 \
+	  spark/target:mxport-spark_2.13 scala/target-2.12:mxport-scala_2.12 spark/target-2.12:mxport-spark_2.12; do \
+	  cp $$(ls $${m%%:*}/$${m#*:}-$(VERSION)*.jar | grep -v -- '-tests\.jar$$') dist/ \
+	  && cp $${m%%:*}/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done  # not the core's test-jar
 	cp target/.flattened-pom.xml dist/mxport-parent-$(VERSION).pom
 	ls dist
 endef
 
-dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), the Spark shaded jar
+dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), both Scala lines (_2.13, _2.12), the Spark shaded jars
 	$(call build_dist,package)
 
 SERVE_JAR := serve/target/mxport-serve-$(VERSION).jar
@@ -184,8 +211,9 @@ ORDER_JVM_FIRST_RUNS ?= 1
 test-integration: spark-setup onnx-setup models real-model jvm-package $(FRESH_VECTORS_MADE) ## one model, every runtime: Gluon, Module, Java and Scala through JPype and Py4J, ONNX Runtime and OpenVINO
 	MXPORT_ORDER_RUNS=$(ORDER_RUNS) MXPORT_ORDER_SPARK_RUNS=$(ORDER_SPARK_RUNS) MXPORT_ORDER_JVM_FIRST_RUNS=$(ORDER_JVM_FIRST_RUNS) $(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 integration_tests
 
-test-cluster: models jvm-package spark-setup ## a Spark standalone cluster (master + 2 workers) here: both APIs via spark-submit, a killed executor (make test runs a short leg)
+test-cluster: models jvm-package spark-setup jvm-package-2.12 spark35-setup ## a Spark standalone cluster (master + 2 workers) here, Spark 4 then 3.5: both APIs via spark-submit, a killed executor (make test runs a short leg)
 	MXPORT_SPARK_CLUSTER_FULL=1 $(PY) -m pytest -q integration_tests/test_spark_cluster.py
+	MXPORT_SPARK_CLUSTER_FULL=1 $(SPARK35_PY) -m pytest -q integration_tests/test_spark_cluster.py
 
 test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loading, 20 fresh processes each (Spark too)
 	cd /tmp && MXPORT_ORDER_SPARK_RUNS=20 MXPORT_ORDER_JVM_FIRST_RUNS=20 $(abspath $(PY)) -m pytest -q $(abspath integration_tests/test_orders.py)
@@ -212,14 +240,29 @@ test-jdk25: models real-model spark-setup ## the Java, Scala and Spark suites on
 	@test -x $(JDK25)/bin/java || { echo "no JDK 25 at $(JDK25): set JDK25=<its home>"; exit 1; }
 	JAVA_HOME=$(JDK25) $(MVN) -pl java,scala,spark -am test
 
-test-second-leg: test-jdk25 test-on-python ## the JVM suites on JDK 25, the Python suite and the JPype matrix on Python 3.13
+# the Spark 3.5 / Scala 2.12 line (spark/README.md): make test runs spec/spark/cases.json on the Scala transformer and
+# the standalone-cluster short leg (both APIs); make test-all every Scala, Spark and PySpark suite on it (the PySpark
+# suite holds the cases too)
+SPARK35_RUN = $(USE_FRESH_VECTORS)
+SCALA212_TESTS = $(MVN) $(SCALA212) -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false
+
+test-spark35: models spark35-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) ## Spark 3.5 (Scala 2.12, pyspark 3.5): spec/spark/cases.json on the Scala transformer, the cluster short leg (a Scala and a PySpark job)
+	$(SPARK35_RUN) $(SCALA212_TESTS) -pl spark -am test -Dsuites=io.mxport.spark.SharedCasesSuite
+	$(SPARK35_RUN) $(SPARK35_PY) -m pytest -q integration_tests/test_spark_cluster.py
+
+test-spark35-all: models real-model spark35-setup onnx-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) ## every Scala and Spark suite on Scala 2.12 / Spark 3.5 and python/tests/spark on pyspark 3.5 (make test-cluster runs the full cluster on 3.5 too)
+	$(SPARK35_RUN) $(SCALA212_TESTS) -pl scala,spark -am test
+	$(SPARK35_RUN) $(SPARK35_PY) -m pytest -q python/tests/spark
+	MXPORT_SCALA_LINE=2.12 $(PY) -m pytest -q integration_tests/test_jvm_docs.py  # the READMEs' Scala blocks on 2.12
+
+test-second-leg: test-jdk25 test-on-python test-spark35 ## the JVM suites on JDK 25, the Python suite and the JPype matrix on Python 3.13, the Spark 3.5 short leg
 
 TEST_SUITES := lint test-python test-jvm test-integration test-serve test-release test-second-leg
 
 test: ## every test suite: the linters, Python, JVM, cross-language, the server, the artifacts, then the second leg; each suite's time at the end
 	@bash .ci/timed $(MAKE) --no-print-directory -- $(TEST_SUITES)
 
-test-all: test test-orders test-cluster ## make test, then every order 20 times, the full Spark cluster run, and Python 3.10 and 3.12
+test-all: test test-orders test-cluster test-spark35-all ## make test, then every order 20 times, the full Spark cluster run on 4 and 3.5, every suite on Spark 3.5, and Python 3.10 and 3.12
 	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.10
 	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.12
 
@@ -268,4 +311,4 @@ soak: models ## 8 Java threads on shared and own predictors for 10 minutes, agai
 		$(abspath $(PY)) $(abspath integration_tests/soak_after_python.py) $(SOAK_SECONDS) $(SOAK_THREADS) $(abspath $(CACHE)/reports/soak-after-python.json)
 
 clean: ## remove build outputs and caches (keeps .venv)
-	rm -rf $(CACHE) dist target */target */*/target
+	rm -rf $(CACHE) dist target */target */target-2.12 */*/target

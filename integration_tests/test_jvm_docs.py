@@ -19,6 +19,10 @@ import doc_blocks  # noqa: E402  (python/tests: the extractor Python's test_docs
 
 VERSION = open(os.path.join(REPO, "VERSION")).read().strip()
 MODELS = os.environ.get("MXPORT_MODELS", os.path.join(REPO, ".cache", "models"))
+# the Scala line whose jars the blocks compile against: 2.13 (make jvm-package), or 2.12 with
+# MXPORT_SCALA_LINE=2.12 (make jvm-package-2.12 builds them into <module>/target-2.12, make test-spark35-all runs it)
+SCALA = os.environ.get("MXPORT_SCALA_LINE", "2.13")
+TARGET = {"2.13": "target", "2.12": "target-2.12"}[SCALA]
 JVM = {lang: doc_blocks.blocks(lang) for lang in ("java", "scala")}
 BLOCKS = [b for lang in ("java", "scala") for b in JVM[lang]]
 
@@ -30,7 +34,7 @@ def _class_name(block):
 def _listing(path):
     full = os.path.join(REPO, path)
     if not os.path.isfile(full):
-        build = "mvn -pl spark -am package -DskipTests" if path.startswith("spark/") else "make jvm-package"
+        build = "make jvm-package" if SCALA == "2.13" else "make jvm-package-2.12"
         pytest.fail(f"{path} is missing: run `{build}` (make test does)")
     return open(full).read().strip()
 
@@ -48,13 +52,11 @@ def _runtime_classpath(block):
     """The Scala facade's jar and its runtime classpath (the Java core's jar in it); for spark/README, the Spark
     module's jar and its classpath (Spark itself, provided on a cluster)."""
     if _spark(block):
-        return (
-            f"{REPO}/spark/target/mxport-spark_2.13-{VERSION}.jar{os.pathsep}{_listing('spark/target/classpath.txt')}"
-        )
+        return f"{REPO}/spark/{TARGET}/mxport-spark_{SCALA}-{VERSION}.jar{os.pathsep}{_listing(f'spark/{TARGET}/classpath.txt')}"
     return os.pathsep.join(
         [
-            f"{REPO}/scala/target/mxport-scala_2.13-{VERSION}.jar",
-            _listing("scala/target/classpath.txt"),
+            f"{REPO}/scala/{TARGET}/mxport-scala_{SCALA}-{VERSION}.jar",
+            _listing(f"scala/{TARGET}/classpath.txt"),
             f"{REPO}/onnxruntime/target/mxport-onnxruntime-{VERSION}.jar",  # Engine.ONNXRUNTIME
             _listing("onnxruntime/target/classpath.txt"),
         ]
@@ -96,7 +98,7 @@ def compiled(tmp_path_factory):
             cmd = [
                 "java",
                 "-cp",
-                _listing("scala/target/compiler-classpath.txt"),
+                _listing(f"scala/{TARGET}/compiler-classpath.txt"),
                 "scala.tools.nsc.Main",
                 "-deprecation",
                 "-Werror",

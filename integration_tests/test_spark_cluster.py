@@ -3,6 +3,7 @@ with spark-submit, executors in JVMs of their own, the model shipped with --file
 
 Both APIs: the Scala transformer through the shaded jar (io.mxport.spark.examples.ScoreImages) and the Python
 API through a PySpark driver (spark/examples/score_images.py, workers on this venv's Python via spark.pyspark.python).
+The cluster is this venv's pyspark: Spark 4 in .venv, Spark 3.5 (the _2.12 jar) in .cache/spark35-venv.
 Each job's outputs equal the single-process Java Predictor's and mxport.load's (PNG images, which every decoder
 turns into the same pixels; batches of 8, padded, as the jobs run them) to the last bits: a row's position in its
 batch moves those on CPUs without AVX-512; each executor loads the
@@ -37,10 +38,15 @@ LOADED = re.compile(r"mxport: loaded (\S+)")
 
 
 def shaded_jar():
+    """The shaded jar of the Spark line this pyspark is: _2.12 for Spark 3.5 (make test-spark35), _2.13 for 4.x."""
+    import pyspark
+
     version = open(os.path.join(REPO, "VERSION")).read().strip()
-    jar = os.path.join(REPO, "spark", "target", f"mxport-spark_2.13-{version}-all.jar")
+    spark3 = pyspark.__version__.startswith("3.")
+    scala, folder, target = ("2.12", "target-2.12", "jvm-package-2.12") if spark3 else ("2.13", "target", "jvm-package")
+    jar = os.path.join(REPO, "spark", folder, f"mxport-spark_{scala}-{version}-all.jar")
     if not os.path.exists(jar):
-        pytest.fail(f"{jar} is missing: run `make jvm-package` (it builds the shaded jar)")
+        pytest.fail(f"{jar} is missing: run `make {target}` (it builds the shaded jar)")
     return jar
 
 

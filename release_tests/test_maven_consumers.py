@@ -1,6 +1,6 @@
 """A user's own Maven projects, generated outside the repository, depend on the installed io.mxport:mxport (Java)
-and io.mxport:mxport-scala_2.13 (Scala) by their coordinates alone and run a prediction with `mvn exec:java`.
-Their output bytes must equal Python's on the same pixels."""
+and io.mxport:mxport-scala_2.13 or _2.12 (Scala, the same source on either compiler) by their coordinates alone and
+run a prediction with `mvn exec:java`. Their output bytes must equal Python's on the same pixels."""
 
 import os
 import textwrap
@@ -52,7 +52,7 @@ SCALA_PLUGIN = """<plugin>
         <groupId>net.alchim31.maven</groupId>
         <artifactId>scala-maven-plugin</artifactId>
         <version>4.10.0</version>
-        <configuration><scalaVersion>2.13.18</scalaVersion></configuration>
+        <configuration><scalaVersion>{scala_version}</scalaVersion></configuration>
         <executions><execution><goals><goal>compile</goal></goals></execution></executions>
       </plugin>"""
 
@@ -106,16 +106,21 @@ def consumer(root, artifact, source_dir, extra_plugin, path, main):
     return root
 
 
-@pytest.mark.parametrize("language", ["java", "scala"])
+# the Scala lines' compilers: Spark 4's Scala 2.13 and Spark 3.5's 2.12 (spark/pom.xml and its scala-2.12 profile)
+SCALA_VERSIONS = {"2.13": "2.13.18", "2.12": "2.12.18"}
+
+
+@pytest.mark.parametrize("language", ["java", "scala_2.13", "scala_2.12"])
 def test_a_user_project_predicts_like_python(language, tmp_path, pixels, python_reference):
     if language == "java":
         project = consumer(tmp_path, "mxport", "", "", "src/main/java/Main.java", JAVA_MAIN)
     else:
+        line = language.split("_")[1]
         project = consumer(
             tmp_path,
-            "mxport-scala_2.13",
+            f"mxport-scala_{line}",
             "<sourceDirectory>src/main/scala</sourceDirectory>",
-            SCALA_PLUGIN,
+            SCALA_PLUGIN.format(scala_version=SCALA_VERSIONS[line]),
             "src/main/scala/Main.scala",
             SCALA_MAIN,
         )
@@ -145,3 +150,35 @@ def test_every_jar_in_dist_carries_the_licence_and_the_notice():
     for jar in jars:
         names = set(zipfile.ZipFile(jar).namelist())
         assert {"META-INF/LICENSE", "META-INF/NOTICE"} <= names or jar.endswith("-all.jar"), jar
+
+
+# what each line's published poms must name: its Scala, and for the Spark module its Spark (the -P scala-2.12 build
+# for Spark 3.5, the default one for Spark 4)
+LINES = {"2.13": ("2.13.18", "4.2.0"), "2.12": ("2.12.18", "3.5.9")}
+
+
+@pytest.mark.parametrize("line", sorted(LINES))
+def test_each_scala_line_s_published_poms_and_jars_are_that_line_s(line):
+    import xml.etree.ElementTree as ET
+    from conftest import DIST
+
+    scala, spark = LINES[line]
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    for module in ("scala", "spark"):
+        artifact = f"mxport-{module}_{line}"
+        for suffix in (".jar", "-sources.jar", "-javadoc.jar") + (("-all.jar",) if module == "spark" else ()):
+            assert os.path.isfile(os.path.join(DIST, f"{artifact}-{VERSION}{suffix}")), (artifact, suffix, "make dist")
+        text = open(os.path.join(DIST, f"{artifact}-{VERSION}.pom")).read()
+        assert "${" not in text, text  # a consumer's Maven resolves nothing of our build
+        pom = ET.fromstring(text)
+        assert pom.findtext("m:artifactId", namespaces=ns) == artifact
+        deps = {
+            d.findtext("m:artifactId", namespaces=ns): d.findtext("m:version", namespaces=ns)
+            for d in pom.iterfind("m:dependencies/m:dependency", ns)
+        }
+        assert deps["scala-library"] == scala, deps
+        if module == "spark":
+            assert deps[f"spark-sql_{line}"] == spark and deps[f"spark-mllib_{line}"] == spark, deps
+        if line == "2.12":  # scala.util.Using and scala.jdk.CollectionConverters on 2.12
+            assert "scala-collection-compat_2.12" in deps, deps
+        assert not [a for a in deps if a.endswith(f"_{'2.12' if line == '2.13' else '2.13'}")], deps

@@ -2,7 +2,7 @@ package io.mxport.scalaapi
 
 import io.mxport.{ErrorCode => JErrorCode, Fix => JFix, MxportException => JMxportException, Predictor => JPredictor}
 
-import scala.collection.immutable.{ArraySeq, SeqMap, VectorMap}
+import scala.collection.immutable.ListMap
 import scala.jdk.CollectionConverters._
 
 /** Runs an mxport model (or an old MXNet model) on MXNet 1.9.1: a thin Scala face of `io.mxport.Predictor`.
@@ -73,9 +73,9 @@ final class Predictor private (underlying: JPredictor) extends AutoCloseable {
     */
   @throws[MxportException]
   @throws[IllegalStateException]("when the predictor is closed")
-  def predictWithNDArray(inputs: Map[String, NDArray]): SeqMap[String, NDArray] = {
+  def predictWithNDArray(inputs: Map[String, NDArray]): ListMap[String, NDArray] = {
     require(inputs != null, "inputs must be a Map of input name to NDArray, got null")
-    VectorMap.from(ScalaFixes(underlying.predictWithNDArray(inputs.asJava)).asScala)
+    ListMap(ScalaFixes(underlying.predictWithNDArray(inputs.asJava)).asScala.toSeq: _*)
   }
 
   /** Runs the model on flat inputs, as MXNet's Scala infer API did: one array per input in signature order, each
@@ -91,7 +91,7 @@ final class Predictor private (underlying: JPredictor) extends AutoCloseable {
   @throws[IllegalStateException]("when the predictor is closed")
   def predict(inputs: IndexedSeq[Array[Float]]): IndexedSeq[Array[Float]] = {
     require(inputs != null, "inputs must be an IndexedSeq of Array[Float], one per input in signature order, got null")
-    ArraySeq.unsafeWrapArray(ScalaFixes(underlying.predict(inputs.toArray))) // a fresh array that nothing else holds
+    ScalaFixes(underlying.predict(inputs.toArray)).toIndexedSeq
   }
 
   /** The engine this predictor runs on. */

@@ -124,7 +124,7 @@ package object scalaapi {
 
     /** The model's metadata (name, licence, source...), in file order; empty when it has none. */
     def metadata: scala.collection.immutable.ListMap[String, String] =
-      scala.collection.immutable.ListMap.from(signature.getMetadata.asScala)
+      scala.collection.immutable.ListMap(signature.getMetadata.asScala.toSeq: _*)
 
     /** How the network was optimised at export (`fused` or `int8`, format version 3); None for an fp32 graph. */
     def optimization: Option[io.mxport.Optimization] = signature.getOptimization.toScala

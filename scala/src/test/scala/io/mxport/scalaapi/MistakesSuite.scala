@@ -24,7 +24,7 @@ class MistakesSuite extends AnyFunSuite {
     .filter(_.get("languages").elements.asScala.exists(_.asText == "scala"))
 
   private def text(row: JsonNode, key: String): Option[String] = Option(row.get(key)).filterNot(_.isNull).map(_.asText)
-  private def ints(a: JsonNode): Seq[Int] = a.elements.asScala.map(_.intValue).toSeq
+  private def ints(a: JsonNode): Seq[Int] = a.elements.asScala.map(_.intValue).toVector
   private def model(row: JsonNode): String =
     TestSupport.vectors.resolve(text(row, "model").getOrElse("single_in_single_out")).resolve("model").toString
   private def fixes(row: JsonNode): Seq[String] =

@@ -78,7 +78,9 @@ private[spark] object NativeThreads {
 
   /** A Spark option that must be a positive integer, if set; else INVALID_ARGUMENT naming it and the fix. */
   private def positive(conf: SparkConf, key: String): Option[Int] = conf.getOption(key).map { value =>
-    value.trim.toIntOption
+    scala.util
+      .Try(value.trim.toInt)
+      .toOption
       .filter(_ >= 1)
       .getOrElse(
         throw new MxportException(

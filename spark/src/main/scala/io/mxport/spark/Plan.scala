@@ -121,7 +121,8 @@ private[spark] object Plan {
           fail(
             ErrorCode.INVALID_ARGUMENT,
             s"no column for model input '$n' ${spec.getDType}${spec.getShape}: the " +
-              s"DataFrame has ${names.mkString("[", ", ", "]")}; name a column '$n' or call setInputCol(\"$n\", \"<column>\")"
+              s"""DataFrame has ${names
+                  .mkString("[", ", ", "]")}; name a column '$n' or call setInputCol("$n", "<column>")"""
           )
       )
       val index = names.indexOf(column)
@@ -187,7 +188,7 @@ private[spark] object Plan {
       fail(
         ErrorCode.INVALID_ARGUMENT,
         s"the DataFrame already has a column '$c'; rename the model's output with " +
-          s"setOutputCol(\"<output>\", \"<new column>\") or setErrorCol, or drop the column"
+          """setOutputCol("<output>", "<new column>") or setErrorCol, or drop the column"""
       )
     }
     val id = if (idCol.nonEmpty) idCol else if (names.contains(PathColumn)) PathColumn else ""

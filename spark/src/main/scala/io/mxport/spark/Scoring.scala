@@ -3,7 +3,6 @@ package io.mxport.spark
 import java.nio.{ByteBuffer, ByteOrder}
 import java.util.{ArrayList => JArrayList, List => JList}
 
-import scala.collection.immutable.ArraySeq
 import scala.collection.mutable.ArrayBuffer
 import scala.util.control.NonFatal
 
@@ -52,7 +51,7 @@ private[spark] object Scoring {
             "every executor the same model files"
         )
       }
-      new Predictor(prefix, java.util.List.of(Context.cpu()), key.loadTransforms)
+      new Predictor(prefix, java.util.Collections.singletonList(Context.cpu()), key.loadTransforms)
     } finally temp.foreach(ModelSource.deleteFolder)
   }
 
@@ -203,12 +202,16 @@ private[spark] final class ScoringIterator(rows: Iterator[Row], plan: Plan, pred
     while (c < p.row.length) { values(c) = p.row.get(c); c += 1 }
     if (p.good) plan.outputs.indices.foreach(j => values(c + j) = p.outputs(j))
     if (plan.errorCol.isDefined) values(c + plan.outputs.size) = if (p.good) null else p.error.text
-    Row.fromSeq(ArraySeq.unsafeWrapArray(values))
+    Row.fromSeq(values.toIndexedSeq) // a few column values: the copy is not worth a Scala-version-specific wrap
   }
 }
 
 /** Splits an output batch into per-row Spark arrays of the output's element type. */
 private[spark] object Outputs {
+
+  /** A Spark array column's value: the array wrapped, not copied, as a Seq on Scala 2.12 and 2.13 alike. */
+  private def column[A](a: Array[A]): scala.collection.Seq[A] = a
+
   def split(o: NDArray, rows: Int, per: Int): IndexedSeq[AnyRef] = {
     val raw = ByteBuffer.wrap(o.toRawBytes).order(ByteOrder.LITTLE_ENDIAN)
     lazy val halves = o.toFloatArray // float16 widened to float, exactly
@@ -216,15 +219,15 @@ private[spark] object Outputs {
       val base = k * per
       o.getDType match {
         case DType.FLOAT32 =>
-          val a = new Array[Float](per); raw.asFloatBuffer().get(base, a); ArraySeq.unsafeWrapArray(a)
+          val a = new Array[Float](per); raw.asFloatBuffer().get(base, a); column(a)
         case DType.FLOAT64 =>
-          val a = new Array[Double](per); raw.asDoubleBuffer().get(base, a); ArraySeq.unsafeWrapArray(a)
-        case DType.INT32 => val a = new Array[Int](per); raw.asIntBuffer().get(base, a); ArraySeq.unsafeWrapArray(a)
-        case DType.INT64 => val a = new Array[Long](per); raw.asLongBuffer().get(base, a); ArraySeq.unsafeWrapArray(a)
-        case DType.INT8  => val a = new Array[Byte](per); raw.get(base, a); ArraySeq.unsafeWrapArray(a)
+          val a = new Array[Double](per); raw.asDoubleBuffer().get(base, a); column(a)
+        case DType.INT32 => val a = new Array[Int](per); raw.asIntBuffer().get(base, a); column(a)
+        case DType.INT64 => val a = new Array[Long](per); raw.asLongBuffer().get(base, a); column(a)
+        case DType.INT8  => val a = new Array[Byte](per); raw.get(base, a); column(a)
         case DType.UINT8 =>
-          ArraySeq.unsafeWrapArray(Array.tabulate[Short](per)(i => (raw.get(base + i) & 0xff).toShort))
-        case DType.FLOAT16 => ArraySeq.unsafeWrapArray(java.util.Arrays.copyOfRange(halves, base, base + per))
+          column(Array.tabulate[Short](per)(i => (raw.get(base + i) & 0xff).toShort))
+        case DType.FLOAT16 => column(java.util.Arrays.copyOfRange(halves, base, base + per))
         case other => throw new MxportException(ErrorCode.DTYPE_MISMATCH, s"output dtype $other has no Spark type")
       }
     }

@@ -52,7 +52,7 @@ class ImageDecodeSuite extends AnyFunSuite {
         case (Left(b), _)                            => Some(s"$name: ${b.text}; Python: $want")
         case (Right(s), Some(code))                  => Some(s"$name: decoded ${s.dims.mkString("x")}; Python: [$code]")
         case (Right(s), None)                        =>
-          val shape = want.get("shape").elements().asScala.map(_.asInt).toSeq
+          val shape = want.get("shape").elements().asScala.map(_.asInt).toVector
           if (shape == (1 +: s.dims.toSeq) && hex(s.bytes) == want.get("sha256").asText) None
           else Some(s"$name: ${s.dims.mkString("x")} ${hex(s.bytes).take(12)}; Python: $want")
       }

@@ -38,7 +38,7 @@ class ImageScoringSuite extends SparkSuite {
       .collect()
     assert(got.map(_.getString(0)).toSeq == images.map(_._1), "row order")
     assert(got.forall(_.isNullAt(2)), got.map(_.getString(2)).mkString("; "))
-    val want = Using.resource(new Predictor(resnet, java.util.List.of(Context.cpu()), true)) { p =>
+    val want = Using.resource(new Predictor(resnet, java.util.Collections.singletonList(Context.cpu()), true)) { p =>
       reference(p, slices(decoded, 3), batchSize = 4, pad = true)
     }
     assertNotDegenerate(want)
@@ -109,7 +109,10 @@ class ImageScoringSuite extends SparkSuite {
     Using.resource(new Predictor(resnet)) { p =>
       for (row <- got) {
         val name = row.getString(0).substring(row.getString(0).lastIndexOf('/') + 1)
-        val want = p.predictWithNDArray(java.util.List.of(decode(images.toMap.apply(name)))).get(0).toFloatArray
+        val want = p
+          .predictWithNDArray(java.util.Collections.singletonList(decode(images.toMap.apply(name))))
+          .get(0)
+          .toFloatArray
         assert(java.util.Arrays.equals(floats(row.get(1)), want), name)
       }
     }

@@ -66,7 +66,9 @@ class NumericScoringSuite extends SparkSuite {
     Using.resource(new Predictor(model)) { p =>
       val batch = xs.map(_.map(_.toFloat)) ++ Seq.fill(3)(xs.last.map(_.toFloat))
       val outs =
-        p.predictWithNDArray(java.util.List.of(NDArray.ofFloats(batch.flatten.toArray, new Shape(8, 6)))).asScala
+        p.predictWithNDArray(
+          java.util.Collections.singletonList(NDArray.ofFloats(batch.flatten.toArray, new Shape(8, 6)))
+        ).asScala
       for (i <- xs.indices) {
         assert(floats(got(i).get(1)).toSeq == outs(0).toFloatArray.slice(i * 3, i * 3 + 3).toSeq)
         assert(floats(got(i).get(2)).toSeq == outs(1).toFloatArray.slice(i * 2, i * 2 + 2).toSeq)

@@ -13,13 +13,13 @@ import org.apache.spark.sql.types._
 class SharedCasesSuite extends SparkSuite {
   private val cases: Seq[JsonNode] = {
     val file = TestData.root.resolve("spec").resolve("spark").resolve("cases.json").toFile
-    new ObjectMapper().readTree(file).get("cases").elements().asScala.toSeq
+    new ObjectMapper().readTree(file).get("cases").elements().asScala.toVector
   }
 
   private def value(v: JsonNode, t: DataType): Any = if (v == null || v.isNull) null
   else
     t match {
-      case ArrayType(e, _) => v.elements().asScala.map(value(_, e)).toSeq
+      case ArrayType(e, _) => v.elements().asScala.map(value(_, e)).toVector
       case BinaryType      => Base64.getDecoder.decode(v.asText())
       case FloatType       => v.asDouble().toFloat
       case DoubleType      => v.asDouble()
@@ -61,9 +61,9 @@ class SharedCasesSuite extends SparkSuite {
       .elements()
       .asScala
       .map { r =>
-        Row.fromSeq(r.elements().asScala.toSeq.zip(schema.fields).map { case (v, f) => value(v, f.dataType) })
+        Row.fromSeq(r.elements().asScala.toVector.zip(schema.fields).map { case (v, f) => value(v, f.dataType) })
       }
-      .toSeq
+      .toVector // not toSeq: on Scala 2.12 an Iterator's toSeq is a lazy Stream, which a task cannot serialize
     val df = spark.createDataFrame(spark.sparkContext.parallelize(rows, 1), schema)
     val t = transformer(c)
     if (c.has("plan_error")) {
@@ -74,7 +74,7 @@ class SharedCasesSuite extends SparkSuite {
       assert(messages(e).contains(c.get("fail").asText()), messages(e))
     } else {
       val scored = t.transform(df)
-      val columns = c.get("columns").elements().asScala.map(p => (p.get(0).asText(), p.get(1).asText())).toSeq
+      val columns = c.get("columns").elements().asScala.map(p => (p.get(0).asText(), p.get(1).asText())).toVector
       assert(scored.schema.fields.drop(df.columns.length).map(f => (f.name, f.dataType.simpleString)).toSeq == columns)
       val got = scored.collect()
       val errorCol = columns.last._1

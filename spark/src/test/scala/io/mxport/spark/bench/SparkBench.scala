@@ -57,7 +57,7 @@ object SparkBench {
     def decode(f: File): NDArray = Images.decode(Files.readAllBytes(f.toPath))
     def run(p: Predictor, group: Seq[File]): Unit = {
       val arrays = group.map(decode)
-      p.predictWithNDArray(java.util.List.of(TestData.concat(arrays))).get(0).toFloatArray
+      p.predictWithNDArray(java.util.Collections.singletonList(TestData.concat(arrays))).get(0).toFloatArray
       ()
     }
     val t0 = System.nanoTime()
