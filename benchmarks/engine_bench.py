@@ -286,7 +286,8 @@ def main():
     isa = ", ".join(f for f, on in info["isa"].items() if on) or "none of " + ", ".join(ISA)
     md = (
         f"{info['cpu']}, {info['cores']} cores; ISA: {isa}; ONNX Runtime {info['python_onnxruntime']} (Python), "
-        f"{info['java_onnxruntime']} (Java); {a.threads} thread(s) per row; {started:%Y-%m-%d %H:%M}-"
+        f"{info['java_onnxruntime']} (Java); OpenVINO {info['openvino']} (CPU capabilities: "
+        f"{' '.join(info['openvino_cpu_capabilities'])}); {a.threads} thread(s) per row; {started:%Y-%m-%d %H:%M}-"
         f"{finished:%H:%M} UTC; {a.rounds} round(s), {a.runs} samples per cell and round; load average at the end "
         f"{os.getloadavg()[0]:.2f}\n\n" + table(rounds_of)
     )

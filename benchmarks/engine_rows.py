@@ -44,8 +44,12 @@ def runner(row, engine, part, model, threads, precision):
 
         hint = "bf16" if precision == "bf16" else "f32"
         config = {"INFERENCE_PRECISION_HINT": hint, "INFERENCE_NUM_THREADS": threads}
-        request = ov.Core().compile_model(model, "CPU", config).create_infer_request()
-        how = f"INFERENCE_NUM_THREADS {threads}, INFERENCE_PRECISION_HINT {hint} (openvino {ov.__version__})"
+        compiled = ov.Core().compile_model(model, "CPU", config)
+        request = compiled.create_infer_request()
+        used = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # f32 on a CPU without bf16
+        how = (
+            f"INFERENCE_NUM_THREADS {threads}, INFERENCE_PRECISION_HINT {hint}, used {used} (openvino {ov.__version__})"
+        )
         return (lambda x: np.array(request.infer({0: x})[0])), how, (lambda x: x)
     import onnxruntime as ort
 
