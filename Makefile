@@ -58,7 +58,7 @@ $(QUANT_VENV)/.done: requirements-onnx-int8.txt
 	$(QUANT_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-onnx-int8.txt
 	touch $@
 
-onnx-int8-setup: $(QUANT_VENV)/.done ## the venv of ONNX Runtime's quantiser, for the int8 recipe benchmarks/onnx_int8.py (spec/FORMAT.md 13.5)
+onnx-int8-setup: $(QUANT_VENV)/.done ## the venv of ONNX Runtime's quantiser, for the int8 recipe benchmarks/onnx_int8.py (spec/FORMAT.md 13.7)
 
 # Each script skips its work when its recipe (<prefix>.recipe) made the files; as make targets they also skip starting
 # the script (and MXNet) in each suite's own make of make test. touch: a skip leaves the file's time as it was.
@@ -279,7 +279,7 @@ bench: bench-setup bench-jvm models real-model ## int8 agreement (.cache/reports
 	$(PY) benchmarks/bench.py --runs 200 --rounds 3 --jvm-classpath "$(BENCH_CP)"
 	$(MAKE) bench-engines
 
-bench-engines: bench-setup onnx-setup bench-jvm models ## each engine through mxport in Python and Java side by side, and bare ONNX Runtime on the same file (benchmarks/results/engines-full.*)
+bench-engines: bench-setup onnx-setup onnx-int8-setup bench-jvm models ## MXNet, ONNX Runtime and OpenVINO through mxport in Python and Java side by side, bare on the same file; fp32, int8 (the QDQ recipe on the ONNX engines), bf16 on bare OpenVINO where the CPU has it (benchmarks/results/engines-full.*)
 	$(PY) benchmarks/engine_bench.py --runs 200 --rounds 3 --jvm-classpath "$(BENCH_CP)"
 
 bench-quick: bench-setup onnx-setup bench-jvm models real-model ## a 5-run pass of the benchmark harnesses (asserts nothing about speed)

@@ -5,15 +5,20 @@ engine on the same file beside them, so that mxport's own cost and the Java/Pyth
     python benchmarks/engine_bench.py --runs 5 --rounds 1 --quick ...            # proves the harness, asserts nothing
 
 ResNet-18 (demo/export_resnet.py), the model part (uint8 [N, 300, 300, 3] in, probabilities out: end to end) and
-the network part (float32 [N, 3, 224, 224] in, logits out), batch 1 and 25. Settings: MXNet fp32 and int8 (the
-mxport models), ONNX Runtime fp32 (the files mxport.export_onnx writes from the fp32 model). Rows of a setting:
-mxport in Python (benchmarks/engine_rows.py) and in Java (io.mxport.bench.EngineBench), and for ONNX Runtime
-also the bare session on the same file in each language (no mxport code). Every cell is a fresh process, the
-rows of one setting run next to each other (reversed every other round); ratios are taken per round, then the
-median. Every row computes with ``--threads`` threads (default: every core), except Python's mxport.load on ONNX
-Runtime, which takes ONNX Runtime's defaults (no thread setting reaches it yet; its row says so). Writes
-benchmarks/results/engines-<name>.json (every raw figure, the CPU's ISA flags, both ONNX Runtime versions) and
-.md (the table).
+the network part (float32 [N, 3, 224, 224] in, logits out), batch 1 and 25. Settings (engine, precision):
+- MXNet fp32 and int8: the mxport models (int8: ``optimize="int8"`` of ``make models``).
+- ONNX Runtime and OpenVINO fp32: the files mxport.export_onnx writes from the fp32 model.
+- ONNX Runtime and OpenVINO int8: the QDQ file of benchmarks/onnx_int8.py (spec/FORMAT.md 13.7), calibrated on
+  int8_accuracy.py's calibration images; only where ``make onnx-int8-setup`` made the quantiser's venv.
+- OpenVINO bf16: bare only (mxport's OpenVINO engine pins f32), only where OpenVINO finds bf16 on the CPU.
+Rows of a setting: mxport in Python (benchmarks/engine_rows.py) and, on MXNet and ONNX Runtime, in Java
+(io.mxport.bench.EngineBench: no OpenVINO engine in Java); for the ONNX engines also the bare engine on the same
+file in each of those languages (no mxport code). Every cell is a fresh process, the rows of one setting run next
+to each other (reversed every other round); ratios are taken per round, then the median. Every row computes with
+``--threads`` threads (default: every core; MXPORT_NUM_THREADS for mxport's rows). The CPU's ISA flags (AVX-512,
+VNNI, AMX) are recorded beside the table: which engine wins depends on them. Writes
+benchmarks/results/engines-<name>.json (every raw figure, the ISA flags, the engines' versions) and .md (the
+table); RESULTS.md takes its table from an idle machine's run.
 """
 
 import argparse
@@ -30,36 +35,87 @@ REPO = os.path.dirname(HERE)
 PY = sys.executable
 BATCHES = (1, 25)
 PARTS = ("model", "network")
-SETTINGS = (("mxnet", "fp32"), ("mxnet", "int8"), ("onnxruntime", "fp32"))
+SETTINGS = (
+    ("mxnet", "fp32"),
+    ("mxnet", "int8"),
+    ("onnxruntime", "fp32"),
+    ("onnxruntime", "int8"),
+    ("openvino", "fp32"),
+    ("openvino", "int8"),
+    ("openvino", "bf16"),
+)
+JAVA_ENGINES = ("mxnet", "onnxruntime")
 ISA = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
-def rows(engine):
-    return ("mxport", "bare") if engine == "onnxruntime" else ("mxport",)
+def rows(engine, precision):
+    if engine == "mxnet":
+        return ("mxport",)
+    return ("bare",) if precision == "bf16" else ("mxport", "bare")
 
 
-def model_files(prefix):
-    """{(engine, precision, part): what the row loads}: the mxport prefixes, and the ONNX files exported (again,
-    when older than the params) from the fp32 model."""
+def fresh(path, source):
+    return os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(source)
+
+
+def model_files(prefix, quantizer_python):
+    """{(engine, precision, part): what the row loads}: the mxport prefixes; the ONNX files exported (again, when
+    older than the params) from the fp32 model; their QDQ int8 files (again, when older than the ONNX file) where
+    the quantiser's venv exists; the fp32 file for bf16 where OpenVINO finds bf16 on this CPU."""
     import mxport
+    import openvino as ov
 
+    bf16 = "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    onnx = {"model": prefix + ".onnx", "network": prefix + "-network.onnx"}
     files = {}
-    for part in PARTS:
+    for part, path in onnx.items():
         files[("mxnet", "fp32", part)] = prefix
         files[("mxnet", "int8", part)] = prefix + "-int8"
-        onnx = prefix + (".onnx" if part == "model" else "-network.onnx")
-        if not os.path.exists(onnx) or os.path.getmtime(onnx) < os.path.getmtime(prefix + ".params"):
-            mxport.export_onnx(prefix, onnx, load_transforms=part == "model", overwrite=True)
-        files[("onnxruntime", "fp32", part)] = onnx
+        if not fresh(path, prefix + ".params"):
+            mxport.export_onnx(prefix, path, load_transforms=part == "model", overwrite=True)
+        files[("onnxruntime", "fp32", part)] = files[("openvino", "fp32", part)] = path
+        if bf16:
+            files[("openvino", "bf16", part)] = path
+    if not os.path.exists(quantizer_python):
+        print(f"no ONNX int8 rows: {quantizer_python} is missing (make onnx-int8-setup)", flush=True)
+        return files
+    for part, path in onnx.items():
+        int8 = path[: -len(".onnx")] + "-qdq.onnx"
+        if not fresh(int8, path):
+            quantize(prefix, part, path, onnx["network"], int8, quantizer_python)
+        files[("onnxruntime", "int8", part)] = files[("openvino", "int8", part)] = int8
     return files
 
 
-def command(language, row, engine, part, batch, runs, warmup, threads, pixels, model, classpath):
+def quantize(prefix, part, path, network, out, quantizer_python):
+    """The recipe of onnx_agreement.py on int8_accuracy.py's calibration images: as uint8 pixels for the whole
+    model, through the model's transforms (python_rows.py's, called one by one) for the network alone."""
+    import tempfile
+
+    import mxnet as mx
+    import numpy as np
+    import int8_accuracy as photos
+    import onnx_agreement
+    import python_rows
+
+    images = photos.photo_set(photos.CALIB_PHOTOS, 8, 2000)
+    if part == "model":
+        batches = [image[np.newaxis] for image in images]
+    else:
+        as_network_input = python_rows.transforms_outside
+        batches = [as_network_input(mx.nd.array(image, dtype="uint8")).expand_dims(0).asnumpy() for image in images]
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_agreement.quantized(path, network, batches, out, quantizer_python, tmp)
+
+
+def command(language, row, setting, part, batch, runs, warmup, threads, pixels, model, classpath):
+    engine, precision = setting
     args = ["--row", row, "--engine", engine, "--part", part, "--batch", str(batch), "--runs", str(runs)]
     args += ["--warmup", str(warmup), "--pixels", pixels, "--model", model]
     if language == "Python":
-        return [PY, os.path.join(HERE, "engine_rows.py"), "--threads", str(threads)] + args
+        script = os.path.join(HERE, "engine_rows.py")
+        return [PY, script, "--threads", str(threads), "--precision", precision] + args
     return ["java", f"-Dmxport.threads={threads}", "-cp", classpath, "io.mxport.bench.EngineBench"] + args
 
 
@@ -77,6 +133,7 @@ def run_cell(argv, threads):
 
 def machine(classpath):
     import onnxruntime
+    import openvino as ov
 
     info = open("/proc/cpuinfo").read()
     flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
@@ -92,6 +149,8 @@ def machine(classpath):
         "isa": {f: f in flags for f in ISA},
         "platform": platform.platform(),
         "python_onnxruntime": onnxruntime.__version__,
+        "openvino": ov.__version__,
+        "openvino_cpu_capabilities": ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"),
         "java_onnxruntime": java_ort,
         "java": (subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines() or ["?"])[0],
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -132,7 +191,7 @@ def table(rounds_of):
                 setting = (engine, precision, part, batch)
                 py, java = setting + ("Python", "mxport"), setting + ("Java", "mxport")
                 py_bare, java_bare = setting + ("Python", "bare"), setting + ("Java", "bare")
-                if not any(k in rounds_of for k in (py, java)):
+                if not any(k in rounds_of for k in (py, java, py_bare, java_bare)):
                     continue
                 figures = [ms(py), ms(java), ratio(java, py), ms(py_bare), ms(java_bare)]
                 figures += [ratio(py, py_bare), ratio(java, java_bare)]
@@ -151,13 +210,23 @@ def main():
     p.add_argument("--quick", action="store_true", help="a short run that proves the harness")
     p.add_argument("--model", default=os.path.join(REPO, ".cache", "models", "resnet18"))
     p.add_argument("--jvm-classpath", default=os.environ.get("MXPORT_BENCH_CLASSPATH"))
+    p.add_argument("--quantizer-python", default=os.path.join(REPO, ".cache", "venv-onnx-quant", "bin", "python"))
+    p.add_argument(
+        "--settings",
+        default=",".join(f"{e}:{p}" for e, p in SETTINGS),
+        help="the engine:precision settings to run, comma-separated (default: all of them)",
+    )
     p.add_argument("--name", default=None)
     a = p.parse_args()
+    settings = [tuple(s.split(":")) for s in a.settings.split(",")]
+    unknown = [":".join(s) for s in settings if s not in SETTINGS]
+    if unknown:
+        p.error(f"unknown --settings {', '.join(unknown)}; choose from {', '.join(f'{e}:{p}' for e, p in SETTINGS)}")
     sys.path.insert(0, os.path.join(REPO, "demo"))
     import export_resnet
 
     export_resnet.main(a.model)  # writes <model>-int8 too; a no-op when up to date
-    files = model_files(a.model)
+    files = model_files(a.model, a.quantizer_python)
     pixels = os.path.join(REPO, ".cache", "reports", "engine_pixels.bin")
     os.makedirs(os.path.dirname(pixels), exist_ok=True)
     import numpy as np
@@ -171,25 +240,28 @@ def main():
     for r in range(a.rounds):
         for part in PARTS:
             for batch in batches:
-                for engine, precision in SETTINGS:
-                    cells = [(lang, row) for row in rows(engine) for lang in languages]
+                for setting in [s for s in settings if s + (part,) in files]:
+                    java = languages if setting[0] in JAVA_ENGINES else ("Python",)
+                    cells = [(lang, row) for row in rows(*setting) for lang in java]
                     for lang, row in cells if r % 2 == 0 else cells[::-1]:
                         argv = command(
                             lang,
                             row,
-                            engine,
+                            setting,
                             part,
                             batch,
                             max(3, -(-a.runs // batch)),
                             max(2, warmup // batch) if batch > 1 else warmup,
                             a.threads,
                             pixels,
-                            files[(engine, precision, part)],
+                            files[setting + (part,)],
                             a.jvm_classpath,
                         )
                         cell = run_cell(argv, a.threads)
-                        rounds_of.setdefault((engine, precision, part, batch, lang, row), []).append(cell)
-                        print(engine, precision, part, batch, lang, row, cell.get("ms_per_sample", cell.get("error")))
+                        rounds_of.setdefault(setting + (part, batch, lang, row), []).append(cell)
+                        print(
+                            *setting, part, batch, lang, row, cell.get("ms_per_sample", cell.get("error")), flush=True
+                        )
     finished = datetime.datetime.now(datetime.timezone.utc)
     info = machine(a.jvm_classpath)
     name = "engines-" + (a.name or ("quick" if a.quick else "full"))
@@ -214,7 +286,8 @@ def main():
     isa = ", ".join(f for f, on in info["isa"].items() if on) or "none of " + ", ".join(ISA)
     md = (
         f"{info['cpu']}, {info['cores']} cores; ISA: {isa}; ONNX Runtime {info['python_onnxruntime']} (Python), "
-        f"{info['java_onnxruntime']} (Java); {a.threads} thread(s) per row; {started:%Y-%m-%d %H:%M}-"
+        f"{info['java_onnxruntime']} (Java); OpenVINO {info['openvino']} (CPU capabilities: "
+        f"{' '.join(info['openvino_cpu_capabilities'])}); {a.threads} thread(s) per row; {started:%Y-%m-%d %H:%M}-"
         f"{finished:%H:%M} UTC; {a.rounds} round(s), {a.runs} samples per cell and round; load average at the end "
         f"{os.getloadavg()[0]:.2f}\n\n" + table(rounds_of)
     )

@@ -1,13 +1,15 @@
 """Times one Python row of benchmarks/engine_bench.py, in a process of its own, and prints one JSON line.
 
-    python benchmarks/engine_rows.py --row mxport|bare --engine mxnet|onnxruntime --part model|network
-        --batch 1 --runs 200 --threads 2 --model .cache/models/resnet18[.onnx]
+    python benchmarks/engine_rows.py --row mxport|bare --engine mxnet|onnxruntime|openvino --part model|network
+        --batch 1 --runs 200 --threads 2 --pixels FILE --model .cache/models/resnet18[.onnx] [--precision bf16]
 
-mxport: ``mxport.load`` on the engine (a model prefix on MXNet, an ``.onnx`` file written by export_onnx on ONNX
-Runtime). bare: ``onnxruntime.InferenceSession`` on the same file, no mxport code, with ``--threads`` intra-op
-threads, as io.mxport.bench.EngineBench's bare row. The model part takes a uint8 batch of [N, 300, 300, 3], the
-bytes of ``--pixels`` (which the Java rows read too); the network part a seeded float32 batch of [N, 3, 224, 224].
-The time covers the input as the API takes it to the output in host memory.
+mxport: ``mxport.load`` on the engine (a model prefix on MXNet, an ``.onnx`` file written by export_onnx, or its
+int8 QDQ file, on ONNX Runtime and OpenVINO). bare: the ONNX engine on the same file with no mxport code
+(``onnxruntime.InferenceSession`` as io.mxport.bench.EngineBench's bare row, ``openvino.Core().compile_model``
+at ``--precision``'s ``INFERENCE_PRECISION_HINT``: f32 unless bf16), with ``--threads`` intra-op threads. The
+model part takes a uint8 batch of [N, 300, 300, 3], the bytes of ``--pixels`` (which the Java rows read too); the
+network part a seeded float32 batch of [N, 3, 224, 224]. The time covers the input as the API takes it to the
+output in host memory.
 """
 
 import argparse
@@ -27,17 +29,28 @@ def inputs(part, batch, pixels):
     return np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
 
 
-def runner(row, engine, part, model, threads):
+def runner(row, engine, part, model, threads, precision):
     if row == "mxport":
-        import mxnet as mx
-
         block = mxport.load(model, load_transforms=part == "model", engine=engine)
-        how = (
-            str(mxport.environment.applied()) if engine == "mxnet" else "mxport.load's session (ONNX Runtime defaults)"
-        )
         if engine == "mxnet":
+            import mxnet as mx
+
+            how = str(mxport.environment.applied())
             return (lambda x: block(x).asnumpy()), how, (lambda x: mx.nd.array(x, dtype=x.dtype))
+        how = f"mxport.environment.onnx_threads() = {mxport.environment.onnx_threads()}"
         return (lambda x: block(x).asnumpy()), how, (lambda x: x)
+    if engine == "openvino":
+        import openvino as ov
+
+        hint = "bf16" if precision == "bf16" else "f32"
+        config = {"INFERENCE_PRECISION_HINT": hint, "INFERENCE_NUM_THREADS": threads}
+        compiled = ov.Core().compile_model(model, "CPU", config)
+        request = compiled.create_infer_request()
+        used = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # f32 on a CPU without bf16
+        how = (
+            f"INFERENCE_NUM_THREADS {threads}, INFERENCE_PRECISION_HINT {hint}, used {used} (openvino {ov.__version__})"
+        )
+        return (lambda x: np.array(request.infer({0: x})[0])), how, (lambda x: x)
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -54,7 +67,7 @@ def runner(row, engine, part, model, threads):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--row", choices=["mxport", "bare"], required=True)
-    p.add_argument("--engine", choices=["mxnet", "onnxruntime"], required=True)
+    p.add_argument("--engine", choices=["mxnet", "onnxruntime", "openvino"], required=True)
     p.add_argument("--part", choices=["model", "network"], required=True)
     p.add_argument("--batch", type=int, required=True)
     p.add_argument("--runs", type=int, required=True)
@@ -62,8 +75,9 @@ def main():
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--pixels", required=True, help="the uint8 input's bytes, shared with the Java rows")
     p.add_argument("--model", required=True)
+    p.add_argument("--precision", default="fp32", help="fp32, int8 (the file says which) or bf16 (bare OpenVINO)")
     a = p.parse_args()
-    run, how, as_input = runner(a.row, a.engine, a.part, a.model, a.threads)
+    run, how, as_input = runner(a.row, a.engine, a.part, a.model, a.threads, a.precision)
     x = as_input(inputs(a.part, a.batch, a.pixels))  # built once, as the Java rows build theirs once
     for _ in range(a.warmup):
         run(x)
@@ -79,6 +93,7 @@ def main():
                 "language": "Python",
                 "row": a.row,
                 "engine": a.engine,
+                "precision": a.precision,
                 "part": a.part,
                 "batch": a.batch,
                 "runs": a.runs,

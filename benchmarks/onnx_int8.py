@@ -1,4 +1,4 @@
-"""The int8 recipe for the ONNX engines: ONNX Runtime's static quantiser on an mxport ONNX file (spec/FORMAT.md 13.5).
+"""The int8 recipe for the ONNX engines: ONNX Runtime's static quantiser on an mxport ONNX file (spec/FORMAT.md 13.7).
 
     .cache/venv-onnx-quant/bin/python benchmarks/onnx_int8.py MODEL.onnx NETWORK.onnx CALIBRATION.npz OUT.onnx \
         [FP32_LAYERS.json]
