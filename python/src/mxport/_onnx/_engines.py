@@ -111,7 +111,10 @@ def load(source, engine, load_transforms=True, ctx=None, inputs=None, epoch=None
         raise MxportError(
             "INVALID_ARGUMENT",
             f"engine='{engine}' runs mxport models (with a signature) only",
-            Fix.drop(("inputs", inputs), ("epoch", epoch), after=", or re-export the old model with mxport.export"),
+            Fix.drop(
+                *((name, value) for name, value in (("inputs", inputs), ("epoch", epoch)) if value is not None),
+                after=", or re-export the old model with mxport.export",
+            ),
         )
     require({"onnxruntime": "onnxruntime", "openvino": "openvino"}[engine], f"engine='{engine}'")
     data, signature, _ = model_bytes(source, load_transforms)
