@@ -15,11 +15,11 @@ output in host memory.
 import argparse
 import json
 import os
-import time
 
 import mxport  # first: the thread rule of spec/RUNTIME.md (MXPORT_NUM_THREADS), then MXNet
 
 import numpy as np  # noqa: E402
+from python_rows import timed  # noqa: E402
 
 
 def inputs(part, batch, pixels):
@@ -79,32 +79,8 @@ def main():
     a = p.parse_args()
     run, how, as_input = runner(a.row, a.engine, a.part, a.model, a.threads, a.precision)
     x = as_input(inputs(a.part, a.batch, a.pixels))  # built once, as the Java rows build theirs once
-    for _ in range(a.warmup):
-        run(x)
-    times = []
-    for _ in range(a.runs):
-        start = time.perf_counter()
-        run(x)
-        times.append(time.perf_counter() - start)
-    times = np.array(times) * 1000 / a.batch
-    print(
-        json.dumps(
-            {
-                "language": "Python",
-                "row": a.row,
-                "engine": a.engine,
-                "precision": a.precision,
-                "part": a.part,
-                "batch": a.batch,
-                "runs": a.runs,
-                "ms_per_sample": float(times.mean()),
-                "p50": float(np.median(times)),
-                "p90": float(np.percentile(times, 90)),
-                "threads": how,
-                "raw_ms": [round(float(t), 4) for t in times],
-            }
-        )
-    )
+    row = {"language": "Python", "row": a.row, "engine": a.engine, "precision": a.precision, "part": a.part}
+    print(json.dumps(dict(row, batch=a.batch, runs=a.runs, threads=how, **timed(run, x, a.batch, a.warmup, a.runs))))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,24 @@ def runner(api, mode, prefix, batch):
     return run
 
 
+def timed(run, x, batch, warmup, runs):
+    """``run(x)`` ``warmup`` times, then ``runs`` times timed: ms per sample (mean, p50, p90, every run)."""
+    for _ in range(warmup):
+        run(x)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run(x)
+        times.append(time.perf_counter() - start)
+    times = np.array(times) * 1000 / batch
+    return {
+        "ms_per_sample": float(times.mean()),
+        "p50": float(np.median(times)),
+        "p90": float(np.percentile(times, 90)),
+        "raw_ms": [round(float(t), 4) for t in times],
+    }
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--api", choices=["gluon", "module"], required=True)
@@ -60,29 +78,8 @@ def main():
     a = p.parse_args()
     x = mx.nd.array(np.random.RandomState(0).uniform(0, 255, (a.batch, 300, 300, 3)), dtype="uint8")
     run = runner(a.api, a.mode, a.model, a.batch)
-    for _ in range(a.warmup):
-        run(x)
-    times = []
-    for _ in range(a.runs):
-        start = time.perf_counter()
-        run(x)
-        times.append(time.perf_counter() - start)
-    times = np.array(times) * 1000 / a.batch
-    print(
-        json.dumps(
-            {
-                "language": "Python",
-                "api": "Module API" if a.api == "module" else "Gluon",
-                "mode": a.mode,
-                "batch": a.batch,
-                "runs": a.runs,
-                "ms_per_sample": float(times.mean()),
-                "p50": float(np.median(times)),
-                "p90": float(np.percentile(times, 90)),
-                "raw_ms": [round(float(t), 4) for t in times],
-            }
-        )
-    )
+    row = {"language": "Python", "api": "Module API" if a.api == "module" else "Gluon", "mode": a.mode}
+    print(json.dumps(dict(row, batch=a.batch, runs=a.runs, **timed(run, x, a.batch, a.warmup, a.runs))))
 
 
 if __name__ == "__main__":

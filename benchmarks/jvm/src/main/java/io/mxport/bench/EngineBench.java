@@ -113,15 +113,7 @@ public final class EngineBench {
             throw new IllegalArgumentException("--row mxport (any engine) or bare (onnxruntime), got " + row);
         }
         try (AutoCloseable r = resource) {
-            for (int i = 0; i < warmup; i++) {
-                step.get();
-            }
-            double[] ms = new double[runs];
-            for (int i = 0; i < runs; i++) {
-                long t = System.nanoTime();
-                step.get();
-                ms[i] = (System.nanoTime() - t) / 1e6 / batch;
-            }
+            double[] ms = JvmBench.timed(step, warmup, runs, batch);
             double[] sorted = ms.clone();
             Arrays.sort(sorted);
             System.out.println(String.format(

@@ -120,17 +120,22 @@ public final class JvmBench {
                 throw new IllegalArgumentException("--lang must be java or djl, got " + lang);
         }
         try (AutoCloseable r = resource) {
-            for (int i = 0; i < warmup; i++) {
-                step.get();
-            }
-            double[] ms = new double[runs];
-            for (int i = 0; i < runs; i++) {
-                long t = System.nanoTime();
-                step.get();
-                ms[i] = (System.nanoTime() - t) / 1e6 / batch;
-            }
-            System.out.println(json(lang, e2e, batch, runs, ms));
+            System.out.println(json(lang, e2e, batch, runs, timed(step, warmup, runs, batch)));
         }
+    }
+
+    /** {@code step} {@code warmup} times, then {@code runs} times timed: milliseconds per sample of each run. */
+    static double[] timed(Supplier<?> step, int warmup, int runs, int batch) {
+        for (int i = 0; i < warmup; i++) {
+            step.get();
+        }
+        double[] ms = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long t = System.nanoTime();
+            step.get();
+            ms[i] = (System.nanoTime() - t) / 1e6 / batch;
+        }
+        return ms;
     }
 
     /** The proposal's synthetic input: uniform random pixels, seeded. */
