@@ -14,6 +14,7 @@ import io.mxport.Images;
 import io.mxport.NDArray;
 import io.mxport.Predictor;
 import io.mxport.Shape;
+import io.mxport.TestSupport;
 import io.mxport.serve.grpc.GRPCInferenceServiceGrpc;
 import io.mxport.serve.grpc.ModelInferRequest;
 import io.mxport.serve.grpc.ModelInferResponse;
@@ -54,16 +55,13 @@ class OnnxRuntimeServeTest {
 
     @BeforeAll
     static void start() throws Exception {
-        String python = System.getenv("MXPORT_PYTHON");
-        if (python == null || python.isEmpty()) {
-            python = TestModels.root().resolve(".venv/bin/python").toString();
-        }
+        String python = TestSupport.python();
         Path onnx = dir.resolve("resnet18.onnx");
         Process p = new ProcessBuilder(
                         python,
                         "-c",
                         "import sys, mxport; mxport.export_onnx(sys.argv[1], sys.argv[2])",
-                        TestModels.resnet(),
+                        TestSupport.resnet(),
                         onnx.toString())
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("export.log").toFile())
@@ -230,7 +228,7 @@ class OnnxRuntimeServeTest {
 
     @Test
     void jpegBytesAreDecodedByTheCoreThenRunOnOnnxRuntime() throws Exception {
-        byte[] jpeg = Files.readAllBytes(TestModels.root().resolve("demo/cat.jpg"));
+        byte[] jpeg = Files.readAllBytes(TestSupport.root().resolve("demo/cat.jpg"));
         ByteBuffer element = ByteBuffer.allocate(4 + jpeg.length).order(ByteOrder.LITTLE_ENDIAN);
         element.putInt(jpeg.length).put(jpeg);
         ModelInferResponse g = GRPCInferenceServiceGrpc.newBlockingStub(channel)
