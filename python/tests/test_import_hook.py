@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from mxnet_first import MXNET_FIRST
 
 HOOK = os.path.join(os.path.dirname(__file__), "..", "src", "_mxport_hook.py")
 VARIABLES = (
@@ -22,17 +23,8 @@ VARIABLES = (
 )
 # What the C environment held when libmxnet.so (and with it libgomp) loaded, and after: a spy on ctypes.CDLL,
 # which is how mxnet/base.py loads its library.
-# Python 3.12+: what mxport restores before it imports MXNet (spec/RUNTIME.md section 7), here for `import mxnet`
-# first; numpy loads no libgomp
-NUMPY_BOOL = """
-import numpy, warnings
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    if not hasattr(numpy, "bool"):
-        numpy.bool = bool
-"""
 LOAD_SPY = (
-    NUMPY_BOOL
+    MXNET_FIRST  # Python 3.12+ / numpy 2 with the hook off: what mxport restores (mxnet_first.py)
     + """
 import ctypes, json, os, sys
 libc = ctypes.CDLL(None)
@@ -111,7 +103,7 @@ def test_engine_workers_asked_for_reach_mxnet_imported_first():
     got = spy(MXPORT_ENGINE_WORKERS="2", MXPORT_NUM_THREADS="2")
     assert (got["workers"], got["applied"]) == (2, {"GOMP_SPINCOUNT": "3000", "MXNET_CPU_WORKER_NTHREADS": "2"})
     done = run(
-        NUMPY_BOOL + "import os, mxnet\nassert 'MXNET_CPU_WORKER_NTHREADS' not in os.environ\nimport mxport",
+        MXNET_FIRST + "import os, mxnet\nassert 'MXNET_CPU_WORKER_NTHREADS' not in os.environ\nimport mxport",
         MXPORT_ENGINE_WORKERS="zero",
     )
     assert done.returncode != 0 and "[INVALID_ARGUMENT] MXPORT_ENGINE_WORKERS='zero'" in done.stderr

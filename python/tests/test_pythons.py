@@ -58,9 +58,11 @@ def test_distutils_is_restored_only_where_python_lacks_it():
 
 @pytest.mark.skipif(not NEW_PYTHON, reason="on Python 3.10/3.11 with numpy 1.23, MXNet imports as it is")
 def test_after_import_mxnet_failed_on_a_new_python_import_mxport_still_gives_a_working_mxnet():
+    """With the start-up hook off (it would apply the fixes to `import mxnet` first: test_import_hook.py)."""
     done = run(
         "try:\n    import mxnet\nexcept AttributeError as e:\n    print('mxnet failed:', e)\n"
-        "else:\n    raise SystemExit('MXNet imported without the fixes')\nimport mxport\n" + MODEL_RUNS
+        "else:\n    raise SystemExit('MXNet imported without the fixes')\nimport mxport\n" + MODEL_RUNS,
+        MXPORT_IMPORT_HOOK="0",
     )
     assert done.returncode == 0, done.stderr
     first_missing = "PZERO" if NUMPY_2 else "module 'numpy' has no attribute 'bool'"
