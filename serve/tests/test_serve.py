@@ -474,6 +474,17 @@ def test_short_soak_mixing_valid_and_invalid_requests(server, ref):
 # ---- shutdown ----
 
 
+def wait_until_in_flight(s, count, what):
+    """Waits (30 s at most) until the server counts ``count`` requests under way, besides the metrics scrape."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        inflight = metrics(s)["mxport_requests_in_flight"].samples[0].value - 1  # the scrape itself is one
+        if inflight >= count:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"only {inflight} {what} arrived")
+
+
 def test_sigterm_answers_every_request_in_flight(ref):
     s = Server("--max-batch-size", "1", log_name="serve-sigterm")
     try:
@@ -487,13 +498,7 @@ def test_sigterm_answers_every_request_in_flight(ref):
 
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(one, i) for i in range(6)]
-            deadline = time.time() + 30
-            while time.time() < deadline:  # all six received (the scrape itself is the seventh)
-                inflight = metrics(s)["mxport_requests_in_flight"].samples[0].value
-                if inflight >= 7:
-                    break
-                time.sleep(0.01)
-            assert inflight >= 7, f"only {inflight - 1} requests arrived"
+            wait_until_in_flight(s, 6, "requests")
             s.proc.send_signal(signal.SIGTERM)
             results = [f.result(timeout=120) for f in futures]
         for r in results:
@@ -522,13 +527,7 @@ def test_sigterm_answers_every_grpc_call_in_flight_and_refuses_new_ones(ref):
 
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(one, i) for i in range(6)]
-            deadline = time.time() + 30
-            while time.time() < deadline:  # all six under way (the scrape itself is the seventh)
-                inflight = metrics(s)["mxport_requests_in_flight"].samples[0].value
-                if inflight >= 7:
-                    break
-                time.sleep(0.01)
-            assert inflight >= 7, f"only {inflight - 1} calls arrived"
+            wait_until_in_flight(s, 6, "calls")
             s.proc.send_signal(signal.SIGTERM)
             refused = None
             deadline = time.time() + 30

@@ -139,14 +139,7 @@ class OnnxRuntimeServeTest {
         assertTrue(max > 0.01f && !Arrays.equals(first, second), "the reference is not degenerate");
 
         ModelInferResponse g = GRPCInferenceServiceGrpc.newBlockingStub(channel)
-                .modelInfer(ModelInferRequest.newBuilder()
-                        .setModelName("resnet")
-                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder()
-                                .setName("data")
-                                .setDatatype("UINT8")
-                                .addAllShape(List.of(2L, 64L, 48L, 3L)))
-                        .addRawInputContents(ByteString.copyFrom(pixels))
-                        .build());
+                .modelInfer(request("UINT8", List.of(2L, 64L, 48L, 3L), pixels));
         assertEquals(List.of(2L, 1000L), g.getOutputs(0).getShapeList());
         assertArrayEquals(want, floats(g.getRawOutputContents(0)), 0f, "gRPC raw tensors, bit for bit");
 
@@ -201,14 +194,7 @@ class OnnxRuntimeServeTest {
                 new Random(100 + i).nextBytes(pixels);
                 images.add(pixels);
                 answers.add(clients.submit(() -> GRPCInferenceServiceGrpc.newBlockingStub(ch)
-                        .modelInfer(ModelInferRequest.newBuilder()
-                                .setModelName("resnet")
-                                .addInputs(ModelInferRequest.InferInputTensor.newBuilder()
-                                        .setName("data")
-                                        .setDatatype("UINT8")
-                                        .addAllShape(List.of(1L, 96L, 80L, 3L)))
-                                .addRawInputContents(ByteString.copyFrom(pixels))
-                                .build())));
+                        .modelInfer(request("UINT8", List.of(1L, 96L, 80L, 3L), pixels))));
             }
             for (int i = 0; i < 8; i++) {
                 float[] alone = expected(NDArray.ofBytes(images.get(i), new Shape(1, 96, 80, 3)));
@@ -232,16 +218,21 @@ class OnnxRuntimeServeTest {
         ByteBuffer element = ByteBuffer.allocate(4 + jpeg.length).order(ByteOrder.LITTLE_ENDIAN);
         element.putInt(jpeg.length).put(jpeg);
         ModelInferResponse g = GRPCInferenceServiceGrpc.newBlockingStub(channel)
-                .modelInfer(ModelInferRequest.newBuilder()
-                        .setModelName("resnet")
-                        .addInputs(ModelInferRequest.InferInputTensor.newBuilder()
-                                .setName("data")
-                                .setDatatype("BYTES")
-                                .addShape(1))
-                        .addRawInputContents(ByteString.copyFrom(element.array()))
-                        .build());
+                .modelInfer(request("BYTES", List.of(1L), element.array()));
         float[] want = expected(Images.decode(jpeg));
         assertArrayEquals(want, floats(g.getRawOutputContents(0)), 0f);
         assertFalse(Arrays.equals(want, new float[want.length]));
+    }
+
+    /** A KServe V2 request of the one input "data" of the model "resnet", its bytes as raw contents. */
+    static ModelInferRequest request(String datatype, List<Long> shape, byte[] contents) {
+        return ModelInferRequest.newBuilder()
+                .setModelName("resnet")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder()
+                        .setName("data")
+                        .setDatatype(datatype)
+                        .addAllShape(shape))
+                .addRawInputContents(ByteString.copyFrom(contents))
+                .build();
     }
 }
