@@ -30,6 +30,8 @@ import statistics
 import subprocess
 import sys
 
+import cpu
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 PY = sys.executable
@@ -45,7 +47,6 @@ SETTINGS = (
     ("openvino", "bf16"),
 )
 JAVA_ENGINES = ("mxnet", "onnxruntime")
-ISA = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
@@ -135,18 +136,12 @@ def machine(classpath):
     import onnxruntime
     import openvino as ov
 
-    info = open("/proc/cpuinfo").read()
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
     java_ort = next(
         (os.path.basename(p) for p in (classpath or "").split(":") if os.path.basename(p).startswith("onnxruntime-")),
         "not on the classpath",
     )
     return {
-        "cpu": next(
-            (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?"
-        ),
-        "cores": len(os.sched_getaffinity(0)),
-        "isa": {f: f in flags for f in ISA},
+        **cpu.describe(),
         "platform": platform.platform(),
         "python_onnxruntime": onnxruntime.__version__,
         "openvino": ov.__version__,
@@ -283,7 +278,7 @@ def main():
     }
     with open(os.path.join(out, f"{name}.json"), "w") as f:
         json.dump(doc, f, indent=1)
-    isa = ", ".join(f for f, on in info["isa"].items() if on) or "none of " + ", ".join(ISA)
+    isa = cpu.isa_line(info["isa"])
     md = (
         f"{info['cpu']}, {info['cores']} cores; ISA: {isa}; ONNX Runtime {info['python_onnxruntime']} (Python), "
         f"{info['java_onnxruntime']} (Java); OpenVINO {info['openvino']} (CPU capabilities: "
