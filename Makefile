@@ -12,7 +12,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-all test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-all test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -51,6 +51,23 @@ $(VENV)/.onnx-done: $(VENV)/.done python/pyproject.toml requirements-onnx.txt
 	touch $@
 
 onnx-setup: $(VENV)/.onnx-done ## the onnx, onnxruntime and openvino extras for export_onnx and load(engine=...) (numpy stays at its pin)
+
+# mxport where MXNet 1.9.1 has no wheel (macOS, aarch64, Python 3.14; spec/RUNTIME.md section 8): the package, then
+# what pip installs with mxport[onnxruntime] there (its metadata's markers evaluated for linux aarch64), no mxnet;
+# python/tests/test_without_mxnet.py runs in it. Editable, so it runs the sources under test.
+NO_MXNET_VENV := $(CACHE)/venv-no-mxnet
+NO_MXNET_PY := $(NO_MXNET_VENV)/bin/python
+export MXPORT_NO_MXNET_PYTHON := $(abspath $(NO_MXNET_PY))
+
+$(NO_MXNET_VENV)/.done: python/pyproject.toml python/setup.py VERSION requirements-dev.txt requirements-onnx.txt python/tests/without_mxnet_requirements.py
+	test -x $(NO_MXNET_PY) || $(PYTHON) -m venv $(NO_MXNET_VENV)
+	$(NO_MXNET_PY) -m pip install -q --disable-pip-version-check --no-deps -e python
+	$(NO_MXNET_PY) python/tests/without_mxnet_requirements.py onnxruntime > $(NO_MXNET_VENV)/requirements.txt
+	$(NO_MXNET_PY) -m pip install -q --disable-pip-version-check -r $(NO_MXNET_VENV)/requirements.txt -c requirements-dev.txt -c requirements-onnx.txt
+	$(NO_MXNET_PY) -c "import importlib.util as u, mxport; assert u.find_spec('mxnet') is None"
+	touch $@
+
+no-mxnet-setup: $(NO_MXNET_VENV)/.done ## .cache/venv-no-mxnet: mxport[onnxruntime] as pip installs it where MXNet has no wheel (no mxnet)
 
 QUANT_VENV := $(CACHE)/venv-onnx-quant
 $(QUANT_VENV)/.done: requirements-onnx-int8.txt
@@ -194,7 +211,7 @@ fuzz: jvm-package spark-setup ## the loaders of every language against 5000 brok
 	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py integration_tests/test_fuzz_agreement.py
 	MXPORT_IMAGE_FUZZ_CASES=10000 $(PY) -m pytest -q -s integration_tests/test_image_fuzz.py
 
-test-python: setup spark-setup onnx-setup models real-model $(FRESH_VECTORS_MADE) ## the Python package's tests
+test-python: setup spark-setup onnx-setup no-mxnet-setup models real-model $(FRESH_VECTORS_MADE) ## the Python package's tests
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 python/tests
 
 test-jvm: models real-model spark-setup onnx-setup ## the Java, ONNX Runtime engine, Scala and Spark suites (Maven), and the integration adapters' jar
@@ -232,7 +249,7 @@ test-on-python: ## the Python suite and the JPype matrix on Python ON_PYTHON (3.
 	@test -n "$(call python_for,$(ON_PYTHON))" || { echo "no python$(ON_PYTHON) on PATH or in pyenv: install it (pyenv install $(ON_PYTHON))"; exit 1; }
 	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) test-python-and-matrix
 
-test-python-and-matrix: setup spark-setup onnx-setup models real-model jvm-package $(FRESH_VECTORS_MADE)
+test-python-and-matrix: setup spark-setup onnx-setup no-mxnet-setup models real-model jvm-package $(FRESH_VECTORS_MADE)
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q python/tests
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q integration_tests/test_matrix.py  # apart: each folder has its conftest.py
 

@@ -30,6 +30,8 @@ PYTHON_FORMAT = [
 ]
 PYTHON_RUN = {
     "_load",
+    "_blocks",
+    "_without_mxnet",
     "_export",
     "_optimize",
     "_fold",

@@ -21,17 +21,26 @@
 >>> sig = mxport.read_signature("out/my_model")
 
 The examples of ``export``, ``load``, ``load_module`` and ``read_signature`` continue this one. The format is
-spec/FORMAT.md; errors carry its codes (``MxportError.code``) and name the fix (spec/MISTAKES.md).
+spec/FORMAT.md; errors carry its codes (``MxportError.code``) and name the fix (spec/MISTAKES.md). Without MXNet
+(``pip install 'mxport[onnxruntime]'`` where MXNet 1.9.1 has no wheel), ``mxport.load("model.onnx",
+engine="onnxruntime")``, ``read_image`` (Pillow), ``read_signature`` and ``Signature`` work; the calls that run on
+MXNet raise ``LIBRARY_NOT_FOUND`` naming the fix (spec/RUNTIME.md section 8).
 """
 
 from . import _threads
 
-_threads.apply_once(spin=_threads.import_mxnet())  # spec/RUNTIME.md: before the caller's first operator
+# spec/RUNTIME.md: MXNet imported, and the thread rule decided before the caller's first operator, where MXNet is
+# installed; where it is not (section 8), mxport runs ONNX files, and the calls that need MXNet say so
+_MXNET = _threads.start()
 
 from . import environment  # noqa: E402  what was applied, mxport.environment.applied()
 
 from ._errors import MxportError  # noqa: E402
-from ._export import export, optimize  # noqa: E402
+
+if _MXNET:
+    from ._export import export, optimize
+else:
+    from ._without_mxnet import export, optimize
 from ._files import read_signature  # noqa: E402
 from ._images import decode_image, read_image  # noqa: E402
 from ._load import load, load_module  # noqa: E402

@@ -108,15 +108,46 @@ def mxnet_failed_before(error):
     )
 
 
-def mxnet_missing():
-    """The error for ``import mxnet`` finding no MXNet: on Python 3.13 the mxport package does not depend on it (pip
-    would build numpy 1.26 from source to honour MXNet's numpy<2), so MXNet is installed on its own."""
-    from ._errors import MxportError
+def mxnet_wheel_here():
+    """Whether MXNet 1.9.1 has a wheel that mxport runs on for this Python: Linux x86-64, Python 3.10 to 3.13 (the
+    environment marker of the package's mxnet requirement; spec/RUNTIME.md section 8)."""
+    import platform
 
-    return MxportError(
-        "LIBRARY_NOT_FOUND",
-        "MXNet is not installed in this Python "
-        f"({sys.version_info.major}.{sys.version_info.minor}). Fix: pip install --no-deps mxnet==1.9.1 "
-        "(--no-deps: MXNet declares numpy<2, which has no wheel for Python 3.13; mxport restores what MXNet 1.9.1 "
-        "needs from numpy 2)",
-    )
+    return sys.platform == "linux" and platform.machine() == "x86_64" and sys.version_info < (3, 14)
+
+
+def mxnet_missing(call="import mxport", instead=None):
+    """LIBRARY_NOT_FOUND for ``call``, which runs on MXNet, where MXNet is not installed (spec/RUNTIME.md section
+    8). The fix names the install command where MXNet 1.9.1 has a wheel mxport runs on (on Python 3.13 without its
+    declared dependencies: its numpy<2 has no wheel there, mxport restores what MXNet needs from numpy 2), then
+    what runs without MXNet: ``instead``, an ``(argument, value, after)`` the call takes (``("engine",
+    "onnxruntime", ...)``), else the ONNX engines on an ``.onnx`` file."""
+    import platform
+
+    from ._errors import Fix, MxportError
+
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if not mxnet_wheel_here():
+        before = (
+            f"MXNet 1.9.1 has no wheel mxport runs on for {platform.system()} {platform.machine()} with Python {python} "
+            "(only Linux x86-64, Python 3.10 to 3.13), so "
+        )
+    elif sys.version_info >= (3, 13):
+        before = (
+            "pip install --no-deps mxnet==1.9.1 (--no-deps: MXNet declares numpy<2, which has no wheel for Python "
+            f"{python}; mxport restores what MXNet 1.9.1 needs from numpy 2), or "
+        )
+    else:
+        before = "pip install mxnet==1.9.1, or "
+    problem = f"{call} runs on MXNet, which is not installed in this Python ({python})"
+    if instead is None:
+        return MxportError("LIBRARY_NOT_FOUND", problem, Fix.text(before + WITHOUT_MXNET))
+    name, value, after = instead
+    return MxportError("LIBRARY_NOT_FOUND", problem, Fix.argument(name, value, before=before, after=after))
+
+
+# what the fix of mxnet_missing says runs without MXNet, when the call itself has no argument for it
+WITHOUT_MXNET = (
+    "without MXNet run an ONNX file that mxport.export_onnx wrote where MXNet is installed: "
+    "mxport.load('model.onnx', engine='onnxruntime') (or 'openvino')"
+)

@@ -9,7 +9,7 @@ from mxnet import gluon
 from . import _graph, _mx, _optimize, _write
 from ._errors import MxportError
 from ._files import as_specs, read_signature
-from ._load import open_model
+from ._blocks import open_model
 from ._rules import metadata_problem, name_problem
 from ._signature import Signature
 from ._trace import _symbolic, _trace

@@ -8,6 +8,7 @@ libmxnet, for the ONNX engines, by the same rules (section 4, rules 11-12).
 
 import os
 
+from . import _threads
 from ._errors import MxportError, native_message
 
 _FIX = "give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it with any image tool"
@@ -19,7 +20,7 @@ MAX_PIXELS = (2**31 - 1 - 8) // 3
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 
 
-def read_image(path, max_pixels=MAX_PIXELS, decoder="mxnet"):
+def read_image(path, max_pixels=MAX_PIXELS, decoder=None):
     """Read and decode an image file into uint8 ``[1, height, width, 3]``, RGB (an ``mx.nd.NDArray``).
 
     >>> pixels = mxport.read_image("images/cat.jpg")         # uint8 (1, 300, 451, 3); Java's Images.read: same bytes
@@ -29,7 +30,8 @@ def read_image(path, max_pixels=MAX_PIXELS, decoder="mxnet"):
     byte, CMYK JPEG is converted by OpenCV; a truncated JPEG decodes (its missing part as libjpeg fills it); a PNG
     whose header chunks libpng cannot read is refused (libmxnet would return memory it never wrote).
 
-    ``decoder="mxnet"`` (the default and the reference) runs libmxnet's OpenCV; ``decoder="pillow"`` runs Pillow
+    ``decoder="mxnet"`` (the default where MXNet is installed, and the reference) runs libmxnet's OpenCV;
+    ``decoder="pillow"`` (the default where MXNet is not installed, spec/RUNTIME.md section 8) runs Pillow
     (libjpeg-turbo, zlib: ``pip install pillow``) by the same rules and returns a ``numpy.ndarray``, for models
     loaded with ``engine="onnxruntime"`` or ``"openvino"``. Both gave the same bytes on every file of the image
     corpus; a truncated JPEG is filled as libjpeg fills it (spec/RUNTIME.md section 4, rules 9 and 11).
@@ -52,7 +54,7 @@ def read_image(path, max_pixels=MAX_PIXELS, decoder="mxnet"):
     return _decode(data, path, max_pixels, decoder)
 
 
-def decode_image(data, max_pixels=MAX_PIXELS, decoder="mxnet"):
+def decode_image(data, max_pixels=MAX_PIXELS, decoder=None):
     """Decode an encoded image (the bytes of a JPEG or PNG file) into uint8 ``[1, height, width, 3]``, RGB.
 
     >>> with open("images/cat.jpg", "rb") as f:
@@ -213,8 +215,16 @@ DECODERS = ("mxnet", "pillow")
 
 
 def _decode(data, what, max_pixels, decoder):
+    chosen = decoder is None
+    if chosen:  # MXNet's where it is installed; Pillow where not (spec/RUNTIME.md section 8)
+        decoder = "mxnet" if _threads.mxnet_here() else "pillow"
     if decoder not in DECODERS:
         raise MxportError("INVALID_ARGUMENT", f"decoder={decoder!r}: give one of {list(DECODERS)}")
+    if decoder == "mxnet":
+        _threads.need_mxnet(
+            "decoding with decoder='mxnet'",
+            ("decoder", "pillow", " (the same pixels on every file tested, spec/RUNTIME.md section 4 rule 11)"),
+        )
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
         raise MxportError("INVALID_ARGUMENT", f"max_pixels must be an integer >= 1, got {max_pixels!r}")
     if len(data) == 0:
@@ -228,7 +238,7 @@ def _decode(data, what, max_pixels, decoder):
         if declared is not None and declared[0] * declared[1] > limit:  # refused before MXNet allocates for it
             raise _too_large(what, declared[0], declared[1], max_pixels)
     if decoder == "pillow":
-        return _decode_pillow(data, what, max_pixels)
+        return _decode_pillow(data, what, max_pixels, chosen)
     if data[:2] == b"\xff\xd8":
         image, shape, problem = _cvimdecode(*jpeg_for_decoder(data))
     else:
@@ -249,12 +259,16 @@ def _decode(data, what, max_pixels, decoder):
     return image.expand_dims(0)
 
 
-def _decode_pillow(data, what, max_pixels):
+def _decode_pillow(data, what, max_pixels, chosen=False):
     try:
         from . import _pillow_images
     except ImportError:
         raise MxportError(
-            "INVALID_ARGUMENT", "decoder='pillow' needs Pillow: pip install pillow (or the extra mxport[onnxruntime])"
+            "INVALID_ARGUMENT",
+            "MXNet is not installed, so images are decoded with Pillow (decoder='pillow'), which is not installed "
+            "either: pip install pillow (or the extra mxport[onnxruntime])"
+            if chosen
+            else "decoder='pillow' needs Pillow: pip install pillow (or the extra mxport[onnxruntime])",
         ) from None
     return _pillow_images.decode(
         data,

@@ -45,9 +45,49 @@ class Decision:
         return f"Decision(count={self.count!r}, reason={self.reason!r}, spin={self.spin!r}, workers={self.workers!r})"
 
 
+NO_MXNET = "no_mxnet"  # the outcome where MXNet is not installed (spec/RUNTIME.md section 8)
+
+
 def decision():
     """The rule's decision for this process (``import mxport`` made it)."""
     return _decision
+
+
+def start():
+    """What ``import mxport`` does first: where MXNet is installed, imports it (rules 3 and 7) and decides rule 4
+    before the caller's first operator; where it is not, decides without it, and the calls that run on MXNet
+    raise LIBRARY_NOT_FOUND naming the fix (spec/RUNTIME.md section 8). Returns whether MXNet is here."""
+    if mxnet_installed():
+        apply_once(spin=import_mxnet())
+        return True
+    apply_once(mxnet=False)
+    return False
+
+
+def mxnet_installed():
+    """Whether ``import mxnet`` finds a package (imported or not): asked of the finders behind the start-up hook's
+    own (which would remove itself if asked), so nothing is imported or changed."""
+    if "mxnet" in sys.modules:
+        return sys.modules["mxnet"] is not None  # None: imports of it are blocked
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if type(finder).__name__ != "MxnetFinder" and find is not None and find("mxnet", None) is not None:
+            return True
+    return False
+
+
+def mxnet_here():
+    """Whether this process runs on MXNet: False where ``import mxport`` found it not installed."""
+    return _decision is None or _decision.outcome != NO_MXNET
+
+
+def need_mxnet(call, instead=None):
+    """For ``call``, which runs on MXNet: LIBRARY_NOT_FOUND naming the fix where MXNet is not installed
+    (``_compat.mxnet_missing``; ``instead`` is the call's own argument that runs without it)."""
+    if not mxnet_here():
+        from ._compat import mxnet_missing
+
+        raise mxnet_missing(call, instead)
 
 
 def import_mxnet():
@@ -161,14 +201,19 @@ def wanted_count():
         return os.cpu_count() or 1
 
 
-def apply_once(spin=None):
-    """Decides rule 4 once per process and returns the Decision."""
+def apply_once(spin=None, mxnet=True):
+    """Decides rule 4 once per process and returns the Decision (``mxnet=False``: MXNet is not installed, no
+    engine worker to set; the settings are still checked, and the ONNX engines read the count)."""
     global _decision
     with _lock:
         if _decision is not None:
             return _decision
         workers = _workers
         asked = {"requested_workers": wanted_workers()}
+        if not mxnet:
+            asked["requested"] = wanted_count()
+            _decision = Decision(None, "MXNet is not installed", None, 0, NO_MXNET, **asked)
+            return _decision
         if any(os.environ.get(v) for v in USER_VARIABLES):
             _decision = Decision(None, "the environment sets the thread count", spin, workers, "environment", **asked)
             return _decision

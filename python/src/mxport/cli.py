@@ -80,7 +80,10 @@ def _load(args, signature_only=False):
     if signature_only and args.input_spec is None and args.epoch is None:
         return mxport.read_signature(args.prefix)
     if signature_only:
-        from ._load import open_model
+        from . import _threads
+
+        _threads.need_mxnet("mxport inspect of an old model")  # MXNet infers its outputs
+        from ._blocks import open_model
 
         return open_model(args.prefix, **old).signature
     engine = getattr(args, "engine", "mxnet")
@@ -124,6 +127,10 @@ def _read_input(path, spec, args):
             f"'{spec.name}' takes {spec.dtype} [{','.join(map(str, spec.shape))}] ({spec.layout or 'layout unknown'}):"
             f" {fix}",
         )
+    from . import _threads
+
+    if not _threads.mxnet_here():
+        return _read_image_without_mxnet(path, spec)
     import mxnet as mx
 
     try:
@@ -142,6 +149,22 @@ def _read_input(path, spec, args):
             )
             image = mx.image.imresize(mx.nd.array(image, dtype="uint8"), width, height).asnumpy()
     return image[np.newaxis].astype(spec.dtype)
+
+
+def _read_image_without_mxnet(path, spec):
+    """An image for an ONNX engine where MXNet is not installed: decoded by Pillow (spec/RUNTIME.md section 8), not
+    resized (MXNet resizes)."""
+    from ._images import read_image
+
+    image = read_image(path)
+    height, width = (spec.shape[1], spec.shape[2]) if spec.layout == "NHWC" else (-1, -1)
+    if height not in (-1, image.shape[1]) or width not in (-1, image.shape[2]):
+        raise MxportError(
+            "LIBRARY_NOT_FOUND",
+            f"--input {path} is {image.shape[2]}x{image.shape[1]} and the model takes {width}x{height}: resizing "
+            "runs on MXNet, which is not installed; give an image of that size, or a .npy array",
+        )
+    return image.astype(spec.dtype)
 
 
 def _check_top(top, classes, name):
@@ -167,7 +190,7 @@ def _predict(args):
     outputs = outputs if isinstance(outputs, list) else [outputs]
     np.set_printoptions(precision=6, suppress=True, threshold=40)
     for spec, out in zip(sig.outputs, outputs):
-        values = out.asnumpy()
+        values = out.asnumpy() if hasattr(out, "asnumpy") else out  # numpy from an ONNX engine without MXNet
         print(f"{spec.name}: {values.dtype}{list(values.shape)}")
         if values.ndim == 2 and (args.top is not None or values.shape[1] > 5):
             _check_top(args.top, values.shape[1], spec.name)

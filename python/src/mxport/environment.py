@@ -25,7 +25,7 @@ from . import _threads
 
 __all__ = ["Applied", "applied", "threads", "engine_workers", "library_path", "onnx_threads"]
 
-OUTCOMES = ("environment", "applied", "already_set", "not_applied")
+OUTCOMES = ("environment", "applied", "already_set", "not_applied", "no_mxnet")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,9 @@ class Applied:
     ``outcome`` is one of ``environment`` (``OMP_NUM_THREADS`` or ``MXNET_OMP_MAX_THREADS`` is set: nothing
     changed), ``applied`` (set on new engine workers), ``already_set`` (the workers had the count, e.g. from Java
     in this process), ``not_applied`` (MXNet had run operators with another count: left alone, with a warning
-    naming the fix). ``threads`` is each worker's OpenMP count as mxport left it (None when it changed nothing);
+    naming the fix), ``no_mxnet`` (MXNet is not installed: no worker, ``engine_workers`` 0; the ONNX engines
+    compute with ``onnx_threads()``, spec/RUNTIME.md section 8). ``threads`` is each worker's OpenMP count as
+    mxport left it (None when it changed nothing);
     ``requested_threads`` what it was asked for, all workers together (None when the environment decides).
     """
 
@@ -70,12 +72,12 @@ def threads():
 
 
 def engine_workers():
-    """MXNet's CPU engine workers in this process: how many blocks compute at once."""
+    """MXNet's CPU engine workers in this process: how many blocks compute at once (0 without MXNet)."""
     return _threads.decision().workers
 
 
 def library_path():
-    """The path of the libmxnet.so this process runs on."""
+    """The path of the libmxnet.so this process runs on (None without MXNet)."""
     return _threads._mapped("libmxnet")
 
 

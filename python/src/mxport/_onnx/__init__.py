@@ -35,11 +35,15 @@ def require(module, what):
 
 
 def onnx_model(prefix, load_transforms=True):
-    """The ONNX ModelProto of the mxport model at ``prefix`` (the whole graph, or the network alone)."""
+    """The ONNX ModelProto of the mxport model at ``prefix`` (the whole graph, or the network alone). MXNet reads
+    the params, so this runs where MXNet is installed (spec/RUNTIME.md section 8)."""
+    from .. import _threads
+
+    _threads.need_mxnet("converting an mxport model to ONNX (mxport.export_onnx, or mxport.load of a model prefix)")
     onnx = require("onnx", "ONNX export")
     from onnx import helper
     from .. import _graph
-    from .._load import open_model
+    from .._blocks import open_model
     from ._convert import IR_VERSION, OPSET, convert_graph
     from ._float import float_graph
 
@@ -200,6 +204,10 @@ def model_bytes(source, load_transforms):
                 ),
             )
         return data, sig, whole
+    if path and path.endswith(".onnx") and not os.path.lexists(path) and not os.path.lexists(path + "-symbol.json"):
+        raise MxportError(
+            "MODEL_NOT_FOUND", f"{path} does not exist: give the path of an ONNX file mxport.export_onnx wrote"
+        )
     proto = onnx_model(source, load_transforms)
     sig, whole, _ = contract(proto)
     return proto.SerializeToString(), sig, whole

@@ -1,9 +1,11 @@
 """The ONNX Runtime and OpenVINO engines: the model's ONNX graph (spec/FORMAT.md section 13) behind the call of
-mxport's Gluon block, with the same input checks and error codes first."""
+mxport's Gluon block, with the same input checks and error codes first. MXNet is not needed here: where it is
+installed (``import mxport`` imported it) outputs are NDArrays as a block's, where it is not numpy arrays
+(spec/RUNTIME.md section 8)."""
 
+import sys
 import threading
 
-import mxnet as mx
 import numpy as np
 
 from .._errors import Fix, MxportError, native_message
@@ -21,9 +23,9 @@ class EngineModel:
     >>> prob = model(np.zeros((1, 64, 64, 3), np.uint8))          # as a block: numpy or NDArray in, NDArray out
     >>> model.signature                                           # what it takes and gives
 
-    Called like :class:`MxportBlock`: inputs in signature order or by name; one output as an NDArray, several
-    as a list. Inputs are checked against ``signature`` before the engine runs (the codes of FORMAT.md 6).
-    ``engine`` names the engine; ``onnx`` is the ONNX model's bytes it runs.
+    Called like :class:`MxportBlock`: inputs in signature order or by name; one output as an NDArray (a numpy
+    array where MXNet is not installed), several as a list. Inputs are checked against ``signature`` before the
+    engine runs (the codes of FORMAT.md 6). ``engine`` names the engine; ``onnx`` is the ONNX model's bytes it runs.
     """
 
     engine = None
@@ -35,8 +37,9 @@ class EngineModel:
 
     def __call__(self, x, *args):
         given = x if isinstance(x, dict) and not args else (x,) + args
+        mx = sys.modules.get("mxnet")  # imported by `import mxport` where installed
         arrays = [
-            np.ascontiguousarray(a.asnumpy() if isinstance(a, mx.nd.NDArray) else np.asarray(a))
+            np.ascontiguousarray(a.asnumpy() if mx is not None and isinstance(a, mx.nd.NDArray) else np.asarray(a))
             for a in check_inputs(self.signature, given)
         ]
         feed = {s.name: a for s, a in zip(self.signature.inputs, arrays)}
@@ -46,7 +49,8 @@ class EngineModel:
             raise
         except Exception as e:  # noqa: BLE001 - the engine's own failure, whatever its type
             raise MxportError("NATIVE_ERROR", f"{self.engine} failed: {native_message(e)}") from None
-        outs = [mx.nd.array(o, dtype=o.dtype) for o in outs]
+        if mx is not None:
+            outs = [mx.nd.array(o, dtype=o.dtype) for o in outs]
         return outs[0] if len(outs) == 1 else outs
 
     def __repr__(self):
@@ -103,7 +107,8 @@ def load(source, engine, load_transforms=True, ctx=None, inputs=None, epoch=None
     ``.onnx`` file written by mxport.export_onnx) on ONNX Runtime or OpenVINO."""
     if engine not in ENGINES:
         raise MxportError("INVALID_ARGUMENT", f"engine={engine!r}: give one of {list(ENGINES)}")
-    if ctx is not None and (not isinstance(ctx, mx.Context) or ctx.device_type != "cpu"):
+    mx = sys.modules.get("mxnet")
+    if ctx is not None and (mx is None or not isinstance(ctx, mx.Context) or ctx.device_type != "cpu"):
         raise MxportError(
             "INVALID_ARGUMENT", f"engine='{engine}' runs on the CPU (got ctx={ctx!r:.100})", Fix.drop(("ctx", ctx))
         )
