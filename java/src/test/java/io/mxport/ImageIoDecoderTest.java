@@ -1,0 +1,218 @@
+package io.mxport;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageTypeSpecifier;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.ImageWriter;
+import javax.imageio.metadata.IIOMetadata;
+import javax.imageio.stream.ImageOutputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
+
+/**
+ * {@code Images.Decoder.IMAGEIO} (spec/RUNTIME.md section 4, rules 11-12): on every file of the image corpus
+ * ({@code integration_tests/image_corpus.py}, run by {@code $MXPORT_PYTHON}, with its reference decodes by libmxnet's
+ * {@code _cvimdecode}) it gives libmxnet's values, every one, or libmxnet's error code; on spec/image_cases the code
+ * and text every runtime gives. libmxnet is not loaded by this decoder.
+ */
+class ImageIoDecoderTest {
+    private static Path corpus;
+
+    @BeforeAll
+    static void writeTheCorpus() throws Exception {
+        corpus = Files.createTempDirectory("mxport-image-corpus-");
+        TestSupport.run(
+                List.of(
+                        TestSupport.python(),
+                        TestSupport.root()
+                                .resolve("integration_tests")
+                                .resolve("image_corpus.py")
+                                .toString(),
+                        corpus.toString(),
+                        "--npy"),
+                600);
+    }
+
+    @AfterAll
+    static void removeTheCorpus() throws IOException {
+        if (corpus != null) {
+            try (Stream<Path> files = Files.list(corpus)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(corpus);
+        }
+    }
+
+    private static JsonNode reference() throws IOException {
+        return new ObjectMapper().readTree(corpus.resolve("reference.json").toFile());
+    }
+
+    @Test
+    void everyCorpusFileGivesLibmxnetsValuesOrItsCode() throws Exception {
+        JsonNode reference = reference();
+        List<String> names = new ArrayList<>();
+        reference.fieldNames().forEachRemaining(names::add);
+        assertTrue(names.size() >= 30, "too few corpus files: " + names);
+        TreeMap<String, String> report = new TreeMap<>();
+        List<String> failures = new ArrayList<>();
+        for (String name : names) {
+            byte[] data = Files.readAllBytes(corpus.resolve(name));
+            JsonNode want = reference.get(name);
+            if (want.has("error")) {
+                MxportException e = assertThrows(
+                        MxportException.class,
+                        () -> Images.decode(data, Images.MAX_PIXELS, Images.Decoder.IMAGEIO),
+                        name);
+                if (!e.getCode().equals(want.get("error").asText())) {
+                    failures.add(name + ": " + e.getMessage() + "; libmxnet: " + want);
+                }
+                report.put(name, "refused " + e.getCode());
+                continue;
+            }
+            NDArray ref = Npy.read(corpus.resolve(name + ".npy"));
+            NDArray got;
+            try {
+                got = Images.decode(data, Images.MAX_PIXELS, Images.Decoder.IMAGEIO);
+            } catch (MxportException e) {
+                failures.add(name + ": " + e.getMessage() + "; libmxnet decodes it");
+                continue;
+            }
+            if (!got.getShape().equals(ref.getShape())) {
+                failures.add(name + ": shape " + got.getShape() + ", libmxnet's " + ref.getShape());
+                continue;
+            }
+            byte[] g = got.toByteArray();
+            byte[] r = ref.toByteArray();
+            int differ = 0;
+            int worst = 0;
+            for (int i = 0; i < r.length; i++) {
+                int d = Math.abs((g[i] & 0xFF) - (r[i] & 0xFF));
+                differ += d == 0 ? 0 : 1;
+                worst = Math.max(worst, d);
+            }
+            report.put(name, r.length + " values, " + differ + " differ, max " + worst);
+            if (differ > 0) {
+                failures.add(
+                        name + ": " + differ + " of " + r.length + " values differ from libmxnet's, by up to " + worst);
+            }
+        }
+        report.forEach(
+                (k, v) -> System.out.println("IMAGEIO " + System.getProperty("java.version") + " " + k + ": " + v));
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+    }
+
+    /** The demo photo written by the JDK's JPEG writer with these luma sampling factors (chroma 1x1). */
+    private static byte[] jpegSampled(int h, int v) throws IOException {
+        BufferedImage src = ImageIO.read(
+                TestSupport.root().resolve("demo").resolve("cat.jpg").toFile());
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+        ImageWriteParam param = writer.getDefaultWriteParam();
+        param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+        param.setCompressionQuality(0.9f);
+        IIOMetadata metadata = writer.getDefaultImageMetadata(new ImageTypeSpecifier(src), param);
+        Element root = (Element) metadata.getAsTree("javax_imageio_jpeg_image_1.0");
+        NodeList components = root.getElementsByTagName("componentSpec");
+        for (int c = 0; c < components.getLength(); c++) {
+            ((Element) components.item(c)).setAttribute("HsamplingFactor", c == 0 ? "" + h : "1");
+            ((Element) components.item(c)).setAttribute("VsamplingFactor", c == 0 ? "" + v : "1");
+        }
+        metadata.setFromTree("javax_imageio_jpeg_image_1.0", root);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ImageOutputStream stream = ImageIO.createImageOutputStream(out)) {
+            writer.setOutput(stream);
+            writer.write(null, new IIOImage(src, null, metadata), param);
+        }
+        writer.dispose();
+        return out.toByteArray();
+    }
+
+    @Test
+    void everySubsamplingButFourFourZeroGivesLibmxnetsValues() throws IOException {
+        for (int[] hv : new int[][] {{1, 1}, {2, 1}, {2, 2}, {4, 1}}) {
+            byte[] jpeg = jpegSampled(hv[0], hv[1]);
+            NDArray want = Images.decode(jpeg, Images.MAX_PIXELS, Images.Decoder.MXNET);
+            TestSupport.assertMeaningful(want, "libmxnet's decode");
+            NDArray got = Images.decode(jpeg, Images.MAX_PIXELS, Images.Decoder.IMAGEIO);
+            assertEquals(want.getShape(), got.getShape());
+            assertArrayEquals(want.toByteArray(), got.toByteArray(), "luma sampled " + hv[0] + "x" + hv[1]);
+        }
+    }
+
+    @Test
+    void fourFourZeroIsRefusedNamingLibmxnetsDecoder() throws IOException {
+        byte[] jpeg = jpegSampled(1, 2); // chroma halved vertically only: libjpeg builds upsample it differently
+        assertEquals(
+                new Shape(1, 300, 451, 3),
+                Images.decode(jpeg, Images.MAX_PIXELS, Images.Decoder.MXNET).getShape());
+        MxportException e = assertThrows(
+                MxportException.class, () -> Images.decode(jpeg, Images.MAX_PIXELS, Images.Decoder.IMAGEIO));
+        assertEquals("INVALID_ARGUMENT", e.getCode());
+        assertEquals(
+                "[INVALID_ARGUMENT] cannot decode " + jpeg.length + " bytes as an image: it is a JPEG with 4:4:0 chroma"
+                        + " subsampling (halved vertically only), which the JDK's libjpeg upsamples differently from"
+                        + " libmxnet's (values up to 9 of 255 apart); decode it with Images.Decoder.MXNET (libmxnet),"
+                        + " or save it again with 4:2:0 or 4:4:4 subsampling",
+                e.getMessage());
+    }
+
+    @Test
+    void libmxnetsDecoderIsTheDefaultAndTheDecoderIsChecked() {
+        assertEquals(Images.Decoder.MXNET, Images.defaultDecoder()); // no model on another engine in this JVM
+        MxportException e =
+                assertThrows(MxportException.class, () -> Images.decode(new byte[] {1}, Images.MAX_PIXELS, null));
+        assertEquals("INVALID_ARGUMENT", e.getCode());
+        assertTrue(e.getMessage().contains("Images.Decoder.IMAGEIO"), e.getMessage());
+    }
+
+    static Stream<JsonNode> cases() throws IOException {
+        return ImageLimitTest.cases();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void eachImageCaseGivesItsCodeAndText(JsonNode c) throws Exception {
+        Path cases = TestSupport.root().resolve("spec").resolve("image_cases");
+        byte[] data = Files.readAllBytes(cases.resolve(c.get("file").asText()));
+        long limit = c.get("max_pixels").isNull()
+                ? Images.MAX_PIXELS
+                : c.get("max_pixels").asLong();
+        if (c.get("code").asText().equals("OK")) {
+            NDArray pixels = Images.decode(data, limit, Images.Decoder.IMAGEIO);
+            int[] shape = new int[c.get("shape").size()];
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = c.get("shape").get(i).asInt();
+            }
+            assertArrayEquals(shape, pixels.getShape().toArray());
+            assertEquals(c.get("sha256").asText(), ModelFiles.sha256(pixels.toByteArray()));
+            return;
+        }
+        MxportException e =
+                assertThrows(MxportException.class, () -> Images.decode(data, limit, Images.Decoder.IMAGEIO));
+        assertEquals(c.get("code").asText(), e.getCode());
+        assertEquals("[" + c.get("code").asText() + "] " + c.get("message").asText(), e.getMessage());
+    }
+}
