@@ -74,7 +74,7 @@ JAVA_RUN = [
     "Environment",
 ]
 # the JVM's decoder without libmxnet (spec/RUNTIME.md section 4, rule 11): pure Java
-JAVA_WITHOUT_LIBMXNET = ["ImageIoDecoder", "JpegMarkers", "DecodedImage"]
+JAVA_WITHOUT_LIBMXNET = ["ImageIoDecoder", "JpegMarkers", "ExifOrientation", "DecodedImage"]
 NATIVE_WORDS = ["com.sun.jna", "Native.load", "Native.register", "System.load", "System.loadLibrary"]
 
 

@@ -58,11 +58,18 @@ final class ImageIoDecoder {
             if (JpegMarkers.isVerticallySubsampledOnly(encoded)) {
                 return DecodedImage.failed(VERTICAL_ONLY);
             }
+            boolean[] warned = {false}; // libjpeg's warnings: data missing or damaged, filled by libjpeg
+            reader.addIIOReadWarningListener((source, warning) -> warned[0] = true);
             Raster raster;
             try {
                 raster = reader.readRaster(0, null);
             } catch (Exception e) {
                 return DecodedImage.failed(DecodedImage.DAMAGED);
+            }
+            // a baseline file cut short decodes as libjpeg fills it, the same in every libjpeg (rule 9); a progressive
+            // one's missing scans are smoothed over, and each libjpeg build smooths its own way
+            if (warned[0] && JpegMarkers.isProgressive(encoded)) {
+                return DecodedImage.failed(PROGRESSIVE_INCOMPLETE);
             }
             if (width < 1 || height < 1 || raster.getWidth() != width || raster.getHeight() != height) {
                 return DecodedImage.failed(DecodedImage.DAMAGED);
@@ -71,7 +78,7 @@ final class ImageIoDecoder {
             if (rgb == null) {
                 return DecodedImage.failed(DecodedImage.DAMAGED);
             }
-            int orientation = JpegMarkers.isJfif(encoded) ? 1 : JpegMarkers.exifOrientation(encoded);
+            int orientation = JpegMarkers.isJfif(encoded) ? 1 : ExifOrientation.of(data); // what OpenCV reads
             return orient(rgb, height, width, orientation);
         } finally {
             reader.dispose();
@@ -81,6 +88,10 @@ final class ImageIoDecoder {
     static final String VERTICAL_ONLY = "it is a JPEG with 4:4:0 chroma subsampling (halved vertically only), which"
             + " the JDK's libjpeg upsamples differently from libmxnet's (values up to 9 of 255 apart); decode it with"
             + " Images.Decoder.MXNET (libmxnet), or save it again with 4:2:0 or 4:4:4 subsampling";
+
+    static final String PROGRESSIVE_INCOMPLETE = "it is a progressive JPEG cut short or damaged, whose missing part"
+            + " each libjpeg build smooths its own way (the JDK's would not give libmxnet's values); decode it with"
+            + " Images.Decoder.MXNET (libmxnet), or give the whole, undamaged file";
 
     private static final int SCALEBITS = 16;
     private static final int ONE_HALF = 1 << (SCALEBITS - 1);

@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * What a JPEG's markers before its scan say, read as libjpeg reads them: its colour space (jdapimin.c
- * default_decompress_parms), whether it is JFIF, its EXIF orientation. {@link ImageIoDecoder} converts libjpeg's
+ * default_decompress_parms), whether it is JFIF, whether it is 4:4:0. {@link ImageIoDecoder} converts libjpeg's
  * stored samples with these answers, as libjpeg and OpenCV inside libmxnet would.
  */
 final class JpegMarkers {
@@ -87,6 +87,38 @@ final class JpegMarkers {
         }
     }
 
+    /** Whether the frame header is a progressive one (SOF2, SOF6, SOF10, SOF14). */
+    static boolean isProgressive(byte[] b) {
+        int marker = frameMarker(b);
+        return marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE;
+    }
+
+    /** The first frame header's marker (SOFn) before the scan, or -1. */
+    private static int frameMarker(byte[] b) {
+        for (int i = 2; i + 4 <= b.length; ) {
+            if ((b[i] & 0xFF) != 0xFF) {
+                return -1;
+            }
+            int marker = b[i + 1] & 0xFF;
+            if (marker == 0xFF) {
+                i++;
+                continue;
+            }
+            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+                i += 2;
+                continue;
+            }
+            if (marker == 0xDA || marker == 0xD9) {
+                return -1;
+            }
+            if (isFrame(marker)) {
+                return marker;
+            }
+            i += 2 + u16(b, i + 2);
+        }
+        return -1;
+    }
+
     /**
      * Whether a component is subsampled vertically only, by two (4:4:0): libjpeg-turbo 2.0.2 (libmxnet's) upsamples
      * it with its own h1v2 filter, IJG libjpeg 6b replicates rows and later libjpeg-turbo releases round differently,
@@ -138,62 +170,6 @@ final class JpegMarkers {
         return out;
     }
 
-    /**
-     * The orientation (EXIF tag 0x0112) of the first APP1 {@code Exif} segment before the scan, or 1 when there is
-     * none or it cannot be read.
-     */
-    static int exifOrientation(byte[] b) {
-        for (int i = 2; i + 4 <= b.length; ) {
-            if ((b[i] & 0xFF) != 0xFF) {
-                return 1;
-            }
-            int marker = b[i + 1] & 0xFF;
-            if (marker == 0xFF) {
-                i++;
-                continue;
-            }
-            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
-                i += 2;
-                continue;
-            }
-            if (marker == 0xDA || marker == 0xD9) {
-                return 1;
-            }
-            int length = u16(b, i + 2);
-            int data = i + 4;
-            if (marker == 0xE1 && data + length - 2 <= b.length && length >= 8 && text(b, data, "Exif\0\0")) {
-                return tiffOrientation(b, data + 6, data + length - 2);
-            }
-            i += 2 + length;
-        }
-        return 1;
-    }
-
-    private static int tiffOrientation(byte[] b, int tiff, int end) {
-        if (tiff + 8 > end) {
-            return 1;
-        }
-        boolean little = b[tiff] == 'I' && b[tiff + 1] == 'I';
-        if (!little && !(b[tiff] == 'M' && b[tiff + 1] == 'M')) {
-            return 1;
-        }
-        long ifd = tiff + u32(b, tiff + 4, little);
-        if (ifd + 2 > end) {
-            return 1;
-        }
-        int count = u16(b, (int) ifd, little);
-        for (int e = 0; e < count; e++) {
-            long at = ifd + 2 + 12L * e;
-            if (at + 12 > end) {
-                return 1;
-            }
-            if (u16(b, (int) at, little) == 0x0112) {
-                return u16(b, (int) at + 8, little);
-            }
-        }
-        return 1;
-    }
-
     private static boolean isFrame(int marker) {
         return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
     }
@@ -212,15 +188,5 @@ final class JpegMarkers {
 
     private static int u16(byte[] b, int i) {
         return i + 1 < b.length ? (b[i] & 0xFF) << 8 | (b[i + 1] & 0xFF) : 0;
-    }
-
-    private static int u16(byte[] b, int i, boolean little) {
-        return little ? (b[i] & 0xFF) | (b[i + 1] & 0xFF) << 8 : u16(b, i);
-    }
-
-    private static long u32(byte[] b, int i, boolean little) {
-        return little
-                ? (long) u16(b, i + 2, true) << 16 | u16(b, i, true)
-                : (long) u16(b, i, false) << 16 | u16(b, i + 2, false);
     }
 }

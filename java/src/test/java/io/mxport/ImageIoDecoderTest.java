@@ -188,6 +188,38 @@ class ImageIoDecoderTest {
         assertTrue(e.getMessage().contains("Images.Decoder.IMAGEIO"), e.getMessage());
     }
 
+    @Test
+    void exifOrientationIsReadAsOpenCvReadsIt() throws IOException {
+        byte[] camera = Files.readAllBytes(corpus.resolve("exif6_camera.jpg")); // APP1 first: "Exif\0\0", then MM
+        assertEquals('E', camera[6]);
+        assertEquals('M', camera[13]);
+        for (int[] change : new int[][] {{6, '.'}, {13, 'L'}, {12, 'I'}}) { // OpenCV checks neither "Exif" nor "MM"
+            byte[] changed = camera.clone();
+            changed[change[0]] = (byte) change[1];
+            NDArray want = Images.decode(changed, Images.MAX_PIXELS, Images.Decoder.MXNET);
+            NDArray got = Images.decode(changed, Images.MAX_PIXELS, Images.Decoder.IMAGEIO);
+            assertEquals(want.getShape(), got.getShape(), "byte " + change[0] + " changed");
+            assertArrayEquals(want.toByteArray(), got.toByteArray(), "byte " + change[0] + " changed");
+        }
+    }
+
+    @Test
+    void aProgressiveJpegCutShortIsRefusedNamingLibmxnetsDecoder() throws IOException {
+        byte[] whole = Files.readAllBytes(corpus.resolve("progressive.jpg"));
+        byte[] cut = java.util.Arrays.copyOf(whole, whole.length / 2);
+        assertEquals(
+                new Shape(1, 61, 83, 3),
+                Images.decode(cut, Images.MAX_PIXELS, Images.Decoder.MXNET).getShape());
+        MxportException e = assertThrows(
+                MxportException.class, () -> Images.decode(cut, Images.MAX_PIXELS, Images.Decoder.IMAGEIO));
+        assertEquals(
+                "[INVALID_ARGUMENT] cannot decode " + cut.length + " bytes as an image: it is a progressive JPEG cut"
+                        + " short or damaged, whose missing part each libjpeg build smooths its own way (the JDK's would"
+                        + " not give libmxnet's values); decode it with Images.Decoder.MXNET (libmxnet), or give the"
+                        + " whole, undamaged file",
+                e.getMessage());
+    }
+
     static Stream<JsonNode> cases() throws IOException {
         return ImageLimitTest.cases();
     }
