@@ -267,8 +267,9 @@ final class ImageIoDecoder {
     }
 
     /**
-     * What libpng refuses that the JDK's reader reads: a critical chunk whose CRC is wrong, or before the image data
-     * one libpng does not know (or its end), or no image data at all. Null when the chunks are sound.
+     * What libpng refuses that the JDK's reader reads: a critical chunk whose CRC is wrong, one libpng does not know
+     * or a second IHDR (anywhere), the end before image data, no image data at all (libpng reads on to IEND after
+     * the image data; a PLTE after it is only a warning). Null when the chunks are sound.
      */
     static String pngChunkProblem(byte[] b) {
         long i = 8;
@@ -283,8 +284,9 @@ final class ImageIoDecoder {
             String type = new String(b, at + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
             boolean critical = (b[at + 4] & 0x20) == 0;
             boolean idat = type.equals("IDAT");
-            if (!data && !idat && critical && !type.equals("IHDR") && !type.equals("PLTE")) {
-                return DecodedImage.PNG_DAMAGED;
+            boolean known = idat || type.equals("PLTE") || type.equals("IEND") || type.equals("IHDR") && i == 8;
+            if (critical && !known || !data && type.equals("IEND")) { // an unknown one, IHDR again, IEND before data
+                return data ? DecodedImage.DAMAGED : DecodedImage.PNG_DAMAGED;
             }
             if (length > Integer.MAX_VALUE || i + 12 + length > b.length) {
                 return data || idat ? DecodedImage.DAMAGED : DecodedImage.PNG_DAMAGED;

@@ -14,8 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import java.util.zip.CRC32;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageTypeSpecifier;
@@ -218,6 +220,78 @@ class ImageIoDecoderTest {
                         + " not give libmxnet's values); decode it with Images.Decoder.MXNET (libmxnet), or give the"
                         + " whole, undamaged file",
                 e.getMessage());
+    }
+
+    private static byte[] chunk(String type, byte[] data) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] t = type.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        CRC32 crc = new CRC32();
+        crc.update(t);
+        crc.update(data);
+        for (long v : new long[] {data.length, -1, crc.getValue()}) {
+            if (v == -1) {
+                out.writeBytes(t);
+                out.writeBytes(data);
+                continue;
+            }
+            out.writeBytes(new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v});
+        }
+        return out.toByteArray();
+    }
+
+    /** The corpus's rgb.png (IHDR, IDAT..., IEND) with its chunk list changed: libpng's verdict on chunk order. */
+    private static byte[] rgbPng(java.util.function.Consumer<List<byte[]>> change) throws IOException {
+        byte[] png = Files.readAllBytes(corpus.resolve("rgb.png"));
+        List<byte[]> chunks = new ArrayList<>();
+        for (int i = 8; i + 12 <= png.length; ) {
+            int n = (png[i] & 0xFF) << 24 | (png[i + 1] & 0xFF) << 16 | (png[i + 2] & 0xFF) << 8 | (png[i + 3] & 0xFF);
+            chunks.add(java.util.Arrays.copyOfRange(png, i, i + 12 + n));
+            i += 12 + n;
+        }
+        change.accept(chunks);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(png, 0, 8);
+        chunks.forEach(out::writeBytes);
+        return out.toByteArray();
+    }
+
+    private static String outcome(byte[] data, Images.Decoder decoder) {
+        try {
+            return ModelFiles.sha256(
+                    Images.decode(data, Images.MAX_PIXELS, decoder).toByteArray());
+        } catch (MxportException e) {
+            return e.getMessage();
+        }
+    }
+
+    @Test
+    void pngChunksGiveLibpngsVerdict() throws IOException {
+        byte[] two = {1, 2};
+        byte[] text = "a\0b".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        Map<String, byte[]> files = new java.util.LinkedHashMap<>();
+        files.put("unknown critical chunk after IDAT", rgbPng(c -> c.add(c.size() - 1, chunk("ABCD", two))));
+        files.put("unknown critical chunk before IDAT", rgbPng(c -> c.add(1, chunk("ABCD", two))));
+        files.put("unknown ancillary chunk before IDAT", rgbPng(c -> c.add(1, chunk("zzZz", two))));
+        files.put("PLTE after IDAT", rgbPng(c -> c.add(c.size() - 1, chunk("PLTE", new byte[] {1, 2, 3}))));
+        files.put("a second IHDR", rgbPng(c -> c.add(1, c.get(0))));
+        files.put("no IEND", rgbPng(c -> c.remove(c.size() - 1)));
+        files.put("a chunk after IEND", rgbPng(c -> c.add(chunk("tEXt", text))));
+        files.put("an empty IDAT after tEXt", rgbPng(c -> {
+            c.add(c.size() - 1, chunk("tEXt", text));
+            c.add(c.size() - 1, chunk("IDAT", new byte[0]));
+        }));
+        files.put("IDAT's CRC wrong", rgbPng(c -> c.get(1)[c.get(1).length - 1] ^= 1));
+        files.put("an ancillary CRC wrong", rgbPng(c -> {
+            byte[] t = chunk("tEXt", text);
+            t[t.length - 1] ^= 1;
+            c.add(1, t);
+        }));
+        for (Map.Entry<String, byte[]> f : files.entrySet()) {
+            assertEquals(
+                    outcome(f.getValue(), Images.Decoder.MXNET),
+                    outcome(f.getValue(), Images.Decoder.IMAGEIO),
+                    f.getKey());
+        }
     }
 
     static Stream<JsonNode> cases() throws IOException {
