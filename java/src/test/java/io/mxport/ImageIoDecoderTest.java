@@ -37,7 +37,8 @@ import org.w3c.dom.NodeList;
  * {@code Images.Decoder.IMAGEIO} (spec/RUNTIME.md section 4, rules 11-12): on every file of the image corpus
  * ({@code integration_tests/image_corpus.py}, run by {@code $MXPORT_PYTHON}, with its reference decodes by libmxnet's
  * {@code _cvimdecode}) it gives libmxnet's values, every one, or libmxnet's error code; on spec/image_cases the code
- * and text every runtime gives. libmxnet is not loaded by this decoder.
+ * and text every runtime gives; on JPEGs the JDK writes at each subsampling and on crafted PNG chunk orders, what
+ * libmxnet gives in this JVM. (The ONNX Runtime module's test decodes with it in a JVM without libmxnet.)
  */
 class ImageIoDecoderTest {
     private static Path corpus;
