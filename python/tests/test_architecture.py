@@ -72,8 +72,11 @@ JAVA_RUN = [
     "ThreadRule",
     "Images",
     "ImageDecoder",
+    "ImageIoDecoder",
     "Environment",
 ]
+# the JVM's decoder without libmxnet (spec/RUNTIME.md section 4, rule 11): pure Java
+JAVA_WITHOUT_LIBMXNET = ["ImageIoDecoder", "JpegMarkers", "ExifOrientation", "DecodedImage"]
 NATIVE_WORDS = ["com.sun.jna", "Native.load", "Native.register", "System.load", "System.loadLibrary"]
 
 
@@ -145,6 +148,14 @@ def test_a_java_format_class_names_no_native_or_run_class(cls):
 def test_the_native_door_names_no_run_class(cls):
     found = _names(_code(os.path.join(CORE, cls + ".java")), JAVA_RUN)
     assert not found, f"{cls}.java uses {found}: the run layer opens the door, not the other way (rule 2)"
+
+
+@pytest.mark.parametrize("cls", JAVA_WITHOUT_LIBMXNET)
+def test_the_decoder_without_libmxnet_names_no_native_code_and_no_door(cls):
+    found = _names(
+        _code(os.path.join(CORE, cls + ".java")), JAVA_DOOR + ["ImageDecoder", "EngineWorkers"] + NATIVE_WORDS
+    )
+    assert not found, f"{cls}.java uses {found}: Images.Decoder.IMAGEIO must run without libmxnet (RUNTIME.md 4.11)"
 
 
 def test_only_the_door_binds_libmxnet_and_only_the_thread_rule_binds_libc_and_libgomp():

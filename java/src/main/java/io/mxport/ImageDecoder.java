@@ -16,30 +16,6 @@ final class ImageDecoder {
 
     private ImageDecoder() {}
 
-    /** An image that {@link #decode} decoded, or why it could not. */
-    static final class DecodedImage {
-        final int height;
-        final int width;
-        /** RGB, uint8, HWC; null when {@link #problem} says why there is none. */
-        final byte[] rgb;
-
-        final String problem;
-        /** True when the image decodes but has more pixels than allowed ({@link #height}, {@link #width} say). */
-        final boolean tooLarge;
-
-        private DecodedImage(int height, int width, byte[] rgb, String problem, boolean tooLarge) {
-            this.height = height;
-            this.width = width;
-            this.rgb = rgb;
-            this.problem = problem;
-            this.tooLarge = tooLarge;
-        }
-
-        private static DecodedImage failed(String problem) {
-            return new DecodedImage(0, 0, null, problem, false);
-        }
-    }
-
     /**
      * Decodes {@code encoded} (a JPEG or PNG, not empty) so that every pixel returned was written by the decoder
      * (spec/RUNTIME.md section 4, rules 9 and 10, as {@code mxport.decode_image} does): a JPEG goes through
@@ -56,23 +32,16 @@ final class ImageDecoder {
         }
         DecodedImage probe = run(pngHeaderForDecoder(encoded), "1", maxPixels, false);
         if (probe.problem == null && !probe.tooLarge) {
-            return DecodedImage.failed(PNG_DAMAGED);
+            return DecodedImage.failed(DecodedImage.PNG_DAMAGED);
         }
         return run(encoded, "1", maxPixels, true);
     }
 
-    static final String PNG_DAMAGED = "its PNG header is damaged (the chunks before its image data cannot be"
-            + " read); give the whole, undamaged file, e.g. save it again with any image tool";
-
     /** libmxnet's words when OpenCV decoded nothing (a header or image data it cannot read). */
     private static final String OPENCV_FAILED = "Decoding failed. Invalid image file.";
 
-    static final String DAMAGED = "it cannot be decoded (it is damaged, cut short, or a JPEG or PNG"
-            + " variant libjpeg or libpng does not read); give the whole, undamaged file, e.g. save it again with any"
-            + " image tool";
-
     private static DecodedImage failedDecoding(String problem) {
-        return DecodedImage.failed(problem != null && problem.contains(OPENCV_FAILED) ? DAMAGED : problem);
+        return DecodedImage.failed(problem != null && problem.contains(OPENCV_FAILED) ? DecodedImage.DAMAGED : problem);
     }
 
     private static final byte[] EOI = {(byte) 0xFF, (byte) 0xD9};

@@ -24,11 +24,31 @@ import java.util.List;
  * INVALID_ARGUMENT; a truncated JPEG decodes, its missing part filled as libjpeg fills it, as in Python. A damaged
  * file never gives pixels the decoder did not write (libmxnet 1.9.1 alone can: spec/RUNTIME.md section 4).
  *
+ * <p>Without libmxnet, {@link Decoder#IMAGEIO} decodes with the JDK's {@code javax.imageio} readers and MXNet's
+ * rules (every value equal to libmxnet's on the test corpus; a 4:4:0 JPEG and a progressive JPEG cut short are
+ * refused, their values being libmxnet's libjpeg's alone). {@link #read(Path)} and
+ * {@link #decode(byte[])} use it by themselves where a Predictor runs on ONNX Runtime and libmxnet is not loaded
+ * ({@link #defaultDecoder}).
+ *
  * <p>{@link #toNHWC} takes images already decoded by Java (e.g. {@code ImageIO.read}): their pixels are read as
  * sRGB through {@link BufferedImage#getRGB}, so a grayscale image's pixels differ from OpenCV's (by up to 73 of
  * 255); decode files with {@link #read} to get Python's pixels.
  */
 public final class Images {
+    /**
+     * Which decoder turns a file's bytes into pixels (spec/RUNTIME.md section 4). Both give uint8 RGB
+     * {@code [1, H, W, 3]}, make the same checks in the same order and refuse the same files with the same codes.
+     */
+    public enum Decoder {
+        /** libmxnet's {@code _cvimdecode} (OpenCV, libjpeg-turbo, libpng): the reference; loads libmxnet.so. */
+        MXNET,
+        /**
+         * The JDK's {@code javax.imageio} JPEG and PNG readers, pure Java (no libmxnet): libjpeg's samples and
+         * MXNet's conversions (grayscale, alpha, palette, 16 bits, CMYK, EXIF orientation; rules 11 and 12).
+         */
+        IMAGEIO
+    }
+
     /** The largest image {@link #read} and {@link #decode} take: 715,827,879 pixels, the most a Java array holds as RGB. */
     public static final long MAX_PIXELS = (Integer.MAX_VALUE - 8) / 3;
 
@@ -53,19 +73,7 @@ public final class Images {
      *     decodes, or is too large
      */
     public static NDArray read(Path file, long maxPixels) {
-        if (file == null) {
-            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "the image file is null");
-        }
-        byte[] data;
-        try {
-            data = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new MxportException(
-                    ErrorCode.INVALID_ARGUMENT,
-                    "cannot read the image file " + file + " (" + e
-                            + "); give the path of a readable JPEG or PNG file");
-        }
-        return decode(data, maxPixels, file.toString());
+        return read(file, maxPixels, defaultDecoder());
     }
 
     /** Decodes an encoded image (the bytes of a JPEG, PNG, ... file); see {@link #read}. */
@@ -79,10 +87,63 @@ public final class Images {
      * @throws MxportException INVALID_ARGUMENT when the bytes are empty, not an image libmxnet decodes, or too large
      */
     public static NDArray decode(byte[] encoded, long maxPixels) {
-        return decode(encoded, maxPixels, null);
+        return decode(encoded, maxPixels, null, defaultDecoder());
     }
 
-    private static NDArray decode(byte[] encoded, long maxPixels, String file) {
+    /**
+     * Reads and decodes an image file with the chosen decoder, refusing one of more than {@code maxPixels} pixels.
+     *
+     * <pre>{@code
+     * NDArray pixels = Images.read(Path.of("cat.jpg"), Images.MAX_PIXELS, Images.Decoder.IMAGEIO); // no libmxnet
+     * }</pre>
+     *
+     * @throws MxportException INVALID_ARGUMENT as {@link #read(Path, long)}, or when {@code decoder} is null
+     */
+    public static NDArray read(Path file, long maxPixels, Decoder decoder) {
+        checkDecoder(decoder);
+        if (file == null) {
+            throw new MxportException(ErrorCode.INVALID_ARGUMENT, "the image file is null");
+        }
+        byte[] data;
+        try {
+            data = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "cannot read the image file " + file + " (" + e
+                            + "); give the path of a readable JPEG or PNG file");
+        }
+        return decode(data, maxPixels, file.toString(), decoder);
+    }
+
+    /** Decodes an encoded image with the chosen decoder; see {@link #read(Path, long, Decoder)}. */
+    public static NDArray decode(byte[] encoded, long maxPixels, Decoder decoder) {
+        checkDecoder(decoder);
+        return decode(encoded, maxPixels, null, decoder);
+    }
+
+    /**
+     * The decoder {@link #read(Path)} and {@link #decode(byte[])} use: {@link Decoder#MXNET}, the reference, unless
+     * this process has opened a {@link Predictor} on another engine (ONNX Runtime) and has not loaded libmxnet.so,
+     * then {@link Decoder#IMAGEIO}, so that a program on ONNX Runtime decodes without libmxnet.
+     */
+    public static Decoder defaultDecoder() {
+        return engineWithoutMxnet && EngineWorkers.appliedIfLoaded() == null ? Decoder.IMAGEIO : Decoder.MXNET;
+    }
+
+    /** Set when a Predictor opens a model on an engine other than MXNet (it never loads libmxnet.so). */
+    static volatile boolean engineWithoutMxnet;
+
+    private static void checkDecoder(Decoder decoder) {
+        if (decoder == null) {
+            throw new MxportException(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "decoder is null: pass Images.Decoder.MXNET (libmxnet's, the reference) or Images.Decoder.IMAGEIO"
+                            + " (the JDK's, without libmxnet)");
+        }
+    }
+
+    private static NDArray decode(byte[] encoded, long maxPixels, String file, Decoder decoder) {
         String what = file == null ? (encoded == null ? "null" : encoded.length + " bytes") : file;
         if (encoded == null || encoded.length == 0) {
             throw new MxportException(
@@ -104,7 +165,8 @@ public final class Images {
                 throw tooLarge(what, declared[0], declared[1], maxPixels);
             }
         }
-        ImageDecoder.DecodedImage img = ImageDecoder.decode(encoded, limit);
+        DecodedImage img =
+                decoder == Decoder.MXNET ? ImageDecoder.decode(encoded, limit) : ImageIoDecoder.decode(encoded, limit);
         if (img.tooLarge) {
             throw tooLarge(what, img.width, img.height, maxPixels);
         }
@@ -113,7 +175,10 @@ public final class Images {
                     ErrorCode.INVALID_ARGUMENT,
                     "cannot decode " + what + " as an image: "
                             + img.problem
-                            + (ImageDecoder.PNG_DAMAGED.equals(img.problem) || ImageDecoder.DAMAGED.equals(img.problem)
+                            + (DecodedImage.PNG_DAMAGED.equals(img.problem)
+                                            || DecodedImage.DAMAGED.equals(img.problem)
+                                            || ImageIoDecoder.VERTICAL_ONLY.equals(img.problem)
+                                            || ImageIoDecoder.PROGRESSIVE_INCOMPLETE.equals(img.problem)
                                     ? ""
                                     : "; give a JPEG or PNG (what OpenCV inside libmxnet reads), e.g. convert it"
                                             + " with any image tool"));

@@ -139,6 +139,7 @@ public final class Predictor implements AutoCloseable {
         } else {
             this.model = null;
             this.engineFile = EngineModelFile.open(path, engine, loadTransforms);
+            Images.engineWithoutMxnet = true; // Images.read decodes without libmxnet unless it is loaded
             this.maxRunners = 0;
         }
     }

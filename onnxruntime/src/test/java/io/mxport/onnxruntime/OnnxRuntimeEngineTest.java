@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mxport.DType;
 import io.mxport.Engine;
 import io.mxport.Fix;
+import io.mxport.Images;
 import io.mxport.MxportException;
 import io.mxport.NDArray;
 import io.mxport.Predictor;
@@ -174,6 +175,13 @@ class OnnxRuntimeEngineTest {
     void noLibmxnetIsLoaded() throws IOException {
         try (Predictor p = new Predictor(file("model"), Engine.ONNXRUNTIME, true)) {
             p.predictWithNDArray(List.of(input("model")));
+            // with a model on ONNX Runtime and no libmxnet, Images decodes with the JDK's readers (RUNTIME.md 4.11)
+            assertEquals(Images.Decoder.IMAGEIO, Images.defaultDecoder());
+            NDArray cat = Images.read(root().resolve("demo").resolve("cat.jpg"));
+            assertEquals(new Shape(1, 300, 451, 3), cat.getShape());
+            assertEquals(
+                    shape(reference.get("model").get("output_shape")),
+                    p.predictWithNDArray(List.of(cat)).get(0).getShape());
         }
         // surefire points mxport.library.path at a file that does not exist and the module excludes the bundled
         // library: had anything opened the MXNet door, it would have failed; and no libmxnet is mapped

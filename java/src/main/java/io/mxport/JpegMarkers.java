@@ -1,0 +1,192 @@
+package io.mxport;
+
+import java.util.Arrays;
+
+/**
+ * What a JPEG's markers before its scan say, read as libjpeg reads them: its colour space (jdapimin.c
+ * default_decompress_parms), whether it is JFIF, whether it is 4:4:0. {@link ImageIoDecoder} converts libjpeg's
+ * stored samples with these answers, as libjpeg and OpenCV inside libmxnet would.
+ */
+final class JpegMarkers {
+    private JpegMarkers() {}
+
+    /** The colour spaces libjpeg stores a JPEG's samples in. */
+    enum ColourSpace {
+        GRAY,
+        YCBCR,
+        RGB,
+        CMYK,
+        YCCK
+    }
+
+    /** Whether the first segment is JFIF APP0 (bytes 6-10 {@code JFIF\0}): MXNet ignores EXIF orientation then. */
+    static boolean isJfif(byte[] b) {
+        return b.length >= 11
+                && (b[2] & 0xFF) == 0xFF
+                && (b[3] & 0xFF) == 0xE0
+                && b[6] == 'J'
+                && b[7] == 'F'
+                && b[8] == 'I'
+                && b[9] == 'F'
+                && b[10] == 0;
+    }
+
+    /**
+     * libjpeg's colour space for a JPEG of {@code components} components: a JFIF or Adobe marker decides, else the
+     * component ids (1, 2, 3: YCbCr; 'R', 'G', 'B': RGB). Null for a count OpenCV does not turn into RGB.
+     */
+    static ColourSpace colourSpace(byte[] b, int components) {
+        boolean jfif = false;
+        int adobeTransform = -1;
+        int[] ids = null;
+        for (int i = 2; i + 4 <= b.length; ) {
+            if ((b[i] & 0xFF) != 0xFF) {
+                break;
+            }
+            int marker = b[i + 1] & 0xFF;
+            if (marker == 0xFF) {
+                i++;
+                continue;
+            }
+            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+                i += 2;
+                continue;
+            }
+            if (marker == 0xDA || marker == 0xD9) {
+                break;
+            }
+            int length = u16(b, i + 2);
+            int data = i + 4;
+            int dataLength = Math.min(length - 2, b.length - data);
+            if (marker == 0xE0 && dataLength >= 14 && text(b, data, "JFIF\0")) {
+                jfif = true;
+            } else if (marker == 0xEE && dataLength >= 12 && text(b, data, "Adobe")) {
+                adobeTransform = b[data + 11] & 0xFF;
+            } else if (isFrame(marker) && dataLength >= 6) {
+                ids = frameComponents(b, data, 0);
+            }
+            i += 2 + length;
+        }
+        switch (components) {
+            case 1:
+                return ColourSpace.GRAY;
+            case 3:
+                if (jfif) {
+                    return ColourSpace.YCBCR;
+                }
+                if (adobeTransform >= 0) {
+                    return adobeTransform == 0 ? ColourSpace.RGB : ColourSpace.YCBCR;
+                }
+                return ids != null && ids.length == 3 && ids[0] == 'R' && ids[1] == 'G' && ids[2] == 'B'
+                        ? ColourSpace.RGB
+                        : ColourSpace.YCBCR;
+            case 4:
+                return adobeTransform < 0 || adobeTransform == 0 ? ColourSpace.CMYK : ColourSpace.YCCK;
+            default:
+                return null;
+        }
+    }
+
+    /** Whether the frame header is a progressive one (SOF2, SOF6, SOF10, SOF14). */
+    static boolean isProgressive(byte[] b) {
+        int marker = frameMarker(b);
+        return marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE;
+    }
+
+    /** The first frame header's marker (SOFn) before the scan, or -1. */
+    private static int frameMarker(byte[] b) {
+        for (int i = 2; i + 4 <= b.length; ) {
+            if ((b[i] & 0xFF) != 0xFF) {
+                return -1;
+            }
+            int marker = b[i + 1] & 0xFF;
+            if (marker == 0xFF) {
+                i++;
+                continue;
+            }
+            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+                i += 2;
+                continue;
+            }
+            if (marker == 0xDA || marker == 0xD9) {
+                return -1;
+            }
+            if (isFrame(marker)) {
+                return marker;
+            }
+            i += 2 + u16(b, i + 2);
+        }
+        return -1;
+    }
+
+    /**
+     * Whether a component is subsampled vertically only, by two (4:4:0): libjpeg-turbo 2.0.2 (libmxnet's) upsamples
+     * it with its own h1v2 filter, IJG libjpeg 6b replicates rows and later libjpeg-turbo releases round differently,
+     * so no other libjpeg gives libmxnet's values for it.
+     */
+    static boolean isVerticallySubsampledOnly(byte[] b) {
+        for (int i = 2; i + 4 <= b.length; ) {
+            if ((b[i] & 0xFF) != 0xFF) {
+                return false;
+            }
+            int marker = b[i + 1] & 0xFF;
+            if (marker == 0xFF) {
+                i++;
+                continue;
+            }
+            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+                i += 2;
+                continue;
+            }
+            if (marker == 0xDA || marker == 0xD9) {
+                return false;
+            }
+            int length = u16(b, i + 2);
+            if (isFrame(marker) && length >= 8) {
+                int[] h = frameComponents(b, i + 4, 1);
+                int[] v = frameComponents(b, i + 4, 2);
+                int hMax = Arrays.stream(h).max().orElse(0);
+                int vMax = Arrays.stream(v).max().orElse(0);
+                for (int c = 0; c < h.length; c++) {
+                    if (h[c] == hMax && v[c] * 2 == vMax) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+            i += 2 + length;
+        }
+        return false;
+    }
+
+    /** Per component of the frame header whose data starts at {@code data}: its id (0), H (1) or V (2) factor. */
+    private static int[] frameComponents(byte[] b, int data, int what) {
+        int n = data + 5 < b.length ? b[data + 5] & 0xFF : 0;
+        int[] out = new int[n];
+        for (int c = 0; c < n && data + 7 + 3 * c < b.length; c++) {
+            int at = data + 6 + 3 * c;
+            out[c] = what == 0 ? b[at] & 0xFF : what == 1 ? (b[at + 1] & 0xFF) >> 4 : b[at + 1] & 0x0F;
+        }
+        return out;
+    }
+
+    private static boolean isFrame(int marker) {
+        return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    }
+
+    private static boolean text(byte[] b, int at, String s) {
+        if (at + s.length() > b.length) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            if (b[at + i] != (byte) s.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int u16(byte[] b, int i) {
+        return i + 1 < b.length ? (b[i] & 0xFF) << 8 | (b[i + 1] & 0xFF) : 0;
+    }
+}
