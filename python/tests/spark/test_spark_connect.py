@@ -1,9 +1,10 @@
 """mxport.spark on Spark Connect: the same pure-PySpark transform through a Connect session.
 
-PySpark starts a local Spark Connect server for `SparkSession.builder.remote("local[1]")`; the session the
-test drives is the Connect client's (`pyspark.sql.connect`), which has no py4j gateway, so this proves that
-mxport.spark needs none. It runs in a process of its own: one process cannot hold a classic and a Connect
-session at once.
+The child starts a local Spark Connect server as `SparkSession.builder.remote("local[1]")` does (a classic
+session with the Connect plugin), but on a free port instead of the fixed 15002, so that it never meets another
+run's server; the session the test drives is the Connect client's (`pyspark.sql.connect`), which has no py4j
+gateway, so this proves that mxport.spark needs none. It runs in a process of its own: the test process holds a
+classic session.
 """
 
 import os
@@ -23,16 +24,25 @@ pytest.importorskip("grpc", reason="Spark Connect's client needs grpcio (the spa
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 SCRIPT = r"""
-import os, sys
+import os, socket, sys
 import numpy as np
 os.environ["PYSPARK_PYTHON"] = sys.executable
+from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
+from pyspark.sql.connect.session import SparkSession as ConnectSession
 import mxport
 from mxport.spark import transform
 
 prefix, inputs = sys.argv[1], sys.argv[2]
-spark = (SparkSession.builder.remote("local[1]").config("spark.ui.enabled", "false")
-         .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").getOrCreate())
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+server = SparkSession(SparkContext.getOrCreate(
+    SparkConf().setMaster("local[1]").set("spark.ui.enabled", "false")
+    .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
+    .set("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+    .set("spark.connect.grpc.binding.address", "127.0.0.1").set("spark.connect.grpc.binding.port", str(port))))
+spark = ConnectSession.builder.remote(f"sc://127.0.0.1:{port}").getOrCreate()
 assert type(spark).__module__.startswith("pyspark.sql.connect"), type(spark).__module__
 x = np.load(inputs)
 df = spark.createDataFrame([(row.tolist(),) for row in x], "x array<float>").coalesce(1)
@@ -44,6 +54,7 @@ assert np.abs(want).max() > 1e-2
 assert np.array_equal(got, want), (got, want)
 print("CONNECT OK", type(spark).__module__)
 spark.stop()
+server.stop()
 """
 
 
