@@ -173,13 +173,13 @@ $(KSERVE_VENV)/.done: serve/tests/deploy_requirements.txt
 	$(KSERVE_VENV)/bin/pip install -q --disable-pip-version-check -r serve/tests/deploy_requirements.txt
 	touch $@
 
-test-serve: models real-model serve-jar $(SERVE_VENV)/.done $(KSERVE_VENV)/.done ## mxport-serve against tritonclient (http, grpc), bad input, compressed bodies, batching, /metrics, a 15 s soak, SIGTERM (REST and gRPC); serve/deploy against KServe's schema (under two minutes)
+test-serve: models real-model serve-jar $(SERVE_VENV)/.done $(KSERVE_VENV)/.done ## mxport-serve against tritonclient (http, grpc), bad input, compressed bodies, batching, /metrics, a 5 s soak, SIGTERM (REST and gRPC); serve/deploy against KServe's schema (under two minutes)
 	$(SERVE_VENV)/bin/python -m pytest -q serve/tests/test_serve.py
 	$(KSERVE_VENV)/bin/python -m pytest -q serve/tests/test_deploy.py
 
 SOAK_SERVE_SECONDS ?= 600
 
-soak-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve for 10 minutes at 16 loopback clients mixing valid and invalid requests: no 5xx, no wrong output, RSS drift under 5 % (make test-serve runs 15 s) -> .cache/reports/soak_serve.json
+soak-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve for 10 minutes at 16 loopback clients mixing valid and invalid requests: no 5xx, no wrong output, RSS drift under 5 % (make test-serve runs 5 s) -> .cache/reports/soak_serve.json
 	$(SERVE_VENV)/bin/python serve/tests/soak.py --seconds $(SOAK_SERVE_SECONDS) --clients 16
 
 bench-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve vs the in-process Predictor vs FastAPI over mxport.load: bounded loopback load -> .cache/reports/bench_serve.json

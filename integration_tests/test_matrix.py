@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import mxnet as mx
 import numpy as np
@@ -23,8 +22,6 @@ import pytest
 import mxport
 from mxport import TensorSpec
 from conftest import REPO, JavaError, reference_and_others, select
-
-REPORT = os.path.join(REPO, ".cache", "reports")
 
 
 @pytest.fixture(scope="session")
@@ -169,40 +166,14 @@ def resnet():
 def test_resnet_on_the_demo_photo_and_a_batch_of_25(consumers, resnet):
     photo = mx.image.imread(os.path.join(REPO, "demo", "cat.jpg")).asnumpy()[np.newaxis]
     batch = np.random.RandomState(25).randint(0, 256, (25, 300, 300, 3)).astype("uint8")
-    latency = {}
     reference, others = reference_and_others(consumers)
     with reference.open(resnet) as run:
         want = {"photo": run([photo]), "batch25": run([batch])}
-        latency[reference.name] = timed(run, photo)
     assert want["photo"][0].max() > 3 / 1000 and want["photo"][0].std() > 1e-5
     for consumer in others:
         with consumer.open(resnet) as run:
             for name, arrays in (("photo", [photo]), ("batch25", [batch])):
                 compare(consumer, "demo/export_resnet.py", f"resnet18 {name}", run(arrays), want[name])
-            latency[consumer.name] = timed(run, photo)
-    os.makedirs(REPORT, exist_ok=True)
-    with open(os.path.join(REPORT, "integration-latency.json"), "w") as f:
-        json.dump(
-            {
-                "model": "resnet18 end to end",
-                "input": "demo/cat.jpg, batch 1",
-                "ms_per_sample_through_the_bridge": latency,
-            },
-            f,
-            indent=1,
-        )
-    print(
-        "\nResNet-18 e2e, demo photo, batch 1, ms per sample as seen from Python (bridge included): "
-        + ", ".join(f"{k} {v:.1f}" for k, v in latency.items())
-    )
-
-
-def timed(run, x, runs=10):
-    run([x])
-    start = time.perf_counter()
-    for _ in range(runs):
-        run([x])
-    return (time.perf_counter() - start) / runs * 1000
 
 
 @pytest.fixture(scope="session")
