@@ -135,7 +135,7 @@ class ApiTest {
 
     @Test
     void javaCutsTheGraphExactlyAsPythonDoes(@TempDir Path tmp) throws Exception {
-        String script = "import json,sys\nfrom mxport import _graph\nfrom mxport._load import open_model\n"
+        String script = "import json,sys\nfrom mxport import _graph\nfrom mxport._blocks import open_model\n"
                 + "for prefix, out in zip(sys.argv[1::2], sys.argv[2::2]):\n"
                 + "    m = open_model(prefix)\n"
                 + "    cuts = {'network': _graph.cut_network(m.graph, m.signature)}\n"
