@@ -202,7 +202,7 @@ format: setup ## apply the formatters: ruff format, Spotless for Java and Scala
 	$(VENV)/bin/ruff format .
 	$(MVN) -N spotless:apply
 
-vectors: setup ## regenerate spec/vectors, spec/params_cases and spec/image_cases deterministically
+vectors: setup spark-setup ## regenerate spec/vectors, spec/params_cases and spec/image_cases deterministically
 	$(PY) spec/tools/make_vectors.py spec/vectors
 	$(PY) spec/tools/make_params_cases.py
 	$(PY) spec/tools/make_image_cases.py

@@ -9,9 +9,15 @@ header, before MXNet allocates for it. Each case is a file and the limit to deco
 the default); `cases.json` holds what Python's `mxport.decode_image` gives: the code and message (the file
 named by its byte count, as `decode_image` and Java's `Images.decode(bytes, ...)` name bytes), or the decoded
 shape and the pixels' SHA-256. Java's tests assert the same.
+
+Where a decoder without libmxnet (Python's decoder="pillow", the JVM's Images.Decoder.IMAGEIO) gives another outcome
+(the JPEG kinds it refuses, spec/RUNTIME.md section 4 rule 11), the case also holds `without_libmxnet`: the code and
+message Pillow gives, with the fix's decoder written `{mxnet_decoder}` (each language spells it: decoder="mxnet",
+Images.Decoder.MXNET).
 """
 
 import hashlib
+import io
 import json
 import os
 import struct
@@ -100,6 +106,48 @@ def cat_cut(end):
     return cat[:end]
 
 
+def cat_crop(**save):
+    """A 96x64 crop of demo/cat.jpg (its face), written by Pillow (quality 90) with ``save``'s options."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(os.path.join(REPO, "demo", "cat.jpg")).convert("RGB").crop((180, 60, 276, 124)).save(
+        out, "JPEG", quality=90, **save
+    )
+    return out.getvalue()
+
+
+def progressive_cut(where):
+    """cat_crop written progressive (10 scans), cut inside its second scan or between two scans (before its sixth
+    scan's header: no scan is cut, and libjpeg, given the EOI every runtime appends, does not warn)."""
+    data = cat_crop(progressive=True)
+    scans = [i for i in range(len(data) - 1) if data[i : i + 2] == b"\xff\xda"]
+    assert len(scans) == 10
+    return data[: scans[1] + 120] if where == "in_a_scan" else data[: scans[5]]
+
+
+def progressive_short_of_full_precision():
+    """cat_crop written progressive, whole, its last scan (luma AC 1-63, refined from bit 1 to bit 0) changed to
+    refine 17-63 only: luma coefficients 1-16 end short of full precision, which libjpeg does not warn about and
+    smooths over."""
+    data = bytearray(cat_crop(progressive=True))
+    last = data.rindex(b"\xff\xda")
+    assert data[last + 4 : last + 10] == b"\x01\x01\x00\x01\x3f\x10"  # 1 component (id 1), Ss 1, Se 63, Ah 1 Al 0
+    data[last + 7] = 17
+    return bytes(data)
+
+
+def vertically_subsampled_only():
+    """cat_crop written 4:2:2 (luma 2x1 blocks per MCU), its luma sampling factors rewritten to 1x2: the same
+    entropy-coded blocks read as a 4:4:0 JPEG (96 and 64 are multiples of 16: the MCU count is the same), its luma
+    blocks rearranged."""
+    data = bytearray(cat_crop(subsampling="4:2:2"))
+    sof = data.index(b"\xff\xc0")
+    assert data[sof + 10 : sof + 12] == b"\x01\x21"
+    data[sof + 11] = 0x12
+    return bytes(data)
+
+
 def cases():
     yield "png_100000x100000.png", png_claiming(100000, 100000), None
     yield "png_2147483647x1.png", png_claiming(2**31 - 1, 1), None
@@ -124,6 +172,11 @@ def cases():
     yield "jfif_451x300_cut_before_its_scan.jpg", cat_cut(400), None
     yield "jfif_451x300_cut_in_its_first_rows.jpg", cat_cut(660), None
     yield "jfif_451x300_cut_halfway.jpg", cat_cut(12000), None
+    # JPEG kinds libjpeg builds decode differently: libmxnet decodes them, a decoder without it refuses (rule 11)
+    yield "progressive_96x64_cut_in_a_scan.jpg", progressive_cut("in_a_scan"), None
+    yield "progressive_96x64_cut_between_scans.jpg", progressive_cut("between_scans"), None
+    yield "progressive_96x64_short_of_full_precision.jpg", progressive_short_of_full_precision(), None
+    yield "jpeg_96x64_440_subsampling.jpg", vertically_subsampled_only(), None
 
 
 def main():
@@ -145,6 +198,15 @@ def main():
             )
         except mxport.MxportError as e:
             case.update(code=e.code, message=e.detail)
+        try:
+            mxport.decode_image(data, decoder="pillow", **({} if max_pixels is None else {"max_pixels": max_pixels}))
+            without = {"code": "OK"}
+        except mxport.MxportError as e:
+            without = {"code": e.code, "message": e.detail}
+        if without["code"] != case["code"] or without.get("message") != case.get("message"):
+            if "message" in without:
+                without["message"] = without["message"].replace('decoder="mxnet"', "{mxnet_decoder}")
+            case["without_libmxnet"] = without
         index.append(case)
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         json.dump(index, f, indent=1)

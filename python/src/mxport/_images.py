@@ -34,7 +34,10 @@ def read_image(path, max_pixels=MAX_PIXELS, decoder=None):
     ``decoder="pillow"`` (the default where MXNet is not installed, spec/RUNTIME.md section 8) runs Pillow
     (libjpeg-turbo, zlib: ``pip install pillow``) by the same rules and returns a ``numpy.ndarray``, for models
     loaded with ``engine="onnxruntime"`` or ``"openvino"``. Both gave the same bytes on every file of the image
-    corpus; a truncated JPEG is filled as libjpeg fills it (spec/RUNTIME.md section 4, rules 9 and 11).
+    corpus; a truncated JPEG is filled as libjpeg fills it (spec/RUNTIME.md section 4, rules 9 and 11). Pillow,
+    like the JVM's decoder without libmxnet, refuses the JPEG kinds libjpeg builds decode differently, naming
+    ``decoder="mxnet"`` as the fix: 4:4:0 chroma subsampling, and a progressive JPEG cut short or short of full
+    precision (rule 11).
 
     Raises
     ------

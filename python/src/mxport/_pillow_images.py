@@ -5,6 +5,7 @@ differ, so that only JPEG's inverse DCT can make a pixel differ from the referen
 """
 
 import io
+import re
 
 import numpy as np
 from PIL import JpegImagePlugin, PngImagePlugin
@@ -17,6 +18,78 @@ _JPEG, _PNG = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
 def _jfif(data):
     """A JPEG whose first segment is JFIF APP0: MXNet decodes it ignoring its EXIF orientation (rule 2)."""
     return data[:4] == b"\xff\xd8\xff\xe0" and data[6:11] == b"JFIF\x00"
+
+
+# the kinds every decoder without libmxnet refuses (section 4, rule 11), with the JVM's text, the fix spelled here
+VERTICAL_ONLY = (
+    "it is a JPEG with 4:4:0 chroma subsampling (halved vertically only), which other libjpeg builds upsample "
+    "differently from libmxnet's (values up to 9 of 255 apart); decode it with {mxnet_decoder} (libmxnet), or save it "
+    "again with 4:2:0 or 4:4:4 subsampling"
+)
+PROGRESSIVE_INCOMPLETE = (
+    "it is a progressive JPEG cut short or damaged, whose missing part each libjpeg build smooths its own way "
+    "(values up to 60 of 255 apart); decode it with {mxnet_decoder} (libmxnet), or give the whole, undamaged file"
+)
+MXNET_DECODER = 'decoder="mxnet"'
+
+# a marker in entropy-coded data: 0xFF (and fill bytes) then neither a stuffed zero nor a restart marker
+_MARKER_IN_SCAN = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
+
+
+def _vertically_subsampled_only(image):
+    """4:4:0: a component at the frame's widest horizontal sampling but half its tallest vertical one (the SOF's
+    sampling factors, as Pillow read them; Java's JpegMarkers.isVerticallySubsampledOnly)."""
+    h_max = max(h for _, h, _, _ in image.layer)
+    v_max = max(v for _, _, v, _ in image.layer)
+    return any(h == h_max and v * 2 == v_max for _, h, v, _ in image.layer)
+
+
+def _progression_incomplete(data):
+    """Whether a progressive JPEG leaves a coefficient short of full precision at its end-of-image marker, which is
+    when libjpeg smooths blocks: its bytes end before an EOI (cut short, even between two scans, where libjpeg, given
+    the EOI mxport appends, does not warn), or its scans' spectral selection and successive approximation (Ss, Se,
+    Ah, Al) do not take every coefficient of every component to Al = 0 in order (libjpeg's coef_bits, jdphuff.c).
+    Bytes before a marker are skipped, as libjpeg skips them; a scan's entropy-coded data runs to the next marker
+    that is neither a stuffed zero nor a restart. Java's JpegMarkers.isProgressionIncomplete."""
+    bits = {}  # component id -> the precision each of its 64 coefficients has reached (-1: none yet)
+    at = 2
+    while True:
+        at = data.find(b"\xff", at)
+        while 0 <= at < len(data) and data[at] == 0xFF:
+            at += 1
+        if at < 0 or at >= len(data):
+            return True
+        marker = data[at]
+        at += 1
+        if marker == 0xD9:
+            return not bits or any(b != 0 for component in bits.values() for b in component)
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:
+            continue
+        if at + 2 > len(data):
+            return True
+        length = (data[at] << 8) | data[at + 1]
+        segment = data[at + 2 : at + length]
+        if marker in (0xC2, 0xC6, 0xCA, 0xCE) and len(segment) >= 6:
+            bits = {segment[6 + 3 * c]: [-1] * 64 for c in range(segment[5]) if 6 + 3 * c < len(segment)}
+        elif marker == 0xDA:
+            n = segment[0] if segment else 0
+            if len(segment) < 4 + 2 * n:
+                return True
+            ss, se, ah, al = segment[1 + 2 * n], segment[2 + 2 * n], segment[3 + 2 * n] >> 4, segment[3 + 2 * n] & 15
+            for c in range(n):
+                component = bits.get(segment[1 + 2 * c])
+                if component is None or ss > se or se > 63:
+                    return True
+                for k in range(ss, se + 1):
+                    if component[k] != (-1 if ah == 0 else ah):
+                        return True  # libjpeg warns: a bogus progression
+                    component[k] = al
+        at += length
+        if marker == 0xDA:  # the scan's entropy-coded data runs to the next marker
+            found = _MARKER_IN_SCAN.search(data, at)
+            if found is None:
+                return True
+            at = found.start()
 
 
 def _cmyk_to_rgb(cmyk):
@@ -58,7 +131,15 @@ def decode(data, what, limit, too_large, damaged):
             raise too_large(what, width, height)
         if width < 1 or height < 1:
             raise ValueError("an image of no pixels")
+        jpeg = plugin is JpegImagePlugin.JpegImageFile
+        if jpeg and _vertically_subsampled_only(image):
+            raise MxportError("INVALID_ARGUMENT", f"cannot decode {what} as an image: {_refusal(VERTICAL_ONLY)}")
         image.load()
+        # after the decode, as the JVM's decoder judges it: a file libjpeg cannot read is damaged, as for libmxnet
+        if jpeg and image.info.get("progressive") and _progression_incomplete(data):
+            raise MxportError(
+                "INVALID_ARGUMENT", f"cannot decode {what} as an image: {_refusal(PROGRESSIVE_INCOMPLETE)}"
+            )
         orientation = image.getexif().get(0x0112, 1) if plugin is JpegImagePlugin.JpegImageFile else 1
         pixels = _pixels(image)
     except MxportError:
@@ -70,6 +151,12 @@ def decode(data, what, limit, too_large, damaged):
     if plugin is JpegImagePlugin.JpegImageFile and not _jfif(data):
         pixels = _orient(pixels, orientation)
     return pixels[None]
+
+
+def _refusal(text):
+    """A JPEG kind on which libjpeg builds differ (section 4, rule 11), the fix spelled in Python. Pillow silences
+    libjpeg's warnings, so a progressive file is judged by its markers alone (_progression_incomplete)."""
+    return text.format(mxnet_decoder=MXNET_DECODER)
 
 
 def _pixels(image):

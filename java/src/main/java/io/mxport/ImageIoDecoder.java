@@ -67,8 +67,10 @@ final class ImageIoDecoder {
                 return DecodedImage.failed(DecodedImage.DAMAGED);
             }
             // a baseline file cut short decodes as libjpeg fills it, the same in every libjpeg (rule 9); a progressive
-            // one's missing scans are smoothed over, and each libjpeg build smooths its own way
-            if (warned[0] && JpegMarkers.isProgressive(encoded)) {
+            // one's missing scans are smoothed over, and each libjpeg build smooths its own way: refused when its
+            // markers say so (cut short, even between scans; a progression short of full precision), as Pillow's,
+            // or when libjpeg warns (damaged data, which each libjpeg recovers from its own way)
+            if (JpegMarkers.isProgressive(encoded) && (warned[0] || JpegMarkers.isProgressionIncomplete(encoded))) {
                 return DecodedImage.failed(PROGRESSIVE_INCOMPLETE);
             }
             if (width < 1 || height < 1 || raster.getWidth() != width || raster.getHeight() != height) {
@@ -85,12 +87,14 @@ final class ImageIoDecoder {
         }
     }
 
+    // the kinds every decoder without libmxnet refuses (spec/RUNTIME.md section 4, rule 11), in Python's words
+    // (_pillow_images.py), the fix spelled in Java
     static final String VERTICAL_ONLY = "it is a JPEG with 4:4:0 chroma subsampling (halved vertically only), which"
-            + " the JDK's libjpeg upsamples differently from libmxnet's (values up to 9 of 255 apart); decode it with"
+            + " other libjpeg builds upsample differently from libmxnet's (values up to 9 of 255 apart); decode it with"
             + " Images.Decoder.MXNET (libmxnet), or save it again with 4:2:0 or 4:4:4 subsampling";
 
     static final String PROGRESSIVE_INCOMPLETE = "it is a progressive JPEG cut short or damaged, whose missing part"
-            + " each libjpeg build smooths its own way (the JDK's would not give libmxnet's values); decode it with"
+            + " each libjpeg build smooths its own way (values up to 60 of 255 apart); decode it with"
             + " Images.Decoder.MXNET (libmxnet), or give the whole, undamaged file";
 
     private static final int SCALEBITS = 16;

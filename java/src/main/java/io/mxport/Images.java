@@ -25,8 +25,8 @@ import java.util.List;
  * file never gives pixels the decoder did not write (libmxnet 1.9.1 alone can: spec/RUNTIME.md section 4).
  *
  * <p>Without libmxnet, {@link Decoder#IMAGEIO} decodes with the JDK's {@code javax.imageio} readers and MXNet's
- * rules (every value equal to libmxnet's on the test corpus; a 4:4:0 JPEG and a progressive JPEG cut short are
- * refused, their values being libmxnet's libjpeg's alone). {@link #read(Path)} and
+ * rules (every value equal to libmxnet's on the test corpus; a 4:4:0 JPEG and a progressive JPEG cut short or
+ * damaged are refused, as Python's Pillow decoder refuses them: libjpeg builds decode them differently). {@link #read(Path)} and
  * {@link #decode(byte[])} use it by themselves where a Predictor runs on ONNX Runtime and libmxnet is not loaded
  * ({@link #defaultDecoder}).
  *

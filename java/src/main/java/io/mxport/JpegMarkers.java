@@ -93,6 +93,99 @@ final class JpegMarkers {
         return marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE;
     }
 
+    /**
+     * Whether a progressive JPEG leaves a coefficient short of full precision at its end-of-image marker, which is
+     * when libjpeg smooths blocks: its bytes end before an EOI (cut short, even between two scans, where libjpeg,
+     * given the EOI the decoders append, does not warn), or its scans' spectral selection and successive
+     * approximation (Ss, Se, Ah, Al) do not take every coefficient of every component to Al = 0 in order (libjpeg's
+     * coef_bits, jdphuff.c). Bytes before a marker are skipped, as libjpeg skips them; a scan's entropy-coded data
+     * runs to the next marker that is neither a stuffed zero nor a restart. Python's
+     * {@code _pillow_images._progression_incomplete}.
+     */
+    static boolean isProgressionIncomplete(byte[] b) {
+        java.util.Map<Integer, int[]> bits = new java.util.HashMap<>(); // component id -> each coefficient's precision
+        int i = 2;
+        while (true) {
+            while (i < b.length && (b[i] & 0xFF) != 0xFF) {
+                i++;
+            }
+            while (i < b.length && (b[i] & 0xFF) == 0xFF) {
+                i++;
+            }
+            if (i >= b.length) {
+                return true;
+            }
+            int marker = b[i++] & 0xFF;
+            if (marker == 0xD9) {
+                return bits.isEmpty()
+                        || bits.values().stream().flatMapToInt(Arrays::stream).anyMatch(v -> v != 0);
+            }
+            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+                continue;
+            }
+            if (i + 2 > b.length) {
+                return true;
+            }
+            int length = u16(b, i);
+            int data = i + 2;
+            int end = Math.min(i + length, b.length);
+            if ((marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE) && data + 6 <= end) {
+                bits.clear();
+                for (int c = 0; c < (b[data + 5] & 0xFF) && data + 6 + 3 * c < end; c++) {
+                    int[] precision = new int[64];
+                    Arrays.fill(precision, -1);
+                    bits.put(b[data + 6 + 3 * c] & 0xFF, precision);
+                }
+            } else if (marker == 0xDA) {
+                int n = data < end ? b[data] & 0xFF : 0;
+                if (data + 4 + 2 * n > end) {
+                    return true;
+                }
+                int ss = b[data + 1 + 2 * n] & 0xFF;
+                int se = b[data + 2 + 2 * n] & 0xFF;
+                int ah = (b[data + 3 + 2 * n] & 0xFF) >> 4;
+                int al = b[data + 3 + 2 * n] & 0x0F;
+                for (int c = 0; c < n; c++) {
+                    int[] precision = bits.get(b[data + 1 + 2 * c] & 0xFF);
+                    if (precision == null || ss > se || se > 63) {
+                        return true;
+                    }
+                    for (int k = ss; k <= se; k++) {
+                        if (precision[k] != (ah == 0 ? -1 : ah)) {
+                            return true; // libjpeg warns: a bogus progression
+                        }
+                        precision[k] = al;
+                    }
+                }
+            }
+            i += length;
+            if (marker == 0xDA) { // the scan's entropy-coded data runs to the next marker
+                i = markerInScan(b, i);
+            }
+        }
+    }
+
+    /** Where the first marker at or after {@code i} starts (its first 0xFF), or the length: the scan's end. */
+    private static int markerInScan(byte[] b, int i) {
+        for (; i < b.length; i++) {
+            if ((b[i] & 0xFF) != 0xFF) {
+                continue;
+            }
+            int j = i + 1;
+            while (j < b.length && (b[j] & 0xFF) == 0xFF) {
+                j++;
+            }
+            if (j < b.length) {
+                int next = b[j] & 0xFF;
+                if (next != 0x00 && (next < 0xD0 || next > 0xD7)) {
+                    return i;
+                }
+            }
+            i = j;
+        }
+        return b.length;
+    }
+
     /** The first frame header's marker (SOFn) before the scan, or -1. */
     private static int frameMarker(byte[] b) {
         for (int i = 2; i + 4 <= b.length; ) {

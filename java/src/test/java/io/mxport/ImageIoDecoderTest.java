@@ -176,7 +176,7 @@ class ImageIoDecoderTest {
         assertEquals("INVALID_ARGUMENT", e.getCode());
         assertEquals(
                 "[INVALID_ARGUMENT] cannot decode " + jpeg.length + " bytes as an image: it is a JPEG with 4:4:0 chroma"
-                        + " subsampling (halved vertically only), which the JDK's libjpeg upsamples differently from"
+                        + " subsampling (halved vertically only), which other libjpeg builds upsample differently from"
                         + " libmxnet's (values up to 9 of 255 apart); decode it with Images.Decoder.MXNET (libmxnet),"
                         + " or save it again with 4:2:0 or 4:4:4 subsampling",
                 e.getMessage());
@@ -217,9 +217,9 @@ class ImageIoDecoderTest {
                 MxportException.class, () -> Images.decode(cut, Images.MAX_PIXELS, Images.Decoder.IMAGEIO));
         assertEquals(
                 "[INVALID_ARGUMENT] cannot decode " + cut.length + " bytes as an image: it is a progressive JPEG cut"
-                        + " short or damaged, whose missing part each libjpeg build smooths its own way (the JDK's would"
-                        + " not give libmxnet's values); decode it with Images.Decoder.MXNET (libmxnet), or give the"
-                        + " whole, undamaged file",
+                        + " short or damaged, whose missing part each libjpeg build smooths its own way (values up to 60"
+                        + " of 255 apart); decode it with Images.Decoder.MXNET (libmxnet), or give the whole, undamaged"
+                        + " file",
                 e.getMessage());
     }
 
@@ -307,7 +307,9 @@ class ImageIoDecoderTest {
         long limit = c.get("max_pixels").isNull()
                 ? Images.MAX_PIXELS
                 : c.get("max_pixels").asLong();
-        if (c.get("code").asText().equals("OK")) {
+        // a JPEG kind every decoder without libmxnet refuses (rule 11): its outcome, the fix spelled in Java
+        JsonNode want = c.has("without_libmxnet") ? c.get("without_libmxnet") : c;
+        if (want.get("code").asText().equals("OK")) {
             NDArray pixels = Images.decode(data, limit, Images.Decoder.IMAGEIO);
             int[] shape = new int[c.get("shape").size()];
             for (int i = 0; i < shape.length; i++) {
@@ -319,7 +321,8 @@ class ImageIoDecoderTest {
         }
         MxportException e =
                 assertThrows(MxportException.class, () -> Images.decode(data, limit, Images.Decoder.IMAGEIO));
-        assertEquals(c.get("code").asText(), e.getCode());
-        assertEquals("[" + c.get("code").asText() + "] " + c.get("message").asText(), e.getMessage());
+        String message = want.get("message").asText().replace("{mxnet_decoder}", "Images.Decoder.MXNET");
+        assertEquals(want.get("code").asText(), e.getCode());
+        assertEquals("[" + want.get("code").asText() + "] " + message, e.getMessage());
     }
 }

@@ -75,7 +75,8 @@ final class ModelHost implements AutoCloseable {
         }
         model.predict(inputs);
         if (signature.getInputs().stream().anyMatch(ModelHost::isImage)) {
-            // the decoder is libmxnet's, which an engine besides MXNet has not loaded yet (seconds)
+            // the default decoder (Images.defaultDecoder): libmxnet's, which an engine besides MXNet has not loaded
+            // yet (seconds), or on ONNX Runtime without libmxnet the JDK's javax.imageio readers (their first use)
             Images.decode(WARM_UP_PNG, options.maxImagePixels);
         }
         ready = true;
