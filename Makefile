@@ -211,8 +211,13 @@ fuzz: jvm-package spark-setup ## the loaders of every language against 5000 brok
 	MXPORT_FUZZ_CASES=5000 $(PY) -m pytest -q -s python/tests/test_fuzz.py integration_tests/test_fuzz_agreement.py
 	MXPORT_IMAGE_FUZZ_CASES=10000 $(PY) -m pytest -q -s integration_tests/test_image_fuzz.py
 
+# the Python suite on PYTHON_WORKERS pytest-xdist workers (0: in this process), each test file on one worker
+# (python/tests/conftest.py groups them)
+PYTHON_WORKERS ?= 2
+PYTHON_SUITE := -n $(PYTHON_WORKERS) --dist loadgroup python/tests
+
 test-python: setup spark-setup onnx-setup no-mxnet-setup models real-model $(FRESH_VECTORS_MADE) ## the Python package's tests
-	$(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 python/tests
+	$(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 $(PYTHON_SUITE)
 
 test-jvm: models real-model spark-setup onnx-setup ## the Java, ONNX Runtime engine, Scala and Spark suites (Maven), and the integration adapters' jar
 	$(MVN) verify
@@ -250,7 +255,7 @@ test-on-python: ## the Python suite and the JPype matrix on Python ON_PYTHON (3.
 	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) test-python-and-matrix
 
 test-python-and-matrix: setup spark-setup onnx-setup no-mxnet-setup models real-model jvm-package $(FRESH_VECTORS_MADE)
-	$(USE_FRESH_VECTORS) $(PY) -m pytest -q python/tests
+	$(USE_FRESH_VECTORS) $(PY) -m pytest -q $(PYTHON_SUITE)
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q integration_tests/test_matrix.py  # apart: each folder has its conftest.py
 
 test-jdk25: models real-model spark-setup ## the Java, Scala and Spark suites on JDK 25 (the jars stay Java 17 bytecode)

@@ -10,6 +10,21 @@ VECTORS = os.path.join(REPO, "spec", "vectors")
 MODELS = os.environ.get("MXPORT_MODELS", os.path.join(REPO, ".cache", "models"))
 
 
+# `make test-python` runs the suite on two xdist workers (-n 2 --dist loadgroup): each test file stays on one worker, so
+# its module fixtures are built once; the two files of the one local Spark (spark/test_spark.py and the shared cases,
+# which takes its fixture) share a worker too.
+ONE_WORKER = {"test_shared_cases": "test_spark"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2]
+        item.add_marker(pytest.mark.xdist_group(ONE_WORKER.get(module, module)))
+
+
 def case_names(kind):
     names = sorted(os.listdir(VECTORS))
     assert names, "spec/vectors is empty: run make vectors"

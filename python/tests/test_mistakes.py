@@ -13,7 +13,6 @@ from conftest import REPO, VECTORS
 from mxport import TensorSpec
 
 CORPUS = os.path.join(REPO, "spec", "mistakes.json")
-MXPORT = os.path.join(os.path.dirname(sys.executable), "mxport")
 CAT = os.path.join(REPO, "demo", "cat.jpg")
 LANGUAGES = ("python", "cli")
 
@@ -141,19 +140,65 @@ def test_python(row, tmp_path):
 # -- the command line ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("row", [r for r in _rows() if "cli" in r["languages"]], ids=lambda r: r["id"])
-def test_cli(row, tmp_path):
-    places = _places(row, tmp_path)
-    for name, text in row.get("files", {}).items():
-        (tmp_path / name).write_text(text)
-    out = subprocess.run(
-        [MXPORT] + [a.format(**places) for a in row["argv"]], capture_output=True, text=True, cwd=tmp_path
+CLI_ROWS = [r for r in _rows() if "cli" in r["languages"]]
+
+# One child Python runs every row's command line, as the `mxport` script does (`sys.exit(main())`), each in its own
+# folder, and reports each one's exit status, stdout and stderr: one start of MXNet, not one per row.
+CLI_CHILD = r"""
+import contextlib, io, json, os, sys, traceback
+from mxport.cli import main
+
+rows, runs = json.load(open(sys.argv[1])), {}
+for row_id, argv, cwd in rows:
+    os.chdir(cwd)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(argv)
+        except SystemExit as e:  # argparse, and sys.exit: what the interpreter would make of it
+            status = e.code if isinstance(e.code, int) or e.code is None else 1
+            if status == 1 and not isinstance(e.code, int):
+                print(e.code, file=sys.stderr)
+        except BaseException:  # an uncaught exception: the traceback the script would print, status 1
+            traceback.print_exc()
+            status = 1
+    runs[row_id] = {"returncode": status or 0, "stdout": out.getvalue(), "stderr": err.getvalue()}
+with open(sys.argv[2], "w") as f:
+    json.dump(runs, f)
+"""
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory):
+    """Each CLI row's outcome: {id: {returncode, stdout, stderr}}, from one child Python."""
+    root = tmp_path_factory.mktemp("cli")
+    rows = []
+    for row in CLI_ROWS:
+        folder = root / row["id"]
+        folder.mkdir()
+        for name, text in row.get("files", {}).items():
+            (folder / name).write_text(text)
+        places = _places(row, folder)
+        rows.append([row["id"], [a.format(**places) for a in row["argv"]], str(folder)])
+    (root / "rows.json").write_text(json.dumps(rows))
+    child = subprocess.run(
+        [sys.executable, "-c", CLI_CHILD, str(root / "rows.json"), str(root / "runs.json")],
+        capture_output=True,
+        text=True,
+        cwd=root,
     )
-    assert "Traceback" not in out.stderr, out.stderr
+    assert child.returncode == 0 and "Traceback" not in child.stderr, child.stderr[-4000:]
+    return json.loads((root / "runs.json").read_text())
+
+
+@pytest.mark.parametrize("row", CLI_ROWS, ids=lambda r: r["id"])
+def test_cli(row, cli_runs):
+    out = cli_runs[row["id"]]
+    assert "Traceback" not in out["stderr"], out["stderr"]
     if row["code"] is None:
-        assert out.returncode == 0, out.stderr
+        assert out["returncode"] == 0, out["stderr"]
         return
-    assert out.returncode == 2, out.stderr
-    assert f"[{row['code']}]" in out.stderr, out.stderr
+    assert out["returncode"] == 2, out["stderr"]
+    assert f"[{row['code']}]" in out["stderr"], out["stderr"]
     for fix in _fixes(row, "cli"):
-        assert fix in out.stderr, f"{row['id']}: {fix!r} not in {out.stderr}"
+        assert fix in out["stderr"], f"{row['id']}: {fix!r} not in {out['stderr']}"
