@@ -131,12 +131,16 @@ $(FRESH_VECTORS_MADE): $(VENV)/.done spec/tools/make_vectors.py $(wildcard pytho
 	rm -rf $(FRESH_VECTORS) && $(PY) spec/tools/make_vectors.py $(FRESH_VECTORS) > /dev/null
 	mkdir -p $(@D) && touch $@
 
-# dist/ from one Maven pass: $(1) is package (make dist) or install (make test-release: the Maven consumers)
+# dist/ from one Maven pass per Scala line: $(1) is package (make dist) or install (make test-release: the Maven
+# consumers). The server's jar is make serve-jar's (a prerequisite: a dist/ of its own adds nothing to it). The 2.12
+# pass rebuilds the Java modules it needs from the reactor but not their javadoc (the first pass's is in target/);
+# it leaves jvm-package-2.12's jars, so make test-spark35 then starts no package pass.
 define build_dist
 	rm -rf dist && mkdir -p dist
 	$(PY) -m build --no-isolation --outdir dist python > /dev/null
-	$(MVN) -P dist -pl java,onnxruntime,scala,spark,serve -am $(1) -DskipTests
-	$(MVN) -P dist $(SCALA212) -pl scala,spark -am $(1) -DskipTests  # the Scala 2.12 / Spark 3.5 line, into target-2.12
+	$(MVN) -P dist -pl java,onnxruntime,scala,spark -am $(1) -DskipTests
+	$(MVN) -P dist $(SCALA212) -pl scala,spark -am $(1) -DskipTests -Dmaven.javadoc.skip=true  # the Scala 2.12 / Spark 3.5 line, into target-2.12
+	mkdir -p $(dir $(JVM_BUILT_212)) && touch $(JVM_BUILT_212)
 	cp $(SERVE_JAR) dist/
 	for m in java/target:mxport onnxruntime/target:mxport-onnxruntime scala/target:mxport-scala_2.13 \
 	  spark/target:mxport-spark_2.13 scala/target-2.12:mxport-scala_2.12 spark/target-2.12:mxport-spark_2.12; do \
@@ -146,7 +150,7 @@ define build_dist
 	ls dist
 endef
 
-dist: setup ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), both Scala lines (_2.13, _2.12), the Spark shaded jars
+dist: setup serve-jar ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), both Scala lines (_2.13, _2.12), the Spark shaded jars
 	$(call build_dist,package)
 
 SERVE_JAR := serve/target/mxport-serve-$(VERSION).jar
@@ -240,7 +244,7 @@ test-cluster: models jvm-package spark-setup jvm-package-2.12 spark35-setup ## a
 test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loading, 20 fresh processes each (Spark too)
 	cd /tmp && MXPORT_ORDER_SPARK_RUNS=20 MXPORT_ORDER_JVM_FIRST_RUNS=20 $(abspath $(PY)) -m pytest -q $(abspath integration_tests/test_orders.py)
 
-test-release: models setup ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
+test-release: models setup spark-setup serve-jar ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
 	$(call build_dist,install)
 	$(PY) -m pytest -q release_tests
 
@@ -258,15 +262,18 @@ test-python-and-matrix: setup spark-setup onnx-setup no-mxnet-setup models real-
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q $(PYTHON_SUITE)
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q integration_tests/test_matrix.py  # apart: each folder has its conftest.py
 
-test-jdk25: models real-model spark-setup ## the Java, Scala and Spark suites on JDK 25 (the jars stay Java 17 bytecode)
+# the classes jvm-package compiled on JDK 17 (Java 17 bytecode, as users get them), their tests run on JDK 25:
+# -P prebuilt compiles nothing (a JDK 25 Maven's zinc would recompile every Scala class)
+test-jdk25: models real-model spark-setup jvm-package ## the Java, Scala and Spark suites on JDK 25 (the jars stay Java 17 bytecode)
 	@test -x $(JDK25)/bin/java || { echo "no JDK 25 at $(JDK25): set JDK25=<its home>"; exit 1; }
-	JAVA_HOME=$(JDK25) $(MVN) -pl java,scala,spark -am test
+	JAVA_HOME=$(JDK25) $(MVN) -P prebuilt -pl java,scala,spark -am test
 
 # the Spark 3.5 / Scala 2.12 line (spark/README.md): make test runs spec/spark/cases.json on the Scala transformer and
 # the standalone-cluster short leg (both APIs); make test-all every Scala, Spark and PySpark suite on it (the PySpark
 # suite holds the cases too)
 SPARK35_RUN = $(USE_FRESH_VECTORS)
-SCALA212_TESTS = $(MVN) $(SCALA212) -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false
+# the 2.12 line's suites on jvm-package-2.12's classes (compiled there with their tests): -P prebuilt compiles nothing
+SCALA212_TESTS = $(MVN) $(SCALA212) -P prebuilt -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false
 
 test-spark35: models spark35-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) ## Spark 3.5 (Scala 2.12, pyspark 3.5): spec/spark/cases.json on the Scala transformer, the cluster short leg (a Scala and a PySpark job)
 	$(SPARK35_RUN) $(SCALA212_TESTS) -pl spark -am test -Dsuites=io.mxport.spark.SharedCasesSuite
