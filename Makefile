@@ -12,7 +12,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-all test-on-python test-python-and-matrix test-jdk25 vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-all test-on-python test-python-and-matrix test-jdk25 test-setup vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -97,7 +97,7 @@ $(REAL_MODEL).recipe: $(VENV)/.done $(wildcard models/*)
 
 JVM_CP = scala/target/mxport-scala_2.13-$(VERSION).jar:$$(cat scala/target/classpath.txt):onnxruntime/target/mxport-onnxruntime-$(VERSION).jar:$$(cat onnxruntime/target/classpath.txt)
 
-# jvm-package's jars, built again only when a JVM source changed (make test-jvm's `mvn verify` builds them too)
+# jvm-package's jars, built again only when a JVM source changed (make test-jvm runs their tests)
 JVM_SOURCES := VERSION $(wildcard pom.xml */pom.xml */*/pom.xml) $(shell find java/src onnxruntime/src scala/src spark/src integration_tests/jvm/src -type f 2>/dev/null)
 JVM_BUILT := $(CACHE)/stamps/jvm-package
 
@@ -158,7 +158,7 @@ SERVE_VENV := $(CACHE)/serve-venv
 
 serve-jar: $(SERVE_JAR) ## build serve/target/mxport-serve-<version>.jar, the runnable KServe V2 server (no tests)
 
-# built again only when a JVM source changed: make test-jvm's `mvn verify` builds it too, so test-serve starts no Maven
+# built again only when a JVM source changed (make test-jvm runs the server's tests on these classes)
 $(SERVE_JAR): $(JVM_SOURCES) $(shell find serve/src -type f 2>/dev/null)
 	$(MVN) -pl serve -am package -DskipTests
 
@@ -223,10 +223,10 @@ PYTHON_SUITE := -n $(PYTHON_WORKERS) --dist loadgroup python/tests
 test-python: setup spark-setup onnx-setup no-mxnet-setup models real-model $(FRESH_VECTORS_MADE) ## the Python package's tests
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 $(PYTHON_SUITE)
 
-test-jvm: models real-model spark-setup onnx-setup ## the Java, ONNX Runtime engine, Scala and Spark suites (Maven), and the integration adapters' jar
-	$(MVN) verify
-	$(MVN) -pl java exec:help > /dev/null
-	mkdir -p $(dir $(JVM_BUILT)) && touch $(JVM_BUILT)  # verify packaged every jar of jvm-package
+# the tests of the classes jvm-package and serve-jar compiled and packaged (-P prebuilt compiles nothing), so that
+# the jars other suites read are not written while they run
+test-jvm: models real-model spark-setup onnx-setup jvm-package serve-jar ## the Java, ONNX Runtime engine, Scala, Spark, server and integration-adapter suites (Maven)
+	$(MVN) -P prebuilt test
 
 # make test runs each order once (every order is there; the rule of the first release failed 6 runs out of 6);
 # make test-orders 20 times
@@ -286,10 +286,19 @@ test-spark35-all: models real-model spark35-setup onnx-setup jvm-package jvm-pac
 
 test-second-leg: test-jdk25 test-on-python test-spark35 ## the JVM suites on JDK 25, the Python suite and the JPype matrix on Python 3.13, the Spark 3.5 short leg
 
-TEST_SUITES := lint test-python test-jvm test-integration test-serve test-release test-second-leg
+# make test: test-setup builds everything the suites read (venvs, models, vectors, every jar), then two lanes run
+# side by side, each suite after the other (the suites mostly wait on JVM, Spark and Python start-ups, so two at a
+# time use the 2 cores better; no suite of one lane writes what the other reads: test-jvm and test-jdk25 run the
+# tests of test-setup's classes, -P prebuilt), then test-release, whose Maven install packages the jars again.
+TEST_LANES := lint,test-python,test-integration,test-on-python test-jvm,test-serve,test-jdk25,test-spark35
 
-test: ## every test suite: the linters, Python, JVM, cross-language, the server, the artifacts, then the second leg; each suite's time at the end
-	@bash .ci/timed $(MAKE) --no-print-directory -- $(TEST_SUITES)
+test-setup: ## what every suite of make test reads, built once (make test runs it first; each test-* target also builds what it needs)
+	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) setup spark-setup onnx-setup
+	$(MAKE) --no-print-directory setup spark-setup onnx-setup no-mxnet-setup spark35-setup models real-model \
+	  $(FRESH_VECTORS_MADE) jvm-package jvm-package-2.12 serve-jar $(SERVE_VENV)/.done $(KSERVE_VENV)/.done
+
+test: ## every test suite: the linters, Python, JVM, cross-language, the server, the second leg (Python 3.13, JDK 25, Spark 3.5), the artifacts; each suite's time at the end
+	@bash .ci/timed $(MAKE) --no-print-directory -- test-setup --lanes $(TEST_LANES) --then test-release
 
 test-all: test test-orders test-cluster test-spark35-all ## make test, then every order 20 times, the full Spark cluster run on 4 and 3.5, every suite on Spark 3.5, and Python 3.10 and 3.12
 	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.10
