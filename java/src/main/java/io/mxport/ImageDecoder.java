@@ -27,7 +27,7 @@ final class ImageDecoder {
     static DecodedImage decode(byte[] encoded, long maxPixels) {
         EngineWorkers.load();
         if ((encoded[0] & 0xFF) == 0xFF) {
-            boolean jfif = isJfif(encoded);
+            boolean jfif = JpegMarkers.isJfif(encoded);
             return run(jpegForDecoder(encoded), jfif ? "129" : "1", maxPixels, true);
         }
         DecodedImage probe = run(pngHeaderForDecoder(encoded), "1", maxPixels, false);
@@ -46,20 +46,6 @@ final class ImageDecoder {
 
     private static final byte[] EOI = {(byte) 0xFF, (byte) 0xD9};
 
-    /** Whether libmxnet's get_jpeg_size reads the bytes as JFIF (and so decodes into a buffer of its own sizing). */
-    private static boolean isJfif(byte[] b) {
-        return b.length >= 11
-                && (b[0] & 0xFF) == 0xFF
-                && (b[1] & 0xFF) == 0xD8
-                && (b[2] & 0xFF) == 0xFF
-                && (b[3] & 0xFF) == 0xE0
-                && b[6] == 'J'
-                && b[7] == 'F'
-                && b[8] == 'I'
-                && b[9] == 'F'
-                && b[10] == 0;
-    }
-
     /**
      * The bytes {@code _cvimdecode} is given for a JPEG: an EOI marker appended (OpenCV's JPEG source suspends at the
      * end of the bytes, and a cut file's missing rows would be copies of a row buffer that may never have been
@@ -68,7 +54,7 @@ final class ImageDecoder {
      * EXIF orientation ignored, as libmxnet's header path decodes it). Python: {@code jpeg_for_decoder}.
      */
     static byte[] jpegForDecoder(byte[] b) {
-        boolean jfif = isJfif(b);
+        boolean jfif = JpegMarkers.isJfif(b);
         byte[] out = new byte[b.length + (jfif ? 1 : 0) + EOI.length];
         if (jfif) {
             out[0] = b[0];

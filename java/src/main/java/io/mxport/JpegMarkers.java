@@ -1,6 +1,8 @@
 package io.mxport;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * What a JPEG's markers before its scan say, read as libjpeg reads them: its colour space (jdapimin.c
@@ -19,9 +21,14 @@ final class JpegMarkers {
         YCCK
     }
 
-    /** Whether the first segment is JFIF APP0 (bytes 6-10 {@code JFIF\0}): MXNet ignores EXIF orientation then. */
+    /**
+     * Whether the bytes are a JPEG whose first segment is JFIF APP0 (bytes 6-10 {@code JFIF\0}), as libmxnet's
+     * get_jpeg_size reads them: MXNet then decodes into a buffer of its own sizing and ignores EXIF orientation.
+     */
     static boolean isJfif(byte[] b) {
         return b.length >= 11
+                && (b[0] & 0xFF) == 0xFF
+                && (b[1] & 0xFF) == 0xD8
                 && (b[2] & 0xFF) == 0xFF
                 && (b[3] & 0xFF) == 0xE0
                 && b[6] == 'J'
@@ -39,25 +46,10 @@ final class JpegMarkers {
         boolean jfif = false;
         int adobeTransform = -1;
         int[] ids = null;
-        for (int i = 2; i + 4 <= b.length; ) {
-            if ((b[i] & 0xFF) != 0xFF) {
-                break;
-            }
-            int marker = b[i + 1] & 0xFF;
-            if (marker == 0xFF) {
-                i++;
-                continue;
-            }
-            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
-                i += 2;
-                continue;
-            }
-            if (marker == 0xDA || marker == 0xD9) {
-                break;
-            }
-            int length = u16(b, i + 2);
-            int data = i + 4;
-            int dataLength = Math.min(length - 2, b.length - data);
+        for (int[] segment : headerSegments(b)) {
+            int marker = segment[0];
+            int data = segment[1];
+            int dataLength = Math.min(segment[2] - 2, b.length - data);
             if (marker == 0xE0 && dataLength >= 14 && text(b, data, "JFIF\0")) {
                 jfif = true;
             } else if (marker == 0xEE && dataLength >= 12 && text(b, data, "Adobe")) {
@@ -65,7 +57,6 @@ final class JpegMarkers {
             } else if (isFrame(marker) && dataLength >= 6) {
                 ids = frameComponents(b, data, 0);
             }
-            i += 2 + length;
         }
         switch (components) {
             case 1:
@@ -188,26 +179,10 @@ final class JpegMarkers {
 
     /** The first frame header's marker (SOFn) before the scan, or -1. */
     private static int frameMarker(byte[] b) {
-        for (int i = 2; i + 4 <= b.length; ) {
-            if ((b[i] & 0xFF) != 0xFF) {
-                return -1;
+        for (int[] segment : headerSegments(b)) {
+            if (isFrame(segment[0])) {
+                return segment[0];
             }
-            int marker = b[i + 1] & 0xFF;
-            if (marker == 0xFF) {
-                i++;
-                continue;
-            }
-            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
-                i += 2;
-                continue;
-            }
-            if (marker == 0xDA || marker == 0xD9) {
-                return -1;
-            }
-            if (isFrame(marker)) {
-                return marker;
-            }
-            i += 2 + u16(b, i + 2);
         }
         return -1;
     }
@@ -218,9 +193,33 @@ final class JpegMarkers {
      * so no other libjpeg gives libmxnet's values for it.
      */
     static boolean isVerticallySubsampledOnly(byte[] b) {
+        for (int[] segment : headerSegments(b)) {
+            if (isFrame(segment[0]) && segment[2] >= 8) {
+                int[] h = frameComponents(b, segment[1], 1);
+                int[] v = frameComponents(b, segment[1], 2);
+                int hMax = Arrays.stream(h).max().orElse(0);
+                int vMax = Arrays.stream(v).max().orElse(0);
+                for (int c = 0; c < h.length; c++) {
+                    if (h[c] == hMax && v[c] * 2 == vMax) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The segments before the first scan (SOS) or EOI, walked as libjpeg's marker reader walks them: each as {marker,
+     * the offset of its data, its length field}; fill bytes and markers without parameters skipped, the walk ending
+     * at a byte that starts no marker.
+     */
+    private static List<int[]> headerSegments(byte[] b) {
+        List<int[]> segments = new ArrayList<>();
         for (int i = 2; i + 4 <= b.length; ) {
             if ((b[i] & 0xFF) != 0xFF) {
-                return false;
+                break;
             }
             int marker = b[i + 1] & 0xFF;
             if (marker == 0xFF) {
@@ -232,24 +231,13 @@ final class JpegMarkers {
                 continue;
             }
             if (marker == 0xDA || marker == 0xD9) {
-                return false;
+                break;
             }
             int length = u16(b, i + 2);
-            if (isFrame(marker) && length >= 8) {
-                int[] h = frameComponents(b, i + 4, 1);
-                int[] v = frameComponents(b, i + 4, 2);
-                int hMax = Arrays.stream(h).max().orElse(0);
-                int vMax = Arrays.stream(v).max().orElse(0);
-                for (int c = 0; c < h.length; c++) {
-                    if (h[c] == hMax && v[c] * 2 == vMax) {
-                        return true;
-                    }
-                }
-                return false;
-            }
+            segments.add(new int[] {marker, i + 4, length});
             i += 2 + length;
         }
-        return false;
+        return segments;
     }
 
     /** Per component of the frame header whose data starts at {@code data}: its id (0), H (1) or V (2) factor. */
