@@ -293,6 +293,7 @@ test-second-leg: test-jdk25 test-on-python test-spark35 ## the JVM suites on JDK
 TEST_LANES := lint,test-python,test-integration,test-on-python test-jvm,test-serve,test-jdk25,test-spark35
 
 test-setup: ## what every suite of make test reads, built once (make test runs it first; each test-* target also builds what it needs)
+	@test -n "$(call python_for,$(ON_PYTHON))" || { echo "no python$(ON_PYTHON) on PATH or in pyenv: install it (pyenv install $(ON_PYTHON))"; exit 1; }
 	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) setup spark-setup onnx-setup
 	$(MAKE) --no-print-directory setup spark-setup onnx-setup no-mxnet-setup spark35-setup models real-model \
 	  $(FRESH_VECTORS_MADE) jvm-package jvm-package-2.12 serve-jar $(SERVE_VENV)/.done $(KSERVE_VENV)/.done
