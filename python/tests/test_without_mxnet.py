@@ -129,7 +129,12 @@ def test_the_calls_that_run_on_mxnet_are_library_not_found_naming_the_fix(run_wi
     )
     assert {e["code"] for e in errors.values()} == {"LIBRARY_NOT_FOUND"}
     python = tuple(run_without_mxnet["python"])
-    install = "pip install --no-deps mxnet==1.9.1" if python >= (3, 13) else "pip install mxnet==1.9.1"
+    install = (
+        "pip install --no-deps mxnet==1.9.1 (--no-deps: MXNet declares numpy<2, which has no wheel for Python "
+        f"{python[0]}.{python[1]}; mxport restores what MXNet 1.9.1 needs from numpy 2)"
+        if python >= (3, 13)
+        else "pip install mxnet==1.9.1"
+    )
     assert errors["load"]["fix"] == ["argument", [["engine", "onnxruntime"]]]
     assert errors["load"]["text"] == (
         "[LIBRARY_NOT_FOUND] mxport.load(..., engine='mxnet') runs on MXNet, which is not installed in this Python "
