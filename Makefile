@@ -40,7 +40,8 @@ SPARK35_PY := $(SPARK35_VENV)/bin/python
 $(SPARK35_VENV)/.done: requirements-dev.txt requirements-spark35.txt python/pyproject.toml python/setup.py VERSION
 	test -x $(SPARK35_PY) || $(PYTHON) -m venv $(SPARK35_VENV)
 	$(SPARK35_PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-spark35.txt -e python
-	$(SPARK35_PY) -c "import mxport, pyspark; assert pyspark.__version__.startswith('3.5.'), pyspark.__version__"
+	$(SPARK35_PY) -m pip install -q --disable-pip-version-check --no-deps mxnet==1.9.1  # as in setup (3.13)
+	$(SPARK35_PY) -c "import mxnet, mxport, pyspark; assert pyspark.__version__.startswith('3.5.'), pyspark.__version__"
 	touch $@
 
 spark35-setup: $(SPARK35_VENV)/.done ## .cache/spark35-venv: mxport with pyspark 3.5 (the Spark 3.5 / Scala 2.12 line), numpy at its pin
