@@ -329,8 +329,8 @@ bench-quick: bench-setup onnx-setup bench-jvm models real-model ## a 5-run pass 
 bench-onnx: bench-setup onnx-setup onnx-int8-setup models real-model ## top-1 agreement of ONNX Runtime and OpenVINO (export_onnx files; fp32, bf16, int8 by the QDQ recipe) with MXNet fp32 on the int8_accuracy photos (.cache/reports/onnx_agreement.json)
 	$(PY) benchmarks/onnx_agreement.py
 
-bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting and (Python) import order, Python and Java (about 20 minutes)
-	$(PY) benchmarks/contention.py --runs 60 --rounds 3 --jvm-classpath "$(BENCH_CP)"
+bench-contention: bench-setup bench-jvm models ## batch-1 p50/p90 with idle and busy cores, per thread setting and (Python) import order, Python and Java (about 20 minutes); CONTENTION_ARGS="--spin-counts 1000,3000,10000" sweeps the spin instead
+	$(PY) benchmarks/contention.py --runs 60 --rounds 3 --jvm-classpath "$(BENCH_CP)" $(CONTENTION_ARGS)
 
 bench-workers: bench-setup models ## calls/s from 1 and 2 threads with 1 and 2 MXNet engine workers (spec/RUNTIME.md rule 7; a few minutes)
 	$(PY) benchmarks/engine_workers.py --calls 60 --rounds 5

@@ -9,6 +9,10 @@ OMP_WAIT_POLICY=PASSIVE, and OMP_NUM_THREADS=1; each for Python (mxport.load) an
 end to end. Cells run one process at a time, the settings interleaved round by round so that drift hits all of
 them; "busy" starts `python3 -c 'while 1: pass'` beside the measured process. p50 and p90 pool every call of
 every round. Writes benchmarks/results/contention.{json,md}.
+
+    python benchmarks/contention.py --spin-counts 1000,3000,10000 ...   # the sweep behind the default's 3000
+
+measures mxport's default order with each GOMP_SPINCOUNT instead (Python and Java), into contention-spin.{json,md}.
 """
 
 import argparse
@@ -63,8 +67,10 @@ def cell(cmd, env, busy):
     return json.loads(out.stdout.strip().splitlines()[-1])["raw_ms"]
 
 
-def settings(language):
+def settings(language, spin_counts=None):
     """The import order is a Python matter: a JVM loads libmxnet itself."""
+    if spin_counts:
+        return [(f"GOMP_SPINCOUNT={n}", {"GOMP_SPINCOUNT": str(n)}) for n in spin_counts]
     return [(label, env) for label, env in SETTINGS if language == "Python" or label not in PYTHON_ONLY]
 
 
@@ -74,13 +80,15 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--model", default=os.path.join(REPO, ".cache", "models", "resnet18"))
     p.add_argument("--jvm-classpath")
+    p.add_argument("--spin-counts", type=lambda v: [int(n) for n in v.split(",")], help="e.g. 1000,3000,10000")
     a = p.parse_args()
+    name = "contention-spin" if a.spin_counts else "contention"
     languages = ["Python"] + (["Java"] if a.jvm_classpath else [])
     times = {}
     started = datetime.datetime.now(datetime.timezone.utc)
     for r in range(a.rounds):
         for language in languages:
-            for label, env in settings(language):
+            for label, env in settings(language, a.spin_counts):
                 for busy in (False, True):
                     key = (language, label, busy)
                     cmd = command(language, a.runs, a.model, a.jvm_classpath, label in PYTHON_ONLY)
@@ -93,7 +101,7 @@ def main():
     rows = []
     for language in languages:
         base_idle = None
-        for label, _ in settings(language):
+        for label, _ in settings(language, a.spin_counts):
             idle, busy = (np.array(times[(language, label, b)]) for b in (False, True))
             row = {
                 "language": language,
@@ -108,7 +116,7 @@ def main():
             row["idle_p50_vs_default"] = row["idle_p50"] / base_idle - 1
             rows.append(row)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "contention.json"), "w") as f:
+    with open(os.path.join(HERE, "results", name + ".json"), "w") as f:
         json.dump(
             {
                 "started": started.isoformat(),
@@ -136,7 +144,7 @@ def main():
             f"{100 * r['idle_p50_vs_default']:+.1f}% |"
         )
     text = "\n".join(lines) + "\n"
-    with open(os.path.join(HERE, "results", "contention.md"), "w") as f:
+    with open(os.path.join(HERE, "results", name + ".md"), "w") as f:
         f.write(text)
     print(text)
 
