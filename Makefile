@@ -12,7 +12,7 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-all test-on-python test-python-and-matrix test-jdk25 test-setup vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-all test-on-python test-python-and-matrix test-jdk25 test-setup test-setup-python test-setup-jvm vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -287,20 +287,26 @@ test-spark35-all: models real-model spark35-setup onnx-setup jvm-package jvm-pac
 
 test-second-leg: test-jdk25 test-on-python test-spark35 ## the JVM suites on JDK 25, the Python suite and the JPype matrix on Python 3.13, the Spark 3.5 short leg
 
-# make test: test-setup builds everything the suites read (venvs, models, vectors, every jar), then two lanes run
+# make test: test-setup builds everything the suites read, its Python half (venvs, models, vectors) beside its Maven
+# half (every jar; neither reads what the other writes), then two lanes run
 # side by side, each suite after the other (the suites mostly wait on JVM, Spark and Python start-ups, so two at a
 # time use the 2 cores better; no suite of one lane writes what the other reads: test-jvm and test-jdk25 run the
 # tests of test-setup's classes, -P prebuilt), then test-release, whose Maven install packages the jars again.
 TEST_LANES := lint,test-python,test-integration,test-on-python test-jvm,test-serve,test-jdk25,test-spark35
 
-test-setup: ## what every suite of make test reads, built once (make test runs it first; each test-* target also builds what it needs)
+test-setup: test-setup-python test-setup-jvm ## what every suite of make test reads, built once (make test runs its two halves side by side first; each test-* target also builds what it needs)
+
+test-setup-python: # the venvs (the default Python's, 3.13's, no-MXNet, Spark 3.5, the server's clients), the models, the fresh vectors
 	@test -n "$(call python_for,$(ON_PYTHON))" || { echo "no python$(ON_PYTHON) on PATH or in pyenv: install it (pyenv install $(ON_PYTHON))"; exit 1; }
 	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) setup spark-setup onnx-setup
 	$(MAKE) --no-print-directory setup spark-setup onnx-setup no-mxnet-setup spark35-setup models real-model \
-	  $(FRESH_VECTORS_MADE) jvm-package jvm-package-2.12 serve-jar $(SERVE_VENV)/.done $(KSERVE_VENV)/.done
+	  $(FRESH_VECTORS_MADE) $(SERVE_VENV)/.done $(KSERVE_VENV)/.done
+
+test-setup-jvm: # the jars (Scala 2.13 and 2.12 lines, the server): Maven only, nothing test-setup-python writes or reads
+	$(MAKE) --no-print-directory jvm-package jvm-package-2.12 serve-jar
 
 test: ## every test suite: the linters, Python, JVM, cross-language, the server, the second leg (Python 3.13, JDK 25, Spark 3.5), the artifacts; each suite's time at the end
-	@bash .ci/timed $(MAKE) --no-print-directory -- test-setup --lanes $(TEST_LANES) --then test-release
+	@bash .ci/timed $(MAKE) --no-print-directory -- --lanes test-setup-python test-setup-jvm --then --lanes $(TEST_LANES) --then test-release
 
 test-all: test test-orders test-cluster test-spark35-all ## make test, then every order 20 times, the full Spark cluster run on 4 and 3.5, every suite on Spark 3.5, and Python 3.10 and 3.12
 	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.10
