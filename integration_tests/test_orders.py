@@ -1,9 +1,10 @@
 """Loading after MXNet has run must neither crash nor change a bit (spec/RUNTIME.md): every order users have,
-each in a fresh process, MXPORT_ORDER_RUNS times (20 by default), against a process that only loads.
+each in a fresh process, against a process that only loads.
 
-The Spark order starts a Spark of its own each time (about 20 s): `make test` runs it MXPORT_ORDER_SPARK_RUNS
-times (2 by default), `make test-orders` 20 times like the others; the JVM-first order (a JVM, then a Gluon net)
-MXPORT_ORDER_JVM_FIRST_RUNS times (3; 20 in `make test-orders`). The same orders with the rule the first
+Each order runs MXPORT_ORDER_RUNS times (20 by default); the Spark order, which starts a Spark of its own each time
+(about 20 s), MXPORT_ORDER_SPARK_RUNS times (2 by default); the JVM-first order (a JVM, then a Gluon net)
+MXPORT_ORDER_JVM_FIRST_RUNS times (3 by default). `make test` (its test-integration) runs every order once,
+`make test-orders` every order 20 times, Spark and JVM-first included. The same orders with the rule the first
 release had (the count raised at load) ended in glibc "double free or corruption" / "munmap_chunk(): invalid
 pointer" 6 times out of 6."""
 

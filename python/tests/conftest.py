@@ -1,4 +1,6 @@
+import json
 import os
+import subprocess
 import sys
 
 import mxport  # noqa: F401  first: on Python 3.12+ each test file's `import mxnet` works only after it (spec/RUNTIME.md)
@@ -40,6 +42,35 @@ def resnet():
     prefix = os.path.join(MODELS, "resnet18")
     export_resnet.main(prefix)
     return prefix
+
+
+# The loop of a child Python that runs many items in one process (one start of MXNet, not one per item) and reports
+# each: the child's code defines run(*args), returning a JSON report; each item is [id, *args].
+PER_ITEM_LOOP = r"""
+import json as _json, sys as _sys
+
+_items, _reports = _json.load(open(_sys.argv[1])), {}
+for _id, *_args in _items:
+    _reports[_id] = run(*_args)
+with open(_sys.argv[2], "w") as _f:
+    _json.dump(_reports, _f)
+"""
+
+
+def run_per_item(root, child, items, env=None, timeout=None):
+    """{id: run(*args)} for each [id, *args] of `items`, from one child Python running `child` (which defines run) in
+    `root`; fails with the child's stderr when it fails or prints a traceback outside its reports."""
+    (root / "items.json").write_text(json.dumps(items))
+    out = subprocess.run(
+        [sys.executable, "-c", child + PER_ITEM_LOOP, str(root / "items.json"), str(root / "reports.json")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-4000:]
+    return json.loads((root / "reports.json").read_text())
 
 
 def assert_close(got, want, rtol, atol, what=""):

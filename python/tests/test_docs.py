@@ -1,7 +1,6 @@
 """Docs as tests: every Python block of the READMEs and every public docstring example runs as written, from a
 fresh folder that is not the repository (doc_blocks lists the blocks; Java and Scala runners can use it too)."""
 
-import json
 import os
 import shutil
 import subprocess
@@ -10,7 +9,7 @@ import sys
 import pytest
 
 import doc_blocks
-from conftest import REPO
+from conftest import REPO, run_per_item
 
 PYTHON = doc_blocks.blocks("python")
 
@@ -28,10 +27,10 @@ def test_every_document_has_its_blocks_found():
 # each run in a Python of their own: they say what to import first.
 BATCHED = [b for b in PYTHON if b.line == 0 and not b.skip and doc_blocks.continued_by(b, PYTHON) is None]
 BATCH_CHILD = r"""
-import contextlib, io, json, os, sys, traceback
+import contextlib, io, os, sys, traceback
 
-scripts, runs = json.load(open(sys.argv[1])), {}
-for block_id, folder in scripts:
+
+def run(folder):
     os.chdir(folder)
     sys.path[0] = folder  # as `python example.py` sets it
     path, err, ok = os.path.join(folder, "example.py"), io.StringIO(), True
@@ -43,9 +42,7 @@ for block_id, folder in scripts:
         except BaseException:
             traceback.print_exc()
             ok = False
-    runs[block_id] = {"ok": ok, "stderr": err.getvalue()}
-with open(sys.argv[2], "w") as f:
-    json.dump(runs, f)
+    return {"ok": ok, "stderr": err.getvalue()}
 """
 
 
@@ -75,17 +72,7 @@ def batched_runs(tmp_path_factory, request):
         folder.mkdir()
         reader_folder(folder, doc_blocks.script(block, PYTHON), request)
         scripts.append([block.id, str(folder)])
-    (root / "scripts.json").write_text(json.dumps(scripts))
-    child = subprocess.run(
-        [sys.executable, "-c", BATCH_CHILD, str(root / "scripts.json"), str(root / "runs.json")],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=clean_environment(),
-        timeout=1800,
-    )
-    assert child.returncode == 0 and "Traceback" not in child.stderr, child.stderr[-4000:]
-    return json.loads((root / "runs.json").read_text())
+    return run_per_item(root, BATCH_CHILD, scripts, env=clean_environment(), timeout=1800)
 
 
 @pytest.mark.parametrize("block", PYTHON, ids=lambda b: b.id)

@@ -2,14 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import mxport
-from conftest import REPO, VECTORS
+from conftest import REPO, VECTORS, run_per_item
 from mxport import TensorSpec
 
 CORPUS = os.path.join(REPO, "spec", "mistakes.json")
@@ -145,11 +143,11 @@ CLI_ROWS = [r for r in _rows() if "cli" in r["languages"]]
 # One child Python runs every row's command line, as the `mxport` script does (`sys.exit(main())`), each in its own
 # folder, and reports each one's exit status, stdout and stderr: one start of MXNet, not one per row.
 CLI_CHILD = r"""
-import contextlib, io, json, os, sys, traceback
+import contextlib, io, os, sys, traceback
 from mxport.cli import main
 
-rows, runs = json.load(open(sys.argv[1])), {}
-for row_id, argv, cwd in rows:
+
+def run(argv, cwd):
     os.chdir(cwd)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -162,9 +160,7 @@ for row_id, argv, cwd in rows:
         except BaseException:  # an uncaught exception: the traceback the script would print, status 1
             traceback.print_exc()
             status = 1
-    runs[row_id] = {"returncode": status or 0, "stdout": out.getvalue(), "stderr": err.getvalue()}
-with open(sys.argv[2], "w") as f:
-    json.dump(runs, f)
+    return {"returncode": status or 0, "stdout": out.getvalue(), "stderr": err.getvalue()}
 """
 
 
@@ -180,15 +176,7 @@ def cli_runs(tmp_path_factory):
             (folder / name).write_text(text)
         places = _places(row, folder)
         rows.append([row["id"], [a.format(**places) for a in row["argv"]], str(folder)])
-    (root / "rows.json").write_text(json.dumps(rows))
-    child = subprocess.run(
-        [sys.executable, "-c", CLI_CHILD, str(root / "rows.json"), str(root / "runs.json")],
-        capture_output=True,
-        text=True,
-        cwd=root,
-    )
-    assert child.returncode == 0 and "Traceback" not in child.stderr, child.stderr[-4000:]
-    return json.loads((root / "runs.json").read_text())
+    return run_per_item(root, CLI_CHILD, rows)
 
 
 @pytest.mark.parametrize("row", CLI_ROWS, ids=lambda r: r["id"])

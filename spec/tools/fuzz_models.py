@@ -6,8 +6,8 @@ Each case is OUT_DIR/<nnnn>/ holding a model at prefix `model` (two files, or on
 file should be...) and `mutation.txt` saying what was done. `OUT_DIR/index.json` lists the cases with their
 mutation, and, for an old model (no signature, converter-style names), the `load` to load it with: input
 descriptions and epoch, as in a vector's case.json. A loader, given any case, MUST end in success or in an MxportError carrying a code of
-spec/FORMAT.md section 8 — never a crash, a hang, or another exception type. The Python test records the
-code each case gets; the Java and Scala tests assert they get the same one.
+spec/FORMAT.md section 8 — never a crash, a hang, or another exception type. python/tests/test_fuzz.py holds
+Python to that; integration_tests/test_fuzz_agreement.py asserts that Java and Scala end each case with Python's code.
 """
 
 import argparse

@@ -43,18 +43,12 @@ final class ImageIoDecoder {
         System.arraycopy(EOI, 0, data, encoded.length, EOI.length);
         ImageReader reader = reader("jpeg", JPEG_READER);
         try {
-            reader.setInput(new MemoryCacheImageInputStream(new ByteArrayInputStream(data)), true, true);
-            int width;
-            int height;
-            try {
-                width = reader.getWidth(0);
-                height = reader.getHeight(0);
-            } catch (Exception e) { // the JDK's failures on bad bytes have many types
-                return DecodedImage.failed(DecodedImage.DAMAGED);
+            Size size = open(reader, data, maxPixels, DecodedImage.DAMAGED);
+            if (size.outcome() != null) {
+                return size.outcome();
             }
-            if ((long) width * height > maxPixels) {
-                return new DecodedImage(height, width, null, null, true);
-            }
+            int width = size.width();
+            int height = size.height();
             if (JpegMarkers.isVerticallySubsampledOnly(encoded)) {
                 return DecodedImage.failed(VERTICAL_ONLY);
             }
@@ -243,18 +237,12 @@ final class ImageIoDecoder {
         }
         ImageReader reader = reader("png", PNG_READER);
         try {
-            reader.setInput(new MemoryCacheImageInputStream(new ByteArrayInputStream(encoded)), true, true);
-            int width;
-            int height;
-            try {
-                width = reader.getWidth(0);
-                height = reader.getHeight(0);
-            } catch (Exception e) {
-                return DecodedImage.failed(DecodedImage.PNG_DAMAGED);
+            Size size = open(reader, encoded, maxPixels, DecodedImage.PNG_DAMAGED);
+            if (size.outcome() != null) {
+                return size.outcome();
             }
-            if ((long) width * height > maxPixels) {
-                return new DecodedImage(height, width, null, null, true);
-            }
+            int width = size.width();
+            int height = size.height();
             BufferedImage image;
             try {
                 image = reader.read(0);
@@ -355,6 +343,29 @@ final class ImageIoDecoder {
     }
 
     // ---- the JDK's readers ----
+
+    /** An image's size as its header gives it, or the outcome already known ({@code outcome} not null). */
+    private record Size(int width, int height, DecodedImage outcome) {}
+
+    /**
+     * Sets {@code reader} on {@code data} and reads the size: {@code unreadable} when the header cannot be read, too
+     * large (with the size) when over {@code maxPixels}, else the size with no outcome yet.
+     */
+    private static Size open(ImageReader reader, byte[] data, long maxPixels, String unreadable) {
+        reader.setInput(new MemoryCacheImageInputStream(new ByteArrayInputStream(data)), true, true);
+        int width;
+        int height;
+        try {
+            width = reader.getWidth(0);
+            height = reader.getHeight(0);
+        } catch (Exception e) { // the JDK's failures on bad bytes have many types
+            return new Size(0, 0, DecodedImage.failed(unreadable));
+        }
+        if ((long) width * height > maxPixels) {
+            return new Size(width, height, new DecodedImage(height, width, null, null, true));
+        }
+        return new Size(width, height, null);
+    }
 
     /** The JDK's own reader of a format, never another registered plugin (its conversions would differ). */
     private static ImageReader reader(String format, String className) {

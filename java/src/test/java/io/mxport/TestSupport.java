@@ -1,9 +1,11 @@
 package io.mxport;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -104,6 +106,21 @@ public final class TestSupport {
         }
         assertTrue(max > 1e-3, what + " is degenerate (max |x| = " + max + ")");
         assertTrue(Math.sqrt(var) > 1e-6, what + " is constant");
+    }
+
+    /**
+     * An {@code OK} row of spec/image_cases/cases.json against the decoded pixels: the row's shape, and the sha256 of
+     * the pixels' bytes.
+     */
+    public static void assertImageCase(JsonNode row, NDArray pixels) {
+        int[] shape = new int[row.get("shape").size()];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = row.get("shape").get(i).asInt();
+        }
+        String what = row.get("file").asText();
+        assertArrayEquals(shape, pixels.getShape().toArray(), what + ": shape");
+        assertEquals(
+                row.get("sha256").asText(), ModelFiles.sha256(pixels.toByteArray()), what + ": sha256 of the pixels");
     }
 
     /** Runs a command, failing the test with its output when it fails. Returns stdout. */

@@ -147,27 +147,54 @@ object Signature {
   *
   * {{{
   * val pixels: NDArray = Images.read(java.nio.file.Paths.get("demo/cat.jpg"))  // [1,H,W,3]: Python's pixels
+  * val noLibmxnet = Images.read(java.nio.file.Paths.get("demo/cat.jpg"), decoder = Images.Decoder.IMAGEIO)
   * }}}
   *
   * `read` and `decode` decode with libmxnet's own OpenCV decoder, as Python's `mxport.read_image` does: the same
-  * pixels in every language (grayscale becomes R=G=B, alpha is dropped). `toNHWC` takes images Java decoded
-  * (`ImageIO`), whose grayscale pixels differ from OpenCV's.
+  * pixels in every language (grayscale becomes R=G=B, alpha is dropped); `decoder = Images.Decoder.IMAGEIO` decodes
+  * with the JDK's `javax.imageio` readers and MXNet's rules, without libmxnet (spec/RUNTIME.md section 4, rule 11).
+  * The default is [[Images.defaultDecoder]]. `toNHWC` takes images Java decoded (`ImageIO`), whose grayscale pixels
+  * differ from OpenCV's.
   */
 object Images {
 
-  /** Reads and decodes an image file: uint8 `[1, height, width, 3]`, RGB.
+  /** A decoder of [[Images.read]] and [[Images.decode]]: `Images.Decoder.MXNET` or `Images.Decoder.IMAGEIO`. */
+  type Decoder = JImages.Decoder
+
+  /** The decoders, those of `io.mxport.Images.Decoder`. */
+  object Decoder {
+
+    /** libmxnet's OpenCV decoder (`_cvimdecode`), what Python's `mx.image.imdecode` runs: the reference. */
+    val MXNET: Decoder = JImages.Decoder.MXNET
+
+    /** The JDK's `javax.imageio` readers with MXNet's rules written out: no libmxnet, MXNet's values. */
+    val IMAGEIO: Decoder = JImages.Decoder.IMAGEIO
+  }
+
+  /** The decoder `read` and `decode` use unless given one: `Decoder.MXNET`, except in a JVM that opened a
+    * [[Predictor]] on ONNX Runtime and has not loaded libmxnet.so, where it is `Decoder.IMAGEIO`.
+    */
+  def defaultDecoder: Decoder = JImages.defaultDecoder()
+
+  /** Reads and decodes an image file: uint8 `[1, height, width, 3]`, RGB, refusing more than `maxPixels` pixels.
     *
-    * @throws MxportException INVALID_ARGUMENT naming the file when it cannot be read or is not an image
+    * @throws MxportException INVALID_ARGUMENT naming the file when it cannot be read, is not an image, is too large,
+    *   or `decoder` is null
     */
   @throws[MxportException]
-  def read(file: java.nio.file.Path): NDArray = JImages.read(file)
+  def read(
+      file: java.nio.file.Path,
+      maxPixels: Long = JImages.MAX_PIXELS,
+      decoder: Decoder = defaultDecoder
+  ): NDArray = JImages.read(file, maxPixels, decoder)
 
   /** Decodes the bytes of an image file (JPEG, PNG, ...), refusing more than `maxPixels` pixels.
     *
-    * @throws MxportException INVALID_ARGUMENT when the bytes are empty, not an image, or too large
+    * @throws MxportException INVALID_ARGUMENT when the bytes are empty, not an image, too large, or `decoder` is null
     */
   @throws[MxportException]
-  def decode(encoded: Array[Byte], maxPixels: Long = JImages.MAX_PIXELS): NDArray = JImages.decode(encoded, maxPixels)
+  def decode(encoded: Array[Byte], maxPixels: Long = JImages.MAX_PIXELS, decoder: Decoder = defaultDecoder): NDArray =
+    JImages.decode(encoded, maxPixels, decoder)
 
   /** One image as a batch of one, uint8 `[1, height, width, 3]`.
     *
