@@ -285,7 +285,9 @@ def main():
     parser.add_argument("--requests", type=int, default=200, help="per client and cell")
     parser.add_argument("--seconds", type=float, default=60, help="cap per cell")
     parser.add_argument("--clients", default="1,4,16")
-    parser.add_argument("--quick", action="store_true", help="5 requests per client, 1 and 4 clients, ResNet-18 only")
+    parser.add_argument(
+        "--quick", action="store_true", help="5 requests per client (warm-up 20), 1 and 4 clients, ResNet-18 only"
+    )
     parser.add_argument("--models", default=",".join(MODELS), help="a subset of " + ",".join(MODELS))
     parser.add_argument("--payloads", default=",".join(PAYLOADS), help="a subset of " + ",".join(PAYLOADS))
     parser.add_argument(
@@ -310,7 +312,7 @@ def main():
     wanted_payloads = pick(args.payloads, PAYLOADS, "--payloads")
     servers = pick(args.servers, SERVERS, "--servers")
     if args.quick:
-        args.requests, clients, models = 5, [1, 4], {"resnet18": "resnet18"}
+        args.requests, args.warmup, clients, models = 5, 20, [1, 4], {"resnet18": "resnet18"}
     prefixes = {name: os.path.join(MODELS_DIR, f) for name, f in models.items()}
     rows = []
     report = args.report
