@@ -162,6 +162,21 @@ def cpu_seconds(pid=None):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def jit_seconds(pid):
+    """CPU seconds of a JVM's JIT compiler threads (C1, C2); 0 for a process without them."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as f:
+                stat = f.read()
+        except OSError:  # the thread ended
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        if "CompilerThre" in name:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_cell(port, model, body, headers, clients, requests, seconds, server_pid, warmup=None):
     """``warmup`` requests from one client first (default: ``requests``), at most ``seconds`` too."""
 
@@ -186,16 +201,18 @@ def run_cell(port, model, body, headers, clients, requests, seconds, server_pid,
         return times, bad
 
     # warm-up: this shape's first call plans memory, and a JVM server's request path is compiled by the JIT over its
-    # first hundreds of requests (C2 took 1-3 ms of CPU per request then, on the 2 cores the model computes on)
+    # first thousand requests or so (C2 took 0.6-3 ms of CPU per request over the first 1000 int8 ResNet-18 requests,
+    # on the 2 cores the model computes on: the rows' server_jit_ms)
     warmup = requests if warmup is None else warmup
     client(warmup, time.time() + seconds) if warmup > 2 else None
     deadline = time.time() + seconds
-    cpu_client, cpu_server = cpu_seconds(), cpu_seconds(server_pid)
+    cpu_client, cpu_server, jit = cpu_seconds(), cpu_seconds(server_pid), jit_seconds(server_pid)
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(clients) as pool:
         results = list(pool.map(lambda _: client(requests, deadline), range(clients)))
     wall = time.perf_counter() - start
     cpu_client, cpu_server = cpu_seconds() - cpu_client, cpu_seconds(server_pid) - cpu_server
+    jit = jit_seconds(server_pid) - jit
     times = np.array([t for ts, _ in results for t in ts])
     return {
         "requests": int(times.size),
@@ -206,6 +223,8 @@ def run_cell(port, model, body, headers, clients, requests, seconds, server_pid,
         # CPU time per request (ms, all threads; 1/100 s ticks): what the load generator and the server cost
         "client_cpu_ms": round(cpu_client * 1e3 / max(1, times.size), 2),
         "server_cpu_ms": round(cpu_server * 1e3 / max(1, times.size), 2),
+        # of which the JIT compiler's (a JVM server not yet warm compiles on the cores the model computes on)
+        "server_jit_ms": round(jit * 1e3 / max(1, times.size), 2),
     }
 
 
@@ -298,7 +317,7 @@ def main():
     parser.add_argument(
         "--warmup",
         type=int,
-        default=300,
+        default=500,
         help="requests of one client before the first cell of each server, model and payload (at most --seconds):"
         " the JIT compiles a JVM server's request path over the first hundreds of requests",
     )
