@@ -18,13 +18,17 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Dynamic batching of one model. Requests whose inputs agree in everything but dimension 0 (dtype and the other
- * dimensions) are concatenated along dimension 0, up to {@code maxBatchSize} samples, waiting at most
- * {@code maxDelay} after the first of them arrived; the outputs are split back by rows. A request whose shapes
- * differ from the first waiting one stays queued for a later batch, so it runs with its own kind.
+ * dimensions) are concatenated along dimension 0, up to {@code maxBatchSize} samples; the outputs are split back by
+ * rows. A request whose shapes differ from the first waiting one stays queued for a later batch, so it runs with its
+ * own kind.
  *
- * <p>As many batches compute at once as the engine computes calls at once ({@link Engine#concurrentCalls()}: the
- * MXNet engine workers of spec/RUNTIME.md rule 7). A batch is formed only when a compute slot is free, so requests
- * that arrive while every slot is busy merge.
+ * <p>When a batch starts: as soon as a compute slot is free. As many batches compute at once as the engine computes
+ * calls at once ({@link Engine#concurrentCalls()}: the MXNet engine workers of spec/RUNTIME.md rule 7), and a batch
+ * is formed only when a slot is free, so the requests that queued while every slot was busy merge into the next
+ * batch. A free slot waits for more requests only while some are known to be on their way in (a {@link Ticket}
+ * taken when the request arrived, before its body was decoded, and not yet submitted), and never longer than
+ * {@code maxDelay} after the first waiting request was queued. So a lone request (or one that a busy engine let
+ * queue long enough) is computed at once: batching adds no wait at low load.
  */
 final class Batcher implements AutoCloseable {
     private final String name;
@@ -39,6 +43,8 @@ final class Batcher implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition arrived = lock.newCondition();
     private boolean closing; // guarded by lock
+    private int coming; // guarded by lock: tickets taken and neither submitted nor closed
+    private final boolean inline;
 
     private static final class Job {
         final List<NDArray> inputs;
@@ -68,11 +74,14 @@ final class Batcher implements AutoCloseable {
         this.maxDelayNanos = TimeUnit.MILLISECONDS.toNanos(maxDelayMs);
         this.metrics = metrics;
         this.slots = new Semaphore(concurrentCalls);
-        this.compute = Executors.newFixedThreadPool(concurrentCalls, r -> {
-            Thread t = new Thread(r, "mxport-serve-" + name + "-compute");
-            t.setDaemon(true);
-            return t;
-        });
+        this.inline = concurrentCalls == 1; // the dispatcher computes the batch itself: one thread hand-off fewer
+        this.compute = inline
+                ? null
+                : Executors.newFixedThreadPool(concurrentCalls, r -> {
+                    Thread t = new Thread(r, "mxport-serve-" + name + "-compute");
+                    t.setDaemon(true);
+                    return t;
+                });
         this.dispatcher = new Thread(this::dispatch, "mxport-serve-" + name + "-batcher");
         this.dispatcher.setDaemon(true);
         this.dispatcher.start();
@@ -94,11 +103,55 @@ final class Batcher implements AutoCloseable {
         return maxBatchSize;
     }
 
+    /**
+     * A request on its way in: taken when it arrives (before its body is decoded), handed to {@link #submit} or
+     * closed when it fails before that. A free compute slot waits (at most the delay) for the requests whose tickets
+     * are open, so that they merge.
+     */
+    final class Ticket implements AutoCloseable {
+        private boolean open = true; // guarded by lock
+
+        /** Without a submit: the request failed on its way in, nothing waits for it any more. */
+        @Override
+        public void close() {
+            lock.lock();
+            try {
+                if (open) {
+                    open = false;
+                    coming--;
+                    arrived.signalAll();
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** See {@link Ticket}; close it (try-with-resources) whether or not the request was submitted. */
+    Ticket expect() {
+        lock.lock();
+        try {
+            coming++;
+            return new Ticket();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Queues one request's inputs (signature order, checked); the future completes with its outputs. */
     CompletableFuture<List<NDArray>> submit(List<NDArray> inputs) {
+        return submit(inputs, null);
+    }
+
+    /** As {@link #submit(List)}, for the request of {@code ticket} (null: none was taken). */
+    CompletableFuture<List<NDArray>> submit(List<NDArray> inputs, Ticket ticket) {
         Job job = new Job(inputs);
         lock.lock();
         try {
+            if (ticket != null && ticket.open) {
+                ticket.open = false;
+                coming--;
+            }
             if (closing) {
                 throw new ServeException(
                         503, "UNAVAILABLE", "model '" + name + "' is shutting down: retry on another" + " replica");
@@ -132,6 +185,14 @@ final class Batcher implements AutoCloseable {
                 slots.release();
                 continue;
             }
+            if (inline) {
+                try {
+                    run(batch);
+                } finally {
+                    slots.release();
+                }
+                continue;
+            }
             compute.execute(() -> {
                 try {
                     run(batch);
@@ -142,7 +203,10 @@ final class Batcher implements AutoCloseable {
         }
     }
 
-    /** Under the lock: the first waiting job and those of its kind, waiting up to the delay for more. */
+    /**
+     * Under the lock, with a compute slot free: the first waiting job and those of its kind; waits for more only while
+     * requests are on their way in ({@link Ticket}), and at most until the delay after the first job was queued.
+     */
     private List<Job> collect() {
         Job first = pending.peekFirst();
         long deadline = first.enqueued + maxDelayNanos;
@@ -162,7 +226,7 @@ final class Batcher implements AutoCloseable {
                 }
             }
             long left = deadline - System.nanoTime();
-            if (batch.isEmpty() || rows >= maxBatchSize || left <= 0 || closing) {
+            if (batch.isEmpty() || rows >= maxBatchSize || coming <= 0 || left <= 0 || closing) {
                 return batch;
             }
             try {
@@ -257,8 +321,10 @@ final class Batcher implements AutoCloseable {
         }
         try {
             dispatcher.join();
-            compute.shutdown();
-            compute.awaitTermination(5, TimeUnit.MINUTES);
+            if (compute != null) {
+                compute.shutdown();
+                compute.awaitTermination(5, TimeUnit.MINUTES);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

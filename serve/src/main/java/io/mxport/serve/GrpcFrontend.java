@@ -272,8 +272,11 @@ final class GrpcFrontend implements AutoCloseable {
                             "the request is not a valid inference.ModelInferRequest message: send one built from"
                                     + " grpc_predict_v2.proto");
                 }
-                InferenceRequest r = fromProto(request);
-                InferenceResult result = server.infer(r, request.getModelVersion(), start);
+                InferenceResult result;
+                try (Batcher.Ticket ticket = server.expect(request.getModelName(), request.getModelVersion())) {
+                    InferenceRequest r = fromProto(request);
+                    result = server.infer(r, request.getModelVersion(), start, ticket);
+                }
                 ModelInferResponse.Builder b = ModelInferResponse.newBuilder()
                         .setModelName(result.model())
                         .setModelVersion("1")

@@ -187,10 +187,15 @@ final class HttpFrontend implements AutoCloseable {
                 }
                 String headerLength = req.headers().get(HEADER_LENGTH);
                 String encoding = req.headers().get(HttpHeaderNames.CONTENT_ENCODING);
+                // taken here, before the hand-off to a request thread: the model's batcher knows it is coming
+                Batcher.Ticket ticket = server.expect(m.group(1), m.group(2));
                 try {
-                    requests.execute(() ->
-                            infer(ctx, keepAlive, start, what, m.group(1), m.group(2), body, headerLength, encoding));
+                    requests.execute(() -> infer(
+                            ctx, keepAlive, start, what, m.group(1), m.group(2), body, headerLength, encoding, ticket));
                 } catch (RejectedExecutionException e) {
+                    if (ticket != null) {
+                        ticket.close();
+                    }
                     reply(
                             ctx,
                             keepAlive,
@@ -286,9 +291,10 @@ final class HttpFrontend implements AutoCloseable {
             String version,
             byte[] body,
             String headerLength,
-            String encoding) {
+            String encoding,
+            Batcher.Ticket ticket) {
         String id = null;
-        try {
+        try (ticket) {
             server.model(model, version); // an unknown model is 404 whatever the body
             byte[] plain = decompress(body, encoding, server.options.maxBodyBytes);
             Integer jsonLength = null;
@@ -303,7 +309,7 @@ final class HttpFrontend implements AutoCloseable {
             }
             InferenceRequest request = RestCodec.parse(model, plain, jsonLength);
             id = request.id;
-            InferenceResult result = server.infer(request, version, start);
+            InferenceResult result = server.infer(request, version, start, ticket);
             RestCodec.Body answer = RestCodec.answer(result, request);
             FullHttpResponse r = response(
                     HttpResponseStatus.OK,

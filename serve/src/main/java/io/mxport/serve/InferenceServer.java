@@ -90,10 +90,20 @@ final class InferenceServer implements AutoCloseable {
         return models.values();
     }
 
-    InferenceResult infer(InferenceRequest request, String version, long startNanos) {
+    /** A ticket of the model's batcher for a request that just arrived ({@link Batcher.Ticket}); null if none such. */
+    Batcher.Ticket expect(String name, String version) {
+        try {
+            return model(name, version).expect();
+        } catch (ServeException e) {
+            return null; // an unknown model: the request is answered 404 later
+        }
+    }
+
+    /** {@code ticket}: the request's, taken from its model's {@link ModelHost#expect()} as it arrived, or null. */
+    InferenceResult infer(InferenceRequest request, String version, long startNanos, Batcher.Ticket ticket) {
         ModelHost m = model(request.model, version);
         try {
-            return m.infer(request, startNanos + TimeUnit.MILLISECONDS.toNanos(options.requestTimeoutMs));
+            return m.infer(request, startNanos + TimeUnit.MILLISECONDS.toNanos(options.requestTimeoutMs), ticket);
         } catch (MxportException e) {
             throw ServeException.of(e);
         }

@@ -90,7 +90,13 @@ final class ModelHost implements AutoCloseable {
                 && (s.getShape().get(3) == 3 || s.getShape().get(3) == -1);
     }
 
-    InferenceResult infer(InferenceRequest request, long deadlineNanos) {
+    /** Taken when a request for this model arrives, closed when it is answered: see {@link Batcher.Ticket}. */
+    Batcher.Ticket expect() {
+        return batcher.expect();
+    }
+
+    /** {@code ticket}: the request's, from {@link #expect()}, or null. */
+    InferenceResult infer(InferenceRequest request, long deadlineNanos, Batcher.Ticket ticket) {
         if (!ready) {
             throw new ServeException(
                     503,
@@ -102,7 +108,7 @@ final class ModelHost implements AutoCloseable {
         List<TensorSpec> wanted = outputs(request);
         int topK = topK(request.parameters.get("top_k"), "request parameter top_k");
 
-        CompletableFuture<List<NDArray>> future = batcher.submit(inputs);
+        CompletableFuture<List<NDArray>> future = batcher.submit(inputs, ticket);
         List<NDArray> outputs;
         try {
             outputs = future.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);

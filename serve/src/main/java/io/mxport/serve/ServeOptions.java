@@ -26,7 +26,7 @@ final class ServeOptions {
             "                             rule 7), or W ONNX Runtime runs side by side",
             "  --max-batch-size N         merge concurrent requests up to N samples (default 1: off; merged replies equal",
             "                             the reply alone within float rounding, not bit for bit: serve/README.md)",
-            "  --max-batch-delay-ms D     wait at most D ms for more requests to merge (default 2)",
+            "  --max-batch-delay-ms D     a free engine waits at most D ms for requests already arriving (default 2)",
             "  --max-body-bytes B         largest request body (default 67108864)",
             "  --max-tensor-elements E    largest input tensor, in elements (default 50000000)",
             "  --max-image-pixels X       largest encoded image, in pixels, read from its header (default 40000000)",

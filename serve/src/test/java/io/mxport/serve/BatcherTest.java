@@ -15,6 +15,9 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -64,9 +67,11 @@ class BatcherTest {
         List<NDArray> inputs = List.of(pixels(1, 1, 64, 80), pixels(2, 2, 64, 80), pixels(3, 1, 64, 80));
         computed.clear();
         List<CompletableFuture<List<NDArray>>> replies = new ArrayList<>();
-        try (Batcher batcher = new Batcher("resnet", model, 8, 500, 1, metrics)) {
-            for (NDArray in : inputs) {
-                replies.add(batcher.submit(List.of(in)));
+        try (Batcher batcher = new Batcher("resnet", model, 8, 60_000, 1, metrics)) {
+            // the three arrive together (as the HTTP side takes their tickets): the batcher waits for them all
+            List<Batcher.Ticket> tickets = List.of(batcher.expect(), batcher.expect(), batcher.expect());
+            for (int i = 0; i < inputs.size(); i++) {
+                replies.add(batcher.submit(List.of(inputs.get(i)), tickets.get(i)));
             }
             for (CompletableFuture<List<NDArray>> r : replies) {
                 r.get();
@@ -106,10 +111,13 @@ class BatcherTest {
         CompletableFuture<List<NDArray>> ra;
         CompletableFuture<List<NDArray>> rb;
         CompletableFuture<List<NDArray>> rc;
-        try (Batcher batcher = new Batcher("resnet", model, 8, 300, 1, new Metrics())) {
-            ra = batcher.submit(List.of(a));
-            rb = batcher.submit(List.of(b));
-            rc = batcher.submit(List.of(c));
+        try (Batcher batcher = new Batcher("resnet", model, 8, 60_000, 1, new Metrics())) {
+            Batcher.Ticket ta = batcher.expect();
+            Batcher.Ticket tb = batcher.expect();
+            Batcher.Ticket tc = batcher.expect();
+            ra = batcher.submit(List.of(a), ta);
+            rb = batcher.submit(List.of(b), tb);
+            rc = batcher.submit(List.of(c), tc);
             rb.get();
         }
         assertEquals(2, computed.size(), "a and c merged, b alone: " + computed);
@@ -121,6 +129,29 @@ class BatcherTest {
                 "computed alone: the Predictor's output bit for bit");
         assertEquals(DType.FLOAT32, ra.get().get(0).getDType());
         assertEquals(new Shape(1, 1000), rc.get().get(0).getShape());
+    }
+
+    /**
+     * Batching on, but nothing else on its way: the lone request is computed at once, not after the delay (a minute
+     * here, so waiting it out fails the get's 30 s). The same once a request that was announced fails on its way in.
+     */
+    @Test
+    void aLoneRequestDoesNotWaitTheDelay() throws Exception {
+        Metrics metrics = new Metrics();
+        computed.clear();
+        try (Batcher batcher = new Batcher("resnet", model, 8, 60_000, 1, metrics)) {
+            batcher.submit(List.of(pixels(9, 1, 32, 32))).get(30, TimeUnit.SECONDS);
+            Batcher.Ticket failed = batcher.expect();
+            Batcher.Ticket mine = batcher.expect();
+            CompletableFuture<List<NDArray>> r = batcher.submit(List.of(pixels(10, 1, 32, 32)), mine);
+            failed.close(); // e.g. its body was not valid: the batcher stops waiting for it
+            r.get(30, TimeUnit.SECONDS);
+        }
+        assertEquals(List.of(new Shape(1, 32, 32, 3), new Shape(1, 32, 32, 3)), computed);
+        Matcher queued = Pattern.compile("mxport_queue_duration_seconds_sum\\{model=\"resnet\"\\} (\\S+)")
+                .matcher(metrics.scrape());
+        assertTrue(queued.find(), metrics.scrape());
+        assertTrue(Double.parseDouble(queued.group(1)) < 60, "waited out the delay: " + queued.group(1) + " s");
     }
 
     @Test

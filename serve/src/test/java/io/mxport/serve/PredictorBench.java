@@ -13,7 +13,8 @@ import java.util.concurrent.Future;
 
 /**
  * The in-process row of {@code make bench-serve}: C threads call one Predictor with uint8 [B,224,224,3], R calls
- * each after 10 warm-up calls; prints one JSON line (calls/s counted in samples, p50 and p99 ms per call).
+ * each after 10 warm-up calls; prints one JSON line (calls/s counted in samples, p50 and p99 ms per call, and the
+ * process's CPU time per sample in ms, as bench_serve.py counts the server's).
  *
  * <pre>java -cp serve/target/test-classes:serve/target/mxport-serve-VERSION.jar io.mxport.serve.PredictorBench PREFIX C R B</pre>
  */
@@ -34,6 +35,9 @@ public final class PredictorBench {
             }
             ExecutorService pool = Executors.newFixedThreadPool(clients);
             List<Future<double[]>> futures = new ArrayList<>();
+            com.sun.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getPlatformMXBean(
+                    com.sun.management.OperatingSystemMXBean.class);
+            long cpuStart = os.getProcessCpuTime();
             long start = System.nanoTime();
             for (int c = 0; c < clients; c++) {
                 futures.add(pool.submit(() -> {
@@ -51,14 +55,16 @@ public final class PredictorBench {
                 System.arraycopy(futures.get(c).get(), 0, all, c * calls, calls);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
+            double cpuMs = (os.getProcessCpuTime() - cpuStart) / 1e6 / ((double) clients * calls * batch);
             pool.shutdown();
             Arrays.sort(all);
             System.out.printf(
                     java.util.Locale.ROOT,
-                    "{\"samples_per_s\": %.2f, \"p50_ms\": %.3f, \"p99_ms\": %.3f}%n",
+                    "{\"samples_per_s\": %.2f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"cpu_ms_per_sample\": %.2f}%n",
                     clients * calls * batch / seconds,
                     all[all.length / 2],
-                    all[Math.min(all.length - 1, (int) Math.ceil(all.length * 0.99) - 1)]);
+                    all[Math.min(all.length - 1, (int) Math.ceil(all.length * 0.99) - 1)],
+                    cpuMs);
         }
     }
 }
