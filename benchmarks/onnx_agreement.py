@@ -68,6 +68,7 @@ def main(argv=None):
     parser.add_argument("--models", default=os.path.join(REPO, ".cache", "models"))
     parser.add_argument("--model", action="append", help="efficientnet_lite0 and/or resnet18 (default: both)")
     parser.add_argument("--eval-per-photo", type=int, default=30)
+    parser.add_argument("--eval-seed", type=int, default=1000, help="another seed draws another evaluation set")
     parser.add_argument("--calib-per-photo", type=int, default=8)
     parser.add_argument("--quantizer-python", default=os.path.join(REPO, ".cache", "venv-onnx-quant", "bin", "python"))
     parser.add_argument("--out", default=os.path.join(REPO, ".cache", "reports", "onnx_agreement.json"))
@@ -75,7 +76,7 @@ def main(argv=None):
     import mxport  # (before MXNet runs anything: spec/RUNTIME.md)
     import int8_accuracy as photos
 
-    evaluation = photos.photo_set(photos.EVAL_PHOTOS, args.eval_per_photo, 1000)
+    evaluation = photos.photo_set(photos.EVAL_PHOTOS, args.eval_per_photo, args.eval_seed)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.model or ["efficientnet_lite0", "resnet18"]:
