@@ -71,12 +71,14 @@ $(NO_MXNET_VENV)/.done: python/pyproject.toml python/setup.py VERSION requiremen
 no-mxnet-setup: $(NO_MXNET_VENV)/.done ## .cache/venv-no-mxnet: mxport[onnxruntime] as pip installs it where MXNet has no wheel (no mxnet)
 
 QUANT_VENV := $(CACHE)/venv-onnx-quant
-$(QUANT_VENV)/.done: requirements-onnx-int8.txt
-	$(PYTHON) -m venv $(QUANT_VENV)
+$(QUANT_VENV)/.done: requirements-onnx-int8.txt python/pyproject.toml python/setup.py VERSION
+	test -x $(QUANT_VENV)/bin/python || $(PYTHON) -m venv $(QUANT_VENV)
 	$(QUANT_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-onnx-int8.txt
+	$(QUANT_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e python
+	$(QUANT_VENV)/bin/python -c "import importlib.util as u, mxport; assert u.find_spec('mxnet') is None"
 	touch $@
 
-onnx-int8-setup: $(QUANT_VENV)/.done ## the venv of ONNX Runtime's quantiser, for the int8 recipe benchmarks/onnx_int8.py (spec/FORMAT.md 13.7)
+onnx-int8-setup: $(QUANT_VENV)/.done ## .cache/venv-onnx-quant: mxport[onnx-int8] without MXNet, for mxport.quantize_onnx (the int8 recipe of the ONNX engines, spec/FORMAT.md 13.7)
 
 # Each script skips its work when its recipe (<prefix>.recipe) made the files; as make targets they also skip starting
 # the script (and MXNet) in each suite's own make of make test. touch: a skip leaves the file's time as it was.

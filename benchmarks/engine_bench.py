@@ -84,12 +84,12 @@ def model_files(prefix, quantizer_python):
     for part, path in onnx.items():
         int8 = path[: -len(".onnx")] + "-qdq.onnx"
         if not fresh(int8, path):
-            quantize(prefix, part, path, onnx["network"], int8, quantizer_python)
+            quantize(prefix, part, path, int8, quantizer_python)
         files[("onnxruntime", "int8", part)] = files[("openvino", "int8", part)] = int8
     return files
 
 
-def quantize(prefix, part, path, network, out, quantizer_python):
+def quantize(prefix, part, path, out, quantizer_python):
     """The recipe of onnx_agreement.py on int8_accuracy.py's calibration images: as uint8 pixels for the whole
     model, through the model's transforms (python_rows.py's, called one by one) for the network alone."""
     import tempfile
@@ -107,7 +107,7 @@ def quantize(prefix, part, path, network, out, quantizer_python):
         as_network_input = python_rows.transforms_outside
         batches = [as_network_input(mx.nd.array(image, dtype="uint8")).expand_dims(0).asnumpy() for image in images]
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_agreement.quantized(path, network, batches, out, quantizer_python, tmp)
+        onnx_agreement.quantized(path, batches, out, quantizer_python, tmp)
 
 
 def command(language, row, setting, part, batch, runs, warmup, threads, pixels, model, classpath):

@@ -45,6 +45,7 @@ from ._files import read_signature  # noqa: E402
 from ._images import decode_image, read_image  # noqa: E402
 from ._load import load, load_module  # noqa: E402
 from ._onnx import export_onnx  # noqa: E402
+from ._onnx._int8 import quantize_onnx  # noqa: E402
 from ._signature import Signature, TensorSpec  # noqa: E402
 from ._version import __version__  # noqa: E402
 
@@ -53,6 +54,7 @@ __all__ = [
     "export",
     "optimize",
     "export_onnx",
+    "quantize_onnx",
     "load",
     "load_module",
     "read_signature",

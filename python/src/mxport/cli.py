@@ -5,6 +5,7 @@ mxport predict PREFIX --input cat.jpg      # an image (JPEG/PNG) or a .npy array
 mxport predict old/mlp --input-spec data=-1,7 --epoch 5 --input x.npy   # an old model (no signature)
 mxport optimize m m-int8 int8 --calibration a.jpg --calibration b.png ...  # an optimised copy (also: fused)
 mxport export-onnx PREFIX model.onnx        # one ONNX file, signature in metadata_props (--no-transforms)
+mxport quantize-onnx model.onnx int8.onnx --calibration a.jpg ...  # its int8 QDQ file (mxport[onnx-int8], no MXNet)
 mxport predict PREFIX --input cat.jpg --engine onnxruntime                 # or openvino
 """
 
@@ -241,6 +242,31 @@ def _export_onnx(args):
     )
 
 
+def _quantize_onnx(args):
+    import mxport
+
+    from ._onnx import contract
+    from ._onnx._int8 import quantizer
+
+    onnx = quantizer()[0]  # the extra's error before any file is read
+
+    sig = contract(onnx.load(args.model, load_external_data=False))[0] if os.path.isfile(args.model) else None
+    if sig is not None and len(sig.inputs) != 1:
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"the model takes {len(sig.inputs)} inputs: calibrate it with the Python API, "
+            "mxport.quantize_onnx(..., calibration=[[a, b], ...])",
+        )
+    calibration = [_read_input(path, sig.inputs[0], args) for path in args.calibration] if sig else []
+    record = mxport.quantize_onnx(
+        args.model, args.path, calibration, exclude_layers=args.exclude_layer, overwrite=args.overwrite
+    )
+    print(
+        f"wrote {args.path}: int8 QDQ ({record['quantizer']}), calibrated on {record['calibration_samples']} "
+        f"samples, {len(record['fp32_layers'])} layers kept fp32"
+    )
+
+
 def _old_model_arguments(p):
     p.add_argument(
         "--input-spec",
@@ -317,6 +343,26 @@ def main(argv=None):
     p.add_argument("--no-transforms", action="store_true", help="the network alone (load_transforms=False)")
     p.add_argument("--overwrite", action="store_true", help="replace a file at PATH that mxport did not write")
     p.set_defaults(run=_export_onnx)
+    p = sub.add_parser(
+        "quantize-onnx", help="write the int8 QDQ file of an export-onnx file (ONNX Runtime's quantiser; no MXNet)"
+    )
+    p.add_argument("model", help="an ONNX file that mxport export-onnx wrote (the whole model)")
+    p.add_argument("path", help="the int8 ONNX file to write, e.g. model-int8.onnx")
+    p.add_argument(
+        "--calibration",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="a calibration input: an image (JPEG/PNG) or a .npy batch; repeat",
+    )
+    p.add_argument(
+        "--exclude-layer",
+        action="append",
+        metavar="NODE",
+        help="an MXNet node to keep in fp32; repeat (default: those the int8 model the file came from excluded)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a file at PATH")
+    p.set_defaults(run=_quantize_onnx, no_transforms=False)
     args = parser.parse_args(argv)
     try:
         args.run(args)

@@ -95,11 +95,12 @@ class _Builder:
             )
         self._names.add(name)
 
-    def op(self, op_type, inputs, hint, n_out=1, **attrs):
+    def op(self, op_type, inputs, hint, n_out=1, node_name=None, **attrs):
         from onnx import helper
 
         outs = [self.fresh(hint if n_out == 1 else f"{hint}:{k}") for k in range(n_out)]
-        self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=self.fresh("node:" + hint), **attrs))
+        name = self.fresh(node_name or "node:" + hint)
+        self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=name, **attrs))
         return outs[0] if n_out == 1 else outs
 
     def const(self, array, hint):
@@ -121,8 +122,8 @@ class _Ctx:
     def attr(self, key, default=None):
         return _parse(self.attrs[key]) if key in self.attrs else default
 
-    def op(self, op_type, inputs, n_out=1, hint=None, **attrs):
-        return self.b.op(op_type, inputs, hint or self.name, n_out, **attrs)
+    def op(self, op_type, inputs, n_out=1, hint=None, node_name=None, **attrs):
+        return self.b.op(op_type, inputs, hint or self.name, n_out, node_name, **attrs)
 
     def const(self, array, suffix):
         return self.b.const(array, f"{self.name}:{suffix}")

@@ -2,11 +2,15 @@
 
 import numpy as np
 
+from .._graph import CONNECTOR_ATTR, PORT_ATTR
 from ._builder import _INT64_MAX, _NP, _ints, _onnx_type, _same, _Value
 
 
 def _identity(ctx):
-    return _same(ctx, ctx.op("Identity", [ctx.inputs[0].name]))
+    """MXNet's _copy; a connector (spec/FORMAT.md section 4) is named connector:<kind>:<port> (section 13.1)."""
+    kind = ctx.attrs.get(CONNECTOR_ATTR)
+    name = f"connector:{kind}:{ctx.attrs.get(PORT_ATTR)}" if kind else None
+    return _same(ctx, ctx.op("Identity", [ctx.inputs[0].name], node_name=name))
 
 
 def _unary(onnx_op):
