@@ -223,7 +223,7 @@ fuzz: jvm-package spark-setup ## the loaders of every language against 5000 brok
 PYTHON_WORKERS ?= 2
 PYTHON_SUITE := -n $(PYTHON_WORKERS) --dist loadgroup python/tests
 
-test-python: setup spark-setup onnx-setup no-mxnet-setup models real-model $(FRESH_VECTORS_MADE) ## the Python package's tests
+test-python: setup spark-setup onnx-setup onnx-int8-setup no-mxnet-setup models real-model $(FRESH_VECTORS_MADE) ## the Python package's tests
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q --durations=12 $(PYTHON_SUITE)
 
 # the tests of the classes jvm-package and serve-jar compiled and packaged (-P prebuilt compiles nothing), so that
@@ -261,7 +261,7 @@ test-on-python: ## the Python suite and the JPype matrix on Python ON_PYTHON (3.
 	@test -n "$(call python_for,$(ON_PYTHON))" || { echo "no python$(ON_PYTHON) on PATH or in pyenv: install it (pyenv install $(ON_PYTHON))"; exit 1; }
 	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) test-python-and-matrix
 
-test-python-and-matrix: setup spark-setup onnx-setup no-mxnet-setup models real-model jvm-package $(FRESH_VECTORS_MADE)
+test-python-and-matrix: setup spark-setup onnx-setup onnx-int8-setup no-mxnet-setup models real-model jvm-package $(FRESH_VECTORS_MADE)
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q $(PYTHON_SUITE)
 	$(USE_FRESH_VECTORS) $(PY) -m pytest -q integration_tests/test_matrix.py  # apart: each folder has its conftest.py
 
@@ -301,7 +301,7 @@ test-setup: test-setup-python test-setup-jvm ## what every suite of make test re
 test-setup-python: # the venvs (the default Python's, 3.13's, no-MXNet, Spark 3.5, the server's clients), the models, the fresh vectors
 	@test -n "$(call python_for,$(ON_PYTHON))" || { echo "no python$(ON_PYTHON) on PATH or in pyenv: install it (pyenv install $(ON_PYTHON))"; exit 1; }
 	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) setup spark-setup onnx-setup
-	$(MAKE) --no-print-directory setup spark-setup onnx-setup no-mxnet-setup spark35-setup models real-model \
+	$(MAKE) --no-print-directory setup spark-setup onnx-setup onnx-int8-setup no-mxnet-setup spark35-setup models real-model \
 	  $(FRESH_VECTORS_MADE) $(SERVE_VENV)/.done $(KSERVE_VENV)/.done
 
 test-setup-jvm: # the jars (Scala 2.13 and 2.12 lines, the server): Maven only, nothing test-setup-python writes or reads
