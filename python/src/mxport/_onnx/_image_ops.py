@@ -131,15 +131,14 @@ def _opencv_uint8(ctx, x, interp, h_axis, rows, cols):
     arithmetic, so ONNX Runtime's slow generic cubic kernel is not used either. It computes on the planar
     (N)CHW image, where the coefficients of a column broadcast along the innermost axis (OpenVINO's and ONNX
     Runtime's vector kernels; on HWC, with 3 channels innermost, OpenVINO gathered the columns with its reference
-    kernel and the pre-processing took longer than its int8 network), and transposes back to HWC at the end: a
-    ToTensor after it cancels that transpose (_Builder.op)."""
+    kernel and the pre-processing took longer than its int8 network), gathers the columns from the uint8 image,
+    and transposes back to HWC at the end: a ToTensor after it cancels that transpose (_Builder.op)."""
     lead = list(range(h_axis))  # the batch axis, if any
     planar = ctx.op("Transpose", [x], perm=lead + [h_axis + 2, h_axis, h_axis + 1], hint=ctx.name + ":planar")
-    wide = ctx.op("Cast", [planar], to=_onnx_type("int32"), hint=ctx.name + ":int32")
     rank = h_axis + 3
-    # columns: the innermost axis, along which their coefficients broadcast
+    # columns: the innermost axis, along which their coefficients broadcast; picked from the uint8 image
     taps, coeffs = _opencv_taps(ctx, interp, *cols, tag="x")
-    across = _weighted(ctx, wide, taps, coeffs, rank - 1, "x")
+    across = _weighted(ctx, planar, taps, coeffs, rank - 1, "x")
     taps, coeffs = _opencv_taps(ctx, interp, *rows, tag="y")
     coeffs = [
         ctx.op("Unsqueeze", [b, ctx.ints([1], "row_axis")], hint=f"{ctx.name}:y:b{k}:c") for k, b in enumerate(coeffs)
@@ -182,12 +181,14 @@ def _opencv_uint8(ctx, x, interp, h_axis, rows, cols):
 
 
 def _weighted(ctx, source, taps, coeffs, axis, tag):
-    """sum_k source[taps[k] along axis] * coeffs[k], in int32."""
+    """sum_k int32(source[taps[k] along axis]) * coeffs[k], in int32 (source: the uint8 image, whose gathers move
+    a quarter of the bytes of an int32 copy's)."""
     total = None
     for k, (t, a) in enumerate(zip(taps, coeffs)):
+        picked = ctx.op("Gather", [source, t], axis=axis, hint=f"{ctx.name}:{tag}:tap{k}")
         term = ctx.op(
             "Mul",
-            [ctx.op("Gather", [source, t], axis=axis, hint=f"{ctx.name}:{tag}:tap{k}"), a],
+            [ctx.op("Cast", [picked], to=_onnx_type("int32"), hint=f"{ctx.name}:{tag}:int{k}"), a],
             hint=f"{ctx.name}:{tag}:term{k}",
         )
         total = term if total is None else ctx.op("Add", [total, term], hint=f"{ctx.name}:{tag}:sum{k}")
