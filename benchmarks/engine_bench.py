@@ -202,6 +202,7 @@ def main():
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--batches", default="1,25", help="the batch sizes, comma-separated")
+    p.add_argument("--parts", default=",".join(PARTS), help="model (end to end) and/or network, comma-separated")
     p.add_argument("--quick", action="store_true", help="a short run that proves the harness")
     p.add_argument("--model", default=os.path.join(REPO, ".cache", "models", "resnet18"))
     p.add_argument("--jvm-classpath", default=os.environ.get("MXPORT_BENCH_CLASSPATH"))
@@ -233,7 +234,7 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     rounds_of = {}
     for r in range(a.rounds):
-        for part in PARTS:
+        for part in [part for part in PARTS if part in a.parts.split(",")]:
             for batch in batches:
                 for setting in [s for s in settings if s + (part,) in files]:
                     java = languages if setting[0] in JAVA_ENGINES else ("Python",)

@@ -75,6 +75,7 @@ def _ints(value):
 class _Builder:
     def __init__(self):
         self.nodes, self.initializers, self._names = [], [], set()
+        self._transposed = {}  # the output of each Transpose -> (its input, its perm)
 
     def fresh(self, hint):
         name, i = hint, 0
@@ -98,10 +99,29 @@ class _Builder:
     def op(self, op_type, inputs, hint, n_out=1, node_name=None, **attrs):
         from onnx import helper
 
+        transpose = op_type == "Transpose" and "perm" in attrs
+        if transpose and inputs[0] in self._transposed:  # two transposes in a row: one, or none
+            source, first = self._transposed[inputs[0]]
+            perm = [first[axis] for axis in attrs["perm"]]
+            if perm == sorted(perm):
+                return source
+            inputs, attrs = [source], dict(attrs, perm=perm)
         outs = [self.fresh(hint if n_out == 1 else f"{hint}:{k}") for k in range(n_out)]
+        if transpose:
+            self._transposed[outs[0]] = (inputs[0], list(attrs["perm"]))
         name = self.fresh(node_name or "node:" + hint)
         self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=name, **attrs))
         return outs[0] if n_out == 1 else outs
+
+    def live(self, outputs):
+        """The nodes and initializers that the tensors ``outputs`` depend on, in order: what the builder wrote
+        and no longer feeds anything (a transpose that ``op`` merged into the next) is left out."""
+        needed, nodes = set(outputs), []
+        for node in reversed(self.nodes):
+            if needed.intersection(node.output):
+                nodes.append(node)
+                needed.update(node.input)
+        return nodes[::-1], [t for t in self.initializers if t.name in needed]
 
     def const(self, array, hint):
         from onnx import numpy_helper

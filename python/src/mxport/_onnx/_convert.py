@@ -200,4 +200,5 @@ def convert_graph(graph, inputs, outputs, params, graph_name):
     in_infos = [
         helper.make_tensor_value_info(s.name, _onnx_type(s.dtype), _dims(s.shape, s.name, "batch")) for s in inputs
     ]
-    return helper.make_graph(b.nodes, graph_name, in_infos, out_infos, initializer=b.initializers)
+    nodes, initializers = b.live([spec.name for spec in outputs])
+    return helper.make_graph(nodes, graph_name, in_infos, out_infos, initializer=initializers)

@@ -11,12 +11,13 @@ from ._builder import _NP, _ints, _onnx_type, _same
 
 def _image_to_tensor(ctx):
     x = ctx.inputs[0]
-    f = ctx.op("Cast", [x.name], to=_onnx_type("float32"), hint=ctx.name + ":float")
-    f = ctx.op("Div", [f, ctx.scalar(255.0, "float32", "255")], hint=ctx.name + ":scaled")
     perm = [2, 0, 1] if x.rank == 3 else [0, 3, 1, 2] if x.rank == 4 else None
     if perm is None:
         ctx.fail("the input's rank is unknown")
-    return _same(ctx, ctx.op("Transpose", [f], perm=perm), dtype="float32")
+    # the transpose first: it meets the one that ends a uint8 resize (_opencv_uint8), and both go
+    t = ctx.op("Transpose", [x.name], perm=perm, hint=ctx.name + ":chw")
+    f = ctx.op("Cast", [t], to=_onnx_type("float32"), hint=ctx.name + ":float")
+    return _same(ctx, ctx.op("Div", [f, ctx.scalar(255.0, "float32", "255")]), dtype="float32")
 
 
 def _image_normalize(ctx):
@@ -127,25 +128,27 @@ def _opencv_uint8(ctx, x, interp, h_axis, rows, cols):
     """OpenCV's bilinear (1) or bicubic (2) resize of a uint8 image, in OpenCV's own fixed-point arithmetic
     (FORMAT.md 13.4): columns, then rows, each output position taking 2 or 4 source pixels with 11-bit integer
     coefficients computed from float32 positions as OpenCV computes them. Separable gathers and element-wise
-    arithmetic, so ONNX Runtime's slow generic cubic kernel is not used either."""
-    wide = ctx.op("Cast", [x], to=_onnx_type("int32"), hint=ctx.name + ":int32")
-    # columns: the axis after H, whose coefficients broadcast over the channels
+    arithmetic, so ONNX Runtime's slow generic cubic kernel is not used either. It computes on the planar
+    (N)CHW image, where the coefficients of a column broadcast along the innermost axis (OpenVINO's and ONNX
+    Runtime's vector kernels; on HWC, with 3 channels innermost, OpenVINO gathered the columns with its reference
+    kernel and the pre-processing took longer than its int8 network), gathers the columns from the uint8 image,
+    and transposes back to HWC at the end: a ToTensor after it cancels that transpose (_Builder.op)."""
+    lead = list(range(h_axis))  # the batch axis, if any
+    planar = ctx.op("Transpose", [x], perm=lead + [h_axis + 2, h_axis, h_axis + 1], hint=ctx.name + ":planar")
+    rank = h_axis + 3
+    # columns: the innermost axis, along which their coefficients broadcast; picked from the uint8 image
     taps, coeffs = _opencv_taps(ctx, interp, *cols, tag="x")
-    coeffs = [
-        ctx.op("Unsqueeze", [a, ctx.ints([1], "channel_axis")], hint=f"{ctx.name}:x:a{k}:c")
-        for k, a in enumerate(coeffs)
-    ]
-    across = _weighted(ctx, wide, taps, coeffs, h_axis + 1, "x")
+    across = _weighted(ctx, planar, taps, coeffs, rank - 1, "x")
     taps, coeffs = _opencv_taps(ctx, interp, *rows, tag="y")
     coeffs = [
-        ctx.op("Unsqueeze", [b, ctx.ints([1, 2], "row_axes")], hint=f"{ctx.name}:y:b{k}:c")
-        for k, b in enumerate(coeffs)
+        ctx.op("Unsqueeze", [b, ctx.ints([1], "row_axis")], hint=f"{ctx.name}:y:b{k}:c") for k, b in enumerate(coeffs)
     ]
-    picked = [ctx.op("Gather", [across, t], axis=h_axis, hint=f"{ctx.name}:y:rows{k}") for k, t in enumerate(taps)]
+    if interp == 1:  # r >> 4 of every row before the rows are picked: once, not once per tap
+        across = ctx.op("Div", [across, ctx.scalar(16, "int32", "16")], hint=f"{ctx.name}:x:shifted")
+    picked = [ctx.op("Gather", [across, t], axis=rank - 2, hint=f"{ctx.name}:y:rows{k}") for k, t in enumerate(taps)]
     if interp == 1:  # ((((r0 >> 4) * b0) >> 16) + (((r1 >> 4) * b1) >> 16) + 2) >> 2, all values >= 0
         terms = []
         for k, (r, b) in enumerate(zip(picked, coeffs)):
-            r = ctx.op("Div", [r, ctx.scalar(16, "int32", "16")], hint=f"{ctx.name}:y:shift{k}")
             r = ctx.op("Mul", [r, b], hint=f"{ctx.name}:y:weighted{k}")
             terms.append(ctx.op("Div", [r, ctx.scalar(65536, "int32", "65536")], hint=f"{ctx.name}:y:high{k}"))
         total = ctx.op(
@@ -173,16 +176,19 @@ def _opencv_uint8(ctx, x, interp, h_axis, rows, cols):
         out = ctx.op("Round", [total], hint=ctx.name + ":y:rounded")
         lo, hi = ctx.scalar(0.0, "float32", "lo"), ctx.scalar(255.0, "float32", "hi")
     out = ctx.op("Clip", [out, lo, hi], hint=ctx.name + ":saturated")
-    return ctx.op("Cast", [out], to=_onnx_type("uint8"))
+    out = ctx.op("Cast", [out], to=_onnx_type("uint8"), hint=ctx.name + ":uint8")
+    return ctx.op("Transpose", [out], perm=lead + [h_axis + 1, h_axis + 2, h_axis])
 
 
 def _weighted(ctx, source, taps, coeffs, axis, tag):
-    """sum_k source[taps[k] along axis] * coeffs[k], in int32."""
+    """sum_k int32(source[taps[k] along axis]) * coeffs[k], in int32 (source: the uint8 image, whose gathers move
+    a quarter of the bytes of an int32 copy's)."""
     total = None
     for k, (t, a) in enumerate(zip(taps, coeffs)):
+        picked = ctx.op("Gather", [source, t], axis=axis, hint=f"{ctx.name}:{tag}:tap{k}")
         term = ctx.op(
             "Mul",
-            [ctx.op("Gather", [source, t], axis=axis, hint=f"{ctx.name}:{tag}:tap{k}"), a],
+            [ctx.op("Cast", [picked], to=_onnx_type("int32"), hint=f"{ctx.name}:{tag}:int{k}"), a],
             hint=f"{ctx.name}:{tag}:term{k}",
         )
         total = term if total is None else ctx.op("Add", [total, term], hint=f"{ctx.name}:{tag}:sum{k}")
