@@ -42,6 +42,7 @@ PYTHON_RUN = {
     "environment",
     "_engines",
     "cli",
+    "_cli_inputs",
 }
 JAVA_FORMAT = [
     "Signature",

@@ -16,7 +16,8 @@ import sys
 
 import numpy as np
 
-from ._errors import MxportError, native_message
+from ._cli_inputs import read_input
+from ._errors import MxportError
 from ._version import __version__
 
 _PREFIX_HELP = "the model: PREFIX-symbol.json and PREFIX.params (the path of either file works too)"
@@ -97,77 +98,6 @@ def _inspect(args):
     print(_load(args, signature_only=True).describe())
 
 
-def _read_input(path, spec, args):
-    """A .npy array as it is, or an image decoded to RGB HWC uint8, resized to a fixed H, W, batched."""
-    if not os.path.exists(path):
-        raise MxportError(
-            "INVALID_ARGUMENT",
-            f"--input {path}: no such file; give an image (JPEG/PNG) or a .npy array per model input",
-        )
-    if os.path.isdir(path):
-        raise MxportError(
-            "INVALID_ARGUMENT", f"--input {path} is a directory; give one image (JPEG/PNG) or .npy file per model input"
-        )
-    if path.endswith(".npy"):
-        try:
-            return np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
-            raise MxportError(
-                "INVALID_ARGUMENT", f"--input {path} is not a .npy array ({e}); write one with numpy.save"
-            ) from None
-    image_like = len(spec.shape) == 4 and spec.shape[3] in (3, -1)
-    if not image_like:
-        fix = (
-            "drop --no-transforms: the model's transforms take the image"
-            if args.no_transforms
-            else f"give a .npy array of shape [{','.join(map(str, spec.shape))}] (batch first)"
-        )
-        raise MxportError(
-            "SHAPE_MISMATCH",
-            f"--input {path} is read as an image (uint8 [1,H,W,3]) but input "
-            f"'{spec.name}' takes {spec.dtype} [{','.join(map(str, spec.shape))}] ({spec.layout or 'layout unknown'}):"
-            f" {fix}",
-        )
-    from . import _threads
-
-    if not _threads.mxnet_here():
-        return _read_image_without_mxnet(path, spec)
-    import mxnet as mx
-
-    try:
-        image = mx.image.imread(path).asnumpy()  # RGB, HWC, uint8
-    except mx.base.MXNetError as e:
-        raise MxportError(
-            "INVALID_ARGUMENT",
-            f"cannot decode {path} as an image ({native_message(e)}); give a JPEG or PNG, or a .npy array",
-        ) from None
-    if spec.layout == "NHWC" and len(spec.shape) == 4:
-        height, width = spec.shape[1], spec.shape[2]
-        if (height != -1 and height != image.shape[0]) or (width != -1 and width != image.shape[1]):
-            print(
-                f"note: resizing the image from {image.shape[1]}x{image.shape[0]} to the model's {width}x{height}",
-                file=sys.stderr,
-            )
-            image = mx.image.imresize(mx.nd.array(image, dtype="uint8"), width, height).asnumpy()
-    return image[np.newaxis].astype(spec.dtype)
-
-
-def _read_image_without_mxnet(path, spec):
-    """An image for an ONNX engine where MXNet is not installed: decoded by Pillow (spec/RUNTIME.md section 8), not
-    resized (MXNet resizes)."""
-    from ._images import read_image
-
-    image = read_image(path)
-    height, width = (spec.shape[1], spec.shape[2]) if spec.layout == "NHWC" else (-1, -1)
-    if height not in (-1, image.shape[1]) or width not in (-1, image.shape[2]):
-        raise MxportError(
-            "LIBRARY_NOT_FOUND",
-            f"--input {path} is {image.shape[2]}x{image.shape[1]} and the model takes {width}x{height}: resizing "
-            "runs on MXNet, which is not installed; give an image of that size, or a .npy array",
-        )
-    return image.astype(spec.dtype)
-
-
 def _check_top(top, classes, name):
     if top is not None and not 1 <= top <= classes:
         raise MxportError("INVALID_ARGUMENT", f"--top {top}: output '{name}' has {classes} classes; give 1..{classes}")
@@ -186,7 +116,7 @@ def _predict(args):
     for spec in sig.outputs:
         if len(spec.shape) == 2 and spec.shape[1] != -1:
             _check_top(args.top, spec.shape[1], spec.name)
-    arrays = [_read_input(path, spec, args) for path, spec in zip(args.input, sig.inputs)]
+    arrays = [read_input(path, spec, args) for path, spec in zip(args.input, sig.inputs)]
     outputs = block(*arrays)
     outputs = outputs if isinstance(outputs, list) else [outputs]
     np.set_printoptions(precision=6, suppress=True, threshold=40)
@@ -216,7 +146,7 @@ def _optimize(args):
                 f"the model takes {len(sig.inputs)} inputs: calibrate it with the "
                 "Python API, mxport.optimize(..., calibration=[[a, b], ...])",
             )
-        calibration = [_read_input(path, sig.inputs[0], args) for path in args.calibration]
+        calibration = [read_input(path, sig.inputs[0], args) for path in args.calibration]
     sig = mxport.optimize(
         args.source,
         args.prefix,
@@ -257,7 +187,7 @@ def _quantize_onnx(args):
             f"the model takes {len(sig.inputs)} inputs: calibrate it with the Python API, "
             "mxport.quantize_onnx(..., calibration=[[a, b], ...])",
         )
-    calibration = [_read_input(path, sig.inputs[0], args) for path in args.calibration] if sig else []
+    calibration = [read_input(path, sig.inputs[0], args) for path in args.calibration] if sig else []
     record = mxport.quantize_onnx(
         args.model, args.path, calibration, exclude_layers=args.exclude_layer, overwrite=args.overwrite
     )
@@ -279,14 +209,8 @@ def _old_model_arguments(p):
     p.add_argument("--epoch", type=int, help="for an old model whose params file is PREFIX-NNNN.params: NNNN")
 
 
-def main(argv=None):
-    from ._rules import FORMAT_VERSION
-
-    parser = argparse.ArgumentParser(prog="mxport", description="Inspect and run mxport models.")
-    parser.add_argument(
-        "--version", action="version", version=f"mxport {__version__} (model format version {FORMAT_VERSION})"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+def _model_commands(sub):
+    """inspect and predict."""
     p = sub.add_parser("inspect", help="print a model's signature as a table")
     p.add_argument("prefix", help=_PREFIX_HELP)
     _old_model_arguments(p)
@@ -312,6 +236,9 @@ def main(argv=None):
     )
     _old_model_arguments(p)
     p.set_defaults(run=_predict)
+
+
+def _optimize_command(sub):
     p = sub.add_parser("optimize", help="write an optimised copy of a model: oneDNN-fused fp32, or int8")
     p.add_argument("source", help="the fp32 model: SOURCE-symbol.json and SOURCE.params")
     p.add_argument("prefix", help="where the copy goes: PREFIX-symbol.json and PREFIX.params")
@@ -337,6 +264,10 @@ def main(argv=None):
     )
     p.add_argument("--overwrite", action="store_true", help="replace files at PREFIX that are not an mxport model")
     p.set_defaults(run=_optimize, no_transforms=False)
+
+
+def _onnx_commands(sub):
+    """export-onnx and quantize-onnx."""
     p = sub.add_parser("export-onnx", help="write a model as one ONNX file (signature in metadata_props)")
     p.add_argument("prefix", help=_PREFIX_HELP)
     p.add_argument("path", help="the ONNX file to write, e.g. model.onnx")
@@ -363,6 +294,19 @@ def main(argv=None):
     )
     p.add_argument("--overwrite", action="store_true", help="replace a file at PATH")
     p.set_defaults(run=_quantize_onnx, no_transforms=False)
+
+
+def main(argv=None):
+    from ._rules import FORMAT_VERSION
+
+    parser = argparse.ArgumentParser(prog="mxport", description="Inspect and run mxport models.")
+    parser.add_argument(
+        "--version", action="version", version=f"mxport {__version__} (model format version {FORMAT_VERSION})"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _model_commands(sub)
+    _optimize_command(sub)
+    _onnx_commands(sub)
     args = parser.parse_args(argv)
     try:
         args.run(args)

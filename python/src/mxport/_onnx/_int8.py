@@ -154,11 +154,35 @@ def quantize_onnx(model, path, calibration, *, exclude_layers=None, overwrite=Fa
     Returns the ``mxport_quantization`` record (a dict).
     """
     onnx, onnxruntime, q = quantizer()
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    from . import GRAPH_KEY, MODEL, SIGNATURE_KEY
-
     model, path = os.fspath(model), os.fspath(path)
+    original, props, folder = _source(onnx, model, path, overwrite)
+    fp32 = _fp32_layers(original, props, model, exclude_layers)
+    feeds = _feeds(calibration, [i.name for i in original.graph.input])
+    out = _quantized(onnx, q, model, original, props, feeds, fp32)
+    _residuals_fp32(out)
+    record = {
+        "kind": "int8",
+        "format": "QDQ",
+        "quantizer": f"onnxruntime {onnxruntime.__version__} quantize_static",
+        "per_channel": True,
+        "activations": "uint8",
+        "calibrate_method": "MinMax",
+        "calibration_samples": int(sum(len(next(iter(f.values()))) for f in feeds)),
+        "fp32_layers": sorted(fp32),
+        "op_types": ["Conv"],
+    }
+    props[QUANTIZATION_KEY] = json.dumps(record, sort_keys=True)
+    del out.metadata_props[:]
+    for key, value in props.items():
+        out.metadata_props.add(key=key, value=value)
+    _write(out, path, folder)
+    return record
+
+
+def _source(onnx, model, path, overwrite):
+    """The checked source file (its model and metadata_props) and the folder of ``path``, which may be written."""
+    from . import SIGNATURE_KEY
+
     if not os.path.isfile(model):
         raise MxportError("INVALID_ARGUMENT", f"{model} is not a file: give an ONNX file that mxport.export_onnx wrote")
     if os.path.lexists(path) and not overwrite:
@@ -183,6 +207,13 @@ def quantize_onnx(model, path, calibration, *, exclude_layers=None, overwrite=Fa
         raise MxportError(
             "INVALID_ARGUMENT", f"{model} is quantised already: quantise the fp32 file mxport.export_onnx wrote"
         )
+    return original, props, folder
+
+
+def _fp32_layers(original, props, model, exclude_layers):
+    """The MXNet node names that stay fp32: ``exclude_layers``, checked, or the int8 record's own by default."""
+    from . import SIGNATURE_KEY
+
     if exclude_layers is None:
         optimization = json.loads(props[SIGNATURE_KEY]).get("optimization") or {}
         exclude_layers = optimization.get("excluded_layers", []) if optimization.get("kind") == "int8" else []
@@ -191,16 +222,21 @@ def quantize_onnx(model, path, calibration, *, exclude_layers=None, overwrite=Fa
             "INVALID_ARGUMENT", f"exclude_layers must be a list of MXNet node names, got {exclude_layers!r}"
         )
     fp32 = set(exclude_layers)
-    inputs = [i.name for i in original.graph.input]
-    feeds = _feeds(calibration, inputs)
-    names = {mxnet_node(n.name) for n in original.graph.node}
-    unknown = sorted(fp32 - names)
+    unknown = sorted(fp32 - {mxnet_node(n.name) for n in original.graph.node})
     if unknown:
         raise MxportError(
             "INVALID_ARGUMENT",
             f"exclude_layers names {unknown[:3]}, which {model} does not hold: give MXNet node names of the model "
             "(a layer such as 'resnetv10_conv0_fwd')",
         )
+    return fp32
+
+
+def _quantized(onnx, q, model, original, props, feeds, fp32):
+    """ONNX Runtime's quant_pre_process and quantize_static on ``model``: the QDQ model, not yet post-processed."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from . import GRAPH_KEY, MODEL
 
     class Batches(q.CalibrationDataReader):
         def __init__(self):
@@ -227,23 +263,11 @@ def quantize_onnx(model, path, calibration, *, exclude_layers=None, overwrite=Fa
             nodes_to_exclude=excluded,
             op_types_to_quantize=OP_TYPES,
         )
-        out = onnx.load(quantized)
-    _residuals_fp32(out)
-    record = {
-        "kind": "int8",
-        "format": "QDQ",
-        "quantizer": f"onnxruntime {onnxruntime.__version__} quantize_static",
-        "per_channel": True,
-        "activations": "uint8",
-        "calibrate_method": "MinMax",
-        "calibration_samples": int(sum(len(next(iter(f.values()))) for f in feeds)),
-        "fp32_layers": sorted(fp32),
-        "op_types": ["Conv"],
-    }
-    props[QUANTIZATION_KEY] = json.dumps(record, sort_keys=True)
-    del out.metadata_props[:]
-    for key, value in props.items():
-        out.metadata_props.add(key=key, value=value)
+        return onnx.load(quantized)
+
+
+def _write(out, path, folder):
+    """``out`` to ``path`` through a temporary file in ``folder``: a failure leaves what was at ``path``."""
     fd, tmp_path = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -253,4 +277,3 @@ def quantize_onnx(model, path, calibration, *, exclude_layers=None, overwrite=Fa
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
         raise
-    return record
