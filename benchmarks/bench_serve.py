@@ -369,6 +369,13 @@ def main():
                 }
             )
 
+    def cells(port, pid, name, input_name, server):
+        """Every payload and client count of one model on one server, as rows labelled ``server``."""
+        for payload, (body, headers) in payloads(input_name).items():
+            for n in clients if payload in wanted_payloads else ():
+                row = run_cell(port, name, body, headers, n, args.requests, args.seconds, pid, warm(n))
+                emit({**server, "model": name, "payload": payload, "clients": n, **row})
+
     # batching off and on with MXNet's one engine worker, and off with two (spec/RUNTIME.md rule 7: two batches
     # compute at once, each with half the threads)
     for batching, workers in [SERVERS[s] for s in servers if SERVERS[s]]:
@@ -397,22 +404,8 @@ def main():
                 meta = http.client.HTTPConnection("127.0.0.1", port)
                 meta.request("GET", f"/v2/models/{name}")
                 input_name = json.loads(meta.getresponse().read())["inputs"][0]["name"]
-                for payload, (body, headers) in payloads(input_name).items():
-                    for n in clients if payload in wanted_payloads else ():
-                        emit(
-                            {
-                                "server": "mxport-serve",
-                                "jar": os.path.basename(args.jar),
-                                "batching": batching,
-                                "engine_workers": workers,
-                                "model": name,
-                                "payload": payload,
-                                "clients": n,
-                                **run_cell(
-                                    port, name, body, headers, n, args.requests, args.seconds, proc.pid, warm(n)
-                                ),
-                            }
-                        )
+                server = {"server": "mxport-serve", "jar": os.path.basename(args.jar), "batching": batching}
+                cells(port, proc.pid, name, input_name, dict(server, engine_workers=workers))
         finally:
             stop(proc)
 
@@ -426,19 +419,7 @@ def main():
             wait_ready(port, proc)
             for name in prefixes:
                 input_name = "image" if name == "efficientnet_lite0" else "data"
-                for payload, (body, headers) in payloads(input_name).items():
-                    for n in clients if payload in wanted_payloads else ():
-                        emit(
-                            {
-                                "server": "FastAPI over mxport.load",
-                                "model": name,
-                                "payload": payload,
-                                "clients": n,
-                                **run_cell(
-                                    port, name, body, headers, n, args.requests, args.seconds, proc.pid, warm(n)
-                                ),
-                            }
-                        )
+                cells(port, proc.pid, name, input_name, {"server": "FastAPI over mxport.load"})
         finally:
             stop(proc)
 

@@ -12,6 +12,13 @@ VECTORS = os.path.join(REPO, "spec", "vectors")
 MODELS = os.environ.get("MXPORT_MODELS", os.path.join(REPO, ".cache", "models"))
 
 
+def cache_venv(variable, folder, target):
+    """The Python of another venv the Makefile builds into .cache/<folder> (or ``$variable``), and the skip mark
+    of the tests that need it: where it is missing, ``make <target>`` builds it."""
+    python = os.environ.get(variable) or os.path.join(REPO, ".cache", folder, "bin", "python")
+    return python, pytest.mark.skipif(not os.path.exists(python), reason=f"no venv at {python}: make {target}")
+
+
 # `make test-python` runs the suite on two xdist workers (-n 2 --dist loadgroup): each test file stays on one worker, so
 # its module fixtures are built once; the two files of the one local Spark (spark/test_spark.py and the shared cases,
 # which takes its fixture) share a worker too.

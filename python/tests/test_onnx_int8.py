@@ -12,17 +12,12 @@ import numpy as np
 import pytest
 
 import mxport
-from conftest import MODELS, REPO
+from conftest import MODELS, REPO, cache_venv
 
 import onnx  # noqa: E402  (make test-python installs the extras: make onnx-setup)
 
-QUANT_PYTHON = os.environ.get("MXPORT_ONNX_INT8_PYTHON") or os.path.join(
-    REPO, ".cache", "venv-onnx-quant", "bin", "python"
-)
+QUANT_PYTHON, needs_venv = cache_venv("MXPORT_ONNX_INT8_PYTHON", "venv-onnx-quant", "onnx-int8-setup")
 CAT = os.path.join(REPO, "demo", "cat.jpg")
-needs_venv = pytest.mark.skipif(
-    not os.path.exists(QUANT_PYTHON), reason=f"no quantiser venv at {QUANT_PYTHON}: make onnx-int8-setup"
-)
 
 # run in the quantiser's venv: argv[1] a JSON list of [argv of `mxport`], argv[2] a JSON list of Python calls to make
 # [name, model, path, calibration .npy files, exclude_layers]; prints {name: [exit code, stderr] or error record}

@@ -11,17 +11,11 @@ import numpy as np
 import pytest
 
 import mxport
-from conftest import REPO, assert_meaningful
+from conftest import REPO, assert_meaningful, cache_venv
 from mxport import TensorSpec
 
-NO_MXNET_PYTHON = os.environ.get("MXPORT_NO_MXNET_PYTHON") or os.path.join(
-    REPO, ".cache", "venv-no-mxnet", "bin", "python"
-)
+NO_MXNET_PYTHON, pytestmark = cache_venv("MXPORT_NO_MXNET_PYTHON", "venv-no-mxnet", "no-mxnet-setup")
 IMAGE = os.path.join(REPO, "demo", "cat.jpg")
-
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(NO_MXNET_PYTHON), reason=f"no venv without MXNet at {NO_MXNET_PYTHON}: make no-mxnet-setup"
-)
 
 # run in the venv without MXNet: argv[1] the ONNX file, argv[2] the model prefix, argv[3] where outputs go
 WITHOUT_MXNET = r"""
