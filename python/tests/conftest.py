@@ -80,6 +80,14 @@ def run_per_item(root, child, items, env=None, timeout=None):
     return json.loads((root / "reports.json").read_text())
 
 
+def child_report(python, script, *args, timeout=600):
+    """``python -c script *args`` in the repository: the JSON its last line of output prints (its stderr when it
+    fails). For the tests that run in another venv (cache_venv)."""
+    done = subprocess.run([python, "-c", script, *args], capture_output=True, text=True, cwd=REPO, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def assert_close(got, want, rtol, atol, what=""):
     """|got - want| <= atol + rtol * |want|, with the largest difference in the message."""
     got, want = np.asarray(got), np.asarray(want)

@@ -5,14 +5,13 @@ kept, and EfficientNet-Lite0's top-1 on ONNX Runtime and OpenVINO against MXNet 
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 import mxport
-from conftest import MODELS, REPO, cache_venv
+from conftest import MODELS, REPO, cache_venv, child_report
 
 import onnx  # noqa: E402  (make test-python installs the extras: make onnx-setup)
 
@@ -41,15 +40,7 @@ print(json.dumps(report))
 
 
 def run_there(commands, calls=()):
-    done = subprocess.run(
-        [QUANT_PYTHON, "-c", THERE, json.dumps(commands), json.dumps(list(calls))],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
+    return child_report(QUANT_PYTHON, THERE, json.dumps(commands), json.dumps(list(calls)))
 
 
 def quantized_convs(proto):

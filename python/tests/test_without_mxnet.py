@@ -3,15 +3,13 @@
 an image, and gives the bytes this venv's ``mxport.load(..., engine="onnxruntime")`` gives; the calls that run on
 MXNet raise LIBRARY_NOT_FOUND naming the fix."""
 
-import json
 import os
-import subprocess
 
 import numpy as np
 import pytest
 
 import mxport
-from conftest import REPO, assert_meaningful, cache_venv
+from conftest import REPO, assert_meaningful, cache_venv, child_report
 from mxport import TensorSpec
 
 NO_MXNET_PYTHON, pytestmark = cache_venv("MXPORT_NO_MXNET_PYTHON", "venv-no-mxnet", "no-mxnet-setup")
@@ -86,15 +84,7 @@ def exported(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run_without_mxnet(exported):
     prefix, onnx_file, out = exported
-    done = subprocess.run(
-        [NO_MXNET_PYTHON, "-c", WITHOUT_MXNET, onnx_file, prefix, out, IMAGE],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
+    return child_report(NO_MXNET_PYTHON, WITHOUT_MXNET, onnx_file, prefix, out, IMAGE, timeout=300)
 
 
 def test_there_mxnet_is_missing_and_import_mxport_works_with_its_hook(run_without_mxnet):
