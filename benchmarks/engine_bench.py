@@ -9,7 +9,8 @@ the network part (float32 [N, 3, 224, 224] in, logits out), batch 1 and 25. Sett
 - MXNet fp32 and int8: the mxport models (int8: ``optimize="int8"`` of ``make models``).
 - ONNX Runtime and OpenVINO fp32: the files mxport.export_onnx writes from the fp32 model.
 - ONNX Runtime and OpenVINO int8: the QDQ file of benchmarks/onnx_int8.py (spec/FORMAT.md 13.7), calibrated on
-  int8_accuracy.py's calibration images; only where ``make onnx-int8-setup`` made the quantiser's venv.
+  int8_accuracy.py's calibration images, each engine its own (``target="onnxruntime"`` / ``"openvino"``); only
+  where ``make onnx-int8-setup`` made the quantiser's venv.
 - OpenVINO bf16: bare only (mxport's OpenVINO engine pins f32), only where OpenVINO finds bf16 on the CPU.
 Rows of a setting: mxport in Python (benchmarks/engine_rows.py) and, on MXNet and ONNX Runtime, in Java
 (io.mxport.bench.EngineBench: no OpenVINO engine in Java); for the ONNX engines also the bare engine on the same
@@ -62,8 +63,8 @@ def fresh(path, source):
 
 def model_files(prefix, quantizer_python):
     """{(engine, precision, part): what the row loads}: the mxport prefixes; the ONNX files exported (again, when
-    older than the params) from the fp32 model; their QDQ int8 files (again, when older than the ONNX file) where
-    the quantiser's venv exists; the fp32 file for bf16 where OpenVINO finds bf16 on this CPU."""
+    older than the params) from the fp32 model; their QDQ int8 files, one per engine's target (again, when older
+    than the ONNX file) where the quantiser's venv exists; the fp32 file for bf16 where OpenVINO finds bf16 on this CPU."""
     import mxport
     import openvino as ov
 
@@ -82,14 +83,15 @@ def model_files(prefix, quantizer_python):
         print(f"no ONNX int8 rows: {quantizer_python} is missing (make onnx-int8-setup)", flush=True)
         return files
     for part, path in onnx.items():
-        int8 = path[: -len(".onnx")] + "-qdq.onnx"
-        if not fresh(int8, path):
-            quantize(prefix, part, path, int8, quantizer_python)
-        files[("onnxruntime", "int8", part)] = files[("openvino", "int8", part)] = int8
+        for engine, suffix in (("onnxruntime", "-qdq.onnx"), ("openvino", "-ov-qdq.onnx")):
+            int8 = path[: -len(".onnx")] + suffix
+            if not fresh(int8, path):
+                quantize(prefix, part, path, int8, quantizer_python, engine)
+            files[(engine, "int8", part)] = int8
     return files
 
 
-def quantize(prefix, part, path, out, quantizer_python):
+def quantize(prefix, part, path, out, quantizer_python, target):
     """The recipe of onnx_agreement.py on int8_accuracy.py's calibration images: as uint8 pixels for the whole
     model, through the model's transforms (python_rows.py's, called one by one) for the network alone."""
     import tempfile
@@ -107,7 +109,7 @@ def quantize(prefix, part, path, out, quantizer_python):
         as_network_input = python_rows.transforms_outside
         batches = [as_network_input(mx.nd.array(image, dtype="uint8")).expand_dims(0).asnumpy() for image in images]
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_agreement.quantized(path, batches, out, quantizer_python, tmp)
+        onnx_agreement.quantized(path, batches, out, quantizer_python, tmp, target=target)
 
 
 def command(language, row, setting, part, batch, runs, warmup, threads, pixels, model, classpath):

@@ -10,7 +10,8 @@ size). Issue 23 asks for at least 99.5 % top-1 agreement at fp32 and bf16, and 9
 
 int8 rows: where the quantiser's venv exists (``make onnx-int8-setup``), each file is quantised by
 benchmarks/onnx_int8.py (``mxport.quantize_onnx``: ONNX Runtime's quantize_static, QDQ) with int8_accuracy.py's calibration images, the ones
-MXNet's int8 model is calibrated with, and the QDQ file runs on both engines (spec/FORMAT.md 13.7).
+MXNet's int8 model is calibrated with, and the QDQ file runs on both engines (spec/FORMAT.md 13.7). ``--target
+openvino`` quantises with ``target="openvino"`` (the QDQ placement for OpenVINO's fusions) instead.
 """
 
 import argparse
@@ -50,7 +51,7 @@ def engines():
     return out
 
 
-def quantized(path, batches, out, quantizer_python, tmp, fp32_layers=()):
+def quantized(path, batches, out, quantizer_python, tmp, fp32_layers=(), target="onnxruntime"):
     """Writes out, the QDQ int8 file of the ONNX model at path, by benchmarks/onnx_int8.py (mxport.quantize_onnx) in
     the quantiser's venv, calibrated on batches (arrays in path's input format)."""
     calibration = os.path.join(tmp, "calibration.npz")
@@ -59,7 +60,7 @@ def quantized(path, batches, out, quantizer_python, tmp, fp32_layers=()):
     with open(layers, "w") as f:
         json.dump(list(fp32_layers), f)
     script = os.path.join(HERE, "onnx_int8.py")
-    subprocess.run([quantizer_python, script, path, calibration, out, layers], check=True)
+    subprocess.run([quantizer_python, script, path, calibration, out, layers, target], check=True)
     return out
 
 
@@ -71,6 +72,7 @@ def main(argv=None):
     parser.add_argument("--eval-seed", type=int, default=1000, help="another seed draws another evaluation set")
     parser.add_argument("--calib-per-photo", type=int, default=8)
     parser.add_argument("--quantizer-python", default=os.path.join(REPO, ".cache", "venv-onnx-quant", "bin", "python"))
+    parser.add_argument("--target", choices=["onnxruntime", "openvino"], default="onnxruntime", help="quantize_onnx's")
     parser.add_argument("--out", default=os.path.join(REPO, ".cache", "reports", "onnx_agreement.json"))
     args = parser.parse_args(argv)
     import mxport  # (before MXNet runs anything: spec/RUNTIME.md)
@@ -92,7 +94,7 @@ def main(argv=None):
                 layers = photos.lite0_onnx_fp32_layers(prefix) if model == "efficientnet_lite0" else []
                 batches = [image[np.newaxis] for image in images]
                 int8 = os.path.join(tmp, model + "-int8.onnx")
-                quantized(path, batches, int8, args.quantizer_python, tmp, layers)
+                quantized(path, batches, int8, args.quantizer_python, tmp, layers, args.target)
                 files += [(label.replace("fp32", "int8"), make, int8) for label, make in engines()[:2]]
             else:
                 print(f"no int8 rows: {args.quantizer_python} is missing (make onnx-int8-setup)", flush=True)
@@ -108,6 +110,7 @@ def main(argv=None):
                     {
                         "model": model,
                         "engine": label,
+                        "int8_target": args.target if "int8" in label else None,
                         "eval_inputs": len(evaluation),
                         "top1_agreement": top1,
                         "top5_overlap": top5,

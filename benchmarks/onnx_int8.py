@@ -1,7 +1,7 @@
 """The int8 recipe for the ONNX engines, as a script: ``mxport.quantize_onnx`` on an mxport ONNX file (spec/FORMAT.md
 13.7).
 
-    .cache/venv-onnx-quant/bin/python benchmarks/onnx_int8.py MODEL.onnx CALIBRATION.npz OUT.onnx [FP32_LAYERS.json]
+    .cache/venv-onnx-quant/bin/python benchmarks/onnx_int8.py MODEL.onnx CALIBRATION.npz OUT.onnx [FP32_LAYERS.json [TARGET]]
 
 MODEL.onnx is the whole model (``mxport.export_onnx(prefix, path)``). CALIBRATION.npz holds the calibration inputs,
 one array per batch in the model's own input format (uint8 NHWC pixels), the same ones ``mxport.export(...,
@@ -20,14 +20,14 @@ import numpy as np
 import mxport
 
 
-def main(model, calibration_path, out, fp32_layers_path=None):
+def main(model, calibration_path, out, fp32_layers_path=None, target="onnxruntime"):
     calibration = np.load(calibration_path)
     batches = [calibration[k] for k in calibration.files]
     layers = json.load(open(fp32_layers_path)) if fp32_layers_path else []
-    return mxport.quantize_onnx(model, out, batches, exclude_layers=layers, overwrite=True)
+    return mxport.quantize_onnx(model, out, batches, exclude_layers=layers, target=target, overwrite=True)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (4, 5):
+    if len(sys.argv) not in (4, 5, 6):
         sys.exit(__doc__.split("\n\n")[1])
     print(json.dumps(main(*sys.argv[1:])))

@@ -19,7 +19,7 @@ QUANT_PYTHON, needs_venv = cache_venv("MXPORT_ONNX_INT8_PYTHON", "venv-onnx-quan
 CAT = os.path.join(REPO, "demo", "cat.jpg")
 
 # run in the quantiser's venv: argv[1] a JSON list of [argv of `mxport`], argv[2] a JSON list of Python calls to make
-# [name, model, path, calibration .npy files, exclude_layers]; prints {name: [exit code, stderr] or error record}
+# [name, model, path, calibration .npy files, exclude_layers, target]; prints {name: [exit code, stderr] or error record}
 THERE = r"""
 import contextlib, io, json, sys
 import numpy as np
@@ -29,9 +29,9 @@ for argv in json.loads(sys.argv[1]):
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         report[argv[2]] = [mxport.cli.main(argv), err.getvalue()]
-for name, model, path, calibration, exclude in json.loads(sys.argv[2]):
+for name, model, path, calibration, exclude, target in json.loads(sys.argv[2]):
     try:
-        mxport.quantize_onnx(model, path, [np.load(f) for f in calibration], exclude_layers=exclude)
+        mxport.quantize_onnx(model, path, [np.load(f) for f in calibration], exclude_layers=exclude, target=target)
         report[name] = None
     except mxport.MxportError as e:
         report[name] = {"code": e.code, "text": str(e)}
@@ -122,6 +122,7 @@ def small(tmp_path_factory):
 def small_there(small):
     folder, model, calibration = small["folder"], small["onnx"], small["calibration"]
     out = str(folder / "small-int8.onnx")
+    out_openvino = str(folder / "small-openvino-int8.onnx")
     flags = [arg for path in calibration for arg in ("--calibration", path)]
     with open(out + ".exists", "w") as f:
         f.write("not an ONNX file")
@@ -130,11 +131,18 @@ def small_there(small):
     del proto.metadata_props[:]
     onnx.save(proto, no_signature)
     report = run_there(
-        [["quantize-onnx", model, out, *flags], ["quantize-onnx", model, out + ".exists", *flags]],
         [
-            ["unknown_layer", model, str(folder / "x.onnx"), calibration, ["no_such_conv"]],
-            ["no_signature", no_signature, str(folder / "y.onnx"), calibration, None],
-            ["quantised_twice", out, str(folder / "z.onnx"), calibration, None],
+            ["quantize-onnx", model, out, *flags],
+            ["quantize-onnx", model, out + ".exists", *flags],
+            ["quantize-onnx", model, out_openvino, *flags, "--target", "openvino"],
+        ],
+        [
+            ["unknown_layer", model, str(folder / "x.onnx"), calibration, ["no_such_conv"], "onnxruntime"],
+            ["no_signature", no_signature, str(folder / "y.onnx"), calibration, None, "onnxruntime"],
+            ["quantised_twice", out, str(folder / "z.onnx"), calibration, None, "onnxruntime"],
+            ["unknown_target", model, str(folder / "t.onnx"), calibration, None, "tensorrt"],
+            # conv3 fp32 too: the sum adds two fp32 layers' outputs, and reads fp32 on this target as well
+            ["openvino_fp32_sum", model, str(folder / "o.onnx"), calibration, small["convs"][::2], "openvino"],
         ],
     )
     return report, out
@@ -181,6 +189,42 @@ def test_bad_requests_are_refused_with_their_codes(small_there):
         report["quantised_twice"]["code"] == "INVALID_ARGUMENT"
         and "quantised already" in report["quantised_twice"]["text"]
     )
+    assert report["unknown_target"]["code"] == "INVALID_ARGUMENT"
+    assert "'tensorrt'" in report["unknown_target"]["text"] and "'openvino'" in report["unknown_target"]["text"]
+
+
+@needs_venv
+def test_the_openvino_target_feeds_the_residual_sum_the_quantised_tensor(small, small_there):
+    report, out = small_there
+    out_openvino = out.replace("small-int8", "small-openvino-int8")
+    assert report[out_openvino][0] == 0, report[out_openvino][1]
+    proto, default = onnx.load(out_openvino), onnx.load(out)
+    # the same int8 convolutions as the default target's file
+    assert quantized_convs(proto) == quantized_convs(default)
+    producer = {o: n for n in proto.graph.node for o in n.output}
+    nodes = {n.name.split(":")[1]: n for n in proto.graph.node if n.name.startswith("node:")}
+    conv2 = small["convs"][1]
+    # the residual sum reads the dequantised copy of conv1's output that conv2 reads (OpenVINO fuses it into conv3)
+    add = next(n for n in proto.graph.node if n.op_type == "Add" and producer[n.input[0]].op_type != "Cast")
+    assert nodes[conv2].input[0] in add.input and producer[nodes[conv2].input[0]].op_type == "DequantizeLinear"
+    record = json.loads(props(proto)["mxport_quantization"])
+    assert (
+        record["target"] == "openvino" and json.loads(props(default)["mxport_quantization"])["target"] == "onnxruntime"
+    )
+    assert props(proto)["mxport_signature"] == props(default)["mxport_signature"]
+    assert report["openvino_fp32_sum"] is None
+    fp32_sum = onnx.load(str(small["folder"] / "o.onnx"))
+    assert quantized_convs(fp32_sum) == [conv2]
+    producer = {o: n for n in fp32_sum.graph.node for o in n.output}
+    nodes = {n.name.split(":")[1]: n for n in fp32_sum.graph.node if n.name.startswith("node:")}
+    add = next(n for n in fp32_sum.graph.node if n.op_type == "Add" and producer[n.input[0]].op_type != "Cast")
+    copy = producer[nodes[conv2].input[0]]
+    assert copy.op_type == "DequantizeLinear" and producer[copy.input[0]].input[0] in add.input
+    # both engines run it and name what the default target's file names
+    image = np.load(small["calibration"][0])
+    for engine in ("onnxruntime", "openvino"):
+        got = mxport.load(out_openvino, engine=engine)(image).asnumpy()
+        assert got.argmax(1).tolist() == mxport.load(out, engine=engine)(image).asnumpy().argmax(1).tolist()
 
 
 @needs_venv
@@ -198,7 +242,7 @@ def test_efficientnet_lite0_int8_names_what_mxnet_fp32_names_on_both_engines(tmp
         calibration.append(str(tmp_path / f"calibration{i}.npy"))
         np.save(calibration[-1], image[np.newaxis])
     layers = photos.lite0_onnx_fp32_layers(prefix)
-    report = run_there([], [["lite0", model, out, calibration, layers]])
+    report = run_there([], [["lite0", model, out, calibration, layers, "onnxruntime"]])
     assert report["lite0"] is None
     proto = onnx.load(out)
     assert quantized_convs(proto) == sorted(set(photos.expansions(prefix)) - set(layers))

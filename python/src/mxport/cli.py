@@ -189,11 +189,16 @@ def _quantize_onnx(args):
         )
     calibration = [read_input(path, sig.inputs[0], args) for path in args.calibration] if sig else []
     record = mxport.quantize_onnx(
-        args.model, args.path, calibration, exclude_layers=args.exclude_layer, overwrite=args.overwrite
+        args.model,
+        args.path,
+        calibration,
+        exclude_layers=args.exclude_layer,
+        target=args.target,
+        overwrite=args.overwrite,
     )
     print(
-        f"wrote {args.path}: int8 QDQ ({record['quantizer']}), calibrated on {record['calibration_samples']} "
-        f"samples, {len(record['fp32_layers'])} layers kept fp32"
+        f"wrote {args.path}: int8 QDQ ({record['quantizer']}) for {record['target']}, calibrated on "
+        f"{record['calibration_samples']} samples, {len(record['fp32_layers'])} layers kept fp32"
     )
 
 
@@ -291,6 +296,13 @@ def _onnx_commands(sub):
         action="append",
         metavar="NODE",
         help="an MXNet node to keep in fp32; repeat (default: those the int8 model the file came from excluded)",
+    )
+    p.add_argument(
+        "--target",
+        choices=["onnxruntime", "openvino"],
+        default="onnxruntime",
+        help="the engine the QDQ placement is made for (both run the file): openvino fuses the residual sums "
+        "into its int8 convolutions (faster there); default onnxruntime (fp32 residuals, as MXNet's int8)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a file at PATH")
     p.set_defaults(run=_quantize_onnx, no_transforms=False)

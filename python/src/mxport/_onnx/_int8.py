@@ -18,6 +18,10 @@ EXTRA = "pip install 'mxport[onnx-int8]'"
 # range, as MXNet's oneDNN fuses it (its range is taken after the activation, unsigned); the dense layer stays fp32,
 # as in mxport's MXNet int8 models
 OP_TYPES = ["Conv", "Clip", "Relu"]
+# the engine whose int8 fusions the QDQ placement is made for (both engines run either file): "onnxruntime", the
+# residual sums read the fp32 tensors; "openvino", a sum of an int8 convolution's output reads the quantised tensors,
+# so that OpenVINO fuses it into that convolution and keeps the block's output uint8 (spec/FORMAT.md 13.7)
+TARGETS = ("onnxruntime", "openvino")
 
 
 def quantizer():
@@ -106,10 +110,11 @@ def network_nodes(model, part):
     return seen
 
 
-def _residuals_fp32(model):
+def _residuals_fp32(model, int8_sums=False):
     """Where a tensor computed in fp32 is quantised as a quantised node's input, its other readers (the residual
-    sums, fp32 layers) read the fp32 tensor again, as in MXNet's int8 graph: ONNX Runtime gives every reader the
-    dequantised copy."""
+    sums, fp32 layers) read the fp32 tensor again: ONNX Runtime gives every reader the dequantised copy. With
+    ``int8_sums`` (target "openvino"), a sum that also reads a quantised convolution's dequantised output keeps the
+    dequantised copy: OpenVINO then runs that sum inside the convolution, in int8."""
     nodes = model.graph.node
     producer = {out: n for n in nodes for out in n.output}
 
@@ -126,40 +131,58 @@ def _residuals_fp32(model):
             source = producer.get(quantize_input[n.input[0]])
             if source is not None and not quantised(source):
                 fp32[n.output[0]] = quantize_input[n.input[0]]
+
+    def int8_sum(node):  # an Add of a quantised convolution's output, through its QuantizeLinear and DequantizeLinear
+        copies = [producer[i] for i in node.input if i in producer and producer[i].op_type == "DequantizeLinear"]
+        sources = [producer.get(quantize_input.get(n.input[0])) for n in copies]
+        return node.op_type == "Add" and any(n is not None and n.op_type == "Conv" and quantised(n) for n in sources)
+
     for n in nodes:
         if n.op_type not in ("QuantizeLinear", "DequantizeLinear") and not quantised(n):
+            if int8_sums and int8_sum(n):
+                continue
             for k, name in enumerate(n.input):
                 if name in fp32:
                     n.input[k] = fp32[name]
 
 
-def quantize_onnx(model, path, calibration, *, exclude_layers=None, overwrite=False):
+def quantize_onnx(model, path, calibration, *, exclude_layers=None, target="onnxruntime", overwrite=False):
     """Writes ``path``: the int8 QDQ file of an ONNX file written by ``mxport.export_onnx`` (spec/FORMAT.md 13.7).
 
     >>> mxport.export_onnx("out/my_model", "out/my_model.onnx")              # where MXNet is installed
     >>> mxport.quantize_onnx("out/my_model.onnx", "out/my_model-int8.onnx",  # pip install 'mxport[onnx-int8]'
     ...                      calibration=[batch0, batch1])                   # the model's uint8 NHWC inputs
     >>> mxport.load("out/my_model-int8.onnx", engine="openvino")             # or onnxruntime
+    >>> mxport.quantize_onnx("out/my_model.onnx", "out/my_model-ov-int8.onnx",  # faster on OpenVINO
+    ...                      calibration=[batch0, batch1], target="openvino")
 
     ONNX Runtime's ``quantize_static`` after its ``quant_pre_process`` (batch norms folded), calibrated on the
     ``calibration`` batches (what ``mxport.export(..., optimize="int8", calibration=...)`` takes: a list of input
     batches, each an array, a list in input order or a dict by name): QDQ, per-channel int8 weights, uint8
     activations with MinMax ranges, the convolutions only, a ReLU or ReLU6 after one folded into its output's
-    range, and the residual sums fed the fp32 tensors, as in MXNet's int8 graph. ``exclude_layers`` (MXNet node
-    names, as for ``optimize="int8"``) stay fp32; by default those the file's ``optimization`` record excluded when
-    it was exported from an int8 model, else none. The file keeps the signature; ``metadata_props`` gains
-    ``mxport_quantization``. Needs onnx 1.16 or later and onnxruntime, and no MXNet: ``pip install
-    'mxport[onnx-int8]'``. An existing ``path`` is replaced only with ``overwrite=True`` (else ``TARGET_EXISTS``).
+    range, and the residual sums fed the fp32 tensors. ``exclude_layers`` (MXNet node names, as for
+    ``optimize="int8"``) stay fp32; by default those the file's ``optimization`` record excluded when it was
+    exported from an int8 model, else none. ``target="openvino"`` places the QDQ pairs for OpenVINO's fusions
+    instead: a residual sum of an int8 convolution's output reads the quantised tensors, so OpenVINO runs the sum
+    and the activation after it inside that convolution, in int8 (both engines run either file; faster on
+    OpenVINO). The file keeps the signature; ``metadata_props`` gains ``mxport_quantization``. Needs onnx 1.16 or
+    later and onnxruntime, and no MXNet: ``pip install 'mxport[onnx-int8]'``. An existing ``path`` is replaced only with ``overwrite=True`` (else ``TARGET_EXISTS``).
 
     Returns the ``mxport_quantization`` record (a dict).
     """
+    if target not in TARGETS:
+        raise MxportError(
+            "INVALID_ARGUMENT",
+            f"target must be one of {list(TARGETS)}, got {target!r}: the engine the int8 file is placed for "
+            "(both run either file; 'openvino' is faster there)",
+        )
     onnx, onnxruntime, q = quantizer()
     model, path = os.fspath(model), os.fspath(path)
     original, props, folder = _source(onnx, model, path, overwrite)
     fp32 = _fp32_layers(original, props, model, exclude_layers)
     feeds = _feeds(calibration, [i.name for i in original.graph.input])
     out = _quantized(onnx, q, model, original, props, feeds, fp32)
-    _residuals_fp32(out)
+    _residuals_fp32(out, int8_sums=target == "openvino")
     record = {
         "kind": "int8",
         "format": "QDQ",
@@ -170,6 +193,7 @@ def quantize_onnx(model, path, calibration, *, exclude_layers=None, overwrite=Fa
         "calibration_samples": int(sum(len(next(iter(f.values()))) for f in feeds)),
         "fp32_layers": sorted(fp32),
         "op_types": ["Conv"],
+        "target": target,
     }
     props[QUANTIZATION_KEY] = json.dumps(record, sort_keys=True)
     del out.metadata_props[:]
