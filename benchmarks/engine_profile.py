@@ -2,8 +2,10 @@
 
     python benchmarks/engine_profile.py .cache/models/resnet18.onnx --engine openvino --batch 25 --threads 1
     python benchmarks/engine_profile.py .cache/models/resnet18-qdq.onnx --engine onnxruntime --fused
+    python benchmarks/engine_profile.py .cache/models/resnet18.onnx --precision bf16    # OpenVINO's bf16 hint
 
-Runs the file as benchmarks/engine_rows.py's bare rows do (OpenVINO at INFERENCE_PRECISION_HINT f32; ONNX Runtime
+Runs the file as benchmarks/engine_rows.py's bare rows do (OpenVINO at INFERENCE_PRECISION_HINT f32, or bf16 with
+``--precision bf16``; ONNX Runtime
 with every graph optimisation), with the engine's own profiler on (OpenVINO ``PERF_COUNT`` and
 ``request.profiling_info``; ONNX Runtime ``enable_profiling``), on seeded input: uint8 [N, 300, 300, 3] for an
 end-to-end file, float32 [N, 3, 224, 224] for the network alone. Prints the slowest nodes with the kernel the
@@ -33,10 +35,10 @@ def feed(dtype, batch):
     return rng.standard_normal((batch, 3, 224, 224)).astype(np.float32)
 
 
-def openvino(path, batch, threads):
+def openvino(path, batch, threads, precision="f32"):
     import openvino as ov
 
-    config = {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads, "PERF_COUNT": True}
+    config = {"INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": threads, "PERF_COUNT": True}
     compiled = ov.Core().compile_model(path, "CPU", config)
     request = compiled.create_infer_request()
     x = feed("uint8" if compiled.input(0).get_element_type() == ov.Type.u8 else "float32", batch)
@@ -87,11 +89,12 @@ def main():
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--fused", action="store_true", help="ONNX Runtime: the operator types of its optimised graph")
+    p.add_argument("--precision", choices=["f32", "bf16"], default="f32", help="OpenVINO's INFERENCE_PRECISION_HINT")
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         fused = os.path.join(tmp, "optimized.onnx") if a.fused and a.engine == "onnxruntime" else None
         if a.engine == "openvino":
-            run, nodes, collect = openvino(a.file, a.batch, a.threads)
+            run, nodes, collect = openvino(a.file, a.batch, a.threads, a.precision)
         else:
             run, nodes, collect = onnxruntime(a.file, a.batch, a.threads, fused)
         for _ in range(3):
@@ -113,7 +116,7 @@ def main():
             print("optimised graph:", dict(kinds.most_common()))
     per_sample = 1e3 / a.runs / a.batch
     print(
-        f"{os.path.basename(a.file)} on {a.engine}, batch {a.batch}, {a.threads} thread(s): wall "
+        f"{os.path.basename(a.file)} on {a.engine}{f' {a.precision}' if a.engine == 'openvino' else ''}, batch {a.batch}, {a.threads} thread(s): wall "
         f"{wall * per_sample:.2f} ms, CPU {cpu * per_sample:.2f} ms per sample (profiler on); load average "
         f"{os.getloadavg()[0]:.1f}"
     )

@@ -77,7 +77,8 @@ class OnnxRuntimeModel(EngineModel):
 
 class OpenVinoModel(EngineModel):
     """OpenVINO's CPU plugin at fp32 (``INFERENCE_PRECISION_HINT`` f32): on CPUs with bf16 it would otherwise
-    pick bf16, outside the tolerance spec/onnx_tolerances.json states."""
+    pick bf16, outside the tolerance spec/onnx_tolerances.json states. No bf16 option: no layer set kept in f32
+    holds issue 23's top-1 agreement on EfficientNet-Lite0 (spec/FORMAT.md 13.8)."""
 
     engine = "openvino"
 
