@@ -57,14 +57,21 @@ def rows(engine, precision):
     return ("bare",) if precision == "bf16" else ("mxport", "bare")
 
 
+# the exporter and the int8 recipe: a file made before they last changed is made again
+MAKERS = os.path.join(os.path.dirname(HERE), "python", "src", "mxport", "_onnx")
+
+
 def fresh(path, source):
-    return os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(source)
+    """Whether ``path`` is newer than ``source`` and than every module of mxport's ONNX exporter and quantiser."""
+    makers = [os.path.join(MAKERS, f) for f in os.listdir(MAKERS) if f.endswith(".py")]
+    newest = max(os.path.getmtime(f) for f in [source] + makers)
+    return os.path.exists(path) and os.path.getmtime(path) >= newest
 
 
 def model_files(prefix, quantizer_python):
     """{(engine, precision, part): what the row loads}: the mxport prefixes; the ONNX files exported (again, when
-    older than the params) from the fp32 model; their QDQ int8 files, one per engine's target (again, when older
-    than the ONNX file) where the quantiser's venv exists; the fp32 file for bf16 where OpenVINO finds bf16 on this CPU."""
+    older than the params or the exporter) from the fp32 model; their QDQ int8 files, one per engine's target
+    (again, when older than the ONNX file or the recipe) where the quantiser's venv exists; the fp32 file for bf16 where OpenVINO finds bf16 on this CPU."""
     import mxport
     import openvino as ov
 
