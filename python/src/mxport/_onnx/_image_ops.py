@@ -141,9 +141,9 @@ def _opencv_uint8(ctx, x, interp, h_axis, rows, cols):
     gathers, the rows then gathered along the innermost axis (1.47 -> 1.84); ToTensor reading the int32 values
     before the uint8 Cast (OpenVINO 1.24 -> 1.12, but nothing end to end on the int8 file, where OpenVINO
     already folds that Cast into the input's FakeQuantize, and ONNX Runtime 2.75 -> 3.00); HWC seen as
-    [H, W * C], the column taps ``tap * C + c`` and no transposes (about 10 % less on OpenVINO, but the Reshape
-    back to HWC loses the rank in shape inference, and ONNX Runtime then fuses the network differently: its
-    outputs moved by 1e-8)."""
+    [H, W * C], the column taps ``tap * C + c`` and no transposes (1.31 -> 1.36, and OpenVINO's int8 file 5.95
+    -> 6.17 end to end: its Transpose moves to the float32 image after ToTensor's Cast; and the Reshape back to
+    HWC loses the rank in shape inference, so ONNX Runtime fuses the network differently: outputs off by 1e-8)."""
     lead = list(range(h_axis))  # the batch axis, if any
     planar = ctx.op("Transpose", [x], perm=lead + [h_axis + 2, h_axis, h_axis + 1], hint=ctx.name + ":planar")
     rank = h_axis + 3
