@@ -132,7 +132,18 @@ def _opencv_uint8(ctx, x, interp, h_axis, rows, cols):
     (N)CHW image, where the coefficients of a column broadcast along the innermost axis (OpenVINO's and ONNX
     Runtime's vector kernels; on HWC, with 3 channels innermost, OpenVINO gathered the columns with its reference
     kernel and the pre-processing took longer than its int8 network), gathers the columns from the uint8 image,
-    and transposes back to HWC at the end: a ToTensor after it cancels that transpose (_Builder.op)."""
+    and transposes back to HWC at the end: a ToTensor after it cancels that transpose (_Builder.op).
+
+    Measured and left out (2026-12-07; ResNet-18's 300x300 to 224, batch 25, CPU time with 1 thread, OpenVINO
+    2026.4 at f32, the pre-processing alone, interleaved with this form): the planar image widened to int32
+    before the gathers (1.42 -> 1.89 ms per sample); all the column taps in one Gather, one Cast, a Mul and a
+    ReduceSum (1.50 -> 1.97, and OpenVINO's outputs moved by 2.8e-6); the columns on (N)CWH with whole-row
+    gathers, the rows then gathered along the innermost axis (1.47 -> 1.84); ToTensor reading the int32 values
+    before the uint8 Cast (OpenVINO 1.24 -> 1.12, but nothing end to end on the int8 file, where OpenVINO
+    already folds that Cast into the input's FakeQuantize, and ONNX Runtime 2.75 -> 3.00); HWC seen as
+    [H, W * C], the column taps ``tap * C + c`` and no transposes (1.31 -> 1.36, and OpenVINO's int8 file 5.95
+    -> 6.17 end to end: its Transpose moves to the float32 image after ToTensor's Cast; and the Reshape back to
+    HWC loses the rank in shape inference, so ONNX Runtime fuses the network differently: outputs off by 1e-8)."""
     lead = list(range(h_axis))  # the batch axis, if any
     planar = ctx.op("Transpose", [x], perm=lead + [h_axis + 2, h_axis, h_axis + 1], hint=ctx.name + ":planar")
     rank = h_axis + 3
