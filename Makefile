@@ -12,6 +12,20 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
+# uv makes the venvs and installs into them: the same pins and resolution as pip, in seconds where pip takes minutes
+# (make test's set-up). It lives in a small venv of its own that pip makes; its cache is ~/.cache/uv. It uses the
+# Pythons it is given (PYTHON), never one it downloads.
+UV_VERSION := 0.13.8
+UV := $(CACHE)/uv/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+NEW_VENV = $(UV) venv -q --seed
+PIP_INSTALL = $(UV) pip install -q --python
+
+$(UV):
+	test -x $(CACHE)/uv/bin/python || python3 -m venv $(CACHE)/uv
+	$(CACHE)/uv/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
+
 .PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-all test-on-python test-python-and-matrix test-jdk25 test-setup test-setup-python test-setup-jvm vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
@@ -19,14 +33,14 @@ help: ## list the targets
 
 setup: $(VENV)/.done ## create .venv with pinned mxnet 1.9.1 and the mxport package (idempotent)
 
-$(VENV)/.done: requirements-dev.txt python/pyproject.toml python/setup.py VERSION
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e python
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps mxnet==1.9.1  # 3.13: without its numpy<2 (elsewhere: there)
+$(VENV)/.done: requirements-dev.txt python/pyproject.toml python/setup.py VERSION | $(UV)
+	test -x $(PY) || $(NEW_VENV) -p $(PYTHON) $(VENV)
+	$(PIP_INSTALL) $(PY) -r requirements-dev.txt -e python
+	$(PIP_INSTALL) $(PY) --no-deps mxnet==1.9.1  # 3.13: without its numpy<2 (elsewhere: there)
 	touch $@
 
 $(VENV)/.spark-done: $(VENV)/.done python/pyproject.toml
-	$(PY) -m pip install -q --disable-pip-version-check -e 'python[spark]' -c requirements-dev.txt
+	$(PIP_INSTALL) $(PY) -e 'python[spark]' -c requirements-dev.txt
 	$(PY) -c "import mxport"  # the extras kept a numpy that MXNet imports with
 	touch $@
 
@@ -37,17 +51,17 @@ spark-setup: $(VENV)/.spark-done ## the spark extra (pyspark, pyarrow, pandas, p
 SPARK35_VENV := $(CACHE)/spark35-venv
 SPARK35_PY := $(SPARK35_VENV)/bin/python
 
-$(SPARK35_VENV)/.done: requirements-dev.txt requirements-spark35.txt python/pyproject.toml python/setup.py VERSION
-	test -x $(SPARK35_PY) || $(PYTHON) -m venv $(SPARK35_VENV)
-	$(SPARK35_PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-spark35.txt -e python
-	$(SPARK35_PY) -m pip install -q --disable-pip-version-check --no-deps mxnet==1.9.1  # as in setup (3.13)
+$(SPARK35_VENV)/.done: requirements-dev.txt requirements-spark35.txt python/pyproject.toml python/setup.py VERSION | $(UV)
+	test -x $(SPARK35_PY) || $(NEW_VENV) -p $(PYTHON) $(SPARK35_VENV)
+	$(PIP_INSTALL) $(SPARK35_PY) -r requirements-dev.txt -r requirements-spark35.txt -e python
+	$(PIP_INSTALL) $(SPARK35_PY) --no-deps mxnet==1.9.1  # as in setup (3.13)
 	$(SPARK35_PY) -c "import mxnet, mxport, pyspark; assert pyspark.__version__.startswith('3.5.'), pyspark.__version__"
 	touch $@
 
 spark35-setup: $(SPARK35_VENV)/.done ## .cache/spark35-venv: mxport with pyspark 3.5 (the Spark 3.5 / Scala 2.12 line), numpy at its pin
 
 $(VENV)/.onnx-done: $(VENV)/.done python/pyproject.toml requirements-onnx.txt
-	$(PY) -m pip install -q --disable-pip-version-check -e 'python[onnx,onnxruntime,openvino]' -c requirements-dev.txt -c requirements-onnx.txt
+	$(PIP_INSTALL) $(PY) -e 'python[onnx,onnxruntime,openvino]' -c requirements-dev.txt -c requirements-onnx.txt
 	$(PY) -c "import mxport"  # the extras kept a numpy that MXNet imports with
 	touch $@
 
@@ -60,21 +74,21 @@ NO_MXNET_VENV := $(CACHE)/venv-no-mxnet
 NO_MXNET_PY := $(NO_MXNET_VENV)/bin/python
 export MXPORT_NO_MXNET_PYTHON := $(abspath $(NO_MXNET_PY))
 
-$(NO_MXNET_VENV)/.done: python/pyproject.toml python/setup.py VERSION requirements-dev.txt requirements-onnx.txt python/tests/without_mxnet_requirements.py
-	test -x $(NO_MXNET_PY) || $(PYTHON) -m venv $(NO_MXNET_VENV)
-	$(NO_MXNET_PY) -m pip install -q --disable-pip-version-check --no-deps -e python
+$(NO_MXNET_VENV)/.done: python/pyproject.toml python/setup.py VERSION requirements-dev.txt requirements-onnx.txt python/tests/without_mxnet_requirements.py | $(UV)
+	test -x $(NO_MXNET_PY) || $(NEW_VENV) -p $(PYTHON) $(NO_MXNET_VENV)
+	$(PIP_INSTALL) $(NO_MXNET_PY) --no-deps -e python
 	$(NO_MXNET_PY) python/tests/without_mxnet_requirements.py onnxruntime > $(NO_MXNET_VENV)/requirements.txt
-	$(NO_MXNET_PY) -m pip install -q --disable-pip-version-check -r $(NO_MXNET_VENV)/requirements.txt -c requirements-dev.txt -c requirements-onnx.txt
+	$(PIP_INSTALL) $(NO_MXNET_PY) -r $(NO_MXNET_VENV)/requirements.txt -c requirements-dev.txt -c requirements-onnx.txt
 	$(NO_MXNET_PY) -c "import importlib.util as u, mxport; assert u.find_spec('mxnet') is None"
 	touch $@
 
 no-mxnet-setup: $(NO_MXNET_VENV)/.done ## .cache/venv-no-mxnet: mxport[onnxruntime] as pip installs it where MXNet has no wheel (no mxnet)
 
 QUANT_VENV := $(CACHE)/venv-onnx-quant
-$(QUANT_VENV)/.done: requirements-onnx-int8.txt python/pyproject.toml python/setup.py VERSION
-	test -x $(QUANT_VENV)/bin/python || $(PYTHON) -m venv $(QUANT_VENV)
-	$(QUANT_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-onnx-int8.txt
-	$(QUANT_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e python
+$(QUANT_VENV)/.done: requirements-onnx-int8.txt python/pyproject.toml python/setup.py VERSION | $(UV)
+	test -x $(QUANT_VENV)/bin/python || $(NEW_VENV) -p $(PYTHON) $(QUANT_VENV)
+	$(PIP_INSTALL) $(QUANT_VENV)/bin/python -r requirements-onnx-int8.txt
+	$(PIP_INSTALL) $(QUANT_VENV)/bin/python --no-deps -e python
 	$(QUANT_VENV)/bin/python -c "import importlib.util as u, mxport; assert u.find_spec('mxnet') is None"
 	touch $@
 
@@ -168,16 +182,16 @@ $(SERVE_JAR): $(JVM_SOURCES) $(shell find serve/src -type f 2>/dev/null)
 serve: real-model serve-jar ## serve EfficientNet-Lite0 on 127.0.0.1 (REST :8000, gRPC :8001) until Ctrl-C; README shows a curl call
 	java -jar $(SERVE_JAR) --model efficientnet_lite0=$(REAL_MODEL) --http-port 8000 --grpc-port 8001
 
-$(SERVE_VENV)/.done: serve/tests/requirements.txt
-	test -x $(SERVE_VENV)/bin/python || python3 -m venv $(SERVE_VENV)
-	$(SERVE_VENV)/bin/pip install -q --disable-pip-version-check -r serve/tests/requirements.txt
+$(SERVE_VENV)/.done: serve/tests/requirements.txt | $(UV)
+	test -x $(SERVE_VENV)/bin/python || $(NEW_VENV) -p python3 $(SERVE_VENV)
+	$(PIP_INSTALL) $(SERVE_VENV)/bin/python -r serve/tests/requirements.txt
 	touch $@
 
 KSERVE_VENV := $(CACHE)/kserve-venv
 
-$(KSERVE_VENV)/.done: serve/tests/deploy_requirements.txt
-	test -x $(KSERVE_VENV)/bin/python || python3 -m venv $(KSERVE_VENV)
-	$(KSERVE_VENV)/bin/pip install -q --disable-pip-version-check -r serve/tests/deploy_requirements.txt
+$(KSERVE_VENV)/.done: serve/tests/deploy_requirements.txt | $(UV)
+	test -x $(KSERVE_VENV)/bin/python || $(NEW_VENV) -p python3 $(KSERVE_VENV)
+	$(PIP_INSTALL) $(KSERVE_VENV)/bin/python -r serve/tests/deploy_requirements.txt
 	touch $@
 
 test-serve: models real-model serve-jar $(SERVE_VENV)/.done $(KSERVE_VENV)/.done ## mxport-serve against tritonclient (http, grpc), bad input, compressed bodies, batching, /metrics, a 5 s soak, SIGTERM (REST and gRPC); serve/deploy against KServe's schema (under two minutes)
@@ -191,7 +205,7 @@ soak-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve for 
 
 bench-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve vs the in-process Predictor vs FastAPI over mxport.load: bounded loopback load -> .cache/reports/bench_serve.json
 	$(MVN) -pl serve -am test-compile
-	$(PY) -m pip install -q --disable-pip-version-check -r benchmarks/serve_baseline_requirements.txt -c requirements-dev.txt
+	$(PIP_INSTALL) $(PY) -r benchmarks/serve_baseline_requirements.txt -c requirements-dev.txt
 	$(SERVE_VENV)/bin/python benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
 demo: real-model onnx-setup jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala, on MXNet and ONNX Runtime
@@ -315,7 +329,7 @@ test-all: test test-orders test-cluster test-spark35-all ## make test, then ever
 	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.12
 
 bench-setup: setup
-	$(PY) -m pip install -q --disable-pip-version-check -e 'python[bench]' -c requirements-dev.txt
+	$(PIP_INSTALL) $(PY) -e 'python[bench]' -c requirements-dev.txt
 
 BENCH_CP = benchmarks/jvm/target/mxport-benchmarks-$(VERSION).jar:$$(cat benchmarks/jvm/target/classpath.txt)
 
