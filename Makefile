@@ -26,7 +26,7 @@ $(UV):
 	$(CACHE)/uv/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	touch $@
 
-.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-all test-on-python test-python-and-matrix test-jdk25 test-setup test-setup-python test-setup-jvm vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-cases test-spark35-cluster test-spark35-all test-on-python test-python-and-matrix test-jdk25 test-setup test-setup-python test-setup-jvm vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -148,19 +148,22 @@ $(FRESH_VECTORS_MADE): $(VENV)/.done spec/tools/make_vectors.py $(wildcard pytho
 	rm -rf $(FRESH_VECTORS) && $(PY) spec/tools/make_vectors.py $(FRESH_VECTORS) > /dev/null
 	mkdir -p $(@D) && touch $@
 
-# dist/ from one Maven pass per Scala line: $(1) is package (make dist) or install (make test-release: the Maven
-# consumers). The server's jar is make serve-jar's (a prerequisite: a dist/ of its own adds nothing to it). The 2.12
-# pass rebuilds the Java modules it needs from the reactor but not their javadoc (the first pass's is in target/);
-# it leaves jvm-package-2.12's jars, so make test-spark35 then starts no package pass.
-define build_dist
-	rm -rf dist && mkdir -p dist
-	$(PY) -m build --no-isolation --outdir dist python > /dev/null
+# dist/'s jars from one Maven pass per Scala line: $(1) is package (make dist) or install (make test-release: the
+# Maven consumers). The 2.12 pass rebuilds the Java modules it needs from the reactor but not their javadoc (the first
+# pass's is in target/); it leaves jvm-package-2.12's jars, so make test-spark35 then starts no package pass.
+define dist_maven
 	$(MVN) -P dist -pl java,onnxruntime,scala,spark -am $(1) -DskipTests
 	$(MVN) -P dist $(SCALA212) -pl scala,spark -am $(1) -DskipTests -Dmaven.javadoc.skip=true  # the Scala 2.12 / Spark 3.5 line, into target-2.12
 	mkdir -p $(dir $(JVM_BUILT_212)) && touch $(JVM_BUILT_212)
+endef
+
+# dist/: the wheel and sdist beside the jars and poms that dist_maven left. The server's jar is make serve-jar's (a
+# prerequisite: a dist/ of its own adds nothing to it).
+define dist_files
+	rm -rf dist && mkdir -p dist
+	$(PY) -m build --no-isolation --outdir dist python > /dev/null
 	cp $(SERVE_JAR) dist/
-	for m in java/target:mxport onnxruntime/target:mxport-onnxruntime scala/target:mxport-scala_2.13 \
-	  spark/target:mxport-spark_2.13 scala/target-2.12:mxport-scala_2.12 spark/target-2.12:mxport-spark_2.12; do \
+	for m in $(DIST_MODULES); do \
 	  cp $$(ls $${m%%:*}/$${m#*:}-$(VERSION)*.jar | grep -v -- '-tests\.jar$$') dist/ \
 	  && cp $${m%%:*}/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done  # not the core's test-jar
 	cp target/.flattened-pom.xml dist/mxport-parent-$(VERSION).pom
@@ -168,7 +171,21 @@ define build_dist
 endef
 
 dist: setup serve-jar ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), both Scala lines (_2.13, _2.12), the Spark shaded jars
-	$(call build_dist,package)
+	$(call dist_maven,package)
+	$(call dist_files)
+
+# make test-release's Maven install, again only when a JVM source changed or ~/.m2 holds other jars of this version
+# (another clone's install): make test's set-up runs it in its Maven half, so that the release phase after the
+# suites only makes dist/ and runs release_tests
+DIST_INSTALLED := $(CACHE)/stamps/dist-install
+DIST_MODULES := java/target:mxport onnxruntime/target:mxport-onnxruntime scala/target:mxport-scala_2.13 \
+  spark/target:mxport-spark_2.13 scala/target-2.12:mxport-scala_2.12 spark/target-2.12:mxport-spark_2.12
+M2_HOLDS_THESE_JARS = for m in $(DIST_MODULES); do \
+  cmp -s $${m%%:*}/$${m\#*:}-$(VERSION).jar $(HOME)/.m2/repository/io/mxport/$${m\#*:}/$(VERSION)/$${m\#*:}-$(VERSION).jar || exit 1; done
+
+$(DIST_INSTALLED): $(JVM_SOURCES)
+	$(call dist_maven,install)
+	mkdir -p $(@D) && touch $@
 
 SERVE_JAR := serve/target/mxport-serve-$(VERSION).jar
 SERVE_VENV := $(CACHE)/serve-venv
@@ -261,8 +278,9 @@ test-cluster: models jvm-package spark-setup jvm-package-2.12 spark35-setup ## a
 test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loading, 20 fresh processes each (Spark too)
 	cd /tmp && MXPORT_ORDER_SPARK_RUNS=20 MXPORT_ORDER_JVM_FIRST_RUNS=20 $(abspath $(PY)) -m pytest -q $(abspath integration_tests/test_orders.py)
 
-test-release: models setup spark-setup serve-jar ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
-	$(call build_dist,install)
+test-release: models setup spark-setup serve-jar $(DIST_INSTALLED) ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
+	($(M2_HOLDS_THESE_JARS)) || { rm -f $(DIST_INSTALLED) && $(MAKE) --no-print-directory $(DIST_INSTALLED); }
+	$(call dist_files)
 	$(PY) -m pytest -q release_tests
 
 # the second leg of make test: the newest Python and JDK on what they change (spec/RUNTIME.md section 7, java/README);
@@ -292,8 +310,12 @@ SPARK35_RUN = $(USE_FRESH_VECTORS)
 # the 2.12 line's suites on jvm-package-2.12's classes (compiled there with their tests): -P prebuilt compiles nothing
 SCALA212_TESTS = $(MVN) $(SCALA212) -P prebuilt -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false
 
-test-spark35: models spark35-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) ## Spark 3.5 (Scala 2.12, pyspark 3.5): spec/spark/cases.json on the Scala transformer, the cluster short leg (a Scala and a PySpark job)
+test-spark35: test-spark35-cases test-spark35-cluster ## Spark 3.5 (Scala 2.12, pyspark 3.5): spec/spark/cases.json on the Scala transformer, the cluster short leg (a Scala and a PySpark job)
+
+test-spark35-cases: models spark35-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) # make test-spark35's Maven half
 	$(SPARK35_RUN) $(SCALA212_TESTS) -pl spark -am test -Dsuites=io.mxport.spark.SharedCasesSuite
+
+test-spark35-cluster: models spark35-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) # make test-spark35's cluster leg (no Maven)
 	$(SPARK35_RUN) $(SPARK35_PY) -m pytest -q integration_tests/test_spark_cluster.py
 
 test-spark35-all: models real-model spark35-setup onnx-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) ## every Scala and Spark suite on Scala 2.12 / Spark 3.5 and python/tests/spark on pyspark 3.5 (make test-cluster runs the full cluster on 3.5 too)
@@ -304,11 +326,13 @@ test-spark35-all: models real-model spark35-setup onnx-setup jvm-package jvm-pac
 test-second-leg: test-jdk25 test-on-python test-spark35 ## the JVM suites on JDK 25, the Python suite and the JPype matrix on Python 3.13, the Spark 3.5 short leg
 
 # make test: test-setup builds everything the suites read, its Python half (venvs, models, vectors) beside its Maven
-# half (every jar; neither reads what the other writes), then two lanes run
-# side by side, each suite after the other (the suites mostly wait on JVM, Spark and Python start-ups, so two at a
-# time use the 2 cores better; no suite of one lane writes what the other reads: test-jvm and test-jdk25 run the
-# tests of test-setup's classes, -P prebuilt), then test-release, whose Maven install packages the jars again.
-TEST_LANES := lint,test-python,test-integration,test-on-python test-jvm,test-serve,test-jdk25,test-spark35
+# half (every jar, and test-release's Maven install; neither reads what the other writes), then three lanes run side
+# by side, each suite after the other (the suites often wait on JVM, Spark and Python start-ups and on subprocesses,
+# so three at a time keep the 2 cores busier than two). No suite of one lane writes what another reads: the Maven
+# suites, which rewrite files under */target as they run, share one lane (test-jvm and test-jdk25 run the tests of
+# test-setup's classes, -P prebuilt), the others only read the jars. Then test-release makes dist/ and runs
+# release_tests. .ci/timed prints each target's wall and CPU time.
+TEST_LANES := test-integration,test-spark35-cluster,test-serve,lint test-python,test-on-python test-jvm,test-jdk25,test-spark35-cases
 
 test-setup: test-setup-python test-setup-jvm ## what every suite of make test reads, built once (make test runs its two halves side by side first; each test-* target also builds what it needs)
 
@@ -318,8 +342,8 @@ test-setup-python: # the venvs (the default Python's, 3.13's, no-MXNet, Spark 3.
 	$(MAKE) --no-print-directory setup spark-setup onnx-setup onnx-int8-setup no-mxnet-setup spark35-setup models real-model \
 	  $(FRESH_VECTORS_MADE) $(SERVE_VENV)/.done $(KSERVE_VENV)/.done
 
-test-setup-jvm: # the jars (Scala 2.13 and 2.12 lines, the server): Maven only, nothing test-setup-python writes or reads
-	$(MAKE) --no-print-directory jvm-package jvm-package-2.12 serve-jar
+test-setup-jvm: # the jars (Scala 2.13 and 2.12 lines, the server), test-release's Maven install: Maven only, nothing test-setup-python writes or reads
+	$(MAKE) --no-print-directory jvm-package jvm-package-2.12 serve-jar $(DIST_INSTALLED)
 
 test: ## every test suite: the linters, Python, JVM, cross-language, the server, the second leg (Python 3.13, JDK 25, Spark 3.5), the artifacts; each suite's time at the end
 	@bash .ci/timed $(MAKE) --no-print-directory -- --lanes test-setup-python test-setup-jvm --then --lanes $(TEST_LANES) --then test-release
