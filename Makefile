@@ -14,16 +14,21 @@ export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
 # uv makes the venvs and installs into them: the same pins and resolution as pip, in seconds where pip takes minutes
 # (make test's set-up). It lives in a small venv of its own that pip makes; its cache is ~/.cache/uv. It uses the
-# Pythons it is given (PYTHON), never one it downloads.
+# Pythons it is given (PYTHON), never one it downloads. pyspark is an sdist only, which uv builds again at each
+# install (a minute and 2 GB of its cache each time): pip builds the wheel of each pyspark line once (pip's wheel
+# cache keeps it) into .cache/pyspark-wheels, where uv takes it from (pyspark~=4.2.0: pyproject.toml's spark extra).
 UV_VERSION := 0.13.8
 UV := $(CACHE)/uv/bin/uv
+WHEELS := $(CACHE)/pyspark-wheels
 export UV_PYTHON_DOWNLOADS := never
 NEW_VENV = $(UV) venv -q --seed
-PIP_INSTALL = $(UV) pip install -q --python
+PIP_INSTALL = $(UV) pip install -q --find-links $(WHEELS) --python
 
-$(UV):
+$(UV): requirements-spark35.txt
 	test -x $(CACHE)/uv/bin/python || python3 -m venv $(CACHE)/uv
 	$(CACHE)/uv/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(CACHE)/uv/bin/pip wheel -q --disable-pip-version-check --no-deps -w $(WHEELS) 'pyspark~=4.2.0'
+	$(CACHE)/uv/bin/pip wheel -q --disable-pip-version-check --no-deps -w $(WHEELS) $$(grep -o '^pyspark==[0-9.]*' requirements-spark35.txt)
 	touch $@
 
 .PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-cases test-spark35-cluster test-spark35-all test-on-python test-python-and-matrix test-jdk25 test-setup test-setup-python test-setup-jvm vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
