@@ -12,21 +12,40 @@ MVN := mvn -B -q -Dstyle.color=never -Drevision=$(VERSION)
 export MXPORT_PYTHON := $(abspath $(PY))
 export MXPORT_MODELS := $(abspath $(CACHE)/models)
 
-.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-all test-on-python test-python-and-matrix test-jdk25 test-setup test-setup-python test-setup-jvm vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
+# uv makes the venvs and installs into them: the same pins and resolution as pip, in seconds where pip takes minutes
+# (make test's set-up). It lives in a small venv of its own that pip makes; its cache is ~/.cache/uv. It uses the
+# Pythons it is given (PYTHON), never one it downloads. pyspark is an sdist only, which uv builds again at each
+# install (a minute and 2 GB of its cache each time): pip builds the wheel of each pyspark line once (pip's wheel
+# cache keeps it) into .cache/pyspark-wheels, where uv takes it from (pyspark~=4.2.0: pyproject.toml's spark extra).
+UV_VERSION := 0.13.8
+UV := $(CACHE)/uv/bin/uv
+WHEELS := $(CACHE)/pyspark-wheels
+export UV_PYTHON_DOWNLOADS := never
+NEW_VENV = $(UV) venv -q --seed
+PIP_INSTALL = $(UV) pip install -q --find-links $(WHEELS) --python
+
+$(UV): requirements-spark35.txt
+	test -x $(CACHE)/uv/bin/python || python3 -m venv $(CACHE)/uv
+	$(CACHE)/uv/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(CACHE)/uv/bin/pip wheel -q --disable-pip-version-check --no-deps -w $(WHEELS) 'pyspark~=4.2.0'
+	$(CACHE)/uv/bin/pip wheel -q --disable-pip-version-check --no-deps -w $(WHEELS) $$(grep -o '^pyspark==[0-9.]*' requirements-spark35.txt)
+	touch $@
+
+.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-cases test-spark35-cluster test-spark35-all test-on-python test-python-and-matrix test-jdk25 test-setup test-setup-python test-setup-jvm vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.done ## create .venv with pinned mxnet 1.9.1 and the mxport package (idempotent)
 
-$(VENV)/.done: requirements-dev.txt python/pyproject.toml python/setup.py VERSION
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e python
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps mxnet==1.9.1  # 3.13: without its numpy<2 (elsewhere: there)
+$(VENV)/.done: requirements-dev.txt python/pyproject.toml python/setup.py VERSION | $(UV)
+	test -x $(PY) || $(NEW_VENV) -p $(PYTHON) $(VENV)
+	$(PIP_INSTALL) $(PY) -r requirements-dev.txt -e python
+	$(PIP_INSTALL) $(PY) --no-deps mxnet==1.9.1  # 3.13: without its numpy<2 (elsewhere: there)
 	touch $@
 
 $(VENV)/.spark-done: $(VENV)/.done python/pyproject.toml
-	$(PY) -m pip install -q --disable-pip-version-check -e 'python[spark]' -c requirements-dev.txt
+	$(PIP_INSTALL) $(PY) -e 'python[spark]' -c requirements-dev.txt
 	$(PY) -c "import mxport"  # the extras kept a numpy that MXNet imports with
 	touch $@
 
@@ -37,17 +56,17 @@ spark-setup: $(VENV)/.spark-done ## the spark extra (pyspark, pyarrow, pandas, p
 SPARK35_VENV := $(CACHE)/spark35-venv
 SPARK35_PY := $(SPARK35_VENV)/bin/python
 
-$(SPARK35_VENV)/.done: requirements-dev.txt requirements-spark35.txt python/pyproject.toml python/setup.py VERSION
-	test -x $(SPARK35_PY) || $(PYTHON) -m venv $(SPARK35_VENV)
-	$(SPARK35_PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-spark35.txt -e python
-	$(SPARK35_PY) -m pip install -q --disable-pip-version-check --no-deps mxnet==1.9.1  # as in setup (3.13)
+$(SPARK35_VENV)/.done: requirements-dev.txt requirements-spark35.txt python/pyproject.toml python/setup.py VERSION | $(UV)
+	test -x $(SPARK35_PY) || $(NEW_VENV) -p $(PYTHON) $(SPARK35_VENV)
+	$(PIP_INSTALL) $(SPARK35_PY) -r requirements-dev.txt -r requirements-spark35.txt -e python
+	$(PIP_INSTALL) $(SPARK35_PY) --no-deps mxnet==1.9.1  # as in setup (3.13)
 	$(SPARK35_PY) -c "import mxnet, mxport, pyspark; assert pyspark.__version__.startswith('3.5.'), pyspark.__version__"
 	touch $@
 
 spark35-setup: $(SPARK35_VENV)/.done ## .cache/spark35-venv: mxport with pyspark 3.5 (the Spark 3.5 / Scala 2.12 line), numpy at its pin
 
 $(VENV)/.onnx-done: $(VENV)/.done python/pyproject.toml requirements-onnx.txt
-	$(PY) -m pip install -q --disable-pip-version-check -e 'python[onnx,onnxruntime,openvino]' -c requirements-dev.txt -c requirements-onnx.txt
+	$(PIP_INSTALL) $(PY) -e 'python[onnx,onnxruntime,openvino]' -c requirements-dev.txt -c requirements-onnx.txt
 	$(PY) -c "import mxport"  # the extras kept a numpy that MXNet imports with
 	touch $@
 
@@ -60,21 +79,21 @@ NO_MXNET_VENV := $(CACHE)/venv-no-mxnet
 NO_MXNET_PY := $(NO_MXNET_VENV)/bin/python
 export MXPORT_NO_MXNET_PYTHON := $(abspath $(NO_MXNET_PY))
 
-$(NO_MXNET_VENV)/.done: python/pyproject.toml python/setup.py VERSION requirements-dev.txt requirements-onnx.txt python/tests/without_mxnet_requirements.py
-	test -x $(NO_MXNET_PY) || $(PYTHON) -m venv $(NO_MXNET_VENV)
-	$(NO_MXNET_PY) -m pip install -q --disable-pip-version-check --no-deps -e python
+$(NO_MXNET_VENV)/.done: python/pyproject.toml python/setup.py VERSION requirements-dev.txt requirements-onnx.txt python/tests/without_mxnet_requirements.py | $(UV)
+	test -x $(NO_MXNET_PY) || $(NEW_VENV) -p $(PYTHON) $(NO_MXNET_VENV)
+	$(PIP_INSTALL) $(NO_MXNET_PY) --no-deps -e python
 	$(NO_MXNET_PY) python/tests/without_mxnet_requirements.py onnxruntime > $(NO_MXNET_VENV)/requirements.txt
-	$(NO_MXNET_PY) -m pip install -q --disable-pip-version-check -r $(NO_MXNET_VENV)/requirements.txt -c requirements-dev.txt -c requirements-onnx.txt
+	$(PIP_INSTALL) $(NO_MXNET_PY) -r $(NO_MXNET_VENV)/requirements.txt -c requirements-dev.txt -c requirements-onnx.txt
 	$(NO_MXNET_PY) -c "import importlib.util as u, mxport; assert u.find_spec('mxnet') is None"
 	touch $@
 
 no-mxnet-setup: $(NO_MXNET_VENV)/.done ## .cache/venv-no-mxnet: mxport[onnxruntime] as pip installs it where MXNet has no wheel (no mxnet)
 
 QUANT_VENV := $(CACHE)/venv-onnx-quant
-$(QUANT_VENV)/.done: requirements-onnx-int8.txt python/pyproject.toml python/setup.py VERSION
-	test -x $(QUANT_VENV)/bin/python || $(PYTHON) -m venv $(QUANT_VENV)
-	$(QUANT_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-onnx-int8.txt
-	$(QUANT_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e python
+$(QUANT_VENV)/.done: requirements-onnx-int8.txt python/pyproject.toml python/setup.py VERSION | $(UV)
+	test -x $(QUANT_VENV)/bin/python || $(NEW_VENV) -p $(PYTHON) $(QUANT_VENV)
+	$(PIP_INSTALL) $(QUANT_VENV)/bin/python -r requirements-onnx-int8.txt
+	$(PIP_INSTALL) $(QUANT_VENV)/bin/python --no-deps -e python
 	$(QUANT_VENV)/bin/python -c "import importlib.util as u, mxport; assert u.find_spec('mxnet') is None"
 	touch $@
 
@@ -134,19 +153,22 @@ $(FRESH_VECTORS_MADE): $(VENV)/.done spec/tools/make_vectors.py $(wildcard pytho
 	rm -rf $(FRESH_VECTORS) && $(PY) spec/tools/make_vectors.py $(FRESH_VECTORS) > /dev/null
 	mkdir -p $(@D) && touch $@
 
-# dist/ from one Maven pass per Scala line: $(1) is package (make dist) or install (make test-release: the Maven
-# consumers). The server's jar is make serve-jar's (a prerequisite: a dist/ of its own adds nothing to it). The 2.12
-# pass rebuilds the Java modules it needs from the reactor but not their javadoc (the first pass's is in target/);
-# it leaves jvm-package-2.12's jars, so make test-spark35 then starts no package pass.
-define build_dist
-	rm -rf dist && mkdir -p dist
-	$(PY) -m build --no-isolation --outdir dist python > /dev/null
+# dist/'s jars from one Maven pass per Scala line: $(1) is package (make dist) or install (make test-release: the
+# Maven consumers). The 2.12 pass rebuilds the Java modules it needs from the reactor but not their javadoc (the first
+# pass's is in target/); it leaves jvm-package-2.12's jars, so make test-spark35 then starts no package pass.
+define dist_maven
 	$(MVN) -P dist -pl java,onnxruntime,scala,spark -am $(1) -DskipTests
 	$(MVN) -P dist $(SCALA212) -pl scala,spark -am $(1) -DskipTests -Dmaven.javadoc.skip=true  # the Scala 2.12 / Spark 3.5 line, into target-2.12
 	mkdir -p $(dir $(JVM_BUILT_212)) && touch $(JVM_BUILT_212)
+endef
+
+# dist/: the wheel and sdist beside the jars and poms that dist_maven left. The server's jar is make serve-jar's (a
+# prerequisite: a dist/ of its own adds nothing to it).
+define dist_files
+	rm -rf dist && mkdir -p dist
+	$(PY) -m build --no-isolation --outdir dist python > /dev/null
 	cp $(SERVE_JAR) dist/
-	for m in java/target:mxport onnxruntime/target:mxport-onnxruntime scala/target:mxport-scala_2.13 \
-	  spark/target:mxport-spark_2.13 scala/target-2.12:mxport-scala_2.12 spark/target-2.12:mxport-spark_2.12; do \
+	for m in $(DIST_MODULES); do \
 	  cp $$(ls $${m%%:*}/$${m#*:}-$(VERSION)*.jar | grep -v -- '-tests\.jar$$') dist/ \
 	  && cp $${m%%:*}/.flattened-pom.xml dist/$${m#*:}-$(VERSION).pom; done  # not the core's test-jar
 	cp target/.flattened-pom.xml dist/mxport-parent-$(VERSION).pom
@@ -154,7 +176,21 @@ define build_dist
 endef
 
 dist: setup serve-jar ## dist/: the Python wheel and sdist, the jars with -sources and -javadoc (Scaladoc), both Scala lines (_2.13, _2.12), the Spark shaded jars
-	$(call build_dist,package)
+	$(call dist_maven,package)
+	$(call dist_files)
+
+# make test-release's Maven install, again only when a JVM source changed or ~/.m2 holds other jars of this version
+# (another clone's install): make test's set-up runs it in its Maven half, so that the release phase after the
+# suites only makes dist/ and runs release_tests
+DIST_INSTALLED := $(CACHE)/stamps/dist-install
+DIST_MODULES := java/target:mxport onnxruntime/target:mxport-onnxruntime scala/target:mxport-scala_2.13 \
+  spark/target:mxport-spark_2.13 scala/target-2.12:mxport-scala_2.12 spark/target-2.12:mxport-spark_2.12
+M2_HOLDS_THESE_JARS = for m in $(DIST_MODULES); do \
+  cmp -s $${m%%:*}/$${m\#*:}-$(VERSION).jar $(HOME)/.m2/repository/io/mxport/$${m\#*:}/$(VERSION)/$${m\#*:}-$(VERSION).jar || exit 1; done
+
+$(DIST_INSTALLED): $(JVM_SOURCES)
+	$(call dist_maven,install)
+	mkdir -p $(@D) && touch $@
 
 SERVE_JAR := serve/target/mxport-serve-$(VERSION).jar
 SERVE_VENV := $(CACHE)/serve-venv
@@ -168,16 +204,16 @@ $(SERVE_JAR): $(JVM_SOURCES) $(shell find serve/src -type f 2>/dev/null)
 serve: real-model serve-jar ## serve EfficientNet-Lite0 on 127.0.0.1 (REST :8000, gRPC :8001) until Ctrl-C; README shows a curl call
 	java -jar $(SERVE_JAR) --model efficientnet_lite0=$(REAL_MODEL) --http-port 8000 --grpc-port 8001
 
-$(SERVE_VENV)/.done: serve/tests/requirements.txt
-	test -x $(SERVE_VENV)/bin/python || python3 -m venv $(SERVE_VENV)
-	$(SERVE_VENV)/bin/pip install -q --disable-pip-version-check -r serve/tests/requirements.txt
+$(SERVE_VENV)/.done: serve/tests/requirements.txt | $(UV)
+	test -x $(SERVE_VENV)/bin/python || $(NEW_VENV) -p python3 $(SERVE_VENV)
+	$(PIP_INSTALL) $(SERVE_VENV)/bin/python -r serve/tests/requirements.txt
 	touch $@
 
 KSERVE_VENV := $(CACHE)/kserve-venv
 
-$(KSERVE_VENV)/.done: serve/tests/deploy_requirements.txt
-	test -x $(KSERVE_VENV)/bin/python || python3 -m venv $(KSERVE_VENV)
-	$(KSERVE_VENV)/bin/pip install -q --disable-pip-version-check -r serve/tests/deploy_requirements.txt
+$(KSERVE_VENV)/.done: serve/tests/deploy_requirements.txt | $(UV)
+	test -x $(KSERVE_VENV)/bin/python || $(NEW_VENV) -p python3 $(KSERVE_VENV)
+	$(PIP_INSTALL) $(KSERVE_VENV)/bin/python -r serve/tests/deploy_requirements.txt
 	touch $@
 
 test-serve: models real-model serve-jar $(SERVE_VENV)/.done $(KSERVE_VENV)/.done ## mxport-serve against tritonclient (http, grpc), bad input, compressed bodies, batching, /metrics, a 5 s soak, SIGTERM (REST and gRPC); serve/deploy against KServe's schema (under two minutes)
@@ -191,7 +227,7 @@ soak-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve for 
 
 bench-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve vs the in-process Predictor vs FastAPI over mxport.load: bounded loopback load -> .cache/reports/bench_serve.json
 	$(MVN) -pl serve -am test-compile
-	$(PY) -m pip install -q --disable-pip-version-check -r benchmarks/serve_baseline_requirements.txt -c requirements-dev.txt
+	$(PIP_INSTALL) $(PY) -r benchmarks/serve_baseline_requirements.txt -c requirements-dev.txt
 	$(SERVE_VENV)/bin/python benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
 demo: real-model onnx-setup jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala, on MXNet and ONNX Runtime
@@ -247,8 +283,9 @@ test-cluster: models jvm-package spark-setup jvm-package-2.12 spark35-setup ## a
 test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loading, 20 fresh processes each (Spark too)
 	cd /tmp && MXPORT_ORDER_SPARK_RUNS=20 MXPORT_ORDER_JVM_FIRST_RUNS=20 $(abspath $(PY)) -m pytest -q $(abspath integration_tests/test_orders.py)
 
-test-release: models setup spark-setup serve-jar ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
-	$(call build_dist,install)
+test-release: models setup spark-setup serve-jar $(DIST_INSTALLED) ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
+	($(M2_HOLDS_THESE_JARS)) || { rm -f $(DIST_INSTALLED) && $(MAKE) --no-print-directory $(DIST_INSTALLED); }
+	$(call dist_files)
 	$(PY) -m pytest -q release_tests
 
 # the second leg of make test: the newest Python and JDK on what they change (spec/RUNTIME.md section 7, java/README);
@@ -278,8 +315,12 @@ SPARK35_RUN = $(USE_FRESH_VECTORS)
 # the 2.12 line's suites on jvm-package-2.12's classes (compiled there with their tests): -P prebuilt compiles nothing
 SCALA212_TESTS = $(MVN) $(SCALA212) -P prebuilt -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false
 
-test-spark35: models spark35-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) ## Spark 3.5 (Scala 2.12, pyspark 3.5): spec/spark/cases.json on the Scala transformer, the cluster short leg (a Scala and a PySpark job)
+test-spark35: test-spark35-cases test-spark35-cluster ## Spark 3.5 (Scala 2.12, pyspark 3.5): spec/spark/cases.json on the Scala transformer, the cluster short leg (a Scala and a PySpark job)
+
+test-spark35-cases: models spark35-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) # make test-spark35's Maven half
 	$(SPARK35_RUN) $(SCALA212_TESTS) -pl spark -am test -Dsuites=io.mxport.spark.SharedCasesSuite
+
+test-spark35-cluster: models spark35-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) # make test-spark35's cluster leg (no Maven)
 	$(SPARK35_RUN) $(SPARK35_PY) -m pytest -q integration_tests/test_spark_cluster.py
 
 test-spark35-all: models real-model spark35-setup onnx-setup jvm-package jvm-package-2.12 $(FRESH_VECTORS_MADE) ## every Scala and Spark suite on Scala 2.12 / Spark 3.5 and python/tests/spark on pyspark 3.5 (make test-cluster runs the full cluster on 3.5 too)
@@ -290,11 +331,13 @@ test-spark35-all: models real-model spark35-setup onnx-setup jvm-package jvm-pac
 test-second-leg: test-jdk25 test-on-python test-spark35 ## the JVM suites on JDK 25, the Python suite and the JPype matrix on Python 3.13, the Spark 3.5 short leg
 
 # make test: test-setup builds everything the suites read, its Python half (venvs, models, vectors) beside its Maven
-# half (every jar; neither reads what the other writes), then two lanes run
-# side by side, each suite after the other (the suites mostly wait on JVM, Spark and Python start-ups, so two at a
-# time use the 2 cores better; no suite of one lane writes what the other reads: test-jvm and test-jdk25 run the
-# tests of test-setup's classes, -P prebuilt), then test-release, whose Maven install packages the jars again.
-TEST_LANES := lint,test-python,test-integration,test-on-python test-jvm,test-serve,test-jdk25,test-spark35
+# half (every jar, and test-release's Maven install; neither reads what the other writes), then three lanes run side
+# by side, each suite after the other (the suites often wait on JVM, Spark and Python start-ups and on subprocesses,
+# so three at a time keep the 2 cores busier than two). No suite of one lane writes what another reads: the Maven
+# suites, which rewrite files under */target as they run, share one lane (test-jvm and test-jdk25 run the tests of
+# test-setup's classes, -P prebuilt), the others only read the jars. Then test-release makes dist/ and runs
+# release_tests. .ci/timed prints each target's wall and CPU time.
+TEST_LANES := test-integration,test-spark35-cluster,test-serve,lint test-python,test-on-python test-jvm,test-jdk25,test-spark35-cases
 
 test-setup: test-setup-python test-setup-jvm ## what every suite of make test reads, built once (make test runs its two halves side by side first; each test-* target also builds what it needs)
 
@@ -304,8 +347,8 @@ test-setup-python: # the venvs (the default Python's, 3.13's, no-MXNet, Spark 3.
 	$(MAKE) --no-print-directory setup spark-setup onnx-setup onnx-int8-setup no-mxnet-setup spark35-setup models real-model \
 	  $(FRESH_VECTORS_MADE) $(SERVE_VENV)/.done $(KSERVE_VENV)/.done
 
-test-setup-jvm: # the jars (Scala 2.13 and 2.12 lines, the server): Maven only, nothing test-setup-python writes or reads
-	$(MAKE) --no-print-directory jvm-package jvm-package-2.12 serve-jar
+test-setup-jvm: # the jars (Scala 2.13 and 2.12 lines, the server), test-release's Maven install: Maven only, nothing test-setup-python writes or reads
+	$(MAKE) --no-print-directory jvm-package jvm-package-2.12 serve-jar $(DIST_INSTALLED)
 
 test: ## every test suite: the linters, Python, JVM, cross-language, the server, the second leg (Python 3.13, JDK 25, Spark 3.5), the artifacts; each suite's time at the end
 	@bash .ci/timed $(MAKE) --no-print-directory -- --lanes test-setup-python test-setup-jvm --then --lanes $(TEST_LANES) --then test-release
@@ -315,7 +358,7 @@ test-all: test test-orders test-cluster test-spark35-all ## make test, then ever
 	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.12
 
 bench-setup: setup
-	$(PY) -m pip install -q --disable-pip-version-check -e 'python[bench]' -c requirements-dev.txt
+	$(PIP_INSTALL) $(PY) -e 'python[bench]' -c requirements-dev.txt
 
 BENCH_CP = benchmarks/jvm/target/mxport-benchmarks-$(VERSION).jar:$$(cat benchmarks/jvm/target/classpath.txt)
 
