@@ -41,9 +41,7 @@ import java.util.zip.InflaterInputStream;
 
 /**
  * The REST side (protocol v2 over HTTP/1.1) on Netty: Netty parses HTTP and enforces the body limit
- * ({@link HttpObjectAggregator}); infer calls run on the request threads, never on Netty's event loop: a request
- * thread decodes the body, computes (see {@link Batcher}) and hands the reply to Netty. A binary tensor stays a view
- * of the body until the engine copies it into its input.
+ * ({@link HttpObjectAggregator}); infer calls run on the request threads, never on Netty's event loop.
  *
  * <pre>
  * GET  /v2/health/live | /v2/health/ready | /v2 | /metrics

@@ -26,8 +26,6 @@ class BatcherTest {
     private static Predictor predictor;
     /** Every batch the engine computed, by its input shape. */
     private static final List<Shape> computed = Collections.synchronizedList(new ArrayList<>());
-    /** The thread that computed each batch. */
-    private static final List<Thread> computedOn = Collections.synchronizedList(new ArrayList<>());
 
     private static Engine.Model model;
 
@@ -43,7 +41,6 @@ class BatcherTest {
             @Override
             public List<NDArray> predict(List<NDArray> inputs) {
                 computed.add(inputs.get(0).getShape());
-                computedOn.add(Thread.currentThread());
                 return predictor.predictWithNDArray(inputs);
             }
 
@@ -172,47 +169,6 @@ class BatcherTest {
                 .matcher(metrics.scrape());
         assertTrue(queued.find(), metrics.scrape());
         assertTrue(Double.parseDouble(queued.group(1)) < 60, "waited out the delay: " + queued.group(1) + " s");
-    }
-
-    /**
-     * No thread of the batcher's: a lone request is computed on the thread that waits for it (batching on or off), and
-     * requests of many threads at once each get their reply, in batches of at most the maximum.
-     */
-    @Test
-    void requestThreadsComputeAndEveryRequestIsAnswered() throws Exception {
-        for (int max : new int[] {1, 4}) {
-            computed.clear();
-            computedOn.clear();
-            try (Batcher batcher = new Batcher("resnet", model, max, 60_000, 1, new Metrics())) {
-                NDArray lone = pixels(11, 1, 32, 32);
-                NDArray got = batcher.submit(List.of(lone)).await(inAMinute()).get(0);
-                assertEquals(List.of(Thread.currentThread()), computedOn, "computed on the waiting thread");
-                assertArrayEquals(
-                        predictor.predictWithNDArray(List.of(lone)).get(0).toFloatArray(), got.toFloatArray(), 0f);
-
-                computed.clear();
-                int threads = 9;
-                java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
-                List<java.util.concurrent.Future<NDArray>> replies = new ArrayList<>();
-                for (int i = 0; i < threads; i++) {
-                    NDArray x = pixels(20 + i, 1 + i % 2, 32, 32);
-                    Batcher.Ticket t = batcher.expect();
-                    replies.add(pool.submit(() ->
-                            batcher.submit(List.of(x), t).await(inAMinute()).get(0)));
-                }
-                int rows = 0;
-                for (int i = 0; i < threads; i++) {
-                    assertEquals(
-                            new Shape(1 + i % 2, 1000), replies.get(i).get().getShape());
-                    rows += 1 + i % 2;
-                }
-                pool.shutdown();
-                assertEquals(rows, computed.stream().mapToInt(s -> s.get(0)).sum(), "every row computed once");
-                for (Shape s : computed) {
-                    assertTrue(s.get(0) <= Math.max(max, 2), "a batch over the maximum: " + computed);
-                }
-            }
-        }
     }
 
     @Test
