@@ -101,12 +101,12 @@ final class CachedOpRunner implements AutoCloseable {
     List<NDArray> run(List<NDArray> inputs) {
         Planned p = plannedFor(inputs);
         for (int i = 0; i < inputs.size(); i++) {
-            java.nio.ByteBuffer raw = inputs.get(i).buffer(); // a view: the caller's bytes (NDArray.view) or a copy's
+            byte[] raw = inputs.get(i).rawView();
             // never write past a planned array (Inputs.check fixes each input's dtype; this guards against a change
             // there)
-            if (raw.remaining() != p.inputBytes[i]) {
+            if (raw.length != p.inputBytes[i]) {
                 throw new IllegalStateException(
-                        "input " + i + " holds " + raw.remaining() + " bytes; its planned array " + p.inputBytes[i]);
+                        "input " + i + " holds " + raw.length + " bytes; its planned array " + p.inputBytes[i]);
             }
             Mxnet.writeInto(p.inputs[i], raw);
         }

@@ -307,15 +307,14 @@ final class Mxnet {
      * {@link #copyIn} it needs no staging buffer and no MXNet copy (which runs an OpenMP loop on the caller's
      * thread above 200,000 elements).
      */
-    static void writeInto(Pointer array, java.nio.ByteBuffer raw) {
-        int n = raw.remaining();
-        if (n == 0) {
+    static void writeInto(Pointer array, byte[] raw) {
+        if (raw.length == 0) {
             return;
         }
         check(DirectCalls.MXNDArrayWaitToWrite(array), "MXNDArrayWaitToWrite");
         long[] data = new long[1];
         check(DirectCalls.MXNDArrayGetData(array, data), "MXNDArrayGetData");
-        new Pointer(data[0]).getByteBuffer(0, n).put(raw.duplicate()); // from a heap or direct buffer, one copy
+        new Pointer(data[0]).write(0, raw, 0, raw.length);
     }
 
     /** Copies {@code count} elements of the array into {@code into} (sized for them). */

@@ -5,9 +5,7 @@ import java.nio.ByteOrder;
 import java.util.Objects;
 
 /**
- * A host-side tensor: a shape, a dtype and the elements in C order. Immutable: factories and getters copy, except
- * {@link #view} (which reads the caller's buffer: keep its bytes unchanged while the array is in use) and
- * {@link #asReadOnlyBuffer()} (a read-only view).
+ * A host-side tensor: a shape, a dtype and the elements in C order. Immutable: factories and getters copy.
  *
  * <pre>{@code
  * NDArray pixels = NDArray.ofBytes(rgb, new Shape(1, 300, 300, 3));        // uint8, e.g. from Images.toNHWC
@@ -17,31 +15,16 @@ import java.util.Objects;
  *
  * It holds no native memory and needs no closing. Elements are stored little-endian, as MXNet holds them on
  * x86-64 and as {@code .npy} files write them ({@link #ofRaw}, {@link #toRawBytes}).
- *
- * <p>Without copies, for a server that holds a request's bytes in a buffer and writes a reply from the outputs:
- *
- * <pre>{@code
- * NDArray in = NDArray.view(DType.UINT8, body.slice(offset, length), new Shape(1, 224, 224, 3)); // no copy
- * ByteBuffer prob = predictor.predictWithNDArray(List.of(in)).get(0).asReadOnlyBuffer();      // no copy
- * }</pre>
- *
- * A Predictor on MXNet copies an input's bytes once, from the array (a view: the caller's buffer) straight into
- * MXNet's input array.
  */
 public final class NDArray {
     private final Shape shape;
     private final DType dtype;
-    /** Little-endian, C order, from position 0 to its limit; never written through (nor handed out writable). */
-    private final ByteBuffer data;
-
-    private NDArray(Shape shape, DType dtype, ByteBuffer data) {
-        this.shape = shape;
-        this.dtype = dtype;
-        this.data = data.order(ByteOrder.LITTLE_ENDIAN);
-    }
+    private final byte[] data; // little-endian, C order
 
     private NDArray(Shape shape, DType dtype, byte[] data) {
-        this(shape, dtype, ByteBuffer.wrap(data));
+        this.shape = shape;
+        this.dtype = dtype;
+        this.data = data;
     }
 
     private static int checkedSize(Shape shape, int length, String what) {
@@ -130,53 +113,12 @@ public final class NDArray {
         return new NDArray(shape, dtype, littleEndian.clone());
     }
 
-    /**
-     * An array over a buffer's bytes, without copying them: the elements are the buffer's remaining bytes
-     * (position to limit, little-endian, C order), read whenever the array is read, e.g. by a Predictor call. The
-     * caller keeps those bytes unchanged while the array is in use; the array never writes them, and the buffer's
-     * position and limit stay as they were. For a copy, use {@link #ofRaw}.
-     *
-     * @throws MxportException INVALID_ARGUMENT when the byte count is not {@code shape.size() * dtype.getByteSize()}
-     */
-    public static NDArray view(DType dtype, ByteBuffer littleEndian, Shape shape) {
-        Objects.requireNonNull(dtype, "dtype");
-        Objects.requireNonNull(littleEndian, "littleEndian");
-        if (shape == null || shape.isDynamic()) {
-            throw new MxportException(
-                    ErrorCode.INVALID_ARGUMENT, "an NDArray needs a shape without -1 dimensions, got " + shape);
-        }
-        long want = (long) shape.size() * dtype.getByteSize();
-        if (want != littleEndian.remaining()) {
-            throw new MxportException(
-                    ErrorCode.INVALID_ARGUMENT,
-                    "shape " + shape + " of " + dtype + " takes " + want + " bytes but the buffer has "
-                            + littleEndian.remaining() + " remaining: give a buffer of exactly the shape's bytes"
-                            + " (slice it)");
-        }
-        return new NDArray(shape, dtype, littleEndian.slice());
-    }
-
     static NDArray wrap(Shape shape, DType dtype, byte[] data) {
         return new NDArray(shape, dtype, data);
     }
 
-    /** The elements, without a copy (position 0, limit the byte count); the caller only reads it. */
-    ByteBuffer buffer() {
-        return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    /**
-     * The raw little-endian bytes as a read-only buffer (position 0, limit the byte count, little-endian order),
-     * without a copy: e.g. to write an output to a file or a socket. Each call gives a buffer of its own position.
-     */
-    public ByteBuffer asReadOnlyBuffer() {
-        return data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    private byte[] copy() {
-        byte[] out = new byte[data.limit()];
-        data.duplicate().get(out);
-        return out;
+    byte[] rawView() {
+        return data;
     }
 
     /** The shape. */
@@ -196,7 +138,7 @@ public final class NDArray {
 
     /** A copy of the raw little-endian bytes. */
     public byte[] toRawBytes() {
-        return copy();
+        return data.clone();
     }
 
     /**
@@ -211,14 +153,14 @@ public final class NDArray {
                     "toByteArray() needs a uint8 or int8 array, this one is " + dtype
                             + ": use toFloatArray() or toRawBytes()");
         }
-        return copy();
+        return data.clone();
     }
 
     /** The elements converted to float (exact for float32, uint8, int8 and float16; rounded for the others). */
     public float[] toFloatArray() {
-        int n = data.limit() / dtype.getByteSize();
+        int n = data.length / dtype.getByteSize();
         float[] out = new float[n];
-        ByteBuffer b = buffer();
+        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         switch (dtype) {
             case FLOAT32:
                 b.asFloatBuffer().get(out);
@@ -235,12 +177,12 @@ public final class NDArray {
                 break;
             case UINT8:
                 for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i) & 0xFF;
+                    out[i] = data[i] & 0xFF;
                 }
                 break;
             case INT8:
                 for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i);
+                    out[i] = data[i];
                 }
                 break;
             case INT32:
@@ -280,12 +222,12 @@ public final class NDArray {
             return false;
         }
         NDArray a = (NDArray) o;
-        return shape.equals(a.shape) && dtype == a.dtype && data.equals(a.data);
+        return shape.equals(a.shape) && dtype == a.dtype && java.util.Arrays.equals(data, a.data);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(shape, dtype, data);
+        return Objects.hash(shape, dtype, java.util.Arrays.hashCode(data));
     }
 
     @Override

@@ -339,43 +339,6 @@ class ApiTest {
                 .contains("5x4 image, more than 19 pixels"));
     }
 
-    /**
-     * NDArray.view reads the caller's buffer (heap or direct, at any offset) with no copy, and a Predictor call on it
-     * gives exactly the output of the same bytes copied; asReadOnlyBuffer views an output's bytes without a copy.
-     */
-    @Test
-    void viewsOfBuffersPredictAsCopiesDo() throws IOException {
-        NDArray x = Npy.read(vector("uint8_image").resolve("in_0_0.npy"));
-        byte[] raw = x.toRawBytes();
-        java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(raw.length + 5);
-        direct.position(5).put(raw).position(5);
-        byte[] padded = new byte[raw.length + 3];
-        System.arraycopy(raw, 0, padded, 3, raw.length);
-        try (Predictor p = new Predictor(model("uint8_image"))) {
-            NDArray want = p.predictWithNDArray(List.of(x)).get(0);
-            for (java.nio.ByteBuffer b : List.of(direct, java.nio.ByteBuffer.wrap(padded, 3, raw.length))) {
-                NDArray view = NDArray.view(DType.UINT8, b, x.getShape());
-                assertEquals(x, view);
-                assertEquals(
-                        want, p.predictWithNDArray(List.of(view)).get(0), "a view predicts as its copy, bit for bit");
-            }
-            assertEquals(5, direct.position(), "the caller's buffer keeps its position");
-            padded[3] ^= 1; // a view reads the buffer, not a copy of it
-            assertEquals(
-                    raw[0] ^ 1,
-                    NDArray.view(DType.UINT8, java.nio.ByteBuffer.wrap(padded, 3, raw.length), x.getShape())
-                            .toRawBytes()[0]);
-            java.nio.ByteBuffer out = want.asReadOnlyBuffer();
-            assertTrue(out.isReadOnly());
-            byte[] bytes = new byte[out.remaining()];
-            out.get(bytes);
-            assertArrayEquals(want.toRawBytes(), bytes);
-        }
-        assertEquals(
-                "INVALID_ARGUMENT",
-                code(() -> NDArray.view(DType.FLOAT32, java.nio.ByteBuffer.allocate(10), new Shape(1, 3))));
-    }
-
     @Test
     void valueTypesCheckTheirArguments() {
         assertEquals("INVALID_ARGUMENT", code(() -> new TensorSpec("", new Shape(-1, 3), DType.FLOAT32, null)));

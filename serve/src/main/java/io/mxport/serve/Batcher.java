@@ -3,12 +3,15 @@ package io.mxport.serve;
 import io.mxport.NDArray;
 import io.mxport.Shape;
 import io.mxport.TensorSpec;
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -19,17 +22,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * rows. A request whose shapes differ from the first waiting one stays queued for a later batch, so it runs with its
  * own kind.
  *
- * <p>Who computes: the request threads themselves, no thread of the batcher's. A request {@link #submit}s its inputs
- * and {@link Call#await}s its outputs; while it waits, its thread computes the next batch whenever a compute slot is
- * free (as many slots as the engine computes calls at once, {@link Engine#concurrentCalls()}: the MXNet engine
- * workers of spec/RUNTIME.md rule 7). So a lone request (batching on or off) is computed on the thread that parsed
- * it, with no hand-off to another thread and back, and requests that queue while every slot is busy merge into the
- * next batch, which one of their threads computes while the others wait for their rows.
- *
- * <p>When a batch starts: as soon as a compute slot is free. A free slot waits for more requests only while some are
- * known to be on their way in (a {@link Ticket} taken when the request arrived, before its body was decoded, and not
- * yet submitted), and never longer than {@code maxDelay} after the first waiting request was queued. So a lone
- * request (or one that a busy engine let queue long enough) is computed at once: batching adds no wait at low load.
+ * <p>When a batch starts: as soon as a compute slot is free. As many batches compute at once as the engine computes
+ * calls at once ({@link Engine#concurrentCalls()}: the MXNet engine workers of spec/RUNTIME.md rule 7), and a batch
+ * is formed only when a slot is free, so the requests that queued while every slot was busy merge into the next
+ * batch. A free slot waits for more requests only while some are known to be on their way in (a {@link Ticket}
+ * taken when the request arrived, before its body was decoded, and not yet submitted), and never longer than
+ * {@code maxDelay} after the first waiting request was queued. So a lone request (or one that a busy engine let
+ * queue long enough) is computed at once: batching adds no wait at low load.
  */
 final class Batcher implements AutoCloseable {
     private final String name;
@@ -37,32 +36,24 @@ final class Batcher implements AutoCloseable {
     private final int maxBatchSize;
     private final long maxDelayNanos;
     private final Metrics metrics;
-    private final int slots;
-    private final ArrayDeque<Call> pending = new ArrayDeque<>();
+    private final Semaphore slots;
+    private final ExecutorService compute;
+    private final Thread dispatcher;
+    private final ArrayDeque<Job> pending = new ArrayDeque<>();
     private final ReentrantLock lock = new ReentrantLock();
-    /** Signalled when a request is queued or a ticket closed: a batch being formed may take more (or stop waiting). */
     private final Condition arrived = lock.newCondition();
-    /** Signalled when a batch is done: {@link #close()} waits for the queue to drain. */
-    private final Condition batchDone = lock.newCondition();
-
     private boolean closing; // guarded by lock
     private int coming; // guarded by lock: tickets taken and neither submitted nor closed
-    private int computing; // guarded by lock: batches being formed or computed now (at most slots)
+    private final boolean inline;
 
-    /** One request's inputs on their way to the engine; {@link #await} gives its outputs. */
-    final class Call {
+    private static final class Job {
         final List<NDArray> inputs;
         final int rows;
         final String key;
         final long enqueued = System.nanoTime();
-        private List<NDArray> outputs; // guarded by lock
-        private RuntimeException failure; // guarded by lock
-        private boolean done; // guarded by lock: answered, or given up (timed out)
-        private boolean waiting; // guarded by lock: its thread waits in await
-        /** Signalled when this request is answered, or when a compute slot is free for its thread to take. */
-        private final Condition wake = lock.newCondition();
+        final CompletableFuture<List<NDArray>> result = new CompletableFuture<>();
 
-        Call(List<NDArray> inputs) {
+        Job(List<NDArray> inputs) {
             this.inputs = inputs;
             this.rows = inputs.get(0).getShape().get(0);
             StringBuilder k = new StringBuilder();
@@ -74,79 +65,6 @@ final class Batcher implements AutoCloseable {
             }
             this.key = k.toString();
         }
-
-        /**
-         * The outputs (signature order, this request's rows), computing batches on this thread while a compute slot
-         * is free: its own, or those queued before it.
-         *
-         * @param deadlineNanos a {@link System#nanoTime()} after which the request is answered 504
-         * @throws ServeException 504 past the deadline, 503 when interrupted
-         * @throws RuntimeException what the model threw ({@link io.mxport.MxportException} for bad input)
-         */
-        List<NDArray> await(long deadlineNanos) {
-            lock.lock();
-            try {
-                while (!done) {
-                    if (computing < slots && !pending.isEmpty()) {
-                        lead();
-                        continue;
-                    }
-                    long left = deadlineNanos - System.nanoTime();
-                    if (left <= 0) {
-                        giveUp();
-                        throw timeout();
-                    }
-                    waiting = true;
-                    try {
-                        wake.awaitNanos(left);
-                    } catch (InterruptedException e) {
-                        giveUp();
-                        Thread.currentThread().interrupt();
-                        throw new ServeException(503, "UNAVAILABLE", "the server is stopping");
-                    } finally {
-                        waiting = false;
-                    }
-                }
-                handOff(); // this thread is done: a free slot goes to a request still waiting
-                if (failure != null) {
-                    throw failure;
-                }
-                if (System.nanoTime() - deadlineNanos > 0) {
-                    throw timeout(); // computed, but later than the request may take
-                }
-                return outputs;
-            } finally {
-                lock.unlock();
-            }
-        }
-
-        /** Under the lock: the request stops waiting; a batch being computed with it drops its rows. */
-        private void giveUp() {
-            if (!done) {
-                done = true;
-                pending.remove(this);
-                arrived.signalAll();
-                handOff();
-            }
-        }
-
-        private ServeException timeout() {
-            return new ServeException(
-                    504,
-                    "DEADLINE_EXCEEDED",
-                    "model '" + name + "' did not answer within the request timeout: send fewer samples per request, or"
-                            + " start the server with a larger --request-timeout-ms");
-        }
-
-        /** Under the lock. */
-        private void answer(List<NDArray> outputs, RuntimeException failure) {
-            if (!done) {
-                this.done = true;
-                this.outputs = outputs;
-                this.failure = failure;
-                wake.signal();
-            }
-        }
     }
 
     Batcher(String name, Engine.Model model, int maxBatchSize, long maxDelayMs, int concurrentCalls, Metrics metrics) {
@@ -155,7 +73,18 @@ final class Batcher implements AutoCloseable {
         this.maxBatchSize = batchable(model) ? maxBatchSize : 1;
         this.maxDelayNanos = TimeUnit.MILLISECONDS.toNanos(maxDelayMs);
         this.metrics = metrics;
-        this.slots = Math.max(1, concurrentCalls);
+        this.slots = new Semaphore(concurrentCalls);
+        this.inline = concurrentCalls == 1; // the dispatcher computes the batch itself: one thread hand-off fewer
+        this.compute = inline
+                ? null
+                : Executors.newFixedThreadPool(concurrentCalls, r -> {
+                    Thread t = new Thread(r, "mxport-serve-" + name + "-compute");
+                    t.setDaemon(true);
+                    return t;
+                });
+        this.dispatcher = new Thread(this::dispatch, "mxport-serve-" + name + "-batcher");
+        this.dispatcher.setDaemon(true);
+        this.dispatcher.start();
     }
 
     /** Merging needs dimension 0 to be the batch of every input and output. */
@@ -209,14 +138,14 @@ final class Batcher implements AutoCloseable {
         }
     }
 
-    /** Queues one request's inputs (signature order, checked); {@link Call#await} gives its outputs. */
-    Call submit(List<NDArray> inputs) {
+    /** Queues one request's inputs (signature order, checked); the future completes with its outputs. */
+    CompletableFuture<List<NDArray>> submit(List<NDArray> inputs) {
         return submit(inputs, null);
     }
 
     /** As {@link #submit(List)}, for the request of {@code ticket} (null: none was taken). */
-    Call submit(List<NDArray> inputs, Ticket ticket) {
-        Call call = new Call(inputs);
+    CompletableFuture<List<NDArray>> submit(List<NDArray> inputs, Ticket ticket) {
+        Job job = new Job(inputs);
         lock.lock();
         try {
             if (ticket != null && ticket.open) {
@@ -227,78 +156,77 @@ final class Batcher implements AutoCloseable {
                 throw new ServeException(
                         503, "UNAVAILABLE", "model '" + name + "' is shutting down: retry on another" + " replica");
             }
-            pending.addLast(call);
-            arrived.signalAll(); // a batch being formed takes it; else this thread computes it in await
-
+            pending.addLast(job);
+            arrived.signalAll();
         } finally {
             lock.unlock();
         }
-        return call;
+        return job.result;
     }
 
-    /**
-     * Under the lock, with a compute slot free and a request waiting: takes the slot, forms the next batch, computes
-     * it without the lock, answers its requests and frees the slot.
-     */
-    private void lead() {
-        computing++;
-        List<Call> batch;
-        try {
-            batch = collect();
-        } catch (RuntimeException | Error e) {
-            computing--;
-            batchDone.signalAll();
-            throw e;
-        }
-        lock.unlock();
-        try {
-            run(batch);
-        } finally {
+    private void dispatch() {
+        while (true) {
+            List<Job> batch;
+            slots.acquireUninterruptibly();
             lock.lock();
-            computing--;
-            batchDone.signalAll();
-        }
-    }
-
-    /**
-     * Under the lock: when a compute slot is free and requests wait, wakes the thread of the first waiting one to
-     * compute the next batch (a thread leaving {@link Call#await} passes the slot on).
-     */
-    private void handOff() {
-        if (computing >= slots) {
-            return;
-        }
-        for (Call c : pending) {
-            if (c.waiting) {
-                c.wake.signal();
-                return;
+            try {
+                while (pending.isEmpty() && !closing) {
+                    arrived.awaitUninterruptibly();
+                }
+                if (pending.isEmpty()) { // closing and drained
+                    slots.release();
+                    return;
+                }
+                batch = collect();
+            } finally {
+                lock.unlock();
             }
+            if (batch.isEmpty()) {
+                slots.release();
+                continue;
+            }
+            if (inline) {
+                try {
+                    run(batch);
+                } finally {
+                    slots.release();
+                }
+                continue;
+            }
+            compute.execute(() -> {
+                try {
+                    run(batch);
+                } finally {
+                    slots.release();
+                }
+            });
         }
     }
 
     /**
-     * Under the lock, holding a compute slot: the first waiting request and those of its kind; waits for more only
-     * while requests are on their way in ({@link Ticket}), and at most until the delay after the first was queued.
+     * Under the lock, with a compute slot free: the first waiting job and those of its kind; waits for more only while
+     * requests are on their way in ({@link Ticket}), and at most until the delay after the first job was queued.
      */
-    private List<Call> collect() {
-        long deadline = pending.peekFirst().enqueued + maxDelayNanos;
-        List<Call> batch = new ArrayList<>();
-        String key = null;
+    private List<Job> collect() {
+        Job first = pending.peekFirst();
+        long deadline = first.enqueued + maxDelayNanos;
+        List<Job> batch = new ArrayList<>();
         int rows = 0;
         while (true) {
-            for (Iterator<Call> it = pending.iterator(); it.hasNext(); ) {
-                Call c = it.next();
-                if (key == null) {
-                    key = c.key;
-                }
-                if (c.key.equals(key) && (batch.isEmpty() || rows + c.rows <= maxBatchSize)) {
+            for (Iterator<Job> it = pending.iterator(); it.hasNext(); ) {
+                Job j = it.next();
+                if (j.result.isDone()) { // timed out or cancelled while waiting
                     it.remove();
-                    batch.add(c);
-                    rows += c.rows;
+                    continue;
+                }
+                if (j.key.equals(first.key) && (batch.isEmpty() || rows + j.rows <= maxBatchSize)) {
+                    it.remove();
+                    batch.add(j);
+                    rows += j.rows;
                 }
             }
             long left = deadline - System.nanoTime();
-            if (rows >= maxBatchSize || coming <= 0 || left <= 0 || closing) {
+            if (batch.isEmpty() || rows >= maxBatchSize || coming <= 0 || left <= 0 || closing) {
                 return batch;
             }
             try {
@@ -307,82 +235,63 @@ final class Batcher implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return batch;
             }
-            batch.removeIf(c -> c.done); // gave up while the batch formed
-            if (batch.isEmpty() && pending.isEmpty()) {
-                return batch;
-            }
-            if (batch.isEmpty()) {
-                key = null;
-                rows = 0;
-                deadline = pending.peekFirst().enqueued + maxDelayNanos;
-            }
         }
     }
 
-    /** Without the lock: computes the batch and answers each of its requests. */
-    private void run(List<Call> batch) {
-        if (batch.isEmpty()) {
-            return;
-        }
+    private void run(List<Job> batch) {
         long start = System.nanoTime();
         int rows = 0;
-        for (Call c : batch) {
-            metrics.queued(name, (start - c.enqueued) / 1e9);
-            rows += c.rows;
+        for (Job j : batch) {
+            metrics.queued(name, (start - j.enqueued) / 1e9);
+            rows += j.rows;
         }
         metrics.batch(name, rows);
-        List<List<NDArray>> answers = new ArrayList<>(batch.size());
-        RuntimeException failure = null;
         try {
             if (batch.size() == 1) {
-                answers.add(model.predict(batch.get(0).inputs));
-            } else {
-                List<NDArray> merged = new ArrayList<>();
-                for (int i = 0; i < batch.get(0).inputs.size(); i++) {
-                    List<NDArray> parts = new ArrayList<>();
-                    for (Call c : batch) {
-                        parts.add(c.inputs.get(i));
-                    }
-                    merged.add(concat(parts, rows));
-                }
-                List<NDArray> outputs = model.predict(merged);
-                int offset = 0;
-                for (Call c : batch) {
-                    List<NDArray> mine = new ArrayList<>();
-                    for (NDArray out : outputs) {
-                        mine.add(rows(out, offset, c.rows, rows));
-                    }
-                    offset += c.rows;
-                    answers.add(mine);
-                }
+                batch.get(0).result.complete(model.predict(batch.get(0).inputs));
+                return;
             }
-        } catch (RuntimeException e) {
-            failure = e;
-        } catch (Error e) {
-            failure = new IllegalStateException("model '" + name + "' failed: " + e, e);
-        }
-        lock.lock();
-        try {
-            for (int i = 0; i < batch.size(); i++) {
-                batch.get(i).answer(failure == null ? answers.get(i) : null, failure);
+            List<NDArray> merged = new ArrayList<>();
+            for (int i = 0; i < batch.get(0).inputs.size(); i++) {
+                List<NDArray> parts = new ArrayList<>();
+                for (Job j : batch) {
+                    parts.add(j.inputs.get(i));
+                }
+                merged.add(concat(parts, rows));
             }
-        } finally {
-            lock.unlock();
+            List<NDArray> outputs = model.predict(merged);
+            int offset = 0;
+            for (Job j : batch) {
+                List<NDArray> mine = new ArrayList<>();
+                for (NDArray out : outputs) {
+                    mine.add(rows(out, offset, j.rows, rows));
+                }
+                offset += j.rows;
+                j.result.complete(mine);
+            }
+        } catch (RuntimeException | Error e) {
+            for (Job j : batch) {
+                j.result.completeExceptionally(e);
+            }
         }
     }
 
     private static NDArray concat(List<NDArray> parts, int rows) {
         int[] dims = parts.get(0).getShape().toArray();
         dims[0] = rows;
+        byte[][] raw = new byte[parts.size()][];
         int total = 0;
-        for (NDArray p : parts) {
-            total += p.asReadOnlyBuffer().remaining();
+        for (int i = 0; i < raw.length; i++) {
+            raw[i] = parts.get(i).toRawBytes();
+            total += raw[i].length;
         }
-        ByteBuffer all = ByteBuffer.allocate(total);
-        for (NDArray p : parts) {
-            all.put(p.asReadOnlyBuffer());
+        byte[] all = new byte[total];
+        int at = 0;
+        for (byte[] r : raw) {
+            System.arraycopy(r, 0, all, at, r.length);
+            at += r.length;
         }
-        return NDArray.view(parts.get(0).getDType(), all.flip(), new Shape(dims));
+        return NDArray.ofRaw(parts.get(0).getDType(), all, new Shape(dims));
     }
 
     private static NDArray rows(NDArray out, int offset, int count, int total) {
@@ -391,31 +300,33 @@ final class Batcher implements AutoCloseable {
             throw new IllegalStateException(
                     "output of shape " + out.getShape() + " has no batch dimension of " + total);
         }
-        ByteBuffer raw = out.asReadOnlyBuffer();
-        int rowBytes = raw.remaining() / total;
+        byte[] raw = out.toRawBytes();
+        int rowBytes = raw.length / total;
         dims[0] = count;
-        return NDArray.view(out.getDType(), raw.slice(offset * rowBytes, count * rowBytes), new Shape(dims));
+        return NDArray.ofRaw(
+                out.getDType(),
+                Arrays.copyOfRange(raw, offset * rowBytes, (offset + count) * rowBytes),
+                new Shape(dims));
     }
 
-    /**
-     * Refuses new requests, computes every queued one (on this thread, when their own threads do not), then returns
-     * (the model stays open).
-     */
+    /** Refuses new requests, computes every queued one, then returns (the model stays open). */
     @Override
     public void close() {
         lock.lock();
         try {
             closing = true;
             arrived.signalAll();
-            while (!pending.isEmpty() || computing > 0) {
-                if (computing < slots && !pending.isEmpty()) {
-                    lead();
-                } else {
-                    batchDone.awaitUninterruptibly();
-                }
-            }
         } finally {
             lock.unlock();
+        }
+        try {
+            dispatcher.join();
+            if (compute != null) {
+                compute.shutdown();
+                compute.awaitTermination(5, TimeUnit.MINUTES);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.mxport.serve;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerCallHandler;
@@ -290,8 +289,7 @@ final class GrpcFrontend implements AutoCloseable {
                         ot.addShape(d);
                     }
                     b.addOutputs(ot);
-                    b.addRawOutputContents(
-                            UnsafeByteOperations.unsafeWrap(t.wireBytes())); // the output's bytes, no copy
+                    b.addRawOutputContents(ByteString.copyFrom(t.wireBytes()));
                 }
                 return b.build();
             });
@@ -334,7 +332,7 @@ final class GrpcFrontend implements AutoCloseable {
             }
             long[] shape = in.getShapeList().stream().mapToLong(Long::longValue).toArray();
             long count = Tensor.elementCount(name, shape, Long.MAX_VALUE);
-            ByteBuffer data = null;
+            byte[] data = null;
             List<byte[]> elements = null;
             if (raw) {
                 if (in.hasContents()) {
@@ -343,7 +341,7 @@ final class GrpcFrontend implements AutoCloseable {
                             "input '" + name + "' has contents"
                                     + " while the request uses raw_input_contents: use one form");
                 }
-                data = request.getRawInputContents(i).asReadOnlyByteBuffer(); // a view of the message's bytes
+                data = request.getRawInputContents(i).toByteArray();
                 if (Tensor.BYTES.equals(datatype)) {
                     elements = Tensor.splitBytes(name, data, count);
                     data = null;
@@ -356,7 +354,7 @@ final class GrpcFrontend implements AutoCloseable {
                         elements.add(b.toByteArray());
                     }
                 } else {
-                    data = ByteBuffer.wrap(typed(name, datatype, c));
+                    data = typed(name, datatype, c);
                 }
             }
             inputs.add(new Tensor(name, datatype, shape, data, elements, parameters(in.getParametersMap())));

@@ -137,15 +137,8 @@ final class HttpFrontend implements AutoCloseable {
 
     private static FullHttpResponse response(
             HttpResponseStatus status, byte[] body, String type, Integer headerLength) {
-        return response(status, Unpooled.wrappedBuffer(body), type, headerLength);
-    }
-
-    private static FullHttpResponse response(
-            HttpResponseStatus status, io.netty.buffer.ByteBuf body, String type, Integer headerLength) {
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
-        r.headers()
-                .set(HttpHeaderNames.CONTENT_TYPE, type)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, type).setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
         if (headerLength != null) {
             r.headers().setInt(HEADER_LENGTH, headerLength);
         }
@@ -320,7 +313,7 @@ final class HttpFrontend implements AutoCloseable {
             RestCodec.Body answer = RestCodec.answer(result, request);
             FullHttpResponse r = response(
                     HttpResponseStatus.OK,
-                    Unpooled.wrappedBuffer(answer.parts()), // the JSON and the outputs' own bytes, no copy
+                    answer.bytes(),
                     answer.headerLength() == null ? "application/json" : "application/octet-stream",
                     answer.headerLength());
             send(ctx, r, keepAlive, start, what, model, body.length, id, null);

@@ -17,6 +17,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * One served model: checks a request against the signature (before anything reaches the engine), decodes images,
@@ -104,13 +108,12 @@ final class ModelHost implements AutoCloseable {
         List<TensorSpec> wanted = outputs(request);
         int topK = topK(request.parameters.get("top_k"), "request parameter top_k");
 
+        CompletableFuture<List<NDArray>> future = batcher.submit(inputs, ticket);
         List<NDArray> outputs;
         try {
-            outputs = batcher.submit(inputs, ticket).await(deadlineNanos);
-        } catch (ServeException e) {
-            if (e.httpStatus != 504) {
-                throw e;
-            }
+            outputs = future.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            future.cancel(false);
             throw new ServeException(
                     504,
                     "DEADLINE_EXCEEDED",
@@ -118,10 +121,17 @@ final class ModelHost implements AutoCloseable {
                             + options.requestTimeoutMs
                             + " ms: send fewer samples per request, or start the server with a larger"
                             + " --request-timeout-ms");
-        } catch (MxportException m) {
-            throw ServeException.of(m);
-        } catch (RuntimeException e) {
-            throw new ServeException(500, "INTERNAL", "model '" + name + "' failed: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ServeException(503, "UNAVAILABLE", "the server is stopping");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof MxportException m) {
+                throw ServeException.of(m);
+            }
+            if (e.getCause() instanceof ServeException s) {
+                throw s;
+            }
+            throw new ServeException(500, "INTERNAL", "model '" + name + "' failed: " + e.getCause());
         }
 
         List<Tensor> answer = new ArrayList<>();
@@ -202,15 +212,15 @@ final class ModelHost implements AutoCloseable {
         }
         Shape shape = new Shape(dims);
         long bytes = (long) shape.size() * spec.getDType().getByteSize();
-        if (t.raw.remaining() != bytes) {
+        if (t.raw.length != bytes) {
             throw ServeException.badRequest(
                     ErrorCode.INVALID_ARGUMENT,
                     "input '" + t.name + "' of shape "
                             + Arrays.toString(t.shape) + " " + want + " takes " + bytes + " bytes of data, got "
-                            + t.raw.remaining()
+                            + t.raw.length
                             + ": send exactly the shape's elements");
         }
-        return NDArray.view(spec.getDType(), t.raw, shape); // no copy: the engine copies the body's bytes once
+        return NDArray.ofRaw(spec.getDType(), t.raw, shape);
     }
 
     private void checkShape(TensorSpec spec, long[] shape) {
@@ -320,7 +330,7 @@ final class ModelHost implements AutoCloseable {
         for (int i = 0; i < dims.length; i++) {
             shape[i] = dims[i];
         }
-        return new Tensor(name, Tensor.v2(a.getDType()), shape, a.asReadOnlyBuffer(), null, params);
+        return new Tensor(name, Tensor.v2(a.getDType()), shape, a.toRawBytes(), null, params);
     }
 
     /** Triton's classification form: BYTES [batch, k] of "score:index:label", best first. */

@@ -8,11 +8,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.mxport.ErrorCode;
 import io.mxport.TensorSpec;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,19 +35,8 @@ final class RestCodec {
 
     private RestCodec() {}
 
-    /**
-     * A finished HTTP body: its parts in order (the JSON, then each binary output's bytes, views of the outputs), and
-     * the JSON header's length when binary tensors follow it.
-     */
-    record Body(ByteBuffer[] parts, Integer headerLength) {
-        int length() {
-            int n = 0;
-            for (ByteBuffer b : parts) {
-                n += b.remaining();
-            }
-            return n;
-        }
-    }
+    /** A finished HTTP body: the bytes, and the JSON header's length when binary tensors follow it. */
+    record Body(byte[] bytes, Integer headerLength) {}
 
     static byte[] error(String message) {
         ObjectNode o = JSON.createObjectNode().put("error", message);
@@ -136,7 +127,7 @@ final class RestCodec {
             long[] shape = shape(in.get("shape"), name);
             Map<String, Object> tp = parameters(in.get("parameters"), "input '" + name + "'");
             Object binarySize = tp.get("binary_data_size");
-            ByteBuffer data;
+            byte[] data;
             List<byte[]> elements = null;
             if (binarySize != null) {
                 if (!(binarySize instanceof Long size) || size < 0) {
@@ -157,7 +148,7 @@ final class RestCodec {
                                     + " follow the JSON"
                                     + " header: the binary section is cut short; send every tensor's bytes after the header");
                 }
-                data = ByteBuffer.wrap(body, binaryAt, size.intValue()).slice(); // a view: no copy
+                data = Arrays.copyOfRange(body, binaryAt, binaryAt + size.intValue());
                 binaryAt += size.intValue();
                 if (Tensor.BYTES.equals(datatype)) {
                     elements = Tensor.splitBytes(name, data, Tensor.elementCount(name, shape, Long.MAX_VALUE));
@@ -185,7 +176,7 @@ final class RestCodec {
                     }
                     data = null;
                 } else {
-                    data = ByteBuffer.wrap(numbers(flat, datatype, name));
+                    data = numbers(flat, datatype, name);
                 }
             }
             tensors.add(new Tensor(name, datatype, shape, data, elements, tp));
@@ -338,7 +329,7 @@ final class RestCodec {
             o.put("id", r.id());
         }
         ArrayNode outs = o.putArray("outputs");
-        List<ByteBuffer> binary = new ArrayList<>();
+        ByteArrayOutputStream binary = new ByteArrayOutputStream();
         for (Tensor t : r.outputs()) {
             ObjectNode j = outs.addObject().put("name", t.name).put("datatype", t.datatype);
             ArrayNode shape = j.putArray("shape");
@@ -348,19 +339,20 @@ final class RestCodec {
             Object asked = t.parameters.get("binary_data");
             boolean binary1 = asked instanceof Boolean b ? b : binaryDefault;
             if (binary1) {
-                ByteBuffer bytes = t.wireBytes();
-                j.putObject("parameters").put("binary_data_size", bytes.remaining());
-                binary.add(bytes);
+                byte[] bytes = t.wireBytes();
+                j.putObject("parameters").put("binary_data_size", bytes.length);
+                binary.writeBytes(bytes);
             } else {
                 data(j.putArray("data"), t);
             }
         }
         byte[] json = bytes(o);
-        if (binary.isEmpty() && !hasBinary(o)) {
-            return new Body(new ByteBuffer[] {ByteBuffer.wrap(json)}, null);
+        if (binary.size() == 0 && !hasBinary(o)) {
+            return new Body(json, null);
         }
-        binary.add(0, ByteBuffer.wrap(json));
-        return new Body(binary.toArray(ByteBuffer[]::new), json.length);
+        byte[] all = Arrays.copyOf(json, json.length + binary.size());
+        System.arraycopy(binary.toByteArray(), 0, all, json.length, binary.size());
+        return new Body(all, json.length);
     }
 
     private static boolean hasBinary(ObjectNode o) {
@@ -379,7 +371,7 @@ final class RestCodec {
             }
             return;
         }
-        ByteBuffer b = t.raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.wrap(t.raw).order(ByteOrder.LITTLE_ENDIAN);
         while (b.hasRemaining()) {
             switch (t.datatype) {
                 case "FP32" -> to.add(b.getFloat());

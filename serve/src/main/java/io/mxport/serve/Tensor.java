@@ -18,11 +18,8 @@ final class Tensor {
     final String name;
     final String datatype;
     final long[] shape;
-    /**
-     * Numeric tensors: elements * element size bytes (position 0 to limit), often a view of the request's body or
-     * of a model output, never written through. Null for BYTES.
-     */
-    final ByteBuffer raw;
+    /** Numeric tensors: elements * element size bytes. Null for BYTES. */
+    final byte[] raw;
     /** BYTES tensors: one byte string per element. Null otherwise. */
     final List<byte[]> elements;
 
@@ -32,7 +29,7 @@ final class Tensor {
             String name,
             String datatype,
             long[] shape,
-            ByteBuffer raw,
+            byte[] raw,
             List<byte[]> elements,
             Map<String, Object> parameters) {
         this.name = name;
@@ -100,9 +97,9 @@ final class Tensor {
     }
 
     /** Splits a BYTES tensor's binary form: each element a 4-byte little-endian length, then its bytes. */
-    static List<byte[]> splitBytes(String name, ByteBuffer data, long count) {
+    static List<byte[]> splitBytes(String name, byte[] data, long count) {
         List<byte[]> out = new ArrayList<>();
-        ByteBuffer b = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         while (b.remaining() > 0) {
             if (b.remaining() < 4) {
                 throw truncatedBytes(name);
@@ -143,8 +140,8 @@ final class Tensor {
         return out.toByteArray();
     }
 
-    /** The data as bytes on the wire: raw (a view), or BYTES elements joined. */
-    ByteBuffer wireBytes() {
-        return raw != null ? raw.duplicate() : ByteBuffer.wrap(joinBytes(elements));
+    /** The data as bytes on the wire: raw, or BYTES elements joined. */
+    byte[] wireBytes() {
+        return raw != null ? raw : joinBytes(elements);
     }
 }

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -54,18 +55,6 @@ class BatcherTest {
         predictor.close();
     }
 
-    private static long inAMinute() {
-        return System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     private static NDArray pixels(int seed, int n, int h, int w) {
         byte[] b = new byte[n * h * w * 3];
         new Random(seed).nextBytes(b);
@@ -77,15 +66,15 @@ class BatcherTest {
         Metrics metrics = new Metrics();
         List<NDArray> inputs = List.of(pixels(1, 1, 64, 80), pixels(2, 2, 64, 80), pixels(3, 1, 64, 80));
         computed.clear();
-        List<Batcher.Call> replies = new ArrayList<>();
+        List<CompletableFuture<List<NDArray>>> replies = new ArrayList<>();
         try (Batcher batcher = new Batcher("resnet", model, 8, 60_000, 1, metrics)) {
             // the three arrive together (as the HTTP side takes their tickets): the batcher waits for them all
             List<Batcher.Ticket> tickets = List.of(batcher.expect(), batcher.expect(), batcher.expect());
             for (int i = 0; i < inputs.size(); i++) {
                 replies.add(batcher.submit(List.of(inputs.get(i)), tickets.get(i)));
             }
-            for (Batcher.Call r : replies) {
-                r.await(inAMinute());
+            for (CompletableFuture<List<NDArray>> r : replies) {
+                r.get();
             }
         }
         assertEquals(List.of(new Shape(4, 64, 80, 3)), computed, "the three requests ran as one batch of 4");
@@ -102,7 +91,7 @@ class BatcherTest {
                 .toFloatArray();
         int row = 0;
         for (int i = 0; i < inputs.size(); i++) {
-            NDArray got = replies.get(i).await(inAMinute()).get(0);
+            NDArray got = replies.get(i).get().get(0);
             int n = inputs.get(i).getShape().get(0);
             assertEquals(new Shape(n, 1000), got.getShape());
             float[] want = java.util.Arrays.copyOfRange(merged, row * 1000, (row + n) * 1000);
@@ -119,9 +108,9 @@ class BatcherTest {
         NDArray b = pixels(5, 1, 48, 48);
         NDArray c = pixels(6, 1, 64, 80);
         computed.clear();
-        Batcher.Call ra;
-        Batcher.Call rb;
-        Batcher.Call rc;
+        CompletableFuture<List<NDArray>> ra;
+        CompletableFuture<List<NDArray>> rb;
+        CompletableFuture<List<NDArray>> rc;
         try (Batcher batcher = new Batcher("resnet", model, 8, 60_000, 1, new Metrics())) {
             Batcher.Ticket ta = batcher.expect();
             Batcher.Ticket tb = batcher.expect();
@@ -129,17 +118,17 @@ class BatcherTest {
             ra = batcher.submit(List.of(a), ta);
             rb = batcher.submit(List.of(b), tb);
             rc = batcher.submit(List.of(c), tc);
-            rb.await(inAMinute());
+            rb.get();
         }
         assertEquals(2, computed.size(), "a and c merged, b alone: " + computed);
         assertTrue(computed.contains(new Shape(2, 64, 80, 3)) && computed.contains(new Shape(1, 48, 48, 3)));
         assertArrayEquals(
                 predictor.predictWithNDArray(List.of(b)).get(0).toFloatArray(),
-                rb.await(inAMinute()).get(0).toFloatArray(),
+                rb.get().get(0).toFloatArray(),
                 0f,
                 "computed alone: the Predictor's output bit for bit");
-        assertEquals(DType.FLOAT32, ra.await(inAMinute()).get(0).getDType());
-        assertEquals(new Shape(1, 1000), rc.await(inAMinute()).get(0).getShape());
+        assertEquals(DType.FLOAT32, ra.get().get(0).getDType());
+        assertEquals(new Shape(1, 1000), rc.get().get(0).getShape());
     }
 
     /**
@@ -151,18 +140,12 @@ class BatcherTest {
         Metrics metrics = new Metrics();
         computed.clear();
         try (Batcher batcher = new Batcher("resnet", model, 8, 60_000, 1, metrics)) {
-            batcher.submit(List.of(pixels(9, 1, 32, 32))).await(System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
+            batcher.submit(List.of(pixels(9, 1, 32, 32))).get(30, TimeUnit.SECONDS);
             Batcher.Ticket failed = batcher.expect();
             Batcher.Ticket mine = batcher.expect();
-            Batcher.Call r = batcher.submit(List.of(pixels(10, 1, 32, 32)), mine);
-            // e.g. its body was not valid: the batcher stops waiting for it (closed while this thread waits for it)
-            Thread closer = new Thread(() -> {
-                sleep(300);
-                failed.close();
-            });
-            closer.start();
-            r.await(System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
-            closer.join();
+            CompletableFuture<List<NDArray>> r = batcher.submit(List.of(pixels(10, 1, 32, 32)), mine);
+            failed.close(); // e.g. its body was not valid: the batcher stops waiting for it
+            r.get(30, TimeUnit.SECONDS);
         }
         assertEquals(List.of(new Shape(1, 32, 32, 3), new Shape(1, 32, 32, 3)), computed);
         Matcher queued = Pattern.compile("mxport_queue_duration_seconds_sum\\{model=\"resnet\"\\} (\\S+)")
@@ -174,19 +157,19 @@ class BatcherTest {
     @Test
     void batchingOffComputesEachRequestAlone() throws Exception {
         computed.clear();
-        List<Batcher.Call> replies = new ArrayList<>();
+        List<CompletableFuture<List<NDArray>>> replies = new ArrayList<>();
         NDArray[] in = {pixels(7, 1, 32, 32), pixels(8, 1, 32, 32)};
         try (Batcher batcher = new Batcher("resnet", model, 1, 100, 1, new Metrics())) {
             for (NDArray x : in) {
                 replies.add(batcher.submit(List.of(x)));
             }
-            replies.get(1).await(inAMinute());
+            replies.get(1).get();
         }
         assertEquals(List.of(new Shape(1, 32, 32, 3), new Shape(1, 32, 32, 3)), computed);
         for (int i = 0; i < in.length; i++) {
             assertArrayEquals(
                     predictor.predictWithNDArray(List.of(in[i])).get(0).toFloatArray(),
-                    replies.get(i).await(inAMinute()).get(0).toFloatArray(),
+                    replies.get(i).get().get(0).toFloatArray(),
                     0f);
         }
     }
