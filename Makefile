@@ -31,7 +31,7 @@ $(UV): requirements-spark35.txt
 	$(CACHE)/uv/bin/pip wheel -q --disable-pip-version-check --no-deps -w $(WHEELS) $$(grep -o '^pyspark==[0-9.]*' requirements-spark35.txt)
 	touch $@
 
-.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-cases test-spark35-cluster test-spark35-all test-on-python test-python-and-matrix test-jdk25 test-setup test-setup-python test-setup-jvm vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-cases test-spark35-cluster test-spark35-all test-on-python test-on-python-leg test-python-and-matrix test-jdk25 test-jdk25-leg test-setup test-setup-python test-setup-jvm vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -308,6 +308,22 @@ test-jdk25: models real-model spark-setup jvm-package ## the Java, Scala and Spa
 	@test -x $(JDK25)/bin/java || { echo "no JDK 25 at $(JDK25): set JDK25=<its home>"; exit 1; }
 	JAVA_HOME=$(JDK25) $(MVN) -P prebuilt -pl java,scala,spark -am test
 
+# make test's short legs of the second leg, on what the newest Python and JDK change (make test-second-leg and
+# make test-all run the whole suites there): on Python ON_PYTHON the conformance vectors, export and load, the
+# import hook and numpy's changes, stock MXNet reading mxport's files, the real model, and the JPype matrix; on
+# JDK 25 the Java core's suite (its native calls through JNA, the format, the decoders)
+PYTHON_LEG := python/tests/test_vectors.py python/tests/test_export.py python/tests/test_basics.py \
+  python/tests/test_import_hook.py python/tests/test_pythons.py python/tests/test_stock_mxnet.py python/tests/test_real_model.py
+
+test-on-python-leg: ## make test's short leg on Python ON_PYTHON (3.13): vectors, export and load, the import hook, stock MXNet, the real model, the JPype matrix
+	@test -n "$(call python_for,$(ON_PYTHON))" || { echo "no python$(ON_PYTHON) on PATH or in pyenv: install it (pyenv install $(ON_PYTHON))"; exit 1; }
+	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) \
+	  PYTHON_SUITE="-n $(PYTHON_WORKERS) --dist loadgroup $(PYTHON_LEG)" test-python-and-matrix
+
+test-jdk25-leg: models real-model jvm-package ## make test's short leg on JDK 25: the Java core's suite (make test-jdk25: Scala and Spark too)
+	@test -x $(JDK25)/bin/java || { echo "no JDK 25 at $(JDK25): set JDK25=<its home>"; exit 1; }
+	JAVA_HOME=$(JDK25) $(MVN) -P prebuilt -pl java -am test
+
 # the Spark 3.5 / Scala 2.12 line (spark/README.md): make test runs spec/spark/cases.json on the Scala transformer and
 # the standalone-cluster short leg (both APIs); make test-all every Scala, Spark and PySpark suite on it (the PySpark
 # suite holds the cases too)
@@ -331,13 +347,13 @@ test-spark35-all: models real-model spark35-setup onnx-setup jvm-package jvm-pac
 test-second-leg: test-jdk25 test-on-python test-spark35 ## the JVM suites on JDK 25, the Python suite and the JPype matrix on Python 3.13, the Spark 3.5 short leg
 
 # make test: test-setup builds everything the suites read, its Python half (venvs, models, vectors) beside its Maven
-# half (every jar, and test-release's Maven install; neither reads what the other writes), then three lanes run side
-# by side, each suite after the other (the suites often wait on JVM, Spark and Python start-ups and on subprocesses,
-# so three at a time keep the 2 cores busier than two). No suite of one lane writes what another reads: the Maven
-# suites, which rewrite files under */target as they run, share one lane (test-jvm and test-jdk25 run the tests of
-# test-setup's classes, -P prebuilt), the others only read the jars. Then test-release makes dist/ and runs
+# half (every jar, and test-release's Maven install; neither reads what the other writes), then two lanes run side
+# by side, each suite after the other (three lanes took longer on 2 cores: 24:14 against 20:49 idle, 2026-12-07).
+# No suite of one lane writes what another reads: the Maven suites, which rewrite files under */target as they run,
+# share one lane (test-jvm and test-jdk25-leg run the tests of test-setup's classes, -P prebuilt), the others only
+# read the jars. The second leg runs its short legs here (make test-second-leg: the whole suites). Then test-release makes dist/ and runs
 # release_tests. .ci/timed prints each target's wall and CPU time.
-TEST_LANES := test-integration,test-spark35-cluster,test-serve,lint test-python,test-on-python test-jvm,test-jdk25,test-spark35-cases
+TEST_LANES := test-python,test-integration,test-spark35-cluster test-jvm,test-jdk25-leg,test-spark35-cases,test-serve,test-on-python-leg,lint
 
 test-setup: test-setup-python test-setup-jvm ## what every suite of make test reads, built once (make test runs its two halves side by side first; each test-* target also builds what it needs)
 
@@ -350,7 +366,7 @@ test-setup-python: # the venvs (the default Python's, 3.13's, no-MXNet, Spark 3.
 test-setup-jvm: # the jars (Scala 2.13 and 2.12 lines, the server), test-release's Maven install: Maven only, nothing test-setup-python writes or reads
 	$(MAKE) --no-print-directory jvm-package jvm-package-2.12 serve-jar $(DIST_INSTALLED)
 
-test: ## every test suite: the linters, Python, JVM, cross-language, the server, the second leg (Python 3.13, JDK 25, Spark 3.5), the artifacts; each suite's time at the end
+test: ## every test suite: the linters, Python, JVM, cross-language, the server, the second leg's short legs (Python 3.13, JDK 25, Spark 3.5), the artifacts; each suite's time at the end
 	@bash .ci/timed $(MAKE) --no-print-directory -- --lanes test-setup-python test-setup-jvm --then --lanes $(TEST_LANES) --then test-release
 
 test-all: test test-orders test-cluster test-spark35-all ## make test, then every order 20 times, the full Spark cluster run on 4 and 3.5, every suite on Spark 3.5, and Python 3.10 and 3.12
