@@ -195,12 +195,26 @@ def write_rows(rows, path):
     print(f"wrote {path}")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_photo_arguments(parser):
+    """The options every agreement script takes: where the models are, which, and the evaluation set's draw."""
     parser.add_argument("--models", default=os.path.join(REPO, ".cache", "models"))
     parser.add_argument("--model", action="append", help="efficientnet_lite0 and/or resnet18 (default: both)")
     parser.add_argument("--eval-per-photo", type=int, default=30)
     parser.add_argument("--eval-seed", type=int, default=1000, help="another seed draws another evaluation set")
+
+
+def references(args, evaluation):
+    """(model, prefix, MXNet fp32's scores on the evaluation set) for each model the options name."""
+    import mxport
+
+    for model in args.model or ["efficientnet_lite0", "resnet18"]:
+        prefix = os.path.join(args.models, model)
+        yield model, prefix, predict(mxport.load(prefix), evaluation)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_photo_arguments(parser)
     parser.add_argument("--calib-per-photo", type=int, default=8)
     parser.add_argument("--modes", default="naive,entropy")
     parser.add_argument("--only", help="measure only the rows whose fp32-layers label is this (e.g. depthwise+early6)")
@@ -212,9 +226,7 @@ def main(argv=None):
     calibration = photo_set(CALIB_PHOTOS, args.calib_per_photo, 2000)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for model in args.model or ["efficientnet_lite0", "resnet18"]:
-            prefix = os.path.join(args.models, model)
-            fp32 = predict(mxport.load(prefix), evaluation)
+        for model, prefix, fp32 in references(args, evaluation):
             fused_prefix = os.path.join(tmp, model + "-fused")
             mxport.optimize(prefix, fused_prefix, "fused")
             rows_to_run = [("fused", None, [], "-")]

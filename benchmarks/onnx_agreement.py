@@ -66,24 +66,20 @@ def quantized(path, batches, out, quantizer_python, tmp, fp32_layers=(), target=
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default=os.path.join(REPO, ".cache", "models"))
-    parser.add_argument("--model", action="append", help="efficientnet_lite0 and/or resnet18 (default: both)")
-    parser.add_argument("--eval-per-photo", type=int, default=30)
-    parser.add_argument("--eval-seed", type=int, default=1000, help="another seed draws another evaluation set")
+    import int8_accuracy as photos
+
+    photos.add_photo_arguments(parser)
     parser.add_argument("--calib-per-photo", type=int, default=8)
     parser.add_argument("--quantizer-python", default=os.path.join(REPO, ".cache", "venv-onnx-quant", "bin", "python"))
     parser.add_argument("--target", choices=["onnxruntime", "openvino"], default="onnxruntime", help="quantize_onnx's")
     parser.add_argument("--out", default=os.path.join(REPO, ".cache", "reports", "onnx_agreement.json"))
     args = parser.parse_args(argv)
     import mxport  # (before MXNet runs anything: spec/RUNTIME.md)
-    import int8_accuracy as photos
 
     evaluation = photos.photo_set(photos.EVAL_PHOTOS, args.eval_per_photo, args.eval_seed)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for model in args.model or ["efficientnet_lite0", "resnet18"]:
-            prefix = os.path.join(args.models, model)
-            fp32 = photos.predict(mxport.load(prefix), evaluation)
+        for model, prefix, fp32 in photos.references(args, evaluation):
             path = os.path.join(tmp, model + ".onnx")
             mxport.export_onnx(prefix, path)
             files = [(label, make, path) for label, make in engines()]

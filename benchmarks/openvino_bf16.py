@@ -149,21 +149,17 @@ def compiled_variant(path, transforms_f32, layers, tmp):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default=os.path.join(REPO, ".cache", "models"))
-    parser.add_argument("--model", action="append", help="efficientnet_lite0 and/or resnet18 (default: both)")
-    parser.add_argument("--eval-per-photo", type=int, default=30)
-    parser.add_argument("--eval-seed", type=int, default=1000, help="another seed draws another evaluation set")
+    import int8_accuracy as photos
+
+    photos.add_photo_arguments(parser)
     parser.add_argument("--out", default=None, help="default: .cache/reports/openvino_bf16-<seed>.json")
     args = parser.parse_args(argv)
     import mxport  # (before MXNet runs anything: spec/RUNTIME.md)
-    import int8_accuracy as photos
 
     evaluation = photos.photo_set(photos.EVAL_PHOTOS, args.eval_per_photo, args.eval_seed)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for model in args.model or ["efficientnet_lite0", "resnet18"]:
-            prefix = os.path.join(args.models, model)
-            fp32 = photos.predict(mxport.load(prefix), evaluation)
+        for model, prefix, fp32 in photos.references(args, evaluation):
             path = os.path.join(tmp, model + ".onnx")
             mxport.export_onnx(prefix, path)
             for transforms_f32, layers in VARIANTS:
