@@ -353,7 +353,7 @@ test-second-leg: test-jdk25 test-on-python test-spark35 ## the JVM suites on JDK
 # share one lane (test-jvm and test-jdk25-leg run the tests of test-setup's classes, -P prebuilt), the others only
 # read the jars. The second leg runs its short legs here (make test-second-leg: the whole suites). Then test-release makes dist/ and runs
 # release_tests. .ci/timed prints each target's wall and CPU time.
-TEST_LANES := test-python,test-integration,test-spark35-cluster test-jvm,test-jdk25-leg,test-spark35-cases,test-serve,test-on-python-leg,lint
+TEST_LANES := test-python,test-integration test-jvm,test-jdk25-leg,test-spark35-cases,test-serve,test-on-python-leg,lint,test-spark35-cluster
 
 test-setup: test-setup-python test-setup-jvm ## what every suite of make test reads, built once (make test runs its two halves side by side first; each test-* target also builds what it needs)
 
