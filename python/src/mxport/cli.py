@@ -17,6 +17,7 @@ import sys
 import numpy as np
 
 from ._cli_inputs import read_input
+from ._onnx._int8 import TARGETS
 from ._errors import MxportError
 from ._version import __version__
 
@@ -299,10 +300,10 @@ def _onnx_commands(sub):
     )
     p.add_argument(
         "--target",
-        choices=["onnxruntime", "openvino"],
+        choices=TARGETS,
         default="onnxruntime",
         help="the engine the QDQ placement is made for (both run the file): openvino fuses the residual sums "
-        "into its int8 convolutions (faster there); default onnxruntime (fp32 residuals, as MXNet's int8)",
+        "into its int8 convolutions (faster there); default onnxruntime (the residual sums read fp32)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a file at PATH")
     p.set_defaults(run=_quantize_onnx, no_transforms=False)

@@ -166,7 +166,8 @@ def quantize_onnx(model, path, calibration, *, exclude_layers=None, target="onnx
     instead: a residual sum of an int8 convolution's output reads the quantised tensors, so OpenVINO runs the sum
     and the activation after it inside that convolution, in int8 (both engines run either file; faster on
     OpenVINO). The file keeps the signature; ``metadata_props`` gains ``mxport_quantization``. Needs onnx 1.16 or
-    later and onnxruntime, and no MXNet: ``pip install 'mxport[onnx-int8]'``. An existing ``path`` is replaced only with ``overwrite=True`` (else ``TARGET_EXISTS``).
+    later and onnxruntime, and no MXNet: ``pip install 'mxport[onnx-int8]'``. An existing ``path`` is replaced
+    only with ``overwrite=True`` (else ``TARGET_EXISTS``).
 
     Returns the ``mxport_quantization`` record (a dict).
     """
