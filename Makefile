@@ -346,14 +346,18 @@ test-spark35-all: models real-model spark35-setup onnx-setup jvm-package jvm-pac
 
 test-second-leg: test-jdk25 test-on-python test-spark35 ## the JVM suites on JDK 25, the Python suite and the JPype matrix on Python 3.13, the Spark 3.5 short leg
 
-# make test: test-setup builds everything the suites read, its Python half (venvs, models, vectors) beside its Maven
-# half (every jar, and test-release's Maven install; neither reads what the other writes), then two lanes run side
-# by side, each suite after the other (three lanes took longer on 2 cores: 24:14 against 20:49 idle, 2026-12-07).
-# No suite of one lane writes what another reads: the Maven suites, which rewrite files under */target as they run,
-# share one lane (test-jvm and test-jdk25-leg run the tests of test-setup's classes, -P prebuilt), the others only
-# read the jars. The second leg runs its short legs here (make test-second-leg: the whole suites). Then test-release
-# makes dist/ and runs release_tests. .ci/timed prints each target's wall and CPU time.
-TEST_LANES := test-python,test-integration test-jvm,test-jdk25-leg,test-spark35-cases,test-serve,test-on-python-leg,lint,test-spark35-cluster
+# make test: test-setup builds everything the suites read in two halves, its Python half (venvs, models, vectors) and
+# its Maven half (every jar, and test-release's Maven install; neither reads what the other writes). Two lanes run
+# side by side, each one half of the set-up and then its suites one after the other: the Python lane starts
+# test-python (which reads no jar) once its half is built and waits (.ci/timed's @) for the Maven half before
+# test-integration; the Maven lane waits for the Python half (models, venvs) before test-jvm. Three lanes took longer
+# on 2 cores (24:14 against 20:49 idle, 2026-12-07). No suite of one lane writes what another reads: the Maven
+# suites, which rewrite files under */target as they run, share one lane (test-jvm and test-jdk25-leg run the tests
+# of test-setup's classes, -P prebuilt), the others only read the jars. The second leg runs its short legs here (make
+# test-second-leg: the whole suites). Then test-release makes dist/ and runs release_tests. .ci/timed prints each
+# target's wall and CPU time.
+PYTHON_LANE := test-setup-python,test-python,@test-setup-jvm,test-integration,lint,test-spark35-cluster
+MAVEN_LANE := test-setup-jvm,@test-setup-python,test-jvm,test-jdk25-leg,test-spark35-cases,test-serve,test-on-python-leg
 
 test-setup: test-setup-python test-setup-jvm ## what every suite of make test reads, built once (make test runs its two halves side by side first; each test-* target also builds what it needs)
 
@@ -367,7 +371,7 @@ test-setup-jvm: # the jars (Scala 2.13 and 2.12 lines, the server), test-release
 	$(MAKE) --no-print-directory jvm-package jvm-package-2.12 serve-jar $(DIST_INSTALLED)
 
 test: ## every test suite: the linters, Python, JVM, cross-language, the server, the second leg's short legs (Python 3.13, JDK 25, Spark 3.5), the artifacts; each suite's time at the end
-	@bash .ci/timed $(MAKE) --no-print-directory -- --lanes test-setup-python test-setup-jvm --then --lanes $(TEST_LANES) --then test-release
+	@bash .ci/timed $(MAKE) --no-print-directory -- --lanes $(PYTHON_LANE) $(MAVEN_LANE) --then test-release
 
 test-all: test test-second-leg test-orders test-cluster test-spark35-all ## make test, then the whole second leg (every JVM suite on JDK 25, the Python suite on 3.13), every order 20 times, the full Spark cluster run on 4 and 3.5, every suite on Spark 3.5, and Python 3.10 and 3.12
 	$(MAKE) --no-print-directory test-on-python ON_PYTHON=3.10
