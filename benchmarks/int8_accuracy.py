@@ -212,6 +212,18 @@ def references(args, evaluation):
         yield model, prefix, predict(mxport.load(prefix), evaluation)
 
 
+def exported_to_onnx(args, tmp):
+    """(model, prefix, the evaluation set, MXNet fp32's scores on it, the model exported to ONNX in tmp) for each
+    model the options name: what onnx_agreement.py and openvino_bf16.py compare an engine's scores against."""
+    import mxport
+
+    evaluation = photo_set(EVAL_PHOTOS, args.eval_per_photo, args.eval_seed)
+    for model, prefix, fp32 in references(args, evaluation):
+        path = os.path.join(tmp, model + ".onnx")
+        mxport.export_onnx(prefix, path)
+        yield model, prefix, evaluation, fp32, path
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_photo_arguments(parser)

@@ -74,14 +74,11 @@ def main(argv=None):
     parser.add_argument("--target", choices=["onnxruntime", "openvino"], default="onnxruntime", help="quantize_onnx's")
     parser.add_argument("--out", default=os.path.join(REPO, ".cache", "reports", "onnx_agreement.json"))
     args = parser.parse_args(argv)
-    import mxport  # (before MXNet runs anything: spec/RUNTIME.md)
+    import mxport  # noqa: F401  (before MXNet runs anything: spec/RUNTIME.md)
 
-    evaluation = photos.photo_set(photos.EVAL_PHOTOS, args.eval_per_photo, args.eval_seed)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for model, prefix, fp32 in photos.references(args, evaluation):
-            path = os.path.join(tmp, model + ".onnx")
-            mxport.export_onnx(prefix, path)
+        for model, prefix, evaluation, fp32, path in photos.exported_to_onnx(args, tmp):
             files = [(label, make, path) for label, make in engines()]
             if os.path.exists(args.quantizer_python):
                 images = photos.photo_set(photos.CALIB_PHOTOS, args.calib_per_photo, 2000)  # int8_accuracy.py's

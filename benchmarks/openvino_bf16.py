@@ -154,14 +154,11 @@ def main(argv=None):
     photos.add_photo_arguments(parser)
     parser.add_argument("--out", default=None, help="default: .cache/reports/openvino_bf16-<seed>.json")
     args = parser.parse_args(argv)
-    import mxport  # (before MXNet runs anything: spec/RUNTIME.md)
+    import mxport  # noqa: F401  (before MXNet runs anything: spec/RUNTIME.md)
 
-    evaluation = photos.photo_set(photos.EVAL_PHOTOS, args.eval_per_photo, args.eval_seed)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for model, prefix, fp32 in photos.references(args, evaluation):
-            path = os.path.join(tmp, model + ".onnx")
-            mxport.export_onnx(prefix, path)
+        for model, _prefix, evaluation, fp32, path in photos.exported_to_onnx(args, tmp):
             for transforms_f32, layers in VARIANTS:
                 label = ("transforms f32, " if transforms_f32 else "") + ("f32: " + ", ".join(layers) if layers else "")
                 row = {"model": model, "variant": label or "bf16 hint alone", "eval_inputs": len(evaluation)}
