@@ -31,7 +31,7 @@ $(UV): requirements-spark35.txt
 	$(CACHE)/uv/bin/pip wheel -q --disable-pip-version-check --no-deps -w $(WHEELS) $$(grep -o '^pyspark==[0-9.]*' requirements-spark35.txt)
 	touch $@
 
-.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-cases test-spark35-cluster test-spark35-all test-on-python test-on-python-leg test-python-and-matrix test-jdk25 test-jdk25-leg test-setup test-setup-python test-setup-jvm vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
+.PHONY: help setup lint format models real-model jvm-package jvm-package-2.12 serve-jar serve test-serve soak-serve bench-serve bench-serve-paired dist demo test test-all test-python test-jvm test-integration test-release test-orders test-second-leg test-spark35 test-spark35-cases test-spark35-cluster test-spark35-all test-on-python test-on-python-leg test-python-and-matrix test-jdk25 test-jdk25-leg test-setup test-setup-python test-setup-jvm vectors fuzz bench bench-quick bench-engines bench-setup bench-jvm bench-contention bench-workers spark-setup spark35-setup onnx-setup no-mxnet-setup onnx-int8-setup bench-onnx bench-spark test-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -230,6 +230,10 @@ bench-serve: models real-model serve-jar $(SERVE_VENV)/.done ## mxport-serve vs 
 	$(PIP_INSTALL) $(PY) -r benchmarks/serve_baseline_requirements.txt -c requirements-dev.txt
 	$(SERVE_VENV)/bin/python benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
+bench-serve-paired: models serve-jar $(SERVE_VENV)/.done ## mxport-serve's own cost at one client: its blocks of requests interleaved with the in-process Predictor's in one run (SERVE_PAIRED_ARGS="--jar a.jar,b.jar" compares builds) -> .cache/reports/serve_paired.json
+	$(MVN) -pl serve -am test-compile
+	$(SERVE_VENV)/bin/python benchmarks/serve_paired.py $(SERVE_PAIRED_ARGS)
+
 demo: real-model onnx-setup jvm-package ## classify demo/cat.jpg with the real ImageNet model from Python, Java and Scala, on MXNet and ONNX Runtime
 	test $(REAL_MODEL).onnx -nt $(REAL_MODEL).params || $(VENV)/bin/mxport export-onnx $(REAL_MODEL) $(REAL_MODEL).onnx
 	$(PY) demo/demo.py $(REAL_MODEL) demo/cat.jpg
@@ -320,9 +324,13 @@ test-on-python-leg: ## make test's short leg on Python ON_PYTHON (3.13): vectors
 	$(MAKE) --no-print-directory VENV=.venv$(ON_PYTHON) PYTHON=$(call python_for,$(ON_PYTHON)) \
 	  PYTHON_SUITE="-n $(PYTHON_WORKERS) --dist loadgroup $(PYTHON_LEG)" test-python-and-matrix
 
-test-jdk25-leg: models real-model jvm-package ## make test's short leg on JDK 25: the Java core's suite (make test-jdk25: Scala and Spark too)
+# the JDK 25 short leg leaves out the Java core's soak, leak and concurrency tests (a minute of 2 cores: they load
+# MXNet and the GC, not what the JDK changes; test-jvm runs them on 17, make test-jdk25 on 25)
+JDK25_LEG_TESTS := -Dtest='!SoakTest,!LeakTest,!ConcurrencyTest' -Dsurefire.failIfNoSpecifiedTests=false
+
+test-jdk25-leg: models real-model jvm-package ## make test's short leg on JDK 25: the Java core's suite but its soak, leak and concurrency tests (make test-jdk25: every JVM suite)
 	@test -x $(JDK25)/bin/java || { echo "no JDK 25 at $(JDK25): set JDK25=<its home>"; exit 1; }
-	JAVA_HOME=$(JDK25) $(MVN) -P prebuilt -pl java -am test
+	JAVA_HOME=$(JDK25) $(MVN) -P prebuilt -pl java -am test $(JDK25_LEG_TESTS)
 
 # the Spark 3.5 / Scala 2.12 line (spark/README.md): make test runs spec/spark/cases.json on the Scala transformer and
 # the standalone-cluster short leg (both APIs); make test-all every Scala, Spark and PySpark suite on it (the PySpark

@@ -86,6 +86,25 @@ def stop(proc):
             proc.kill()
 
 
+def start_server(jar, batching, workers, prefixes, log):
+    """mxport-serve from ``jar`` on a free port with every model of ``prefixes`` (name -> prefix), batching "off" or
+    "on" (--max-batch-size 16) and ``workers`` MXNet engine workers, its output in the file ``log``: (port, process);
+    wait_ready before the first request."""
+    port = free_port()
+    cmd = ["java", "-Xmx2g", "-jar", jar, "--http-port", str(port), "--grpc-port", str(free_port())]
+    cmd += ["--max-batch-size", "1" if batching == "off" else "16", "--engine-workers", str(workers)]
+    for name, prefix in prefixes.items():
+        cmd += ["--model", f"{name}={prefix}"]
+    return port, subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+
+
+def input_name_of(port, model):
+    """The first input's name in a server's model metadata."""
+    meta = http.client.HTTPConnection("127.0.0.1", port)
+    meta.request("GET", f"/v2/models/{model}")
+    return json.loads(meta.getresponse().read())["inputs"][0]["name"]
+
+
 def payloads(input_name):
     pixels = np.random.default_rng(7).integers(0, 256, (1, 224, 224, 3), dtype=np.uint8)
     out = {"binary": {"name": "prob", "parameters": {"binary_data": True}}}
@@ -379,33 +398,13 @@ def main():
     # batching off and on with MXNet's one engine worker, and off with two (spec/RUNTIME.md rule 7: two batches
     # compute at once, each with half the threads)
     for batching, workers in [SERVERS[s] for s in servers if SERVERS[s]]:
-        port = free_port()
-        cmd = [
-            "java",
-            "-Xmx2g",
-            "-jar",
-            args.jar,
-            "--http-port",
-            str(port),
-            "--grpc-port",
-            str(free_port()),
-            "--max-batch-size",
-            "1" if batching == "off" else "16",
-            "--engine-workers",
-            str(workers),
-        ]
-        for name, prefix in prefixes.items():
-            cmd += ["--model", f"{name}={prefix}"]
-        log = open(report.replace(".json", f"-server-batching-{batching}-workers-{workers}.log"), "w")
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        log = report.replace(".json", f"-server-batching-{batching}-workers-{workers}.log")
+        port, proc = start_server(args.jar, batching, workers, prefixes, log)
         try:
             wait_ready(port, proc)
             for name in prefixes:
-                meta = http.client.HTTPConnection("127.0.0.1", port)
-                meta.request("GET", f"/v2/models/{name}")
-                input_name = json.loads(meta.getresponse().read())["inputs"][0]["name"]
                 server = {"server": "mxport-serve", "jar": os.path.basename(args.jar), "batching": batching}
-                cells(port, proc.pid, name, input_name, dict(server, engine_workers=workers))
+                cells(port, proc.pid, name, input_name_of(port, name), dict(server, engine_workers=workers))
         finally:
             stop(proc)
 

@@ -17,12 +17,20 @@ import java.util.concurrent.Future;
  * process's CPU time per sample in ms, as bench_serve.py counts the server's).
  *
  * <pre>java -cp serve/target/test-classes:serve/target/mxport-serve-VERSION.jar io.mxport.serve.PredictorBench PREFIX C R B</pre>
+ *
+ * <p>With {@code PREFIX --blocks} it serves benchmarks/serve_paired.py instead: one thread, batch 1; each line N on
+ * standard input runs N calls and answers one line with their times in ms, until the input ends. So the in-process
+ * Predictor's blocks alternate with a server's in one run, and both meet the same moments of a noisy machine.
  */
 public final class PredictorBench {
     private PredictorBench() {}
 
     public static void main(String[] args) throws Exception {
         String prefix = args[0];
+        if (args.length > 1 && args[1].equals("--blocks")) {
+            blocks(prefix);
+            return;
+        }
         int clients = Integer.parseInt(args[1]);
         int calls = Integer.parseInt(args[2]);
         int batch = args.length > 3 ? Integer.parseInt(args[3]) : 1;
@@ -65,6 +73,26 @@ public final class PredictorBench {
                     all[all.length / 2],
                     all[Math.min(all.length - 1, (int) Math.ceil(all.length * 0.99) - 1)],
                     cpuMs);
+        }
+    }
+
+    private static void blocks(String prefix) throws Exception {
+        byte[] pixels = new byte[224 * 224 * 3];
+        new Random(7).nextBytes(pixels);
+        NDArray input = NDArray.ofBytes(pixels, new Shape(1, 224, 224, 3));
+        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, "UTF-8"));
+        try (Predictor p = new Predictor(prefix)) {
+            System.out.println("ready");
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                int calls = Integer.parseInt(line.trim());
+                StringBuilder out = new StringBuilder("[");
+                for (int i = 0; i < calls; i++) {
+                    long t = System.nanoTime();
+                    p.predictWithNDArray(List.of(input));
+                    out.append(i == 0 ? "" : ", ").append((System.nanoTime() - t) / 1e6);
+                }
+                System.out.println(out.append(']'));
+            }
         }
     }
 }
