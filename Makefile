@@ -333,7 +333,7 @@ test-on-python-leg: ## make test's short leg on Python ON_PYTHON (3.13): vectors
 # MXNet and the GC, not what the JDK changes; test-jvm runs them on 17, make test-jdk25 on 25)
 JDK25_LEG_TESTS := -Dtest='!SoakTest,!LeakTest,!ConcurrencyTest' -Dsurefire.failIfNoSpecifiedTests=false
 
-test-jdk25-leg: models real-model jvm-package ## make test's short leg on JDK 25: the Java core's suite but its soak, leak and concurrency tests (make test-jdk25: every JVM suite)
+test-jdk25-leg: models real-model spark-setup jvm-package ## make test's short leg on JDK 25: the Java core's suite but its soak, leak and concurrency tests (make test-jdk25: every JVM suite)
 	@test -x $(JDK25)/bin/java || { echo "no JDK 25 at $(JDK25): set JDK25=<its home>"; exit 1; }
 	JAVA_HOME=$(JDK25) $(MVN) -P prebuilt -pl java -am test $(JDK25_LEG_TESTS)
 
