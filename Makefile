@@ -295,7 +295,7 @@ test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loa
 test-release: models setup spark-setup serve-jar $(DIST_INSTALLED) ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
 	($(M2_HOLDS_THESE_JARS)) || { rm -f $(DIST_INSTALLED) && $(MAKE) --no-print-directory $(DIST_INSTALLED); }
 	$(call dist_files)
-	$(PY) -m pytest -q release_tests
+	$(PY) -m pytest -q -n 2 --dist loadfile release_tests  # each file on one of two workers: the release phase runs alone
 
 # the second leg of make test: the newest Python and JDK on what they change (spec/RUNTIME.md section 7, java/README);
 # Python 3.13 runs on numpy 2.2 (wheels), 3.12 on numpy 1.26.4, 3.10/3.11 on 1.23.5
