@@ -29,6 +29,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * taken when the request arrived, before its body was decoded, and not yet submitted), and never longer than
  * {@code maxDelay} after the first waiting request was queued. So a lone request (or one that a busy engine let
  * queue long enough) is computed at once: batching adds no wait at low load.
+ *
+ * <p>Where: a request that finds the engine idle (no batch computing nor forming), nothing queued and (batching on)
+ * no other request on its way in has nothing to merge with, so {@link #submit} computes it on the caller's thread, without the two thread hand-offs to
+ * the batcher's thread and back; every other request queues for the batcher's thread, as above.
  */
 final class Batcher implements AutoCloseable {
     private final String name;
@@ -37,6 +41,7 @@ final class Batcher implements AutoCloseable {
     private final long maxDelayNanos;
     private final Metrics metrics;
     private final Semaphore slots;
+    private final int concurrentCalls;
     private final ExecutorService compute;
     private final Thread dispatcher;
     private final ArrayDeque<Job> pending = new ArrayDeque<>();
@@ -74,6 +79,7 @@ final class Batcher implements AutoCloseable {
         this.maxDelayNanos = TimeUnit.MILLISECONDS.toNanos(maxDelayMs);
         this.metrics = metrics;
         this.slots = new Semaphore(concurrentCalls);
+        this.concurrentCalls = concurrentCalls;
         this.inline = concurrentCalls == 1; // the dispatcher computes the batch itself: one thread hand-off fewer
         this.compute = inline
                 ? null
@@ -146,6 +152,7 @@ final class Batcher implements AutoCloseable {
     /** As {@link #submit(List)}, for the request of {@code ticket} (null: none was taken). */
     CompletableFuture<List<NDArray>> submit(List<NDArray> inputs, Ticket ticket) {
         Job job = new Job(inputs);
+        boolean alone;
         lock.lock();
         try {
             if (ticket != null && ticket.open) {
@@ -156,10 +163,25 @@ final class Batcher implements AutoCloseable {
                 throw new ServeException(
                         503, "UNAVAILABLE", "model '" + name + "' is shutting down: retry on another" + " replica");
             }
-            pending.addLast(job);
-            arrived.signalAll();
+            // an idle engine (no batch computing nor forming) and nothing to merge with: compute here, without the
+            // hand-offs to the batcher's thread and back
+            alone = pending.isEmpty()
+                    && (maxBatchSize == 1 || coming <= 0)
+                    && slots.availablePermits() == concurrentCalls
+                    && slots.tryAcquire();
+            if (!alone) {
+                pending.addLast(job);
+                arrived.signalAll();
+            }
         } finally {
             lock.unlock();
+        }
+        if (alone) {
+            try {
+                run(List.of(job));
+            } finally {
+                slots.release();
+            }
         }
         return job.result;
     }
@@ -167,17 +189,21 @@ final class Batcher implements AutoCloseable {
     private void dispatch() {
         while (true) {
             List<Job> batch;
-            slots.acquireUninterruptibly();
             lock.lock();
             try {
                 while (pending.isEmpty() && !closing) {
                     arrived.awaitUninterruptibly();
                 }
                 if (pending.isEmpty()) { // closing and drained
-                    slots.release();
                     return;
                 }
-                batch = collect();
+            } finally {
+                lock.unlock();
+            }
+            slots.acquireUninterruptibly(); // waits while a request computes on its own thread (submit)
+            lock.lock();
+            try {
+                batch = pending.isEmpty() ? List.of() : collect();
             } finally {
                 lock.unlock();
             }
@@ -324,6 +350,9 @@ final class Batcher implements AutoCloseable {
             if (compute != null) {
                 compute.shutdown();
                 compute.awaitTermination(5, TimeUnit.MINUTES);
+            }
+            if (slots.tryAcquire(concurrentCalls, 5, TimeUnit.MINUTES)) { // requests computing on their own threads
+                slots.release(concurrentCalls);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -34,6 +34,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.GZIPInputStream;
@@ -41,7 +42,9 @@ import java.util.zip.InflaterInputStream;
 
 /**
  * The REST side (protocol v2 over HTTP/1.1) on Netty: Netty parses HTTP and enforces the body limit
- * ({@link HttpObjectAggregator}); infer calls run on the request threads, never on Netty's event loop.
+ * ({@link HttpObjectAggregator}); infer calls run on the request threads, but for a lone one (no other request in
+ * flight, no other connection open), which the event loop that read it computes and answers itself: one client's
+ * request then crosses no thread.
  *
  * <pre>
  * GET  /v2/health/live | /v2/health/ready | /v2 | /metrics
@@ -58,6 +61,8 @@ final class HttpFrontend implements AutoCloseable {
     private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     private final Channel channel;
+    /** Open HTTP connections. */
+    private final AtomicInteger connections = new AtomicInteger();
 
     HttpFrontend(InferenceServer server, ExecutorService requests, String host, int port) throws InterruptedException {
         this.server = server;
@@ -147,6 +152,18 @@ final class HttpFrontend implements AutoCloseable {
 
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         @Override
+        public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            connections.incrementAndGet();
+            super.channelActive(ctx);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            connections.decrementAndGet();
+            super.channelInactive(ctx);
+        }
+
+        @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             long start = System.nanoTime();
             server.metrics.inFlight.incrementAndGet();
@@ -189,6 +206,13 @@ final class HttpFrontend implements AutoCloseable {
                 String encoding = req.headers().get(HttpHeaderNames.CONTENT_ENCODING);
                 // taken here, before the hand-off to a request thread: the model's batcher knows it is coming
                 Batcher.Ticket ticket = server.expect(m.group(1), m.group(2));
+                if (server.metrics.inFlight.get() == 1 && connections.get() == 1) {
+                    // the only request in the server, on its only connection: the engine is idle and no other call
+                    // waits to be read, so it computes here and is answered from here, without the hand-offs to a
+                    // request thread and back to the event loop
+                    infer(ctx, keepAlive, start, what, m.group(1), m.group(2), body, headerLength, encoding, ticket);
+                    return;
+                }
                 try {
                     requests.execute(() -> infer(
                             ctx, keepAlive, start, what, m.group(1), m.group(2), body, headerLength, encoding, ticket));

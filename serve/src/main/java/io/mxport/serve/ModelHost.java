@@ -108,19 +108,20 @@ final class ModelHost implements AutoCloseable {
         List<TensorSpec> wanted = outputs(request);
         int topK = topK(request.parameters.get("top_k"), "request parameter top_k");
 
+        if (deadlineNanos - System.nanoTime() <= 0) { // e.g. decoding a large JSON body took it all
+            throw deadlineExceeded();
+        }
+        // complete on return when the batcher computed it on this thread (an idle engine), else when its batch ran
         CompletableFuture<List<NDArray>> future = batcher.submit(inputs, ticket);
         List<NDArray> outputs;
         try {
             outputs = future.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (deadlineNanos - System.nanoTime() < 0) { // computed here, past the deadline
+                throw deadlineExceeded();
+            }
         } catch (TimeoutException e) {
             future.cancel(false);
-            throw new ServeException(
-                    504,
-                    "DEADLINE_EXCEEDED",
-                    "model '" + name + "' did not answer within "
-                            + options.requestTimeoutMs
-                            + " ms: send fewer samples per request, or start the server with a larger"
-                            + " --request-timeout-ms");
+            throw deadlineExceeded();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ServeException(503, "UNAVAILABLE", "the server is stopping");
@@ -152,6 +153,16 @@ final class ModelHost implements AutoCloseable {
             answer.add(k > 0 ? classes(spec, out, k, params) : tensor(spec.getName(), out, params));
         }
         return new InferenceResult(name, request.id, answer);
+    }
+
+    private ServeException deadlineExceeded() {
+        return new ServeException(
+                504,
+                "DEADLINE_EXCEEDED",
+                "model '" + name + "' did not answer within "
+                        + options.requestTimeoutMs
+                        + " ms: send fewer samples per request, or start the server with a larger"
+                        + " --request-timeout-ms");
     }
 
     private List<NDArray> inputs(InferenceRequest request) {

@@ -27,6 +27,8 @@ class BatcherTest {
     private static Predictor predictor;
     /** Every batch the engine computed, by its input shape. */
     private static final List<Shape> computed = Collections.synchronizedList(new ArrayList<>());
+    /** The thread that computed each of them. */
+    private static final List<Thread> computedOn = Collections.synchronizedList(new ArrayList<>());
 
     private static Engine.Model model;
 
@@ -42,6 +44,7 @@ class BatcherTest {
             @Override
             public List<NDArray> predict(List<NDArray> inputs) {
                 computed.add(inputs.get(0).getShape());
+                computedOn.add(Thread.currentThread());
                 return predictor.predictWithNDArray(inputs);
             }
 
@@ -152,6 +155,32 @@ class BatcherTest {
                 .matcher(metrics.scrape());
         assertTrue(queued.find(), metrics.scrape());
         assertTrue(Double.parseDouble(queued.group(1)) < 60, "waited out the delay: " + queued.group(1) + " s");
+    }
+
+    /**
+     * A lone request, with nothing queued and nothing on its way in, is computed on the thread that submits it (no
+     * hand-off); one that another announced request could merge with queues for the batcher's thread.
+     */
+    @Test
+    void aLoneRequestIsComputedOnItsOwnThreadAndOthersOnTheBatchers() throws Exception {
+        computed.clear();
+        computedOn.clear();
+        NDArray x = pixels(11, 1, 32, 32);
+        try (Batcher batcher = new Batcher("resnet", model, 8, 60_000, 1, new Metrics())) {
+            CompletableFuture<List<NDArray>> alone = batcher.submit(List.of(x));
+            assertTrue(alone.isDone(), "computed before submit returned");
+            assertEquals(List.of(Thread.currentThread()), computedOn);
+            assertArrayEquals(
+                    predictor.predictWithNDArray(List.of(x)).get(0).toFloatArray(),
+                    alone.get().get(0).toFloatArray(),
+                    0f);
+            Batcher.Ticket other = batcher.expect(); // a request on its way in: this one waits to merge with it
+            CompletableFuture<List<NDArray>> queued = batcher.submit(List.of(pixels(12, 1, 32, 32)));
+            other.close();
+            queued.get(30, TimeUnit.SECONDS);
+        }
+        assertEquals(2, computedOn.size(), computedOn.toString());
+        assertEquals("mxport-serve-resnet-batcher", computedOn.get(1).getName());
     }
 
     @Test
