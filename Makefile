@@ -295,7 +295,7 @@ test-orders: jvm-package spark-setup ## every order of MXNet work and mxport loa
 test-release: models setup spark-setup serve-jar $(DIST_INSTALLED) ## the artifacts as a user installs them: wheel in a fresh venv, Maven consumers, links in docs
 	($(M2_HOLDS_THESE_JARS)) || { rm -f $(DIST_INSTALLED) && $(MAKE) --no-print-directory $(DIST_INSTALLED); }
 	$(call dist_files)
-	$(PY) -m pytest -q -n 2 --dist loadfile release_tests  # each file on one of two workers: the release phase runs alone
+	$(PY) -m pytest -q release_tests
 
 # the second leg of make test: the newest Python and JDK on what they change (spec/RUNTIME.md section 7, java/README);
 # Python 3.13 runs on numpy 2.2 (wheels), 3.12 on numpy 1.26.4, 3.10/3.11 on 1.23.5
@@ -369,8 +369,8 @@ test-second-leg: test-jdk25 test-on-python test-spark35 ## the JVM suites on JDK
 # of test-setup's classes, -P prebuilt), the others only read the jars. The second leg runs its short legs here (make
 # test-second-leg: the whole suites). Then test-release makes dist/ and runs release_tests. .ci/timed prints each
 # target's wall and CPU time.
-PYTHON_LANE := test-setup-python,test-python,@test-setup-jvm,test-integration,lint,test-spark35-cluster
-MAVEN_LANE := test-setup-jvm,@test-setup-python,test-jvm,test-jdk25-leg,test-spark35-cases,test-serve,test-on-python-leg
+PYTHON_LANE := test-setup-python,test-python,@test-setup-jvm,test-integration,lint,test-serve
+MAVEN_LANE := test-setup-jvm,@test-setup-python,test-jvm,test-jdk25-leg,test-spark35-cases,test-on-python-leg,test-spark35-cluster
 
 test-setup: test-setup-python test-setup-jvm ## what every suite of make test reads, built once (make test runs its two halves side by side first; each test-* target also builds what it needs)
 
