@@ -372,7 +372,7 @@ test-second-leg: test-jdk25 test-on-python test-spark35 ## the JVM suites on JDK
 PYTHON_LANE := test-setup-python,test-python,@test-setup-jvm,test-integration,lint,test-serve
 MAVEN_LANE := test-setup-jvm,@test-setup-python,test-jvm,test-jdk25-leg,test-spark35-cases,test-on-python-leg,test-spark35-cluster
 
-test-setup: test-setup-python test-setup-jvm ## what every suite of make test reads, built once (make test runs its two halves side by side first; each test-* target also builds what it needs)
+test-setup: test-setup-python test-setup-jvm ## what every suite of make test reads, built once (make test starts each of its two lanes with one half; each test-* target also builds what it needs)
 
 test-setup-python: # the venvs (the default Python's, 3.13's, no-MXNet, Spark 3.5, the server's clients), the models, the fresh vectors
 	@test -n "$(call python_for,$(ON_PYTHON))" || { echo "no python$(ON_PYTHON) on PATH or in pyenv: install it (pyenv install $(ON_PYTHON))"; exit 1; }
