@@ -196,18 +196,29 @@ def jit_seconds(pid):
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def infer_request(port, model, body, headers):
+    """The bytes of one HTTP/1.1 infer request of ``model`` with ``body`` and extra ``headers``."""
+    head = f"POST /v2/models/{model}/infer HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return (head + "\r\n").encode() + body
+
+
+def connect(port):
+    """A keep-alive client connection to 127.0.0.1:port, without Nagle's delay."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=120)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return c
+
+
 def run_cell(port, model, body, headers, clients, requests, seconds, server_pid, warmup=None):
     """``warmup`` requests from one client first (default: ``requests``), at most ``seconds`` too."""
 
     # the request's bytes, built once: the load generator costs the client's CPU (which, on loopback, the server
     # shares) only a send and a receive per request
-    head = f"POST /v2/models/{model}/infer HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n"
-    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    request = (head + "\r\n").encode() + body
+    request = infer_request(port, model, body, headers)
 
     def client(count, deadline):
-        with socket.create_connection(("127.0.0.1", port), timeout=120) as c:
-            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with connect(port) as c:
             times, bad = [], 0
             for _ in range(count):
                 if time.time() > deadline:

@@ -18,7 +18,6 @@ each is a side with batching off and on.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -51,10 +50,7 @@ def in_process(prefix):
 
 def over_http(port, model, body, headers):
     """A client keeping one connection: a function that sends n requests one after the other and returns their ms."""
-    head = f"POST /v2/models/{model}/infer HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n"
-    request = (head + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode() + body
-    conn = socket.create_connection(("127.0.0.1", port), timeout=120)
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    request, conn = bs.infer_request(port, model, body, headers), bs.connect(port)
 
     def run(n):
         times = []
