@@ -28,11 +28,13 @@ import bench_serve as bs
 import cpu
 
 
-def in_process(prefix):
-    """PredictorBench --blocks: a function that runs n calls and returns their ms, and the process."""
+def in_process(prefix, gap_us=0):
+    """PredictorBench --blocks: a function that runs n calls and returns their ms, and the process. With ``gap_us``
+    the calling thread parks that long before each call (as a server's thread waits for the next request); the times
+    are of the calls alone."""
     cp = f"{bs.TEST_CLASSES}:{bs.JAR}"
     proc = subprocess.Popen(
-        ["java", "-cp", cp, "io.mxport.serve.PredictorBench", prefix, "--blocks"],
+        ["java", "-cp", cp, "io.mxport.serve.PredictorBench", prefix, "--blocks", str(gap_us)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -89,6 +91,12 @@ def main():
     parser.add_argument("--block", type=int, default=25, help="requests per block")
     parser.add_argument("--warmup", type=int, default=1500, help="requests per side before the first round")
     parser.add_argument("--jar", default=bs.JAR, help="comma-separated: each jar is a side with batching off and on")
+    parser.add_argument(
+        "--gap-us",
+        type=int,
+        default=0,
+        help="also an in-process side that pauses this long before each call (a server's wait for the next request)",
+    )
     parser.add_argument("--report", default=os.path.join(bs.ROOT, ".cache", "reports", "serve_paired.json"))
     args = parser.parse_args()
     prefix = os.path.join(bs.MODELS_DIR, bs.MODELS[args.model])
@@ -97,6 +105,9 @@ def main():
     try:
         sides["in-process"], proc = in_process(prefix)
         procs.append(proc)
+        if args.gap_us:
+            sides[f"in-process, {args.gap_us} us gap"], proc = in_process(prefix, args.gap_us)
+            procs.append(proc)
         for jar in args.jar.split(","):
             for batching in ("off", "on"):
                 log = args.report.replace(".json", f"-{os.path.basename(jar)}-{batching}.log")
@@ -117,7 +128,7 @@ def main():
             bs.stop(proc)
     rows = rows_of(blocks, names)
     machine = {**cpu.describe(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    settings = {k: getattr(args, k) for k in ("model", "blocks", "block", "warmup")}
+    settings = {k: getattr(args, k) for k in ("model", "blocks", "block", "warmup", "gap_us")}
     with open(args.report, "w") as f:
         json.dump(
             {"note": "sides interleaved block by block", "machine": machine, **settings, "rows": rows}, f, indent=1

@@ -97,6 +97,26 @@ public final class NDArray {
      * @throws MxportException INVALID_ARGUMENT when the byte count is not {@code shape.size() * dtype.getByteSize()}
      */
     public static NDArray ofRaw(DType dtype, byte[] littleEndian, Shape shape) {
+        return wrapRaw(dtype, littleEndian, shape).copy();
+    }
+
+    /**
+     * As {@link #ofRaw}, but without a copy: the array uses {@code littleEndian} itself, as
+     * {@link ByteBuffer#wrap(byte[])} does. For bytes filled once and then only read, e.g. a tensor cut out of a
+     * request body, where {@code ofRaw}'s copy costs time and memory for nothing:
+     *
+     * <pre>{@code
+     * byte[] pixels = new byte[224 * 224 * 3];
+     * body.get(pixels); // e.g. a ByteBuffer holding the request
+     * NDArray x = NDArray.wrapRaw(DType.UINT8, pixels, new Shape(1, 224, 224, 3));
+     * }</pre>
+     *
+     * Changing the bytes afterwards changes the array, and a call computing on it may read them half changed: leave
+     * them alone once wrapped, or use {@link #ofRaw}.
+     *
+     * @throws MxportException INVALID_ARGUMENT when the byte count is not {@code shape.size() * dtype.getByteSize()}
+     */
+    public static NDArray wrapRaw(DType dtype, byte[] littleEndian, Shape shape) {
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(littleEndian, "littleEndian");
         if (shape == null || shape.isDynamic()) {
@@ -110,7 +130,11 @@ public final class NDArray {
                     "shape " + shape + " of " + dtype + " takes " + want + " bytes but " + littleEndian.length
                             + " were given");
         }
-        return new NDArray(shape, dtype, littleEndian.clone());
+        return new NDArray(shape, dtype, littleEndian);
+    }
+
+    private NDArray copy() {
+        return new NDArray(shape, dtype, data.clone());
     }
 
     static NDArray wrap(Shape shape, DType dtype, byte[] data) {

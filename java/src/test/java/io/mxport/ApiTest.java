@@ -358,6 +358,20 @@ class ApiTest {
         assertEquals(
                 1.5f,
                 NDArray.ofRaw(DType.FLOAT16, new byte[] {0, 0x3e}, new Shape(1)).toFloatArray()[0]);
+        assertEquals("INVALID_ARGUMENT", code(() -> NDArray.wrapRaw(DType.FLOAT32, new byte[3], new Shape(1))));
+        assertEquals("INVALID_ARGUMENT", code(() -> NDArray.wrapRaw(DType.UINT8, new byte[1], new Shape(-1))));
+    }
+
+    @Test
+    void ofRawCopiesTheBytesAndWrapRawSharesThem() {
+        byte[] raw = {1, 2, 3, 4};
+        NDArray copied = NDArray.ofRaw(DType.UINT8, raw, new Shape(2, 2));
+        NDArray wrapped = NDArray.wrapRaw(DType.UINT8, raw, new Shape(2, 2));
+        raw[0] = 9;
+        assertArrayEquals(new byte[] {1, 2, 3, 4}, copied.toRawBytes());
+        assertArrayEquals(new byte[] {9, 2, 3, 4}, wrapped.toRawBytes());
+        assertEquals(new Shape(2, 2), wrapped.getShape());
+        assertEquals(DType.UINT8, wrapped.getDType());
     }
 
     @Test

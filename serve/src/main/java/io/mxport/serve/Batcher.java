@@ -317,7 +317,7 @@ final class Batcher implements AutoCloseable {
             System.arraycopy(r, 0, all, at, r.length);
             at += r.length;
         }
-        return NDArray.ofRaw(parts.get(0).getDType(), all, new Shape(dims));
+        return NDArray.wrapRaw(parts.get(0).getDType(), all, new Shape(dims));
     }
 
     private static NDArray rows(NDArray out, int offset, int count, int total) {
@@ -329,7 +329,7 @@ final class Batcher implements AutoCloseable {
         byte[] raw = out.toRawBytes();
         int rowBytes = raw.length / total;
         dims[0] = count;
-        return NDArray.ofRaw(
+        return NDArray.wrapRaw(
                 out.getDType(),
                 Arrays.copyOfRange(raw, offset * rowBytes, (offset + count) * rowBytes),
                 new Shape(dims));

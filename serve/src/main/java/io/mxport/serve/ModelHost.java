@@ -70,7 +70,7 @@ final class ModelHost implements AutoCloseable {
                 }
             }
             Shape shape = new Shape(dims);
-            inputs.add(NDArray.ofRaw(
+            inputs.add(NDArray.wrapRaw(
                     s.getDType(), new byte[shape.size() * s.getDType().getByteSize()], shape));
         }
         model.predict(inputs);
@@ -231,7 +231,7 @@ final class ModelHost implements AutoCloseable {
                             + t.raw.length
                             + ": send exactly the shape's elements");
         }
-        return NDArray.ofRaw(spec.getDType(), t.raw, shape);
+        return NDArray.wrapRaw(spec.getDType(), t.raw, shape); // t.raw is this request's own copy
     }
 
     private void checkShape(TensorSpec spec, long[] shape) {
@@ -293,7 +293,7 @@ final class ModelHost implements AutoCloseable {
             System.arraycopy(one, 0, all, i * one.length, one.length);
         }
         dims[0] = (int) n;
-        return NDArray.ofRaw(DType.UINT8, all, new Shape(dims));
+        return NDArray.wrapRaw(DType.UINT8, all, new Shape(dims));
     }
 
     private List<TensorSpec> outputs(InferenceRequest request) {

@@ -8,13 +8,15 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.mxport.ErrorCode;
 import io.mxport.TensorSpec;
-import java.io.ByteArrayOutputStream;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,8 +37,11 @@ final class RestCodec {
 
     private RestCodec() {}
 
-    /** A finished HTTP body: the bytes, and the JSON header's length when binary tensors follow it. */
-    record Body(byte[] bytes, Integer headerLength) {}
+    /**
+     * A finished HTTP body: the bytes (the caller sends or releases them), and the JSON header's length when binary
+     * tensors follow it.
+     */
+    record Body(ByteBuf bytes, Integer headerLength) {}
 
     static byte[] error(String message) {
         ObjectNode o = JSON.createObjectNode().put("error", message);
@@ -77,18 +82,22 @@ final class RestCodec {
         }
     }
 
-    /** Parses an infer body; {@code headerLength} null when the whole body is JSON. */
-    static InferenceRequest parse(String model, byte[] body, Integer headerLength) {
-        int jsonLength = headerLength == null ? body.length : headerLength;
-        if (jsonLength < 0 || jsonLength > body.length) {
+    /**
+     * Parses an infer body (its readable bytes, left unchanged); {@code headerLength} null when the whole body is
+     * JSON. Each binary tensor is copied once, from the body into its own array.
+     */
+    static InferenceRequest parse(String model, ByteBuf content, Integer headerLength) {
+        int length = content.readableBytes();
+        int jsonLength = headerLength == null ? length : headerLength;
+        if (jsonLength < 0 || jsonLength > length) {
             throw ServeException.badRequest(
                     ErrorCode.INVALID_ARGUMENT,
-                    "Inference-Header-Content-Length is " + headerLength + " but the body has " + body.length
+                    "Inference-Header-Content-Length is " + headerLength + " but the body has " + length
                             + " bytes: give the JSON header's length in bytes");
         }
         JsonNode root;
         try {
-            root = JSON.readTree(body, 0, jsonLength);
+            root = JSON.readTree(bytes(content, 0, jsonLength));
         } catch (IOException e) {
             throw ServeException.badRequest(
                     ErrorCode.INVALID_ARGUMENT,
@@ -140,15 +149,15 @@ final class RestCodec {
                             ErrorCode.INVALID_ARGUMENT,
                             "input '" + name + "' has both" + " binary_data_size and \"data\": give one");
                 }
-                if (size > body.length - binaryAt) {
+                if (size > length - binaryAt) {
                     throw ServeException.badRequest(
                             ErrorCode.INVALID_ARGUMENT,
                             "input '" + name + "' says "
-                                    + size + " bytes of binary data but only " + (body.length - binaryAt)
+                                    + size + " bytes of binary data but only " + (length - binaryAt)
                                     + " follow the JSON"
                                     + " header: the binary section is cut short; send every tensor's bytes after the header");
                 }
-                data = Arrays.copyOfRange(body, binaryAt, binaryAt + size.intValue());
+                data = bytes(content, binaryAt, size.intValue());
                 binaryAt += size.intValue();
                 if (Tensor.BYTES.equals(datatype)) {
                     elements = Tensor.splitBytes(name, data, Tensor.elementCount(name, shape, Long.MAX_VALUE));
@@ -181,10 +190,10 @@ final class RestCodec {
             }
             tensors.add(new Tensor(name, datatype, shape, data, elements, tp));
         }
-        if (binaryAt != body.length) {
+        if (binaryAt != length) {
             throw ServeException.badRequest(
                     ErrorCode.INVALID_ARGUMENT,
-                    (body.length - binaryAt) + " bytes follow the"
+                    (length - binaryAt) + " bytes follow the"
                             + " tensors the JSON header describes: give each binary input its binary_data_size");
         }
         List<InferenceRequest.RequestedOutput> outs = new ArrayList<>();
@@ -321,15 +330,19 @@ final class RestCodec {
                         + " value: send numbers of the input's datatype");
     }
 
-    /** The answer: JSON, or JSON then binary outputs when the request asked for binary data. */
-    static Body answer(InferenceResult r, InferenceRequest request) {
+    /**
+     * The answer, written into a buffer of {@code alloc}: JSON, or JSON then binary outputs when the request asked
+     * for binary data.
+     */
+    static Body answer(InferenceResult r, InferenceRequest request, ByteBufAllocator alloc) {
         boolean binaryDefault = Boolean.TRUE.equals(request.parameters.get("binary_data_output"));
         ObjectNode o = JSON.createObjectNode().put("model_name", r.model()).put("model_version", "1");
         if (!r.id().isEmpty()) {
             o.put("id", r.id());
         }
         ArrayNode outs = o.putArray("outputs");
-        ByteArrayOutputStream binary = new ByteArrayOutputStream();
+        List<byte[]> binary = new ArrayList<>();
+        int binaryBytes = 0;
         for (Tensor t : r.outputs()) {
             ObjectNode j = outs.addObject().put("name", t.name).put("datatype", t.datatype);
             ArrayNode shape = j.putArray("shape");
@@ -341,18 +354,31 @@ final class RestCodec {
             if (binary1) {
                 byte[] bytes = t.wireBytes();
                 j.putObject("parameters").put("binary_data_size", bytes.length);
-                binary.writeBytes(bytes);
+                binary.add(bytes);
+                binaryBytes += bytes.length;
             } else {
                 data(j.putArray("data"), t);
             }
         }
-        byte[] json = bytes(o);
-        if (binary.size() == 0 && !hasBinary(o)) {
-            return new Body(json, null);
+        ByteBuf out = alloc.buffer(512 + binaryBytes);
+        try {
+            JSON.writeValue((OutputStream) new ByteBufOutputStream(out), o);
+            int json = out.readableBytes();
+            for (byte[] b : binary) {
+                out.writeBytes(b);
+            }
+            return new Body(out, binary.isEmpty() && !hasBinary(o) ? null : json);
+        } catch (IOException | RuntimeException e) {
+            out.release();
+            throw new IllegalStateException("the answer could not be written: " + e, e);
         }
-        byte[] all = Arrays.copyOf(json, json.length + binary.size());
-        System.arraycopy(binary.toByteArray(), 0, all, json.length, binary.size());
-        return new Body(all, json.length);
+    }
+
+    /** {@code count} bytes of {@code content}'s readable ones, from {@code offset} on, as a new array. */
+    private static byte[] bytes(ByteBuf content, int offset, int count) {
+        byte[] out = new byte[count];
+        content.getBytes(content.readerIndex() + offset, out);
+        return out;
     }
 
     private static boolean hasBinary(ObjectNode o) {

@@ -28,7 +28,7 @@ public final class PredictorBench {
     public static void main(String[] args) throws Exception {
         String prefix = args[0];
         if (args.length > 1 && args[1].equals("--blocks")) {
-            blocks(prefix);
+            blocks(prefix, args.length > 2 ? Long.parseLong(args[2]) * 1000 : 0);
             return;
         }
         int clients = Integer.parseInt(args[1]);
@@ -76,7 +76,7 @@ public final class PredictorBench {
         }
     }
 
-    private static void blocks(String prefix) throws Exception {
+    private static void blocks(String prefix, long gapNanos) throws Exception {
         byte[] pixels = new byte[224 * 224 * 3];
         new Random(7).nextBytes(pixels);
         NDArray input = NDArray.ofBytes(pixels, new Shape(1, 224, 224, 3));
@@ -87,6 +87,9 @@ public final class PredictorBench {
                 int calls = Integer.parseInt(line.trim());
                 StringBuilder out = new StringBuilder("[");
                 for (int i = 0; i < calls; i++) {
+                    if (gapNanos > 0) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(gapNanos);
+                    }
                     long t = System.nanoTime();
                     p.predictWithNDArray(List.of(input));
                     out.append(i == 0 ? "" : ", ").append((System.nanoTime() - t) / 1e6);
