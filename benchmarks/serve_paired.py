@@ -1,7 +1,7 @@
 """``make bench-serve-paired``: mxport-serve's own cost per request at one client, with the in-process Java Predictor
 in the same moments of the machine.
 
-    .cache/serve-venv/bin/python benchmarks/serve_paired.py [--blocks 40] [--block 25] [--jar A.jar,B.jar]
+    .cache/serve-venv/bin/python benchmarks/serve_paired.py [--blocks 40] [--block 25] [--jar A.jar,B.jar] [--gap-us 800]
 
 bench_serve.py measures the in-process Predictor first and each server after it, minutes apart; on this machine kind
 a single process's batch-1 p50 has moved from 4.3 to 15 ms between two runs minutes apart, so that a difference of
@@ -12,7 +12,9 @@ round each side runs one block of --block requests, in an order that rotates; ea
 in-process block of the same round, and the row gives the median of those differences with its quartiles, beside
 each side's p50 and p99 over every block. Every side is first warmed up with --warmup requests (the JIT compiles a
 JVM server's request path over the first thousand or so). --jar takes several jars (e.g. main's and a branch's):
-each is a side with batching off and on.
+each is a side with batching off and on. --gap-us G adds an in-process side that pauses G microseconds before each
+call (parked, as a server's thread waits for the next request; the times are of the calls alone): what the pause
+alone costs the Predictor, against the plain in-process side.
 """
 
 import argparse

@@ -4,12 +4,10 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -76,14 +74,11 @@ final class HttpFrontend implements AutoCloseable {
         this.channel = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(NioServerSocketChannel.class)
-                // a socket read takes up to 1 MB where Netty's default stops at 64 KB: a 150 KB tensor that is all
-                // there is read at once, not in three reads and three passes through the pipeline
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(64, 2048, MAX_CHUNK))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        // content in pieces as large as each socket read (not Netty's default 8 KB): a 150 KB
-                        // tensor reaches the aggregator in a few pieces instead of about twenty
+                        // content in pieces as large as each socket read (up to 64 KB), not Netty's default 8 KB: a
+                        // 150 KB tensor reaches the aggregator in three pieces instead of about twenty
                         ch.pipeline()
                                 .addLast(
                                         new HttpServerCodec(new HttpDecoderConfig().setMaxChunkSize(MAX_CHUNK)),

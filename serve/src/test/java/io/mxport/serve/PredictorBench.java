@@ -21,6 +21,8 @@ import java.util.concurrent.Future;
  * <p>With {@code PREFIX --blocks} it serves benchmarks/serve_paired.py instead: one thread, batch 1; each line N on
  * standard input runs N calls and answers one line with their times in ms, until the input ends. So the in-process
  * Predictor's blocks alternate with a server's in one run, and both meet the same moments of a noisy machine.
+ * {@code PREFIX --blocks GAP_US} parks the thread GAP_US microseconds before each call (a server's thread waits for
+ * its next request between calls) and times the calls alone.
  */
 public final class PredictorBench {
     private PredictorBench() {}
