@@ -17,7 +17,6 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
@@ -57,7 +56,6 @@ import java.util.zip.InflaterInputStream;
 final class HttpFrontend implements AutoCloseable {
     private static final Pattern MODEL = Pattern.compile("/v2/models/([^/]+)(?:/versions/([^/]+))?(/ready|/infer)?/?");
     static final String HEADER_LENGTH = "Inference-Header-Content-Length";
-    private static final int MAX_CHUNK = 1 << 20;
 
     private final InferenceServer server;
     private final ExecutorService requests;
@@ -77,13 +75,7 @@ final class HttpFrontend implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        // content in pieces as large as each socket read (up to 64 KB), not Netty's default 8 KB: a
-                        // 150 KB tensor reaches the aggregator in three pieces instead of about twenty
-                        ch.pipeline()
-                                .addLast(
-                                        new HttpServerCodec(new HttpDecoderConfig().setMaxChunkSize(MAX_CHUNK)),
-                                        new Aggregator(maxBody),
-                                        new Handler());
+                        ch.pipeline().addLast(new HttpServerCodec(), new Aggregator(maxBody), new Handler());
                     }
                 })
                 .bind(host, port)
