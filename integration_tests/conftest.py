@@ -23,6 +23,11 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 ADAPTERS = os.path.join(REPO, "integration_tests", "jvm", "target")
 
 
+def jvm_options():
+    """Options for the JVMs the tests start (make's test targets: C1 only, as their JVMs are short-lived)."""
+    return os.environ.get("MXPORT_TEST_JVM_OPTIONS", "").split()
+
+
 def classpath():
     if os.environ.get("MXPORT_IT_CLASSPATH"):
         return os.environ["MXPORT_IT_CLASSPATH"]
@@ -287,7 +292,7 @@ def jvm():
 
     assert "mxnet" in sys.modules  # Python loaded libmxnet first: Java must reuse that very file
     if not jpype.isJVMStarted():
-        jpype.startJVM(classpath=classpath().split(os.pathsep), convertStrings=True)
+        jpype.startJVM(*jvm_options(), classpath=classpath().split(os.pathsep), convertStrings=True)
     yield jpype
 
 
@@ -298,7 +303,12 @@ def gateway():
     os.makedirs(os.path.join(REPO, ".cache", "reports"), exist_ok=True)
     log = open(os.path.join(REPO, ".cache", "reports", "py4j-jvm.log"), "w")  # the JVM's own output, for failures
     port, process = launch_gateway(
-        classpath=classpath(), die_on_exit=True, return_proc=True, redirect_stdout=log, redirect_stderr=log
+        classpath=classpath(),
+        javaopts=jvm_options(),
+        die_on_exit=True,
+        return_proc=True,
+        redirect_stdout=log,
+        redirect_stderr=log,
     )
     gw = JavaGateway(gateway_parameters=GatewayParameters(port=port, auto_convert=True))
     yield gw

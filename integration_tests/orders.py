@@ -111,7 +111,8 @@ def jvm_predict(language, prefix, array):
     import io
 
     if not jpype.isJVMStarted():
-        jpype.startJVM(classpath=os.environ["MXPORT_IT_CLASSPATH"].split(os.pathsep), convertStrings=True)
+        options = os.environ.get("MXPORT_TEST_JVM_OPTIONS", "").split()  # conftest.jvm_options (not importable here)
+        jpype.startJVM(*options, classpath=os.environ["MXPORT_IT_CLASSPATH"].split(os.pathsep), convertStrings=True)
     runner_class = jpype.JClass("io.mxport.it.JavaRunner" if language == "java" else "io.mxport.it.ScalaRunner")
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)

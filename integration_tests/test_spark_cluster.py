@@ -26,7 +26,7 @@ pytest.importorskip("pyspark", reason="make spark-setup")
 import mxnet as mx  # noqa: E402
 import mxport  # noqa: E402
 
-from conftest import REPO, JPypeConsumer  # noqa: E402
+from conftest import REPO, JPypeConsumer, jvm_options  # noqa: E402
 
 sys.path.insert(0, os.path.join(REPO, "spark"))
 from cluster import StandaloneCluster  # noqa: E402
@@ -52,7 +52,8 @@ def shaded_jar():
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    with StandaloneCluster(str(tmp_path_factory.mktemp("spark-cluster")), workers=2, cores=1, memory="2g") as c:
+    folder = str(tmp_path_factory.mktemp("spark-cluster"))
+    with StandaloneCluster(folder, workers=2, cores=1, memory="2g", java_options=" ".join(jvm_options())) as c:
         yield c
 
 

@@ -33,9 +33,11 @@ def _free_port():
 
 
 class StandaloneCluster:
-    def __init__(self, workdir, workers=2, cores=1, memory="2g", timeout=180):
+    def __init__(self, workdir, workers=2, cores=1, memory="2g", timeout=180, java_options=""):
+        """``java_options``: for every JVM of the cluster (master, workers, each job's driver and executors)."""
         self.workdir = os.path.abspath(workdir)
         self.workers, self.cores, self.memory, self.timeout = workers, cores, memory, timeout
+        self.java_options = java_options
         self.home = spark_home()
         self.port = _free_port()
         self.url = f"spark://127.0.0.1:{self.port}"
@@ -49,6 +51,9 @@ class StandaloneCluster:
             SPARK_NO_DAEMONIZE="1",
             SPARK_LOG_DIR=os.path.join(self.workdir, "logs"),
         )
+        if self.java_options:
+            env["SPARK_DAEMON_JAVA_OPTS"] = self.java_options  # master and workers
+            env["SPARK_SUBMIT_OPTS"] = self.java_options  # spark-submit's JVM: the driver
         return env
 
     def _start(self, name, args):
@@ -149,7 +154,10 @@ class StandaloneCluster:
             "--conf",
             "spark.ui.enabled=false",
         ]
-        for k, v in (conf or {}).items():
+        conf = dict(conf or {})
+        if self.java_options:
+            conf.setdefault("spark.executor.extraJavaOptions", self.java_options)
+        for k, v in conf.items():
             command += ["--conf", f"{k}={v}"]
         if not wait:
             n = len(glob.glob(os.path.join(self.workdir, "submit-*.out")))

@@ -13,6 +13,7 @@ import re
 import signal
 import struct
 import subprocess
+import threading
 import time
 import zlib
 
@@ -531,15 +532,22 @@ def test_sigterm_answers_every_request_and_grpc_call_in_flight_and_refuses_new_o
         late = grpc_client(s)
         assert late.is_server_live()  # its connection is open before SIGTERM
 
+        # each client connects and builds its input first, then all 12 send at once: on a loaded machine clients
+        # that connect one by one can each be answered before the last one sends, and never be 12 under way
+        ready = threading.Barrier(12)
+
         def rest(_):
-            return (
-                httpclient.InferenceServerClient(f"127.0.0.1:{s.http_port}", network_timeout=120)
-                .infer("lite0", [jpeg_input(httpclient, count=4)])
-                .as_numpy("prob")
-            )
+            client = httpclient.InferenceServerClient(f"127.0.0.1:{s.http_port}", network_timeout=120)
+            inputs = [jpeg_input(httpclient, count=4)]
+            assert client.is_server_live()  # its connection is open
+            ready.wait(60)
+            return client.infer("lite0", inputs).as_numpy("prob")
 
         def grpc(_):
-            return grpc_client(s).infer("lite0", [jpeg_input(grpcclient, count=4)]).as_numpy("prob")
+            client, inputs = grpc_client(s), [jpeg_input(grpcclient, count=4)]
+            assert client.is_server_live()
+            ready.wait(60)
+            return client.infer("lite0", inputs).as_numpy("prob")
 
         with concurrent.futures.ThreadPoolExecutor(12) as pool:
             futures = {"request": [pool.submit(rest, i) for i in range(6)]}
