@@ -367,7 +367,7 @@ final class RestCodec {
             for (byte[] b : binary) {
                 out.writeBytes(b);
             }
-            return new Body(out, binary.isEmpty() && !hasBinary(o) ? null : json);
+            return new Body(out, binary.isEmpty() ? null : json); // one entry per binary output, even of 0 bytes
         } catch (IOException | RuntimeException e) {
             out.release();
             throw new IllegalStateException("the answer could not be written: " + e, e);
@@ -379,15 +379,6 @@ final class RestCodec {
         byte[] out = new byte[count];
         content.getBytes(content.readerIndex() + offset, out);
         return out;
-    }
-
-    private static boolean hasBinary(ObjectNode o) {
-        for (JsonNode t : o.get("outputs")) {
-            if (t.has("parameters")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static void data(ArrayNode to, Tensor t) {
